@@ -1,0 +1,152 @@
+// Code generation. Each rule is: EnterRule, its condition (leaving one value),
+// JumpIfFalse past the rule, Fire, its non-terminal actions, its terminal action.
+// `and`/`or` short-circuit through ElsePop jumps patched to the end of the chain.
+#include "compiler/codegen.h"
+
+#include <map>
+
+namespace mp::compiler {
+
+namespace {
+
+using vm::Instruction;
+using vm::Op;
+
+vm::Action terminal_of(lang::ActionKind kind) {
+  switch (kind) {
+    case lang::ActionKind::Allow: return vm::Action::Allow;
+    case lang::ActionKind::Reject: return vm::Action::Reject;
+    case lang::ActionKind::Quarantine: return vm::Action::Quarantine;
+    case lang::ActionKind::Discard: return vm::Action::Discard;
+    default: return vm::Action::Tempfail;
+  }
+}
+
+class Emitter {
+ public:
+  Emitter(const lang::SourceMap& sources, vm::ImageData& image) : sources_(sources), im_(image) {}
+
+  void rule(const IrRule& rule, uint32_t index) {
+    line_ = sources_.line_col(rule.span.file, rule.span.begin).line;
+    uint32_t begin = emit(Op::EnterRule, 0, 0, index);
+    condition(rule.condition);
+    uint32_t skip = emit(Op::JumpIfFalse, 0, 0, 0);
+    emit(Op::Fire, 0, 0, index);
+    for (const auto& a : rule.actions) action(a);
+    patch(skip, here());
+    auto lc = sources_.line_col(rule.span.file, rule.span.begin);
+    im_.rules.push_back({rule.name, rule.stage, sources_.file(rule.span.file).path, lc.line, lc.column,
+                         rule.directions, begin, here()});
+  }
+
+  void finish() { emit(Op::Halt, 0, 0, 0); }
+
+ private:
+  uint32_t here() const { return static_cast<uint32_t>(im_.code.size()); }
+
+  uint32_t emit(Op op, uint8_t a, uint32_t b, uint32_t c) {
+    im_.code.push_back(Instruction{op, a, 0, b, c});
+    im_.code_lines.push_back(line_);
+    return here() - 1;
+  }
+
+  void patch(uint32_t at, uint32_t target) { im_.code[at].c = target; }
+
+  uint32_t string(const std::string& s) {
+    auto [it, fresh] = strings_.emplace(s, static_cast<uint32_t>(im_.strings.size()));
+    if (fresh) im_.strings.push_back(s);
+    return it->second;
+  }
+
+  uint32_t number(double d) {
+    auto [it, fresh] = numbers_.emplace(d, static_cast<uint32_t>(im_.numbers.size()));
+    if (fresh) im_.numbers.push_back(d);
+    return it->second;
+  }
+
+  void at(const lang::Span& span) { line_ = sources_.line_col(span.file, span.begin).line; }
+
+  void condition(const IrNode& n) {
+    at(n.span);
+    auto field = static_cast<uint32_t>(n.field);
+    switch (n.op) {
+      case IrOp::True: emit(Op::PushTrue, 0, 0, 0); break;
+      case IrOp::False: emit(Op::PushFalse, 0, 0, 0); break;
+      case IrOp::Not:
+        condition(n.children[0]);
+        emit(Op::Not, 0, 0, 0);
+        break;
+      case IrOp::And:
+      case IrOp::Or: junction(n); break;
+      case IrOp::Loop: loop(n.loop, n.collection, n.children[0]); break;
+      case IrOp::Match: emit(Op::Match, n.bound, field, n.index); break;
+      case IrOp::InSet: emit(Op::InSet, n.bound, field, n.index); break;
+      case IrOp::InNet: emit(Op::InNet, n.bound, field, n.index); break;
+      case IrOp::NumCompare:
+        number_operand(n.lhs, n.children);
+        number_operand(n.rhs, {});
+        emit(Op::Compare, static_cast<uint8_t>(n.cmp), 0, 0);
+        break;
+    }
+  }
+
+  void junction(const IrNode& n) {
+    Op jump = n.op == IrOp::And ? Op::JumpIfFalseElsePop : Op::JumpIfTrueElsePop;
+    std::vector<uint32_t> exits;
+    for (size_t i = 0; i < n.children.size(); ++i) {
+      condition(n.children[i]);
+      if (i + 1 < n.children.size()) exits.push_back(emit(jump, 0, 0, 0));
+    }
+    for (uint32_t e : exits) patch(e, here());
+  }
+
+  void loop(vm::LoopKind kind, vm::Collection collection, const IrNode& body) {
+    auto k = static_cast<uint8_t>(kind);
+    auto c = static_cast<uint32_t>(collection);
+    uint32_t begin = emit(Op::LoopBegin, k, c, 0);
+    condition(body);
+    emit(Op::LoopNext, k, c, begin + 1);
+    patch(begin, here());
+  }
+
+  void number_operand(const IrNumber& x, const std::vector<IrNode>& filter) {
+    switch (x.kind) {
+      case IrNumber::Kind::Const: emit(Op::LoadConst, 0, 0, number(x.value)); break;
+      case IrNumber::Kind::Field: emit(Op::LoadField, x.bound, static_cast<uint32_t>(x.field), 0); break;
+      case IrNumber::Kind::Count:
+        if (filter.empty()) emit(Op::LoadCount, 0, static_cast<uint32_t>(x.collection), 0);
+        else loop(vm::LoopKind::Count, x.collection, filter[0]);
+        break;
+    }
+  }
+
+  void action(const IrAction& a) {
+    at(a.span);
+    auto text = [&] { return a.has_text ? string(a.text) : vm::kNoString; };
+    switch (a.kind) {
+      case lang::ActionKind::Score: emit(Op::Score, 0, text(), number(a.score)); break;
+      case lang::ActionKind::Tag: emit(Op::Tag, 0, 0, string(a.text)); break;
+      case lang::ActionKind::AddHeader: emit(Op::AddHeader, 0, string(a.header), string(a.text)); break;
+      case lang::ActionKind::RemoveHeader: emit(Op::RemoveHeader, 0, string(a.header), 0); break;
+      case lang::ActionKind::Log: emit(Op::Log, 0, 0, string(a.text)); break;
+      default: emit(Op::Terminal, static_cast<uint8_t>(terminal_of(a.kind)), text(), 0); break;
+    }
+  }
+
+  const lang::SourceMap& sources_;
+  vm::ImageData& im_;
+  uint32_t line_ = 0;
+  std::map<std::string, uint32_t> strings_;
+  std::map<double, uint32_t> numbers_;
+};
+
+}  // namespace
+
+void generate(const IrModule& module, const lang::SourceMap& sources, vm::ImageData& image) {
+  image.stages = module.stages;
+  Emitter emitter(sources, image);
+  for (uint32_t i = 0; i < module.rules.size(); ++i) emitter.rule(module.rules[i], i);
+  emitter.finish();
+}
+
+}  // namespace mp::compiler

@@ -1,0 +1,31 @@
+// compiler/: policy source → checked IR → bytecode + Hyperscan databases → image.
+//
+//   mp::compiler::Compilation c = mp::compiler::compile_file("policy.mp");
+//   if (!c.ok()) for (auto& d : c.diagnostics.items()) print(render_text(d, c.sources));
+//   std::string bytes = mp::vm::write_image(*c.image);
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "lang/diagnostics.h"
+#include "lang/source.h"
+#include "vm/image.h"
+
+namespace mp::compiler {
+
+struct Compilation {
+  lang::SourceMap sources;
+  lang::Diagnostics diagnostics;
+  std::optional<vm::ImageData> image;  // set when there are no errors
+
+  bool ok() const { return image.has_value() && !diagnostics.has_errors(); }
+};
+
+// Reads and compiles a policy file; list files are read relative to its directory.
+Compilation compile_file(const std::string& path);
+// Compiles policy text held in memory; `path` names it in diagnostics and anchors
+// relative list-file paths.
+Compilation compile_source(const std::string& path, std::string text);
+
+}  // namespace mp::compiler

@@ -1,0 +1,71 @@
+// The checked IR: conditions with every name resolved, every field typed and every
+// content test turned into a pattern, set or net id. Built by sema, consumed by
+// codegen (and later by lint). Constants are folded while it is built.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lang/ast.h"
+#include "vm/fields.h"
+#include "vm/opcodes.h"
+
+namespace mp::compiler {
+
+enum class IrOp { True, False, Not, And, Or, Loop, Match, InSet, InNet, NumCompare };
+
+// One side of a numeric comparison.
+struct IrNumber {
+  enum class Kind { Field, Count, Const } kind = Kind::Const;
+  vm::FieldId field = vm::FieldId::Size;
+  bool bound = false;
+  vm::Collection collection = vm::Collection::Single;
+  double value = 0;
+};
+
+struct IrNode {
+  IrOp op = IrOp::True;
+  lang::Span span;
+  std::vector<IrNode> children;  // Not, And, Or, Loop (body); NumCompare: count filter
+  vm::FieldId field = vm::FieldId::Subject;
+  bool bound = false;      // test the collection's current item, not any item
+  uint32_t index = 0;      // pattern, set or net id
+  vm::LoopKind loop = vm::LoopKind::Any;
+  vm::Collection collection = vm::Collection::Single;
+  vm::CmpOp cmp = vm::CmpOp::Eq;
+  IrNumber lhs, rhs;
+
+  static IrNode constant(bool value, lang::Span span) {
+    IrNode n;
+    n.op = value ? IrOp::True : IrOp::False;
+    n.span = span;
+    return n;
+  }
+  bool is_constant() const { return op == IrOp::True || op == IrOp::False; }
+};
+
+struct IrAction {
+  lang::ActionKind kind = lang::ActionKind::Allow;
+  lang::Span span;
+  std::string text;
+  bool has_text = false;
+  double score = 0;
+  std::string header;
+};
+
+struct IrRule {
+  std::string name;
+  uint32_t stage = 0;
+  lang::Span span;
+  uint8_t directions = 0;
+  IrNode condition;
+  std::vector<IrAction> actions;  // non-terminal actions first, the terminal last
+};
+
+struct IrModule {
+  std::vector<std::string> stages;
+  std::vector<IrRule> rules;  // in evaluation order
+};
+
+}  // namespace mp::compiler

@@ -1,0 +1,211 @@
+// Semantic analysis, part 1: declarations, list files, settings, rules and actions.
+#include "compiler/sema.h"
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "lang/lang.h"
+#include "runtime/identity.h"
+
+namespace mp::compiler {
+
+namespace {
+
+uint8_t direction_mask(const std::vector<lang::Direction>& directions) {
+  if (directions.empty()) return vm::kAllDirections;
+  uint8_t mask = 0;
+  for (auto d : directions) mask |= static_cast<uint8_t>(1u << static_cast<unsigned>(d));
+  return mask;
+}
+
+bool is_terminal(lang::ActionKind kind) {
+  using K = lang::ActionKind;
+  return kind == K::Allow || kind == K::Reject || kind == K::Quarantine || kind == K::Discard ||
+         kind == K::Tempfail;
+}
+
+bool valid_header_name(const std::string& name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (c <= 32 || c >= 127 || c == ':') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+IrModule Sema::check(const lang::Policy& policy) {
+  check_imports(policy);
+  declare(policy);
+  check_settings(policy);
+  IrModule module;
+  for (const auto& stage : policy.stages) {
+    auto stage_index = static_cast<uint32_t>(module.stages.size());
+    module.stages.push_back(stage.name);
+    std::map<std::string, const lang::Rule*> names;
+    for (const auto& rule : stage.rules) {
+      auto [it, fresh] = names.emplace(rule.name, &rule);
+      if (!fresh) {
+        lang::Diagnostic d{lang::Severity::Error, "E040",
+                           "rule `" + rule.name + "` is already defined in stage `" + stage.name + "`",
+                           {rule.name_span, "second definition"}, {{it->second->name_span, "first defined here"}},
+                           "rename one of the rules"};
+        diagnostics_.add(std::move(d));
+      }
+      module.rules.push_back(check_rule(rule, stage_index));
+    }
+  }
+  return module;
+}
+
+void Sema::check_imports(const lang::Policy& policy) {
+  for (const auto& import : policy.imports) {
+    diagnostics_.error("E014", "unknown module `" + import.module + "`", import.span, "not a module",
+                       "the standard pipeline library is not available in this release");
+  }
+}
+
+void Sema::declare(const lang::Policy& policy) {
+  std::map<std::string, lang::Span> seen;
+  auto claim = [&](const std::string& name, lang::Span span) {
+    auto [it, fresh] = seen.emplace(name, span);
+    if (!fresh) {
+      lang::Diagnostic d{lang::Severity::Error, "E041", "`" + name + "` is already declared",
+                         {span, "declared again here"}, {{it->second, "first declared here"}}, {}};
+      diagnostics_.add(std::move(d));
+    }
+    return fresh;
+  };
+  for (const auto& c : policy.consts) {
+    if (claim(c.name, c.span)) consts_[c.name] = &c;
+  }
+  for (const auto& l : policy.lists) {
+    if (claim(l.name, l.span)) load_list(l);
+  }
+  for (const auto& d : policy.defs) {
+    if (claim(d.name, d.span)) defs_[d.name] = &d;
+  }
+}
+
+void Sema::load_list(const lang::ListDecl& decl) {
+  auto& items = lists_[decl.name];
+  if (!decl.from_file) {
+    for (const auto& item : decl.literal.items) expand_value(item, items, 0);
+    return;
+  }
+  std::filesystem::path path = base_dir_ / decl.file;
+  std::ifstream in(path, std::ios::binary);
+  if (!in || std::filesystem::is_directory(path)) {
+    diagnostics_.error("E050", "cannot read list file `" + decl.file + "`", decl.file_span,
+                       "no readable file at " + path.string(),
+                       "list file paths are relative to the policy file's directory");
+    return;
+  }
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (size_t hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    size_t begin = line.find_first_not_of(" \t\r");
+    if (begin == std::string::npos) continue;
+    size_t end = line.find_last_not_of(" \t\r");
+    lang::Literal entry{lang::LiteralKind::String, decl.file_span, line.substr(begin, end - begin + 1), 0, {}};
+    items.push_back({std::move(entry), decl.file + ":" + std::to_string(number)});
+  }
+}
+
+std::vector<std::string> Sema::domain_setting(const lang::Setting& s) {
+  std::vector<std::string> out;
+  lang::Operand rhs;
+  rhs.literal = s.value;
+  rhs.span = s.value.span;
+  for (const auto& item : values(rhs, true)) {
+    auto kind = item.literal.kind;
+    if (kind != lang::LiteralKind::Path && kind != lang::LiteralKind::String) {
+      diagnostics_.error("E062", "`org.domains` takes domain names", item.literal.span, "not a domain");
+      continue;
+    }
+    out.push_back(runtime::fold_domain(item.literal.text));
+  }
+  return out;
+}
+
+void Sema::check_settings(const lang::Policy& policy) {
+  for (const auto& s : policy.settings) {
+    if (s.key == "org.domains") {
+      settings.org_domains = domain_setting(s);
+    } else if (s.key == "org.sending_servers") {
+      lang::Operand rhs;
+      rhs.literal = s.value;
+      rhs.span = s.value.span;
+      settings.sending_servers.clear();
+      for (const auto& item : values(rhs, true)) {
+        auto cidr = runtime::Cidr::parse(item.literal.text);
+        if (!cidr) {
+          diagnostics_.error("E062", "`org.sending_servers` takes IP addresses and CIDR prefixes",
+                             item.literal.span, "not an IP address or prefix");
+          continue;
+        }
+        settings.sending_servers.push_back(*cidr);
+      }
+    } else if (s.key == "spam.threshold.quarantine" || s.key == "spam.threshold.reject") {
+      if (s.value.kind != lang::LiteralKind::Number) {
+        diagnostics_.error("E062", "`" + s.key + "` takes a number", s.value.span, "not a number");
+        continue;
+      }
+      (s.key.ends_with("quarantine") ? settings.quarantine_threshold : settings.reject_threshold) = s.value.number;
+    } else {
+      diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
+                         "known settings: org.domains, org.sending_servers, "
+                         "spam.threshold.quarantine, spam.threshold.reject");
+    }
+  }
+}
+
+IrRule Sema::check_rule(const lang::Rule& rule, uint32_t stage) {
+  IrRule out;
+  out.name = rule.name;
+  out.stage = stage;
+  out.span = rule.span;
+  out.directions = direction_mask(rule.directions);
+  bound_.clear();
+  out.condition = condition(*rule.condition);
+  out.actions = check_actions(rule);
+  return out;
+}
+
+std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
+  static const std::regex reject_code("^5[0-9][0-9]( |$)");
+  static const std::regex tempfail_code("^4[0-9][0-9]( |$)");
+  std::vector<IrAction> plain;
+  std::optional<IrAction> terminal;
+  for (const auto& a : rule.actions) {
+    IrAction action{a.kind, a.span, a.text, a.has_text, a.score, a.header};
+    if (a.kind == lang::ActionKind::Reject && a.has_text && !std::regex_search(a.text, reject_code)) {
+      diagnostics_.error("E061", "reject text must start with a 5xx reply code", a.span,
+                         "no 5xx code", "write e.g. `reject \"550 5.7.1 " + a.text + "\"`");
+    }
+    if (a.kind == lang::ActionKind::Tempfail && a.has_text && !std::regex_search(a.text, tempfail_code)) {
+      diagnostics_.error("E061", "tempfail text must start with a 4xx reply code", a.span,
+                         "no 4xx code", "write e.g. `tempfail \"451 4.7.1 " + a.text + "\"`");
+    }
+    if ((a.kind == lang::ActionKind::AddHeader || a.kind == lang::ActionKind::RemoveHeader) &&
+        !valid_header_name(a.header)) {
+      diagnostics_.error("E061", "`" + a.header + "` is not a valid header name", a.span,
+                         "invalid header name", "header names are printable ASCII without spaces or ':'");
+    }
+    if (!is_terminal(a.kind)) {
+      plain.push_back(std::move(action));
+    } else if (terminal) {
+      lang::Diagnostic d{lang::Severity::Error, "E061", "a rule can have only one terminal action",
+                         {a.span, "second terminal action"}, {{terminal->span, "first one here"}},
+                         "allow, reject, quarantine, discard and tempfail each end evaluation"};
+      diagnostics_.add(std::move(d));
+    } else {
+      terminal = std::move(action);
+    }
+  }
+  if (terminal) plain.push_back(std::move(*terminal));
+  return plain;
+}
+
+}  // namespace mp::compiler

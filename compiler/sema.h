@@ -1,0 +1,90 @@
+// Semantic analysis: resolves names (consts, lists, defs, fields), checks types and
+// turns the AST into the checked IR, filling the pattern/set/net tables as it goes.
+// Internal to compiler/; split over sema.cpp (declarations, rules, actions, settings)
+// and sema_conditions.cpp (conditions and values).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compiler/ir.h"
+#include "compiler/tables.h"
+#include "lang/ast.h"
+#include "lang/diagnostics.h"
+
+namespace mp::compiler {
+
+// One entry of a list: a literal written in the policy, or a line of a list file.
+struct ListItem {
+  lang::Literal literal;
+  std::string origin;  // "execs.txt:3" for file entries, "" for literals
+};
+
+// A resolved field reference on the left of a test.
+struct FieldRef {
+  vm::FieldId field = vm::FieldId::Subject;
+  std::string header_filter;  // lowercase, for header "X"
+  bool bound = false;
+  lang::Span span;
+  std::string display;  // as the author wrote it
+};
+
+class Sema {
+ public:
+  Sema(const lang::SourceMap& sources, lang::Diagnostics& diagnostics, std::filesystem::path base_dir)
+      : sources_(sources), diagnostics_(diagnostics), base_dir_(std::move(base_dir)) {}
+
+  IrModule check(const lang::Policy& policy);
+
+  PatternTable patterns;
+  SetTable sets;
+  NetTable nets;
+  vm::Settings settings;
+
+ private:
+  // sema.cpp
+  void declare(const lang::Policy& policy);
+  void load_list(const lang::ListDecl& decl);
+  void check_settings(const lang::Policy& policy);
+  void check_imports(const lang::Policy& policy);
+  IrRule check_rule(const lang::Rule& rule, uint32_t stage);
+  std::vector<IrAction> check_actions(const lang::Rule& rule);
+  std::vector<std::string> domain_setting(const lang::Setting& s);
+
+  // sema_conditions.cpp
+  IrNode condition(const lang::Condition& c);
+  IrNode bool_condition(const lang::Condition& c);
+  IrNode quantified(const lang::Condition& c);
+  IrNode compare(const lang::Condition& c);
+  IrNode content_test(const lang::Condition& c, const FieldRef& field);
+  IrNode membership_test(const lang::Condition& c, const FieldRef& field);
+  IrNode numeric_test(const lang::Condition& c);
+  std::optional<IrNumber> number_operand(const lang::Operand& o, std::vector<IrNode>& filter);
+  std::optional<FieldRef> resolve_field(const lang::Operand& o, bool report);
+  std::optional<vm::FieldId> field_by_path(const std::string& path) const;
+  bool is_bound(vm::Collection c) const;
+  std::vector<ListItem> values(const lang::Operand& rhs, bool want_list);
+  void expand_value(const lang::Literal& l, std::vector<ListItem>& out, int depth);
+  std::optional<std::string> item_as(const ListItem& item, vm::ValueKind kind, const FieldRef& field);
+  std::string source_of(lang::Span from, lang::Span to) const;
+  std::string suggest_field(const std::string& path) const;
+
+  const lang::SourceMap& sources_;
+  lang::Diagnostics& diagnostics_;
+  std::filesystem::path base_dir_;
+  std::map<std::string, const lang::ConstDecl*> consts_;
+  std::map<std::string, std::vector<ListItem>> lists_;
+  std::map<std::string, const lang::DefDecl*> defs_;
+  std::set<std::string> defs_in_progress_;
+  std::vector<vm::Collection> bound_;  // collections bound by enclosing any/all/count
+};
+
+// Text fields whose values are lowercased at extraction (so tests on them are
+// case-insensitive), plus address and domain fields.
+bool field_is_caseless(vm::FieldId field);
+
+}  // namespace mp::compiler

@@ -1,0 +1,505 @@
+// Semantic analysis, part 2: conditions. Resolves the left side of each test to a
+// field, checks the operator against the field's kind, resolves the right side to
+// values of that kind, and emits IR with pattern/set/net ids.
+#include <hs/hs.h>
+
+#include <algorithm>
+
+#include "compiler/sema.h"
+#include "runtime/identity.h"
+
+namespace mp::compiler {
+
+namespace {
+
+using lang::CompareOp;
+using lang::LiteralKind;
+using vm::FieldId;
+using vm::ValueKind;
+
+const std::map<std::string, std::string>& path_aliases() {
+  static const std::map<std::string, std::string> aliases = {
+      {"from", "from.address"},          {"to", "to.address"},
+      {"cc", "cc.address"},              {"reply_to", "reply_to.address"},
+      {"sender.address", "sender"},      {"recipient", "recipients"},
+      {"recipient.address", "recipients"}, {"recipients.address", "recipients"},
+      {"recipient.domain", "recipients.domain"}, {"url", "urls"},
+      {"url.domain", "urls.domain"},     {"attachment.name", "attachments.name"},
+      {"attachment.extension", "attachments.extension"},
+      {"attachment.content_type", "attachments.content_type"},
+      {"attachment.size", "attachments.size"},
+  };
+  return aliases;
+}
+
+// The name members take inside `any C (...)`: "attachments" for attachments, etc.
+std::string member_root(vm::Collection c) {
+  std::string_view names = vm::collection_names(c);
+  return std::string(names.substr(0, names.find(' ')));
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+vm::CmpOp to_cmp(CompareOp op) {
+  switch (op) {
+    case CompareOp::Lt: return vm::CmpOp::Lt;
+    case CompareOp::Le: return vm::CmpOp::Le;
+    case CompareOp::Gt: return vm::CmpOp::Gt;
+    case CompareOp::Ge: return vm::CmpOp::Ge;
+    case CompareOp::Ne: return vm::CmpOp::Ne;
+    default: return vm::CmpOp::Eq;
+  }
+}
+
+IrNode negate_if(bool negated, IrNode node) {
+  if (!negated) return node;
+  if (node.is_constant()) return IrNode::constant(node.op == IrOp::False, node.span);
+  IrNode n;
+  n.op = IrOp::Not;
+  n.span = node.span;
+  n.children.push_back(std::move(node));
+  return n;
+}
+
+// n-ary and/or with constant folding.
+IrNode junction(IrOp op, std::vector<IrNode> parts, lang::Span span) {
+  bool is_and = op == IrOp::And;
+  IrNode n;
+  n.op = op;
+  n.span = span;
+  for (auto& p : parts) {
+    if (p.is_constant()) {
+      bool value = p.op == IrOp::True;
+      if (value != is_and) return IrNode::constant(value, span);  // false in and, true in or
+      continue;
+    }
+    n.children.push_back(std::move(p));
+  }
+  if (n.children.empty()) return IrNode::constant(is_and, span);
+  if (n.children.size() == 1) return std::move(n.children[0]);
+  return n;
+}
+
+}  // namespace
+
+bool field_is_caseless(FieldId field) {
+  ValueKind kind = vm::field_info(field).kind;
+  if (kind == ValueKind::Address || kind == ValueKind::Domain) return true;
+  std::string_view name = vm::field_info(field).name;
+  return field == FieldId::AttachmentExtension || field == FieldId::AttachmentType ||
+         name.ends_with(".local");
+}
+
+IrNode Sema::condition(const lang::Condition& c) {
+  switch (c.kind) {
+    case lang::CondKind::Not: return negate_if(true, condition(*c.children[0]));
+    case lang::CondKind::And:
+    case lang::CondKind::Or: {
+      std::vector<IrNode> parts;
+      for (const auto& child : c.children) parts.push_back(condition(*child));
+      return junction(c.kind == lang::CondKind::And ? IrOp::And : IrOp::Or, std::move(parts), c.span);
+    }
+    case lang::CondKind::Quantified: return quantified(c);
+    case lang::CondKind::Compare: return compare(c);
+    case lang::CondKind::Bool: return bool_condition(c);
+  }
+  return IrNode::constant(false, c.span);
+}
+
+IrNode Sema::bool_condition(const lang::Condition& c) {
+  const lang::Operand& o = c.lhs;
+  if (o.kind == lang::OperandKind::Literal && o.literal.kind == LiteralKind::Bool) {
+    return IrNode::constant(o.literal.number != 0, c.span);
+  }
+  if (o.kind == lang::OperandKind::Literal && o.literal.kind == LiteralKind::Path) {
+    auto def = defs_.find(o.literal.text);
+    if (def != defs_.end()) {
+      if (!defs_in_progress_.insert(def->first).second) {
+        diagnostics_.error("E051", "`" + def->first + "` refers to itself", c.span, "recursive use");
+        return IrNode::constant(false, c.span);
+      }
+      IrNode body = condition(*def->second->condition);
+      defs_in_progress_.erase(def->first);
+      return body;
+    }
+  }
+  if (o.kind == lang::OperandKind::Call) {
+    diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function");
+    return IrNode::constant(false, c.span);
+  }
+  if (resolve_field(o, false)) {
+    diagnostics_.error("E020", "a field is not a condition by itself", c.span, "compare this field with something",
+                       "e.g. `subject contains \"invoice\"` or `from.domain is example.com`");
+  } else {
+    std::string text(sources_.slice(o.span));
+    diagnostics_.error("E012", "unknown name `" + text + "`", o.span, "not a def, field or constant",
+                       suggest_field(text));
+  }
+  return IrNode::constant(false, c.span);
+}
+
+IrNode Sema::quantified(const lang::Condition& c) {
+  auto collection = vm::collection_by_name(c.collection);
+  if (!collection) {
+    diagnostics_.error("E060", "`" + c.collection + "` is not a collection", c.collection_span,
+                       "cannot range over this",
+                       "collections: attachments, urls, recipients, from, to, cc, reply_to");
+    return IrNode::constant(false, c.span);
+  }
+  bound_.push_back(*collection);
+  IrNode body = condition(*c.children[0]);
+  bound_.pop_back();
+  if (body.is_constant()) return body;  // a constant body does not depend on the items… mostly
+  IrNode n;
+  n.op = IrOp::Loop;
+  n.span = c.span;
+  n.loop = c.quantifier == lang::Quantifier::Any ? vm::LoopKind::Any : vm::LoopKind::All;
+  n.collection = *collection;
+  n.children.push_back(std::move(body));
+  return n;
+}
+
+bool Sema::is_bound(vm::Collection c) const {
+  return std::find(bound_.begin(), bound_.end(), c) != bound_.end();
+}
+
+std::optional<FieldId> Sema::field_by_path(const std::string& path) const {
+  auto alias = path_aliases().find(path);
+  const std::string& name = alias == path_aliases().end() ? path : alias->second;
+  for (size_t i = 0; i < vm::kFieldCount; ++i) {
+    auto id = static_cast<FieldId>(i);
+    if (id != FieldId::HeaderValue && id != FieldId::HeaderLine && vm::field_info(id).name == name) return id;
+  }
+  return std::nullopt;
+}
+
+std::string Sema::suggest_field(const std::string& path) const {
+  std::string best;
+  size_t best_distance = 3;
+  auto consider = [&](const std::string& name) {
+    size_t d = edit_distance(path, name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = name;
+    }
+  };
+  for (size_t i = 0; i < vm::kFieldCount; ++i) consider(std::string(vm::field_info(static_cast<FieldId>(i)).name));
+  for (const auto& [alias, target] : path_aliases()) consider(alias);
+  for (const auto& [name, def] : defs_) consider(name);
+  return best.empty() ? std::string("see docs/language.md for the list of fields") : "did you mean `" + best + "`?";
+}
+
+std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report) {
+  FieldRef ref;
+  ref.span = o.span;
+  ref.display = std::string(sources_.slice(o.span));
+  if (o.kind == lang::OperandKind::Header) {
+    ref.field = FieldId::HeaderValue;
+    ref.header_filter = lower(o.header_name);
+    return ref;
+  }
+  if (o.kind == lang::OperandKind::AnyHeader) {
+    ref.field = FieldId::HeaderLine;
+    return ref;
+  }
+  if (o.kind != lang::OperandKind::Literal || o.literal.kind != LiteralKind::Path) {
+    if (report) diagnostics_.error("E010", "expected a field on the left of the test", o.span, "not a field");
+    return std::nullopt;
+  }
+  const std::string& path = o.literal.text;
+  if (path == "received") {
+    ref.field = FieldId::HeaderValue;
+    ref.header_filter = "received";
+    return ref;
+  }
+  std::optional<FieldId> field;
+  // Inside `any C (...)`, a bare member name refers to C's current item.
+  for (auto it = bound_.rbegin(); it != bound_.rend() && !field; ++it) {
+    field = field_by_path(member_root(*it) + "." + path);
+  }
+  if (!field) field = field_by_path(path);
+  if (!field) {
+    if (report) diagnostics_.error("E010", "unknown field `" + path + "`", o.span, "no such field", suggest_field(path));
+    return std::nullopt;
+  }
+  ref.field = *field;
+  ref.bound = is_bound(vm::field_info(*field).collection);
+  return ref;
+}
+
+std::string Sema::source_of(lang::Span from, lang::Span to) const {
+  return std::string(sources_.slice(lang::Span{from.file, from.begin, std::max(from.begin, to.end)}));
+}
+
+IrNode Sema::compare(const lang::Condition& c) {
+  bool relational = c.op == CompareOp::Lt || c.op == CompareOp::Le || c.op == CompareOp::Gt ||
+                    c.op == CompareOp::Ge || c.op == CompareOp::Eq || c.op == CompareOp::Ne;
+  if (relational || c.lhs.kind == lang::OperandKind::Count) return negate_if(c.negated, numeric_test(c));
+  auto field = resolve_field(c.lhs, true);
+  if (!field) return IrNode::constant(false, c.span);
+  ValueKind kind = vm::field_info(field->field).kind;
+  if (kind == ValueKind::Number) {
+    if (c.op == CompareOp::Is) return negate_if(c.negated, numeric_test(c));
+    diagnostics_.error("E020", "`" + field->display + "` is a number; this test needs text", c.op_span,
+                       "not applicable to a number", "compare numbers with <, <=, >, >= or is");
+    return IrNode::constant(false, c.span);
+  }
+  bool content = c.op == CompareOp::Contains || c.op == CompareOp::StartsWith ||
+                 c.op == CompareOp::EndsWith || c.op == CompareOp::Matches;
+  if (content && kind == ValueKind::Ip) {
+    diagnostics_.error("E020", "`" + field->display + "` is an IP address; this test needs text", c.op_span,
+                       "not applicable to an IP address", "test IP addresses with `is` or `in` and CIDR prefixes");
+    return IrNode::constant(false, c.span);
+  }
+  IrNode test = content ? content_test(c, *field) : membership_test(c, *field);
+  return negate_if(c.negated, std::move(test));
+}
+
+IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
+  bool caseless = c.nocase || field_is_caseless(field.field);
+  std::string source = source_of(c.op_span, c.rhs.span);
+  if (c.op == CompareOp::Matches) {
+    uint32_t flags = 0;
+    for (char f : c.regex_flags) {
+      if (f == 'i') flags |= HS_FLAG_CASELESS;
+      else if (f == 's') flags |= HS_FLAG_DOTALL;
+      else if (f == 'm') flags |= HS_FLAG_MULTILINE;
+      else diagnostics_.error("E030", std::string("unknown regex flag `") + f + "`", c.rhs.span,
+                              "flags are i, s and m");
+    }
+    if (caseless) flags |= HS_FLAG_CASELESS;
+    IrNode n;
+    n.op = IrOp::Match;
+    n.span = c.span;
+    n.field = field.field;
+    n.bound = field.bound;
+    n.index = patterns.add_regex(field.field, c.regex, flags, field.header_filter, source, c.rhs.span);
+    return n;
+  }
+  std::vector<IrNode> alternatives;
+  for (const auto& item : values(c.rhs, false)) {
+    auto text = item_as(item, ValueKind::Text, field);
+    if (!text) continue;
+    if (text->empty()) return IrNode::constant(true, c.span);  // every value contains ""
+    IrNode n;
+    n.op = IrOp::Match;
+    n.span = c.span;
+    n.field = field.field;
+    n.bound = field.bound;
+    n.index = patterns.add_literal(field.field, *text, c.op == CompareOp::StartsWith,
+                                   c.op == CompareOp::EndsWith, caseless, field.header_filter, source,
+                                   item.literal.span);
+    alternatives.push_back(std::move(n));
+  }
+  return junction(IrOp::Or, std::move(alternatives), c.span);
+}
+
+IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
+  ValueKind kind = vm::field_info(field.field).kind;
+  std::vector<std::string> entries;
+  std::vector<runtime::Cidr> prefixes;
+  for (const auto& item : values(c.rhs, c.op == CompareOp::In)) {
+    auto value = item_as(item, kind, field);
+    if (!value) continue;
+    if (kind == ValueKind::Ip) prefixes.push_back(*runtime::Cidr::parse(*value));
+    else entries.push_back(c.nocase ? lower(*value) : *value);
+  }
+  IrNode n;
+  n.span = c.span;
+  n.field = field.field;
+  n.bound = field.bound;
+  if (kind == ValueKind::Ip) {
+    n.op = IrOp::InNet;
+    n.index = nets.add(vm::NetInfo{std::move(prefixes)});
+    return n;
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  if (entries.empty()) return IrNode::constant(false, c.span);
+  bool lowercase = kind == ValueKind::Text && c.nocase;
+  vm::SetInfo set{lowercase ? vm::Fold::Lower : vm::Fold::Exact, field.header_filter, std::move(entries)};
+  n.op = IrOp::InSet;
+  n.index = sets.add(std::move(set));
+  return n;
+}
+
+IrNode Sema::numeric_test(const lang::Condition& c) {
+  std::vector<IrNode> lhs_filter, rhs_filter;
+  auto lhs = number_operand(c.lhs, lhs_filter);
+  auto rhs = number_operand(c.rhs, rhs_filter);
+  if (!lhs || !rhs) return IrNode::constant(false, c.span);
+  IrNode n;
+  n.op = IrOp::NumCompare;
+  n.span = c.span;
+  n.cmp = to_cmp(c.op);
+  n.lhs = *lhs;
+  n.rhs = *rhs;
+  n.children = std::move(lhs_filter);
+  if (!rhs_filter.empty() || rhs->kind != IrNumber::Kind::Const) {
+    diagnostics_.error("E021", "the right side of a comparison must be a number or a size", c.rhs.span,
+                       "not a constant number");
+    return IrNode::constant(false, c.span);
+  }
+  // A multi-valued number field outside its quantifier means "any item".
+  if (lhs->kind == IrNumber::Kind::Field && !lhs->bound &&
+      vm::field_info(lhs->field).collection != vm::Collection::Single) {
+    IrNode loop;
+    loop.op = IrOp::Loop;
+    loop.span = c.span;
+    loop.loop = vm::LoopKind::Any;
+    loop.collection = vm::field_info(lhs->field).collection;
+    n.lhs.bound = true;
+    loop.children.push_back(std::move(n));
+    return loop;
+  }
+  return n;
+}
+
+std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector<IrNode>& filter) {
+  IrNumber out;
+  if (o.kind == lang::OperandKind::Count) {
+    auto collection = vm::collection_by_name(o.name);
+    if (!collection) {
+      diagnostics_.error("E060", "`" + o.name + "` is not a collection", o.name_span, "cannot count this",
+                         "collections: attachments, urls, recipients, from, to, cc, reply_to, headers");
+      return std::nullopt;
+    }
+    out.kind = IrNumber::Kind::Count;
+    out.collection = *collection;
+    if (o.count_filter) {
+      bound_.push_back(*collection);
+      filter.push_back(condition(*o.count_filter));
+      bound_.pop_back();
+    }
+    return out;
+  }
+  if (o.kind == lang::OperandKind::Literal) {
+    const lang::Literal& l = o.literal;
+    if (l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
+      out.value = l.number;
+      return out;
+    }
+    if (l.kind == LiteralKind::Path) {
+      auto constant = consts_.find(l.text);
+      if (constant != consts_.end() && (constant->second->value.kind == LiteralKind::Number ||
+                                        constant->second->value.kind == LiteralKind::Size)) {
+        out.value = constant->second->value.number;
+        return out;
+      }
+    }
+  }
+  auto field = resolve_field(o, false);
+  if (field && vm::field_info(field->field).kind == ValueKind::Number) {
+    out.kind = IrNumber::Kind::Field;
+    out.field = field->field;
+    out.bound = field->bound;
+    return out;
+  }
+  std::string what = field ? "`" + field->display + "` is " + std::string(vm::kind_name(vm::field_info(field->field).kind))
+                           : "`" + std::string(sources_.slice(o.span)) + "` is not a number";
+  diagnostics_.error("E020", "numeric comparison on something that is not a number", o.span, what,
+                     "numbers: size, attachments.size, count(...), number and size literals (10MB)");
+  return std::nullopt;
+}
+
+void Sema::expand_value(const lang::Literal& l, std::vector<ListItem>& out, int depth) {
+  if (l.kind == LiteralKind::List) {
+    for (const auto& item : l.items) expand_value(item, out, depth);
+    return;
+  }
+  if (l.kind == LiteralKind::Path && depth < 8) {
+    if (auto c = consts_.find(l.text); c != consts_.end()) {
+      expand_value(c->second->value, out, depth + 1);
+      return;
+    }
+    if (auto list = lists_.find(l.text); list != lists_.end()) {
+      out.insert(out.end(), list->second.begin(), list->second.end());
+      return;
+    }
+  }
+  out.push_back({l, {}});
+}
+
+std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list) {
+  std::vector<ListItem> out;
+  if (rhs.kind != lang::OperandKind::Literal) {
+    diagnostics_.error("E021", "expected a value here", rhs.span, "a field or function is not a value",
+                       "compare a field with a literal, a const or a list");
+    return out;
+  }
+  const lang::Literal& l = rhs.literal;
+  bool names_a_collection = l.kind == LiteralKind::Path && (consts_.count(l.text) || lists_.count(l.text));
+  if (want_list && l.kind != LiteralKind::List && !names_a_collection) {
+    bool bare_name = l.kind == LiteralKind::Path && l.text.find('.') == std::string::npos;
+    if (bare_name) {
+      diagnostics_.error("E012", "unknown list `" + l.text + "`", l.span, "no const or list of this name",
+                         "declare it with `list " + l.text + " = file(\"...\")` or write a list: [a, b]");
+      return out;
+    }
+  }
+  expand_value(l, out, 0);
+  return out;
+}
+
+std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, const FieldRef& field) {
+  const lang::Literal& l = item.literal;
+  std::string where = item.origin.empty() ? "" : " (" + item.origin + ")";
+  auto mismatch = [&](const std::string& what, const std::string& hint) -> std::optional<std::string> {
+    diagnostics_.error("E021", "`" + field.display + "` is " + std::string(vm::kind_name(kind)) +
+                       ", but this is " + what + where, l.span, "wrong kind of value", hint);
+    return std::nullopt;
+  };
+  if (l.kind == LiteralKind::List || l.kind == LiteralKind::Regex) return mismatch("a list", "");
+  switch (kind) {
+    case ValueKind::Text: return l.text;
+    case ValueKind::Address:
+      if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
+        return mismatch("not an email address", "");
+      }
+      if (l.kind == LiteralKind::Path) {
+        return mismatch("a domain", "to test the domain, use `" + field.display + ".domain`");
+      }
+      return runtime::fold_address(l.text);
+    case ValueKind::Domain:
+      if (l.kind == LiteralKind::Address) {
+        return mismatch("an email address", "compare the whole address with the `.address` field");
+      }
+      if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
+        return mismatch("not a domain", "");
+      }
+      return runtime::fold_domain(l.text);
+    case ValueKind::Ip:
+      if (!runtime::Cidr::parse(l.text)) {
+        if (l.kind == LiteralKind::Ip || !item.origin.empty()) {
+          diagnostics_.error("E022", "invalid IP address or CIDR prefix `" + l.text + "`" + where, l.span,
+                             "not an IP address");
+          return std::nullopt;
+        }
+        return mismatch(l.kind == LiteralKind::Address ? "an email address" : "not an IP address",
+                        "IP tests take addresses and prefixes: 203.0.113.10, 198.51.100.0/24, 2001:db8::/32");
+      }
+      return l.text;
+    case ValueKind::Number: return mismatch("not a number", "");
+  }
+  return std::nullopt;
+}
+
+}  // namespace mp::compiler

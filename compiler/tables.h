@@ -1,0 +1,64 @@
+// Deduplicating tables of what conditions test: Hyperscan patterns (shared between
+// rules when identical, as in Suricata's prefilter), hash sets and IP nets. The
+// compiled databases are built from the pattern table once every rule is checked.
+#pragma once
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "lang/diagnostics.h"
+#include "vm/image.h"
+
+namespace mp::compiler {
+
+class PatternTable {
+ public:
+  // A literal test (contains / starts with / ends with) on a field.
+  uint32_t add_literal(vm::FieldId field, std::string_view literal, bool anchored_start,
+                       bool anchored_end, bool caseless, std::string header_filter,
+                       std::string source, lang::Span span);
+  // A regex test; flags are Hyperscan flags.
+  uint32_t add_regex(vm::FieldId field, std::string expression, uint32_t hs_flags,
+                     std::string header_filter, std::string source, lang::Span span);
+
+  // Compiles one database per field. A pattern Hyperscan refuses is reported as
+  // E030 at the span of its first use.
+  std::vector<vm::FieldDatabase> build(lang::Diagnostics& diagnostics) const;
+
+  const std::vector<vm::PatternInfo>& patterns() const { return patterns_; }
+
+ private:
+  uint32_t intern(vm::PatternInfo info, lang::Span span);
+
+  std::vector<vm::PatternInfo> patterns_;
+  std::vector<lang::Span> first_use_;
+  std::map<std::tuple<vm::FieldId, std::string, uint32_t, std::string>, uint32_t> index_;
+};
+
+class SetTable {
+ public:
+  uint32_t add(vm::SetInfo set);
+  std::vector<vm::SetInfo> take() { return std::move(sets_); }
+
+ private:
+  std::vector<vm::SetInfo> sets_;
+  std::map<std::tuple<vm::Fold, std::string, std::vector<std::string>>, uint32_t> index_;
+};
+
+class NetTable {
+ public:
+  uint32_t add(vm::NetInfo net);
+  std::vector<vm::NetInfo> take() { return std::move(nets_); }
+
+ private:
+  std::vector<vm::NetInfo> nets_;
+  std::map<std::vector<std::string>, uint32_t> index_;
+};
+
+// "\x2e"-style escaping of every byte that is not a letter or digit, so any literal
+// is a valid Hyperscan expression that matches exactly itself.
+std::string escape_literal(std::string_view literal);
+
+}  // namespace mp::compiler

@@ -1,0 +1,126 @@
+// The mailpolicy grammar. The parser only builds a parse tree; lang/ast_builder.cpp
+// turns it into the AST with source spans, and compiler/ gives it meaning (names,
+// types). Literal forms that look alike (domain vs field path, bare words) are told
+// apart there by position, not here.
+grammar Policy;
+
+policyFile : item* EOF ;
+
+item
+  : importDecl
+  | constDecl
+  | listDecl
+  | defDecl
+  | settingsBlock
+  | stageBlock
+  | bareRule
+  ;
+
+importDecl   : IMPORT name ;
+constDecl    : CONST name '=' value ;
+listDecl     : LIST name '=' (fileSource | listLiteral) ;
+fileSource   : FILE '(' STRING ')' ;
+defDecl      : DEF name '=' condition ;
+settingsBlock: SETTINGS '{' setting* '}' ;
+setting      : path '=' value ;
+
+stageBlock   : STAGE name '{' ruleDecl* '}' ;
+ruleDecl     : RULE name ('(' scope (',' scope)* ')')? ':' IF condition THEN actions ;
+bareRule     : IF condition THEN actions ;
+scope        : INBOUND | OUTBOUND | INTERNAL ;
+
+condition
+  : NOT condition                              # notCond
+  | condition AND condition                    # andCond
+  | condition OR condition                     # orCond
+  | '(' condition ')'                          # parenCond
+  | quantifier name '(' condition ')'          # quantCond
+  | operand NOT? compareOp operand NOCASE?     # compareCond
+  | operand IS NOT? operand NOCASE?            # isCond
+  | operand NOT? IN operand                    # inCond
+  | operand NOT? MATCHES REGEX                 # matchCond
+  | operand relOp operand                      # relCond
+  | operand                                    # boolCond
+  ;
+
+quantifier : ANY | ALL ;
+compareOp  : CONTAINS | STARTS WITH | ENDS WITH ;
+relOp      : '<' | '<=' | '>' | '>=' | '==' | '!=' ;
+
+operand
+  : HEADER STRING                              # headerOperand
+  | HEADER                                     # anyHeaderOperand
+  | COUNT '(' name ('(' condition ')')? ')'    # countOperand
+  | name '(' (operand (',' operand)*)? ')'     # callOperand
+  | value                                      # valueOperand
+  ;
+
+value
+  : STRING                                     # stringValue
+  | (PLUS | MINUS)? NUMBER                     # numberValue
+  | SIZE                                       # sizeValue
+  | ADDRESS                                    # addressValue
+  | IPV4                                       # ipv4Value
+  | IPV6                                       # ipv6Value
+  | path                                       # pathValue
+  | listLiteral                                # listValue
+  | TRUE                                       # trueValue
+  | FALSE                                      # falseValue
+  ;
+
+listLiteral : '[' (value (',' value)* ','?)? ']' ;
+
+actions : action ((',' | AND)? action)* ;
+action
+  : ALLOW                                      # allowAction
+  | REJECT STRING?                             # rejectAction
+  | QUARANTINE STRING?                         # quarantineAction
+  | DISCARD                                    # discardAction
+  | TEMPFAIL STRING?                           # tempfailAction
+  | SCORE (PLUS | MINUS)? NUMBER STRING?       # scoreAction
+  | TAG STRING                                 # tagAction
+  | ADD HEADER headerName STRING               # addHeaderAction
+  | REMOVE HEADER headerName                   # removeHeaderAction
+  | LOG STRING                                 # logAction
+  ;
+headerName : STRING | path ;
+
+// A dotted name: a field path (from.domain), a domain literal (widget.com), a
+// setting key (spam.threshold.reject), or a plain name (a const, a bare word).
+path : name ('.' word)* ;
+name : IDENT ;
+// After a dot any word is allowed, so setting keys like spam.threshold.reject work.
+word : IDENT | IMPORT | CONST | LIST | DEF | SETTINGS | STAGE | RULE | IF | THEN | FILE
+     | INBOUND | OUTBOUND | INTERNAL | NOT | AND | OR | IS | IN | CONTAINS | STARTS | ENDS
+     | WITH | MATCHES | NOCASE | ANY | ALL | COUNT | HEADER | TRUE | FALSE | ALLOW | REJECT
+     | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | ADD | REMOVE | LOG ;
+
+// Keywords
+IMPORT: 'import'; CONST: 'const'; LIST: 'list'; DEF: 'def'; SETTINGS: 'settings';
+STAGE: 'stage'; RULE: 'rule'; IF: 'if'; THEN: 'then'; FILE: 'file';
+INBOUND: 'inbound'; OUTBOUND: 'outbound'; INTERNAL: 'internal';
+NOT: 'not'; AND: 'and'; OR: 'or'; IS: 'is'; IN: 'in'; CONTAINS: 'contains';
+STARTS: 'starts'; ENDS: 'ends'; WITH: 'with'; MATCHES: 'matches'; NOCASE: 'nocase';
+ANY: 'any'; ALL: 'all'; COUNT: 'count'; HEADER: 'header'; TRUE: 'true'; FALSE: 'false';
+ALLOW: 'allow'; REJECT: 'reject'; QUARANTINE: 'quarantine'; DISCARD: 'discard';
+TEMPFAIL: 'tempfail'; SCORE: 'score'; TAG: 'tag'; ADD: 'add'; REMOVE: 'remove'; LOG: 'log';
+
+PLUS: '+'; MINUS: '-';
+
+STRING : '"' ( ~["\\\r\n] | '\\' . )* '"' ;
+REGEX  : '/' ( ~[/\\\r\n] | '\\' . )+ '/' [a-z]* ;
+ADDRESS: LOCAL '@' LABEL ('.' LABEL)* ;
+IPV6   : HEX* ':' (HEX* ':')+ (HEX+ | DEC '.' DEC '.' DEC '.' DEC)? ('/' DEC)? ;
+IPV4   : DEC '.' DEC '.' DEC '.' DEC ('/' DEC)? ;
+SIZE   : DEC ('.' DEC)? ('KB' | 'MB' | 'GB' | 'kB' | 'K' | 'M' | 'G' | 'B') ;
+NUMBER : DEC ('.' DEC)? ;
+IDENT  : [A-Za-z_0-9] [A-Za-z_0-9\-]* ;
+
+COMMENT: '#' ~[\r\n]* -> skip ;
+WS     : [ \t\r\n]+ -> skip ;
+ERRCHAR: . ;
+
+fragment LOCAL: [A-Za-z0-9._%+\-]+ ;
+fragment LABEL: [A-Za-z0-9] [A-Za-z0-9\-]* ;
+fragment HEX  : [0-9a-fA-F] ;
+fragment DEC  : [0-9]+ ;

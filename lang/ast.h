@@ -1,0 +1,138 @@
+// The policy AST: what the author wrote, with a Span on every node, before any name
+// resolution or typing (that is compiler/sema). Conditions with many `and`/`or`
+// operands are flat n-ary nodes, so long chains never mean deep recursion.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lang/source.h"
+
+namespace mp::lang {
+
+enum class LiteralKind { String, Number, Size, Address, Ip, Path, List, Bool, Regex };
+
+// A literal or a name as written. A Path ("widget.com", "from.domain", "our_domains",
+// "US") is interpreted by the compiler according to where it stands.
+struct Literal {
+  LiteralKind kind = LiteralKind::String;
+  Span span;
+  std::string text;             // string contents (unescaped), the path, the address…
+  double number = 0;            // Number and Size (bytes), Bool (0/1)
+  std::vector<Literal> items;   // List
+};
+
+struct Condition;
+
+enum class OperandKind { Literal, Header, AnyHeader, Count, Call };
+
+struct Operand {
+  OperandKind kind = OperandKind::Literal;
+  Span span;
+  Literal literal;                        // Literal
+  std::string header_name;                // Header
+  std::string name;                       // Count: collection; Call: function name
+  Span name_span;
+  std::shared_ptr<Condition> count_filter;  // Count (optional)
+  std::vector<Operand> args;              // Call
+};
+
+enum class CondKind { Not, And, Or, Quantified, Compare, Bool };
+enum class CompareOp { Is, Contains, StartsWith, EndsWith, Matches, In, Lt, Le, Gt, Ge, Eq, Ne };
+enum class Quantifier { Any, All };
+
+struct Condition {
+  CondKind kind = CondKind::Bool;
+  Span span;
+  std::vector<std::shared_ptr<Condition>> children;  // Not (1), And/Or (n), Quantified (1)
+  // Compare
+  CompareOp op = CompareOp::Is;
+  bool negated = false;  // `is not`, `not in`, `not contains`
+  bool nocase = false;
+  Span op_span;
+  Operand lhs;
+  Operand rhs;
+  std::string regex;        // Matches: pattern between the slashes
+  std::string regex_flags;  // Matches: letters after the closing slash
+  // Quantified
+  Quantifier quantifier = Quantifier::Any;
+  std::string collection;
+  Span collection_span;
+  // Bool: a def name or a boolean field, in lhs
+};
+
+enum class Direction { Inbound, Outbound, Internal };
+
+enum class ActionKind { Allow, Reject, Quarantine, Discard, Tempfail, Score, Tag, AddHeader,
+                        RemoveHeader, Log };
+
+struct Action {
+  ActionKind kind = ActionKind::Allow;
+  Span span;
+  std::string text;    // reply text, reason, tag, header value, log line
+  bool has_text = false;
+  double score = 0;
+  std::string header;  // AddHeader/RemoveHeader
+};
+
+struct Rule {
+  std::string name;
+  Span name_span;
+  Span span;
+  std::vector<Direction> directions;  // empty: every direction
+  std::shared_ptr<Condition> condition;
+  std::vector<Action> actions;
+};
+
+struct Stage {
+  std::string name;
+  Span span;
+  std::vector<Rule> rules;
+};
+
+struct ConstDecl {
+  std::string name;
+  Span span;
+  Literal value;
+};
+
+struct ListDecl {
+  std::string name;
+  Span span;
+  bool from_file = false;
+  std::string file;  // as written, relative to the policy file
+  Span file_span;
+  Literal literal;   // when not from a file
+};
+
+struct DefDecl {
+  std::string name;
+  Span span;
+  std::shared_ptr<Condition> condition;
+};
+
+struct Setting {
+  std::string key;
+  Span span;
+  Literal value;
+};
+
+struct Import {
+  std::string module;
+  Span span;
+};
+
+// One parsed file. Stages keep the order of their first appearance; a second block
+// with the same name appends to the first. Bare rules go to `custom_filters`.
+struct Policy {
+  FileId file;
+  std::vector<Import> imports;
+  std::vector<ConstDecl> consts;
+  std::vector<ListDecl> lists;
+  std::vector<DefDecl> defs;
+  std::vector<Setting> settings;
+  std::vector<Stage> stages;
+};
+
+}  // namespace mp::lang

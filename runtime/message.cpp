@@ -1,0 +1,344 @@
+// The message model over GMime. Parsing builds the GMime tree once and reads the
+// header block eagerly (nearly every policy looks at it, and it is cheap); the
+// body views are decoded from the kept tree on first use. Anything GMime cannot
+// make sense of becomes a defect, never an error.
+#include "runtime/message.h"
+
+#include <idn2.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "runtime/gmime_util.h"
+#include "runtime/html_text.h"
+#include "runtime/mime_walk.h"
+
+namespace mp::runtime {
+namespace {
+
+using detail::add_defect;
+using detail::GCharPtr;
+using detail::GObjectPtr;
+
+void init_gmime_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+const char* describe(GMimeParserWarning warning) {
+  switch (warning) {
+    case GMIME_WARN_DUPLICATED_HEADER: return "duplicated header";
+    case GMIME_WARN_DUPLICATED_PARAMETER: return "duplicated header parameter";
+    case GMIME_WARN_UNENCODED_8BIT_HEADER: return "unencoded 8-bit header";
+    case GMIME_WARN_INVALID_CONTENT_TYPE: return "invalid Content-Type";
+    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: return "invalid RFC 2047 encoded header";
+    case GMIME_WARN_MALFORMED_MULTIPART: return "multipart without parts";
+    case GMIME_WARN_TRUNCATED_MESSAGE: return "truncated message";
+    case GMIME_WARN_MALFORMED_MESSAGE: return "malformed message";
+    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header line";
+    case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
+    case GMIME_WARN_INVALID_PARAMETER: return "invalid header parameter";
+    case GMIME_WARN_INVALID_ADDRESS_LIST: return "invalid address list";
+    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting too deep";
+    case GMIME_WARN_PART_WITHOUT_CONTENT: return "MIME part without content";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "MIME part without headers or content";
+  }
+  return "parser warning";
+}
+
+// The offending item is raw input: shortened and made valid UTF-8 for display.
+std::string printable(const char* item) {
+  constexpr size_t kMaxItem = 80;
+  std::string_view text(item);
+  text = text.substr(0, std::min(text.find_first_of("\r\n"), kMaxItem));
+  GCharPtr valid(g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
+  return valid.get();
+}
+
+void on_parser_warning(gint64, GMimeParserWarning warning, const gchar* item,
+                       gpointer defects) noexcept {
+  // Called from C: an exception must not unwind through GMime. Losing a defect
+  // to an allocation failure is harmless.
+  try {
+    std::string defect = describe(warning);
+    if (item != nullptr && *item != '\0') defect += ": " + printable(item);
+    add_defect(*static_cast<std::vector<std::string>*>(defects), std::move(defect));
+  } catch (...) {
+  }
+}
+
+struct ParserOptionsFree {
+  void operator()(GMimeParserOptions* options) const { g_mime_parser_options_free(options); }
+};
+using ParserOptionsPtr = std::unique_ptr<GMimeParserOptions, ParserOptionsFree>;
+
+// Liberal on every axis: the gateway must see what a mail client would show.
+// Undeclared 8-bit text is guessed among UTF-8, then windows-1252 (what
+// "latin1" mail nearly always really is), then ISO-8859-1, which accepts anything.
+ParserOptionsPtr new_parser_options(std::vector<std::string>* defects) {
+  ParserOptionsPtr options(g_mime_parser_options_new());
+  g_mime_parser_options_set_address_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_parameter_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_rfc2047_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  const char* fallback_charsets[] = {"utf-8", "windows-1252", "iso-8859-1", nullptr};
+  g_mime_parser_options_set_fallback_charsets(options.get(), fallback_charsets);
+  g_mime_parser_options_set_warning_callback(options.get(), on_parser_warning, defects);
+  return options;
+}
+
+// Length of a leading mbox "From " line, newline included; 0 when there is none.
+size_t mbox_from_line_length(std::string_view raw) {
+  if (!raw.starts_with("From ")) return 0;
+  const size_t newline = raw.find('\n');
+  return newline == std::string_view::npos ? raw.size() : newline + 1;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return g_ascii_tolower(x) == g_ascii_tolower(y);
+         });
+}
+
+void append_headers(GMimeObject* object, std::vector<GMimeHeader*>& out) {
+  GMimeHeaderList* list = g_mime_object_get_header_list(object);
+  const int count = list != nullptr ? g_mime_header_list_get_count(list) : 0;
+  for (int i = 0; i < count; ++i) out.push_back(g_mime_header_list_get_header_at(list, i));
+}
+
+// GMime hands the Content-* fields of the top-level header block to the body
+// part and keeps the rest on the message; merging both by input offset restores
+// the block as written.
+std::vector<HeaderField> read_headers(GMimeMessage* message) {
+  std::vector<GMimeHeader*> fields;
+  append_headers(GMIME_OBJECT(message), fields);
+  if (GMimeObject* body = g_mime_message_get_mime_part(message)) append_headers(body, fields);
+  std::stable_sort(fields.begin(), fields.end(), [](GMimeHeader* a, GMimeHeader* b) {
+    return g_mime_header_get_offset(a) < g_mime_header_get_offset(b);
+  });
+  std::vector<HeaderField> headers;
+  headers.reserve(fields.size());
+  for (GMimeHeader* field : fields) {
+    const char* name = g_mime_header_get_name(field);
+    const char* value = g_mime_header_get_value(field);  // unfolded and RFC 2047 decoded
+    headers.push_back(HeaderField{name != nullptr ? name : "", value != nullptr ? value : ""});
+  }
+  return headers;
+}
+
+std::string lowercase_ascii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = g_ascii_tolower(c);
+  return out;
+}
+
+// Lowercases the domain and shows a punycode domain in Unicode, as the model
+// promises. GMime already does the latter, but only for a lowercase "xn--".
+std::string normalize_address(std::string_view address) {
+  const size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return std::string(address);
+  std::string domain = lowercase_ascii(address.substr(at + 1));
+  if (domain.find("xn--") != std::string::npos) {
+    char* unicode = nullptr;
+    if (idn2_to_unicode_8z8z(domain.c_str(), &unicode, 0) == IDN2_OK) domain = unicode;
+    idn2_free(unicode);
+  }
+  return std::string(address.substr(0, at + 1)) + domain;
+}
+
+std::string name_of(InternetAddress* address) {
+  const char* name = internet_address_get_name(address);
+  return name != nullptr ? name : "";
+}
+
+// Group members are listed in place of their group; an empty group (the usual
+// "undisclosed-recipients:;") stays visible as a name without an address.
+void flatten_addresses(InternetAddressList* list, std::vector<Address>& out) {
+  const int count = list != nullptr ? internet_address_list_length(list) : 0;
+  for (int i = 0; i < count; ++i) {
+    InternetAddress* address = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_MAILBOX(address)) {
+      const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(address));
+      out.push_back(Address{name_of(address), normalize_address(addr != nullptr ? addr : "")});
+    } else if (INTERNET_ADDRESS_IS_GROUP(address)) {
+      // GMime's address parser never nests groups, so this recursion is one deep.
+      InternetAddressList* members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(address));
+      if (members != nullptr && internet_address_list_length(members) > 0) {
+        flatten_addresses(members, out);
+      } else {
+        out.push_back(Address{name_of(address), ""});
+      }
+    }
+  }
+}
+
+}  // namespace
+
+struct Message::Impl {
+  std::string raw;
+  size_t body_offset = 0;  // where raw_body() starts in `raw`
+  // Written by GMime's warning callback and by the lazy body walks.
+  mutable std::vector<std::string> defects;
+  // GMime's headers and parts keep a pointer to the options and decode through it
+  // lazily, so the options are declared first: members die in reverse order.
+  ParserOptionsPtr options;
+  GObjectPtr<GMimeMessage> message;  // null when the input had no header block
+
+  std::vector<HeaderField> headers;
+  std::vector<Address> from, to, cc, reply_to;
+  std::string subject;
+
+  mutable std::optional<detail::BodyContent> body;
+  mutable std::optional<std::vector<Url>> urls;
+  mutable std::optional<std::vector<Attachment>> attachments;
+
+  void parse_from(size_t start);
+  void locate_body(size_t start, gint64 headers_end);
+  std::vector<Address> read_address_header(GMimeAddressType type, std::string_view name);
+  std::optional<std::string_view> find_header(std::string_view name) const;
+  const detail::BodyContent& body_content() const;
+};
+
+void Message::Impl::parse_from(size_t start) {
+  const std::string_view input = std::string_view(raw).substr(start);
+  GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(input.data(), input.size()));
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+  message.reset(g_mime_parser_construct_message(parser.get(), options.get()));
+  if (!message) {
+    add_defect(defects, "no RFC 5322 header block; whole input treated as body");
+    return;
+  }
+  locate_body(start, g_mime_parser_get_headers_end(parser.get()));
+  headers = read_headers(message.get());
+  from = read_address_header(GMIME_ADDRESS_TYPE_FROM, "From");
+  to = read_address_header(GMIME_ADDRESS_TYPE_TO, "To");
+  cc = read_address_header(GMIME_ADDRESS_TYPE_CC, "Cc");
+  reply_to = read_address_header(GMIME_ADDRESS_TYPE_REPLY_TO, "Reply-To");
+  const char* decoded_subject = g_mime_message_get_subject(message.get());
+  subject = decoded_subject != nullptr ? decoded_subject : "";
+}
+
+// `headers_end` is GMime's offset (within the parsed stream) of the blank line
+// that ends the header block, or -1 when the input ended first.
+void Message::Impl::locate_body(size_t start, gint64 headers_end) {
+  if (headers_end < 0) {
+    add_defect(defects, "no header/body separator");
+    body_offset = raw.size();
+    return;
+  }
+  size_t pos = std::min(start + static_cast<size_t>(headers_end), raw.size());
+  if (raw.compare(pos, 2, "\r\n") == 0) {
+    pos += 2;
+  } else if (raw.compare(pos, 1, "\n") == 0) {
+    pos += 1;
+  }
+  body_offset = pos;
+}
+
+// A header GMime cannot read any address from (e.g. "To: John Smith") still
+// yields its text as a display name, so a policy sees what a mail client shows.
+std::vector<Address> Message::Impl::read_address_header(GMimeAddressType type,
+                                                        std::string_view name) {
+  std::vector<Address> addresses;
+  flatten_addresses(g_mime_message_get_addresses(message.get(), type), addresses);
+  const std::optional<std::string_view> value = find_header(name);
+  if (addresses.empty() && value && !value->empty()) {
+    add_defect(defects, "no address in " + std::string(name) + " header");
+    addresses.push_back(Address{std::string(*value), ""});
+  }
+  return addresses;
+}
+
+std::optional<std::string_view> Message::Impl::find_header(std::string_view name) const {
+  for (const HeaderField& field : headers) {
+    if (iequals(field.name, name)) return field.value;
+  }
+  return std::nullopt;
+}
+
+const detail::BodyContent& Message::Impl::body_content() const {
+  if (body) return *body;
+  if (message) {
+    body = detail::collect_body(message.get(), options.get(), defects);
+  } else {
+    body = detail::BodyContent{detail::to_valid_utf8(raw, options.get()), ""};
+  }
+  return *body;
+}
+
+Message Message::parse(std::string bytes) {
+  init_gmime_once();
+  auto impl = std::make_unique<Impl>();
+  impl->raw = std::move(bytes);
+  impl->options = new_parser_options(&impl->defects);
+  impl->parse_from(mbox_from_line_length(impl->raw));
+  return Message(std::move(impl));
+}
+
+Message::Message(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Message::Message(Message&&) noexcept = default;
+Message& Message::operator=(Message&&) noexcept = default;
+Message::~Message() = default;
+
+const std::vector<HeaderField>& Message::headers() const { return impl_->headers; }
+
+std::optional<std::string_view> Message::header(std::string_view name) const {
+  return impl_->find_header(name);
+}
+
+const std::vector<Address>& Message::from() const { return impl_->from; }
+const std::vector<Address>& Message::to() const { return impl_->to; }
+const std::vector<Address>& Message::cc() const { return impl_->cc; }
+const std::vector<Address>& Message::reply_to() const { return impl_->reply_to; }
+const std::string& Message::subject() const { return impl_->subject; }
+
+const std::string& Message::body_text() const { return impl_->body_content().text; }
+const std::string& Message::html() const { return impl_->body_content().html; }
+
+std::string_view Message::raw_body() const {
+  return std::string_view(impl_->raw).substr(impl_->body_offset);
+}
+
+const std::vector<Url>& Message::urls() const {
+  if (!impl_->urls) impl_->urls = detail::find_urls(body_text(), html());
+  return *impl_->urls;
+}
+
+const std::vector<Attachment>& Message::attachments() const {
+  if (!impl_->attachments) {
+    impl_->attachments = impl_->message
+                             ? detail::collect_attachments(impl_->message.get(), impl_->defects)
+                             : std::vector<Attachment>{};
+  }
+  return *impl_->attachments;
+}
+
+uint64_t Message::size() const { return impl_->raw.size(); }
+std::string_view Message::raw() const { return impl_->raw; }
+const std::vector<std::string>& Message::defects() const { return impl_->defects; }
+
+std::string_view Address::local() const {
+  return std::string_view(address).substr(0, std::string_view(address).rfind('@'));
+}
+
+std::string_view Address::domain() const {
+  const size_t at = address.rfind('@');
+  return at == std::string::npos ? std::string_view() : std::string_view(address).substr(at + 1);
+}
+
+std::vector<std::string> split_mbox(std::string_view bytes) {
+  if (!bytes.starts_with("From ")) return {std::string(bytes)};
+  std::vector<std::string> messages;
+  size_t start = 0;
+  for (size_t separator = bytes.find("\nFrom "); separator != std::string_view::npos;
+       separator = bytes.find("\nFrom ", separator + 1)) {
+    messages.emplace_back(bytes.substr(start, separator + 1 - start));
+    start = separator + 1;
+  }
+  messages.emplace_back(bytes.substr(start));
+  return messages;
+}
+
+}  // namespace mp::runtime

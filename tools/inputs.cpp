@@ -1,0 +1,98 @@
+// Policy and message inputs for policyc.
+#include "tools/inputs.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+#include "lang/diagnostics.h"
+#include "runtime/message.h"
+
+namespace mp::tools {
+
+namespace fs = std::filesystem;
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in || fs::is_directory(path)) return false;
+  std::ostringstream s;
+  s << in.rdbuf();
+  out = s.str();
+  return true;
+}
+
+void print_diagnostics(const compiler::Compilation& c, const std::string& format) {
+  bool color = format == "text" && isatty(STDERR_FILENO);
+  for (const auto& d : c.diagnostics.items()) {
+    if (format == "json") std::cerr << lang::render_json(d, c.sources) << "\n";
+    else std::cerr << lang::render_text(d, c.sources, color) << "\n";
+  }
+  if (format == "text" && c.diagnostics.has_errors()) {
+    size_t n = c.diagnostics.error_count();
+    std::cerr << "error: could not compile the policy due to " << n << (n == 1 ? " error" : " errors") << "\n";
+  }
+}
+
+vm::ProgramPtr load_program(const std::string& path, const std::string& format) {
+  std::string bytes;
+  if (!read_file(path, bytes)) {
+    std::cerr << "error: cannot read " << path << "\n";
+    return nullptr;
+  }
+  if (bytes.compare(0, 8, std::string("MPOLICY\0", 8)) == 0) {
+    try {
+      return vm::Program::load({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    } catch (const vm::ImageError& e) {
+      std::cerr << "error: " << path << ": " << e.what() << "\n";
+      return nullptr;
+    }
+  }
+  compiler::Compilation c = compiler::compile_source(path, std::move(bytes));
+  print_diagnostics(c, format);
+  if (!c.ok()) return nullptr;
+  std::string image = vm::write_image(*c.image);
+  return vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()});
+}
+
+namespace {
+
+void add_file(const std::string& path, std::vector<MessageInput>& out) {
+  std::string bytes;
+  if (!read_file(path, bytes)) {
+    out.push_back({path, {}, "cannot read file"});
+    return;
+  }
+  std::vector<std::string> parts = runtime::split_mbox(bytes);
+  if (parts.size() <= 1) {
+    out.push_back({path, std::move(bytes), {}});
+    return;
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    out.push_back({path + "#" + std::to_string(i + 1), std::move(parts[i]), {}});
+  }
+}
+
+}  // namespace
+
+std::vector<MessageInput> read_messages(const std::vector<std::string>& paths) {
+  std::vector<MessageInput> out;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) {
+      add_file(path, out);
+      continue;
+    }
+    std::vector<std::string> files;
+    for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
+      if (entry.is_regular_file()) files.push_back(entry.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) add_file(f, out);
+  }
+  return out;
+}
+
+}  // namespace mp::tools

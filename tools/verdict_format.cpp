@@ -1,0 +1,86 @@
+// Verdict rendering for policyc run.
+#include "tools/verdict_format.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace mp::tools {
+
+namespace {
+
+using nlohmann::json;
+
+json evidence_json(const vm::Evidence& e) {
+  json j = {{"field", e.field}, {"test", e.test}, {"item", e.item}, {"excerpt", e.excerpt}};
+  if (e.offset >= 0) j["offset"] = e.offset;
+  return j;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+std::string verdict_json(const std::string& file, const vm::Verdict& v) {
+  json j;
+  j["file"] = file;
+  j["action"] = std::string(vm::action_name(v.action));
+  j["rule"] = v.rule ? json(v.rule_name) : json(nullptr);
+  j["stage"] = v.rule ? json(v.stage_name) : json(nullptr);
+  j["location"] = v.rule ? json(v.location) : json(nullptr);
+  j["score"] = v.score;
+  j["direction"] = std::string(vm::direction_name(v.direction));
+  j["text"] = v.text;
+  j["tags"] = v.tags;
+  json contributions = json::array();
+  for (const auto& c : v.contributions) {
+    contributions.push_back({{"rule", c.rule}, {"stage", c.stage}, {"score", c.delta}, {"reason", c.reason}});
+  }
+  j["contributions"] = contributions;
+  json fired = json::array();
+  for (const auto& f : v.fired) {
+    json evidence = json::array();
+    for (const auto& e : f.evidence) evidence.push_back(evidence_json(e));
+    fired.push_back({{"rule", f.name}, {"stage", f.stage}, {"location", f.location}, {"evidence", evidence}});
+  }
+  j["fired"] = fired;
+  json added = json::array();
+  for (const auto& [name, value] : v.added_headers) added.push_back({{"name", name}, {"value", value}});
+  j["add_headers"] = added;
+  j["remove_headers"] = v.removed_headers;
+  j["log"] = v.logs;
+  return dump(j);
+}
+
+std::string error_json(const std::string& file, const std::string& error) {
+  return dump(json{{"file", file}, {"error", error}});
+}
+
+std::string verdict_text(const std::string& file, const vm::Verdict& v, bool explain) {
+  std::string out = fmt::format("{}: {}", file, vm::action_name(v.action));
+  if (v.rule) out += fmt::format(" by {}.{} ({})", v.stage_name, v.rule_name, v.location);
+  else if (v.action != vm::Action::Deliver) out += " by score";
+  out += fmt::format("  score={:g} direction={}", v.score, vm::direction_name(v.direction));
+  if (!v.text.empty()) out += fmt::format("  \"{}\"", v.text);
+  out += "\n";
+  if (!explain) return out;
+  for (const auto& f : v.fired) {
+    out += fmt::format("  fired {}.{} at {}\n", f.stage, f.name, f.location);
+    for (const auto& e : f.evidence) {
+      out += fmt::format("    {} {}", e.field, e.test);
+      if (e.offset >= 0) out += fmt::format(" matched item {} at offset {}", e.item, e.offset);
+      else out += fmt::format(" (item {})", e.item);
+      out += fmt::format(": {}\n", e.excerpt);
+    }
+  }
+  for (const auto& c : v.contributions) {
+    out += fmt::format("  score {:+g} from {}.{}: {}\n", c.delta, c.stage, c.rule, c.reason);
+  }
+  for (const auto& t : v.tags) out += fmt::format("  tag \"{}\"\n", t);
+  for (const auto& [name, value] : v.added_headers) out += fmt::format("  add header {}: {}\n", name, value);
+  for (const auto& name : v.removed_headers) out += fmt::format("  remove header {}\n", name);
+  for (const auto& line : v.logs) out += fmt::format("  log \"{}\"\n", line);
+  return out;
+}
+
+}  // namespace mp::tools

@@ -1,0 +1,15 @@
+// Verdicts as policyc prints them: one JSON object per line, or readable text with
+// an optional explanation of every fired rule.
+#pragma once
+
+#include <string>
+
+#include "vm/vm.h"
+
+namespace mp::tools {
+
+std::string verdict_json(const std::string& file, const vm::Verdict& v);
+std::string verdict_text(const std::string& file, const vm::Verdict& v, bool explain);
+std::string error_json(const std::string& file, const std::string& error);
+
+}  // namespace mp::tools

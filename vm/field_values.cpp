@@ -1,0 +1,146 @@
+// Field extraction: maps each FieldId of fields.def to the Message/Envelope accessor
+// that produces it.
+#include "vm/field_values.h"
+
+#include <algorithm>
+
+#include "runtime/identity.h"
+
+namespace mp::vm {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view domain_of(std::string_view address) {
+  size_t at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
+}
+
+std::string_view local_of(std::string_view address) {
+  size_t at = address.rfind('@');
+  return at == std::string_view::npos ? address : address.substr(0, at);
+}
+
+enum class AddressPart { Address, Domain, Local, DisplayName };
+
+AddressPart part_of(FieldId field) {
+  std::string_view name = field_info(field).name;
+  if (name.ends_with(".domain")) return AddressPart::Domain;
+  if (name.ends_with(".local")) return AddressPart::Local;
+  if (name.ends_with(".display_name")) return AddressPart::DisplayName;
+  return AddressPart::Address;
+}
+
+void add_address_part(std::vector<std::string>& out, std::string_view address,
+                      std::string_view display_name, AddressPart part) {
+  switch (part) {
+    case AddressPart::Address: out.push_back(runtime::fold_address(address)); break;
+    case AddressPart::Domain: out.push_back(runtime::fold_domain(domain_of(address))); break;
+    case AddressPart::Local: out.push_back(std::string(local_of(address))); break;
+    case AddressPart::DisplayName: out.push_back(std::string(display_name)); break;
+  }
+}
+
+}  // namespace
+
+const std::vector<runtime::Address>& MessageFields::addresses(Collection collection) const {
+  switch (collection) {
+    case Collection::To: return message_.to();
+    case Collection::Cc: return message_.cc();
+    case Collection::ReplyTo: return message_.reply_to();
+    default: return message_.from();
+  }
+}
+
+const FieldValues& MessageFields::values(FieldId field) {
+  FieldValues& slot = cache_[static_cast<size_t>(field)];
+  if (!slot.ready) {
+    extract(field, slot);
+    slot.ready = true;
+  }
+  return slot;
+}
+
+size_t MessageFields::item_count(Collection collection) {
+  switch (collection) {
+    case Collection::Single: return 1;
+    case Collection::Recipients: return envelope_.recipients.size();
+    case Collection::From:
+    case Collection::To:
+    case Collection::Cc:
+    case Collection::ReplyTo: return addresses(collection).size();
+    case Collection::Headers: return message_.headers().size();
+    case Collection::Attachments: return message_.attachments().size();
+    case Collection::Urls: return message_.urls().size();
+  }
+  return 0;
+}
+
+const std::vector<std::string>& MessageFields::header_names() {
+  if (!header_names_ready_) {
+    for (const auto& h : message_.headers()) header_names_.push_back(lower(h.name));
+    header_names_ready_ = true;
+  }
+  return header_names_;
+}
+
+void MessageFields::extract(FieldId field, FieldValues& out) {
+  auto& text = out.text;
+  const FieldInfo& info = field_info(field);
+  switch (field) {
+    case FieldId::Sender: text.push_back(runtime::fold_address(envelope_.sender)); return;
+    case FieldId::SenderDomain: text.push_back(runtime::fold_domain(domain_of(envelope_.sender))); return;
+    case FieldId::SenderLocal: text.push_back(std::string(local_of(envelope_.sender))); return;
+    case FieldId::Recipient:
+      for (const auto& r : envelope_.recipients) text.push_back(runtime::fold_address(r));
+      return;
+    case FieldId::RecipientDomain:
+      for (const auto& r : envelope_.recipients) text.push_back(runtime::fold_domain(domain_of(r)));
+      return;
+    case FieldId::ClientIp:
+      if (envelope_.client_ip) out.ips.push_back(*envelope_.client_ip);
+      return;
+    case FieldId::Helo: text.push_back(runtime::fold_domain(envelope_.helo)); return;
+    case FieldId::Subject: text.push_back(message_.subject()); return;
+    case FieldId::HeaderValue:
+      for (const auto& h : message_.headers()) text.push_back(h.value);
+      return;
+    case FieldId::HeaderLine:
+      for (const auto& h : message_.headers()) text.push_back(h.name + ": " + h.value);
+      return;
+    case FieldId::Body: text.push_back(message_.body_text()); return;
+    case FieldId::RawBody: text.emplace_back(message_.raw_body()); return;
+    case FieldId::Html: text.push_back(message_.html()); return;
+    case FieldId::Url:
+      for (const auto& u : message_.urls()) text.push_back(u.text);
+      return;
+    case FieldId::UrlDomain:
+      for (const auto& u : message_.urls()) text.push_back(runtime::fold_domain(u.domain));
+      return;
+    case FieldId::AttachmentName:
+      for (const auto& a : message_.attachments()) text.push_back(a.name);
+      return;
+    case FieldId::AttachmentExtension:
+      for (const auto& a : message_.attachments()) text.push_back(a.extension);
+      return;
+    case FieldId::AttachmentType:
+      for (const auto& a : message_.attachments()) text.push_back(a.content_type);
+      return;
+    case FieldId::AttachmentSize:
+      for (const auto& a : message_.attachments()) out.numbers.push_back(static_cast<double>(a.size));
+      return;
+    case FieldId::Size: out.numbers.push_back(static_cast<double>(message_.size())); return;
+    default: break;
+  }
+  // from/to/cc/reply_to parts
+  AddressPart part = part_of(field);
+  for (const auto& a : addresses(info.collection)) add_address_part(text, a.address, a.display_name, part);
+}
+
+}  // namespace mp::vm

@@ -1,0 +1,46 @@
+// vm-internal: the values of each field of one message, extracted from the Message
+// and Envelope on first use and cached for the rest of the evaluation. Address and
+// domain values are folded here, once, so set lookups compare canonical forms.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "runtime/envelope.h"
+#include "runtime/message.h"
+#include "vm/fields.h"
+
+namespace mp::vm {
+
+struct FieldValues {
+  bool ready = false;
+  std::vector<std::string> text;            // Text, Address, Domain
+  std::vector<double> numbers;              // Number
+  std::vector<runtime::IpAddress> ips;      // Ip
+};
+
+class MessageFields {
+ public:
+  MessageFields(const runtime::Message& message, const runtime::Envelope& envelope)
+      : message_(message), envelope_(envelope) {}
+
+  const FieldValues& values(FieldId field);
+  size_t item_count(Collection collection);
+  // Lowercase header names, for `header "X"` filters.
+  const std::vector<std::string>& header_names();
+  const runtime::Message& message() const { return message_; }
+  const runtime::Envelope& envelope() const { return envelope_; }
+
+ private:
+  void extract(FieldId field, FieldValues& out);
+  const std::vector<runtime::Address>& addresses(Collection collection) const;
+
+  const runtime::Message& message_;
+  const runtime::Envelope& envelope_;
+  std::array<FieldValues, kFieldCount> cache_;
+  std::vector<std::string> header_names_;
+  bool header_names_ready_ = false;
+};
+
+}  // namespace mp::vm

@@ -1,0 +1,45 @@
+// Field and collection ids generated from fields.def, and their catalogue entries.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace mp::vm {
+
+enum class Collection : uint8_t {
+#define MP_COLLECTION(id, names) id,
+#include "vm/fields.def"
+#undef MP_COLLECTION
+};
+inline constexpr size_t kCollectionCount = 0
+#define MP_COLLECTION(id, names) +1
+#include "vm/fields.def"
+#undef MP_COLLECTION
+    ;
+
+enum class ValueKind : uint8_t { Text, Address, Domain, Ip, Number };
+
+enum class FieldId : uint16_t {
+#define MP_FIELD(id, name, collection, kind) id,
+#include "vm/fields.def"
+#undef MP_FIELD
+};
+inline constexpr size_t kFieldCount = 0
+#define MP_FIELD(id, name, collection, kind) +1
+#include "vm/fields.def"
+#undef MP_FIELD
+    ;
+
+struct FieldInfo {
+  std::string_view name;
+  Collection collection;
+  ValueKind kind;
+};
+
+const FieldInfo& field_info(FieldId id);
+std::string_view collection_names(Collection c);  // space-separated accepted names
+std::optional<Collection> collection_by_name(std::string_view name);
+std::string_view kind_name(ValueKind kind);
+
+}  // namespace mp::vm

@@ -1,0 +1,100 @@
+// The compiled image: everything a gateway needs to evaluate a policy, without the
+// source or the compiler. ImageData is the in-memory form the compiler fills and the
+// loader reads back; write_image/read_image convert it to and from bytes.
+//
+// File layout (little-endian):
+//   magic "MPOLICY\0" | u32 format version | u32 section count | 32-byte SHA-256 of
+//   everything after the checksum | section table (u32 kind, u32 reserved, u64 offset,
+//   u64 size)* | section payloads
+// Sections: Code, Constants, Patterns, Databases (serialised Hyperscan), Sets, Nets,
+// Rules (debug info: names, stages, spans), Settings, LineTable.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "runtime/ip.h"
+#include "vm/fields.h"
+#include "vm/opcodes.h"
+
+namespace mp::vm {
+
+inline constexpr uint32_t kImageVersion = 1;
+
+// One content test compiled to a Hyperscan expression. Patterns with the same
+// (field, expression, flags, header filter) are shared between rules.
+struct PatternInfo {
+  FieldId field = FieldId::Subject;
+  std::string expression;     // Hyperscan syntax
+  uint32_t hs_flags = 0;
+  std::string header_filter;  // lowercase header name for `header "X"`, else ""
+  uint32_t literal_length = 0;  // >0 when the expression is an escaped literal
+  std::string source;         // the test as written, for traces: `contains "foo"`
+};
+
+// A Hyperscan database over the patterns of one field, serialised.
+struct FieldDatabase {
+  FieldId field = FieldId::Subject;
+  std::vector<uint32_t> pattern_ids;  // ids this database reports
+  std::string serialized;
+};
+
+enum class Fold : uint8_t { Exact, Lower, Address, Domain };
+inline constexpr uint8_t kFoldCount = 4;
+
+struct SetInfo {
+  Fold fold = Fold::Exact;
+  std::string header_filter;  // lowercase, for `header "X" in …`
+  std::vector<std::string> entries;  // already folded
+};
+
+struct NetInfo {
+  std::vector<runtime::Cidr> prefixes;
+};
+
+enum DirectionBit : uint8_t { kInbound = 1, kOutbound = 2, kInternal = 4, kAllDirections = 7 };
+
+struct RuleInfo {
+  std::string name;
+  uint32_t stage = 0;  // index into ImageData::stages
+  std::string file;
+  uint32_t line = 0, column = 0;
+  uint8_t directions = kAllDirections;
+  uint32_t code_begin = 0, code_end = 0;  // [begin, end) in ImageData::code
+};
+
+struct Settings {
+  std::vector<std::string> org_domains;  // folded
+  std::vector<runtime::Cidr> sending_servers;
+  double quarantine_threshold = 5.0;
+  double reject_threshold = 15.0;
+};
+
+struct ImageData {
+  std::vector<Instruction> code;
+  std::vector<uint32_t> code_lines;  // source line of each instruction (0 = none)
+  std::vector<std::string> strings;
+  std::vector<double> numbers;
+  std::vector<PatternInfo> patterns;
+  std::vector<FieldDatabase> databases;
+  std::vector<SetInfo> sets;
+  std::vector<NetInfo> nets;
+  std::vector<std::string> stages;
+  std::vector<RuleInfo> rules;
+  Settings settings;
+};
+
+std::string write_image(const ImageData& image);
+
+// Parses and checks the container (magic, version, checksum, section bounds) and
+// decodes every section. Does not verify the bytecode: see verify.h. Throws ImageError.
+ImageData read_image(std::span<const uint8_t> bytes);
+
+struct ImageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace mp::vm

@@ -1,0 +1,107 @@
+// vm/: load a compiled image once, evaluate it against many messages.
+//
+//   auto program = mp::vm::Program::load(bytes);      // verifies; throws ImageError
+//   mp::vm::Evaluator evaluator(program);              // one per thread (owns scratch)
+//   mp::vm::Verdict v = evaluator.evaluate(message, envelope);
+//
+// A Program is immutable and shared by threads; an Evaluator holds the per-thread
+// Hyperscan scratch and the per-message state.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/envelope.h"
+#include "runtime/message.h"
+#include "vm/image.h"
+
+namespace mp::vm {
+
+enum class Direction : uint8_t { Inbound, Outbound, Internal };
+std::string_view direction_name(Direction d);
+
+// Why a test in a fired rule was true: the pattern, where it matched, or the value a
+// list contained.
+struct Evidence {
+  std::string field;    // "subject", "header \"Received\"", "attachments.extension"
+  std::string test;     // `contains "ccsend.constantcontact.com"`, `in set #2`
+  uint32_t item = 0;    // index of the item within the field (header number, …)
+  int64_t offset = -1;  // byte offset of the match in the value (-1 when not a match)
+  std::string excerpt;  // the matched text with a little context, or the value
+};
+
+struct FiredRule {
+  uint32_t rule = 0;
+  std::string name;
+  std::string stage;
+  std::string location;  // "file:line:col"
+  std::vector<Evidence> evidence;
+};
+
+struct ScoreContribution {
+  std::string rule;
+  std::string stage;
+  double delta = 0;
+  std::string reason;
+};
+
+struct Verdict {
+  Action action = Action::Deliver;
+  std::string text;                    // reply text or quarantine reason
+  std::optional<uint32_t> rule;        // deciding rule, when a terminal action decided
+  std::string rule_name, stage_name, location;
+  double score = 0;
+  std::vector<ScoreContribution> contributions;
+  std::vector<std::string> tags;
+  std::vector<std::pair<std::string, std::string>> added_headers;
+  std::vector<std::string> removed_headers;
+  std::vector<std::string> logs;
+  std::vector<FiredRule> fired;
+  Direction direction = Direction::Inbound;
+};
+
+class Program;
+using ProgramPtr = std::shared_ptr<const Program>;
+
+class Program {
+ public:
+  // Reads, checks and verifies an image; deserialises its Hyperscan databases.
+  static ProgramPtr load(std::span<const uint8_t> bytes);
+  ~Program();
+
+  const ImageData& image() const { return image_; }
+
+  struct Loaded;  // sets, nets and databases ready for lookups (vm-internal)
+  const Loaded& loaded() const { return *loaded_; }
+
+ private:
+  Program() = default;
+  ImageData image_;
+  std::unique_ptr<Loaded> loaded_;
+};
+
+class Evaluator {
+ public:
+  explicit Evaluator(ProgramPtr program);
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
+
+  Verdict evaluate(const runtime::Message& message, const runtime::Envelope& envelope);
+  const Program& program() const { return *program_; }
+
+  struct Scratch;  // opaque per-thread state (vm-internal)
+
+ private:
+  ProgramPtr program_;
+  std::unique_ptr<Scratch> scratch_;
+};
+
+// A listing in the style of SQLite's EXPLAIN: address, opcode, operands, and a
+// comment naming the field, pattern, rule and source line.
+std::string disassemble(const ImageData& image);
+
+}  // namespace mp::vm
