@@ -22,6 +22,17 @@ vm::Action terminal_of(lang::ActionKind kind) {
   }
 }
 
+// A pattern the condition cannot be true without: the condition itself, or one of
+// the operands of a top-level `and` (Suricata's "fast pattern" idea).
+uint32_t guard_of(const IrNode& n) {
+  if (n.op == IrOp::Match && !n.bound) return n.index;
+  if (n.op != IrOp::And) return vm::kNoGuard;
+  for (const auto& child : n.children) {
+    if (uint32_t g = guard_of(child); g != vm::kNoGuard) return g;
+  }
+  return vm::kNoGuard;
+}
+
 class Emitter {
  public:
   Emitter(const lang::SourceMap& sources, vm::ImageData& image) : sources_(sources), im_(image) {}
@@ -36,7 +47,7 @@ class Emitter {
     patch(skip, here());
     auto lc = sources_.line_col(rule.span.file, rule.span.begin);
     im_.rules.push_back({rule.name, rule.stage, sources_.file(rule.span.file).path, lc.line, lc.column,
-                         rule.directions, begin, here()});
+                         rule.directions, begin, here(), guard_of(rule.condition)});
   }
 
   void finish() { emit(Op::Halt, 0, 0, 0); }

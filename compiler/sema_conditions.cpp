@@ -98,6 +98,21 @@ IrNode junction(IrOp op, std::vector<IrNode> parts, lang::Span span) {
   return n;
 }
 
+// An or-tree of tests on the items of `c` only.
+bool is_item_test_tree(const IrNode& n, vm::Collection c) {
+  if (n.op == IrOp::Or) {
+    return std::all_of(n.children.begin(), n.children.end(),
+                       [c](const IrNode& child) { return is_item_test_tree(child, c); });
+  }
+  bool test = n.op == IrOp::Match || n.op == IrOp::InSet || n.op == IrOp::InNet;
+  return test && vm::field_info(n.field).collection == c;
+}
+
+void unbind(IrNode& n) {
+  n.bound = false;
+  for (auto& child : n.children) unbind(child);
+}
+
 }  // namespace
 
 bool field_is_caseless(FieldId field) {
@@ -167,7 +182,25 @@ IrNode Sema::quantified(const lang::Condition& c) {
   bound_.push_back(*collection);
   IrNode body = condition(*c.children[0]);
   bound_.pop_back();
-  if (body.is_constant()) return body;  // a constant body does not depend on the items… mostly
+  if (body.is_constant()) {
+    // any over no items is false and all over no items is true, whatever the body.
+    if ((c.quantifier == lang::Quantifier::Any) == (body.op == IrOp::True)) {
+      IrNode count;
+      count.op = IrOp::NumCompare;
+      count.span = c.span;
+      count.cmp = body.op == IrOp::True ? vm::CmpOp::Gt : vm::CmpOp::Eq;
+      count.lhs.kind = IrNumber::Kind::Count;
+      count.lhs.collection = *collection;
+      return count;  // any(true) ⇔ count > 0; all(false) ⇔ count == 0
+    }
+    return IrNode::constant(body.op == IrOp::True, c.span);
+  }
+  // `any C (t1 or t2 …)` over single-item tests is the same as testing any item:
+  // drop the loop and let each test look at every item (one bit test each).
+  if (c.quantifier == lang::Quantifier::Any && is_item_test_tree(body, *collection)) {
+    unbind(body);
+    return body;
+  }
   IrNode n;
   n.op = IrOp::Loop;
   n.span = c.span;

@@ -17,10 +17,18 @@ namespace {
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alnum(char c) {
+  return is_alpha(c) || is_digit(c);
+}
+char to_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -76,11 +84,10 @@ struct NamedEntity {
 // A non-breaking space becomes a plain one: policies match words, and spammers
 // use &nbsp; to pad them apart.
 constexpr NamedEntity kNamedEntities[] = {
-    {"amp", '&'},      {"lt", '<'},         {"gt", '>'},         {"quot", '"'},
-    {"apos", '\''},    {"nbsp", ' '},       {"copy", 0xA9},      {"reg", 0xAE},
-    {"trade", 0x2122}, {"euro", 0x20AC},    {"pound", 0xA3},     {"mdash", 0x2014},
-    {"ndash", 0x2013}, {"hellip", 0x2026},  {"lsquo", 0x2018},   {"rsquo", 0x2019},
-    {"ldquo", 0x201C}, {"rdquo", 0x201D},   {"laquo", 0xAB},     {"raquo", 0xBB},
+    {"amp", '&'},      {"lt", '<'},       {"gt", '>'},       {"quot", '"'},      {"apos", '\''},
+    {"nbsp", ' '},     {"copy", 0xA9},    {"reg", 0xAE},     {"trade", 0x2122},  {"euro", 0x20AC},
+    {"pound", 0xA3},   {"mdash", 0x2014}, {"ndash", 0x2013}, {"hellip", 0x2026}, {"lsquo", 0x2018},
+    {"rsquo", 0x2019}, {"ldquo", 0x201C}, {"rdquo", 0x201D}, {"laquo", 0xAB},    {"raquo", 0xBB},
     {"bull", 0x2022},  {"middot", 0xB7},
 };
 
@@ -112,7 +119,11 @@ size_t decode_numeric_reference(std::string_view text, size_t pos, std::string& 
 size_t decode_named_reference(std::string_view text, size_t pos, std::string& out) {
   // Only the longest name's worth of text is searched, so a run of '&' without ';'
   // stays linear.
-  constexpr size_t kLongestName = 6;
+  constexpr size_t kLongestName = [] {
+    size_t longest = 0;
+    for (const NamedEntity& entity : kNamedEntities) longest = std::max(longest, entity.name.size());
+    return longest;
+  }();
   const std::string_view candidate = text.substr(pos + 1, kLongestName + 1);
   const size_t semicolon = candidate.find(';');
   if (semicolon == std::string_view::npos) return 0;
@@ -182,21 +193,24 @@ bool is_any_of(std::string_view name, std::initializer_list<std::string_view> na
 }
 
 bool is_block_tag(std::string_view name) {
-  return is_any_of(name, {"address", "article", "aside", "blockquote", "br", "dd", "div",
-                          "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
-                          "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
-                          "nav", "ol", "p", "pre", "section", "table", "title", "tr", "ul"});
+  return is_any_of(name, {"address",  "article",    "aside",  "blockquote", "br",   "dd",   "div", "dl", "dt",
+                          "fieldset", "figcaption", "figure", "footer",     "form", "h1",   "h2",  "h3", "h4",
+                          "h5",       "h6",         "header", "hr",         "li",   "main", "nav", "ol", "p",
+                          "pre",      "section",    "table",  "title",      "tr",   "ul"});
 }
 
-bool is_cell_tag(std::string_view name) { return is_any_of(name, {"td", "th"}); }
+bool is_cell_tag(std::string_view name) {
+  return is_any_of(name, {"td", "th"});
+}
 
 // Elements whose content is code, not text.
-bool is_raw_text_tag(std::string_view name) { return is_any_of(name, {"script", "style"}); }
+bool is_raw_text_tag(std::string_view name) {
+  return is_any_of(name, {"script", "style"});
+}
 
 // Index past the "</name ...>" that ends a raw-text element opened before `from`.
 size_t skip_raw_text(std::string_view html, size_t from, std::string_view name) {
-  for (size_t i = html.find("</", from); i != std::string_view::npos;
-       i = html.find("</", i + 2)) {
+  for (size_t i = html.find("</", from); i != std::string_view::npos; i = html.find("</", i + 2)) {
     if (istarts_with(html, i + 2, name)) return end_of(html, i, ">");
   }
   return html.size();
@@ -299,8 +313,8 @@ bool has_url_prefix(std::string_view text, size_t pos) {
 bool at_word_start(std::string_view text, size_t pos) {
   if (pos == 0) return true;
   const char before = text[pos - 1];
-  return !is_alnum(before) && before != '.' && before != '-' && before != '_' &&
-         before != '/' && before != '@';
+  return !is_alnum(before) && before != '.' && before != '-' && before != '_' && before != '/' &&
+         before != '@';
 }
 
 bool is_url_char(char c) {
@@ -387,8 +401,8 @@ std::string decode_html_entities(std::string_view text) {
     }
     out += text.substr(pos, amp - pos);
     const bool numeric = amp + 1 < text.size() && text[amp + 1] == '#';
-    const size_t consumed = numeric ? decode_numeric_reference(text, amp, out)
-                                    : decode_named_reference(text, amp, out);
+    const size_t consumed =
+        numeric ? decode_numeric_reference(text, amp, out) : decode_named_reference(text, amp, out);
     if (consumed == 0) out += '&';
     pos = amp + std::max<size_t>(consumed, 1);
   }
@@ -424,9 +438,8 @@ std::string url_domain(std::string_view url) {
   if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
     authority.remove_prefix(at + 1);
   }
-  std::string_view host = authority.starts_with('[')
-                              ? authority.substr(1, authority.find(']') - 1)
-                              : authority.substr(0, authority.find(':'));
+  std::string_view host = authority.starts_with('[') ? authority.substr(1, authority.find(']') - 1)
+                                                     : authority.substr(0, authority.find(':'));
   while (!host.empty() && host.back() == '.') host.remove_suffix(1);
   // A bare "www." is a word ending a sentence, not a host.
   if (start == 0 && host.size() <= 4) return {};

@@ -70,6 +70,8 @@ bool Cidr::contains(const IpAddress& ip) const {
   return ip.v6 == base.v6 && network_of(ip, prefix_len) == network_of(base, prefix_len);
 }
 
-std::string Cidr::str() const { return base.str() + "/" + std::to_string(prefix_len); }
+std::string Cidr::str() const {
+  return base.str() + "/" + std::to_string(prefix_len);
+}
 
 }  // namespace mp::runtime

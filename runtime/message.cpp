@@ -27,23 +27,40 @@ void init_gmime_once() {
 
 const char* describe(GMimeParserWarning warning) {
   switch (warning) {
-    case GMIME_WARN_DUPLICATED_HEADER: return "duplicated header";
-    case GMIME_WARN_DUPLICATED_PARAMETER: return "duplicated header parameter";
-    case GMIME_WARN_UNENCODED_8BIT_HEADER: return "unencoded 8-bit header";
-    case GMIME_WARN_INVALID_CONTENT_TYPE: return "invalid Content-Type";
-    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: return "invalid RFC 2047 encoded header";
-    case GMIME_WARN_MALFORMED_MULTIPART: return "multipart without parts";
-    case GMIME_WARN_TRUNCATED_MESSAGE: return "truncated message";
-    case GMIME_WARN_MALFORMED_MESSAGE: return "malformed message";
-    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header line";
-    case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting header";
-    case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameter";
-    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
-    case GMIME_WARN_INVALID_PARAMETER: return "invalid header parameter";
-    case GMIME_WARN_INVALID_ADDRESS_LIST: return "invalid address list";
-    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting too deep";
-    case GMIME_WARN_PART_WITHOUT_CONTENT: return "MIME part without content";
-    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "MIME part without headers or content";
+    case GMIME_WARN_DUPLICATED_HEADER:
+      return "duplicated header";
+    case GMIME_WARN_DUPLICATED_PARAMETER:
+      return "duplicated header parameter";
+    case GMIME_WARN_UNENCODED_8BIT_HEADER:
+      return "unencoded 8-bit header";
+    case GMIME_WARN_INVALID_CONTENT_TYPE:
+      return "invalid Content-Type";
+    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
+      return "invalid RFC 2047 encoded header";
+    case GMIME_WARN_MALFORMED_MULTIPART:
+      return "multipart without parts";
+    case GMIME_WARN_TRUNCATED_MESSAGE:
+      return "truncated message";
+    case GMIME_WARN_MALFORMED_MESSAGE:
+      return "malformed message";
+    case GMIME_CRIT_INVALID_HEADER_NAME:
+      return "invalid header line";
+    case GMIME_CRIT_CONFLICTING_HEADER:
+      return "conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER:
+      return "conflicting header parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+      return "multipart without boundary";
+    case GMIME_WARN_INVALID_PARAMETER:
+      return "invalid header parameter";
+    case GMIME_WARN_INVALID_ADDRESS_LIST:
+      return "invalid address list";
+    case GMIME_CRIT_NESTING_OVERFLOW:
+      return "MIME nesting too deep";
+    case GMIME_WARN_PART_WITHOUT_CONTENT:
+      return "MIME part without content";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+      return "MIME part without headers or content";
   }
   return "parser warning";
 }
@@ -57,8 +74,7 @@ std::string printable(const char* item) {
   return valid.get();
 }
 
-void on_parser_warning(gint64, GMimeParserWarning warning, const gchar* item,
-                       gpointer defects) noexcept {
+void on_parser_warning(gint64, GMimeParserWarning warning, const gchar* item, gpointer defects) noexcept {
   // Called from C: an exception must not unwind through GMime. Losing a defect
   // to an allocation failure is harmless.
   try {
@@ -110,21 +126,27 @@ void append_headers(GMimeObject* object, std::vector<GMimeHeader*>& out) {
 // GMime hands the Content-* fields of the top-level header block to the body
 // part and keeps the rest on the message; merging both by input offset restores
 // the block as written.
-std::vector<HeaderField> read_headers(GMimeMessage* message) {
+std::vector<GMimeHeader*> header_block(GMimeMessage* message) {
   std::vector<GMimeHeader*> fields;
   append_headers(GMIME_OBJECT(message), fields);
   if (GMimeObject* body = g_mime_message_get_mime_part(message)) append_headers(body, fields);
   std::stable_sort(fields.begin(), fields.end(), [](GMimeHeader* a, GMimeHeader* b) {
     return g_mime_header_get_offset(a) < g_mime_header_get_offset(b);
   });
-  std::vector<HeaderField> headers;
-  headers.reserve(fields.size());
+  return fields;
+}
+
+HeaderField decode_field(GMimeHeader* field, GMimeParserOptions* options) {
+  const char* name = g_mime_header_get_name(field);
+  return HeaderField{name != nullptr ? name : "", detail::decode_header_value(field, options)};
+}
+
+GMimeHeader* first_field_named(const std::vector<GMimeHeader*>& fields, std::string_view name) {
   for (GMimeHeader* field : fields) {
-    const char* name = g_mime_header_get_name(field);
-    const char* value = g_mime_header_get_value(field);  // unfolded and RFC 2047 decoded
-    headers.push_back(HeaderField{name != nullptr ? name : "", value != nullptr ? value : ""});
+    const char* field_name = g_mime_header_get_name(field);
+    if (field_name != nullptr && iequals(field_name, name)) return field;
   }
-  return headers;
+  return nullptr;
 }
 
 std::string lowercase_ascii(std::string_view text) {
@@ -195,7 +217,8 @@ struct Message::Impl {
 
   void parse_from(size_t start);
   void locate_body(size_t start, gint64 headers_end);
-  std::vector<Address> read_address_header(GMimeAddressType type, std::string_view name);
+  void read_header_block();
+  std::vector<Address> read_address_header(const std::vector<GMimeHeader*>& fields, std::string_view name);
   std::optional<std::string_view> find_header(std::string_view name) const;
   const detail::BodyContent& body_content() const;
 };
@@ -211,13 +234,20 @@ void Message::Impl::parse_from(size_t start) {
     return;
   }
   locate_body(start, g_mime_parser_get_headers_end(parser.get()));
-  headers = read_headers(message.get());
-  from = read_address_header(GMIME_ADDRESS_TYPE_FROM, "From");
-  to = read_address_header(GMIME_ADDRESS_TYPE_TO, "To");
-  cc = read_address_header(GMIME_ADDRESS_TYPE_CC, "Cc");
-  reply_to = read_address_header(GMIME_ADDRESS_TYPE_REPLY_TO, "Reply-To");
-  const char* decoded_subject = g_mime_message_get_subject(message.get());
-  subject = decoded_subject != nullptr ? decoded_subject : "";
+  read_header_block();
+}
+
+// Values and addresses are decoded here rather than taken from GMime's message
+// accessors, which decode without the GMime issue #133 workaround.
+void Message::Impl::read_header_block() {
+  const std::vector<GMimeHeader*> fields = header_block(message.get());
+  headers.reserve(fields.size());
+  for (GMimeHeader* field : fields) headers.push_back(decode_field(field, options.get()));
+  from = read_address_header(fields, "From");
+  to = read_address_header(fields, "To");
+  cc = read_address_header(fields, "Cc");
+  reply_to = read_address_header(fields, "Reply-To");
+  subject = std::string(find_header("Subject").value_or(""));
 }
 
 // `headers_end` is GMime's offset (within the parsed stream) of the blank line
@@ -239,10 +269,14 @@ void Message::Impl::locate_body(size_t start, gint64 headers_end) {
 
 // A header GMime cannot read any address from (e.g. "To: John Smith") still
 // yields its text as a display name, so a policy sees what a mail client shows.
-std::vector<Address> Message::Impl::read_address_header(GMimeAddressType type,
+std::vector<Address> Message::Impl::read_address_header(const std::vector<GMimeHeader*>& fields,
                                                         std::string_view name) {
   std::vector<Address> addresses;
-  flatten_addresses(g_mime_message_get_addresses(message.get(), type), addresses);
+  if (GMimeHeader* field = first_field_named(fields, name)) {
+    const std::string raw = detail::raw_header_value(field);
+    GObjectPtr<InternetAddressList> list(internet_address_list_parse(options.get(), raw.c_str()));
+    flatten_addresses(list.get(), addresses);
+  }
   const std::optional<std::string_view> value = find_header(name);
   if (addresses.empty() && value && !value->empty()) {
     add_defect(defects, "no address in " + std::string(name) + " header");
@@ -282,20 +316,36 @@ Message::Message(Message&&) noexcept = default;
 Message& Message::operator=(Message&&) noexcept = default;
 Message::~Message() = default;
 
-const std::vector<HeaderField>& Message::headers() const { return impl_->headers; }
+const std::vector<HeaderField>& Message::headers() const {
+  return impl_->headers;
+}
 
 std::optional<std::string_view> Message::header(std::string_view name) const {
   return impl_->find_header(name);
 }
 
-const std::vector<Address>& Message::from() const { return impl_->from; }
-const std::vector<Address>& Message::to() const { return impl_->to; }
-const std::vector<Address>& Message::cc() const { return impl_->cc; }
-const std::vector<Address>& Message::reply_to() const { return impl_->reply_to; }
-const std::string& Message::subject() const { return impl_->subject; }
+const std::vector<Address>& Message::from() const {
+  return impl_->from;
+}
+const std::vector<Address>& Message::to() const {
+  return impl_->to;
+}
+const std::vector<Address>& Message::cc() const {
+  return impl_->cc;
+}
+const std::vector<Address>& Message::reply_to() const {
+  return impl_->reply_to;
+}
+const std::string& Message::subject() const {
+  return impl_->subject;
+}
 
-const std::string& Message::body_text() const { return impl_->body_content().text; }
-const std::string& Message::html() const { return impl_->body_content().html; }
+const std::string& Message::body_text() const {
+  return impl_->body_content().text;
+}
+const std::string& Message::html() const {
+  return impl_->body_content().html;
+}
 
 std::string_view Message::raw_body() const {
   return std::string_view(impl_->raw).substr(impl_->body_offset);
@@ -308,16 +358,22 @@ const std::vector<Url>& Message::urls() const {
 
 const std::vector<Attachment>& Message::attachments() const {
   if (!impl_->attachments) {
-    impl_->attachments = impl_->message
-                             ? detail::collect_attachments(impl_->message.get(), impl_->defects)
-                             : std::vector<Attachment>{};
+    impl_->attachments = impl_->message ? detail::collect_attachments(impl_->message.get(),
+                                                                      impl_->options.get(), impl_->defects)
+                                        : std::vector<Attachment>{};
   }
   return *impl_->attachments;
 }
 
-uint64_t Message::size() const { return impl_->raw.size(); }
-std::string_view Message::raw() const { return impl_->raw; }
-const std::vector<std::string>& Message::defects() const { return impl_->defects; }
+uint64_t Message::size() const {
+  return impl_->raw.size();
+}
+std::string_view Message::raw() const {
+  return impl_->raw;
+}
+const std::vector<std::string>& Message::defects() const {
+  return impl_->defects;
+}
 
 std::string_view Address::local() const {
   return std::string_view(address).substr(0, std::string_view(address).rfind('@'));

@@ -2,16 +2,102 @@
 // and attachment views. Multiparts are descended into; each leaf part is either
 // inline text (body), an attachment, or both (an inline text part with a file name);
 // an attached message/rfc822 is an attachment itself and is descended into for its
-// own attachments, but its text is not the outer message's body.
+// own attachments, but its text is not the outer message's body. Header values
+// are decoded here too, around a GMime bug with padded base64 encoded-words.
 #include "runtime/mime_walk.h"
 
 #include <functional>
+#include <optional>
 
 #include "runtime/gmime_util.h"
 #include "runtime/html_text.h"
 
 namespace mp::runtime::detail {
 namespace {
+
+// ---- Header values (GMime issue #133 workaround) ---------------------------
+
+struct EncodedWord {
+  size_t begin = 0;  // index of the "=?"
+  size_t end = 0;    // index just past the "?="
+  std::string_view charset;
+  char encoding = 0;
+  std::string_view text;
+};
+
+// RFC 2047 caps an encoded-word at 75 characters; bounding the search at a
+// generous multiple keeps a hostile header linear.
+constexpr size_t kMaxEncodedWord = 1024;
+
+// The first "=?charset?e?text?=" at or after `from`.
+std::optional<EncodedWord> find_encoded_word(std::string_view raw, size_t from) {
+  for (size_t begin = raw.find("=?", from); begin != std::string_view::npos;
+       begin = raw.find("=?", begin + 2)) {
+    const std::string_view rest = raw.substr(begin + 2, kMaxEncodedWord);
+    const size_t charset_end = rest.find('?');
+    if (charset_end == std::string_view::npos || charset_end == 0 || charset_end + 2 >= rest.size() ||
+        rest[charset_end + 2] != '?') {
+      continue;
+    }
+    const size_t text_begin = charset_end + 3;
+    const size_t text_end = rest.find("?=", text_begin);
+    if (text_end == std::string_view::npos) continue;
+    const std::string_view charset = rest.substr(0, charset_end);
+    const std::string_view text = rest.substr(text_begin, text_end - text_begin);
+    if (charset.find_first_of(" \t\r\n") != std::string_view::npos ||
+        text.find_first_of(" \t\r\n") != std::string_view::npos) {
+      continue;
+    }
+    return EncodedWord{begin, begin + 2 + text_end + 2, charset, rest[charset_end + 1], text};
+  }
+  return std::nullopt;
+}
+
+// The same bytes as a "Q" encoded-word, every byte hex-escaped.
+std::string as_q_word(const EncodedWord& word) {
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  const std::string base64(word.text);
+  gsize length = 0;
+  GCharPtr bytes(reinterpret_cast<char*>(g_base64_decode(base64.c_str(), &length)));
+  std::string q = "=?" + std::string(word.charset) + "?Q?";
+  for (gsize i = 0; bytes && i < length; ++i) {
+    const auto byte = static_cast<unsigned char>(bytes.get()[i]);
+    q += '=';
+    q += kHex[byte >> 4];
+    q += kHex[byte & 0x0F];
+  }
+  return q + "?=";
+}
+
+}  // namespace
+
+std::string raw_header_value(GMimeHeader* header) {
+  const char* raw_text = g_mime_header_get_raw_value(header);
+  const std::string_view raw = raw_text != nullptr ? raw_text : "";
+  std::string rewritten;
+  bool has_padded_word = false;
+  size_t copied = 0;
+  for (std::optional<EncodedWord> word = find_encoded_word(raw, 0); word;
+       word = find_encoded_word(raw, word->end)) {
+    if (g_ascii_tolower(word->encoding) != 'b') continue;
+    has_padded_word = has_padded_word || word->text.find('=') != std::string_view::npos;
+    rewritten.append(raw.substr(copied, word->begin - copied)).append(as_q_word(*word));
+    copied = word->end;
+  }
+  if (!has_padded_word) return std::string(raw);
+  return rewritten.append(raw.substr(copied));
+}
+
+std::string decode_header_value(GMimeHeader* header, GMimeParserOptions* options) {
+  const std::string raw = raw_header_value(header);
+  GCharPtr unfolded(g_mime_utils_header_unfold(raw.c_str()));
+  GCharPtr decoded(g_mime_utils_header_decode_text(options, unfolded.get()));
+  return decoded ? decoded.get() : "";
+}
+
+namespace {
+
+// ---- The walk ------------------------------------------------------------
 
 // Called for every leaf part and every message/rfc822 part; `in_attached_message`
 // tells whether the part belongs to a message attached to the outer one.
@@ -21,16 +107,15 @@ void walk(GMimeObject* object, int depth, bool in_attached_message, const PartVi
           std::vector<std::string>& defects) {
   if (object == nullptr) return;
   if (depth > kMaxMimeDepth) {
-    add_defect(defects, "MIME nesting deeper than " + std::to_string(kMaxMimeDepth) +
-                            " levels; deeper parts ignored");
+    add_defect(defects,
+               "MIME nesting deeper than " + std::to_string(kMaxMimeDepth) + " levels; deeper parts ignored");
     return;
   }
   if (GMIME_IS_MULTIPART(object)) {
     GMimeMultipart* multipart = GMIME_MULTIPART(object);
     const int count = g_mime_multipart_get_count(multipart);
     for (int i = 0; i < count; ++i) {
-      walk(g_mime_multipart_get_part(multipart, i), depth + 1, in_attached_message, visit,
-           defects);
+      walk(g_mime_multipart_get_part(multipart, i), depth + 1, in_attached_message, visit, defects);
     }
     return;
   }
@@ -43,10 +128,11 @@ void walk(GMimeObject* object, int depth, bool in_attached_message, const PartVi
   }
 }
 
-void walk_message(GMimeMessage* message, const PartVisitor& visit,
-                  std::vector<std::string>& defects) {
+void walk_message(GMimeMessage* message, const PartVisitor& visit, std::vector<std::string>& defects) {
   walk(g_mime_message_get_mime_part(message), 0, false, visit, defects);
 }
+
+// ---- Body text -----------------------------------------------------------
 
 bool is_text(GMimeObject* part) {
   return g_mime_content_type_is_type(g_mime_object_get_content_type(part), "text", "*");
@@ -56,11 +142,18 @@ bool is_html(GMimeObject* part) {
   return g_mime_content_type_is_type(g_mime_object_get_content_type(part), "text", "html");
 }
 
-std::string lowercase_mime_type(GMimeObject* part) {
-  GCharPtr mime_type(g_mime_content_type_get_mime_type(g_mime_object_get_content_type(part)));
-  std::string result = mime_type ? mime_type.get() : "application/octet-stream";
-  for (char& c : result) c = g_ascii_tolower(c);
-  return result;
+// A NUL would cut the text short in any C API it meets (the 8-bit charset
+// guesser among them), and one kind of line end keeps "$" in patterns simple.
+std::string without_nuls_and_crs(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (c == '\0') continue;
+    if (c == '\r' && i + 1 < bytes.size() && bytes[i + 1] == '\n') continue;
+    out += c;
+  }
+  return out;
 }
 
 // Already-Unicode charsets need no conversion, and skipping the filter keeps 8-bit
@@ -78,8 +171,7 @@ bool needs_charset_conversion(const char* charset) {
 // and dashes, not control characters.
 const char* effective_charset(const char* declared) {
   const char* canonical = g_mime_charset_canon_name(declared);
-  if (g_ascii_strcasecmp(canonical, "iso-8859-1") == 0 ||
-      g_ascii_strcasecmp(canonical, "latin1") == 0) {
+  if (g_ascii_strcasecmp(canonical, "iso-8859-1") == 0 || g_ascii_strcasecmp(canonical, "latin1") == 0) {
     return "windows-1252";
   }
   return declared;
@@ -94,8 +186,7 @@ std::string decoded_content(GMimePart* part) {
   GObjectPtr<GMimeStream> filtered(g_mime_stream_filter_new(sink.get()));
   const char* charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
   if (needs_charset_conversion(charset)) {
-    GObjectPtr<GMimeFilter> converter(
-        g_mime_filter_charset_new(effective_charset(charset), "UTF-8"));
+    GObjectPtr<GMimeFilter> converter(g_mime_filter_charset_new(effective_charset(charset), "UTF-8"));
     if (converter) g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), converter.get());
   }
   g_mime_data_wrapper_write_to_stream(content, filtered.get());
@@ -123,6 +214,8 @@ void add_body_part(GMimeObject* object, GMimeParserOptions* options, BodyContent
   }
 }
 
+// ---- Attachments ---------------------------------------------------------
+
 uint64_t decoded_size(GMimePart* part) {
   GMimeDataWrapper* content = g_mime_part_get_content(part);
   if (content == nullptr) return 0;
@@ -141,6 +234,13 @@ uint64_t serialized_size(GMimeMessage* message) {
   return GMIME_STREAM_NULL(counter.get())->written;
 }
 
+std::string lowercase_mime_type(GMimeObject* part) {
+  GCharPtr mime_type(g_mime_content_type_get_mime_type(g_mime_object_get_content_type(part)));
+  std::string result = mime_type ? mime_type.get() : "application/octet-stream";
+  for (char& c : result) c = g_ascii_tolower(c);
+  return result;
+}
+
 std::string lowercase_extension(std::string_view name) {
   const size_t dot = name.rfind('.');
   if (dot == std::string_view::npos) return {};
@@ -149,65 +249,79 @@ std::string lowercase_extension(std::string_view name) {
   return extension;
 }
 
-// Same lookup as g_mime_part_get_filename, which only accepts a GMimePart.
-const char* declared_filename(GMimeObject* object) {
-  const char* name = g_mime_object_get_content_disposition_parameter(object, "filename");
-  return name != nullptr ? name : g_mime_object_get_content_type_parameter(object, "name");
+std::string disposition_filename(GMimeHeader* header, GMimeParserOptions* options) {
+  const std::string raw = raw_header_value(header);
+  GObjectPtr<GMimeContentDisposition> disposition(g_mime_content_disposition_parse(options, raw.c_str()));
+  const char* name =
+      disposition ? g_mime_content_disposition_get_parameter(disposition.get(), "filename") : nullptr;
+  return name != nullptr ? name : "";
 }
 
-std::string attached_message_name(GMimeObject* object, GMimeMessage* inner) {
-  if (const char* name = declared_filename(object); name != nullptr && *name != '\0') return name;
-  const char* subject = inner != nullptr ? g_mime_message_get_subject(inner) : nullptr;
-  if (subject != nullptr && *subject != '\0') return subject;
+std::string content_type_name(GMimeHeader* header, GMimeParserOptions* options) {
+  const std::string raw = raw_header_value(header);
+  GObjectPtr<GMimeContentType> content_type(g_mime_content_type_parse(options, raw.c_str()));
+  const char* name = content_type ? g_mime_content_type_get_parameter(content_type.get(), "name") : nullptr;
+  return name != nullptr ? name : "";
+}
+
+// The lookup of g_mime_part_get_filename (disposition "filename", else type
+// "name", RFC 2231 and 2047 decoded), but re-parsed from raw_header_value so that
+// GMime issue #133 cannot truncate the name.
+std::string declared_filename(GMimeObject* object, GMimeParserOptions* options) {
+  GMimeHeaderList* headers = g_mime_object_get_header_list(object);
+  std::string name;
+  if (GMimeHeader* header = g_mime_header_list_get_header(headers, "Content-Disposition")) {
+    name = disposition_filename(header, options);
+  }
+  if (GMimeHeader* header = g_mime_header_list_get_header(headers, "Content-Type");
+      name.empty() && header != nullptr) {
+    name = content_type_name(header, options);
+  }
+  return name;
+}
+
+std::string subject_of(GMimeMessage* message, GMimeParserOptions* options) {
+  if (message == nullptr) return {};
+  GMimeHeaderList* headers = g_mime_object_get_header_list(GMIME_OBJECT(message));
+  GMimeHeader* subject = g_mime_header_list_get_header(headers, "Subject");
+  return subject != nullptr ? decode_header_value(subject, options) : "";
+}
+
+// Named as declared, else after its subject, else generically.
+std::string attached_message_name(GMimeObject* object, GMimeMessage* inner, GMimeParserOptions* options) {
+  if (std::string declared = declared_filename(object, options); !declared.empty()) {
+    return declared;
+  }
+  if (std::string subject = subject_of(inner, options); !subject.empty()) return subject;
   return "message.eml";
 }
 
-Attachment describe_attached_message(GMimeObject* object) {
+Attachment describe_attached_message(GMimeObject* object, GMimeParserOptions* options) {
   GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
   Attachment attachment;
-  attachment.name = attached_message_name(object, inner);
+  attachment.name = attached_message_name(object, inner, options);
   attachment.size = serialized_size(inner);
   return attachment;
 }
 
-bool is_attachment_part(GMimePart* part) {
-  const char* filename = g_mime_part_get_filename(part);
-  return g_mime_part_is_attachment(part) || (filename != nullptr && *filename != '\0') ||
-         !is_text(GMIME_OBJECT(part));
+bool is_attachment_part(GMimePart* part, const std::string& filename) {
+  return g_mime_part_is_attachment(part) || !filename.empty() || !is_text(GMIME_OBJECT(part));
 }
 
-Attachment describe_part(GMimePart* part) {
-  Attachment attachment;
-  const char* filename = g_mime_part_get_filename(part);
-  attachment.name = filename != nullptr ? filename : "";
-  attachment.size = decoded_size(part);
-  return attachment;
-}
-
-void add_attachment(GMimeObject* object, std::vector<Attachment>& attachments) {
+void add_attachment(GMimeObject* object, GMimeParserOptions* options, std::vector<Attachment>& attachments) {
   Attachment attachment;
   if (GMIME_IS_MESSAGE_PART(object)) {
-    attachment = describe_attached_message(object);
-  } else if (GMIME_IS_PART(object) && is_attachment_part(GMIME_PART(object))) {
-    attachment = describe_part(GMIME_PART(object));
+    attachment = describe_attached_message(object, options);
+  } else if (GMIME_IS_PART(object)) {
+    attachment.name = declared_filename(object, options);
+    if (!is_attachment_part(GMIME_PART(object), attachment.name)) return;
+    attachment.size = decoded_size(GMIME_PART(object));
   } else {
     return;
   }
   attachment.extension = lowercase_extension(attachment.name);
   attachment.content_type = lowercase_mime_type(object);
   attachments.push_back(std::move(attachment));
-}
-
-std::string without_nuls_and_crs(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const char c = bytes[i];
-    if (c == '\0') continue;
-    if (c == '\r' && i + 1 < bytes.size() && bytes[i + 1] == '\n') continue;
-    out += c;
-  }
-  return out;
 }
 
 }  // namespace
@@ -224,15 +338,15 @@ BodyContent collect_body(GMimeMessage* message, GMimeParserOptions* options,
   return body;
 }
 
-std::vector<Attachment> collect_attachments(GMimeMessage* message,
+std::vector<Attachment> collect_attachments(GMimeMessage* message, GMimeParserOptions* options,
                                             std::vector<std::string>& defects) {
   std::vector<Attachment> attachments;
   walk_message(
-      message, [&](GMimeObject* part, bool) { add_attachment(part, attachments); }, defects);
+      message, [&](GMimeObject* part, bool) { add_attachment(part, options, attachments); }, defects);
   return attachments;
 }
 
-std::string to_valid_utf8(std::string bytes, GMimeParserOptions* options) {
+std::string to_valid_utf8(std::string_view bytes, GMimeParserOptions* options) {
   std::string text = without_nuls_and_crs(bytes);
   if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) return text;
   // decode_8bit picks whichever fallback charset converts the text best.

@@ -1,10 +1,12 @@
-// Private interface between Message and the MIME tree walker: turns a parsed
-// GMime message into the decoded body (text and HTML) and the attachment list.
+// Private interface between Message and the GMime-facing code: turns a parsed
+// GMime message into the decoded body (text and HTML) and the attachment list,
+// and decodes header values.
 #pragma once
 
 #include <gmime/gmime.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/message.h"
@@ -22,11 +24,22 @@ inline constexpr int kMaxMimeDepth = 64;
 
 BodyContent collect_body(GMimeMessage* message, GMimeParserOptions* options,
                          std::vector<std::string>& defects);
-std::vector<Attachment> collect_attachments(GMimeMessage* message,
+std::vector<Attachment> collect_attachments(GMimeMessage* message, GMimeParserOptions* options,
                                             std::vector<std::string>& defects);
+
+// GMime 3.2.13 decodes a run of same-charset base64 encoded-words as one stream
+// and loses everything after a word that ends in '=' padding (GMime issue #133;
+// Debian 12 ships 3.2.13), e.g. the tail of a folded Japanese subject. This
+// is a header's raw value with every "B" encoded-word rewritten as the
+// equivalent "Q" word when it holds a padded one, which GMime decodes correctly;
+// otherwise the raw value unchanged. Parse or decode headers from this.
+std::string raw_header_value(GMimeHeader* header);
+// What g_mime_header_get_value computes (unfolded, RFC 2047 decoded to UTF-8),
+// but from raw_header_value.
+std::string decode_header_value(GMimeHeader* header, GMimeParserOptions* options);
 
 // Makes undecoded text valid UTF-8: NULs dropped, CRLF turned into LF, and bytes of
 // an unknown charset guessed with the parser's fallback charsets.
-std::string to_valid_utf8(std::string bytes, GMimeParserOptions* options);
+std::string to_valid_utf8(std::string_view bytes, GMimeParserOptions* options);
 
 }  // namespace mp::runtime::detail

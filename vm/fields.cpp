@@ -8,12 +8,6 @@ namespace mp::vm {
 
 namespace {
 
-constexpr std::array<FieldInfo, kFieldCount> kFields = {{
-#define MP_FIELD(id, name, collection, kind) {name, Collection::collection, ValueKind::kind},
-#include "vm/fields.def"
-#undef MP_FIELD
-}};
-
 constexpr std::array<std::string_view, kCollectionCount> kCollectionNames = {{
 #define MP_COLLECTION(id, names) names,
 #include "vm/fields.def"
@@ -21,8 +15,6 @@ constexpr std::array<std::string_view, kCollectionCount> kCollectionNames = {{
 }};
 
 }  // namespace
-
-const FieldInfo& field_info(FieldId id) { return kFields[static_cast<size_t>(id)]; }
 
 std::string_view collection_names(Collection c) {
   return kCollectionNames[static_cast<size_t>(c)];

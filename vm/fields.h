@@ -1,6 +1,7 @@
 // Field and collection ids generated from fields.def, and their catalogue entries.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -37,7 +38,13 @@ struct FieldInfo {
   ValueKind kind;
 };
 
-const FieldInfo& field_info(FieldId id);
+inline constexpr std::array<FieldInfo, kFieldCount> kFieldTable = {{
+#define MP_FIELD(id, name, collection, kind) {name, Collection::collection, ValueKind::kind},
+#include "vm/fields.def"
+#undef MP_FIELD
+}};
+
+inline const FieldInfo& field_info(FieldId id) { return kFieldTable[static_cast<size_t>(id)]; }
 std::string_view collection_names(Collection c);  // space-separated accepted names
 std::optional<Collection> collection_by_name(std::string_view name);
 std::string_view kind_name(ValueKind kind);

@@ -195,11 +195,12 @@ void encode_rules(const ImageData& im, ByteWriter& w) {
     w.u8(rule.directions);
     w.u32(rule.code_begin);
     w.u32(rule.code_end);
+    w.u32(rule.guard);
   }
 }
 
 void decode_rules(ImageData& im, ByteReader& r) {
-  im.rules.resize(r.count(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4));
+  im.rules.resize(r.count(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4 + 4));
   for (auto& rule : im.rules) {
     rule.name = r.str();
     rule.stage = r.u32();
@@ -209,6 +210,7 @@ void decode_rules(ImageData& im, ByteReader& r) {
     rule.directions = r.u8();
     rule.code_begin = r.u32();
     rule.code_end = r.u32();
+    rule.guard = r.u32();
   }
 }
 

@@ -23,6 +23,7 @@
 namespace mp::vm {
 
 inline constexpr uint32_t kImageVersion = 1;
+inline constexpr uint32_t kNoGuard = 0xFFFFFFFF;
 
 // One content test compiled to a Hyperscan expression. Patterns with the same
 // (field, expression, flags, header filter) are shared between rules.
@@ -64,6 +65,9 @@ struct RuleInfo {
   uint32_t line = 0, column = 0;
   uint8_t directions = kAllDirections;
   uint32_t code_begin = 0, code_end = 0;  // [begin, end) in ImageData::code
+  // Prefilter: a pattern the rule cannot fire without (kNoGuard when none). The VM
+  // skips the rule after one bit test when the pattern did not match.
+  uint32_t guard = kNoGuard;
 };
 
 struct Settings {

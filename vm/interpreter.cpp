@@ -101,6 +101,10 @@ class Run {
   }
 
   void scan(FieldId field);
+  bool guard_matched(uint32_t pattern) {
+    scan(im_.patterns[pattern].field);
+    return s_.matched[pattern / 64] >> (pattern % 64) & 1;
+  }
   bool match(FieldId field, uint32_t pattern, int64_t item);
   bool in_set(FieldId field, uint32_t set, int64_t item);
   bool in_net(FieldId field, uint32_t net, int64_t item);
@@ -121,6 +125,7 @@ class Run {
   Verdict& verdict_;
   uint32_t current_rule_ = 0;
   std::vector<Evidence> evidence_;
+  std::string lowered_;  // reused buffer for case-folded set lookups
   // Set while scanning one value.
   FieldId scan_field_ = FieldId::Subject;
   uint32_t scan_item_ = 0;
@@ -175,11 +180,13 @@ bool Run::in_set(FieldId field, uint32_t set_index, int64_t item) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (item >= 0 && static_cast<size_t>(item) != i) continue;
     if (!info.header_filter.empty() && fields_.header_names()[i] != info.header_filter) continue;
-    std::string folded = values[i];
+    const std::string* candidate = &values[i];
     if (info.fold == Fold::Lower) {
-      for (char& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      lowered_.assign(values[i]);
+      for (char& c : lowered_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      candidate = &lowered_;
     }
-    if (set.count(folded)) {
+    if (set.count(*candidate)) {
       evidence_.push_back({std::string(field_info(field).name), "in list", static_cast<uint32_t>(i), -1, values[i]});
       return true;
     }
@@ -288,7 +295,8 @@ void Run::execute(uint8_t direction_bit) {
         evidence_.clear();
         s_.stack.clear();
         const RuleInfo& r = im_.rules[ins.c];
-        pc = (r.directions & direction_bit) ? pc + 1 : r.code_end;
+        bool applies = (r.directions & direction_bit) && (r.guard == kNoGuard || guard_matched(r.guard));
+        pc = applies ? pc + 1 : r.code_end;
         continue;
       }
       case Op::PushTrue: push(1); break;

@@ -79,6 +79,7 @@ void verify_tables(const ImageData& im) {
     }
     if (im.code[r.code_begin].op != Op::EnterRule) throw ImageError("rule '" + r.name + "' does not start with EnterRule");
     if (r.directions == 0 || r.directions > kAllDirections) throw ImageError("rule '" + r.name + "' has invalid directions");
+    if (r.guard != kNoGuard && r.guard >= im.patterns.size()) throw ImageError("rule '" + r.name + "' has an invalid guard");
   }
   std::vector<bool> field_seen(kFieldCount, false);
   for (const auto& db : im.databases) {

@@ -26,7 +26,7 @@ TEST(IpAddress, ParsesIpv4) {
   EXPECT_EQ(address.bytes[0], 192);
   EXPECT_EQ(address.bytes[3], 33);
   EXPECT_EQ(address.str(), "192.0.2.33");
-  EXPECT_TRUE(address.bit(0));    // 192 = 0b11000000
+  EXPECT_TRUE(address.bit(0));  // 192 = 0b11000000
   EXPECT_FALSE(address.bit(2));
 }
 
@@ -45,9 +45,8 @@ TEST(IpAddress, V4MappedStaysIpv6) {
 }
 
 TEST(IpAddress, RejectsMalformedText) {
-  for (std::string_view bad : {"", "1.2.3", "256.1.1.1", "1.2.3.4 ", " 1.2.3.4", "1.2.3.4.5",
-                               "01.2.3.4", "example.com", "1:2:3:4:5:6:7:8:9", ":::",
-                               "fe80::1%eth0", "[::1]"}) {
+  for (std::string_view bad : {"", "1.2.3", "256.1.1.1", "1.2.3.4 ", " 1.2.3.4", "1.2.3.4.5", "01.2.3.4",
+                               "example.com", "1:2:3:4:5:6:7:8:9", ":::", "fe80::1%eth0", "[::1]"}) {
     EXPECT_FALSE(IpAddress::parse(bad)) << bad;
   }
   EXPECT_FALSE(IpAddress::parse(std::string_view("1.2.3.4\0junk", 12)));
@@ -69,9 +68,8 @@ TEST(Cidr, BareAddressIsAFullLengthPrefix) {
 }
 
 TEST(Cidr, RejectsBadPrefixes) {
-  for (std::string_view bad : {"10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "10.0.0.0/+8",
-                               "10.0.0.0/8x", "10.0.0.0/ 8", "2001:db8::/129", "/8",
-                               "10.0.0.0/8/8", "10.0.0.0/0008"}) {
+  for (std::string_view bad : {"10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "10.0.0.0/+8", "10.0.0.0/8x",
+                               "10.0.0.0/ 8", "2001:db8::/129", "/8", "10.0.0.0/8/8", "10.0.0.0/0008"}) {
     EXPECT_FALSE(Cidr::parse(bad)) << bad;
   }
 }

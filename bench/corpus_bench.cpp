@@ -1,0 +1,105 @@
+// Throughput over the SpamAssassin ham corpus: parse only vs parse + evaluate with
+// 0…100k generated content rules, and compile time for 10k/100k rules. Ratios are
+// computed by scripts/bench from one run of this binary.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "bench/rule_gen.h"
+#include "compiler/compiler.h"
+#include "runtime/message.h"
+#include "vm/vm.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& corpus() {
+  static const std::vector<std::string> messages = [] {
+    std::vector<std::string> out;
+    fs::path dir = fs::path(MP_CORPUS_DIR) / "spamassassin-public" / "easy_ham";
+    if (!fs::is_directory(dir)) dir = fs::path(MP_SOURCE_DIR) / "examples" / "widget" / "mail";
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.is_regular_file()) files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      std::ostringstream s;
+      s << in.rdbuf();
+      out.push_back(s.str());
+    }
+    return out;
+  }();
+  return messages;
+}
+
+mp::vm::ProgramPtr program_with(int rules) {
+  static std::map<int, mp::vm::ProgramPtr> cache;
+  auto& slot = cache[rules];
+  if (!slot) {
+    auto c = mp::compiler::compile_source("bench.mp", mp::bench::generate_policy(rules));
+    if (!c.ok()) throw std::runtime_error("generated policy does not compile");
+    std::string image = mp::vm::write_image(*c.image);
+    slot = mp::vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()});
+  }
+  return slot;
+}
+
+mp::runtime::Envelope envelope() {
+  mp::runtime::Envelope e;
+  e.sender = "someone@example.net";
+  e.recipients = {"user@widget.com"};
+  e.client_ip = mp::runtime::IpAddress::parse("192.0.2.44");
+  return e;
+}
+
+void BM_ParseOnly(benchmark::State& state) {
+  const auto& messages = corpus();
+  size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    const std::string& raw = messages[i++ % messages.size()];
+    bytes += raw.size();
+    auto m = mp::runtime::Message::parse(raw);
+    benchmark::DoNotOptimize(m);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_ParseOnly)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+void BM_ParseEvaluate(benchmark::State& state) {
+  const auto& messages = corpus();
+  mp::vm::Evaluator evaluator(program_with(static_cast<int>(state.range(0))));
+  auto env = envelope();
+  size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    const std::string& raw = messages[i++ % messages.size()];
+    bytes += raw.size();
+    auto m = mp::runtime::Message::parse(raw);
+    auto verdict = evaluator.evaluate(m, env);
+    benchmark::DoNotOptimize(verdict);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_ParseEvaluate)->Arg(0)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000)
+    ->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+void BM_Build(benchmark::State& state) {
+  std::string source = mp::bench::generate_policy(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto c = mp::compiler::compile_source("bench.mp", source);
+    std::string image = mp::vm::write_image(*c.image);
+    benchmark::DoNotOptimize(image);
+  }
+}
+BENCHMARK(BM_Build)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+}  // namespace
+
+BENCHMARK_MAIN();
