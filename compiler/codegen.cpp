@@ -22,15 +22,21 @@ vm::Action terminal_of(lang::ActionKind kind) {
   }
 }
 
-// A pattern the condition cannot be true without: the condition itself, or one of
-// the operands of a top-level `and` (Suricata's "fast pattern" idea).
-uint32_t guard_of(const IrNode& n) {
-  if (n.op == IrOp::Match && !n.bound) return n.index;
-  if (n.op != IrOp::And) return vm::kNoGuard;
+struct Guard {
+  vm::GuardKind kind = vm::GuardKind::None;
+  uint32_t index = vm::kNoGuard;
+};
+
+// A pattern or set the condition cannot be true without: the condition itself, or
+// one of the operands of a top-level `and` (Suricata's "fast pattern" idea).
+Guard guard_of(const IrNode& n) {
+  if (n.op == IrOp::Match && !n.bound) return {vm::GuardKind::Pattern, n.index};
+  if (n.op == IrOp::InSet && !n.bound) return {vm::GuardKind::Set, n.index};
+  if (n.op != IrOp::And) return {};
   for (const auto& child : n.children) {
-    if (uint32_t g = guard_of(child); g != vm::kNoGuard) return g;
+    if (Guard g = guard_of(child); g.kind != vm::GuardKind::None) return g;
   }
-  return vm::kNoGuard;
+  return {};
 }
 
 class Emitter {
@@ -41,13 +47,15 @@ class Emitter {
     line_ = sources_.line_col(rule.span.file, rule.span.begin).line;
     uint32_t begin = emit(Op::EnterRule, 0, 0, index);
     condition(rule.condition);
+    at(rule.span);
     uint32_t skip = emit(Op::JumpIfFalse, 0, 0, 0);
     emit(Op::Fire, 0, 0, index);
     for (const auto& a : rule.actions) action(a);
     patch(skip, here());
     auto lc = sources_.line_col(rule.span.file, rule.span.begin);
+    Guard guard = guard_of(rule.condition);
     im_.rules.push_back({rule.name, rule.stage, sources_.file(rule.span.file).path, lc.line, lc.column,
-                         rule.directions, begin, here(), guard_of(rule.condition)});
+                         rule.directions, begin, here(), guard.kind, guard.index});
   }
 
   void finish() { emit(Op::Halt, 0, 0, 0); }

@@ -308,7 +308,7 @@ IrNode Sema::compare(const lang::Condition& c) {
 
 IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   bool caseless = c.nocase || field_is_caseless(field.field);
-  std::string source = source_of(c.op_span, c.rhs.span);
+  std::string source = source_of(c.op_span, c.span);
   if (c.op == CompareOp::Matches) {
     uint32_t flags = 0;
     for (char f : c.regex_flags) {
@@ -347,13 +347,16 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
 
 IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
   ValueKind kind = vm::field_info(field.field).kind;
+  // Address and domain values are folded at extraction; other caseless fields
+  // (extensions, content types, local parts) and `nocase` compare lowercased.
+  bool lowercase = kind == ValueKind::Text && (c.nocase || field_is_caseless(field.field));
   std::vector<std::string> entries;
   std::vector<runtime::Cidr> prefixes;
   for (const auto& item : values(c.rhs, c.op == CompareOp::In)) {
     auto value = item_as(item, kind, field);
     if (!value) continue;
     if (kind == ValueKind::Ip) prefixes.push_back(*runtime::Cidr::parse(*value));
-    else entries.push_back(c.nocase ? lower(*value) : *value);
+    else entries.push_back(lowercase ? lower(*value) : *value);
   }
   IrNode n;
   n.span = c.span;
@@ -367,8 +370,8 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
   std::sort(entries.begin(), entries.end());
   entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
   if (entries.empty()) return IrNode::constant(false, c.span);
-  bool lowercase = kind == ValueKind::Text && c.nocase;
-  vm::SetInfo set{lowercase ? vm::Fold::Lower : vm::Fold::Exact, field.header_filter, std::move(entries)};
+  vm::SetInfo set{field.field, lowercase ? vm::Fold::Lower : vm::Fold::Exact, field.header_filter,
+                  std::move(entries)};
   n.op = IrOp::InSet;
   n.index = sets.add(std::move(set));
   return n;

@@ -3,7 +3,9 @@
 
 #include <hs/hs.h>
 
+#include <atomic>
 #include <cctype>
+#include <thread>
 #include <fmt/format.h>
 
 namespace mp::compiler {
@@ -76,45 +78,83 @@ CompileAttempt try_compile(const std::vector<const char*>& exprs, const std::vec
 
 }  // namespace
 
-std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostics) const {
-  std::vector<vm::FieldDatabase> out;
+// Patterns are compiled in groups: per field, the literals together and the regexes
+// in chunks (Hyperscan's compile time grows faster than linearly with the number of
+// regexes in one database), all groups in parallel on every core.
+std::vector<std::vector<uint32_t>> PatternTable::groups() const {
+  constexpr size_t kRegexChunk = 400;
+  std::vector<std::vector<uint32_t>> out;
   for (size_t f = 0; f < vm::kFieldCount; ++f) {
-    std::vector<uint32_t> members;
+    std::vector<uint32_t> literals, regexes;
     for (uint32_t id = 0; id < patterns_.size(); ++id) {
-      if (static_cast<size_t>(patterns_[id].field) == f) members.push_back(id);
+      if (static_cast<size_t>(patterns_[id].field) != f) continue;
+      (patterns_[id].literal_length > 0 ? literals : regexes).push_back(id);
     }
-    // Retry without each pattern Hyperscan refuses, so every bad regex is reported.
-    while (!members.empty()) {
-      std::vector<const char*> exprs;
-      std::vector<unsigned> flags, ids;
-      for (uint32_t id : members) {
-        exprs.push_back(patterns_[id].expression.c_str());
-        flags.push_back(patterns_[id].hs_flags | HS_FLAG_SINGLEMATCH);
-        ids.push_back(id);
-      }
-      CompileAttempt attempt = try_compile(exprs, flags, ids);
-      if (attempt.db == nullptr) {
-        uint32_t bad = members[static_cast<size_t>(attempt.failed_expression)];
-        diagnostics.error("E030", "Hyperscan cannot compile this pattern: " + attempt.error,
-                          first_use_[bad], "this pattern",
-                          "Hyperscan has no back-references or look-around; rewrite the expression");
-        members.erase(members.begin() + attempt.failed_expression);
-        continue;
-      }
-      char* bytes = nullptr;
-      size_t length = 0;
-      hs_serialize_database(attempt.db, &bytes, &length);
-      out.push_back({static_cast<vm::FieldId>(f), members, std::string(bytes, length)});
-      free(bytes);
-      hs_free_database(attempt.db);
-      break;
+    if (!literals.empty()) out.push_back(std::move(literals));
+    for (size_t i = 0; i < regexes.size(); i += kRegexChunk) {
+      size_t end = std::min(regexes.size(), i + kRegexChunk);
+      out.emplace_back(regexes.begin() + static_cast<std::ptrdiff_t>(i),
+                       regexes.begin() + static_cast<std::ptrdiff_t>(end));
     }
   }
   return out;
 }
 
+// Compiles one group; a pattern Hyperscan refuses is reported and left out, and the
+// rest is compiled again, so every bad regex is reported.
+std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_t> members,
+                                                             lang::Diagnostics& diagnostics) const {
+  while (!members.empty()) {
+    std::vector<const char*> exprs;
+    std::vector<unsigned> flags, ids;
+    for (uint32_t id : members) {
+      exprs.push_back(patterns_[id].expression.c_str());
+      flags.push_back(patterns_[id].hs_flags | HS_FLAG_SINGLEMATCH);
+      ids.push_back(id);
+    }
+    CompileAttempt attempt = try_compile(exprs, flags, ids);
+    if (attempt.db == nullptr) {
+      uint32_t bad = members[static_cast<size_t>(attempt.failed_expression)];
+      diagnostics.error("E030", "Hyperscan cannot compile this pattern: " + attempt.error, first_use_[bad],
+                        "this pattern", "Hyperscan has no back-references or look-around; rewrite the expression");
+      members.erase(members.begin() + attempt.failed_expression);
+      continue;
+    }
+    char* bytes = nullptr;
+    size_t length = 0;
+    hs_serialize_database(attempt.db, &bytes, &length);
+    vm::FieldDatabase db{patterns_[members[0]].field, std::move(members), std::string(bytes, length)};
+    free(bytes);
+    hs_free_database(attempt.db);
+    return db;
+  }
+  return std::nullopt;
+}
+
+std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostics) const {
+  std::vector<std::vector<uint32_t>> work = groups();
+  std::vector<std::optional<vm::FieldDatabase>> built(work.size());
+  std::vector<lang::Diagnostics> reports(work.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < work.size(); i = next++) built[i] = compile_group(std::move(work[i]), reports[i]);
+  };
+  size_t threads = std::min<size_t>(work.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  std::vector<vm::FieldDatabase> out;
+  for (size_t i = 0; i < work.size(); ++i) {
+    diagnostics.append(reports[i]);
+    if (built[i]) out.push_back(std::move(*built[i]));
+  }
+  return out;
+}
+
 uint32_t SetTable::add(vm::SetInfo set) {
-  auto key = std::make_tuple(set.fold, set.header_filter, set.entries);
+  auto key = std::make_tuple(set.field, set.fold, set.header_filter, set.entries);
   auto [it, inserted] = index_.emplace(std::move(key), static_cast<uint32_t>(sets_.size()));
   if (inserted) sets_.push_back(std::move(set));
   return it->second;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -31,6 +32,9 @@ class PatternTable {
 
  private:
   uint32_t intern(vm::PatternInfo info, lang::Span span);
+  std::vector<std::vector<uint32_t>> groups() const;
+  std::optional<vm::FieldDatabase> compile_group(std::vector<uint32_t> members,
+                                                 lang::Diagnostics& diagnostics) const;
 
   std::vector<vm::PatternInfo> patterns_;
   std::vector<lang::Span> first_use_;
@@ -44,7 +48,7 @@ class SetTable {
 
  private:
   std::vector<vm::SetInfo> sets_;
-  std::map<std::tuple<vm::Fold, std::string, std::vector<std::string>>, uint32_t> index_;
+  std::map<std::tuple<vm::FieldId, vm::Fold, std::string, std::vector<std::string>>, uint32_t> index_;
 };
 
 class NetTable {

@@ -37,7 +37,7 @@ condition
   | quantifier name '(' condition ')'          # quantCond
   | operand NOT? compareOp operand NOCASE?     # compareCond
   | operand IS NOT? operand NOCASE?            # isCond
-  | operand NOT? IN operand                    # inCond
+  | operand NOT? IN operand NOCASE?            # inCond
   | operand NOT? MATCHES REGEX                 # matchCond
   | operand relOp operand                      # relCond
   | operand                                    # boolCond

@@ -205,7 +205,7 @@ class AstBuilder {
       fill_compare(*node, x->operand(0), x->operand(1), span(x->IS()), x->NOT(), x->NOCASE());
     } else if (auto* x = dynamic_cast<P::InCondContext*>(c)) {
       node->op = CompareOp::In;
-      fill_compare(*node, x->operand(0), x->operand(1), span(x->IN()), x->NOT(), nullptr);
+      fill_compare(*node, x->operand(0), x->operand(1), span(x->IN()), x->NOT(), x->NOCASE());
     } else if (auto* x = dynamic_cast<P::MatchCondContext*>(c)) {
       node->kind = CondKind::Compare;
       node->op = CompareOp::Matches;

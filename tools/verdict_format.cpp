@@ -62,6 +62,7 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   else if (v.action != vm::Action::Deliver) out += " by score";
   out += fmt::format("  score={:g} direction={}", v.score, vm::direction_name(v.direction));
   if (!v.text.empty()) out += fmt::format("  \"{}\"", v.text);
+  for (const auto& t : v.tags) out += fmt::format("  tag=\"{}\"", t);
   out += "\n";
   if (!explain) return out;
   for (const auto& f : v.fired) {
@@ -76,7 +77,6 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   for (const auto& c : v.contributions) {
     out += fmt::format("  score {:+g} from {}.{}: {}\n", c.delta, c.stage, c.rule, c.reason);
   }
-  for (const auto& t : v.tags) out += fmt::format("  tag \"{}\"\n", t);
   for (const auto& [name, value] : v.added_headers) out += fmt::format("  add header {}: {}\n", name, value);
   for (const auto& name : v.removed_headers) out += fmt::format("  remove header {}\n", name);
   for (const auto& line : v.logs) out += fmt::format("  log \"{}\"\n", line);

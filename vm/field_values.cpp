@@ -37,13 +37,13 @@ AddressPart part_of(FieldId field) {
   return AddressPart::Address;
 }
 
-void add_address_part(std::vector<std::string>& out, std::string_view address,
-                      std::string_view display_name, AddressPart part) {
+void add_address_part(FieldValues& out, std::string_view address, std::string_view display_name,
+                      AddressPart part) {
   switch (part) {
-    case AddressPart::Address: out.push_back(runtime::fold_address(address)); break;
-    case AddressPart::Domain: out.push_back(runtime::fold_domain(domain_of(address))); break;
-    case AddressPart::Local: out.push_back(std::string(local_of(address))); break;
-    case AddressPart::DisplayName: out.push_back(std::string(display_name)); break;
+    case AddressPart::Address: out.own(runtime::fold_address(address)); break;
+    case AddressPart::Domain: out.own(runtime::fold_domain(domain_of(address))); break;
+    case AddressPart::Local: out.borrow(local_of(address)); break;
+    case AddressPart::DisplayName: out.borrow(display_name); break;
   }
 }
 
@@ -91,46 +91,45 @@ const std::vector<std::string>& MessageFields::header_names() {
 }
 
 void MessageFields::extract(FieldId field, FieldValues& out) {
-  auto& text = out.text;
   const FieldInfo& info = field_info(field);
   switch (field) {
-    case FieldId::Sender: text.push_back(runtime::fold_address(envelope_.sender)); return;
-    case FieldId::SenderDomain: text.push_back(runtime::fold_domain(domain_of(envelope_.sender))); return;
-    case FieldId::SenderLocal: text.push_back(std::string(local_of(envelope_.sender))); return;
+    case FieldId::Sender: out.own(runtime::fold_address(envelope_.sender)); return;
+    case FieldId::SenderDomain: out.own(runtime::fold_domain(domain_of(envelope_.sender))); return;
+    case FieldId::SenderLocal: out.borrow(local_of(envelope_.sender)); return;
     case FieldId::Recipient:
-      for (const auto& r : envelope_.recipients) text.push_back(runtime::fold_address(r));
+      for (const auto& r : envelope_.recipients) out.own(runtime::fold_address(r));
       return;
     case FieldId::RecipientDomain:
-      for (const auto& r : envelope_.recipients) text.push_back(runtime::fold_domain(domain_of(r)));
+      for (const auto& r : envelope_.recipients) out.own(runtime::fold_domain(domain_of(r)));
       return;
     case FieldId::ClientIp:
       if (envelope_.client_ip) out.ips.push_back(*envelope_.client_ip);
       return;
-    case FieldId::Helo: text.push_back(runtime::fold_domain(envelope_.helo)); return;
-    case FieldId::Subject: text.push_back(message_.subject()); return;
+    case FieldId::Helo: out.own(runtime::fold_domain(envelope_.helo)); return;
+    case FieldId::Subject: out.borrow(message_.subject()); return;
     case FieldId::HeaderValue:
-      for (const auto& h : message_.headers()) text.push_back(h.value);
+      for (const auto& h : message_.headers()) out.borrow(h.value);
       return;
     case FieldId::HeaderLine:
-      for (const auto& h : message_.headers()) text.push_back(h.name + ": " + h.value);
+      for (const auto& h : message_.headers()) out.own(h.name + ": " + h.value);
       return;
-    case FieldId::Body: text.push_back(message_.body_text()); return;
-    case FieldId::RawBody: text.emplace_back(message_.raw_body()); return;
-    case FieldId::Html: text.push_back(message_.html()); return;
+    case FieldId::Body: out.borrow(message_.body_text()); return;
+    case FieldId::RawBody: out.borrow(message_.raw_body()); return;
+    case FieldId::Html: out.borrow(message_.html()); return;
     case FieldId::Url:
-      for (const auto& u : message_.urls()) text.push_back(u.text);
+      for (const auto& u : message_.urls()) out.borrow(u.text);
       return;
     case FieldId::UrlDomain:
-      for (const auto& u : message_.urls()) text.push_back(runtime::fold_domain(u.domain));
+      for (const auto& u : message_.urls()) out.own(runtime::fold_domain(u.domain));
       return;
     case FieldId::AttachmentName:
-      for (const auto& a : message_.attachments()) text.push_back(a.name);
+      for (const auto& a : message_.attachments()) out.borrow(a.name);
       return;
     case FieldId::AttachmentExtension:
-      for (const auto& a : message_.attachments()) text.push_back(a.extension);
+      for (const auto& a : message_.attachments()) out.borrow(a.extension);
       return;
     case FieldId::AttachmentType:
-      for (const auto& a : message_.attachments()) text.push_back(a.content_type);
+      for (const auto& a : message_.attachments()) out.borrow(a.content_type);
       return;
     case FieldId::AttachmentSize:
       for (const auto& a : message_.attachments()) out.numbers.push_back(static_cast<double>(a.size));
@@ -140,7 +139,7 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
   }
   // from/to/cc/reply_to parts
   AddressPart part = part_of(field);
-  for (const auto& a : addresses(info.collection)) add_address_part(text, a.address, a.display_name, part);
+  for (const auto& a : addresses(info.collection)) add_address_part(out, a.address, a.display_name, part);
 }
 
 }  // namespace mp::vm

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,20 @@
 
 namespace mp::vm {
 
+// Text values borrow from the Message where they can (body, headers, subject…) and
+// own only what extraction had to build (folded addresses, "Name: value" lines).
 struct FieldValues {
   bool ready = false;
-  std::vector<std::string> text;            // Text, Address, Domain
+  std::vector<std::string_view> text;       // Text, Address, Domain
+  std::deque<std::string> owned;            // storage for built values (stable addresses)
   std::vector<double> numbers;              // Number
   std::vector<runtime::IpAddress> ips;      // Ip
+
+  void borrow(std::string_view value) { text.push_back(value); }
+  void own(std::string value) {
+    owned.push_back(std::move(value));
+    text.push_back(owned.back());
+  }
 };
 
 class MessageFields {

@@ -151,6 +151,7 @@ void decode_databases(ImageData& im, ByteReader& r) {
 void encode_sets(const ImageData& im, ByteWriter& w) {
   w.u32(static_cast<uint32_t>(im.sets.size()));
   for (const auto& s : im.sets) {
+    w.u16(static_cast<uint16_t>(s.field));
     w.u8(static_cast<uint8_t>(s.fold));
     w.str(s.header_filter);
     write_strings(w, s.entries);
@@ -158,8 +159,9 @@ void encode_sets(const ImageData& im, ByteWriter& w) {
 }
 
 void decode_sets(ImageData& im, ByteReader& r) {
-  im.sets.resize(r.count(1 + 4 + 4));
+  im.sets.resize(r.count(2 + 1 + 4 + 4));
   for (auto& s : im.sets) {
+    s.field = read_field(r);
     uint8_t fold = r.u8();
     if (fold >= kFoldCount) r.fail("unknown fold");
     s.fold = static_cast<Fold>(fold);
@@ -195,12 +197,13 @@ void encode_rules(const ImageData& im, ByteWriter& w) {
     w.u8(rule.directions);
     w.u32(rule.code_begin);
     w.u32(rule.code_end);
+    w.u8(static_cast<uint8_t>(rule.guard_kind));
     w.u32(rule.guard);
   }
 }
 
 void decode_rules(ImageData& im, ByteReader& r) {
-  im.rules.resize(r.count(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4 + 4));
+  im.rules.resize(r.count(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4));
   for (auto& rule : im.rules) {
     rule.name = r.str();
     rule.stage = r.u32();
@@ -210,6 +213,9 @@ void decode_rules(ImageData& im, ByteReader& r) {
     rule.directions = r.u8();
     rule.code_begin = r.u32();
     rule.code_end = r.u32();
+    uint8_t guard_kind = r.u8();
+    if (guard_kind > static_cast<uint8_t>(GuardKind::Set)) r.fail("unknown guard kind");
+    rule.guard_kind = static_cast<GuardKind>(guard_kind);
     rule.guard = r.u32();
   }
 }

@@ -46,7 +46,10 @@ struct FieldDatabase {
 enum class Fold : uint8_t { Exact, Lower, Address, Domain };
 inline constexpr uint8_t kFoldCount = 4;
 
+// Values one field is compared with by `is`/`in`. Sets belong to one field so that
+// the VM can look each of the field's values up once for all sets of the field.
 struct SetInfo {
+  FieldId field = FieldId::Subject;
   Fold fold = Fold::Exact;
   std::string header_filter;  // lowercase, for `header "X" in …`
   std::vector<std::string> entries;  // already folded
@@ -55,6 +58,8 @@ struct SetInfo {
 struct NetInfo {
   std::vector<runtime::Cidr> prefixes;
 };
+
+enum class GuardKind : uint8_t { None, Pattern, Set };
 
 enum DirectionBit : uint8_t { kInbound = 1, kOutbound = 2, kInternal = 4, kAllDirections = 7 };
 
@@ -65,8 +70,9 @@ struct RuleInfo {
   uint32_t line = 0, column = 0;
   uint8_t directions = kAllDirections;
   uint32_t code_begin = 0, code_end = 0;  // [begin, end) in ImageData::code
-  // Prefilter: a pattern the rule cannot fire without (kNoGuard when none). The VM
-  // skips the rule after one bit test when the pattern did not match.
+  // Prefilter: a pattern or set the rule cannot fire without (kNoGuard when none).
+  // The VM skips the rule after one bit test when it did not match.
+  GuardKind guard_kind = GuardKind::None;
   uint32_t guard = kNoGuard;
 };
 

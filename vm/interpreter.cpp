@@ -1,11 +1,10 @@
 // The interpreter: one dispatch loop over the verified bytecode. Field values are
-// extracted and scanned on first use (lazy evaluation); each field is scanned once
-// per message with its Hyperscan database, and pattern tests become bit tests.
+// extracted and matched on first use (lazy evaluation, see match_state.h); rules
+// whose guard did not match are skipped in a tight loop over the packed rule table.
 #include <cmath>
 #include <stdexcept>
 
-#include "vm/field_values.h"
-#include "vm/loaded.h"
+#include "vm/match_state.h"
 
 namespace mp::vm {
 
@@ -13,12 +12,6 @@ namespace {
 
 struct ScratchDeleter {
   void operator()(hs_scratch_t* s) const { hs_free_scratch(s); }
-};
-
-struct MatchRecord {
-  uint32_t pattern;
-  uint32_t item;
-  uint64_t end;
 };
 
 struct LoopFrame {
@@ -33,15 +26,32 @@ struct VmError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string excerpt(const std::string& value, uint64_t begin, uint64_t end) {
+std::string excerpt(std::string_view value, uint64_t begin, uint64_t end) {
   constexpr uint64_t kContext = 24;
-  uint64_t from = begin > kContext ? begin - kContext : 0;
+  uint64_t from = std::min<uint64_t>(begin > kContext ? begin - kContext : 0, value.size());
   uint64_t to = std::min<uint64_t>(value.size(), end + kContext);
-  std::string out = value.substr(from, to - from);
+  std::string out(value.substr(from, to - from));
   for (char& c : out) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }
   return (from > 0 ? "…" : "") + out + (to < value.size() ? "…" : "");
+}
+
+std::string field_label(FieldId field, const std::string& header_filter) {
+  if (field == FieldId::HeaderValue) return "header \"" + header_filter + "\"";
+  return std::string(field_info(field).name);
+}
+
+bool compare(CmpOp op, double x, double y) {
+  switch (op) {
+    case CmpOp::Lt: return x < y;
+    case CmpOp::Le: return x <= y;
+    case CmpOp::Gt: return x > y;
+    case CmpOp::Ge: return x >= y;
+    case CmpOp::Eq: return x == y;
+    case CmpOp::Ne: return x != y;
+  }
+  return false;
 }
 
 }  // namespace
@@ -50,21 +60,21 @@ struct Evaluator::Scratch {
   std::unique_ptr<hs_scratch_t, ScratchDeleter> hs;
   std::vector<double> stack;
   std::vector<LoopFrame> loops;
-  std::vector<uint64_t> matched;  // one bit per pattern: matched in some item
-  std::vector<MatchRecord> records;
-  std::array<bool, kFieldCount> scanned{};
+  MatchTable patterns;
+  MatchTable sets;
   std::array<int64_t, kCollectionCount> binding{};
 };
 
 Evaluator::Evaluator(ProgramPtr program) : program_(std::move(program)), scratch_(new Scratch) {
   hs_scratch_t* scratch = nullptr;
-  for (const auto& db : program_->loaded().field_db) {
-    if (db && hs_alloc_scratch(db.get(), &scratch) != HS_SUCCESS) {
-      throw std::runtime_error("cannot allocate Hyperscan scratch");
+  for (const auto& databases : program_->loaded().field_db) {
+    for (const auto& db : databases) {
+      if (hs_alloc_scratch(db.get(), &scratch) != HS_SUCCESS) {
+        throw std::runtime_error("cannot allocate Hyperscan scratch");
+      }
     }
   }
   scratch_->hs.reset(scratch);
-  scratch_->matched.assign((program_->image().patterns.size() + 63) / 64, 0);
 }
 
 Evaluator::~Evaluator() = default;
@@ -74,9 +84,9 @@ namespace {
 // The state of one evaluation; lives on the stack of Evaluator::evaluate.
 class Run {
  public:
-  Run(const Program& program, hs_scratch_t* hs, MessageFields& fields, Evaluator::Scratch& scratch,
+  Run(const Program& program, MatchState& matches, MessageFields& fields, Evaluator::Scratch& scratch,
       Verdict& verdict)
-      : im_(program.image()), loaded_(program.loaded()), hs_(hs), fields_(fields),
+      : im_(program.image()), loaded_(program.loaded()), matches_(matches), fields_(fields),
         s_(scratch), verdict_(verdict) {}
 
   void execute(uint8_t direction_bit);
@@ -100,11 +110,7 @@ class Run {
     return bound ? s_.binding[static_cast<size_t>(c)] : -1;  // -1: any item
   }
 
-  void scan(FieldId field);
-  bool guard_matched(uint32_t pattern) {
-    scan(im_.patterns[pattern].field);
-    return s_.matched[pattern / 64] >> (pattern % 64) & 1;
-  }
+  uint32_t next_applicable_rule(uint32_t rule, uint8_t direction_bit);
   bool match(FieldId field, uint32_t pattern, int64_t item);
   bool in_set(FieldId field, uint32_t set, int64_t item);
   bool in_net(FieldId field, uint32_t net, int64_t item);
@@ -112,86 +118,52 @@ class Run {
   void loop_begin(const Instruction& ins, size_t& pc);
   void loop_next(const Instruction& ins, size_t& pc);
   void fire(uint32_t rule);
+  void terminal(const Instruction& ins);
   void finish_by_score();
-
-  static int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
-                      void* context);
+  std::string str(uint32_t i) const { return i == kNoString ? std::string() : im_.strings[i]; }
 
   const ImageData& im_;
   const Program::Loaded& loaded_;
-  hs_scratch_t* hs_;
+  MatchState& matches_;
   MessageFields& fields_;
   Evaluator::Scratch& s_;
   Verdict& verdict_;
   uint32_t current_rule_ = 0;
   std::vector<Evidence> evidence_;
-  std::string lowered_;  // reused buffer for case-folded set lookups
-  // Set while scanning one value.
-  FieldId scan_field_ = FieldId::Subject;
-  uint32_t scan_item_ = 0;
 };
 
-int Run::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
-                  void* context) {
-  auto* run = static_cast<Run*>(context);
-  const PatternInfo& p = run->im_.patterns[id];
-  if (!p.header_filter.empty() && run->fields_.header_names()[run->scan_item_] != p.header_filter) {
-    return 0;
+// The first rule from `rule` on that applies to this direction and whose guard
+// matched; rules.size() when none is left.
+uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
+  const auto& rules = loaded_.rules;
+  for (; rule < rules.size(); ++rule) {
+    const RuleHot& r = rules[rule];
+    if (!(r.directions & direction_bit)) continue;
+    if (r.guard_kind == GuardKind::Pattern && !matches_.pattern_matched(r.guard_field, r.guard)) continue;
+    if (r.guard_kind == GuardKind::Set && !matches_.set_matched(r.guard_field, r.guard)) continue;
+    break;
   }
-  run->s_.matched[id / 64] |= uint64_t{1} << (id % 64);
-  run->s_.records.push_back({id, run->scan_item_, to});
-  return 0;
-}
-
-void Run::scan(FieldId field) {
-  auto f = static_cast<size_t>(field);
-  if (s_.scanned[f]) return;
-  s_.scanned[f] = true;
-  const hs_database_t* db = loaded_.field_db[f].get();
-  if (db == nullptr) return;
-  const auto& values = fields_.values(field).text;
-  scan_field_ = field;
-  for (uint32_t i = 0; i < values.size(); ++i) {
-    scan_item_ = i;
-    const std::string& v = values[i];
-    hs_scan(db, v.data(), static_cast<unsigned int>(v.size()), 0, hs_, on_match, this);
-  }
+  return rule;
 }
 
 bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
-  scan(field);
-  if (!(s_.matched[pattern / 64] >> (pattern % 64) & 1)) return false;
-  for (const auto& r : s_.records) {
-    if (r.pattern != pattern || (item >= 0 && r.item != item)) continue;
-    const PatternInfo& p = im_.patterns[pattern];
-    const std::string& value = fields_.values(field).text[r.item];
-    uint64_t begin = p.literal_length > 0 && r.end >= p.literal_length ? r.end - p.literal_length : r.end;
-    evidence_.push_back({std::string(field_info(field).name), p.source, r.item,
-                         static_cast<int64_t>(begin), excerpt(value, begin, r.end)});
-    return true;
-  }
-  return false;
+  const MatchRecord* r = matches_.pattern_record(field, pattern, item);
+  if (r == nullptr) return false;
+  const PatternInfo& p = im_.patterns[pattern];
+  std::string_view value = fields_.values(field).text[r->item];
+  uint64_t begin = p.literal_length > 0 && r->end >= p.literal_length ? r->end - p.literal_length : r->end;
+  evidence_.push_back({field_label(field, p.header_filter), p.source, r->item, static_cast<int64_t>(begin),
+                       excerpt(value, begin, r->end)});
+  return true;
 }
 
-bool Run::in_set(FieldId field, uint32_t set_index, int64_t item) {
-  const SetInfo& info = im_.sets[set_index];
-  const auto& set = loaded_.sets[set_index];
-  const auto& values = fields_.values(field).text;
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (item >= 0 && static_cast<size_t>(item) != i) continue;
-    if (!info.header_filter.empty() && fields_.header_names()[i] != info.header_filter) continue;
-    const std::string* candidate = &values[i];
-    if (info.fold == Fold::Lower) {
-      lowered_.assign(values[i]);
-      for (char& c : lowered_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      candidate = &lowered_;
-    }
-    if (set.count(*candidate)) {
-      evidence_.push_back({std::string(field_info(field).name), "in list", static_cast<uint32_t>(i), -1, values[i]});
-      return true;
-    }
-  }
-  return false;
+bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
+  const MatchRecord* r = matches_.set_record(field, set, item);
+  if (r == nullptr) return false;
+  const SetInfo& info = im_.sets[set];
+  evidence_.push_back({field_label(field, info.header_filter), "in list", r->item, -1,
+                       std::string(fields_.values(field).text[r->item])});
+  return true;
 }
 
 bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
@@ -199,7 +171,7 @@ bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   for (size_t i = 0; i < ips.size(); ++i) {
     if (item >= 0 && static_cast<size_t>(item) != i) continue;
     if (loaded_.nets[net].contains(ips[i])) {
-      evidence_.push_back({std::string(field_info(field).name), "in network list", static_cast<uint32_t>(i), -1, ips[i].str()});
+      evidence_.push_back({field_label(field, {}), "in network list", static_cast<uint32_t>(i), -1, ips[i].str()});
       return true;
     }
   }
@@ -259,44 +231,44 @@ void Run::fire(uint32_t rule) {
   evidence_.clear();
 }
 
+void Run::terminal(const Instruction& ins) {
+  const RuleInfo& r = im_.rules[current_rule_];
+  verdict_.action = static_cast<Action>(ins.a);
+  verdict_.text = str(ins.b);
+  verdict_.rule = current_rule_;
+  verdict_.rule_name = r.name;
+  verdict_.stage_name = im_.stages[r.stage];
+  verdict_.location = r.file + ":" + std::to_string(r.line) + ":" + std::to_string(r.column);
+}
+
 void Run::finish_by_score() {
   const Settings& s = im_.settings;
   if (verdict_.score >= s.reject_threshold) {
     verdict_.action = Action::Reject;
-    verdict_.text = "550 5.7.1 Message refused as spam (score " + std::to_string(verdict_.score) + ")";
+    verdict_.text = "550 5.7.1 Message refused as spam";
   } else if (verdict_.score >= s.quarantine_threshold) {
     verdict_.action = Action::Quarantine;
     verdict_.text = "spam score above the quarantine threshold";
   }
 }
 
-bool compare(CmpOp op, double x, double y) {
-  switch (op) {
-    case CmpOp::Lt: return x < y;
-    case CmpOp::Le: return x <= y;
-    case CmpOp::Gt: return x > y;
-    case CmpOp::Ge: return x >= y;
-    case CmpOp::Eq: return x == y;
-    case CmpOp::Ne: return x != y;
-  }
-  return false;
-}
-
 void Run::execute(uint8_t direction_bit) {
   const auto& code = im_.code;
-  auto str = [&](uint32_t i) { return i == kNoString ? std::string() : im_.strings[i]; };
   size_t pc = 0;
   while (pc < code.size()) {
     const Instruction& ins = code[pc];
     auto field = static_cast<FieldId>(ins.b);
     switch (ins.op) {
       case Op::EnterRule: {
-        current_rule_ = ins.c;
+        uint32_t rule = next_applicable_rule(ins.c, direction_bit);
+        if (rule == loaded_.rules.size()) {
+          pc = code.size() - 1;  // the final Halt
+          continue;
+        }
+        current_rule_ = rule;
         evidence_.clear();
         s_.stack.clear();
-        const RuleInfo& r = im_.rules[ins.c];
-        bool applies = (r.directions & direction_bit) && (r.guard == kNoGuard || guard_matched(r.guard));
-        pc = applies ? pc + 1 : r.code_end;
+        pc = loaded_.rules[rule].code_begin + 1;
         continue;
       }
       case Op::PushTrue: push(1); break;
@@ -315,15 +287,24 @@ void Run::execute(uint8_t direction_bit) {
       }
       case Op::Not: push(pop() == 0); break;
       case Op::JumpIfFalseElsePop:
-        if (top() == 0) { pc = ins.c; continue; }
+        if (top() == 0) {
+          pc = ins.c;
+          continue;
+        }
         pop();
         break;
       case Op::JumpIfTrueElsePop:
-        if (top() != 0) { pc = ins.c; continue; }
+        if (top() != 0) {
+          pc = ins.c;
+          continue;
+        }
         pop();
         break;
       case Op::JumpIfFalse:
-        if (pop() == 0) { pc = ins.c; continue; }
+        if (pop() == 0) {
+          pc = ins.c;
+          continue;
+        }
         break;
       case Op::LoopBegin: loop_begin(ins, pc); continue;
       case Op::LoopNext: loop_next(ins, pc); continue;
@@ -338,16 +319,7 @@ void Run::execute(uint8_t direction_bit) {
       case Op::AddHeader: verdict_.added_headers.emplace_back(im_.strings[ins.b], im_.strings[ins.c]); break;
       case Op::RemoveHeader: verdict_.removed_headers.push_back(im_.strings[ins.b]); break;
       case Op::Log: verdict_.logs.push_back(im_.strings[ins.c]); break;
-      case Op::Terminal: {
-        const RuleInfo& r = im_.rules[current_rule_];
-        verdict_.action = static_cast<Action>(ins.a);
-        verdict_.text = str(ins.b);
-        verdict_.rule = current_rule_;
-        verdict_.rule_name = r.name;
-        verdict_.stage_name = im_.stages[r.stage];
-        verdict_.location = r.file + ":" + std::to_string(r.line) + ":" + std::to_string(r.column);
-        return;
-      }
+      case Op::Terminal: terminal(ins); return;
       case Op::Halt: finish_by_score(); return;
     }
     ++pc;
@@ -358,11 +330,11 @@ void Run::execute(uint8_t direction_bit) {
 Direction direction_of(const Program::Loaded& loaded, MessageFields& fields) {
   const auto& sender_domain = fields.values(FieldId::SenderDomain).text;
   const auto& client = fields.values(FieldId::ClientIp).ips;
-  bool ours = !sender_domain.empty() && loaded.org_domains.count(sender_domain[0]) > 0;
+  bool ours = !sender_domain.empty() && loaded.org_domains.contains(sender_domain[0]);
   bool authorised = !client.empty() && loaded.sending_servers.contains(client[0]);
   if (!ours || !authorised) return Direction::Inbound;
   for (const auto& domain : fields.values(FieldId::RecipientDomain).text) {
-    if (!loaded.org_domains.count(domain)) return Direction::Outbound;
+    if (!loaded.org_domains.contains(domain)) return Direction::Outbound;
   }
   return Direction::Internal;
 }
@@ -371,17 +343,17 @@ Direction direction_of(const Program::Loaded& loaded, MessageFields& fields) {
 
 Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Envelope& envelope) {
   Scratch& s = *scratch_;
-  for (const auto& r : s.records) s.matched[r.pattern / 64] = 0;
-  s.records.clear();
-  s.scanned.fill(false);
+  s.patterns.reset(program_->image().patterns.size());
+  s.sets.reset(program_->image().sets.size());
   s.binding.fill(-1);
   s.stack.clear();
   s.loops.clear();
 
   MessageFields fields(message, envelope);
+  MatchState matches(*program_, s.hs.get(), fields, s.patterns, s.sets);
   Verdict verdict;
   verdict.direction = direction_of(program_->loaded(), fields);
-  Run run(*program_, s.hs.get(), fields, s, verdict);
+  Run run(*program_, matches, fields, s, verdict);
   try {
     run.execute(static_cast<uint8_t>(1u << static_cast<unsigned>(verdict.direction)));
   } catch (const VmError& e) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -18,12 +19,41 @@ struct HsDatabaseDeleter {
 };
 using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 
+// What the rule loop needs of each rule, packed so that skipping thousands of rules
+// walks one small array instead of the debug-heavy RuleInfo table.
+struct RuleHot {
+  uint32_t code_begin = 0;
+  uint32_t code_end = 0;
+  uint32_t guard = kNoGuard;
+  GuardKind guard_kind = GuardKind::None;
+  uint8_t directions = kAllDirections;
+  FieldId guard_field = FieldId::Subject;
+};
+
+// Hashing that accepts string_view lookups in maps keyed by std::string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+// Every set of one field, merged: value → ids of the sets that contain it, so a
+// field's values are each looked up once per message for all of its sets.
+struct FieldSetIndex {
+  StringMap<std::vector<uint32_t>> exact;
+  StringMap<std::vector<uint32_t>> lowercase;
+  bool empty() const { return exact.empty() && lowercase.empty(); }
+};
+
 struct Program::Loaded {
-  std::vector<std::unordered_set<std::string>> sets;
+  std::vector<RuleHot> rules;
+  std::vector<FieldSetIndex> field_sets;  // by FieldId
   std::vector<IpTrie> nets;
-  std::vector<HsDatabase> field_db;   // by FieldId; null when the field has no patterns
+  std::vector<std::vector<HsDatabase>> field_db;  // by FieldId; empty when the field has no patterns
   IpTrie sending_servers;
-  std::unordered_set<std::string> org_domains;
+  StringSet org_domains;
 };
 
 // Checks every instruction's operands, jump targets and the rule table against the

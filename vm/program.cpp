@@ -30,8 +30,21 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
 
   auto loaded = std::make_unique<Loaded>();
   const ImageData& im = program->image_;
-  for (const auto& set : im.sets) {
-    loaded->sets.emplace_back(set.entries.begin(), set.entries.end());
+  loaded->field_sets.resize(kFieldCount);
+  for (uint32_t id = 0; id < im.sets.size(); ++id) {
+    const SetInfo& set = im.sets[id];
+    FieldSetIndex& index = loaded->field_sets[static_cast<size_t>(set.field)];
+    auto& map = set.fold == Fold::Lower ? index.lowercase : index.exact;
+    for (const auto& entry : set.entries) {
+      auto& ids = map[entry];
+      if (ids.empty() || ids.back() != id) ids.push_back(id);
+    }
+  }
+  for (const auto& r : im.rules) {
+    FieldId guard_field = r.guard_kind == GuardKind::Pattern ? im.patterns[r.guard].field
+                          : r.guard_kind == GuardKind::Set   ? im.sets[r.guard].field
+                                                             : FieldId::Subject;
+    loaded->rules.push_back({r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field});
   }
   for (const auto& net : im.nets) {
     IpTrie trie;
@@ -40,7 +53,7 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   }
   loaded->field_db.resize(kFieldCount);
   for (const auto& db : im.databases) {
-    loaded->field_db[static_cast<size_t>(db.field)] = deserialize(db);
+    loaded->field_db[static_cast<size_t>(db.field)].push_back(deserialize(db));
   }
   for (const auto& prefix : im.settings.sending_servers) loaded->sending_servers.insert(prefix);
   loaded->org_domains.insert(im.settings.org_domains.begin(), im.settings.org_domains.end());

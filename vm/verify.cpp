@@ -1,5 +1,6 @@
 // The bytecode verifier: after it accepts an image, the interpreter can index every
 // table with an instruction's operands without further checks, and every loop ends.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -52,6 +53,7 @@ void check_semantics(const ImageData& im, size_t pc, const Instruction& ins) {
       if (im.patterns[ins.c].field != static_cast<FieldId>(ins.b)) reject(pc, "pattern of another field");
       break;
     case Op::InSet:
+      if (im.sets[ins.c].field != static_cast<FieldId>(ins.b)) reject(pc, "set of another field");
       if (kind() == ValueKind::Ip || kind() == ValueKind::Number) reject(pc, "set test on a non-text field");
       break;
     case Op::InNet:
@@ -72,6 +74,13 @@ void check_semantics(const ImageData& im, size_t pc, const Instruction& ins) {
 void verify_tables(const ImageData& im) {
   if (im.code.empty() || im.code.back().op != Op::Halt) throw ImageError("code does not end with Halt");
   if (im.code_lines.size() != im.code.size()) throw ImageError("line table does not match the code");
+  // Rules are laid out back to back, so skipping a rule means going to the next one.
+  uint32_t expected_begin = 0;
+  for (const auto& r : im.rules) {
+    if (r.code_begin != expected_begin) throw ImageError("rule '" + r.name + "' does not follow the previous rule");
+    expected_begin = r.code_end;
+  }
+  if (expected_begin != im.code.size() - 1) throw ImageError("code after the last rule is not just Halt");
   for (const auto& r : im.rules) {
     if (r.stage >= im.stages.size()) throw ImageError("rule '" + r.name + "' has an invalid stage");
     if (r.code_begin >= r.code_end || r.code_end >= im.code.size()) {
@@ -79,18 +88,27 @@ void verify_tables(const ImageData& im) {
     }
     if (im.code[r.code_begin].op != Op::EnterRule) throw ImageError("rule '" + r.name + "' does not start with EnterRule");
     if (r.directions == 0 || r.directions > kAllDirections) throw ImageError("rule '" + r.name + "' has invalid directions");
-    if (r.guard != kNoGuard && r.guard >= im.patterns.size()) throw ImageError("rule '" + r.name + "' has an invalid guard");
+    size_t guard_limit = r.guard_kind == GuardKind::Pattern ? im.patterns.size()
+                         : r.guard_kind == GuardKind::Set   ? im.sets.size()
+                                                            : 0;
+    if ((r.guard_kind == GuardKind::None) != (r.guard == kNoGuard) ||
+        (r.guard_kind != GuardKind::None && r.guard >= guard_limit)) {
+      throw ImageError("rule '" + r.name + "' has an invalid guard");
+    }
   }
-  std::vector<bool> field_seen(kFieldCount, false);
+  // Every pattern is reported by exactly one database, of its own field.
+  std::vector<bool> reported(im.patterns.size(), false);
   for (const auto& db : im.databases) {
-    auto f = static_cast<size_t>(db.field);
-    if (field_seen[f]) throw ImageError("two databases for one field");
-    field_seen[f] = true;
     for (uint32_t id : db.pattern_ids) {
       if (id >= im.patterns.size() || im.patterns[id].field != db.field) {
         throw ImageError("database reports a pattern of another field");
       }
+      if (reported[id]) throw ImageError("two databases report one pattern");
+      reported[id] = true;
     }
+  }
+  if (std::find(reported.begin(), reported.end(), false) != reported.end()) {
+    throw ImageError("a pattern is in no database");
   }
   const auto& s = im.settings;
   if (!std::isfinite(s.quarantine_threshold) || !std::isfinite(s.reject_threshold)) {

@@ -1,0 +1,84 @@
+// MatchTable and MatchState: lazy per-field scanning and set lookups.
+#include "vm/match_state.h"
+
+#include <algorithm>
+
+namespace mp::vm {
+
+void MatchTable::reset(size_t ids) {
+  if (bits_.size() != (ids + 63) / 64) bits_.assign((ids + 63) / 64, 0);
+  for (const auto& r : records_) bits_[r.id / 64] = 0;
+  records_.clear();
+}
+
+void MatchTable::mark(uint32_t id, uint32_t item, uint64_t end) {
+  bits_[id / 64] |= uint64_t{1} << (id % 64);
+  records_.push_back({id, item, end});
+}
+
+const MatchRecord* MatchTable::find(uint32_t id, int64_t item) const {
+  for (const auto& r : records_) {
+    if (r.id == id && (item < 0 || r.item == item)) return &r;
+  }
+  return nullptr;
+}
+
+MatchState::MatchState(const Program& program, hs_scratch_t* scratch, MessageFields& fields,
+                       MatchTable& patterns, MatchTable& sets)
+    : im_(program.image()), loaded_(program.loaded()), scratch_(scratch), fields_(fields),
+      patterns_(patterns), sets_(sets) {}
+
+int MatchState::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
+                         void* context) {
+  auto* self = static_cast<MatchState*>(context);
+  if (id >= self->im_.patterns.size()) return 0;  // a crafted database cannot index past the table
+  const PatternInfo& p = self->im_.patterns[id];
+  if (!p.header_filter.empty() && self->fields_.header_names()[self->scan_item_] != p.header_filter) {
+    return 0;
+  }
+  self->patterns_.mark(id, self->scan_item_, to);
+  return 0;
+}
+
+void MatchState::scan(FieldId field) {
+  auto f = static_cast<size_t>(field);
+  scanned_[f] = true;
+  const auto& databases = loaded_.field_db[f];
+  if (databases.empty()) return;
+  const auto& values = fields_.values(field).text;
+  for (uint32_t i = 0; i < values.size(); ++i) {
+    scan_item_ = i;
+    for (const auto& db : databases) {
+      hs_scan(db.get(), values[i].data(), static_cast<unsigned int>(values[i].size()), 0, scratch_, on_match,
+              this);
+    }
+  }
+}
+
+void MatchState::look_up_value(const StringMap<std::vector<uint32_t>>& map, std::string_view value,
+                               uint32_t item) {
+  auto it = map.find(value);
+  if (it == map.end()) return;
+  for (uint32_t id : it->second) {
+    const std::string& filter = im_.sets[id].header_filter;
+    if (filter.empty() || fields_.header_names()[item] == filter) sets_.mark(id, item, 0);
+  }
+}
+
+void MatchState::look_up(FieldId field) {
+  auto f = static_cast<size_t>(field);
+  looked_up_[f] = true;
+  const FieldSetIndex& index = loaded_.field_sets[f];
+  const auto& values = fields_.values(field).text;
+  for (uint32_t i = 0; i < values.size(); ++i) {
+    if (!index.exact.empty()) look_up_value(index.exact, values[i], i);
+    if (!index.lowercase.empty()) {
+      lowered_.assign(values[i]);
+      std::transform(lowered_.begin(), lowered_.end(), lowered_.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      look_up_value(index.lowercase, lowered_, i);
+    }
+  }
+}
+
+}  // namespace mp::vm

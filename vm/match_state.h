@@ -1,0 +1,80 @@
+// vm-internal: what the message's fields matched, computed lazily per field and at
+// most once per message. Hyperscan scans each value of a field once with the field's
+// database; set lookups look each value up once in the field's merged set index.
+// Afterwards every pattern or set test is a bit test (any item) or a short scan of
+// the match records (one bound item).
+#pragma once
+
+#include <hs/hs.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vm/field_values.h"
+#include "vm/loaded.h"
+
+namespace mp::vm {
+
+struct MatchRecord {
+  uint32_t id;    // pattern or set id
+  uint32_t item;  // index of the value within its field
+  uint64_t end;   // end offset of a pattern match (0 for sets)
+};
+
+class MatchTable {
+ public:
+  void reset(size_t ids);  // clears the bits set by the previous message only
+  void mark(uint32_t id, uint32_t item, uint64_t end);
+  bool any(uint32_t id) const { return bits_[id / 64] >> (id % 64) & 1; }
+  // The first record of `id` for `item` (any item when item < 0), or null.
+  const MatchRecord* find(uint32_t id, int64_t item) const;
+
+ private:
+  std::vector<uint64_t> bits_;
+  std::vector<MatchRecord> records_;
+};
+
+class MatchState {
+ public:
+  MatchState(const Program& program, hs_scratch_t* scratch, MessageFields& fields, MatchTable& patterns,
+             MatchTable& sets);
+
+  // `field` must be the pattern's (or set's) own field: the rule loop passes it from
+  // its packed table so that no pattern metadata is touched for rules it skips.
+  bool pattern_matched(FieldId field, uint32_t pattern) {
+    if (!scanned_[static_cast<size_t>(field)]) scan(field);
+    return patterns_.any(pattern);
+  }
+  bool set_matched(FieldId field, uint32_t set) {
+    if (!looked_up_[static_cast<size_t>(field)]) look_up(field);
+    return sets_.any(set);
+  }
+  const MatchRecord* pattern_record(FieldId field, uint32_t pattern, int64_t item) {
+    return pattern_matched(field, pattern) ? patterns_.find(pattern, item) : nullptr;
+  }
+  const MatchRecord* set_record(FieldId field, uint32_t set, int64_t item) {
+    return set_matched(field, set) ? sets_.find(set, item) : nullptr;
+  }
+
+ private:
+  void scan(FieldId field);
+  void look_up(FieldId field);
+  void look_up_value(const StringMap<std::vector<uint32_t>>& map, std::string_view value, uint32_t item);
+  static int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+                      void* context);
+
+  const ImageData& im_;
+  const Program::Loaded& loaded_;
+  hs_scratch_t* scratch_;
+  MessageFields& fields_;
+  MatchTable& patterns_;
+  MatchTable& sets_;
+  std::array<bool, kFieldCount> scanned_{};
+  std::array<bool, kFieldCount> looked_up_{};
+  uint32_t scan_item_ = 0;
+  std::string lowered_;
+};
+
+}  // namespace mp::vm
