@@ -1,6 +1,7 @@
 // Semantic analysis, part 1: declarations, list files, settings, rules and actions.
 #include "compiler/sema.h"
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -25,6 +26,24 @@ bool is_terminal(lang::ActionKind kind) {
          kind == K::Tempfail;
 }
 
+size_t pipeline_rank(const std::string& stage) {
+  size_t custom = 0;
+  for (size_t i = 0; i < std::size(lang::kPipelineStages); ++i) {
+    if (stage == lang::kPipelineStages[i]) return 2 * i;
+    if (std::string_view(lang::kPipelineStages[i]) == lang::kBareRuleStage) custom = 2 * i;
+  }
+  return custom + 1;  // other stages: right after custom_filters
+}
+
+std::vector<const lang::Stage*> pipeline_order(const std::vector<lang::Stage>& stages) {
+  std::vector<const lang::Stage*> order;
+  for (const auto& s : stages) order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(), [](const lang::Stage* a, const lang::Stage* b) {
+    return pipeline_rank(a->name) < pipeline_rank(b->name);
+  });
+  return order;
+}
+
 bool valid_header_name(const std::string& name) {
   if (name.empty()) return false;
   for (unsigned char c : name) {
@@ -40,7 +59,8 @@ IrModule Sema::check(const lang::Policy& policy) {
   declare(policy);
   check_settings(policy);
   IrModule module;
-  for (const auto& stage : policy.stages) {
+  for (const lang::Stage* stage_ptr : pipeline_order(policy.stages)) {
+    const lang::Stage& stage = *stage_ptr;
     auto stage_index = static_cast<uint32_t>(module.stages.size());
     module.stages.push_back(stage.name);
     std::map<std::string, const lang::Rule*> names;

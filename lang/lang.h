@@ -9,6 +9,12 @@ namespace mp::lang {
 
 // Name of the stage that bare `if … then …` rules go to.
 inline constexpr const char* kBareRuleStage = "custom_filters";
+// The gateway pipeline's stages, in the order they run (PIPELINE.md). A stage with
+// one of these names runs at its place in the pipeline wherever it is declared; any
+// other stage runs with custom_filters, after it, in declaration order.
+inline constexpr const char* kPipelineStages[] = {
+    "reputation", "dns", "antivirus", "attachment_defense",
+    "anti_spoofing", "custom_filters", "spam_engine", "url_defense"};
 // Deepest nesting of parentheses/not/quantifiers accepted (E002 beyond).
 inline constexpr int kMaxNesting = 200;
 

@@ -320,11 +320,13 @@ TEST(WidgetDetails, ScoresTagsAndDirections) {
   EXPECT_EQ(real.value("direction", ""), "internal") << real.dump();
   EXPECT_TRUE(fired(real).empty()) << real.dump();
 
-  // From our own domain but not through Office 365: exclaimer must not let it in.
+  // From our own domain but not through Office 365: exclaimer must not let it in, and
+  // anti-spoofing (4) plus the "Urgent" subject (3) put it over the quarantine line.
   json spoof = verdict("mail/spoofed-own-domain.eml");
   EXPECT_FALSE(fired(spoof).count("exclaimer")) << spoof.dump();
+  EXPECT_TRUE(fired(spoof).count("own_domain_from_outside")) << spoof.dump();
   EXPECT_EQ(spoof.value("direction", ""), "inbound") << spoof.dump();
-  EXPECT_DOUBLE_EQ(spoof.value("score", -1.0), 3.0) << spoof.dump();
+  EXPECT_DOUBLE_EQ(spoof.value("score", -1.0), 7.0) << spoof.dump();
 
   // The encoded-word subject and the quoted-printable body decode to nothing alarming.
   json qp = verdict("mail/rfc2047-qp.eml");
