@@ -384,16 +384,38 @@ std::string_view Address::domain() const {
   return at == std::string::npos ? std::string_view() : std::string_view(address).substr(at + 1);
 }
 
+namespace {
+
+// mboxrd quoting: a body line ">From " (or ">>From " …) was written with one more
+// '>' than the message had, so that it could not be read as a separator.
+std::string unquote_from_lines(std::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  size_t line_start = 0;
+  while (line_start < message.size()) {
+    size_t end = message.find('\n', line_start);
+    end = end == std::string_view::npos ? message.size() : end + 1;
+    std::string_view line = message.substr(line_start, end - line_start);
+    size_t quotes = line.find_first_not_of('>');
+    bool quoted_from = quotes != std::string_view::npos && quotes > 0 && line.substr(quotes).starts_with("From ");
+    out.append(quoted_from ? line.substr(1) : line);
+    line_start = end;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> split_mbox(std::string_view bytes) {
   if (!bytes.starts_with("From ")) return {std::string(bytes)};
   std::vector<std::string> messages;
   size_t start = 0;
   for (size_t separator = bytes.find("\nFrom "); separator != std::string_view::npos;
        separator = bytes.find("\nFrom ", separator + 1)) {
-    messages.emplace_back(bytes.substr(start, separator + 1 - start));
+    messages.push_back(unquote_from_lines(bytes.substr(start, separator + 1 - start)));
     start = separator + 1;
   }
-  messages.emplace_back(bytes.substr(start));
+  messages.push_back(unquote_from_lines(bytes.substr(start)));
   return messages;
 }
 

@@ -305,13 +305,14 @@ TEST(MessageRaw, MboxFromLineIsSkippedButCounted) {
 
 TEST(MessageRaw, SplitMboxOnFromLines) {
   const std::string mbox =
-      "From a@x Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody one\n>From escaped\n\n"
+      "From a@x Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody one\n>From escaped\n>>From twice\n> quoted\n\n"
       "From b@x Mon Jan  1 00:00:01 2024\nSubject: two\n\nbody two\n";
   const std::vector<std::string> messages = split_mbox(mbox);
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_EQ(Message::parse(messages[0]).subject(), "one");
   EXPECT_EQ(Message::parse(messages[1]).subject(), "two");
-  EXPECT_EQ(Message::parse(messages[0]).raw_body(), "body one\n>From escaped\n\n");
+  // mboxrd: one level of '>' quoting before "From " is removed, other quotes stay.
+  EXPECT_EQ(Message::parse(messages[0]).raw_body(), "body one\nFrom escaped\n>From twice\n> quoted\n\n");
 }
 
 TEST(MessageRaw, SplitMboxWithoutFromLineIsOneMessage) {

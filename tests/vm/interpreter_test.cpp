@@ -682,6 +682,26 @@ TEST(VmEvidence, NamesFieldTestAndOffset) {
   EXPECT_EQ(ip->evidence[0].excerpt, "192.0.2.10");
 }
 
+TEST(VmEvidence, OnlyTestsThatMadeTheRuleFireAreEvidence) {
+  MP_KNOWN_BUG("evidence is every match met while evaluating the condition: a match under "
+               "`not`, or in an `and` branch that failed, is reported as a reason the rule "
+               "fired (`not subject contains \"Hello\" or size > 0` fires with the evidence "
+               "`subject contains \"Hello\"`)");
+  Policy p(
+      "stage s {\n"
+      "  rule negated: if not subject contains \"Hello\" or size > 0 then tag \"n\"\n"
+      "  rule failed_branch: if (subject contains \"Hello\" and body contains \"zzz\") or size > 0 then tag "
+      "\"f\"\n"
+      "}\n");
+  Verdict v = p.run(simple("Hello there"));
+  ASSERT_EQ(v.fired.size(), 2u);
+  for (const auto& f : v.fired) {
+    for (const auto& e : f.evidence) {
+      ADD_FAILURE() << f.name << " reports " << e.field << " " << e.test << " as evidence";
+    }
+  }
+}
+
 TEST(VmEvidence, RegexOffsetIsWhereTheMatchStarts) {
   MP_KNOWN_BUG("for a regex test the evidence offset is where the match ends, not where it "
                "starts (`subject matches /wire/` on \"Urgent wire transfer\" reports 11, not 7): "

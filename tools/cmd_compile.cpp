@@ -1,0 +1,91 @@
+// policyc check | build | disasm | explain.
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "lang/diagnostics.h"
+#include "tools/commands.h"
+#include "tools/inputs.h"
+
+namespace mp::tools {
+
+namespace {
+
+struct CompileOptions {
+  std::string policy;
+  std::string output;
+  std::string format = "text";
+  std::string code;
+};
+
+int check(const CompileOptions& o) {
+  compiler::Compilation c = compiler::compile_file(o.policy);
+  print_diagnostics(c, o.format);
+  if (!c.ok()) return 1;
+  if (o.format == "text") {
+    std::cerr << o.policy << ": ok (" << c.image->rules.size() << " rules, " << c.image->patterns.size()
+              << " patterns)\n";
+  }
+  return 0;
+}
+
+int build(const CompileOptions& o) {
+  compiler::Compilation c = compiler::compile_file(o.policy);
+  print_diagnostics(c, o.format);
+  if (!c.ok()) return 1;
+  std::string bytes = vm::write_image(*c.image);
+  std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) {
+    std::cerr << "error: cannot write " << o.output << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int disasm(const CompileOptions& o) {
+  vm::ProgramPtr program = load_program(o.policy, "text");
+  if (!program) return 1;
+  std::cout << vm::disassemble(program->image());
+  return 0;
+}
+
+int explain(const CompileOptions& o) {
+  std::string_view text = lang::error_explanation(o.code);
+  if (text.empty()) {
+    std::cerr << "error: no such error code `" << o.code << "`\n";
+    return 1;
+  }
+  std::cout << o.code << ": " << lang::error_title(o.code) << "\n\n" << text << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_compile_commands(CLI::App& app, int& status) {
+  auto options = std::make_shared<CompileOptions>();
+  auto format_option = [&](CLI::App* cmd) {
+    cmd->add_option("--format", options->format, "Diagnostic format")->check(CLI::IsMember({"text", "json"}));
+  };
+
+  auto* check_cmd = app.add_subcommand("check", "Check a policy and print diagnostics (exit 1 on errors)");
+  check_cmd->add_option("policy", options->policy, "Policy file")->required();
+  format_option(check_cmd);
+  check_cmd->callback([options, &status] { status = check(*options); });
+
+  auto* build_cmd = app.add_subcommand("build", "Compile a policy into an image");
+  build_cmd->add_option("policy", options->policy, "Policy file")->required();
+  build_cmd->add_option("-o,--output", options->output, "Image file to write")->required();
+  format_option(build_cmd);
+  build_cmd->callback([options, &status] { status = build(*options); });
+
+  auto* disasm_cmd = app.add_subcommand("disasm", "Print the bytecode of a policy or image");
+  disasm_cmd->add_option("policy", options->policy, "Policy source or compiled image")->required();
+  disasm_cmd->callback([options, &status] { status = disasm(*options); });
+
+  auto* explain_cmd = app.add_subcommand("explain", "Explain an error code, e.g. E020");
+  explain_cmd->add_option("code", options->code, "Error code")->required();
+  explain_cmd->callback([options, &status] { status = explain(*options); });
+}
+
+}  // namespace mp::tools
