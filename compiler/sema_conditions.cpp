@@ -364,14 +364,14 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
   n.bound = field.bound;
   if (kind == ValueKind::Ip) {
     n.op = IrOp::InNet;
-    n.index = nets.add(vm::NetInfo{std::move(prefixes)});
+    n.index = nets.add(vm::NetInfo{std::move(prefixes), source_of(c.op_span, c.span)});
     return n;
   }
   std::sort(entries.begin(), entries.end());
   entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
   if (entries.empty()) return IrNode::constant(false, c.span);
   vm::SetInfo set{field.field, lowercase ? vm::Fold::Lower : vm::Fold::Exact, field.header_filter,
-                  std::move(entries)};
+                  std::move(entries), source_of(c.op_span, c.span)};
   n.op = IrOp::InSet;
   n.index = sets.add(std::move(set));
   return n;

@@ -154,7 +154,7 @@ std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostic
 }
 
 uint32_t SetTable::add(vm::SetInfo set) {
-  auto key = std::make_tuple(set.field, set.fold, set.header_filter, set.entries);
+  auto key = std::make_tuple(set.field, set.fold, set.header_filter, set.entries);  // not the source
   auto [it, inserted] = index_.emplace(std::move(key), static_cast<uint32_t>(sets_.size()));
   if (inserted) sets_.push_back(std::move(set));
   return it->second;

@@ -50,6 +50,7 @@ int run(const RunOptions& o) {
     }
   }
   vm::Evaluator evaluator(program);
+  evaluator.set_trace(o.explain);
   int status = 0;
   for (auto& input : read_messages(o.messages)) {
     if (!input.error.empty()) {

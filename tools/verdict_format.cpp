@@ -49,12 +49,52 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v) {
   j["add_headers"] = added;
   j["remove_headers"] = v.removed_headers;
   j["log"] = v.logs;
+  if (!v.trace.empty()) {
+    json trace = json::array();
+    for (const auto& r : v.trace) {
+      json tests = json::array();
+      for (const auto& t : r.tests) {
+        tests.push_back({{"field", t.field}, {"test", t.test}, {"result", t.result}, {"detail", t.detail}});
+      }
+      trace.push_back({{"rule", r.name}, {"stage", r.stage}, {"location", r.location},
+                       {"outcome", std::string(vm::outcome_name(r.outcome))}, {"note", r.note}, {"tests", tests}});
+    }
+    j["trace"] = trace;
+  }
   return dump(j);
 }
 
 std::string error_json(const std::string& file, const std::string& error) {
   return dump(json{{"file", file}, {"error", error}});
 }
+
+namespace {
+
+// The rule-by-rule trace, grouped by stage, read top-down.
+std::string trace_text(const vm::Verdict& v) {
+  std::string out;
+  std::string stage;
+  for (const auto& r : v.trace) {
+    if (r.stage != stage) {
+      stage = r.stage;
+      out += fmt::format("  stage {}\n", stage);
+    }
+    out += fmt::format("    rule {} ({}): {}", r.name, r.location, vm::outcome_name(r.outcome));
+    if (!r.note.empty()) out += " — " + r.note;
+    out += "\n";
+    for (const auto& t : r.tests) {
+      out += fmt::format("      {} {}: {}", t.field, t.test, t.result ? "true" : "false");
+      if (!t.detail.empty()) out += " — " + t.detail;
+      out += "\n";
+    }
+  }
+  if (v.rules_not_reached > 0) {
+    out += fmt::format("  ({} later rules not evaluated: a terminal action decided)\n", v.rules_not_reached);
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string verdict_text(const std::string& file, const vm::Verdict& v, bool explain) {
   std::string out = fmt::format("{}: {}", file, vm::action_name(v.action));
@@ -65,17 +105,13 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   for (const auto& t : v.tags) out += fmt::format("  tag=\"{}\"", t);
   out += "\n";
   if (!explain) return out;
-  for (const auto& f : v.fired) {
-    out += fmt::format("  fired {}.{} at {}\n", f.stage, f.name, f.location);
-    for (const auto& e : f.evidence) {
-      out += fmt::format("    {} {}", e.field, e.test);
-      if (e.offset >= 0) out += fmt::format(" matched item {} at offset {}", e.item, e.offset);
-      else out += fmt::format(" (item {})", e.item);
-      out += fmt::format(": {}\n", e.excerpt);
-    }
-  }
+  out += trace_text(v);
   for (const auto& c : v.contributions) {
     out += fmt::format("  score {:+g} from {}.{}: {}\n", c.delta, c.stage, c.rule, c.reason);
+  }
+  if (!v.rule) {
+    out += fmt::format("  decided by score {:g}: {}\n", v.score,
+                       v.action == vm::Action::Deliver ? "below the quarantine threshold" : v.text);
   }
   for (const auto& [name, value] : v.added_headers) out += fmt::format("  add header {}: {}\n", name, value);
   for (const auto& name : v.removed_headers) out += fmt::format("  remove header {}\n", name);

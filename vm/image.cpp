@@ -155,11 +155,12 @@ void encode_sets(const ImageData& im, ByteWriter& w) {
     w.u8(static_cast<uint8_t>(s.fold));
     w.str(s.header_filter);
     write_strings(w, s.entries);
+    w.str(s.source);
   }
 }
 
 void decode_sets(ImageData& im, ByteReader& r) {
-  im.sets.resize(r.count(2 + 1 + 4 + 4));
+  im.sets.resize(r.count(2 + 1 + 4 + 4 + 4));
   for (auto& s : im.sets) {
     s.field = read_field(r);
     uint8_t fold = r.u8();
@@ -167,6 +168,7 @@ void decode_sets(ImageData& im, ByteReader& r) {
     s.fold = static_cast<Fold>(fold);
     s.header_filter = r.str();
     s.entries = read_strings(r);
+    s.source = r.str();
   }
 }
 
@@ -175,14 +177,16 @@ void encode_nets(const ImageData& im, ByteWriter& w) {
   for (const auto& n : im.nets) {
     w.u32(static_cast<uint32_t>(n.prefixes.size()));
     for (const auto& c : n.prefixes) write_cidr(w, c);
+    w.str(n.source);
   }
 }
 
 void decode_nets(ImageData& im, ByteReader& r) {
-  im.nets.resize(r.count(4));
+  im.nets.resize(r.count(4 + 4));
   for (auto& n : im.nets) {
     n.prefixes.resize(r.count(18));
     for (auto& c : n.prefixes) c = read_cidr(r);
+    n.source = r.str();
   }
 }
 

@@ -53,10 +53,12 @@ struct SetInfo {
   Fold fold = Fold::Exact;
   std::string header_filter;  // lowercase, for `header "X" in …`
   std::vector<std::string> entries;  // already folded
+  std::string source;  // the first test that uses the set, as written: `in our_domains`
 };
 
 struct NetInfo {
   std::vector<runtime::Cidr> prefixes;
+  std::string source;
 };
 
 enum class GuardKind : uint8_t { None, Pattern, Set };

@@ -1,6 +1,8 @@
 // The interpreter: one dispatch loop over the verified bytecode. Field values are
 // extracted and matched on first use (lazy evaluation, see match_state.h); rules
 // whose guard did not match are skipped in a tight loop over the packed rule table.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <stdexcept>
 
@@ -85,9 +87,9 @@ namespace {
 class Run {
  public:
   Run(const Program& program, MatchState& matches, MessageFields& fields, Evaluator::Scratch& scratch,
-      Verdict& verdict)
+      Verdict& verdict, bool tracing)
       : im_(program.image()), loaded_(program.loaded()), matches_(matches), fields_(fields),
-        s_(scratch), verdict_(verdict) {}
+        s_(scratch), verdict_(verdict), tracing_(tracing) {}
 
   void execute(uint8_t direction_bit);
 
@@ -121,6 +123,11 @@ class Run {
   void terminal(const Instruction& ins);
   void finish_by_score();
   std::string str(uint32_t i) const { return i == kNoString ? std::string() : im_.strings[i]; }
+  void trace_rule(uint32_t rule, RuleOutcome outcome, std::string note = {});
+  void trace_test(std::string field, std::string test, bool result, std::string detail) {
+    if (tracing_) tests_.push_back({std::move(field), std::move(test), result, std::move(detail)});
+  }
+  std::string skip_note(const RuleHot& r) const;
 
   const ImageData& im_;
   const Program::Loaded& loaded_;
@@ -130,7 +137,26 @@ class Run {
   Verdict& verdict_;
   uint32_t current_rule_ = 0;
   std::vector<Evidence> evidence_;
+  bool tracing_;
+  std::vector<TestTrace> tests_;  // tests of the current rule, when tracing
 };
+
+void Run::trace_rule(uint32_t rule, RuleOutcome outcome, std::string note) {
+  const RuleInfo& r = im_.rules[rule];
+  verdict_.trace.push_back({rule, r.name, im_.stages[r.stage],
+                            r.file + ":" + std::to_string(r.line) + ":" + std::to_string(r.column), outcome,
+                            std::move(tests_), std::move(note)});
+  tests_.clear();
+}
+
+std::string Run::skip_note(const RuleHot& r) const {
+  if (r.guard_kind == GuardKind::Pattern) {
+    const PatternInfo& p = im_.patterns[r.guard];
+    return field_label(p.field, p.header_filter) + " " + p.source + " did not match";
+  }
+  const SetInfo& set = im_.sets[r.guard];
+  return field_label(set.field, set.header_filter) + " " + set.source + " is false";
+}
 
 // The first rule from `rule` on that applies to this direction and whose guard
 // matched; rules.size() when none is left.
@@ -138,9 +164,16 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
   const auto& rules = loaded_.rules;
   for (; rule < rules.size(); ++rule) {
     const RuleHot& r = rules[rule];
-    if (!(r.directions & direction_bit)) continue;
-    if (r.guard_kind == GuardKind::Pattern && !matches_.pattern_matched(r.guard_field, r.guard)) continue;
-    if (r.guard_kind == GuardKind::Set && !matches_.set_matched(r.guard_field, r.guard)) continue;
+    if (!(r.directions & direction_bit)) {
+      if (tracing_) trace_rule(rule, RuleOutcome::SkippedDirection, "not for this direction");
+      continue;
+    }
+    bool guard_failed = (r.guard_kind == GuardKind::Pattern && !matches_.pattern_matched(r.guard_field, r.guard)) ||
+                        (r.guard_kind == GuardKind::Set && !matches_.set_matched(r.guard_field, r.guard));
+    if (guard_failed) {
+      if (tracing_) trace_rule(rule, RuleOutcome::SkippedPrefilter, skip_note(r));
+      continue;
+    }
     break;
   }
   return rule;
@@ -148,21 +181,33 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
 
 bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
   const MatchRecord* r = matches_.pattern_record(field, pattern, item);
-  if (r == nullptr) return false;
   const PatternInfo& p = im_.patterns[pattern];
+  if (r == nullptr) {
+    trace_test(field_label(field, p.header_filter), p.source, false, {});
+    return false;
+  }
   std::string_view value = fields_.values(field).text[r->item];
   uint64_t begin = p.literal_length > 0 && r->end >= p.literal_length ? r->end - p.literal_length : r->end;
   evidence_.push_back({field_label(field, p.header_filter), p.source, r->item, static_cast<int64_t>(begin),
                        excerpt(value, begin, r->end)});
+  trace_test(evidence_.back().field, p.source, true,
+             "item " + std::to_string(r->item) + " at offset " + std::to_string(begin) + ": " + evidence_.back().excerpt);
   return true;
 }
 
 bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
   const MatchRecord* r = matches_.set_record(field, set, item);
-  if (r == nullptr) return false;
   const SetInfo& info = im_.sets[set];
-  evidence_.push_back({field_label(field, info.header_filter), "in list", r->item, -1,
+  if (r == nullptr) {
+    const auto& values = fields_.values(field).text;
+    std::string seen = values.empty() ? "no value" : "value \"" + std::string(values[0]) + "\"";
+    if (values.size() > 1) seen += " and " + std::to_string(values.size() - 1) + " more";
+    trace_test(field_label(field, info.header_filter), info.source, false, seen);
+    return false;
+  }
+  evidence_.push_back({field_label(field, info.header_filter), info.source, r->item, -1,
                        std::string(fields_.values(field).text[r->item])});
+  trace_test(evidence_.back().field, info.source, true, "list entry \"" + evidence_.back().excerpt + "\"");
   return true;
 }
 
@@ -171,10 +216,12 @@ bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   for (size_t i = 0; i < ips.size(); ++i) {
     if (item >= 0 && static_cast<size_t>(item) != i) continue;
     if (loaded_.nets[net].contains(ips[i])) {
-      evidence_.push_back({field_label(field, {}), "in network list", static_cast<uint32_t>(i), -1, ips[i].str()});
+      evidence_.push_back({field_label(field, {}), im_.nets[net].source, static_cast<uint32_t>(i), -1, ips[i].str()});
+      trace_test(evidence_.back().field, im_.nets[net].source, true, ips[i].str());
       return true;
     }
   }
+  trace_test(field_label(field, {}), im_.nets[net].source, false, ips.empty() ? "no address" : ips[0].str());
   return false;
 }
 
@@ -282,7 +329,13 @@ void Run::execute(uint8_t direction_bit) {
       case Op::Compare: {
         double y = pop();
         double x = pop();
-        push(compare(static_cast<CmpOp>(ins.a), x, y));
+        bool result = compare(static_cast<CmpOp>(ins.a), x, y);
+        if (tracing_) {
+          static const char* ops[] = {"<", "<=", ">", ">=", "==", "!="};
+          trace_test("number", "comparison", result,
+                     fmt::format("{:.15g} {} {:.15g}", x, ops[ins.a], y));
+        }
+        push(result);
         break;
       }
       case Op::Not: push(pop() == 0); break;
@@ -300,15 +353,19 @@ void Run::execute(uint8_t direction_bit) {
         }
         pop();
         break;
-      case Op::JumpIfFalse:
+      case Op::JumpIfFalse:  // only at the end of a rule's condition
         if (pop() == 0) {
+          if (tracing_) trace_rule(current_rule_, RuleOutcome::NotMatched);
           pc = ins.c;
           continue;
         }
         break;
       case Op::LoopBegin: loop_begin(ins, pc); continue;
       case Op::LoopNext: loop_next(ins, pc); continue;
-      case Op::Fire: fire(ins.c); break;
+      case Op::Fire:
+        if (tracing_) trace_rule(ins.c, RuleOutcome::Fired);
+        fire(ins.c);
+        break;
       case Op::Score: {
         const RuleInfo& r = im_.rules[current_rule_];
         verdict_.score += im_.numbers[ins.c];
@@ -319,7 +376,10 @@ void Run::execute(uint8_t direction_bit) {
       case Op::AddHeader: verdict_.added_headers.emplace_back(im_.strings[ins.b], im_.strings[ins.c]); break;
       case Op::RemoveHeader: verdict_.removed_headers.push_back(im_.strings[ins.b]); break;
       case Op::Log: verdict_.logs.push_back(im_.strings[ins.c]); break;
-      case Op::Terminal: terminal(ins); return;
+      case Op::Terminal:
+        terminal(ins);
+        verdict_.rules_not_reached = loaded_.rules.size() - current_rule_ - 1;
+        return;
       case Op::Halt: finish_by_score(); return;
     }
     ++pc;
@@ -353,7 +413,7 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
   MatchState matches(*program_, s.hs.get(), fields, s.patterns, s.sets);
   Verdict verdict;
   verdict.direction = direction_of(program_->loaded(), fields);
-  Run run(*program_, matches, fields, s, verdict);
+  Run run(*program_, matches, fields, s, verdict, trace_);
   try {
     run.execute(static_cast<uint8_t>(1u << static_cast<unsigned>(verdict.direction)));
   } catch (const VmError& e) {
@@ -363,6 +423,16 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
     verdict.text = std::string("451 4.3.0 policy evaluation error: ") + e.what();
   }
   return verdict;
+}
+
+std::string_view outcome_name(RuleOutcome outcome) {
+  switch (outcome) {
+    case RuleOutcome::Fired: return "fired";
+    case RuleOutcome::NotMatched: return "false";
+    case RuleOutcome::SkippedDirection: return "skipped (direction)";
+    case RuleOutcome::SkippedPrefilter: return "false (prefilter)";
+  }
+  return "?";
 }
 
 }  // namespace mp::vm

@@ -48,6 +48,25 @@ struct ScoreContribution {
   std::string reason;
 };
 
+// With tracing on, what happened to each rule the evaluation reached.
+enum class RuleOutcome { Fired, NotMatched, SkippedDirection, SkippedPrefilter };
+std::string_view outcome_name(RuleOutcome outcome);
+
+struct TestTrace {
+  std::string field;
+  std::string test;    // as written
+  bool result = false;
+  std::string detail;  // matched text, value found, or the numbers compared
+};
+
+struct RuleTrace {
+  uint32_t rule = 0;
+  std::string name, stage, location;
+  RuleOutcome outcome = RuleOutcome::NotMatched;
+  std::vector<TestTrace> tests;  // every test evaluated, in order (short-circuit skips the rest)
+  std::string note;              // why a rule was skipped
+};
+
 struct Verdict {
   Action action = Action::Deliver;
   std::string text;                    // reply text or quarantine reason
@@ -61,6 +80,8 @@ struct Verdict {
   std::vector<std::string> logs;
   std::vector<FiredRule> fired;
   Direction direction = Direction::Inbound;
+  std::vector<RuleTrace> trace;  // filled only when the evaluator traces
+  size_t rules_not_reached = 0;  // rules after the deciding terminal action (when tracing)
 };
 
 class Program;
@@ -91,6 +112,8 @@ class Evaluator {
   Evaluator& operator=(const Evaluator&) = delete;
 
   Verdict evaluate(const runtime::Message& message, const runtime::Envelope& envelope);
+  // Record a RuleTrace for every rule reached (slower; for `policyc run --explain`).
+  void set_trace(bool on) { trace_ = on; }
   const Program& program() const { return *program_; }
 
   struct Scratch;  // opaque per-thread state (vm-internal)
@@ -98,6 +121,7 @@ class Evaluator {
  private:
   ProgramPtr program_;
   std::unique_ptr<Scratch> scratch_;
+  bool trace_ = false;
 };
 
 // A listing in the style of SQLite's EXPLAIN: address, opcode, operands, and a

@@ -599,12 +599,12 @@ const vm::PatternInfo* only_pattern(const Compilation& c) {
   return c.image->patterns.empty() ? nullptr : &c.image->patterns[0];
 }
 
-TEST(SemaPatterns, OneDatabasePerFieldWithContentTests) {
+TEST(SemaPatterns, DatabasesPerFieldWithContentTests) {
   Compilation c = compile_ok(
       "stage s {\n"
       "  rule a: if subject contains \"a\" then allow\n"
       "  rule b: if subject matches /b+/ then allow\n"
-      "  rule c: if body contains \"c\" then allow\n"
+      "  rule c: if body contains \"c\" or body starts with \"d\" then allow\n"
       "  rule d: if sender is x@y.example then allow\n"   // a set, no database
       "  rule e: if client.ip in [10.0.0.0/8] then allow\n"  // a net, no database
       "  rule f: if size > 5 then allow\n"
@@ -612,21 +612,34 @@ TEST(SemaPatterns, OneDatabasePerFieldWithContentTests) {
       "}\n");
   ASSERT_TRUE(c.image);
   const auto& im = *c.image;
-  ASSERT_EQ(im.patterns.size(), 5u);
+  ASSERT_EQ(im.patterns.size(), 6u);
   std::map<FieldId, std::set<uint32_t>> by_field;
+  std::vector<int> reported(im.patterns.size(), 0);
   for (const auto& db : im.databases) {
-    EXPECT_TRUE(by_field.emplace(db.field, std::set<uint32_t>(db.pattern_ids.begin(), db.pattern_ids.end())).second)
-        << "two databases for " << field_name(db.field);
     EXPECT_FALSE(db.serialized.empty());
-    for (uint32_t id : db.pattern_ids) EXPECT_EQ(im.patterns[id].field, db.field);
+    EXPECT_FALSE(db.pattern_ids.empty());
+    for (uint32_t id : db.pattern_ids) {
+      ASSERT_LT(id, im.patterns.size());
+      EXPECT_EQ(im.patterns[id].field, db.field);
+      ++reported[id];
+      by_field[db.field].insert(id);
+    }
   }
-  ASSERT_EQ(by_field.size(), 3u);
+  // Every pattern is in exactly one database, of its own field; only fields with
+  // content tests have databases.
+  EXPECT_EQ(reported, std::vector<int>(im.patterns.size(), 1));
+  EXPECT_EQ(by_field.size(), 3u);
   EXPECT_EQ(by_field[FieldId::Subject].size(), 2u);
-  EXPECT_EQ(by_field[FieldId::Body].size(), 1u);
-  EXPECT_EQ(by_field[FieldId::HeaderValue].size(), 2u);  // one per header filter
-  size_t total = 0;
-  for (const auto& [field, ids] : by_field) total += ids.size();
-  EXPECT_EQ(total, im.patterns.size());  // every pattern is in exactly one database
+  EXPECT_EQ(by_field[FieldId::Body].size(), 2u);
+  EXPECT_EQ(by_field[FieldId::HeaderValue].size(), 2u);  // one pattern per header filter
+  // A field whose tests are all literals has a single database.
+  size_t body_databases = 0, header_databases = 0;
+  for (const auto& db : im.databases) {
+    body_databases += db.field == FieldId::Body;
+    header_databases += db.field == FieldId::HeaderValue;
+  }
+  EXPECT_EQ(body_databases, 1u);
+  EXPECT_EQ(header_databases, 1u);
 }
 
 TEST(SemaPatterns, IdenticalTestsShareOnePattern) {
@@ -787,9 +800,7 @@ TEST(SemaSets, IsAndInBuildFoldedSets) {
 }
 
 TEST(SemaSets, MembershipOnCaselessTextFieldsIsCaseless) {
-  MP_KNOWN_BUG("`is`/`in` on the caseless text fields (attachments.extension, "
-               "attachments.content_type, *.local) build exact-case sets, while `contains` on "
-               "them is caseless: `attachments.extension in [EXE]` never matches");
+  // `is`/`in` on caseless text fields are caseless like `contains` on them.
   Compilation c = compile_ok("if attachments.extension in [EXE, Scr] then reject\n");
   ASSERT_TRUE(c.image);
   ASSERT_EQ(c.image->sets.size(), 1u);
@@ -927,20 +938,23 @@ TEST(SemaRules, RuleTableAndDirections) {
       "stage first { rule c: if size > 4 then allow }\n");
   ASSERT_TRUE(c.image);
   const auto& im = *c.image;
-  EXPECT_EQ(im.stages, (std::vector<std::string>{"first", "custom_filters"}));
+  // A stage that is not one of the pipeline's runs after custom_filters.
+  EXPECT_EQ(im.stages, (std::vector<std::string>{"custom_filters", "first"}));
   ASSERT_EQ(im.rules.size(), 4u);
-  EXPECT_EQ(im.rules[0].name, "a");
-  EXPECT_EQ(im.rules[0].directions, vm::kInbound);
-  EXPECT_EQ(im.rules[1].name, "b");
-  EXPECT_EQ(im.rules[1].directions, vm::kOutbound | vm::kInternal);
-  EXPECT_EQ(im.rules[2].name, "c");
-  EXPECT_EQ(im.rules[2].stage, 0u);
-  EXPECT_EQ(im.rules[2].directions, vm::kAllDirections);
-  EXPECT_EQ(im.rules[3].name, "line_5");
+  EXPECT_EQ(im.rules[0].name, "line_5");
+  EXPECT_EQ(im.rules[0].stage, 0u);
+  EXPECT_EQ(im.rules[0].directions, vm::kAllDirections);
+  EXPECT_EQ(im.rules[1].name, "a");
+  EXPECT_EQ(im.rules[1].stage, 1u);
+  EXPECT_EQ(im.rules[1].directions, vm::kInbound);
+  EXPECT_EQ(im.rules[2].name, "b");
+  EXPECT_EQ(im.rules[2].directions, vm::kOutbound | vm::kInternal);
+  EXPECT_EQ(im.rules[3].name, "c");
   EXPECT_EQ(im.rules[3].stage, 1u);
-  EXPECT_EQ(im.rules[0].file, "sema.mp");
-  EXPECT_EQ(im.rules[0].line, 2u);
-  EXPECT_EQ(im.rules[0].column, 3u);
+  EXPECT_EQ(im.rules[3].directions, vm::kAllDirections);
+  EXPECT_EQ(im.rules[1].file, "sema.mp");
+  EXPECT_EQ(im.rules[1].line, 2u);
+  EXPECT_EQ(im.rules[1].column, 3u);
   for (size_t i = 0; i < im.rules.size(); ++i) {
     EXPECT_EQ(im.code[im.rules[i].code_begin].op, Op::EnterRule);
     EXPECT_EQ(im.code[im.rules[i].code_begin].c, i);
@@ -950,6 +964,25 @@ TEST(SemaRules, RuleTableAndDirections) {
   }
   EXPECT_EQ(im.code.back().op, Op::Halt);
   EXPECT_EQ(im.code_lines.size(), im.code.size());
+}
+
+TEST(SemaRules, PipelineStagesRunInPipelineOrder) {
+  Compilation c = compile_ok(
+      "stage url_defense { rule u: if size > 1 then allow }\n"
+      "stage mine { rule m: if size > 1 then allow }\n"
+      "stage spam_engine { rule s: if size > 1 then allow }\n"
+      "if size > 1 then allow\n"
+      "stage anti_spoofing { rule a: if size > 1 then allow }\n"
+      "stage also_mine { rule o: if size > 1 then allow }\n"
+      "stage attachment_defense { rule d: if size > 1 then allow }\n"
+      "stage reputation { rule r: if size > 1 then allow }\n");
+  ASSERT_TRUE(c.image);
+  EXPECT_EQ(c.image->stages, (std::vector<std::string>{"reputation", "attachment_defense", "anti_spoofing",
+                                                       "custom_filters", "mine", "also_mine", "spam_engine",
+                                                       "url_defense"}));
+  std::vector<std::string> names;
+  for (const auto& r : c.image->rules) names.push_back(r.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"r", "d", "a", "line_4", "m", "o", "s", "u"}));
 }
 
 TEST(SemaRules, TerminalActionComesLast) {

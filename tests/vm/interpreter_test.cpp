@@ -59,6 +59,7 @@ class Policy {
     return false;
   }
   ProgramPtr program() const { return program_; }
+  Evaluator& evaluator() { return *evaluator_; }
 
  private:
   ProgramPtr program_;
@@ -118,16 +119,24 @@ std::vector<std::string> fired_names(const Verdict& v) {
 
 TEST(VmOrder, StagesRunInOrderAndRulesInOrder) {
   Policy p(
+      "stage spam_engine { rule e1: if size > 0 then tag \"e1\" }\n"
       "stage second { rule s1: if size > 0 then tag \"s1\"\n rule s2: if size > 0 then tag \"s2\" }\n"
       "stage first { rule f1: if size > 0 then tag \"f1\" }\n"
       "stage second { rule s3: if size > 0 then tag \"s3\" }\n"
-      "if size > 0 then tag \"bare\"\n");
+      "if size > 0 then tag \"bare\"\n"
+      "stage attachment_defense { rule a1: if size > 0 then tag \"a1\" }\n");
   Verdict v = p.run(simple("hi"));
-  // Stages in order of first appearance; a later block appends to its stage.
-  EXPECT_EQ(fired_names(v), (std::vector<std::string>{"s1", "s2", "s3", "f1", "line_5"}));
-  EXPECT_EQ(v.tags, (std::vector<std::string>{"s1", "s2", "s3", "f1", "bare"}));
-  EXPECT_EQ(v.fired[3].stage, "first");
-  EXPECT_EQ(v.fired[4].stage, "custom_filters");
+  // Pipeline stages at their place (attachment_defense, custom_filters, spam_engine);
+  // other stages after custom_filters in order of first appearance, a later block
+  // appending to its stage; rules in the order written.
+  EXPECT_EQ(fired_names(v), (std::vector<std::string>{"a1", "line_6", "s1", "s2", "s3", "f1", "e1"}));
+  EXPECT_EQ(v.tags, (std::vector<std::string>{"a1", "bare", "s1", "s2", "s3", "f1", "e1"}));
+  ASSERT_EQ(v.fired.size(), 7u);
+  EXPECT_EQ(v.fired[0].stage, "attachment_defense");
+  EXPECT_EQ(v.fired[1].stage, "custom_filters");
+  EXPECT_EQ(v.fired[4].stage, "second");
+  EXPECT_EQ(v.fired[5].stage, "first");
+  EXPECT_EQ(v.fired[6].stage, "spam_engine");
   EXPECT_EQ(v.action, Action::Deliver);
   EXPECT_FALSE(v.rule.has_value());
 }
@@ -519,9 +528,7 @@ TEST(VmCase, AnchorsAreOnTheWholeValue) {
 }
 
 TEST(VmCase, MembershipOnCaselessTextFields) {
-  MP_KNOWN_BUG("`attachments.extension in [EXE]` never matches setup.EXE (extensions are "
-               "lowercased, the set entry is not), while `attachments.extension contains "
-               "\"EXE\"` does: `is`/`in` on caseless text fields are case-sensitive");
+  // `is`/`in` on caseless text fields are caseless like `contains` on them.
   Policy p(
       "stage s {\n"
       "  rule in_upper: if attachments.extension in [EXE] then tag \"in_upper\"\n"
@@ -750,6 +757,31 @@ TEST(VmEvaluator, OneProgramManyThreads) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(VmEvaluator, TracingDoesNotChangeTheVerdict) {
+  Policy p(
+      "stage s {\n"
+      "  rule a: if subject contains \"x\" and not body contains \"y\" then score +6\n"
+      "  rule b: if sender in [a@widget.com] or any url (domain is evil.top) then tag \"b\"\n"
+      "  rule c: if subject contains \"stop\" then reject\n"
+      "  rule d: if size > 0 then allow\n"
+      "}\n");
+  for (const std::string& subject : {"x", "x stop", "nothing"}) {
+    Message m = Message::parse(simple(subject, "see http://evil.top/\r\n"));
+    p.evaluator().set_trace(false);
+    Verdict plain = p.run(m, envelope("a@widget.com"));
+    p.evaluator().set_trace(true);
+    Verdict traced = p.run(m, envelope("a@widget.com"));
+    p.evaluator().set_trace(false);
+    EXPECT_EQ(plain.action, traced.action) << subject;
+    EXPECT_EQ(plain.rule, traced.rule) << subject;
+    EXPECT_EQ(plain.score, traced.score) << subject;
+    EXPECT_EQ(plain.tags, traced.tags) << subject;
+    EXPECT_EQ(fired_names(plain), fired_names(traced)) << subject;
+    EXPECT_TRUE(plain.trace.empty()) << subject;
+    EXPECT_FALSE(traced.trace.empty()) << subject;
+  }
 }
 
 // ---- Laziness -------------------------------------------------------------------------
