@@ -767,7 +767,7 @@ TEST(VmEvaluator, TracingDoesNotChangeTheVerdict) {
       "  rule c: if subject contains \"stop\" then reject\n"
       "  rule d: if size > 0 then allow\n"
       "}\n");
-  for (const std::string& subject : {"x", "x stop", "nothing"}) {
+  for (std::string subject : {"x", "x stop", "nothing"}) {
     Message m = Message::parse(simple(subject, "see http://evil.top/\r\n"));
     p.evaluator().set_trace(false);
     Verdict plain = p.run(m, envelope("a@widget.com"));

@@ -1,0 +1,258 @@
+// The documentation's examples compile. Every fenced block of docs/*.md tagged ```mp is
+// written to a scratch directory as policy.mp and must pass `policyc check` (exit 0);
+// every block tagged ```mp-error must fail it (exit 1), and when the block has a line
+// `# expect: E0NN` the diagnostics (JSON) must carry that code. One test per block,
+// named after its file and the line of its opening fence (language_md_L15).
+//
+// List files: for an ```mp block, every file("NAME") it names is provided next to
+// policy.mp: a copy of examples/widget/NAME when that exists (the walk-through of
+// the widget policy quotes its lists), otherwise an empty file. ```mp-error blocks get
+// no list files, so that E050 can be shown.
+//
+// Also: every error code of lang/errors.def has a row in docs/language.md's table, and
+// every field of vm/fields.def is named in docs/language.md.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lang/diagnostics.h"
+#include "vm/fields.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kDocsDir = fs::path(MP_SOURCE_DIR) / "docs";
+const fs::path kWidgetDir = fs::path(MP_SOURCE_DIR) / "examples" / "widget";
+const fs::path kPolicyc = fs::path(MP_BIN_DIR) / "policyc";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string trim(const std::string& s) {
+  size_t begin = s.find_first_not_of(" \t\r");
+  if (begin == std::string::npos) return {};
+  size_t end = s.find_last_not_of(" \t\r");
+  return s.substr(begin, end - begin + 1);
+}
+
+// ---- Extracting the blocks ------------------------------------------------------
+
+struct Block {
+  std::string doc;      // "language.md"
+  int line = 0;         // line of the opening fence, 1-based
+  bool error = false;   // ```mp-error
+  std::string text;     // the lines between the fences
+  std::string problem;  // set when the block is malformed (unterminated)
+};
+
+// How gtest shows a block (test listings, failures): where it is.
+void PrintTo(const Block& block, std::ostream* os) { *os << "docs/" << block.doc << ":" << block.line; }
+
+std::vector<Block> blocks_of(const fs::path& path) {
+  std::vector<Block> out;
+  std::ifstream in(path);
+  std::string line;
+  int number = 0;
+  Block* open = nullptr;
+  bool in_other_fence = false;  // inside ```sh, ```text, ...: its lines are not fences of ours
+  while (std::getline(in, line)) {
+    ++number;
+    std::string t = trim(line);
+    if (open != nullptr) {
+      if (t == "```") open = nullptr;
+      else open->text += line + "\n";
+      continue;
+    }
+    if (in_other_fence) {
+      if (t == "```") in_other_fence = false;
+      continue;
+    }
+    if (t == "```mp" || t == "```mp-error") {
+      out.push_back(Block{path.filename().string(), number, t == "```mp-error", {}, {}});
+      open = &out.back();
+    } else if (t.rfind("```", 0) == 0) {
+      in_other_fence = true;
+    }
+  }
+  if (open != nullptr) open->problem = "the block is not closed by a ``` line";
+  return out;
+}
+
+std::vector<fs::path> doc_files() {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(kDocsDir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".md") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<Block> all_blocks() {
+  std::vector<Block> blocks;
+  for (const auto& file : doc_files()) {
+    for (auto& b : blocks_of(file)) blocks.push_back(std::move(b));
+  }
+  return blocks;
+}
+
+std::string block_name(const testing::TestParamInfo<Block>& info) {
+  std::string name = info.param.doc + "_L" + std::to_string(info.param.line);
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+// ---- Running policyc check --------------------------------------------------------
+
+// A scratch directory unique to this process and block, removed afterwards.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& tag) {
+    static int counter = 0;
+    path_ = fs::temp_directory_path() /
+            ("mp_docs_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + tag);
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string shell_quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) {
+    if (c == '\'') quoted += "'\\''";
+    else quoted += c;
+  }
+  return quoted + "'";
+}
+
+struct CheckResult {
+  int status = -1;  // exit status, -1 when policyc did not exit normally
+  std::string output;  // stdout and stderr
+};
+
+CheckResult policyc_check(const fs::path& policy, const fs::path& scratch) {
+  fs::path output = scratch / "output.txt";
+  std::string command = shell_quote(kPolicyc.string()) + " check --format json " +
+                        shell_quote(policy.string()) + " >" + shell_quote(output.string()) + " 2>&1";
+  int status = std::system(command.c_str());
+  CheckResult r;
+  r.status = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
+  r.output = read_text(output);
+  return r;
+}
+
+// The list files an ```mp block names, provided next to its policy.
+void provide_list_files(const std::string& text, const fs::path& dir) {
+  static const std::regex file_call(R"re(file\s*\(\s*"([^"]*)"\s*\))re");
+  for (std::sregex_iterator it(text.begin(), text.end(), file_call), end; it != end; ++it) {
+    fs::path name = (*it)[1].str();
+    if (name.empty() || name.is_absolute()) continue;
+    if (std::find(name.begin(), name.end(), fs::path("..")) != name.end()) continue;
+    fs::path target = dir / name;
+    fs::create_directories(target.parent_path());
+    std::error_code ec;
+    if (fs::is_regular_file(kWidgetDir / name)) {
+      fs::copy_file(kWidgetDir / name, target, fs::copy_options::overwrite_existing, ec);
+    } else {
+      std::ofstream(target).flush();
+    }
+  }
+}
+
+std::vector<std::string> expected_codes(const std::string& text) {
+  static const std::regex expect(R"(#\s*expect:\s*([A-Z][0-9]+))");
+  std::vector<std::string> codes;
+  for (std::sregex_iterator it(text.begin(), text.end(), expect), end; it != end; ++it) {
+    codes.push_back((*it)[1].str());
+  }
+  return codes;
+}
+
+// ---- The tests --------------------------------------------------------------------
+
+class DocExample : public testing::TestWithParam<Block> {};
+
+TEST_P(DocExample, Compiles) {
+  const Block& block = GetParam();
+  std::string where = "docs/" + block.doc + ":" + std::to_string(block.line);
+  ASSERT_TRUE(block.problem.empty()) << where << ": " << block.problem;
+  ASSERT_TRUE(fs::exists(kPolicyc)) << "policyc not built at " << kPolicyc;
+
+  ScratchDir dir(block.error ? "error" : "ok");
+  fs::path policy = dir.path() / "policy.mp";
+  std::ofstream(policy, std::ios::binary) << block.text;
+  if (!block.error) provide_list_files(block.text, dir.path());
+
+  CheckResult r = policyc_check(policy, dir.path());
+  std::string context = where + " (```" + (block.error ? "mp-error" : "mp") + ")\n--- block ---\n" +
+                        block.text + "--- policyc check ---\n" + r.output;
+  if (!block.error) {
+    EXPECT_EQ(r.status, 0) << "an ```mp example must compile: " << context;
+    return;
+  }
+  EXPECT_EQ(r.status, 1) << "an ```mp-error example must fail to compile: " << context;
+  for (const auto& code : expected_codes(block.text)) {
+    EXPECT_TRUE(r.output.find("\"code\":\"" + code + "\"") != std::string::npos)
+        << "expected " << code << " among the diagnostics: " << context;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Docs, DocExample, testing::ValuesIn(all_blocks()), block_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(DocExample);
+
+TEST(Docs, HaveExamples) {
+  ASSERT_TRUE(fs::is_regular_file(kDocsDir / "language.md"));
+  ASSERT_TRUE(fs::is_regular_file(kDocsDir / "cli.md"));
+  auto blocks = all_blocks();
+  EXPECT_GE(std::count_if(blocks.begin(), blocks.end(), [](const Block& b) { return !b.error; }), 10);
+  EXPECT_GE(std::count_if(blocks.begin(), blocks.end(), [](const Block& b) { return b.error; }), 10);
+}
+
+TEST(Docs, LanguageReferenceListsEveryErrorCode) {
+  std::string text = read_text(kDocsDir / "language.md");
+  ASSERT_FALSE(text.empty());
+  for (std::string_view code : mp::lang::error_codes()) {
+    std::string row = "| " + std::string(code) + " |";
+    EXPECT_TRUE(text.find(row) != std::string::npos)
+        << code << " (" << mp::lang::error_title(code) << ") has no row `" << row
+        << " ...` in the error table of docs/language.md";
+  }
+}
+
+TEST(Docs, LanguageReferenceNamesEveryField) {
+  std::string text = read_text(kDocsDir / "language.md");
+  ASSERT_FALSE(text.empty());
+  for (const auto& field : mp::vm::kFieldTable) {
+    std::string quoted = "`" + std::string(field.name) + "`";
+    EXPECT_TRUE(text.find(quoted) != std::string::npos)
+        << "field " << quoted << " of vm/fields.def is not in docs/language.md";
+  }
+}
+
+}  // namespace
