@@ -150,6 +150,7 @@ std::vector<std::string> Sema::domain_setting(const lang::Setting& s) {
 }
 
 void Sema::check_settings(const lang::Policy& policy) {
+  lang::Span threshold_span{};
   for (const auto& s : policy.settings) {
     if (s.key == "org.domains") {
       settings.org_domains = domain_setting(s);
@@ -168,16 +169,26 @@ void Sema::check_settings(const lang::Policy& policy) {
         settings.sending_servers.push_back(*cidr);
       }
     } else if (s.key == "spam.threshold.quarantine" || s.key == "spam.threshold.reject") {
-      if (s.value.kind != lang::LiteralKind::Number) {
+      const lang::Literal* value = &s.value;
+      if (auto c = consts_.find(value->text); value->kind == lang::LiteralKind::Path && c != consts_.end()) {
+        value = &c->second->value;
+      }
+      if (value->kind != lang::LiteralKind::Number) {
         diagnostics_.error("E062", "`" + s.key + "` takes a number", s.value.span, "not a number");
         continue;
       }
-      (s.key.ends_with("quarantine") ? settings.quarantine_threshold : settings.reject_threshold) = s.value.number;
+      (s.key.ends_with("quarantine") ? settings.quarantine_threshold : settings.reject_threshold) = value->number;
+      threshold_span = s.value.span;
     } else {
       diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
                          "known settings: org.domains, org.sending_servers, "
                          "spam.threshold.quarantine, spam.threshold.reject");
     }
+  }
+  if (settings.quarantine_threshold > settings.reject_threshold) {
+    diagnostics_.error("E062", "the quarantine threshold is above the reject threshold", threshold_span,
+                       "quarantine would never happen",
+                       "spam.threshold.quarantine must be at most spam.threshold.reject");
   }
 }
 
@@ -202,11 +213,11 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
     IrAction action{a.kind, a.span, a.text, a.has_text, a.score, a.header};
     if (a.kind == lang::ActionKind::Reject && a.has_text && !std::regex_search(a.text, reject_code)) {
       diagnostics_.error("E061", "reject text must start with a 5xx reply code", a.span,
-                         "no 5xx code", "write e.g. `reject \"550 5.7.1 " + a.text + "\"`");
+                         "no 5xx code", "write e.g. `reject \"550 " + a.text + "\"`");
     }
     if (a.kind == lang::ActionKind::Tempfail && a.has_text && !std::regex_search(a.text, tempfail_code)) {
       diagnostics_.error("E061", "tempfail text must start with a 4xx reply code", a.span,
-                         "no 4xx code", "write e.g. `tempfail \"451 4.7.1 " + a.text + "\"`");
+                         "no 4xx code", "write e.g. `tempfail \"451 " + a.text + "\"`");
     }
     if ((a.kind == lang::ActionKind::AddHeader || a.kind == lang::ActionKind::RemoveHeader) &&
         !valid_header_name(a.header)) {
@@ -224,7 +235,15 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
       terminal = std::move(action);
     }
   }
-  if (terminal) plain.push_back(std::move(*terminal));
+  if (terminal) {
+    if (!terminal->has_text) {
+      terminal->has_text = terminal->kind != lang::ActionKind::Allow && terminal->kind != lang::ActionKind::Discard;
+      terminal->text = terminal->kind == lang::ActionKind::Reject     ? "550 5.7.1 Message rejected by policy"
+                       : terminal->kind == lang::ActionKind::Tempfail ? "451 4.7.1 Try again later"
+                                                                      : "rule " + rule.name;
+    }
+    plain.push_back(std::move(*terminal));
+  }
   return plain;
 }
 

@@ -113,6 +113,25 @@ void unbind(IrNode& n) {
   for (auto& child : n.children) unbind(child);
 }
 
+ValueKind kind_of(const FieldRef& field) { return vm::field_info(field.field).kind; }
+
+// Converts every complete non-ASCII label of a domain fragment (".рф", "пример.")
+// to punycode, the form domain values are compared in.
+std::string fold_labels(const std::string& text) {
+  std::string out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t dot = text.find_first_of(".@", start);
+    std::string label = text.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool ascii = std::all_of(label.begin(), label.end(), [](unsigned char ch) { return ch < 0x80; });
+    out += ascii ? label : runtime::fold_domain(label);
+    if (dot == std::string::npos) break;
+    out += text[dot];
+    start = dot + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 bool field_is_caseless(FieldId field) {
@@ -145,6 +164,10 @@ IrNode Sema::bool_condition(const lang::Condition& c) {
     return IrNode::constant(o.literal.number != 0, c.span);
   }
   if (o.kind == lang::OperandKind::Literal && o.literal.kind == LiteralKind::Path) {
+    auto constant = consts_.find(o.literal.text);
+    if (constant != consts_.end() && constant->second->value.kind == LiteralKind::Bool) {
+      return IrNode::constant(constant->second->value.number != 0, c.span);
+    }
     auto def = defs_.find(o.literal.text);
     if (def != defs_.end()) {
       if (!defs_in_progress_.insert(def->first).second) {
@@ -160,7 +183,7 @@ IrNode Sema::bool_condition(const lang::Condition& c) {
     diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function");
     return IrNode::constant(false, c.span);
   }
-  if (resolve_field(o, false)) {
+  if (o.kind == lang::OperandKind::Count || resolve_field(o, false)) {
     diagnostics_.error("E020", "a field is not a condition by itself", c.span, "compare this field with something",
                        "e.g. `subject contains \"invoice\"` or `from.domain is example.com`");
   } else {
@@ -176,7 +199,7 @@ IrNode Sema::quantified(const lang::Condition& c) {
   if (!collection) {
     diagnostics_.error("E060", "`" + c.collection + "` is not a collection", c.collection_span,
                        "cannot range over this",
-                       "collections: attachments, urls, recipients, from, to, cc, reply_to");
+                       "collections: attachments, urls, recipients, from, to, cc, reply_to, headers");
     return IrNode::constant(false, c.span);
   }
   bound_.push_back(*collection);
@@ -244,14 +267,16 @@ std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report)
   FieldRef ref;
   ref.span = o.span;
   ref.display = std::string(sources_.slice(o.span));
-  if (o.kind == lang::OperandKind::Header) {
-    ref.field = FieldId::HeaderValue;
-    ref.header_filter = lower(o.header_name);
+  if (o.kind == lang::OperandKind::Header || o.kind == lang::OperandKind::AnyHeader) {
+    bool named = o.kind == lang::OperandKind::Header;
+    ref.field = named ? FieldId::HeaderValue : FieldId::HeaderLine;
+    ref.header_filter = named ? lower(o.header_name) : "";
+    ref.bound = is_bound(vm::Collection::Headers);
     return ref;
   }
-  if (o.kind == lang::OperandKind::AnyHeader) {
-    ref.field = FieldId::HeaderLine;
-    return ref;
+  if (o.kind == lang::OperandKind::Call) {
+    if (report) diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function");
+    return std::nullopt;
   }
   if (o.kind != lang::OperandKind::Literal || o.literal.kind != LiteralKind::Path) {
     if (report) diagnostics_.error("E010", "expected a field on the left of the test", o.span, "not a field");
@@ -261,6 +286,7 @@ std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report)
   if (path == "received") {
     ref.field = FieldId::HeaderValue;
     ref.header_filter = "received";
+    ref.bound = is_bound(vm::Collection::Headers);
     return ref;
   }
   std::optional<FieldId> field;
@@ -285,16 +311,19 @@ std::string Sema::source_of(lang::Span from, lang::Span to) const {
 IrNode Sema::compare(const lang::Condition& c) {
   bool relational = c.op == CompareOp::Lt || c.op == CompareOp::Le || c.op == CompareOp::Gt ||
                     c.op == CompareOp::Ge || c.op == CompareOp::Eq || c.op == CompareOp::Ne;
-  if (relational || c.lhs.kind == lang::OperandKind::Count) return negate_if(c.negated, numeric_test(c));
-  auto field = resolve_field(c.lhs, true);
-  if (!field) return IrNode::constant(false, c.span);
-  ValueKind kind = vm::field_info(field->field).kind;
-  if (kind == ValueKind::Number) {
-    if (c.op == CompareOp::Is) return negate_if(c.negated, numeric_test(c));
-    diagnostics_.error("E020", "`" + field->display + "` is a number; this test needs text", c.op_span,
-                       "not applicable to a number", "compare numbers with <, <=, >, >= or is");
+  bool count = c.lhs.kind == lang::OperandKind::Count;
+  auto field = count ? std::nullopt : resolve_field(c.lhs, true);
+  if (!count && !field) return IrNode::constant(false, c.span);
+  bool number = count || vm::field_info(field->field).kind == ValueKind::Number;
+  if (number && (relational || c.op == CompareOp::Is)) return negate_if(c.negated, numeric_test(c));
+  if (number) {
+    std::string what = count ? std::string("count(...)") : "`" + field->display + "`";
+    diagnostics_.error("E020", what + " is a number; this operator does not apply to numbers", c.op_span,
+                       "not applicable to a number", "compare numbers with <, <=, >, >=, == or is");
     return IrNode::constant(false, c.span);
   }
+  if (relational) return negate_if(c.negated, numeric_test(c));  // reports the non-number side
+  ValueKind kind = vm::field_info(field->field).kind;
   bool content = c.op == CompareOp::Contains || c.op == CompareOp::StartsWith ||
                  c.op == CompareOp::EndsWith || c.op == CompareOp::Matches;
   if (content && kind == ValueKind::Ip) {
@@ -331,7 +360,9 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   for (const auto& item : values(c.rhs, false)) {
     auto text = item_as(item, ValueKind::Text, field);
     if (!text) continue;
-    if (text->empty()) return IrNode::constant(true, c.span);  // every value contains ""
+    if (kind_of(field) == ValueKind::Domain || kind_of(field) == ValueKind::Address) {
+      *text = fold_labels(*text);  // values are punycode: compare like with like
+    }
     IrNode n;
     n.op = IrOp::Match;
     n.span = c.span;
@@ -482,12 +513,18 @@ std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list) {
     return out;
   }
   const lang::Literal& l = rhs.literal;
-  bool names_a_collection = l.kind == LiteralKind::Path && (consts_.count(l.text) || lists_.count(l.text));
-  if (want_list && l.kind != LiteralKind::List && !names_a_collection) {
-    bool bare_name = l.kind == LiteralKind::Path && l.text.find('.') == std::string::npos;
-    if (bare_name) {
-      diagnostics_.error("E012", "unknown list `" + l.text + "`", l.span, "no const or list of this name",
-                         "declare it with `list " + l.text + " = file(\"...\")` or write a list: [a, b]");
+  bool declared = l.kind == LiteralKind::Path && (consts_.count(l.text) || lists_.count(l.text));
+  if (l.kind == LiteralKind::Path && !declared) {
+    if (field_by_path(l.text) || l.text == "received") {
+      diagnostics_.error("E021", "`" + l.text + "` is a field; a test compares a field with values", l.span,
+                         "a field, not a value", "comparing two fields is not supported; quote the text if you meant it");
+      return out;
+    }
+    if (l.text.find('.') == std::string::npos) {
+      std::string what = want_list ? "list" : "name";
+      diagnostics_.error("E012", "unknown " + what + " `" + l.text + "`", l.span, "no const or list of this name",
+                         want_list ? "declare it with `list " + l.text + " = file(\"...\")` or write a list: [a, b]"
+                                   : "quote text (\"" + l.text + "\"); bare words are allowed only inside [lists]");
       return out;
     }
   }
@@ -510,8 +547,8 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
         return mismatch("not an email address", "");
       }
-      if (l.kind == LiteralKind::Path) {
-        return mismatch("a domain", "to test the domain, use `" + field.display + ".domain`");
+      if (l.kind == LiteralKind::Path || l.text.find('@') == std::string::npos) {
+        return mismatch("not an email address", "to test the domain, use `" + field.display + ".domain`");
       }
       return runtime::fold_address(l.text);
     case ValueKind::Domain:

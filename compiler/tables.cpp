@@ -37,6 +37,7 @@ uint32_t PatternTable::add_literal(vm::FieldId field, std::string_view literal, 
   info.field = field;
   info.expression = (anchored_start ? "\\A" : "") + escape_literal(literal) + (anchored_end ? "\\z" : "");
   info.hs_flags = caseless ? HS_FLAG_CASELESS : 0;
+  if (literal.empty()) info.hs_flags |= HS_FLAG_ALLOWEMPTY;  // `contains ""`: true for every value
   info.header_filter = std::move(header_filter);
   info.literal_length = static_cast<uint32_t>(literal.size());
   info.source = std::move(source);

@@ -87,10 +87,11 @@ headerName : STRING | path ;
 
 // A dotted name: a field path (from.domain), a domain literal (widget.com), a
 // setting key (spam.threshold.reject), or a plain name (a const, a bare word).
-path : name ('.' word)* ;
+path : word ('.' word)+ | name ;
 name : IDENT ;
-// After a dot any word is allowed, so setting keys like spam.threshold.reject work.
-word : IDENT | IMPORT | CONST | LIST | DEF | SETTINGS | STAGE | RULE | IF | THEN | FILE
+// In a dotted path any word is allowed, keywords and numbers included, so that setting
+// keys (spam.threshold.reject) and domains (163.com, in.gov) need no quotes.
+word : IDENT | NUMBER | IMPORT | CONST | LIST | DEF | SETTINGS | STAGE | RULE | IF | THEN | FILE
      | INBOUND | OUTBOUND | INTERNAL | NOT | AND | OR | IS | IN | CONTAINS | STARTS | ENDS
      | WITH | MATCHES | NOCASE | ANY | ALL | COUNT | HEADER | TRUE | FALSE | ALLOW | REJECT
      | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | ADD | REMOVE | LOG ;

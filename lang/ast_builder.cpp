@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <map>
 
 #include "lang/lang.h"
 
@@ -94,6 +95,8 @@ class AstBuilder {
     Rule r;
     auto line_number = c->getStart()->getLine();
     r.name = "line_" + std::to_string(line_number);
+    // A second bare rule on the same line gets a suffix: line_3_2.
+    if (int& seen = bare_rules_per_line_[line_number]; ++seen > 1) r.name += "_" + std::to_string(seen);
     r.name_span = span(c->IF());
     r.span = where;
     r.condition = condition(c->condition());
@@ -365,6 +368,7 @@ class AstBuilder {
   const ByteOffsetFn& offsets_;
   Diagnostics& diagnostics_;
   Policy policy_;
+  std::map<size_t, int> bare_rules_per_line_;
 };
 
 }  // namespace

@@ -15,6 +15,7 @@ struct RunOptions {
   std::string policy;
   std::vector<std::string> messages;
   std::string sender;
+  bool sender_given = false;  // --sender "" means the null sender, not "use Return-Path"
   std::vector<std::string> recipients;
   std::string client_ip;
   std::string helo;
@@ -61,7 +62,7 @@ int run(const RunOptions& o) {
     }
     runtime::Message message = runtime::Message::parse(std::move(input.bytes));
     runtime::Envelope envelope = base;
-    envelope.sender = o.sender.empty() ? default_sender(message) : o.sender;
+    envelope.sender = o.sender_given ? o.sender : default_sender(message);
     vm::Verdict verdict = evaluator.evaluate(message, envelope);
     std::cout << (o.format == "json" ? verdict_json(input.name, verdict) + "\n"
                                      : verdict_text(input.name, verdict, o.explain));
@@ -76,13 +77,19 @@ void add_run_command(CLI::App& app, int& status) {
   auto* cmd = app.add_subcommand("run", "Evaluate messages with a policy or an image");
   cmd->add_option("policy", o->policy, "Policy source or compiled image")->required();
   cmd->add_option("messages", o->messages, "Message files, mbox files or directories")->required();
-  cmd->add_option("--sender", o->sender, "Envelope sender (MAIL FROM); default: Return-Path");
-  cmd->add_option("--rcpt", o->recipients, "Envelope recipient (RCPT TO), repeatable");
+  auto* sender = cmd->add_option("--sender", o->sender, "Envelope sender (MAIL FROM); default: Return-Path");
+  // One address per --rcpt, so that message paths after it are not taken as recipients.
+  cmd->add_option("--rcpt", o->recipients, "Envelope recipient (RCPT TO), repeatable")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--client-ip", o->client_ip, "Connecting client's IP address");
   cmd->add_option("--helo", o->helo, "HELO/EHLO name");
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--explain", o->explain, "Explain each verdict: fired rules, matches, scores");
-  cmd->callback([o, &status] { status = run(*o); });
+  cmd->callback([o, sender, &status] {
+    o->sender_given = sender->count() > 0;
+    status = run(*o);
+  });
 }
 
 }  // namespace mp::tools

@@ -854,18 +854,18 @@ TEST(SemaFolding, ConstantConditionsFold) {
     int patterns;  // -1: not checked (a folded-away test may leave its pattern behind)
   };
   const std::vector<Case> cases = {
-      {"subject contains \"\"", {Op::PushTrue}, 0},
-      {"subject starts with \"\"", {Op::PushTrue}, 0},
-      {"not subject contains \"\"", {Op::PushFalse}, 0},
-      {"subject not contains \"\"", {Op::PushFalse}, 0},
-      {"subject contains \"\" or body contains \"x\"", {Op::PushTrue}, -1},
-      {"subject contains \"\" and body contains \"x\"", {Op::Match}, 1},
       {"true", {Op::PushTrue}, 0},
+      {"not false", {Op::PushTrue}, 0},
       {"false or true", {Op::PushTrue}, 0},
+      {"true and false", {Op::PushFalse}, 0},
       {"not true and subject contains \"x\"", {Op::PushFalse}, -1},
+      {"false and body contains \"x\"", {Op::PushFalse}, -1},
+      {"true or body contains \"x\"", {Op::PushTrue}, -1},
       {"subject in []", {Op::PushFalse}, 0},
-      {"subject contains [\"\", \"x\"]", {Op::PushTrue}, 0},
+      {"not subject in []", {Op::PushTrue}, 0},
       {"body contains \"x\" and true and true", {Op::Match}, 1},
+      {"body contains \"x\" or false", {Op::Match}, 1},
+      {"(true and (false or true)) and body contains \"x\"", {Op::Match}, 1},
   };
   for (const auto& tc : cases) {
     SCOPED_TRACE(tc.condition);
@@ -878,9 +878,24 @@ TEST(SemaFolding, ConstantConditionsFold) {
   }
 }
 
+TEST(SemaFolding, EmptyTextIsATestNotAConstant) {
+  // `contains ""` is true of every value, but a field may have no value at all (an
+  // absent header, no attachments): it stays a test.
+  for (std::string condition : {"header \"X-None\" contains \"\"", "attachments.name contains \"\"",
+                                "subject starts with \"\""}) {
+    SCOPED_TRACE(condition);
+    Compilation c = compile_ok("if " + condition + " then allow\n");
+    if (!c.image) continue;
+    EXPECT_EQ(condition_ops(*c.image), std::vector<Op>{Op::Match});
+    ASSERT_EQ(c.image->patterns.size(), 1u);
+    EXPECT_NE(c.image->patterns[0].hs_flags & HS_FLAG_ALLOWEMPTY, 0u);
+  }
+}
+
 TEST(SemaFolding, QuantifiersOverConstantsStillDependOnEmptiness) {
   // `any` over no items is false and `all` over no items is true, whatever the body.
-  for (std::string condition : {"any attachment (name contains \"\")", "all urls (false)", "any urls (true)"}) {
+  for (std::string condition : {"any attachment (true)", "all urls (false)", "any urls (true)",
+                                "all attachments (false)", "any urls (true and not false)"}) {
     SCOPED_TRACE(condition);
     Compilation c = compile_ok("if " + condition + " then allow\n");
     if (!c.image) continue;
