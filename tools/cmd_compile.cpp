@@ -62,6 +62,8 @@ int explain(const CompileOptions& o) {
 
 }  // namespace
 
+namespace {
+
 void add_compile_commands(CLI::App& app, int& status) {
   auto options = std::make_shared<CompileOptions>();
   auto format_option = [&](CLI::App* cmd) {
@@ -87,5 +89,9 @@ void add_compile_commands(CLI::App& app, int& status) {
   explain_cmd->add_option("code", options->code, "Error code")->required();
   explain_cmd->callback([options, &status] { status = explain(*options); });
 }
+
+}  // namespace
+
+MP_REGISTER_COMMAND(10, add_compile_commands);
 
 }  // namespace mp::tools

@@ -70,8 +70,6 @@ int run(const RunOptions& o) {
   return status;
 }
 
-}  // namespace
-
 void add_run_command(CLI::App& app, int& status) {
   auto o = std::make_shared<RunOptions>();
   auto* cmd = app.add_subcommand("run", "Evaluate messages with a policy or an image");
@@ -91,5 +89,9 @@ void add_run_command(CLI::App& app, int& status) {
     status = run(*o);
   });
 }
+
+}  // namespace
+
+MP_REGISTER_COMMAND(20, add_run_command);
 
 }  // namespace mp::tools
