@@ -22,10 +22,14 @@ struct Compilation {
   bool ok() const { return image.has_value() && !diagnostics.has_errors(); }
 };
 
+struct CompileOptions {
+  bool lint = false;  // add lint warnings (lints.def) to the diagnostics
+};
+
 // Reads and compiles a policy file; list files are read relative to its directory.
-Compilation compile_file(const std::string& path);
+Compilation compile_file(const std::string& path, const CompileOptions& options = {});
 // Compiles policy text held in memory; `path` names it in diagnostics and anchors
 // relative list-file paths.
-Compilation compile_source(const std::string& path, std::string text);
+Compilation compile_source(const std::string& path, std::string text, const CompileOptions& options = {});
 
 }  // namespace mp::compiler

@@ -58,6 +58,7 @@ struct IrRule {
   std::string name;
   uint32_t stage = 0;
   lang::Span span;
+  lang::Span name_span;  // the name (or `if` of a bare rule): where rule diagnostics point
   uint8_t directions = 0;
   IrNode condition;
   std::vector<IrAction> actions;  // non-terminal actions first, the terminal last

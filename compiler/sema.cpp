@@ -171,6 +171,7 @@ void Sema::check_settings(const lang::Policy& policy) {
     } else if (s.key == "spam.threshold.quarantine" || s.key == "spam.threshold.reject") {
       const lang::Literal* value = &s.value;
       if (auto c = consts_.find(value->text); value->kind == lang::LiteralKind::Path && c != consts_.end()) {
+        used_names_.insert(c->first);
         value = &c->second->value;
       }
       if (value->kind != lang::LiteralKind::Number) {
@@ -197,6 +198,7 @@ IrRule Sema::check_rule(const lang::Rule& rule, uint32_t stage) {
   out.name = rule.name;
   out.stage = stage;
   out.span = rule.span;
+  out.name_span = rule.name_span;
   out.directions = direction_mask(rule.directions);
   bound_.clear();
   out.condition = condition(*rule.condition);

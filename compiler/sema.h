@@ -45,6 +45,16 @@ class Sema {
   NetTable nets;
   vm::Settings settings;
 
+  // For lint: which consts/lists/defs were used, and every list's entries.
+  const std::set<std::string>& used_names() const { return used_names_; }
+  const std::map<std::string, std::vector<ListItem>>& lists() const { return lists_; }
+  struct SkippedEntry {
+    std::string message;
+    lang::Span span;
+  };
+  // List-file entries that could not be of the kind their test needs (skipped).
+  const std::vector<SkippedEntry>& skipped_entries() const { return skipped_entries_; }
+
  private:
   // sema.cpp
   void declare(const lang::Policy& policy);
@@ -80,6 +90,8 @@ class Sema {
   std::map<std::string, std::vector<ListItem>> lists_;
   std::map<std::string, const lang::DefDecl*> defs_;
   std::set<std::string> defs_in_progress_;
+  std::set<std::string> used_names_;
+  std::vector<SkippedEntry> skipped_entries_;
   std::vector<vm::Collection> bound_;  // collections bound by enclosing any/all/count
 };
 

@@ -166,10 +166,12 @@ IrNode Sema::bool_condition(const lang::Condition& c) {
   if (o.kind == lang::OperandKind::Literal && o.literal.kind == LiteralKind::Path) {
     auto constant = consts_.find(o.literal.text);
     if (constant != consts_.end() && constant->second->value.kind == LiteralKind::Bool) {
+      used_names_.insert(constant->first);
       return IrNode::constant(constant->second->value.number != 0, c.span);
     }
     auto def = defs_.find(o.literal.text);
     if (def != defs_.end()) {
+      used_names_.insert(def->first);
       if (!defs_in_progress_.insert(def->first).second) {
         diagnostics_.error("E051", "`" + def->first + "` refers to itself", c.span, "recursive use");
         return IrNode::constant(false, c.span);
@@ -468,6 +470,7 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
       auto constant = consts_.find(l.text);
       if (constant != consts_.end() && (constant->second->value.kind == LiteralKind::Number ||
                                         constant->second->value.kind == LiteralKind::Size)) {
+        used_names_.insert(constant->first);
         out.value = constant->second->value.number;
         return out;
       }
@@ -494,10 +497,12 @@ void Sema::expand_value(const lang::Literal& l, std::vector<ListItem>& out, int 
   }
   if (l.kind == LiteralKind::Path && depth < 8) {
     if (auto c = consts_.find(l.text); c != consts_.end()) {
+      used_names_.insert(c->first);
       expand_value(c->second->value, out, depth + 1);
       return;
     }
     if (auto list = lists_.find(l.text); list != lists_.end()) {
+      used_names_.insert(list->first);
       out.insert(out.end(), list->second.begin(), list->second.end());
       return;
     }
@@ -536,8 +541,15 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
   const lang::Literal& l = item.literal;
   std::string where = item.origin.empty() ? "" : " (" + item.origin + ")";
   auto mismatch = [&](const std::string& what, const std::string& hint) -> std::optional<std::string> {
-    diagnostics_.error("E021", "`" + field.display + "` is " + std::string(vm::kind_name(kind)) +
-                       ", but this is " + what + where, l.span, "wrong kind of value", hint);
+    std::string message = "`" + field.display + "` is " + std::string(vm::kind_name(kind)) + ", but `" + l.text +
+                          "` is " + what + where;
+    if (!item.origin.empty()) {
+      // A bad line in a list file (often maintained elsewhere) must not stop the build:
+      // the entry is skipped and lint reports it (L011).
+      skipped_entries_.push_back({message, l.span});
+      return std::nullopt;
+    }
+    diagnostics_.error("E021", message, l.span, "wrong kind of value", hint);
     return std::nullopt;
   };
   if (l.kind == LiteralKind::List || l.kind == LiteralKind::Regex) return mismatch("a list", "");
@@ -561,7 +573,7 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
       return runtime::fold_domain(l.text);
     case ValueKind::Ip:
       if (!runtime::Cidr::parse(l.text)) {
-        if (l.kind == LiteralKind::Ip || !item.origin.empty()) {
+        if (l.kind == LiteralKind::Ip) {
           diagnostics_.error("E022", "invalid IP address or CIDR prefix `" + l.text + "`" + where, l.span,
                              "not an IP address");
           return std::nullopt;

@@ -29,6 +29,7 @@ class PatternTable {
   std::vector<vm::FieldDatabase> build(lang::Diagnostics& diagnostics) const;
 
   const std::vector<vm::PatternInfo>& patterns() const { return patterns_; }
+  lang::Span first_use(uint32_t id) const { return first_use_[id]; }
 
  private:
   uint32_t intern(vm::PatternInfo info, lang::Span span);
@@ -45,6 +46,7 @@ class SetTable {
  public:
   uint32_t add(vm::SetInfo set);
   std::vector<vm::SetInfo> take() { return std::move(sets_); }
+  const std::vector<vm::SetInfo>& sets() const { return sets_; }
 
  private:
   std::vector<vm::SetInfo> sets_;

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "compiler/lint.h"
 #include "lang/diagnostics.h"
 #include "tools/commands.h"
 #include "tools/inputs.h"
@@ -51,12 +52,14 @@ int disasm(const CompileOptions& o) {
 }
 
 int explain(const CompileOptions& o) {
-  std::string_view text = lang::error_explanation(o.code);
+  bool lint = o.code.starts_with("L");
+  std::string_view text = lint ? compiler::lint_explanation(o.code) : lang::error_explanation(o.code);
+  std::string_view title = lint ? compiler::lint_title(o.code) : lang::error_title(o.code);
   if (text.empty()) {
-    std::cerr << "error: no such error code `" << o.code << "`\n";
+    std::cerr << "error: no such error or lint code `" << o.code << "`\n";
     return 1;
   }
-  std::cout << o.code << ": " << lang::error_title(o.code) << "\n\n" << text << "\n";
+  std::cout << o.code << ": " << title << "\n\n" << text << "\n";
   return 0;
 }
 
@@ -85,7 +88,7 @@ void add_compile_commands(CLI::App& app, int& status) {
   disasm_cmd->add_option("policy", options->policy, "Policy source or compiled image")->required();
   disasm_cmd->callback([options, &status] { status = disasm(*options); });
 
-  auto* explain_cmd = app.add_subcommand("explain", "Explain an error code, e.g. E020");
+  auto* explain_cmd = app.add_subcommand("explain", "Explain an error or lint code, e.g. E020 or L005");
   explain_cmd->add_option("code", options->code, "Error code")->required();
   explain_cmd->callback([options, &status] { status = explain(*options); });
 }

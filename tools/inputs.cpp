@@ -30,7 +30,7 @@ void print_diagnostics(const compiler::Compilation& c, const std::string& format
     if (format == "json") std::cerr << lang::render_json(d, c.sources) << "\n";
     else std::cerr << lang::render_text(d, c.sources, color) << "\n";
   }
-  if (format == "text" && c.diagnostics.has_errors()) {
+  if (format == "text" && c.diagnostics.has_errors()) {  // warnings are summed up by the caller
     size_t n = c.diagnostics.error_count();
     std::cerr << "error: could not compile the policy due to " << n << (n == 1 ? " error" : " errors") << "\n";
   }

@@ -1,0 +1,207 @@
+// The lint driver and the lints over declarations, lists and patterns; the lints over
+// rule logic are in lint_rules.cpp.
+#include "compiler/lint.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include "compiler/lint_rules.h"
+#include "runtime/ip.h"
+
+namespace mp::compiler {
+
+namespace {
+
+struct LintEntry {
+  std::string_view code, name, title, explanation;
+};
+
+constexpr LintEntry kLints[] = {
+#define MP_LINT(code, name, title, explanation) {#code, name, title, explanation},
+#include "compiler/lints.def"
+#undef MP_LINT
+};
+
+const LintEntry* find_lint(std::string_view code) {
+  for (const auto& e : kLints) {
+    if (e.code == code) return &e;
+  }
+  return nullptr;
+}
+
+// `# lint: allow(L001, L005)` on the diagnostic's line or in the comment block
+// directly above it.
+bool silenced(const lang::Diagnostic& d, const lang::SourceMap& sources) {
+  static const std::regex annotation(R"(#.*lint:\s*allow\(([^)]*)\))");
+  lang::LineCol at = sources.line_col(d.primary.span.file, d.primary.span.begin);
+  for (uint32_t line = at.line; line >= 1; --line) {
+    std::string text(sources.line_text(d.primary.span.file, line));
+    std::smatch m;
+    if (std::regex_search(text, m, annotation) && m[1].str().find(d.code) != std::string::npos) return true;
+    bool comment_only = text.find_first_not_of(" \t") != std::string::npos &&
+                        text[text.find_first_not_of(" \t")] == '#';
+    if (line != at.line && !comment_only) break;
+  }
+  return false;
+}
+
+lang::Diagnostic warning(std::string code, std::string message, lang::Span span, std::string label,
+                         std::string hint) {
+  return lang::Diagnostic{lang::Severity::Warning, std::move(code), std::move(message),
+                          {span, std::move(label)}, {}, std::move(hint)};
+}
+
+void unused_declarations(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  const auto& used = in.sema.used_names();
+  auto check = [&](const std::string& name, lang::Span span, const char* what) {
+    if (!used.count(name)) {
+      out.push_back(warning("L010", std::string(what) + " `" + name + "` is never used", span, "unused",
+                            "delete it, or use it in a rule"));
+    }
+  };
+  for (const auto& c : in.policy.consts) check(c.name, c.span, "const");
+  for (const auto& l : in.policy.lists) check(l.name, l.span, "list");
+  for (const auto& d : in.policy.defs) check(d.name, d.span, "def");
+}
+
+enum class EntryKind { Address, Prefix, Domain, Other };
+
+EntryKind kind_of(const std::string& entry) {
+  static const std::regex address(R"([^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+)");
+  static const std::regex domain(R"(([A-Za-z0-9-]+\.)+[A-Za-z0-9-]+)");
+  if (std::regex_match(entry, address)) return EntryKind::Address;
+  if (runtime::Cidr::parse(entry)) return EntryKind::Prefix;
+  if (std::regex_match(entry, domain)) return EntryKind::Domain;
+  return EntryKind::Other;
+}
+
+const char* kind_label(EntryKind k) {
+  switch (k) {
+    case EntryKind::Address: return "an email address";
+    case EntryKind::Prefix: return "an IP address or prefix";
+    case EntryKind::Domain: return "a domain";
+    case EntryKind::Other: return "a word";
+  }
+  return "";
+}
+
+std::string where(const ListItem& item) { return item.origin.empty() ? std::string() : " (" + item.origin + ")"; }
+
+// Reported already because a test could not use it (see Sema::skipped_entries).
+bool already_skipped(const LintInput& in, const ListItem& item) {
+  if (item.origin.empty()) return false;
+  const auto& skipped = in.sema.skipped_entries();
+  return std::any_of(skipped.begin(), skipped.end(),
+                     [&](const auto& s) { return s.message.find(where(item)) != std::string::npos; });
+}
+
+void list_entries(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  for (const auto& skipped : in.sema.skipped_entries()) {
+    out.push_back(warning("L011", skipped.message, skipped.span, "this entry is skipped",
+                          "fix the line in the list file or remove it"));
+  }
+  for (const auto& decl : in.policy.lists) {
+    auto it = in.sema.lists().find(decl.name);
+    if (it == in.sema.lists().end()) continue;
+    const auto& items = it->second;
+    std::map<std::string, const ListItem*> seen;
+    std::map<EntryKind, size_t> kinds;
+    for (const auto& item : items) {
+      kinds[kind_of(item.literal.text)]++;
+      auto [first, fresh] = seen.emplace(item.literal.text, &item);
+      if (!fresh) {
+        out.push_back(warning("L004", "`" + item.literal.text + "` appears twice in list `" + decl.name + "`" +
+                                          where(*first->second) + where(item),
+                              item.literal.span, "duplicate entry", "remove one of them"));
+      }
+    }
+    if (items.size() < 2) continue;
+    auto majority = std::max_element(kinds.begin(), kinds.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (majority->first == EntryKind::Other || majority->second * 2 <= items.size()) continue;
+    for (const auto& item : items) {
+      EntryKind k = kind_of(item.literal.text);
+      if (k == majority->first || already_skipped(in, item)) continue;
+      out.push_back(warning("L011",
+                            "entry `" + item.literal.text + "`" + where(item) + " of list `" + decl.name +
+                                "` is not " + kind_label(majority->first) + " like the others",
+                            item.literal.span, std::string("looks like ") + kind_label(k),
+                            "fix the entry or move it to a list of its own"));
+    }
+  }
+}
+
+bool base64_alphabet_only(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; });
+}
+
+void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  static const std::regex big_repeat(R"(\{(\d{4,})(,\d*)?\}|\{\d*,(\d{4,})\})");
+  static const std::vector<std::string> address_headers = {"from", "to", "cc", "reply-to", "sender", "return-path"};
+  const auto& table = in.sema.patterns.patterns();
+  for (uint32_t id = 0; id < table.size(); ++id) {
+    const vm::PatternInfo& p = table[id];
+    lang::Span span = in.sema.patterns.first_use(id);
+    bool regex = p.literal_length == 0;
+    std::string literal(in.sources.slice(span));
+    if (regex && (p.expression.starts_with(".*") || p.expression.starts_with("^.*"))) {
+      out.push_back(warning("L008", "regex starts with `.*`", span, "leading .* is redundant and slow",
+                            "drop the leading .*: the search is unanchored already"));
+    } else if (regex && std::regex_search(p.expression, big_repeat)) {
+      out.push_back(warning("L008", "regex has a bounded repeat of 1000 or more", span, "huge repeat",
+                            "large bounded repeats make big, slow automata; bound them lower"));
+    } else if (p.field == vm::FieldId::RawBody && !regex && p.literal_length < 12 &&
+               literal.size() >= 2 && base64_alphabet_only(literal.substr(1, literal.size() - 2))) {
+      out.push_back(warning("L008", "short rawbody literal made of base64 characters", span,
+                            "base64 attachments will match this by chance",
+                            "test `body` (decoded text) instead, or use a longer literal"));
+    }
+    bool address_header = std::find(address_headers.begin(), address_headers.end(), p.header_filter) !=
+                          address_headers.end();
+    if (address_header && !(p.hs_flags & HS_FLAG_CASELESS) && literal.find('@') != std::string::npos) {
+      out.push_back(warning("L009", "case-sensitive test of an address in header \"" + p.header_filter + "\"", span,
+                            "addresses are case-insensitive",
+                            "add `nocase`, or test from/to/cc/reply_to (always case-insensitive)"));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<lang::Diagnostic> lint(const LintInput& in) {
+  std::vector<lang::Diagnostic> all;
+  lint_rules(in, all);
+  list_entries(in, all);
+  patterns(in, all);
+  unused_declarations(in, all);
+  std::vector<lang::Diagnostic> kept;
+  for (auto& d : all) {
+    if (!silenced(d, in.sources)) kept.push_back(std::move(d));
+  }
+  std::stable_sort(kept.begin(), kept.end(), [](const lang::Diagnostic& a, const lang::Diagnostic& b) {
+    return std::tie(a.primary.span.file.value, a.primary.span.begin) <
+           std::tie(b.primary.span.file.value, b.primary.span.begin);
+  });
+  return kept;
+}
+
+std::string_view lint_title(std::string_view code) {
+  const LintEntry* e = find_lint(code);
+  return e ? e->title : std::string_view{};
+}
+
+std::string_view lint_explanation(std::string_view code) {
+  const LintEntry* e = find_lint(code);
+  return e ? e->explanation : std::string_view{};
+}
+
+std::vector<std::string_view> lint_codes() {
+  std::vector<std::string_view> codes;
+  for (const auto& e : kLints) codes.push_back(e.code);
+  return codes;
+}
+
+}  // namespace mp::compiler

@@ -1,0 +1,186 @@
+// Lints over rule logic, on the checked IR: conditions are compared as conjunctions
+// of atoms (lint_logic.h), so `sender is x` is seen to imply `sender in [x, y]`.
+#include "compiler/lint_rules.h"
+
+#include <algorithm>
+
+#include "compiler/lint_logic.h"
+#include "runtime/identity.h"
+
+namespace mp::compiler {
+
+namespace {
+
+using lint_logic::Atom;
+
+const IrAction* terminal_action(const IrRule& rule) {
+  if (rule.actions.empty()) return nullptr;
+  const IrAction& last = rule.actions.back();
+  using K = lang::ActionKind;
+  bool terminal = last.kind == K::Allow || last.kind == K::Reject || last.kind == K::Quarantine ||
+                  last.kind == K::Discard || last.kind == K::Tempfail;
+  return terminal ? &last : nullptr;
+}
+
+std::string rule_label(const IrModule& m, const IrRule& r) { return m.stages[r.stage] + "." + r.name; }
+
+lang::Diagnostic rule_warning(std::string code, std::string message, const IrRule& rule, std::string label,
+                              std::string hint) {
+  return lang::Diagnostic{lang::Severity::Warning, std::move(code), std::move(message),
+                          {rule.name_span, std::move(label)}, {}, std::move(hint)};
+}
+
+// Every atom of `earlier` is implied by some atom of `later`: `later` ⇒ `earlier`.
+bool covers(const std::vector<Atom>& earlier, const std::vector<Atom>& later, const std::vector<vm::SetInfo>& sets) {
+  return std::all_of(earlier.begin(), earlier.end(), [&](const Atom& a) {
+    return std::any_of(later.begin(), later.end(), [&](const Atom& b) { return lint_logic::implies(b, a, sets); });
+  });
+}
+
+void shadowed_and_duplicates(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  const auto& rules = in.module.rules;
+  const auto& sets = in.sema.sets.sets();
+  std::vector<std::optional<std::vector<Atom>>> conj;
+  for (const auto& r : rules) conj.push_back(lint_logic::conjunction(r.condition));
+  for (size_t later = 0; later < rules.size(); ++later) {
+    const IrRule& b = rules[later];
+    for (size_t earlier = 0; earlier < later; ++earlier) {
+      const IrRule& a = rules[earlier];
+      bool same_directions = a.directions == b.directions;
+      if (same_directions && lint_logic::same_node(a.condition, b.condition)) {
+        lang::Diagnostic d = rule_warning("L003", "rule `" + rule_label(in.module, b) + "` duplicates `" +
+                                                      rule_label(in.module, a) + "`",
+                                          b, "same condition as an earlier rule", "merge the two rules or delete one");
+        d.secondary.push_back({a.name_span, "first written here"});
+        out.push_back(std::move(d));
+        break;
+      }
+      bool a_covers_directions = (a.directions & b.directions) == b.directions;
+      if (terminal_action(a) && a_covers_directions && conj[earlier] && conj[later] &&
+          covers(*conj[earlier], *conj[later], sets) && !b.condition.is_constant()) {
+        lang::Diagnostic d = rule_warning(
+            "L001", "rule `" + rule_label(in.module, b) + "` is shadowed by `" + rule_label(in.module, a) + "`", b,
+            "never decides: the earlier rule fires first on every message this one fires on",
+            "move this rule before `" + a.name + "`, or narrow `" + a.name + "`");
+        d.secondary.push_back({a.name_span, "this rule decides first"});
+        out.push_back(std::move(d));
+        break;
+      }
+    }
+  }
+}
+
+void never_fires(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  const auto& sets = in.sema.sets.sets();
+  for (const auto& r : in.module.rules) {
+    if (r.condition.op == IrOp::False) {
+      out.push_back(rule_warning("L002", "rule `" + r.name + "` can never fire", r, "its condition is always false",
+                                 "check the condition"));
+      continue;
+    }
+    auto atoms = lint_logic::conjunction(r.condition);
+    if (!atoms) continue;
+    for (size_t i = 0; i < atoms->size(); ++i) {
+      for (size_t j = i + 1; j < atoms->size(); ++j) {
+        if (!lint_logic::contradict((*atoms)[i], (*atoms)[j], sets)) continue;
+        lang::Diagnostic d = rule_warning("L002", "rule `" + r.name + "` can never fire", r,
+                                          "these two tests cannot both be true", "one of the two tests is wrong");
+        d.primary.span = (*atoms)[j].test->span;
+        d.secondary.push_back({(*atoms)[i].test->span, "contradicts this test"});
+        out.push_back(std::move(d));
+        i = atoms->size();
+        break;
+      }
+    }
+  }
+}
+
+// Spoofable-allow analysis -----------------------------------------------------------
+
+bool identity_field(vm::FieldId f) {
+  using F = vm::FieldId;
+  switch (f) {
+    case F::Sender: case F::SenderDomain: case F::SenderLocal:
+    case F::FromAddress: case F::FromDomain: case F::FromLocal: case F::FromDisplayName:
+    case F::ReplyToAddress: case F::ReplyToDomain: case F::ReplyToLocal: case F::ReplyToDisplayName:
+    case F::HeaderLine:
+      return true;
+    default: return false;
+  }
+}
+
+bool domain_of_entry_in(const std::string& entry, const std::vector<std::string>& domains) {
+  std::string domain = entry.substr(entry.rfind('@') == std::string::npos ? 0 : entry.rfind('@') + 1);
+  return std::find(domains.begin(), domains.end(), domain) != domains.end();
+}
+
+const std::vector<std::string>& freemail_domains() {
+  static const std::vector<std::string> domains = {
+      "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com", "live.com",
+      "msn.com", "aol.com", "icloud.com", "me.com", "mail.com", "gmx.com", "gmx.de", "gmx.net", "web.de",
+      "yandex.ru", "yandex.com", "mail.ru", "protonmail.com", "proton.me", "zoho.com", "qq.com", "163.com"};
+  return domains;
+}
+
+struct AllowFacts {
+  bool identity = false;      // rests on something a sender writes
+  bool anchored = false;      // checks the client IP or a Received hop
+  bool own_domain = false;    // an identity set holds one of org.domains
+  bool freemail = false;      // an identity set holds a whole freemail domain
+};
+
+void collect(const IrNode& n, const LintInput& in, AllowFacts& facts, bool negated) {
+  if (n.op == IrOp::Not) return collect(n.children[0], in, facts, !negated);
+  for (const auto& child : n.children) collect(child, in, facts, negated);
+  bool test = n.op == IrOp::Match || n.op == IrOp::InSet || n.op == IrOp::InNet;
+  if (!test || negated) return;
+  if (n.field == vm::FieldId::ClientIp || n.field == vm::FieldId::Helo) facts.anchored = true;
+  bool received = n.op == IrOp::Match
+                      ? in.sema.patterns.patterns()[n.index].header_filter == "received"
+                      : n.op == IrOp::InSet && in.sema.sets.sets()[n.index].header_filter == "received";
+  if (received) facts.anchored = true;
+  bool header_value = n.field == vm::FieldId::HeaderValue && !received;
+  if (!identity_field(n.field) && !header_value) return;
+  facts.identity = true;
+  if (n.op != IrOp::InSet) return;
+  for (const auto& entry : in.sema.sets.sets()[n.index].entries) {
+    if (domain_of_entry_in(entry, in.sema.settings.org_domains)) facts.own_domain = true;
+    bool domain_entry = entry.find('@') == std::string::npos;
+    if (domain_entry && domain_of_entry_in(entry, freemail_domains())) facts.freemail = true;
+  }
+}
+
+void spoofable_allows(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  for (const auto& r : in.module.rules) {
+    const IrAction* t = terminal_action(r);
+    if (!t || t->kind != lang::ActionKind::Allow) continue;
+    if (!(r.directions & vm::kInbound)) continue;  // outbound/internal imply one of our servers
+    AllowFacts facts;
+    collect(r.condition, in, facts, false);
+    if (!facts.identity || facts.anchored) continue;
+    if (facts.own_domain) {
+      out.push_back(rule_warning("L006", "`" + r.name + "` allows mail that only claims to be from our own domain",
+                                 r, "turns off anti-spoofing for this rule",
+                                 "add `client.ip in [...]` (our servers) or a `header \"Received\" contains` test "
+                                 "for the known relay"));
+    } else if (facts.freemail) {
+      out.push_back(rule_warning("L007", "`" + r.name + "` allows a whole freemail domain", r,
+                                 "anyone can register an address there", "allow individual addresses instead"));
+    } else {
+      out.push_back(rule_warning("L005", "`" + r.name + "` allows on identity a sender can forge", r,
+                                 "no check of the client IP, the direction or a Received hop",
+                                 "add `client.ip in [...]`, a `header \"Received\" contains` test, or limit the "
+                                 "rule to (outbound)"));
+    }
+  }
+}
+
+}  // namespace
+
+void lint_rules(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  shadowed_and_duplicates(in, out);
+  never_fires(in, out);
+  spoofable_allows(in, out);
+}
+
+}  // namespace mp::compiler

@@ -1,0 +1,145 @@
+// Every lint fires on a policy made to trigger it and stays quiet on a near miss;
+// the examples lint clean; annotations silence exactly their code.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "compiler/compiler.h"
+#include "compiler/lint.h"
+
+namespace mp::compiler {
+namespace {
+
+std::vector<std::string> lint_codes_of(const std::string& policy, const std::string& path = "lint.mp") {
+  Compilation c = compile_source(path, policy, {.lint = true});
+  std::vector<std::string> codes;
+  for (const auto& d : c.diagnostics.items()) {
+    codes.push_back(d.code);
+    if (d.severity == lang::Severity::Error) ADD_FAILURE() << "unexpected error " << d.code << ": " << d.message;
+  }
+  return codes;
+}
+
+bool has(const std::vector<std::string>& codes, const std::string& code) {
+  return std::find(codes.begin(), codes.end(), code) != codes.end();
+}
+
+struct LintCase {
+  std::string code;
+  std::string fires;
+  std::string quiet;
+};
+
+const std::string kSettings = "settings { org.domains = [widget.com] }\n";
+
+std::vector<LintCase> cases() {
+  return {
+      {"L001",
+       "rule a: if sender is x@a.com then reject\nrule b: if sender is x@a.com and subject contains \"y\" then allow\n",
+       "rule a: if sender is x@a.com and subject contains \"y\" then reject\nrule b: if sender is x@a.com then allow\n"},
+      {"L001", "rule a: if sender in [x@a.com, y@a.com] then reject\nrule b: if sender is x@a.com then tag \"t\"\n",
+       "rule a: if sender in [x@a.com, y@a.com] then tag \"s\"\nrule b: if sender is x@a.com then tag \"t\"\n"},
+      {"L001", "rule a: if size > 10MB then reject\nrule b: if size > 20MB then tag \"big\"\n",
+       "rule a: if size > 20MB then reject\nrule b: if size > 10MB then tag \"big\"\n"},
+      {"L001", "rule a: if subject contains \"x\" then reject\nrule b (inbound): if subject contains \"x\" then tag \"t\"\n",
+       "rule a (inbound): if subject contains \"x\" then reject\nrule b (outbound): if subject contains \"x\" then tag \"t\"\n"},
+      {"L002", "rule c: if size > 10MB and size < 1MB then tag \"x\"\n",
+       "rule c: if size > 1MB and size < 10MB then tag \"x\"\n"},
+      {"L002", "rule d: if from.domain is a.com and from.domain is b.com then tag \"x\"\n",
+       "rule d: if from.domain is a.com or from.domain is b.com then tag \"x\"\n"},
+      {"L002", "rule d: if subject contains \"a\" and not subject contains \"a\" then tag \"x\"\n",
+       "rule d: if subject contains \"a\" and not subject contains \"b\" then tag \"x\"\n"},
+      {"L003", "rule i: if sender is a@b.com then tag \"q\"\nrule j: if sender is a@b.com then tag \"q\"\n",
+       "rule i: if sender is a@b.com then tag \"q\"\nrule j (outbound): if sender is a@b.com then tag \"q\"\n"},
+      {"L004", "list l = [a@b.com, c@d.com, a@b.com]\nrule r: if sender in l then tag \"t\"\n",
+       "list l = [a@b.com, c@d.com]\nrule r: if sender in l then tag \"t\"\n"},
+      {"L005", "rule g: if header \"X-Mailer\" contains \"Foo\" then allow\n",
+       "rule g: if header \"X-Mailer\" contains \"Foo\" and client.ip in [192.0.2.0/24] then allow\n"},
+      {"L005", "rule g: if sender is news@partner.example then allow\n",
+       "rule g (outbound): if sender is news@partner.example then allow\n"},
+      {"L006", kSettings + "rule e: if from.domain is widget.com then allow\n",
+       kSettings + "rule e: if from.domain is widget.com and header \"Received\" contains \"mx.widget.com\" then allow\n"},
+      {"L007", "rule f: if from.domain is gmail.com then allow\n",
+       "rule f: if from.address is someone@gmail.com and client.ip in [192.0.2.1] then allow\n"},
+      {"L008", "rule h: if body matches /.*foo/ then tag \"z\"\n", "rule h: if body matches /foo.*bar/ then tag \"z\"\n"},
+      {"L008", "rule h: if body matches /a{2000}/ then tag \"z\"\n", "rule h: if body matches /a{20}/ then tag \"z\"\n"},
+      {"L008", "rule l: if rawbody contains \"abcd\" then tag \"x\"\n",
+       "rule l: if rawbody contains \"Content-Disposition: attachment\" then tag \"x\"\n"},
+      {"L009", "rule k: if header \"From\" contains \"CEO@Widget.com\" then tag \"x\"\n",
+       "rule k: if header \"From\" contains \"CEO@Widget.com\" nocase then tag \"x\"\n"},
+      {"L010", "const unused = [a.com]\nrule r: if subject contains \"x\" then tag \"t\"\n",
+       "const used = [a.com]\nrule r: if from.domain in used then tag \"t\"\n"},
+      {"L010", "def unused = subject contains \"x\"\nrule r: if size > 1MB then tag \"t\"\n",
+       "def used = subject contains \"x\"\nrule r: if used then tag \"t\"\n"},
+  };
+}
+
+class LintFires : public testing::TestWithParam<size_t> {};
+
+TEST_P(LintFires, FiresAndStaysQuiet) {
+  const LintCase c = cases()[GetParam()];
+  std::string stage_open = "stage custom_filters {\n";
+  auto wrap = [&](const std::string& body) {
+    // Declarations (const/list/def/settings) stay at top level; rules go in a stage.
+    std::string decls, rules;
+    size_t start = 0;
+    while (start < body.size()) {
+      size_t end = body.find('\n', start);
+      std::string line = body.substr(start, end - start + 1);
+      (line.starts_with("rule") ? rules : decls) += line;
+      start = end + 1;
+    }
+    return decls + stage_open + rules + "}\n";
+  };
+  EXPECT_TRUE(has(lint_codes_of(wrap(c.fires)), c.code)) << c.code << " should fire on:\n" << c.fires;
+  EXPECT_FALSE(has(lint_codes_of(wrap(c.quiet)), c.code)) << c.code << " should stay quiet on:\n" << c.quiet;
+}
+
+INSTANTIATE_TEST_SUITE_P(Lints, LintFires, testing::Range<size_t>(0, cases().size()),
+                         [](const auto& info) { return cases()[info.param].code + "_" + std::to_string(info.param); });
+
+TEST(Lint, OddListFileEntryIsSkippedWithL011) {
+  auto dir = std::filesystem::temp_directory_path() / "mp_lint_l011";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "senders.txt") << "a@b.com\nnot-an-address\nc@d.com\n";
+  std::string policy = "list senders = file(\"senders.txt\")\nif sender in senders then tag \"t\"\n";
+  Compilation c = compile_source((dir / "p.mp").string(), policy, {.lint = true});
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c.diagnostics.items().size(), 1u);
+  EXPECT_EQ(c.diagnostics.items()[0].code, "L011");
+  EXPECT_NE(c.diagnostics.items()[0].message.find("senders.txt:2"), std::string::npos);
+  // Without lint, compiling is silent and the good entries still work.
+  EXPECT_TRUE(compile_source((dir / "p.mp").string(), policy).diagnostics.items().empty());
+}
+
+TEST(Lint, AnnotationSilencesOnlyItsCode) {
+  std::string policy =
+      "stage custom_filters {\n"
+      "  # the vendor's rule, kept as written\n"
+      "  # lint: allow(L005)\n"
+      "  rule g: if header \"X-Mailer\" contains \"Foo\" then allow\n"
+      "  rule h: if header \"X-Other\" contains \"Foo\" then allow  # lint: allow(L001)\n"
+      "}\n";
+  auto codes = lint_codes_of(policy);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), "L005"), 1) << "only rule h should warn";
+}
+
+TEST(Lint, ExamplesLintClean) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(MP_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".mp") continue;
+    Compilation c = compile_file(entry.path().string(), {.lint = true});
+    EXPECT_TRUE(c.ok()) << entry.path();
+    for (const auto& d : c.diagnostics.items()) ADD_FAILURE() << entry.path() << ": " << d.code << " " << d.message;
+  }
+}
+
+TEST(Lint, EveryCodeHasTitleAndExplanation) {
+  for (auto code : lint_codes()) {
+    EXPECT_FALSE(lint_title(code).empty()) << code;
+    EXPECT_FALSE(lint_explanation(code).empty()) << code;
+  }
+}
+
+}  // namespace
+}  // namespace mp::compiler
