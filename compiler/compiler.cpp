@@ -40,6 +40,7 @@ Compilation compile_source(const std::string& path, std::string text, const Comp
   Compilation out;
   lang::FileId file = out.sources.add(path, std::move(text));
   compile_into(out, file, std::filesystem::path(path).parent_path(), options);
+  out.diagnostics.sort_by_position();
   return out;
 }
 

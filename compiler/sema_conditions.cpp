@@ -113,6 +113,13 @@ void unbind(IrNode& n) {
   for (auto& child : n.children) unbind(child);
 }
 
+// "from.address" → "from.domain", "sender" → "sender.domain".
+std::string domain_field_for(const std::string& address_field) {
+  std::string base = address_field;
+  if (base.ends_with(".address")) base.erase(base.size() - 8);
+  return base + ".domain";
+}
+
 ValueKind kind_of(const FieldRef& field) { return vm::field_info(field.field).kind; }
 
 // Converts every complete non-ASCII label of a domain fragment (".рф", "пример.")
@@ -560,7 +567,7 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
         return mismatch("not an email address", "");
       }
       if (l.kind == LiteralKind::Path || l.text.find('@') == std::string::npos) {
-        return mismatch("not an email address", "to test the domain, use `" + field.display + ".domain`");
+        return mismatch("not an email address", "to test the domain, use `" + domain_field_for(field.display) + "`");
       }
       return runtime::fold_address(l.text);
     case ValueKind::Domain:

@@ -116,7 +116,10 @@ std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_
     CompileAttempt attempt = try_compile(exprs, flags, ids);
     if (attempt.db == nullptr) {
       uint32_t bad = members[static_cast<size_t>(attempt.failed_expression)];
-      diagnostics.error("E030", "Hyperscan cannot compile this pattern: " + attempt.error, first_use_[bad],
+      std::string reason = attempt.error;
+      if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
+      if (reason.ends_with(".")) reason.pop_back();
+      diagnostics.error("E030", "Hyperscan cannot compile this pattern: " + reason, first_use_[bad],
                         "this pattern", "Hyperscan has no back-references or look-around; rewrite the expression");
       members.erase(members.begin() + attempt.failed_expression);
       continue;

@@ -117,7 +117,7 @@ SIZE   : DEC ('.' DEC)? ('KB' | 'MB' | 'GB' | 'kB' | 'K' | 'M' | 'G' | 'B') ;
 NUMBER : DEC ('.' DEC)? ;
 IDENT  : [A-Za-z_0-9] [A-Za-z_0-9\-]* ;
 
-COMMENT: '#' ~[\r\n]* -> skip ;
+COMMENT: '#' ~[\r\n]* -> channel(HIDDEN) ;
 WS     : [ \t\r\n]+ -> skip ;
 ERRCHAR: . ;
 

@@ -27,10 +27,19 @@ const ErrorEntry* find_error(std::string_view code) {
   return nullptr;
 }
 
-// Expands tabs so that the caret line lines up with the source line as printed.
-std::string expand_tabs(std::string_view text) {
+// Expands tabs (so that the caret line lines up with the source line as printed) and
+// shows control bytes and bytes that are not UTF-8 as '?', so that a binary file's
+// diagnostic does not write those bytes to the terminal.
+std::string printable(std::string_view text) {
   std::string out;
-  for (char c : text) out += (c == '\t') ? std::string("    ") : std::string(1, c);
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t length = utf8_sequence_length(text, i);
+    if (c == '\t') out += "    ";
+    else if (length == 0 || c < 0x20 || c == 0x7F) out += '?';
+    else out.append(text.substr(i, length));
+    i += std::max<size_t>(length, 1);
+  }
   return out;
 }
 
@@ -48,8 +57,18 @@ void render_label(std::string& out, const Label& label, const SourceMap& sources
   LineCol begin = sources.line_col(label.span.file, label.span.begin);
   LineCol end = sources.line_col(label.span.file, std::max(label.span.end, label.span.begin + 1) - 1);
   std::string_view line = sources.line_text(label.span.file, begin.line);
+  // Very long lines (generated or hostile input) are cut to a window around the span.
+  constexpr size_t kWindow = 120;
+  if (line.size() > 2 * kWindow) {
+    size_t from = begin.column > kWindow / 2 ? begin.column - 1 - kWindow / 2 : 0;
+    line = line.substr(from, kWindow);
+    begin.column -= static_cast<uint32_t>(from);
+    end.column = end.line == begin.line ? std::min<uint32_t>(end.column - static_cast<uint32_t>(from),
+                                                              static_cast<uint32_t>(line.size()))
+                                        : end.column;
+  }
   std::string number = std::to_string(begin.line);
-  out += std::string(gutter - number.size(), ' ') + number + " | " + expand_tabs(line) + "\n";
+  out += std::string(gutter - number.size(), ' ') + number + " | " + printable(line) + "\n";
   size_t lead = display_width(line.substr(0, std::min<size_t>(begin.column - 1, line.size())));
   uint32_t last_col = end.line == begin.line ? end.column : static_cast<uint32_t>(line.size());
   size_t width = last_col >= begin.column
@@ -65,8 +84,26 @@ void render_label(std::string& out, const Label& label, const SourceMap& sources
 
 void Diagnostics::error(std::string code, std::string message, Span span, std::string label,
                         std::string hint) {
-  items_.push_back(Diagnostic{Severity::Error, std::move(code), std::move(message),
-                              Label{span, std::move(label)}, {}, std::move(hint)});
+  add(Diagnostic{Severity::Error, std::move(code), std::move(message), Label{span, std::move(label)}, {},
+                 std::move(hint)});
+}
+
+// The same problem reached twice (a def used by two rules) is reported once.
+void Diagnostics::add(Diagnostic diagnostic) {
+  for (const auto& d : items_) {
+    if (d.code == diagnostic.code && d.message == diagnostic.message &&
+        d.primary.span.file == diagnostic.primary.span.file && d.primary.span.begin == diagnostic.primary.span.begin) {
+      return;
+    }
+  }
+  items_.push_back(std::move(diagnostic));
+}
+
+void Diagnostics::sort_by_position() {
+  std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.primary.span.file.value, a.primary.span.begin) <
+           std::pair(b.primary.span.file.value, b.primary.span.begin);
+  });
 }
 
 bool Diagnostics::has_errors() const { return error_count() > 0; }

@@ -31,7 +31,8 @@ class Diagnostics {
  public:
   void error(std::string code, std::string message, Span span, std::string label = {},
              std::string hint = {});
-  void add(Diagnostic diagnostic) { items_.push_back(std::move(diagnostic)); }
+  void add(Diagnostic diagnostic);
+  void sort_by_position();
   bool has_errors() const;
   size_t error_count() const;
   const std::vector<Diagnostic>& items() const { return items_; }

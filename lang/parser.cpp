@@ -12,29 +12,13 @@
 #include "PolicyParser.h"
 #include "lang/ast_builder.h"
 #include "lang/lang.h"
+#include "lang/parse_session.h"
 
 namespace mp::lang {
 
 namespace {
 
 constexpr size_t kMaxSyntaxErrors = 20;
-
-// ANTLR reports positions in code points; spans are in bytes.
-class OffsetMap {
- public:
-  explicit OffsetMap(std::string_view text) {
-    for (uint32_t i = 0; i < text.size(); ++i) {
-      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) byte_of_.push_back(i);
-    }
-    byte_of_.push_back(static_cast<uint32_t>(text.size()));
-  }
-  uint32_t byte(size_t code_point) const {
-    return byte_of_[std::min(code_point, byte_of_.size() - 1)];
-  }
-
- private:
-  std::vector<uint32_t> byte_of_;
-};
 
 std::string describe_token(const antlr4::dfa::Vocabulary& vocabulary, size_t type) {
   if (type == antlr4::Token::EOF) return "end of file";
@@ -121,11 +105,8 @@ bool check_text(const SourceMap& sources, FileId file, Diagnostics& diagnostics)
   const std::string& text = sources.file(file).text;
   for (size_t i = 0; i < text.size();) {
     auto c = static_cast<unsigned char>(text[i]);
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool valid = length > 0 && i + length <= text.size();
-    for (size_t k = 1; valid && k < length; ++k) {
-      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    }
+    size_t length = utf8_sequence_length(text, i);
+    bool valid = length > 0;
     if (valid && length == 1 && c < 0x20 && c != '\t' && c != '\n' && c != '\r') valid = false;
     if (valid && c == 0x7F) valid = false;
     if (!valid) {
@@ -165,11 +146,8 @@ bool check_nesting(antlr4::CommonTokenStream& tokens, FileId file, const OffsetM
 
 }  // namespace
 
-Policy parse(const SourceMap& sources, FileId file, Diagnostics& diagnostics) {
-  Policy empty;
-  empty.file = file;
-  if (!check_text(sources, file, diagnostics)) return empty;
-
+bool with_parse_tree(const SourceMap& sources, FileId file, Diagnostics& diagnostics, const ParseTreeUser& use) {
+  if (!check_text(sources, file, diagnostics)) return false;
   const std::string& text = sources.file(file).text;
   OffsetMap offsets(text);
   antlr4::ANTLRInputStream input(text);
@@ -179,14 +157,25 @@ Policy parse(const SourceMap& sources, FileId file, Diagnostics& diagnostics) {
   lexer.addErrorListener(&listener);
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
-  if (!check_nesting(tokens, file, offsets, diagnostics)) return empty;
+  if (!check_nesting(tokens, file, offsets, diagnostics)) return false;
 
   PolicyParser parser(&tokens);
   parser.removeErrorListeners();
   parser.addErrorListener(&listener);
   PolicyParser::PolicyFileContext* tree = parser.policyFile();
-  if (listener.count() > 0) return empty;  // semantic analysis needs a clean tree
-  return build_ast(tree, file, [&](size_t cp) { return offsets.byte(cp); }, diagnostics);
+  if (listener.count() > 0) return false;  // later stages need a clean tree
+  use(tree, tokens, offsets);
+  return true;
+}
+
+Policy parse(const SourceMap& sources, FileId file, Diagnostics& diagnostics) {
+  Policy policy;
+  policy.file = file;
+  with_parse_tree(sources, file, diagnostics,
+                  [&](PolicyParser::PolicyFileContext* tree, antlr4::CommonTokenStream&, const OffsetMap& offsets) {
+                    policy = build_ast(tree, file, [&](size_t cp) { return offsets.byte(cp); }, diagnostics);
+                  });
+  return policy;
 }
 
 }  // namespace mp::lang

@@ -45,4 +45,8 @@ class SourceMap {
   std::vector<SourceFile> files_;
 };
 
+// Length of the well-formed UTF-8 sequence starting at byte `i` of `text` (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or 0 when there is none.
+size_t utf8_sequence_length(std::string_view text, size_t i);
+
 }  // namespace mp::lang

@@ -1,9 +1,14 @@
 // policyc run: evaluate messages with a policy or an image.
+#include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "runtime/message.h"
 #include "tools/commands.h"
+#include "tools/header_rewrite.h"
 #include "tools/inputs.h"
 #include "tools/verdict_format.h"
 
@@ -21,6 +26,7 @@ struct RunOptions {
   std::string helo;
   std::string format = "text";
   bool explain = false;
+  std::string write_headers;  // --write-headers DIR: "" when not given
 };
 
 // Without --sender, the message's own Return-Path stands in for MAIL FROM.
@@ -37,6 +43,37 @@ std::string default_sender(const runtime::Message& message) {
   return s;
 }
 
+// The file --write-headers writes for input NAME: its basename, "#N" (mbox part) turned
+// into "_N", ".eml" appended unless already there; "-2", "-3", ... before ".eml" when
+// an earlier input of this run already took the name (same basename in two folders).
+std::string output_name(const std::string& input, std::set<std::string>& taken) {
+  std::string base = std::filesystem::path(input).filename().string();
+  size_t hash = base.rfind('#');
+  if (hash != std::string::npos && hash + 1 < base.size() &&
+      base.find_first_not_of("0123456789", hash + 1) == std::string::npos) {
+    base[hash] = '_';
+  }
+  if (base.empty()) base = "message";
+  auto ends_with_eml = [](const std::string& s) {
+    if (s.size() < 4) return false;
+    std::string tail = s.substr(s.size() - 4);
+    for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return tail == ".eml";
+  };
+  std::string stem = ends_with_eml(base) ? base.substr(0, base.size() - 4) : base;
+  std::string name = stem + ".eml";
+  for (int n = 2; taken.count(name); ++n) name = stem + "-" + std::to_string(n) + ".eml";
+  taken.insert(name);
+  return name;
+}
+
+bool write_file(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  return static_cast<bool>(out);
+}
+
 int run(const RunOptions& o) {
   vm::ProgramPtr program = load_program(o.policy, o.format);
   if (!program) return 1;
@@ -50,6 +87,16 @@ int run(const RunOptions& o) {
       return 2;
     }
   }
+  if (!o.write_headers.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.write_headers, ec);
+    if (!std::filesystem::is_directory(o.write_headers)) {
+      std::cerr << "error: --write-headers: cannot create directory " << o.write_headers
+                << (ec ? ": " + ec.message() : std::string()) << "\n";
+      return 1;
+    }
+  }
+  std::set<std::string> written;  // output names taken so far (--write-headers)
   vm::Evaluator evaluator(program);
   evaluator.set_trace(o.explain);
   int status = 0;
@@ -66,6 +113,14 @@ int run(const RunOptions& o) {
     vm::Verdict verdict = evaluator.evaluate(message, envelope);
     std::cout << (o.format == "json" ? verdict_json(input.name, verdict) + "\n"
                                      : verdict_text(input.name, verdict, o.explain));
+    if (!o.write_headers.empty()) {
+      std::filesystem::path out = std::filesystem::path(o.write_headers) / output_name(input.name, written);
+      std::string rewritten = rewrite_headers(message.raw(), verdict_headers(verdict), verdict.removed_headers);
+      if (!write_file(out, rewritten)) {
+        std::cerr << input.name << ": error: cannot write " << out.string() << "\n";
+        status = 1;
+      }
+    }
   }
   return status;
 }
@@ -84,6 +139,9 @@ void add_run_command(CLI::App& app, int& status) {
   cmd->add_option("--helo", o->helo, "HELO/EHLO name");
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--explain", o->explain, "Explain each verdict: fired rules, matches, scores");
+  cmd->add_option("--write-headers", o->write_headers,
+                  "Write each message to DIR/NAME.eml with X-Policy-* and the policy's headers added")
+      ->type_name("DIR");
   cmd->callback([o, sender, &status] {
     o->sender_given = sender->count() > 0;
     status = run(*o);

@@ -119,10 +119,49 @@ void verify_tables(const ImageData& im) {
   }
 }
 
+// Loops nest properly: each LoopNext closes the innermost open LoopBegin (same kind
+// and collection), jumps back to the first instruction of its body, and the
+// LoopBegin's exit is right after it; no jump leaves a loop body except through its
+// LoopNext; no loop is open when a rule begins.
+void verify_loops(const ImageData& im) {
+  std::vector<size_t> open;
+  for (size_t pc = 0; pc < im.code.size(); ++pc) {
+    const Instruction& ins = im.code[pc];
+    if (ins.op == Op::EnterRule && !open.empty()) reject(pc, "rule begins inside a loop");
+    if (ins.op == Op::LoopBegin) open.push_back(pc);
+    if (ins.op == Op::LoopNext) {
+      if (open.empty()) reject(pc, "LoopNext without LoopBegin");
+      const Instruction& begin = im.code[open.back()];
+      if (begin.a != ins.a || begin.b != ins.b || ins.c != open.back() + 1 || begin.c != pc + 1) {
+        reject(pc, "LoopNext does not match its LoopBegin");
+      }
+      open.pop_back();
+      continue;
+    }
+    bool jump = op_info(ins.op).c == OperandKind::Jump && ins.op != Op::LoopBegin;
+    if (jump && !open.empty() && ins.c >= im.code[open.back()].c) reject(pc, "jump out of a loop body");
+  }
+  if (!open.empty()) reject(open.back(), "loop never closed");
+}
+
+void verify_header_filters(const ImageData& im) {
+  for (const auto& p : im.patterns) {
+    if (!p.header_filter.empty() && p.field != FieldId::HeaderValue) {
+      throw ImageError("a pattern of a non-header field has a header filter");
+    }
+  }
+  for (const auto& s : im.sets) {
+    if (!s.header_filter.empty() && s.field != FieldId::HeaderValue) {
+      throw ImageError("a set of a non-header field has a header filter");
+    }
+  }
+}
+
 }  // namespace
 
 void verify(const ImageData& im) {
   verify_tables(im);
+  verify_header_filters(im);
   for (size_t pc = 0; pc < im.code.size(); ++pc) {
     const Instruction& ins = im.code[pc];
     const OpInfo& info = op_info(ins.op);
@@ -132,6 +171,7 @@ void verify(const ImageData& im) {
     check_operand(im, pc, info.c, ins.c, "C");
     check_semantics(im, pc, ins);
   }
+  verify_loops(im);
 }
 
 }  // namespace mp::vm

@@ -376,8 +376,6 @@ TEST(SemaTypes, AddressHintNamesARealField) {
   Compilation c = compile("if sender is widget.com then allow\n");
   ASSERT_EQ(c.diagnostics.items().size(), 1u);
   EXPECT_EQ(c.diagnostics.items()[0].hint, "to test the domain, use `sender.domain`");
-  MP_KNOWN_BUG("the E021 hint for an `.address` field suggests `from.address.domain`, which is "
-               "not a field (should be `from.domain`)");
   c = compile("if from.address in [widget.com] then allow\n");
   ASSERT_EQ(c.diagnostics.items().size(), 1u);
   EXPECT_EQ(c.diagnostics.items()[0].hint, "to test the domain, use `from.domain`");
@@ -459,8 +457,6 @@ TEST(SemaDefs, UnusedDefsAreCheckedToo) {
 }
 
 TEST(SemaDefs, AnErrorInADefIsReportedOnce) {
-  MP_KNOWN_BUG("a def is re-checked at every use, so an error inside it is reported once per "
-               "use (two identical E010 for a def used twice)");
   Compilation c = compile("def bad = subjct contains \"x\"\nif bad then allow\nif bad then reject\n");
   EXPECT_EQ(codes(c), std::vector<std::string>{"E010"}) << rendered(c);
 }
