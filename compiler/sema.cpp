@@ -76,7 +76,21 @@ IrModule Sema::check(const lang::Policy& policy) {
       module.rules.push_back(check_rule(rule, stage_index));
     }
   }
+  check_unused_defs(policy);
   return module;
+}
+
+// A def is checked where it is used (its names can mean the current item of a
+// quantifier); one that no rule uses is checked once on its own so that its errors
+// are not silently kept. What it compiles to is dropped.
+void Sema::check_unused_defs(const lang::Policy& policy) {
+  for (const auto& def : policy.defs) {
+    if (used_names_.count(def.name) || !defs_.count(def.name)) continue;
+    bound_.clear();
+    defs_in_progress_ = {def.name};
+    condition(*def.condition);
+    defs_in_progress_.clear();
+  }
 }
 
 void Sema::check_imports(const lang::Policy& policy) {

@@ -61,6 +61,7 @@ class Sema {
   void load_list(const lang::ListDecl& decl);
   void check_settings(const lang::Policy& policy);
   void check_imports(const lang::Policy& policy);
+  void check_unused_defs(const lang::Policy& policy);
   IrRule check_rule(const lang::Rule& rule, uint32_t stage);
   std::vector<IrAction> check_actions(const lang::Rule& rule);
   std::vector<std::string> domain_setting(const lang::Setting& s);

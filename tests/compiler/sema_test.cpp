@@ -448,8 +448,6 @@ TEST(SemaDefs, RecursiveDefIsE051) {
 }
 
 TEST(SemaDefs, UnusedDefsAreCheckedToo) {
-  MP_KNOWN_BUG("defs are only checked where they are used: an unused `def loop = loop` or "
-               "`def bad = subjct contains \"x\"` compiles without E051/E010");
   Compilation c = compile("def loop = loop\nif size > 1 then allow\n");
   EXPECT_EQ(codes(c), std::vector<std::string>{"E051"}) << rendered(c);
   c = compile("def bad = subjct contains \"x\"\nif size > 1 then allow\n");
