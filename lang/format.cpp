@@ -50,7 +50,8 @@ class Formatter {
 
   void emit_settings(P::SettingsBlockContext* s) {
     start_line(0);
-    emit_range(s->getStart()->getTokenIndex(), s->getStart()->getTokenIndex() + 2, kIndent);  // settings {
+    size_t settings = s->getStart()->getTokenIndex();
+    emit_range(settings, next_default(settings + 1), kIndent);  // settings {
     end_line();
     for (auto* setting : s->setting()) {
       leading_comments(setting->getStart()->getTokenIndex(), kIndent);
