@@ -20,12 +20,13 @@ std::string escape_literal(std::string_view literal) {
   return out;
 }
 
-uint32_t PatternTable::intern(vm::PatternInfo info, lang::Span span) {
+uint32_t PatternTable::intern(vm::PatternInfo info, lang::Span span, std::string plain_literal) {
   auto key = std::make_tuple(info.field, info.expression, info.hs_flags, info.header_filter);
   auto [it, inserted] = index_.emplace(key, static_cast<uint32_t>(patterns_.size()));
   if (inserted) {
     patterns_.push_back(std::move(info));
     first_use_.push_back(span);
+    plain_literals_.push_back(std::move(plain_literal));
   }
   return it->second;
 }
@@ -41,7 +42,8 @@ uint32_t PatternTable::add_literal(vm::FieldId field, std::string_view literal, 
   info.header_filter = std::move(header_filter);
   info.literal_length = static_cast<uint32_t>(literal.size());
   info.source = std::move(source);
-  return intern(std::move(info), span);
+  bool plain = !anchored_start && !anchored_end && !literal.empty();
+  return intern(std::move(info), span, plain ? std::string(literal) : std::string());
 }
 
 uint32_t PatternTable::add_regex(vm::FieldId field, std::string expression, uint32_t hs_flags,
@@ -52,7 +54,7 @@ uint32_t PatternTable::add_regex(vm::FieldId field, std::string expression, uint
   info.hs_flags = hs_flags | HS_FLAG_ALLOWEMPTY;
   info.header_filter = std::move(header_filter);
   info.source = std::move(source);
-  return intern(std::move(info), span);
+  return intern(std::move(info), span, {});
 }
 
 namespace {
@@ -63,12 +65,18 @@ struct CompileAttempt {
   std::string error;
 };
 
+// `lengths` is empty for regexes, else the byte length of each literal.
 CompileAttempt try_compile(const std::vector<const char*>& exprs, const std::vector<unsigned>& flags,
-                           const std::vector<unsigned>& ids) {
+                           const std::vector<unsigned>& ids, const std::vector<size_t>& lengths) {
   CompileAttempt out;
   hs_compile_error_t* error = nullptr;
-  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
-                       HS_MODE_BLOCK, nullptr, &out.db, &error) != HS_SUCCESS) {
+  auto count = static_cast<unsigned>(exprs.size());
+  hs_error_t status =
+      lengths.empty()
+          ? hs_compile_multi(exprs.data(), flags.data(), ids.data(), count, HS_MODE_BLOCK, nullptr, &out.db, &error)
+          : hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lengths.data(), count, HS_MODE_BLOCK,
+                                 nullptr, &out.db, &error);
+  if (status != HS_SUCCESS) {
     out.failed_expression = error ? error->expression : -1;
     out.error = error && error->message ? error->message : "unknown error";
     if (out.failed_expression < 0) out.failed_expression = 0;
@@ -79,8 +87,8 @@ CompileAttempt try_compile(const std::vector<const char*>& exprs, const std::vec
 
 }  // namespace
 
-// Patterns are compiled in groups: per field, the literals together and the regexes
-// in chunks (Hyperscan's compile time grows faster than linearly with the number of
+// Patterns are compiled in groups: per field, the plain literals together (through
+// Hyperscan's literal API, which skips regex analysis) and the rest in chunks (Hyperscan's compile time grows faster than linearly with the number of
 // regexes in one database), all groups in parallel on every core.
 std::vector<std::vector<uint32_t>> PatternTable::groups() const {
   constexpr size_t kRegexChunk = 400;
@@ -89,7 +97,7 @@ std::vector<std::vector<uint32_t>> PatternTable::groups() const {
     std::vector<uint32_t> literals, regexes;
     for (uint32_t id = 0; id < patterns_.size(); ++id) {
       if (static_cast<size_t>(patterns_[id].field) != f) continue;
-      (patterns_[id].literal_length > 0 ? literals : regexes).push_back(id);
+      (plain_literals_[id].empty() ? regexes : literals).push_back(id);
     }
     if (!literals.empty()) out.push_back(std::move(literals));
     for (size_t i = 0; i < regexes.size(); i += kRegexChunk) {
@@ -105,15 +113,19 @@ std::vector<std::vector<uint32_t>> PatternTable::groups() const {
 // rest is compiled again, so every bad regex is reported.
 std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_t> members,
                                                              lang::Diagnostics& diagnostics) const {
+  bool literal_group = !plain_literals_[members[0]].empty();
   while (!members.empty()) {
     std::vector<const char*> exprs;
     std::vector<unsigned> flags, ids;
+    std::vector<size_t> lengths;
     for (uint32_t id : members) {
-      exprs.push_back(patterns_[id].expression.c_str());
+      const std::string& literal = plain_literals_[id];
+      exprs.push_back(literal_group ? literal.data() : patterns_[id].expression.c_str());
+      if (literal_group) lengths.push_back(literal.size());
       flags.push_back(patterns_[id].hs_flags | HS_FLAG_SINGLEMATCH);
       ids.push_back(id);
     }
-    CompileAttempt attempt = try_compile(exprs, flags, ids);
+    CompileAttempt attempt = try_compile(exprs, flags, ids, lengths);
     if (attempt.db == nullptr) {
       uint32_t bad = members[static_cast<size_t>(attempt.failed_expression)];
       std::string reason = attempt.error;

@@ -32,13 +32,14 @@ class PatternTable {
   lang::Span first_use(uint32_t id) const { return first_use_[id]; }
 
  private:
-  uint32_t intern(vm::PatternInfo info, lang::Span span);
+  uint32_t intern(vm::PatternInfo info, lang::Span span, std::string plain_literal);
   std::vector<std::vector<uint32_t>> groups() const;
   std::optional<vm::FieldDatabase> compile_group(std::vector<uint32_t> members,
                                                  lang::Diagnostics& diagnostics) const;
 
   std::vector<vm::PatternInfo> patterns_;
   std::vector<lang::Span> first_use_;
+  std::vector<std::string> plain_literals_;  // the bytes of unanchored literals, "" for the rest
   std::map<std::tuple<vm::FieldId, std::string, uint32_t, std::string>, uint32_t> index_;
 };
 

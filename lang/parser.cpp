@@ -159,10 +159,24 @@ bool with_parse_tree(const SourceMap& sources, FileId file, Diagnostics& diagnos
   tokens.fill();
   if (!check_nesting(tokens, file, offsets, diagnostics)) return false;
 
+  // Two-stage parsing: the fast SLL prediction mode with bail-out first; only input
+  // that SLL cannot decide (or that has errors) is parsed again in full LL mode,
+  // which then reports the errors with recovery.
   PolicyParser parser(&tokens);
   parser.removeErrorListeners();
-  parser.addErrorListener(&listener);
-  PolicyParser::PolicyFileContext* tree = parser.policyFile();
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+  parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+  PolicyParser::PolicyFileContext* tree = nullptr;
+  try {
+    tree = parser.policyFile();
+  } catch (const antlr4::ParseCancellationException&) {
+    tokens.seek(0);
+    parser.reset();
+    parser.addErrorListener(&listener);
+    parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::LL);
+    tree = parser.policyFile();
+  }
   if (listener.count() > 0) return false;  // later stages need a clean tree
   use(tree, tokens, offsets);
   return true;
