@@ -109,12 +109,15 @@ class Emitter {
     }
   }
 
+  // `a and b and c`:  a JumpIfFalseKeep(L) b MergeAnd JumpIfFalseKeep(L) c MergeAnd L:
+  // `a or b or c`:    a JumpIfTrueElsePop(L) b JumpIfTrueElsePop(L) c L:
   void junction(const IrNode& n) {
-    Op jump = n.op == IrOp::And ? Op::JumpIfFalseElsePop : Op::JumpIfTrueElsePop;
+    bool is_and = n.op == IrOp::And;
     std::vector<uint32_t> exits;
     for (size_t i = 0; i < n.children.size(); ++i) {
+      if (i > 0) exits.push_back(emit(is_and ? Op::JumpIfFalseKeep : Op::JumpIfTrueElsePop, 0, 0, 0));
       condition(n.children[i]);
-      if (i + 1 < n.children.size()) exits.push_back(emit(jump, 0, 0, 0));
+      if (i > 0 && is_and) emit(Op::MergeAnd, 0, 0, 0);
     }
     for (uint32_t e : exits) patch(e, here());
   }

@@ -22,6 +22,14 @@ struct LoopFrame {
   uint32_t items;
   double count;
   int64_t saved_binding;
+  size_t evidence_start;
+};
+
+// A value on the stack and where the evidence for it begins in the rule's evidence
+// list (see opcodes.def).
+struct Slot {
+  double value;
+  size_t evidence_start;
 };
 
 struct VmError : std::runtime_error {
@@ -60,7 +68,7 @@ bool compare(CmpOp op, double x, double y) {
 
 struct Evaluator::Scratch {
   std::unique_ptr<hs_scratch_t, ScratchDeleter> hs;
-  std::vector<double> stack;
+  std::vector<Slot> stack;
   std::vector<LoopFrame> loops;
   MatchTable patterns;
   MatchTable sets;
@@ -94,16 +102,21 @@ class Run {
   void execute(uint8_t direction_bit);
 
  private:
-  double pop() {
+  Slot pop() {
     if (s_.stack.empty()) throw VmError("stack underflow");
-    double v = s_.stack.back();
+    Slot v = s_.stack.back();
     s_.stack.pop_back();
     return v;
   }
-  void push(double v) { s_.stack.push_back(v); }
+  // A false value keeps no evidence: whatever its operands found is dropped.
+  void push(double value, size_t evidence_start) {
+    if (value == 0 && evidence_start < evidence_.size()) evidence_.resize(evidence_start);
+    s_.stack.push_back({value, std::min(evidence_start, evidence_.size())});
+  }
+  void push(double value) { push(value, evidence_.size()); }
   double top() const {
     if (s_.stack.empty()) throw VmError("stack underflow");
-    return s_.stack.back();
+    return s_.stack.back().value;
   }
 
   int64_t item_for(FieldId field, bool bound) const {
@@ -241,13 +254,13 @@ void Run::loop_begin(const Instruction& ins, size_t& pc) {
     return;
   }
   auto& binding = s_.binding[static_cast<size_t>(collection)];
-  s_.loops.push_back({collection, 0, items, 0, binding});
+  s_.loops.push_back({collection, 0, items, 0, binding, evidence_.size()});
   binding = 0;
   ++pc;
 }
 
 void Run::loop_next(const Instruction& ins, size_t& pc) {
-  bool value = pop() != 0;
+  bool value = pop().value != 0;
   if (s_.loops.empty() || s_.loops.back().collection != static_cast<Collection>(ins.b)) {
     throw VmError("loop end without its beginning");
   }
@@ -265,8 +278,9 @@ void Run::loop_next(const Instruction& ins, size_t& pc) {
                   : kind == LoopKind::Any ? (decided ? 1 : 0)
                                           : (decided ? 0 : 1);
   binding = frame.saved_binding;
+  size_t evidence_start = frame.evidence_start;
   s_.loops.pop_back();
-  push(result);
+  push(result, evidence_start);
   ++pc;
 }
 
@@ -320,32 +334,54 @@ void Run::execute(uint8_t direction_bit) {
       }
       case Op::PushTrue: push(1); break;
       case Op::PushFalse: push(0); break;
-      case Op::Match: push(match(field, ins.c, item_for(field, ins.a))); break;
-      case Op::InSet: push(in_set(field, ins.c, item_for(field, ins.a))); break;
-      case Op::InNet: push(in_net(field, ins.c, item_for(field, ins.a))); break;
+      case Op::Match: {
+        size_t start = evidence_.size();
+        push(match(field, ins.c, item_for(field, ins.a)), start);
+        break;
+      }
+      case Op::InSet: {
+        size_t start = evidence_.size();
+        push(in_set(field, ins.c, item_for(field, ins.a)), start);
+        break;
+      }
+      case Op::InNet: {
+        size_t start = evidence_.size();
+        push(in_net(field, ins.c, item_for(field, ins.a)), start);
+        break;
+      }
       case Op::LoadField: push(load_number(field, item_for(field, ins.a))); break;
       case Op::LoadCount: push(static_cast<double>(fields_.item_count(static_cast<Collection>(ins.b)))); break;
       case Op::LoadConst: push(im_.numbers[ins.c]); break;
       case Op::Compare: {
-        double y = pop();
-        double x = pop();
+        Slot y_slot = pop();
+        Slot x_slot = pop();
+        double x = x_slot.value, y = y_slot.value;
         bool result = compare(static_cast<CmpOp>(ins.a), x, y);
         if (tracing_) {
           static const char* ops[] = {"<", "<=", ">", ">=", "==", "!="};
           trace_test("number", "comparison", result,
                      fmt::format("{:.15g} {} {:.15g}", x, ops[ins.a], y));
         }
-        push(result);
+        push(result, std::min(x_slot.evidence_start, y_slot.evidence_start));
         break;
       }
-      case Op::Not: push(pop() == 0); break;
-      case Op::JumpIfFalseElsePop:
+      case Op::Not: {
+        Slot x = pop();
+        push(x.value == 0, x.evidence_start);
+        break;
+      }
+      case Op::JumpIfFalseKeep:
         if (top() == 0) {
           pc = ins.c;
           continue;
         }
-        pop();
         break;
+      case Op::MergeAnd: {
+        Slot y = pop();
+        Slot x = pop();
+        push(y.value, x.evidence_start);
+        break;
+      }
       case Op::JumpIfTrueElsePop:
         if (top() != 0) {
           pc = ins.c;
@@ -354,7 +390,7 @@ void Run::execute(uint8_t direction_bit) {
         pop();
         break;
       case Op::JumpIfFalse:  // only at the end of a rule's condition
-        if (pop() == 0) {
+        if (pop().value == 0) {
           if (tracing_) trace_rule(current_rule_, RuleOutcome::NotMatched);
           pc = ins.c;
           continue;

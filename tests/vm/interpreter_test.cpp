@@ -709,10 +709,6 @@ TEST(VmEvidence, NamesFieldTestAndOffset) {
 }
 
 TEST(VmEvidence, OnlyTestsThatMadeTheRuleFireAreEvidence) {
-  MP_KNOWN_BUG("evidence is every match met while evaluating the condition: a match under "
-               "`not`, or in an `and` branch that failed, is reported as a reason the rule "
-               "fired (`not subject contains \"Hello\" or size > 0` fires with the evidence "
-               "`subject contains \"Hello\"`)");
   Policy p(
       "stage s {\n"
       "  rule negated: if not subject contains \"Hello\" or size > 0 then tag \"n\"\n"
