@@ -38,21 +38,6 @@ std::string member_root(vm::Collection c) {
   return std::string(names.substr(0, names.find(' ')));
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = row[j];
-      row[j] = next;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -257,18 +242,11 @@ std::optional<FieldId> Sema::field_by_path(const std::string& path) const {
 }
 
 std::string Sema::suggest_field(const std::string& path) const {
-  std::string best;
-  size_t best_distance = 3;
-  auto consider = [&](const std::string& name) {
-    size_t d = edit_distance(path, name);
-    if (d < best_distance) {
-      best_distance = d;
-      best = name;
-    }
-  };
-  for (size_t i = 0; i < vm::kFieldCount; ++i) consider(std::string(vm::field_info(static_cast<FieldId>(i)).name));
-  for (const auto& [alias, target] : path_aliases()) consider(alias);
-  for (const auto& [name, def] : defs_) consider(name);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < vm::kFieldCount; ++i) names.emplace_back(vm::field_info(static_cast<FieldId>(i)).name);
+  for (const auto& [alias, target] : path_aliases()) names.push_back(alias);
+  for (const auto& [name, def] : defs_) names.push_back(name);
+  std::string best = lang::closest_name(path, names);
   return best.empty() ? std::string("see docs/language.md for the list of fields") : "did you mean `" + best + "`?";
 }
 

@@ -42,6 +42,10 @@ class Diagnostics {
   std::vector<Diagnostic> items_;
 };
 
+// The candidate closest to `word` by edit distance, if within 2 edits ("" otherwise):
+// the "did you mean" of hints.
+std::string closest_name(std::string_view word, const std::vector<std::string>& candidates);
+
 // Title of a code from errors.def ("" when unknown).
 std::string_view error_title(std::string_view code);
 // Long explanation of a code ("" when unknown).
