@@ -50,20 +50,6 @@ struct DiffOptions {
   std::string helo;
 };
 
-// As in `policyc run`: without --sender, the message's Return-Path is MAIL FROM.
-std::string default_sender(const runtime::Message& message) {
-  auto path = message.header("Return-Path");
-  if (!path) return {};
-  std::string s(*path);
-  size_t open = s.find('<'), close = s.rfind('>');
-  if (open != std::string::npos && close != std::string::npos && close > open) {
-    s = s.substr(open + 1, close - open - 1);
-  }
-  s.erase(0, s.find_first_not_of(" \t"));
-  s.erase(s.find_last_not_of(" \t") + 1);
-  return s;
-}
-
 // ---- The corpus -------------------------------------------------------------------
 
 bool has_subdirectory(const fs::path& dir, const char* name) {
@@ -202,7 +188,7 @@ class Work {
         return Task{Task::File, next_file_++, 0, {}, nullptr};
       }
       if (readers_ == 0) return Task{};
-      changed_.wait(lock);
+      wake_.wait(lock);
     }
   }
 
@@ -213,7 +199,7 @@ class Work {
       --readers_;
       if (batch && batch->next < batch->parts.size()) batches_.push_back(std::move(batch));
     }
-    changed_.notify_all();
+    wake_.notify_all();
   }
 
   std::atomic<size_t> files_done{0};
@@ -223,7 +209,7 @@ class Work {
  private:
   const std::vector<std::string>& files_;
   std::mutex mutex_;
-  std::condition_variable changed_;
+  std::condition_variable wake_;
   size_t next_file_ = 0;
   size_t readers_ = 0;
   std::deque<std::shared_ptr<Batch>> batches_;

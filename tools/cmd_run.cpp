@@ -29,20 +29,6 @@ struct RunOptions {
   std::string write_headers;  // --write-headers DIR: "" when not given
 };
 
-// Without --sender, the message's own Return-Path stands in for MAIL FROM.
-std::string default_sender(const runtime::Message& message) {
-  auto path = message.header("Return-Path");
-  if (!path) return {};
-  std::string s(*path);
-  size_t open = s.find('<'), close = s.rfind('>');
-  if (open != std::string::npos && close != std::string::npos && close > open) {
-    s = s.substr(open + 1, close - open - 1);
-  }
-  s.erase(0, s.find_first_not_of(" \t"));
-  s.erase(s.find_last_not_of(" \t") + 1);
-  return s;
-}
-
 // The file --write-headers writes for input NAME: its basename, "#N" (mbox part) turned
 // into "_N", ".eml" appended unless already there; "-2", "-3", ... before ".eml" when
 // an earlier input of this run already took the name (same basename in two folders).

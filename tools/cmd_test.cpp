@@ -108,19 +108,6 @@ void check_rule_names(TestCase& c, const LoadedPolicy& policy) {
 
 // ---- Running a case ---------------------------------------------------------------------
 
-// Without `sender:`, the message's own Return-Path stands in for MAIL FROM (as in
-// `policyc run`).
-std::string default_sender(const runtime::Message& message) {
-  auto path = message.header("Return-Path");
-  if (!path) return {};
-  std::string s(*path);
-  size_t open = s.find('<'), close = s.rfind('>');
-  if (open != std::string::npos && close != std::string::npos && close > open) {
-    s = s.substr(open + 1, close - open - 1);
-  }
-  return trim(s);
-}
-
 std::string rule_text(const vm::Verdict& v) { return v.rule ? v.stage_name + "." + v.rule_name : "none"; }
 
 std::vector<std::string> check_verdict(const TestCase& c, const vm::Verdict& v) {

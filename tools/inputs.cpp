@@ -57,6 +57,19 @@ vm::ProgramPtr load_program(const std::string& path, const std::string& format) 
   return vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()});
 }
 
+std::string default_sender(const runtime::Message& message) {
+  auto path = message.header("Return-Path");
+  if (!path) return {};
+  std::string s(*path);
+  size_t open = s.find('<'), close = s.rfind('>');
+  if (open != std::string::npos && close != std::string::npos && close > open) {
+    s = s.substr(open + 1, close - open - 1);
+  }
+  s.erase(0, s.find_first_not_of(" \t"));
+  s.erase(s.find_last_not_of(" \t") + 1);
+  return s;
+}
+
 namespace {
 
 void add_file(const std::string& path, std::vector<MessageInput>& out) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler/compiler.h"
+#include "runtime/message.h"
 #include "vm/vm.h"
 
 namespace mp::tools {
@@ -27,5 +28,8 @@ struct MessageInput {
 std::vector<MessageInput> read_messages(const std::vector<std::string>& paths);
 
 bool read_file(const std::string& path, std::string& out);
+
+// MAIL FROM when none is given: the message's own Return-Path ("" when it has none).
+std::string default_sender(const runtime::Message& message);
 
 }  // namespace mp::tools
