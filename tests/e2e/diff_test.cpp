@@ -5,123 +5,38 @@
 // the JSON keys; Maildir folders (tmp/ skipped); unreadable inputs; policies that do
 // not load; and, when the SpamAssassin corpus is there, the whole corpus.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/e2e_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace mp::e2e;
 
 const fs::path kExampleDir = fs::path(MP_SOURCE_DIR) / "examples" / "widget";
 const fs::path kPolicy = kExampleDir / "policy.mp";
 const fs::path kMail = kExampleDir / "mail";
-const fs::path kPolicyc = fs::path(MP_BIN_DIR) / "policyc";
 const fs::path kSpamAssassin = fs::path(MP_CORPUS_DIR) / "spamassassin-public";
 
 // The envelope under which open-sesame-outbound.eml is outbound (expected.txt).
 const std::vector<std::string> kOutbound = {"--client-ip", "203.0.113.10", "--sender", "someone@widget.com",
                                             "--rcpt", "partner@example.org"};
 
-std::string shell_quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) {
-    if (c == '\'') quoted += "'\\''";
-    else quoted += c;
-  }
-  return quoted + "'";
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(static_cast<bool>(out)) << "cannot write " << path;
-}
-
-// A scratch directory unique to this process and test, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("mp_diff_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-struct RunResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-  std::string command;
-
-  std::vector<std::string> lines() const {
-    std::vector<std::string> result;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) result.push_back(line);
-    }
-    return result;
-  }
-};
-
-RunResult run_policyc(const std::vector<std::string>& args) {
-  TempDir scratch;
-  fs::path err_file = scratch.path() / "stderr";
-  RunResult result;
-  result.command = shell_quote(kPolicyc.string());
-  for (const auto& a : args) result.command += " " + shell_quote(a);
-  std::string command = result.command + " 2>" + shell_quote(err_file.string());
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    ADD_FAILURE() << "popen failed: " << command;
-    return result;
-  }
-  char buffer[65536];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) result.out.append(buffer, n);
-  int status = pclose(pipe);
-  result.status = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
-  result.err = read_text(err_file);
-  return result;
-}
-
-std::string describe(const RunResult& r) {
-  std::string out = r.out.size() > 4000 ? r.out.substr(0, 4000) + "…" : r.out;
-  return "command: " + r.command + "\nexit status: " + std::to_string(r.status) + "\nstderr:\n" + r.err +
-         "stdout:\n" + out;
-}
+// Failure messages show at most this much of a run's stdout (diff reports can be long).
+constexpr size_t kShownStdout = 4000;
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -151,7 +66,7 @@ fs::path write_modified_policy(const fs::path& dir) {
 
 json parse_json(const RunResult& r) {
   json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-  EXPECT_TRUE(j.is_object()) << "not a JSON object\n" << describe(r);
+  EXPECT_TRUE(j.is_object()) << "not a JSON object\n" << describe(r, kShownStdout);
   return j.is_object() ? j : json::object();
 }
 
@@ -181,7 +96,7 @@ struct Change {
 std::map<std::string, Side> verdicts(const fs::path& policy, const std::vector<std::string>& corpus,
                                      const std::vector<std::string>& envelope) {
   RunResult r = run_policyc(concat(concat({"run", "--format", "json", policy.string()}, corpus), envelope));
-  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(r.status, 0) << describe(r, kShownStdout);
   std::map<std::string, Side> out;
   for (const auto& line : r.lines()) {
     json j = json::parse(line, nullptr, false);
@@ -261,10 +176,10 @@ size_t count_messages(const fs::path& policy, const std::vector<std::string>& co
 
 TEST(PolicyDiff, PolicyAgainstItselfChangesNothing) {
   RunResult r = run_policyc({"diff", "--format", "json", kPolicy.string(), kPolicy.string(), kMail.string()});
-  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(r.status, 0) << describe(r, kShownStdout);
   json j = parse_json(r);
-  EXPECT_EQ(j.value("changed", -1), 0) << describe(r);
-  EXPECT_EQ(j.value("errors", -1), 0) << describe(r);
+  EXPECT_EQ(j.value("changed", -1), 0) << describe(r, kShownStdout);
+  EXPECT_EQ(j.value("errors", -1), 0) << describe(r, kShownStdout);
   EXPECT_EQ(j.value("messages", -1), static_cast<int>(count_messages(kPolicy, {kMail.string()})));
   EXPECT_EQ(j.value("messages", -1), 15) << "14 files, one of them an mbox of two";
   EXPECT_EQ(j.value("groups", json(nullptr)), json::array());
@@ -274,23 +189,23 @@ TEST(PolicyDiff, PolicyAgainstItselfChangesNothing) {
   TempDir dir;
   fs::path image = dir.path() / "policy.pbc";
   RunResult build = run_policyc({"build", kPolicy.string(), "-o", image.string()});
-  ASSERT_EQ(build.status, 0) << describe(build);
+  ASSERT_EQ(build.status, 0) << describe(build, kShownStdout);
   RunResult from_image = run_policyc({"diff", "--format", "json", image.string(), kPolicy.string(), kMail.string()});
-  EXPECT_EQ(from_image.status, 0) << describe(from_image);
-  EXPECT_EQ(parse_json(from_image).value("messages", -1), 15) << describe(from_image);
+  EXPECT_EQ(from_image.status, 0) << describe(from_image, kShownStdout);
+  EXPECT_EQ(parse_json(from_image).value("messages", -1), 15) << describe(from_image, kShownStdout);
 
   RunResult text = run_policyc({"diff", kPolicy.string(), kPolicy.string(), kMail.string()});
-  EXPECT_EQ(text.status, 0) << describe(text);
-  EXPECT_NE(text.out.find("messages: 15\n"), std::string::npos) << describe(text);
-  EXPECT_NE(text.out.find("changed: 0\n"), std::string::npos) << describe(text);
-  EXPECT_NE(text.out.find("errors: 0\n"), std::string::npos) << describe(text);
+  EXPECT_EQ(text.status, 0) << describe(text, kShownStdout);
+  EXPECT_NE(text.out.find("messages: 15\n"), std::string::npos) << describe(text, kShownStdout);
+  EXPECT_NE(text.out.find("changed: 0\n"), std::string::npos) << describe(text, kShownStdout);
+  EXPECT_NE(text.out.find("errors: 0\n"), std::string::npos) << describe(text, kShownStdout);
 }
 
 TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
   TempDir dir;
   fs::path modified = write_modified_policy(dir.path());
   RunResult check = run_policyc({"check", modified.string()});
-  ASSERT_EQ(check.status, 0) << describe(check);
+  ASSERT_EQ(check.status, 0) << describe(check, kShownStdout);
 
   // Both ways round: modified -> original has new deciding rules (open_sesame again).
   for (const auto& [before, after] : {std::pair{kPolicy, modified}, std::pair{modified, kPolicy}}) {
@@ -301,16 +216,16 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
       json j = parse_json(r);
       std::map<std::string, Change> expected = expected_changes(before, after, {kMail.string()}, envelope);
       ASSERT_FALSE(expected.empty()) << "the modification should change some verdicts";
-      EXPECT_EQ(r.status, 1) << describe(r);
-      EXPECT_EQ(j.value("messages", -1), 15) << describe(r);
-      EXPECT_EQ(j.value("changed", -1), static_cast<int>(expected.size())) << describe(r);
-      EXPECT_EQ(j.value("errors", -1), 0) << describe(r);
+      EXPECT_EQ(r.status, 1) << describe(r, kShownStdout);
+      EXPECT_EQ(j.value("messages", -1), 15) << describe(r, kShownStdout);
+      EXPECT_EQ(j.value("changed", -1), static_cast<int>(expected.size())) << describe(r, kShownStdout);
+      EXPECT_EQ(j.value("errors", -1), 0) << describe(r, kShownStdout);
       expect_same_changes(expected, reported_changes(j));
       std::map<std::string, int> transitions;
       for (const auto& [file, change] : expected) {
         if (change.before.action != change.after.action) ++transitions[change.before.action + "→" + change.after.action];
       }
-      EXPECT_EQ(j.value("transitions", json::object()), json(transitions)) << describe(r);
+      EXPECT_EQ(j.value("transitions", json::object()), json(transitions)) << describe(r, kShownStdout);
     }
   }
 
@@ -321,10 +236,10 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
   std::map<std::string, Change> got = reported_changes(j);
   std::set<std::string> files;
   for (const auto& [file, change] : got) files.insert(fs::path(file).filename().string());
-  EXPECT_EQ(files, (std::set<std::string>{"exec-real.eml", "open-sesame-outbound.eml"})) << describe(plain);
-  EXPECT_EQ(j.value("transitions", json::object()), json::parse(R"({"deliver→quarantine": 2})")) << describe(plain);
+  EXPECT_EQ(files, (std::set<std::string>{"exec-real.eml", "open-sesame-outbound.eml"})) << describe(plain, kShownStdout);
+  EXPECT_EQ(j.value("transitions", json::object()), json::parse(R"({"deliver→quarantine": 2})")) << describe(plain, kShownStdout);
   std::string real = (kMail / "exec-real.eml").string();
-  ASSERT_TRUE(got.count(real)) << describe(plain);
+  ASSERT_TRUE(got.count(real)) << describe(plain, kShownStdout);
   EXPECT_EQ(got[real].cause, "score");
   EXPECT_EQ(got[real].before.action, "deliver");
   EXPECT_EQ(got[real].after.action, "quarantine");
@@ -335,10 +250,10 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
       {"diff", "--format", "json", kPolicy.string(), modified.string(), (kMail / "open-sesame-outbound.eml").string()},
       kOutbound));
   json o = parse_json(outbound);
-  EXPECT_EQ(outbound.status, 1) << describe(outbound);
-  ASSERT_EQ(o.value("groups", json::array()).size(), 1u) << describe(outbound);
+  EXPECT_EQ(outbound.status, 1) << describe(outbound, kShownStdout);
+  ASSERT_EQ(o.value("groups", json::array()).size(), 1u) << describe(outbound, kShownStdout);
   const json& group = o["groups"][0];
-  EXPECT_EQ(group.value("cause", ""), "old: custom_filters.open_sesame") << describe(outbound);
+  EXPECT_EQ(group.value("cause", ""), "old: custom_filters.open_sesame") << describe(outbound, kShownStdout);
   EXPECT_EQ(group.value("count", 0), 1);
   const json& m = group["messages"][0];
   EXPECT_EQ(m["old"], json::parse(R"({"action":"allow","rule":"open_sesame","stage":"custom_filters","score":0.0})"));
@@ -350,20 +265,20 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
       {"diff", "--format", "json", modified.string(), kPolicy.string(), (kMail / "open-sesame-outbound.eml").string()},
       kOutbound));
   json b = parse_json(back);
-  ASSERT_EQ(b.value("groups", json::array()).size(), 1u) << describe(back);
-  EXPECT_EQ(b["groups"][0].value("cause", ""), "new: custom_filters.open_sesame") << describe(back);
-  EXPECT_EQ(b["groups"][0]["messages"][0].value("changes", json()), json::array({"action", "rule"})) << describe(back);
+  ASSERT_EQ(b.value("groups", json::array()).size(), 1u) << describe(back, kShownStdout);
+  EXPECT_EQ(b["groups"][0].value("cause", ""), "new: custom_filters.open_sesame") << describe(back, kShownStdout);
+  EXPECT_EQ(b["groups"][0]["messages"][0].value("changes", json()), json::array({"action", "rule"})) << describe(back, kShownStdout);
 
   // The same in text: the group, the message line and the totals.
   RunResult text = run_policyc(concat(
       {"diff", kPolicy.string(), modified.string(), (kMail / "open-sesame-outbound.eml").string()}, kOutbound));
-  EXPECT_EQ(text.status, 1) << describe(text);
-  EXPECT_NE(text.out.find("old: custom_filters.open_sesame — 1 changed\n"), std::string::npos) << describe(text);
+  EXPECT_EQ(text.status, 1) << describe(text, kShownStdout);
+  EXPECT_NE(text.out.find("old: custom_filters.open_sesame — 1 changed\n"), std::string::npos) << describe(text, kShownStdout);
   EXPECT_NE(text.out.find("open-sesame-outbound.eml: allow (custom_filters.open_sesame) → deliver (by score)"),
             std::string::npos)
-      << describe(text);
-  EXPECT_NE(text.out.find("  allow → deliver: 1\n"), std::string::npos) << describe(text);
-  EXPECT_NE(text.out.find("changed: 1\n"), std::string::npos) << describe(text);
+      << describe(text, kShownStdout);
+  EXPECT_NE(text.out.find("  allow → deliver: 1\n"), std::string::npos) << describe(text, kShownStdout);
+  EXPECT_NE(text.out.find("changed: 1\n"), std::string::npos) << describe(text, kShownStdout);
 }
 
 TEST(PolicyDiff, ScoreOnlyChangeIsReported) {
@@ -375,9 +290,9 @@ TEST(PolicyDiff, ScoreOnlyChangeIsReported) {
   write_text(dir.path() / "m.eml", "From: a@example.org\nSubject: Urgent\n\nhello\n");
   RunResult r = run_policyc({"diff", "--format", "json", (dir.path() / "a.mp").string(), (dir.path() / "b.mp").string(),
                              (dir.path() / "m.eml").string()});
-  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_EQ(r.status, 1) << describe(r, kShownStdout);
   json j = parse_json(r);
-  ASSERT_EQ(j.value("groups", json::array()).size(), 1u) << describe(r);
+  ASSERT_EQ(j.value("groups", json::array()).size(), 1u) << describe(r, kShownStdout);
   EXPECT_EQ(j["groups"][0]["cause"], "score");
   EXPECT_EQ(j["groups"][0]["messages"][0]["changes"], json::array({"score"}));
   EXPECT_EQ(j.value("transitions", json(nullptr)), json::object());
@@ -391,10 +306,10 @@ TEST(PolicyDiff, RuleOnlyChangeIsGroupedByTheNewRule) {
   write_text(dir.path() / "n.eml", "From: a@example.org\nSubject: calm\n\nhello\n");
   RunResult r = run_policyc({"diff", "--format", "json", (dir.path() / "a.mp").string(), (dir.path() / "b.mp").string(),
                              (dir.path() / "m.eml").string(), (dir.path() / "n.eml").string()});
-  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_EQ(r.status, 1) << describe(r, kShownStdout);
   json j = parse_json(r);
-  EXPECT_EQ(j.value("messages", -1), 2) << describe(r);
-  ASSERT_EQ(j.value("groups", json::array()).size(), 1u) << describe(r);
+  EXPECT_EQ(j.value("messages", -1), 2) << describe(r, kShownStdout);
+  ASSERT_EQ(j.value("groups", json::array()).size(), 1u) << describe(r, kShownStdout);
   EXPECT_EQ(j["groups"][0]["cause"], "new: s1.r_new");
   EXPECT_EQ(j["groups"][0]["messages"][0]["changes"], json::array({"rule"}));
   EXPECT_EQ(j["groups"][0]["messages"][0]["old"]["rule"], "r_old");
@@ -428,11 +343,11 @@ TEST(PolicyDiff, OutputDoesNotDependOnJobs) {
         concat({"diff", "--format", format, "--jobs", "2", kPolicy.string(), modified.string()}, corpus));
     RunResult many = run_policyc(
         concat({"diff", "--format", format, "--jobs", "7", kPolicy.string(), modified.string()}, corpus));
-    EXPECT_EQ(one.status, 1) << describe(one);
-    EXPECT_EQ(two.status, 1) << describe(two);
-    EXPECT_EQ(one.out, two.out) << describe(one) << describe(two);
-    EXPECT_EQ(one.out, many.out) << describe(one) << describe(many);
-    EXPECT_EQ(one.err, "") << describe(one);  // no progress bar: stderr is not a terminal
+    EXPECT_EQ(one.status, 1) << describe(one, kShownStdout);
+    EXPECT_EQ(two.status, 1) << describe(two, kShownStdout);
+    EXPECT_EQ(one.out, two.out) << describe(one, kShownStdout) << describe(two, kShownStdout);
+    EXPECT_EQ(one.out, many.out) << describe(one, kShownStdout) << describe(many, kShownStdout);
+    EXPECT_EQ(one.err, "") << describe(one, kShownStdout);  // no progress bar: stderr is not a terminal
   }
   // And the count is right: as many messages as `policyc run` sees, one input missing.
   RunResult r = run_policyc(concat({"diff", "--format", "json", kPolicy.string(), modified.string()}, corpus));
@@ -440,8 +355,8 @@ TEST(PolicyDiff, OutputDoesNotDependOnJobs) {
   size_t expected = count_messages(kPolicy, {kMail.string(), mbox.string()});
   EXPECT_EQ(count_messages(kPolicy, {mbox.string()}), 39u) << "3 x 13 example .eml files";
   if (corpus.size() > 3) expected += count_messages(kPolicy, {corpus[3]});
-  EXPECT_EQ(j.value("messages", 0), static_cast<int>(expected)) << describe(r);
-  EXPECT_EQ(j.value("errors", 0), 1) << describe(r);
+  EXPECT_EQ(j.value("messages", 0), static_cast<int>(expected)) << describe(r, kShownStdout);
+  EXPECT_EQ(j.value("errors", 0), 1) << describe(r, kShownStdout);
 }
 
 TEST(PolicyDiff, JsonHasTheDocumentedKeys) {
@@ -450,14 +365,14 @@ TEST(PolicyDiff, JsonHasTheDocumentedKeys) {
   RunResult r = run_policyc({"diff", "--format", "json", kPolicy.string(), modified.string(), kMail.string()});
   json j = parse_json(r);
   for (const char* key : {"messages", "changed", "errors", "transitions", "groups"}) {
-    EXPECT_TRUE(j.contains(key)) << "no `" << key << "`\n" << describe(r);
+    EXPECT_TRUE(j.contains(key)) << "no `" << key << "`\n" << describe(r, kShownStdout);
   }
   EXPECT_TRUE(j["messages"].is_number_integer());
   EXPECT_TRUE(j["changed"].is_number_integer());
   EXPECT_TRUE(j["errors"].is_number_integer());
   EXPECT_TRUE(j["transitions"].is_object());
   ASSERT_TRUE(j["groups"].is_array());
-  ASSERT_FALSE(j["groups"].empty()) << describe(r);
+  ASSERT_FALSE(j["groups"].empty()) << describe(r, kShownStdout);
   for (const auto& group : j["groups"]) {
     for (const char* key : {"cause", "count", "messages"}) EXPECT_TRUE(group.contains(key)) << key << group.dump();
     for (const auto& m : group["messages"]) {
@@ -479,7 +394,7 @@ TEST(PolicyDiff, JsonHasTheDocumentedKeys) {
     for (const auto& m : group["messages"]) files.push_back(m["file"]);
     EXPECT_TRUE(std::is_sorted(files.begin(), files.end())) << group.dump();
   }
-  EXPECT_TRUE(std::is_sorted(causes.begin(), causes.end())) << describe(r);
+  EXPECT_TRUE(std::is_sorted(causes.begin(), causes.end())) << describe(r, kShownStdout);
 }
 
 TEST(PolicyDiff, MaildirSkipsTmp) {
@@ -499,17 +414,17 @@ TEST(PolicyDiff, MaildirSkipsTmp) {
   RunResult r = run_policyc({"diff", "--format", "json", kPolicy.string(), modified.string(),
                              (dir.path() / "corpus").string()});
   json j = parse_json(r);
-  EXPECT_EQ(j.value("messages", -1), 3) << "cur, new and .Sent/cur; not tmp\n" << describe(r);
-  EXPECT_EQ(j.value("errors", -1), 0) << describe(r);
-  EXPECT_EQ(j.value("changed", -1), 1) << describe(r);
-  EXPECT_EQ(r.out.find("/tmp/1700"), std::string::npos) << describe(r);
-  EXPECT_NE(r.out.find(".Sent/cur/1700000003.4.host:2,S"), std::string::npos) << describe(r);
+  EXPECT_EQ(j.value("messages", -1), 3) << "cur, new and .Sent/cur; not tmp\n" << describe(r, kShownStdout);
+  EXPECT_EQ(j.value("errors", -1), 0) << describe(r, kShownStdout);
+  EXPECT_EQ(j.value("changed", -1), 1) << describe(r, kShownStdout);
+  EXPECT_EQ(r.out.find("/tmp/1700"), std::string::npos) << describe(r, kShownStdout);
+  EXPECT_NE(r.out.find(".Sent/cur/1700000003.4.host:2,S"), std::string::npos) << describe(r, kShownStdout);
 
   // tmp/ is only special in a Maildir: elsewhere a folder named tmp is read.
   write_text(dir.path() / "plain" / "tmp" / "m.eml", read_text(kMail / "exec-real.eml"));
   RunResult plain = run_policyc({"diff", "--format", "json", kPolicy.string(), modified.string(),
                                  (dir.path() / "plain").string()});
-  EXPECT_EQ(parse_json(plain).value("messages", -1), 1) << describe(plain);
+  EXPECT_EQ(parse_json(plain).value("messages", -1), 1) << describe(plain, kShownStdout);
 }
 
 TEST(PolicyDiff, UnreadableInputsAreCountedAndListed) {
@@ -518,28 +433,28 @@ TEST(PolicyDiff, UnreadableInputsAreCountedAndListed) {
   RunResult r = run_policyc({"diff", "--format", "json", kPolicy.string(), kPolicy.string(), missing.string(),
                              (kMail / "plain-ham.eml").string()});
   json j = parse_json(r);
-  EXPECT_EQ(j.value("messages", -1), 1) << describe(r);
-  EXPECT_EQ(j.value("errors", -1), 1) << describe(r);
-  ASSERT_TRUE(j.contains("failed")) << describe(r);
+  EXPECT_EQ(j.value("messages", -1), 1) << describe(r, kShownStdout);
+  EXPECT_EQ(j.value("errors", -1), 1) << describe(r, kShownStdout);
+  ASSERT_TRUE(j.contains("failed")) << describe(r, kShownStdout);
   EXPECT_EQ(j["failed"], json::parse(R"([{"file":")" + missing.string() + R"(","error":"cannot read file"}])"));
-  EXPECT_EQ(r.status, 0) << "nothing changed\n" << describe(r);
+  EXPECT_EQ(r.status, 0) << "nothing changed\n" << describe(r, kShownStdout);
 
   RunResult text = run_policyc({"diff", kPolicy.string(), kPolicy.string(), missing.string()});
-  EXPECT_NE(text.out.find(missing.string() + ": cannot read file"), std::string::npos) << describe(text);
-  EXPECT_NE(text.out.find("errors: 1\n"), std::string::npos) << describe(text);
+  EXPECT_NE(text.out.find(missing.string() + ": cannot read file"), std::string::npos) << describe(text, kShownStdout);
+  EXPECT_NE(text.out.find("errors: 1\n"), std::string::npos) << describe(text, kShownStdout);
 }
 
 TEST(PolicyDiff, PolicyThatDoesNotLoadExitsTwo) {
   TempDir dir;
   write_text(dir.path() / "broken.mp", "if size contains \"x\" then allow\n");
   RunResult r = run_policyc({"diff", kPolicy.string(), (dir.path() / "broken.mp").string(), kMail.string()});
-  EXPECT_EQ(r.status, 2) << describe(r);
-  EXPECT_EQ(r.out, "") << describe(r);
-  EXPECT_NE(r.err.find("E020"), std::string::npos) << describe(r);
+  EXPECT_EQ(r.status, 2) << describe(r, kShownStdout);
+  EXPECT_EQ(r.out, "") << describe(r, kShownStdout);
+  EXPECT_NE(r.err.find("E020"), std::string::npos) << describe(r, kShownStdout);
   RunResult missing = run_policyc({"diff", (dir.path() / "none.mp").string(), kPolicy.string(), kMail.string()});
-  EXPECT_EQ(missing.status, 2) << describe(missing);
+  EXPECT_EQ(missing.status, 2) << describe(missing, kShownStdout);
   RunResult bad_ip = run_policyc({"diff", kPolicy.string(), kPolicy.string(), kMail.string(), "--client-ip", "x"});
-  EXPECT_EQ(bad_ip.status, 2) << describe(bad_ip);
+  EXPECT_EQ(bad_ip.status, 2) << describe(bad_ip, kShownStdout);
 }
 
 TEST(PolicyDiff, WholeSpamAssassinCorpus) {
@@ -559,9 +474,9 @@ TEST(PolicyDiff, WholeSpamAssassinCorpus) {
                                      corpus));
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     json j = parse_json(r);
-    EXPECT_EQ(j.value("messages", -1), static_cast<int>(files)) << describe(r);
-    EXPECT_EQ(j.value("errors", -1), 0) << describe(r);
-    EXPECT_GT(j.value("changed", 0), 0) << "a threshold of 2 should quarantine something\n" << describe(r);
+    EXPECT_EQ(j.value("messages", -1), static_cast<int>(files)) << describe(r, kShownStdout);
+    EXPECT_EQ(j.value("errors", -1), 0) << describe(r, kShownStdout);
+    EXPECT_GT(j.value("changed", 0), 0) << "a threshold of 2 should quarantine something\n" << describe(r, kShownStdout);
     EXPECT_LT(seconds, 30.0);
     std::printf("[ timing   ] diff --jobs %d over %zu messages: %.2f s, %.0f messages/s\n", jobs, files, seconds,
                 files / seconds);

@@ -6,39 +6,26 @@
 // file (editors/vim) when vim is installed. It prints "editors test summary: ... PASS"
 // and exits 0; without node/npm it prints "skipped: node/npm not available".
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
+
+#include "tests/e2e/e2e_util.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string shell_quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) {
-    if (c == '\'')
-      quoted += "'\\''";
-    else
-      quoted += c;
-  }
-  return quoted + "'";
-}
+using namespace mp::e2e;
 
 TEST(Editors, GrammarTokenisesExamplesAndDocs) {
   const fs::path script = fs::path(MP_SOURCE_DIR) / "editors" / "test" / "run";
   ASSERT_TRUE(fs::exists(script)) << script;
 
   const std::string command = "bash " + shell_quote(script.string()) + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr) << "popen failed: " << command;
-  std::string out;
-  char buffer[65536];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  int status = pclose(pipe);
-  int code = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
+  const RunResult run = run_shell(command);
+  ASSERT_TRUE(run.ran);  // run_shell has recorded the popen failure
+  const std::string& out = run.out;
+  const int code = run.status;
 
   if (out.find("editors test: skipped:") != std::string::npos) {
     GTEST_SKIP() << out;

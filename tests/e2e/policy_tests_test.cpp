@@ -4,114 +4,24 @@
 // rule-by-rule trace (exit 1), report a malformed test file with file:line (exit 2)
 // while still running its other cases, evaluate inline messages, and print JSON lines.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "tests/e2e/e2e_util.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace mp::e2e;
 
 const fs::path kSourceDir = fs::path(MP_SOURCE_DIR);
-const fs::path kPolicyc = fs::path(MP_BIN_DIR) / "policyc";
-
-std::string shell_quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) {
-    if (c == '\'') quoted += "'\\''";
-    else quoted += c;
-  }
-  return quoted + "'";
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A scratch directory unique to this process and test, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("mp_policy_tests_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path write(const std::string& name, const std::string& text) const {
-    fs::path p = path_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  fs::path path_;
-};
-
-struct RunResult {
-  int status = -1;
-  std::string out, err, command;
-
-  std::vector<std::string> lines() const {
-    std::vector<std::string> result;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) result.push_back(line);
-    }
-    return result;
-  }
-  std::string last_line() const {
-    auto l = lines();
-    return l.empty() ? std::string() : l.back();
-  }
-};
-
-// Runs policyc in `cwd` with `args`; stdout through popen, stderr through a file.
-RunResult run_policyc(const fs::path& cwd, const std::vector<std::string>& args) {
-  TempDir scratch;
-  fs::path err_file = scratch.path() / "stderr";
-  RunResult r;
-  r.command = "cd " + shell_quote(cwd.string()) + " && " + shell_quote(kPolicyc.string());
-  for (const auto& a : args) r.command += " " + shell_quote(a);
-  std::string command = r.command + " 2>" + shell_quote(err_file.string());
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    ADD_FAILURE() << "popen failed: " << command;
-    return r;
-  }
-  char buffer[65536];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) r.out.append(buffer, n);
-  int status = pclose(pipe);
-  r.status = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
-  r.err = read_text(err_file);
-  return r;
-}
-
-std::string describe(const RunResult& r) {
-  return "command: " + r.command + "\nexit status: " + std::to_string(r.status) + "\nstderr:\n" + r.err +
-         "stdout:\n" + r.out;
-}
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

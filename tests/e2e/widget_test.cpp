@@ -10,12 +10,9 @@
 // FILE is relative to examples/widget/; FILE#N is the N-th message of an mbox file.
 // RULE is `-` when no rule decided (plain delivery, or a verdict by score).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -27,103 +24,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/e2e_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace mp::e2e;
 
 const fs::path kExampleDir = fs::path(MP_SOURCE_DIR) / "examples" / "widget";
 const fs::path kPolicy = kExampleDir / "policy.mp";
-const fs::path kPolicyc = fs::path(MP_BIN_DIR) / "policyc";
 
 const std::set<std::string> kActions = {"deliver", "allow", "reject", "quarantine", "discard", "tempfail"};
-
-// ---- Running policyc ----------------------------------------------------------
-
-std::string shell_quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) {
-    if (c == '\'') quoted += "'\\''";
-    else quoted += c;
-  }
-  return quoted + "'";
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A scratch path unique to this process, removed when the test ends.
-class TempPath {
- public:
-  explicit TempPath(const std::string& suffix) {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("mp_widget_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + suffix);
-  }
-  ~TempPath() {
-    std::error_code ec;
-    fs::remove(path_, ec);
-  }
-  TempPath(const TempPath&) = delete;
-  TempPath& operator=(const TempPath&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-struct RunResult {
-  int status = -1;  // exit status, or -1 if the program did not exit normally
-  std::string out;
-  std::string err;
-  std::string command;
-
-  std::vector<std::string> lines() const {
-    std::vector<std::string> result;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) result.push_back(line);
-    }
-    return result;
-  }
-};
-
-// Runs policyc with `args` (each quoted for the shell); stdout is captured through
-// popen, stderr through a scratch file so it can be shown when an expectation fails.
-RunResult run_policyc(const std::vector<std::string>& args) {
-  TempPath err_file(".stderr");
-  RunResult result;
-  result.command = shell_quote(kPolicyc.string());
-  for (const auto& a : args) result.command += " " + shell_quote(a);
-  std::string command = result.command + " 2>" + shell_quote(err_file.path().string());
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    ADD_FAILURE() << "popen failed: " << command;
-    return result;
-  }
-  char buffer[65536];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) result.out.append(buffer, n);
-  int status = pclose(pipe);
-  result.status = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
-  result.err = read_text(err_file.path());
-  return result;
-}
-
-std::string describe(const RunResult& r) {
-  return "command: " + r.command + "\nexit status: " + std::to_string(r.status) + "\nstderr:\n" + r.err +
-         "stdout:\n" + r.out;
-}
-
-json parse_line(const std::string& line) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
-  EXPECT_TRUE(j.is_object()) << "not a JSON object: " << line;
-  return j;
-}
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -225,7 +137,7 @@ json verdict_of(const Row& row, const fs::path& policy = kPolicy) {
     ADD_FAILURE() << "no verdict line " << wanted << "\n" << describe(r);
     return nullptr;
   }
-  json verdict = parse_line(lines[wanted - 1]);
+  json verdict = parse_json_line(lines[wanted - 1]);
   if (!verdict.is_object()) return nullptr;
   EXPECT_TRUE(verdict.contains("file") && verdict["file"].is_string() &&
               ends_with(verdict["file"].get<std::string>(), row.file))
@@ -345,10 +257,11 @@ std::vector<std::string> example_messages() {
 }
 
 TEST(WidgetImage, BuiltImageGivesTheSameVerdictsAsTheSource) {
-  TempPath image(".pbc");
-  RunResult build = run_policyc({"build", kPolicy.string(), "-o", image.path().string()});
+  TempDir dir;
+  const fs::path image = dir.path() / "policy.pbc";
+  RunResult build = run_policyc({"build", kPolicy.string(), "-o", image.string()});
   ASSERT_EQ(build.status, 0) << describe(build);
-  std::string bytes = read_text(image.path());
+  std::string bytes = read_text(image);
   ASSERT_GE(bytes.size(), 8u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("MPOLICY\0", 8));
 
@@ -368,7 +281,7 @@ TEST(WidgetImage, BuiltImageGivesTheSameVerdictsAsTheSource) {
       return run_policyc(args);
     };
     RunResult from_source = run_with(kPolicy);
-    RunResult from_image = run_with(image.path());
+    RunResult from_image = run_with(image);
     ASSERT_EQ(from_source.status, 0) << describe(from_source);
     ASSERT_EQ(from_image.status, 0) << describe(from_image);
     std::vector<std::string> a = from_source.lines(), b = from_image.lines();
@@ -376,14 +289,14 @@ TEST(WidgetImage, BuiltImageGivesTheSameVerdictsAsTheSource) {
     ASSERT_EQ(a.size(), b.size()) << describe(from_source) << describe(from_image);
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(a[i], b[i]) << "verdict " << i << " differs between source and image";
-      EXPECT_TRUE(parse_line(a[i]).contains("action")) << a[i];
+      EXPECT_TRUE(parse_json_line(a[i]).contains("action")) << a[i];
     }
   }
 
   // Each table row, with its own envelope, also agrees.
   for (const auto& row : table_rows()) {
     json from_source = verdict_of(row);
-    json from_image = verdict_of(row, image.path());
+    json from_image = verdict_of(row, image);
     EXPECT_EQ(from_source, from_image) << row.file;
   }
 }
@@ -398,9 +311,9 @@ TEST(WidgetCheck, ExamplePolicyIsClean) {
 
 TEST(WidgetCheck, BrokenPolicyFails) {
   // Guards the test above against a `check` that accepts anything.
-  TempPath broken(".mp");
-  std::ofstream(broken.path()) << "stage s {\n  rule r: if size contains \"x\" then allow\n}\n";
-  RunResult r = run_policyc({"check", broken.path().string()});
+  TempDir dir;
+  const fs::path broken = dir.write("broken.mp", "stage s {\n  rule r: if size contains \"x\" then allow\n}\n");
+  RunResult r = run_policyc({"check", broken.string()});
   EXPECT_EQ(r.status, 1) << describe(r);
   EXPECT_NE(r.err.find("error[E"), std::string::npos) << describe(r);
 }
@@ -414,7 +327,7 @@ TEST(WidgetRun, MissingMessageIsReportedAndTheOthersStillRun) {
   std::vector<std::string> lines = r.lines();
   ASSERT_EQ(lines.size(), 3u) << describe(r);
 
-  json first = parse_line(lines[0]), error = parse_line(lines[1]), last = parse_line(lines[2]);
+  json first = parse_json_line(lines[0]), error = parse_json_line(lines[1]), last = parse_json_line(lines[2]);
   EXPECT_EQ(first.value("file", ""), good1);
   EXPECT_EQ(first.value("action", ""), "allow") << lines[0];
   EXPECT_EQ(error.value("file", ""), missing) << lines[1];

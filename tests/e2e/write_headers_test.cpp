@@ -4,26 +4,23 @@
 // headers on top, its removed headers gone, its own line endings kept, and an mbox
 // "From " line dropped.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/e2e_util.h"
 #include "tools/header_rewrite.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace mp::e2e;
 using mp::tools::format_score;
 using mp::tools::HeaderList;
 using mp::tools::rewrite_headers;
@@ -32,7 +29,6 @@ using mp::tools::verdict_headers;
 const fs::path kExampleDir = fs::path(MP_SOURCE_DIR) / "examples" / "widget";
 const fs::path kPolicy = kExampleDir / "policy.mp";
 const fs::path kMail = kExampleDir / "mail";
-const fs::path kPolicyc = fs::path(MP_BIN_DIR) / "policyc";
 
 // ---- The pure functions -------------------------------------------------------
 
@@ -141,83 +137,10 @@ TEST(HeaderRewrite, VerdictHeaders) {
 
 // ---- policyc run --write-headers ----------------------------------------------
 
-std::string shell_quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) {
-    if (c == '\'') quoted += "'\\''";
-    else quoted += c;
-  }
-  return quoted + "'";
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("mp_write_headers_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-struct RunResult {
-  int status = -1;
-  std::string out, err, command;
-};
-
-RunResult run_policyc(const std::vector<std::string>& args) {
-  TempDir scratch;
-  RunResult result;
-  result.command = shell_quote(kPolicyc.string());
-  for (const auto& a : args) result.command += " " + shell_quote(a);
-  std::string command = result.command + " 2>" + shell_quote((scratch.path() / "stderr").string());
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    ADD_FAILURE() << "popen failed: " << command;
-    return result;
-  }
-  char buffer[65536];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) result.out.append(buffer, n);
-  int status = pclose(pipe);
-  result.status = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
-  result.err = read_text(scratch.path() / "stderr");
-  return result;
-}
-
-std::string describe(const RunResult& r) {
-  return "command: " + r.command + "\nexit status: " + std::to_string(r.status) + "\nstderr:\n" + r.err +
-         "stdout:\n" + r.out;
-}
-
 // file name in --write-headers DIR -> the JSON verdict of its message.
 std::map<std::string, json> verdicts_by_output_name(const std::string& stdout_json) {
   std::map<std::string, json> out;
-  std::istringstream in(stdout_json);
-  for (std::string line; std::getline(in, line);) {
+  for (const std::string& line : non_empty_lines(stdout_json)) {
     json j = json::parse(line, nullptr, false);
     if (!j.is_object()) continue;
     std::string name = fs::path(j.value("file", "")).filename().string();
