@@ -54,6 +54,9 @@ struct Row {
   std::string error;   // why the row is malformed, "" if it is fine
 };
 
+// Shown by gtest for a parameterised case (instead of the struct's raw bytes).
+void PrintTo(const Row& row, std::ostream* os) { *os << "expected.txt:" << row.line << " " << row.file; }
+
 std::vector<Row> parse_table(const fs::path& table) {
   std::vector<Row> rows;
   std::ifstream in(table);
