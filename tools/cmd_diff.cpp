@@ -28,6 +28,7 @@
 
 #include "runtime/message.h"
 #include "tools/commands.h"
+#include "tools/envelope_options.h"
 #include "tools/inputs.h"
 
 namespace mp::tools {
@@ -43,11 +44,7 @@ struct DiffOptions {
   std::vector<std::string> corpus;
   std::string format = "text";
   unsigned jobs = 0;  // 0: one per hardware thread
-  std::string sender;
-  bool sender_given = false;
-  std::vector<std::string> recipients;
-  std::string client_ip;
-  std::string helo;
+  EnvelopeOptions envelope;
 };
 
 // ---- The corpus -------------------------------------------------------------------
@@ -282,8 +279,7 @@ class Worker {
     Outcome out;
     try {
       runtime::Message message = runtime::Message::parse(std::move(bytes));
-      runtime::Envelope envelope = base_;
-      envelope.sender = o_.sender_given ? o_.sender : default_sender(message);
+      runtime::Envelope envelope = o_.envelope.for_message(base_, message);
       out.before = side_of(old_evaluator_.evaluate(message, envelope));
       out.after = side_of(new_evaluator_.evaluate(message, envelope));
     } catch (const std::exception& e) {
@@ -427,16 +423,9 @@ int diff(const DiffOptions& o) {
   if (!before) return 2;
   vm::ProgramPtr after = load_program(o.new_policy, o.format);
   if (!after) return 2;
-  runtime::Envelope base;
-  base.recipients = o.recipients;
-  base.helo = o.helo;
-  if (!o.client_ip.empty()) {
-    base.client_ip = runtime::IpAddress::parse(o.client_ip);
-    if (!base.client_ip) {
-      std::cerr << "error: --client-ip " << o.client_ip << " is not an IP address\n";
-      return 2;
-    }
-  }
+  std::optional<runtime::Envelope> envelope = o.envelope.base();
+  if (!envelope) return 2;
+  const runtime::Envelope& base = *envelope;
 
   const std::vector<std::string> files = enumerate(o.corpus);
   size_t jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -499,16 +488,8 @@ void add_diff_command(CLI::App& app, int& status) {
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--jobs,-j", o->jobs, "Worker threads (default: one per hardware thread)")
       ->check(CLI::PositiveNumber);
-  auto* sender = cmd->add_option("--sender", o->sender, "Envelope sender (MAIL FROM); default: Return-Path");
-  cmd->add_option("--rcpt", o->recipients, "Envelope recipient (RCPT TO), repeatable")
-      ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd->add_option("--client-ip", o->client_ip, "Connecting client's IP address");
-  cmd->add_option("--helo", o->helo, "HELO/EHLO name");
-  cmd->callback([o, sender, &status] {
-    o->sender_given = sender->count() > 0;
-    status = diff(*o);
-  });
+  o->envelope.add_to(*cmd);
+  cmd->callback([o, &status] { status = diff(*o); });
 }
 
 }  // namespace

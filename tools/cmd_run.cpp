@@ -8,6 +8,7 @@
 
 #include "runtime/message.h"
 #include "tools/commands.h"
+#include "tools/envelope_options.h"
 #include "tools/header_rewrite.h"
 #include "tools/inputs.h"
 #include "tools/verdict_format.h"
@@ -19,11 +20,7 @@ namespace {
 struct RunOptions {
   std::string policy;
   std::vector<std::string> messages;
-  std::string sender;
-  bool sender_given = false;  // --sender "" means the null sender, not "use Return-Path"
-  std::vector<std::string> recipients;
-  std::string client_ip;
-  std::string helo;
+  EnvelopeOptions envelope;
   std::string format = "text";
   bool explain = false;
   std::string write_headers;  // --write-headers DIR: "" when not given
@@ -63,16 +60,8 @@ bool write_file(const std::filesystem::path& path, const std::string& bytes) {
 int run(const RunOptions& o) {
   vm::ProgramPtr program = load_program(o.policy, o.format);
   if (!program) return 1;
-  runtime::Envelope base;
-  base.recipients = o.recipients;
-  base.helo = o.helo;
-  if (!o.client_ip.empty()) {
-    base.client_ip = runtime::IpAddress::parse(o.client_ip);
-    if (!base.client_ip) {
-      std::cerr << "error: --client-ip " << o.client_ip << " is not an IP address\n";
-      return 2;
-    }
-  }
+  std::optional<runtime::Envelope> base = o.envelope.base();
+  if (!base) return 2;
   if (!o.write_headers.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.write_headers, ec);
@@ -94,9 +83,7 @@ int run(const RunOptions& o) {
       continue;
     }
     runtime::Message message = runtime::Message::parse(std::move(input.bytes));
-    runtime::Envelope envelope = base;
-    envelope.sender = o.sender_given ? o.sender : default_sender(message);
-    vm::Verdict verdict = evaluator.evaluate(message, envelope);
+    vm::Verdict verdict = evaluator.evaluate(message, o.envelope.for_message(*base, message));
     std::cout << (o.format == "json" ? verdict_json(input.name, verdict) + "\n"
                                      : verdict_text(input.name, verdict, o.explain));
     if (!o.write_headers.empty()) {
@@ -116,22 +103,13 @@ void add_run_command(CLI::App& app, int& status) {
   auto* cmd = app.add_subcommand("run", "Evaluate messages with a policy or an image");
   cmd->add_option("policy", o->policy, "Policy source or compiled image")->required();
   cmd->add_option("messages", o->messages, "Message files, mbox files or directories")->required();
-  auto* sender = cmd->add_option("--sender", o->sender, "Envelope sender (MAIL FROM); default: Return-Path");
-  // One address per --rcpt, so that message paths after it are not taken as recipients.
-  cmd->add_option("--rcpt", o->recipients, "Envelope recipient (RCPT TO), repeatable")
-      ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd->add_option("--client-ip", o->client_ip, "Connecting client's IP address");
-  cmd->add_option("--helo", o->helo, "HELO/EHLO name");
+  o->envelope.add_to(*cmd);
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--explain", o->explain, "Explain each verdict: fired rules, matches, scores");
   cmd->add_option("--write-headers", o->write_headers,
                   "Write each message to DIR/NAME.eml with X-Policy-* and the policy's headers added")
       ->type_name("DIR");
-  cmd->callback([o, sender, &status] {
-    o->sender_given = sender->count() > 0;
-    status = run(*o);
-  });
+  cmd->callback([o, &status] { status = run(*o); });
 }
 
 }  // namespace
