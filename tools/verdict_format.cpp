@@ -14,6 +14,7 @@ using nlohmann::json;
 json evidence_json(const vm::Evidence& e) {
   json j = {{"field", e.field}, {"test", e.test}, {"item", e.item}, {"excerpt", e.excerpt}};
   if (e.offset >= 0) j["offset"] = e.offset;
+  if (e.end >= 0) j["end"] = e.end;
   return j;
 }
 

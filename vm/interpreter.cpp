@@ -200,11 +200,17 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
     return false;
   }
   std::string_view value = fields_.values(field).text[r->item];
-  uint64_t begin = p.literal_length > 0 && r->end >= p.literal_length ? r->end - p.literal_length : r->end;
-  evidence_.push_back({field_label(field, p.header_filter), p.source, r->item, static_cast<int64_t>(begin),
-                       excerpt(value, begin, r->end)});
+  // A literal's start is its end minus its length. Hyperscan reports where a regex
+  // match ends; its start would need start-of-match tracking, which Hyperscan only
+  // offers without single-match mode (a callback per match), so it is not reported.
+  bool literal = p.literal_length > 0 && r->end >= p.literal_length;
+  uint64_t begin = literal ? r->end - p.literal_length : r->end;
+  auto end = static_cast<int64_t>(r->end);
+  evidence_.push_back({field_label(field, p.header_filter), p.source, r->item, literal ? static_cast<int64_t>(begin) : -1,
+                       end, excerpt(value, begin, r->end)});
+  std::string where = literal ? "at offset " + std::to_string(begin) : "ending at offset " + std::to_string(end);
   trace_test(evidence_.back().field, p.source, true,
-             "item " + std::to_string(r->item) + " at offset " + std::to_string(begin) + ": " + evidence_.back().excerpt);
+             "item " + std::to_string(r->item) + " " + where + ": " + evidence_.back().excerpt);
   return true;
 }
 
@@ -218,7 +224,7 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
     trace_test(field_label(field, info.header_filter), info.source, false, seen);
     return false;
   }
-  evidence_.push_back({field_label(field, info.header_filter), info.source, r->item, -1,
+  evidence_.push_back({field_label(field, info.header_filter), info.source, r->item, -1, -1,
                        std::string(fields_.values(field).text[r->item])});
   trace_test(evidence_.back().field, info.source, true, "list entry \"" + evidence_.back().excerpt + "\"");
   return true;
@@ -229,7 +235,7 @@ bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   for (size_t i = 0; i < ips.size(); ++i) {
     if (item >= 0 && static_cast<size_t>(item) != i) continue;
     if (loaded_.nets[net].contains(ips[i])) {
-      evidence_.push_back({field_label(field, {}), im_.nets[net].source, static_cast<uint32_t>(i), -1, ips[i].str()});
+      evidence_.push_back({field_label(field, {}), im_.nets[net].source, static_cast<uint32_t>(i), -1, -1, ips[i].str()});
       trace_test(evidence_.back().field, im_.nets[net].source, true, ips[i].str());
       return true;
     }

@@ -29,7 +29,8 @@ struct Evidence {
   std::string field;    // "subject", "header \"Received\"", "attachments.extension"
   std::string test;     // `contains "ccsend.constantcontact.com"`, `in set #2`
   uint32_t item = 0;    // index of the item within the field (header number, …)
-  int64_t offset = -1;  // byte offset of the match in the value (-1 when not a match)
+  int64_t offset = -1;  // byte offset where the match starts (-1: not a match, or a regex)
+  int64_t end = -1;     // byte offset one past the match (-1 when not a match)
   std::string excerpt;  // the matched text with a little context, or the value
 };
 

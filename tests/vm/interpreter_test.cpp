@@ -724,16 +724,26 @@ TEST(VmEvidence, OnlyTestsThatMadeTheRuleFireAreEvidence) {
   }
 }
 
-TEST(VmEvidence, RegexOffsetIsWhereTheMatchStarts) {
-  MP_KNOWN_BUG("for a regex test the evidence offset is where the match ends, not where it "
-               "starts (`subject matches /wire/` on \"Urgent wire transfer\" reports 11, not 7): "
-               "patterns are compiled without HS_FLAG_SOM_LEFTMOST and literal_length is 0");
+// Hyperscan reports where a regex match ends; the start would need start-of-match
+// tracking, which it only offers without single-match mode. Evidence says so: no
+// start offset, and the end.
+TEST(VmEvidence, RegexEvidenceGivesWhereTheMatchEnds) {
   Policy p("if subject matches /wi(re|red)/ then tag \"t\"\n");
   Verdict v = p.run(simple("Urgent wire transfer"));
   ASSERT_EQ(v.fired.size(), 1u);
   ASSERT_EQ(v.fired[0].evidence.size(), 1u);
   EXPECT_EQ(v.fired[0].evidence[0].test, "matches /wi(re|red)/");
+  EXPECT_EQ(v.fired[0].evidence[0].offset, -1);
+  EXPECT_EQ(v.fired[0].evidence[0].end, 11);
+}
+
+TEST(VmEvidence, LiteralEvidenceGivesStartAndEnd) {
+  Policy p("if subject contains \"wire\" then tag \"t\"\n");
+  Verdict v = p.run(simple("Urgent wire transfer"));
+  ASSERT_EQ(v.fired.size(), 1u);
+  ASSERT_EQ(v.fired[0].evidence.size(), 1u);
   EXPECT_EQ(v.fired[0].evidence[0].offset, 7);
+  EXPECT_EQ(v.fired[0].evidence[0].end, 11);
 }
 
 // ---- Evaluators ------------------------------------------------------------------------
