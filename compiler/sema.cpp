@@ -163,25 +163,32 @@ std::vector<std::string> Sema::domain_setting(const lang::Setting& s) {
   return out;
 }
 
+std::vector<runtime::Cidr> Sema::prefix_setting(const lang::Setting& s) {
+  lang::Operand rhs;
+  rhs.literal = s.value;
+  rhs.span = s.value.span;
+  std::vector<runtime::Cidr> out;
+  for (const auto& item : values(rhs, true)) {
+    auto cidr = runtime::Cidr::parse(item.literal.text);
+    if (!cidr) {
+      diagnostics_.error("E062", "`" + s.key + "` takes IP addresses and CIDR prefixes", item.literal.span,
+                         "not an IP address or prefix");
+      continue;
+    }
+    out.push_back(*cidr);
+  }
+  return out;
+}
+
 void Sema::check_settings(const lang::Policy& policy) {
   lang::Span threshold_span{};
   for (const auto& s : policy.settings) {
     if (s.key == "org.domains") {
       settings.org_domains = domain_setting(s);
     } else if (s.key == "org.sending_servers") {
-      lang::Operand rhs;
-      rhs.literal = s.value;
-      rhs.span = s.value.span;
-      settings.sending_servers.clear();
-      for (const auto& item : values(rhs, true)) {
-        auto cidr = runtime::Cidr::parse(item.literal.text);
-        if (!cidr) {
-          diagnostics_.error("E062", "`org.sending_servers` takes IP addresses and CIDR prefixes",
-                             item.literal.span, "not an IP address or prefix");
-          continue;
-        }
-        settings.sending_servers.push_back(*cidr);
-      }
+      settings.sending_servers = prefix_setting(s);
+    } else if (s.key == "org.trusted_relays") {
+      settings.trusted_relays = prefix_setting(s);
     } else if (s.key == "spam.threshold.quarantine" || s.key == "spam.threshold.reject") {
       const lang::Literal* value = &s.value;
       if (auto c = consts_.find(value->text); value->kind == lang::LiteralKind::Path && c != consts_.end()) {
@@ -196,7 +203,7 @@ void Sema::check_settings(const lang::Policy& policy) {
       threshold_span = s.value.span;
     } else {
       diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
-                         "known settings: org.domains, org.sending_servers, "
+                         "known settings: org.domains, org.sending_servers, org.trusted_relays, "
                          "spam.threshold.quarantine, spam.threshold.reject");
     }
   }

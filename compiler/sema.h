@@ -65,6 +65,7 @@ class Sema {
   IrRule check_rule(const lang::Rule& rule, uint32_t stage);
   std::vector<IrAction> check_actions(const lang::Rule& rule);
   std::vector<std::string> domain_setting(const lang::Setting& s);
+  std::vector<runtime::Cidr> prefix_setting(const lang::Setting& s);
 
   // sema_conditions.cpp
   IrNode condition(const lang::Condition& c);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "runtime/identity.h"
+#include "runtime/received.h"
 
 namespace mp::vm {
 
@@ -105,6 +106,11 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
     case FieldId::ClientIp:
       if (envelope_.client_ip) out.ips.push_back(*envelope_.client_ip);
       return;
+    case FieldId::EffectiveClientIp: {
+      auto trusted = [this](const runtime::IpAddress& ip) { return trusted_relays_.contains(ip); };
+      if (auto ip = runtime::effective_client_ip(message_, envelope_.client_ip, trusted)) out.ips.push_back(*ip);
+      return;
+    }
     case FieldId::Helo: out.own(runtime::fold_domain(envelope_.helo)); return;
     case FieldId::Subject: out.borrow(message_.subject()); return;
     case FieldId::HeaderValue:

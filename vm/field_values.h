@@ -11,6 +11,7 @@
 #include "runtime/envelope.h"
 #include "runtime/message.h"
 #include "vm/fields.h"
+#include "vm/ip_trie.h"
 
 namespace mp::vm {
 
@@ -32,8 +33,8 @@ struct FieldValues {
 
 class MessageFields {
  public:
-  MessageFields(const runtime::Message& message, const runtime::Envelope& envelope)
-      : message_(message), envelope_(envelope) {}
+  MessageFields(const runtime::Message& message, const runtime::Envelope& envelope, const IpTrie& trusted_relays)
+      : message_(message), envelope_(envelope), trusted_relays_(trusted_relays) {}
 
   const FieldValues& values(FieldId field);
   size_t item_count(Collection collection);
@@ -48,6 +49,7 @@ class MessageFields {
 
   const runtime::Message& message_;
   const runtime::Envelope& envelope_;
+  const IpTrie& trusted_relays_;
   std::array<FieldValues, kFieldCount> cache_;
   std::vector<std::string> header_names_;
   bool header_names_ready_ = false;

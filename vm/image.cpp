@@ -228,6 +228,8 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
   write_strings(w, im.settings.org_domains);
   w.u32(static_cast<uint32_t>(im.settings.sending_servers.size()));
   for (const auto& c : im.settings.sending_servers) write_cidr(w, c);
+  w.u32(static_cast<uint32_t>(im.settings.trusted_relays.size()));
+  for (const auto& c : im.settings.trusted_relays) write_cidr(w, c);
   w.f64(im.settings.quarantine_threshold);
   w.f64(im.settings.reject_threshold);
 }
@@ -236,6 +238,8 @@ void decode_settings(ImageData& im, ByteReader& r) {
   im.settings.org_domains = read_strings(r);
   im.settings.sending_servers.resize(r.count(18));
   for (auto& c : im.settings.sending_servers) c = read_cidr(r);
+  im.settings.trusted_relays.resize(r.count(18));
+  for (auto& c : im.settings.trusted_relays) c = read_cidr(r);
   im.settings.quarantine_threshold = r.f64();
   im.settings.reject_threshold = r.f64();
 }

@@ -81,6 +81,9 @@ struct RuleInfo {
 struct Settings {
   std::vector<std::string> org_domains;  // folded
   std::vector<runtime::Cidr> sending_servers;
+  // Our own relays: the effective client IP is found by walking Received hops back
+  // past them (client.effective_ip).
+  std::vector<runtime::Cidr> trusted_relays;
   double quarantine_threshold = 5.0;
   double reject_threshold = 15.0;
 };

@@ -451,7 +451,7 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
   s.stack.clear();
   s.loops.clear();
 
-  MessageFields fields(message, envelope);
+  MessageFields fields(message, envelope, program_->loaded().trusted_relays);
   MatchState matches(*program_, s.hs.get(), fields, s.patterns, s.sets);
   Verdict verdict;
   verdict.direction = direction_of(program_->loaded(), fields);

@@ -53,6 +53,7 @@ struct Program::Loaded {
   std::vector<IpTrie> nets;
   std::vector<std::vector<HsDatabase>> field_db;  // by FieldId; empty when the field has no patterns
   IpTrie sending_servers;
+  IpTrie trusted_relays;
   StringSet org_domains;
 };
 

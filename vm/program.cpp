@@ -56,6 +56,7 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
     loaded->field_db[static_cast<size_t>(db.field)].push_back(deserialize(db));
   }
   for (const auto& prefix : im.settings.sending_servers) loaded->sending_servers.insert(prefix);
+  for (const auto& prefix : im.settings.trusted_relays) loaded->trusted_relays.insert(prefix);
   loaded->org_domains.insert(im.settings.org_domains.begin(), im.settings.org_domains.end());
   program->loaded_ = std::move(loaded);
   return program;

@@ -1,0 +1,26 @@
+// Reading the trace headers: the address a Received hop says it received from.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "runtime/ip.h"
+#include "runtime/message.h"
+
+namespace mp::runtime {
+
+// The connecting IP of one Received header's "from" clause: the bracketed address in
+// `from host ([192.0.2.1])`, `from host (host [IPv6:2001:db8::1])` or `from [192.0.2.1]`,
+// else the first bare address in the clause's comment. nullopt when there is none.
+std::optional<IpAddress> received_from_ip(std::string_view received);
+
+// The effective client IP (as Mirapoint walks it): starting from the connecting
+// client, while the current address is one of our trusted relays, step one Received
+// hop back to the address that relay received the message from. `is_trusted` says
+// whether an address is one of our relays.
+std::optional<IpAddress> effective_client_ip(const Message& message, std::optional<IpAddress> client,
+                                             const std::function<bool(const IpAddress&)>& is_trusted);
+
+}  // namespace mp::runtime
