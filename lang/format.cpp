@@ -36,7 +36,7 @@ class Formatter {
   void emit_item(P::ItemContext* item) {
     if (auto* s = item->settingsBlock()) return emit_settings(s);
     if (auto* s = item->stageBlock()) return emit_stage(s);
-    if (auto* r = item->bareRule()) return emit_rule_body(r->condition(), r->actions(), 0);
+    if (auto* r = item->bareRule()) return emit_rule_body(r->IF(), r->condition(), r->THEN(), r->actions(), 0);
     if (auto* d = item->defDecl()) {
       start_line(0);
       emit_range(d->getStart()->getTokenIndex(), d->condition()->getStart()->getTokenIndex() - 1, 0);
@@ -72,7 +72,7 @@ class Formatter {
       start_line(kIndent);
       emit_range(rule->getStart()->getTokenIndex(), rule->IF()->getSymbol()->getTokenIndex() - 1, 2 * kIndent);
       end_line();
-      emit_rule_body(rule->condition(), rule->actions(), 2 * kIndent);
+      emit_rule_body(rule->IF(), rule->condition(), rule->THEN(), rule->actions(), 2 * kIndent);
     }
     close_brace(s->getStop()->getTokenIndex(), 0);
   }
@@ -86,9 +86,12 @@ class Formatter {
 
   // `if COND then ACTIONS`: one line when it fits, else `then …` on a line of its own,
   // and a long condition broken before its top-level `and`/`or`.
-  void emit_rule_body(P::ConditionContext* condition, P::ActionsContext* actions, int indent) {
-    size_t if_token = condition->getStart()->getTokenIndex() - 1;
-    size_t then_token = actions->getStart()->getTokenIndex() - 1;
+  // Every token and comment from `if` to the last action is emitted exactly once:
+  // [if … condition start), the condition and the comments after it, [then … last action].
+  void emit_rule_body(antlr4::tree::TerminalNode* if_node, P::ConditionContext* condition,
+                      antlr4::tree::TerminalNode* then_node, P::ActionsContext* actions, int indent) {
+    size_t if_token = if_node->getSymbol()->getTokenIndex();
+    size_t then_token = then_node->getSymbol()->getTokenIndex();
     size_t last = actions->getStop()->getTokenIndex();
     start_line(indent);
     bool one_line = !has_comment(if_token, last) && indent + flat_width(if_token, last) <= kFormatWidth;
@@ -96,8 +99,9 @@ class Formatter {
       emit_range(if_token, last, indent + kIndent);
       return end_line();
     }
-    emit_range(if_token, if_token, indent + kIndent);
+    emit_range(if_token, condition->getStart()->getTokenIndex() - 1, indent + kIndent);
     emit_condition(condition, indent, current_column());
+    emit_range(condition->getStop()->getTokenIndex() + 1, then_token - 1, indent + kIndent);  // comments
     end_line();
     start_line(indent);
     emit_range(then_token, last, indent + kIndent);

@@ -74,6 +74,23 @@ TEST(Format, KeepsEveryTokenAndComment) {
   }
 }
 
+// Comments right after `if`, before `then` and after `then` used to take a keyword's
+// place: every token must survive wherever a comment sits.
+TEST(Format, CommentsAroundIfAndThenKeepEveryToken) {
+  for (const char* source : {"if # c\n  subject contains \"a\" then tag \"y\"\n",
+                             "if subject contains \"a\" then # c\n  tag \"y\"\n",
+                             "if subject contains \"a\" # c\n  then tag \"y\"\n",
+                             "stage s {\n  rule r: # a\n    if # b\n    subject contains \"a\" # c\n    then # d\n"
+                             "    tag \"y\"\n}\n"}) {
+    auto once = format_text(source);
+    ASSERT_TRUE(once) << source;
+    EXPECT_EQ(without_whitespace(*once), without_whitespace(source)) << *once;
+    auto twice = format_text(*once);
+    ASSERT_TRUE(twice) << *once;
+    EXPECT_EQ(*once, *twice);
+  }
+}
+
 TEST(Format, IsIdempotent) {
   auto once = format_text(kMessy);
   ASSERT_TRUE(once);
