@@ -32,15 +32,31 @@ const LintEntry* find_lint(std::string_view code) {
   return nullptr;
 }
 
+// The comment on a line of policy text: from the first '#' outside a string.
+std::string comment_of(const std::string& line) {
+  bool in_string = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (in_string && line[i] == '\\') {
+      ++i;
+    } else if (line[i] == '"') {
+      in_string = !in_string;
+    } else if (line[i] == '#' && !in_string) {
+      return line.substr(i);
+    }
+  }
+  return {};
+}
+
 // `# lint: allow(L001, L005)` on the diagnostic's line or in the comment block
 // directly above it.
 bool silenced(const lang::Diagnostic& d, const lang::SourceMap& sources) {
-  static const std::regex annotation(R"(#.*lint:\s*allow\(([^)]*)\))");
+  static const std::regex annotation(R"(lint:\s*allow\(([^)]*)\))");
   lang::LineCol at = sources.line_col(d.primary.span.file, d.primary.span.begin);
   for (uint32_t line = at.line; line >= 1; --line) {
     std::string text(sources.line_text(d.primary.span.file, line));
+    std::string comment = comment_of(text);
     std::smatch m;
-    if (std::regex_search(text, m, annotation) && m[1].str().find(d.code) != std::string::npos) return true;
+    if (std::regex_search(comment, m, annotation) && m[1].str().find(d.code) != std::string::npos) return true;
     bool comment_only = text.find_first_not_of(" \t") != std::string::npos &&
                         text[text.find_first_not_of(" \t")] == '#';
     if (line != at.line && !comment_only) break;
@@ -98,7 +114,20 @@ bool already_skipped(const LintInput& in, const ListItem& item) {
                      [&](const auto& s) { return s.message.find(where(item)) != std::string::npos; });
 }
 
+void const_list_duplicates(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  for (const auto& c : in.policy.consts) {
+    std::map<std::string, const lang::Literal*> seen;
+    for (const auto& item : c.value.items) {
+      if (!seen.emplace(item.text, &item).second) {
+        out.push_back(warning("L004", "`" + item.text + "` appears twice in `" + c.name + "`", item.span,
+                              "duplicate entry", "remove one of them"));
+      }
+    }
+  }
+}
+
 void list_entries(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  const_list_duplicates(in, out);
   for (const auto& skipped : in.sema.skipped_entries()) {
     out.push_back(warning("L011", skipped.message, skipped.span, "this entry is skipped",
                           "fix the line in the list file or remove it"));

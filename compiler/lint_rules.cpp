@@ -84,9 +84,9 @@ void never_fires(const LintInput& in, std::vector<lang::Diagnostic>& out) {
       for (size_t j = i + 1; j < atoms->size(); ++j) {
         if (!lint_logic::contradict((*atoms)[i], (*atoms)[j], sets)) continue;
         lang::Diagnostic d = rule_warning("L002", "rule `" + r.name + "` can never fire", r,
-                                          "these two tests cannot both be true", "one of the two tests is wrong");
-        d.primary.span = (*atoms)[j].test->span;
-        d.secondary.push_back({(*atoms)[i].test->span, "contradicts this test"});
+                                          "two of its tests cannot both be true", "one of the two tests is wrong");
+        d.secondary.push_back({(*atoms)[i].test->span, "this test"});
+        d.secondary.push_back({(*atoms)[j].test->span, "contradicts this one"});
         out.push_back(std::move(d));
         i = atoms->size();
         break;
@@ -124,21 +124,38 @@ const std::vector<std::string>& freemail_domains() {
 
 struct AllowFacts {
   bool identity = false;      // rests on something a sender writes
-  bool anchored = false;      // checks the client IP or a Received hop
   bool own_domain = false;    // an identity set holds one of org.domains
   bool freemail = false;      // an identity set holds a whole freemail domain
 };
+
+bool tests_received(const IrNode& n, const LintInput& in) {
+  if (n.op == IrOp::Match) return in.sema.patterns.patterns()[n.index].header_filter == "received";
+  return n.op == IrOp::InSet && in.sema.sets.sets()[n.index].header_filter == "received";
+}
+
+// Is the condition true only for mail from a known place: the client IP (as seen or
+// as walked back past our relays), or a Received hop? An `and` needs one anchored
+// operand, an `or` needs all of them; HELO is the client's word, so it is no anchor.
+bool anchored(const IrNode& n, const LintInput& in) {
+  switch (n.op) {
+    case IrOp::And:
+      return std::any_of(n.children.begin(), n.children.end(), [&](const IrNode& c) { return anchored(c, in); });
+    case IrOp::Or:
+      return std::all_of(n.children.begin(), n.children.end(), [&](const IrNode& c) { return anchored(c, in); });
+    case IrOp::Match:
+    case IrOp::InSet:
+    case IrOp::InNet:
+      return n.field == vm::FieldId::ClientIp || n.field == vm::FieldId::EffectiveClientIp || tests_received(n, in);
+    default: return false;
+  }
+}
 
 void collect(const IrNode& n, const LintInput& in, AllowFacts& facts, bool negated) {
   if (n.op == IrOp::Not) return collect(n.children[0], in, facts, !negated);
   for (const auto& child : n.children) collect(child, in, facts, negated);
   bool test = n.op == IrOp::Match || n.op == IrOp::InSet || n.op == IrOp::InNet;
   if (!test || negated) return;
-  if (n.field == vm::FieldId::ClientIp || n.field == vm::FieldId::Helo) facts.anchored = true;
-  bool received = n.op == IrOp::Match
-                      ? in.sema.patterns.patterns()[n.index].header_filter == "received"
-                      : n.op == IrOp::InSet && in.sema.sets.sets()[n.index].header_filter == "received";
-  if (received) facts.anchored = true;
+  bool received = tests_received(n, in);
   bool header_value = n.field == vm::FieldId::HeaderValue && !received;
   if (!identity_field(n.field) && !header_value) return;
   facts.identity = true;
@@ -157,7 +174,7 @@ void spoofable_allows(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     if (!(r.directions & vm::kInbound)) continue;  // outbound/internal imply one of our servers
     AllowFacts facts;
     collect(r.condition, in, facts, false);
-    if (!facts.identity || facts.anchored) continue;
+    if (!facts.identity || anchored(r.condition, in)) continue;
     if (facts.own_domain) {
       out.push_back(rule_warning("L006", "`" + r.name + "` allows mail that only claims to be from our own domain",
                                  r, "turns off anti-spoofing for this rule",

@@ -544,6 +544,7 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
         return mismatch("not an email address", "");
       }
+      if (l.kind == LiteralKind::String && l.text.empty()) return std::string();  // the null sender <>
       if (l.kind == LiteralKind::Path || l.text.find('@') == std::string::npos) {
         return mismatch("not an email address", "to test the domain, use `" + domain_field_for(field.display) + "`");
       }

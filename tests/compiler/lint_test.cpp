@@ -58,6 +58,13 @@ std::vector<LintCase> cases() {
        "rule g: if header \"X-Mailer\" contains \"Foo\" and client.ip in [192.0.2.0/24] then allow\n"},
       {"L005", "rule g: if sender is news@partner.example then allow\n",
        "rule g (outbound): if sender is news@partner.example then allow\n"},
+      {"L005", "rule g: if from.domain is partner.example and helo is mail.partner.example then allow\n",
+       "rule g: if from.domain is partner.example and client.effective_ip in [192.0.2.0/24] then allow\n"},
+      {"L005", "rule g: if from.domain is partner.example or client.ip in [192.0.2.1] then allow\n",
+       "rule g: if (from.domain is partner.example or sender is a@partner.example) and client.ip in [192.0.2.1] "
+       "then allow\n"},
+      {"L004", "const c = [a.example, b.example, a.example]\nrule r: if from.domain in c then tag \"t\"\n",
+       "const c = [a.example, b.example]\nrule r: if from.domain in c then tag \"t\"\n"},
       {"L006", kSettings + "rule e: if from.domain is widget.com then allow\n",
        kSettings + "rule e: if from.domain is widget.com and header \"Received\" contains \"mx.widget.com\" then allow\n"},
       {"L007", "rule f: if from.domain is gmail.com then allow\n",
@@ -123,6 +130,18 @@ TEST(Lint, AnnotationSilencesOnlyItsCode) {
       "}\n";
   auto codes = lint_codes_of(policy);
   EXPECT_EQ(std::count(codes.begin(), codes.end(), "L005"), 1) << "only rule h should warn";
+}
+
+TEST(Lint, AnnotationInsideAStringDoesNotSilence) {
+  auto codes = lint_codes_of(
+      "stage s {\n  rule g: if subject contains \"# lint: allow(L005)\" and from.domain is x.example then allow\n}\n");
+  EXPECT_TRUE(has(codes, "L005"));
+}
+
+TEST(Lint, AnnotationAboveARuleCoversTestsOnLaterLines) {
+  auto codes = lint_codes_of(
+      "stage s {\n  # lint: allow(L002)\n  rule r:\n    if size > 10MB and size < 1MB\n    then tag \"x\"\n}\n");
+  EXPECT_FALSE(has(codes, "L002"));
 }
 
 TEST(Lint, ExamplesLintClean) {

@@ -47,3 +47,23 @@ TEST(EffectiveIp, TrustedRelaysMustBePrefixes) {
 
 }  // namespace
 }  // namespace mp::vm
+
+namespace mp::vm {
+namespace {
+
+// `sender is ""` tests the null sender (bounces, MAIL FROM:<>).
+TEST(NullSender, IsEmptyStringMatchesOnlyTheNullSender) {
+  std::string policy = "if sender is \"\" then tag \"bounce\"\n";
+  auto c = compiler::compile_source("p.mp", policy);
+  ASSERT_TRUE(c.ok());
+  std::string image = write_image(*c.image);
+  Evaluator evaluator(Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()}));
+  runtime::Message message = runtime::Message::parse("Subject: x\r\n\r\nbody\r\n");
+  runtime::Envelope bounce, normal;
+  normal.sender = "a@b.example";
+  EXPECT_EQ(evaluator.evaluate(message, bounce).tags.size(), 1u);
+  EXPECT_TRUE(evaluator.evaluate(message, normal).tags.empty());
+}
+
+}  // namespace
+}  // namespace mp::vm
