@@ -35,7 +35,6 @@ namespace mp::tools {
 
 namespace {
 
-namespace fs = std::filesystem;
 using ordered_json = nlohmann::ordered_json;
 
 struct DiffOptions {
@@ -48,51 +47,6 @@ struct DiffOptions {
 };
 
 // ---- The corpus -------------------------------------------------------------------
-
-bool has_subdirectory(const fs::path& dir, const char* name) {
-  std::error_code ec;
-  return fs::is_directory(dir / name, ec);
-}
-
-// Regular files below `dir`. A Maildir (a folder with cur/ and new/) contributes the
-// files of cur/ and new/ only: tmp/ holds messages still being delivered, and the files
-// directly in the Maildir are the server's indexes (dovecot-uidlist, ...). Its other
-// subfolders (Maildir++ folders such as .Sent/) are walked like any folder.
-void walk(const fs::path& dir, std::vector<std::string>& out) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  if (ec) return;
-  const bool maildir = has_subdirectory(dir, "cur") && has_subdirectory(dir, "new");
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    const fs::directory_entry& entry = *it;
-    std::error_code e;
-    if (entry.is_directory(e) && !entry.is_symlink(e)) {
-      if (maildir && entry.path().filename() == "tmp") continue;
-      walk(entry.path(), out);
-    } else if (entry.is_regular_file(e) && !maildir) {
-      out.push_back(entry.path().string());
-    }
-  }
-}
-
-// Every argument in order; a directory's files sorted (as `policyc run` does). A path
-// that is not a directory is taken as a file, so a missing one shows up as an error.
-std::vector<std::string> enumerate(const std::vector<std::string>& paths) {
-  std::vector<std::string> files;
-  for (const auto& path : paths) {
-    std::error_code ec;
-    if (!fs::is_directory(path, ec)) {
-      files.push_back(path);
-      continue;
-    }
-    std::vector<std::string> below;
-    walk(path, below);
-    std::sort(below.begin(), below.end());
-    files.insert(files.end(), below.begin(), below.end());
-  }
-  return files;
-}
 
 // ---- Results ----------------------------------------------------------------------
 
@@ -427,7 +381,7 @@ int diff(const DiffOptions& o) {
   if (!envelope) return 2;
   const runtime::Envelope& base = *envelope;
 
-  const std::vector<std::string> files = enumerate(o.corpus);
+  const std::vector<std::string> files = message_files(o.corpus);
   size_t jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
 
   Work work(files);

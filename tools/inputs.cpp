@@ -72,6 +72,33 @@ std::string default_sender(const runtime::Message& message) {
 
 namespace {
 
+bool has_subdirectory(const fs::path& dir, const char* name) {
+  std::error_code ec;
+  return fs::is_directory(dir / name, ec);
+}
+
+// Regular files below `dir`. A Maildir (a folder with cur/ and new/) contributes the
+// files of cur/ and new/ only: tmp/ holds messages still being delivered, and the files
+// directly in the Maildir are the server's indexes (dovecot-uidlist, ...). Its other
+// subfolders (Maildir++ folders such as .Sent/) are walked like any folder.
+void walk(const fs::path& dir, std::vector<std::string>& out) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  if (ec) return;
+  const bool maildir = has_subdirectory(dir, "cur") && has_subdirectory(dir, "new");
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const fs::directory_entry& entry = *it;
+    std::error_code e;
+    if (entry.is_directory(e) && !entry.is_symlink(e)) {
+      if (maildir && entry.path().filename() == "tmp") continue;
+      walk(entry.path(), out);
+    } else if (entry.is_regular_file(e) && !maildir) {
+      out.push_back(entry.path().string());
+    }
+  }
+}
+
 void add_file(const std::string& path, std::vector<MessageInput>& out) {
   std::string bytes;
   if (!read_file(path, bytes)) {
@@ -90,21 +117,27 @@ void add_file(const std::string& path, std::vector<MessageInput>& out) {
 
 }  // namespace
 
-std::vector<MessageInput> read_messages(const std::vector<std::string>& paths) {
-  std::vector<MessageInput> out;
+// Every argument in order; a directory's files sorted (as `policyc run` does). A path
+// that is not a directory is taken as a file, so a missing one shows up as an error.
+std::vector<std::string> message_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
   for (const auto& path : paths) {
     std::error_code ec;
     if (!fs::is_directory(path, ec)) {
-      add_file(path, out);
+      files.push_back(path);
       continue;
     }
-    std::vector<std::string> files;
-    for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
-      if (entry.is_regular_file()) files.push_back(entry.path().string());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) add_file(f, out);
+    std::vector<std::string> below;
+    walk(path, below);
+    std::sort(below.begin(), below.end());
+    files.insert(files.end(), below.begin(), below.end());
   }
+  return files;
+}
+
+std::vector<MessageInput> read_messages(const std::vector<std::string>& paths) {
+  std::vector<MessageInput> out;
+  for (const auto& file : message_files(paths)) add_file(file, out);
   return out;
 }
 

@@ -24,7 +24,13 @@ struct MessageInput {
   std::string error;    // set when the input could not be read
 };
 
-// Expands directories (sorted, recursive) and splits mbox files.
+// The message files named by `paths`, in order: a directory's files sorted,
+// recursively; a Maildir contributes cur/ and new/ only (not tmp/ or the server's
+// index files). A path that is not a directory is taken as a file (so a missing one
+// shows up as an error when read).
+std::vector<std::string> message_files(const std::vector<std::string>& paths);
+
+// Reads message_files(paths) and splits mbox files.
 std::vector<MessageInput> read_messages(const std::vector<std::string>& paths);
 
 bool read_file(const std::string& path, std::string& out);
