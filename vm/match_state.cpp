@@ -31,7 +31,8 @@ MatchState::MatchState(const Program& program, hs_scratch_t* scratch, MessageFie
 int MatchState::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
                          void* context) {
   auto* self = static_cast<MatchState*>(context);
-  if (id >= self->im_.patterns.size()) return 0;  // a crafted database cannot index past the table
+  // A crafted database cannot index past the table or report another field's pattern.
+  if (id >= self->im_.patterns.size() || self->im_.patterns[id].field != self->scan_field_) return 0;
   const PatternInfo& p = self->im_.patterns[id];
   if (!p.header_filter.empty() && self->fields_.header_names()[self->scan_item_] != p.header_filter) {
     return 0;
@@ -46,6 +47,7 @@ void MatchState::scan(FieldId field) {
   const auto& databases = loaded_.field_db[f];
   if (databases.empty()) return;
   const auto& values = fields_.values(field).text;
+  scan_field_ = field;
   for (uint32_t i = 0; i < values.size(); ++i) {
     scan_item_ = i;
     for (const auto& db : databases) {

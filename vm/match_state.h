@@ -73,6 +73,7 @@ class MatchState {
   MatchTable& sets_;
   std::array<bool, kFieldCount> scanned_{};
   std::array<bool, kFieldCount> looked_up_{};
+  FieldId scan_field_ = FieldId::Subject;
   uint32_t scan_item_ = 0;
   std::string lowered_;
 };
