@@ -210,11 +210,7 @@ std::vector<lang::Diagnostic> lint(const LintInput& in) {
   for (auto& d : all) {
     if (!silenced(d, in.sources)) kept.push_back(std::move(d));
   }
-  std::stable_sort(kept.begin(), kept.end(), [](const lang::Diagnostic& a, const lang::Diagnostic& b) {
-    return std::tie(a.primary.span.file.value, a.primary.span.begin) <
-           std::tie(b.primary.span.file.value, b.primary.span.begin);
-  });
-  return kept;
+  return kept;  // the compiler sorts all diagnostics by position
 }
 
 std::string_view lint_title(std::string_view code) {
