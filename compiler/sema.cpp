@@ -67,9 +67,11 @@ IrModule Sema::check(const lang::Policy& policy) {
     for (const auto& rule : stage.rules) {
       auto [it, fresh] = names.emplace(rule.name, &rule);
       if (!fresh) {
-        lang::Diagnostic d{lang::Severity::Error, "E040",
+        lang::Diagnostic d{lang::Severity::Error,
+                           "E040",
                            "rule `" + rule.name + "` is already defined in stage `" + stage.name + "`",
-                           {rule.name_span, "second definition"}, {{it->second->name_span, "first defined here"}},
+                           {rule.name_span, "second definition"},
+                           {{it->second->name_span, "first defined here"}},
                            "rename one of the rules"};
         diagnostics_.add(std::move(d));
       }
@@ -105,8 +107,12 @@ void Sema::declare(const lang::Policy& policy) {
   auto claim = [&](const std::string& name, lang::Span span) {
     auto [it, fresh] = seen.emplace(name, span);
     if (!fresh) {
-      lang::Diagnostic d{lang::Severity::Error, "E041", "`" + name + "` is already declared",
-                         {span, "declared again here"}, {{it->second, "first declared here"}}, {}};
+      lang::Diagnostic d{lang::Severity::Error,
+                         "E041",
+                         "`" + name + "` is already declared",
+                         {span, "declared again here"},
+                         {{it->second, "first declared here"}},
+                         {}};
       diagnostics_.add(std::move(d));
     }
     return fresh;
@@ -142,7 +148,8 @@ void Sema::load_list(const lang::ListDecl& decl) {
     size_t begin = line.find_first_not_of(" \t\r");
     if (begin == std::string::npos) continue;
     size_t end = line.find_last_not_of(" \t\r");
-    lang::Literal entry{lang::LiteralKind::String, decl.file_span, line.substr(begin, end - begin + 1), 0, {}};
+    lang::Literal entry{
+        lang::LiteralKind::String, decl.file_span, line.substr(begin, end - begin + 1), 0, {}};
     items.push_back({std::move(entry), decl.file + ":" + std::to_string(number)});
   }
 }
@@ -199,12 +206,22 @@ void Sema::check_settings(const lang::Policy& policy) {
         diagnostics_.error("E062", "`" + s.key + "` takes a number", s.value.span, "not a number");
         continue;
       }
-      (s.key.ends_with("quarantine") ? settings.quarantine_threshold : settings.reject_threshold) = value->number;
+      (s.key.ends_with("quarantine") ? settings.quarantine_threshold : settings.reject_threshold) =
+          value->number;
       threshold_span = s.value.span;
+    } else if (s.key == "facts.on_temperror") {
+      if (s.value.kind != lang::LiteralKind::Path ||
+          (s.value.text != "tempfail" && s.value.text != "ignore")) {
+        diagnostics_.error("E062", "`facts.on_temperror` is `tempfail` or `ignore`", s.value.span,
+                           "not tempfail or ignore");
+        continue;
+      }
+      settings.on_temperror =
+          s.value.text == "ignore" ? vm::TempErrorPolicy::Ignore : vm::TempErrorPolicy::Tempfail;
     } else {
       diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
-                         "known settings: org.domains, org.sending_servers, org.trusted_relays, "
-                         "spam.threshold.quarantine, spam.threshold.reject");
+                         "known settings: facts.on_temperror, org.domains, org.sending_servers, "
+                         "org.trusted_relays, spam.threshold.quarantine, spam.threshold.reject");
     }
   }
   if (settings.quarantine_threshold > settings.reject_threshold) {
@@ -235,12 +252,12 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
   for (const auto& a : rule.actions) {
     IrAction action{a.kind, a.span, a.text, a.has_text, a.score, a.header};
     if (a.kind == lang::ActionKind::Reject && a.has_text && !std::regex_search(a.text, reject_code)) {
-      diagnostics_.error("E061", "reject text must start with a 5xx reply code", a.span,
-                         "no 5xx code", "write e.g. `reject \"550 " + a.text + "\"`");
+      diagnostics_.error("E061", "reject text must start with a 5xx reply code", a.span, "no 5xx code",
+                         "write e.g. `reject \"550 " + a.text + "\"`");
     }
     if (a.kind == lang::ActionKind::Tempfail && a.has_text && !std::regex_search(a.text, tempfail_code)) {
-      diagnostics_.error("E061", "tempfail text must start with a 4xx reply code", a.span,
-                         "no 4xx code", "write e.g. `tempfail \"451 " + a.text + "\"`");
+      diagnostics_.error("E061", "tempfail text must start with a 4xx reply code", a.span, "no 4xx code",
+                         "write e.g. `tempfail \"451 " + a.text + "\"`");
     }
     if ((a.kind == lang::ActionKind::AddHeader || a.kind == lang::ActionKind::RemoveHeader) &&
         !valid_header_name(a.header)) {
@@ -250,8 +267,11 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
     if (!is_terminal(a.kind)) {
       plain.push_back(std::move(action));
     } else if (terminal) {
-      lang::Diagnostic d{lang::Severity::Error, "E061", "a rule can have only one terminal action",
-                         {a.span, "second terminal action"}, {{terminal->span, "first one here"}},
+      lang::Diagnostic d{lang::Severity::Error,
+                         "E061",
+                         "a rule can have only one terminal action",
+                         {a.span, "second terminal action"},
+                         {{terminal->span, "first one here"}},
                          "allow, reject, quarantine, discard and tempfail each end evaluation"};
       diagnostics_.add(std::move(d));
     } else {
@@ -260,7 +280,8 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
   }
   if (terminal) {
     if (!terminal->has_text) {
-      terminal->has_text = terminal->kind != lang::ActionKind::Allow && terminal->kind != lang::ActionKind::Discard;
+      terminal->has_text =
+          terminal->kind != lang::ActionKind::Allow && terminal->kind != lang::ActionKind::Discard;
       terminal->text = terminal->kind == lang::ActionKind::Reject     ? "550 5.7.1 Message rejected by policy"
                        : terminal->kind == lang::ActionKind::Tempfail ? "451 4.7.1 Try again later"
                                                                       : "rule " + rule.name;

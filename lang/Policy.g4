@@ -22,7 +22,9 @@ listDecl     : LIST name '=' (fileSource | listLiteral) ;
 fileSource   : FILE '(' STRING ')' ;
 defDecl      : DEF name '=' condition ;
 settingsBlock: SETTINGS '{' setting* '}' ;
-setting      : path '=' value ;
+setting      : path '=' (value | actionWord) ;
+// A setting may name an action (facts.on_temperror = tempfail).
+actionWord   : TEMPFAIL | ALLOW | REJECT | QUARANTINE | DISCARD ;
 
 stageBlock   : STAGE name '{' ruleDecl* '}' ;
 ruleDecl     : RULE name ('(' scope (',' scope)* ')')? ':' IF condition THEN actions ;

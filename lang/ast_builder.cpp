@@ -20,12 +20,23 @@ bool unescape_string(std::string_view body, std::string& out) {
     }
     if (++i == body.size()) return false;
     switch (body[i]) {
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      default: return false;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      default:
+        return false;
     }
   }
   return true;
@@ -68,7 +79,7 @@ class AstBuilder {
       policy_.defs.push_back({c->name()->getText(), span(c->name()), condition(c->condition())});
     } else if (auto* c = item->settingsBlock()) {
       for (auto* s : c->setting()) {
-        policy_.settings.push_back({s->path()->getText(), span(s->path()), literal(s->value())});
+        policy_.settings.push_back({s->path()->getText(), span(s->path()), setting_value(s)});
       }
     } else if (auto* c = item->stageBlock()) {
       Stage& stage = stage_named(c->name()->getText(), span(c->name()));
@@ -118,7 +129,7 @@ class AstBuilder {
     r.name_span = span(c->name());
     r.span = span(c);
     for (auto* s : c->scope()) {
-      r.directions.push_back(s->INBOUND() ? Direction::Inbound
+      r.directions.push_back(s->INBOUND()    ? Direction::Inbound
                              : s->OUTBOUND() ? Direction::Outbound
                                              : Direction::Internal);
     }
@@ -300,6 +311,15 @@ class AstBuilder {
     return o;
   }
 
+  Literal setting_value(P::SettingContext* s) {
+    if (s->value()) return literal(s->value());
+    Literal word;
+    word.kind = LiteralKind::Path;
+    word.span = span(s->actionWord());
+    word.text = s->actionWord()->getText();
+    return word;
+  }
+
   Literal literal(P::ValueContext* c) {
     Literal l;
     l.span = span(c);
@@ -357,10 +377,14 @@ class AstBuilder {
     std::from_chars(text.data(), text.data() + unit_at, value);
     std::string unit = text.substr(unit_at);
     double scale = 1;
-    if (unit == "KB" || unit == "kB" || unit == "K") scale = 1024;
-    else if (unit == "MB" || unit == "M") scale = 1024.0 * 1024;
-    else if (unit == "GB" || unit == "G") scale = 1024.0 * 1024 * 1024;
-    else if (unit != "B") diagnostics_.error("E022", "unknown size unit", where, "here");
+    if (unit == "KB" || unit == "kB" || unit == "K")
+      scale = 1024;
+    else if (unit == "MB" || unit == "M")
+      scale = 1024.0 * 1024;
+    else if (unit == "GB" || unit == "G")
+      scale = 1024.0 * 1024 * 1024;
+    else if (unit != "B")
+      diagnostics_.error("E022", "unknown size unit", where, "here");
     return std::round(value * scale);
   }
 

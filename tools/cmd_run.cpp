@@ -9,6 +9,7 @@
 #include "runtime/message.h"
 #include "tools/commands.h"
 #include "tools/envelope_options.h"
+#include "tools/fact_options.h"
 #include "tools/header_rewrite.h"
 #include "tools/inputs.h"
 #include "tools/verdict_format.h"
@@ -21,6 +22,7 @@ struct RunOptions {
   std::string policy;
   std::vector<std::string> messages;
   EnvelopeOptions envelope;
+  FactFlags facts;
   std::string format = "text";
   bool explain = false;
   std::string write_headers;  // --write-headers DIR: "" when not given
@@ -62,6 +64,8 @@ int run(const RunOptions& o) {
   if (!program) return 1;
   std::optional<runtime::Envelope> base = o.envelope.base();
   if (!base) return 2;
+  std::unique_ptr<dns::Resolver> resolver = o.facts.resolver();
+  if (!resolver) return 2;
   if (!o.write_headers.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.write_headers, ec);
@@ -78,17 +82,24 @@ int run(const RunOptions& o) {
   for (auto& input : read_messages(o.messages)) {
     if (!input.error.empty()) {
       status = 1;
-      if (o.format == "json") std::cout << error_json(input.name, input.error) << "\n";
-      else std::cerr << input.name << ": error: " << input.error << "\n";
+      if (o.format == "json")
+        std::cout << error_json(input.name, input.error) << "\n";
+      else
+        std::cerr << input.name << ": error: " << input.error << "\n";
       continue;
     }
     runtime::Message message = runtime::Message::parse(std::move(input.bytes));
-    vm::Verdict verdict = evaluator.evaluate(message, o.envelope.for_message(*base, message));
-    std::cout << (o.format == "json" ? verdict_json(input.name, verdict) + "\n"
+    runtime::Envelope envelope = o.envelope.for_message(*base, message);
+    auth::MessageFacts facts(*resolver, message, envelope, o.facts.fact_options());
+    vm::Verdict verdict = evaluator.evaluate(message, envelope, &facts);
+    std::cout << (o.format == "json" ? verdict_json(input.name, verdict, facts.auth_summary()) + "\n"
                                      : verdict_text(input.name, verdict, o.explain));
     if (!o.write_headers.empty()) {
       std::filesystem::path out = std::filesystem::path(o.write_headers) / output_name(input.name, written);
-      std::string rewritten = rewrite_headers(message.raw(), verdict_headers(verdict), verdict.removed_headers);
+      auto headers = verdict_headers(verdict);
+      if (!facts.auth_summary().empty())
+        headers.emplace_back("Authentication-Results", facts.authentication_results());
+      std::string rewritten = rewrite_headers(message.raw(), headers, verdict.removed_headers);
       if (!write_file(out, rewritten)) {
         std::cerr << input.name << ": error: cannot write " << out.string() << "\n";
         status = 1;
@@ -104,6 +115,7 @@ void add_run_command(CLI::App& app, int& status) {
   cmd->add_option("policy", o->policy, "Policy source or compiled image")->required();
   cmd->add_option("messages", o->messages, "Message files, mbox files or directories")->required();
   o->envelope.add_to(*cmd);
+  o->facts.add_to(*cmd);
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--explain", o->explain, "Explain each verdict: fired rules, matches, scores");
   cmd->add_option("--write-headers", o->write_headers,

@@ -18,11 +18,14 @@ json evidence_json(const vm::Evidence& e) {
   return j;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
-std::string verdict_json(const std::string& file, const vm::Verdict& v) {
+std::string verdict_json(const std::string& file, const vm::Verdict& v,
+                         const std::vector<std::pair<std::string, std::string>>& auth) {
   json j;
   j["file"] = file;
   j["action"] = std::string(vm::action_name(v.action));
@@ -50,6 +53,17 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v) {
   j["add_headers"] = added;
   j["remove_headers"] = v.removed_headers;
   j["log"] = v.logs;
+  if (!auth.empty()) {
+    json results = json::object();
+    for (const auto& [method, result] : auth) results[method] = result;
+    j["auth"] = results;
+  }
+  json facts = json::array();
+  for (const auto& f : v.facts) {
+    facts.push_back(
+        {{"fact", f.name}, {"value", f.value}, {"detail", f.detail}, {"temperror", f.temp_error}});
+  }
+  j["facts"] = facts;
   if (!v.trace.empty()) {
     json trace = json::array();
     for (const auto& r : v.trace) {
@@ -57,8 +71,12 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v) {
       for (const auto& t : r.tests) {
         tests.push_back({{"field", t.field}, {"test", t.test}, {"result", t.result}, {"detail", t.detail}});
       }
-      trace.push_back({{"rule", r.name}, {"stage", r.stage}, {"location", r.location},
-                       {"outcome", std::string(vm::outcome_name(r.outcome))}, {"note", r.note}, {"tests", tests}});
+      trace.push_back({{"rule", r.name},
+                       {"stage", r.stage},
+                       {"location", r.location},
+                       {"outcome", std::string(vm::outcome_name(r.outcome))},
+                       {"note", r.note},
+                       {"tests", tests}});
     }
     j["trace"] = trace;
   }
@@ -99,13 +117,20 @@ std::string trace_text(const vm::Verdict& v) {
 
 std::string verdict_text(const std::string& file, const vm::Verdict& v, bool explain) {
   std::string out = fmt::format("{}: {}", file, vm::action_name(v.action));
-  if (v.rule) out += fmt::format(" by {}.{} ({})", v.stage_name, v.rule_name, v.location);
-  else if (v.action != vm::Action::Deliver) out += " by score";
+  if (v.rule)
+    out += fmt::format(" by {}.{} ({})", v.stage_name, v.rule_name, v.location);
+  else if (v.action != vm::Action::Deliver)
+    out += " by score";
   out += fmt::format("  score={:g} direction={}", v.score, vm::direction_name(v.direction));
   if (!v.text.empty()) out += fmt::format("  \"{}\"", v.text);
   for (const auto& t : v.tags) out += fmt::format("  tag=\"{}\"", t);
   out += "\n";
   if (!explain) return out;
+  for (const auto& f : v.facts) {
+    out += fmt::format("  fact {} = {}", f.name, f.value.empty() ? "(no value)" : f.value);
+    if (!f.detail.empty()) out += " — " + f.detail;
+    out += "\n";
+  }
   out += trace_text(v);
   for (const auto& c : v.contributions) {
     out += fmt::format("  score {:+g} from {}.{}: {}\n", c.delta, c.stage, c.rule, c.reason);

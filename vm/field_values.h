@@ -10,7 +10,9 @@
 
 #include "runtime/envelope.h"
 #include "runtime/message.h"
+#include "vm/facts.h"
 #include "vm/fields.h"
+#include "vm/image.h"
 #include "vm/ip_trie.h"
 
 namespace mp::vm {
@@ -19,10 +21,10 @@ namespace mp::vm {
 // own only what extraction had to build (folded addresses, "Name: value" lines).
 struct FieldValues {
   bool ready = false;
-  std::vector<std::string_view> text;       // Text, Address, Domain
-  std::deque<std::string> owned;            // storage for built values (stable addresses)
-  std::vector<double> numbers;              // Number
-  std::vector<runtime::IpAddress> ips;      // Ip
+  std::vector<std::string_view> text;   // Text, Address, Domain
+  std::deque<std::string> owned;        // storage for built values (stable addresses)
+  std::vector<double> numbers;          // Number
+  std::vector<runtime::IpAddress> ips;  // Ip
 
   void borrow(std::string_view value) { text.push_back(value); }
   void own(std::string value) {
@@ -33,8 +35,16 @@ struct FieldValues {
 
 class MessageFields {
  public:
-  MessageFields(const runtime::Message& message, const runtime::Envelope& envelope, const IpTrie& trusted_relays)
-      : message_(message), envelope_(envelope), trusted_relays_(trusted_relays) {}
+  // Facts come from `facts` (none: every fact is empty); `on_temperror` says whether
+  // a fact that failed stops the evaluation (FactUnavailable) or reads as failed.
+  MessageFields(const runtime::Message& message, const runtime::Envelope& envelope,
+                const IpTrie& trusted_relays, FactSource* facts = nullptr,
+                TempErrorPolicy on_temperror = TempErrorPolicy::Tempfail)
+      : message_(message),
+        envelope_(envelope),
+        trusted_relays_(trusted_relays),
+        facts_(facts),
+        on_temperror_(on_temperror) {}
 
   const FieldValues& values(FieldId field);
   size_t item_count(Collection collection);
@@ -42,14 +52,20 @@ class MessageFields {
   const std::vector<std::string>& header_names();
   const runtime::Message& message() const { return message_; }
   const runtime::Envelope& envelope() const { return envelope_; }
+  // The facts computed so far, in the order rules first read them.
+  const std::vector<FactReport>& fact_reports() const { return fact_reports_; }
 
  private:
   void extract(FieldId field, FieldValues& out);
+  void extract_fact(FieldId field, FieldValues& out);
   const std::vector<runtime::Address>& addresses(Collection collection) const;
 
   const runtime::Message& message_;
   const runtime::Envelope& envelope_;
   const IpTrie& trusted_relays_;
+  FactSource* facts_;
+  TempErrorPolicy on_temperror_;
+  std::vector<FactReport> fact_reports_;
   std::array<FieldValues, kFieldCount> cache_;
   std::vector<std::string> header_names_;
   bool header_names_ready_ = false;

@@ -1,5 +1,6 @@
 // The field catalogue table, generated from fields.def.
 #include "vm/fields.h"
+#include "vm/facts.h"
 #include "vm/opcodes.h"
 
 #include <array>
@@ -54,5 +55,11 @@ std::string_view action_name(Action action) {
   }
   return "?";
 }
+
+}  // namespace mp::vm
+
+namespace mp::vm {
+
+bool is_fact(FieldId field) { return field >= FieldId::Spf; }
 
 }  // namespace mp::vm

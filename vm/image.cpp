@@ -232,6 +232,7 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
   for (const auto& c : im.settings.trusted_relays) write_cidr(w, c);
   w.f64(im.settings.quarantine_threshold);
   w.f64(im.settings.reject_threshold);
+  w.u8(static_cast<uint8_t>(im.settings.on_temperror));
 }
 
 void decode_settings(ImageData& im, ByteReader& r) {
@@ -242,6 +243,9 @@ void decode_settings(ImageData& im, ByteReader& r) {
   for (auto& c : im.settings.trusted_relays) c = read_cidr(r);
   im.settings.quarantine_threshold = r.f64();
   im.settings.reject_threshold = r.f64();
+  uint8_t on_temperror = r.u8();
+  if (on_temperror > static_cast<uint8_t>(TempErrorPolicy::Ignore)) r.fail("unknown facts.on_temperror");
+  im.settings.on_temperror = static_cast<TempErrorPolicy>(on_temperror);
 }
 
 void encode_lines(const ImageData& im, ByteWriter& w) {

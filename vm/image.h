@@ -22,7 +22,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 1;
+inline constexpr uint32_t kImageVersion = 2;
 inline constexpr uint32_t kNoGuard = 0xFFFFFFFF;
 
 // One content test compiled to a Hyperscan expression. Patterns with the same
@@ -61,6 +61,11 @@ struct NetInfo {
   std::string source;
 };
 
+enum class TempErrorPolicy : uint8_t {
+  Tempfail,  // the verdict is tempfail (451), naming the fact
+  Ignore,    // the fact reads as "temperror" (status facts) or no value, and rules go on
+};
+
 enum class GuardKind : uint8_t { None, Pattern, Set };
 
 enum DirectionBit : uint8_t { kInbound = 1, kOutbound = 2, kInternal = 4, kAllDirections = 7 };
@@ -86,6 +91,8 @@ struct Settings {
   std::vector<runtime::Cidr> trusted_relays;
   double quarantine_threshold = 5.0;
   double reject_threshold = 15.0;
+  // What a fact that could not be computed (DNS timeout, SERVFAIL) does to the verdict.
+  TempErrorPolicy on_temperror = TempErrorPolicy::Tempfail;
 };
 
 struct ImageData {

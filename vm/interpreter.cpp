@@ -54,12 +54,18 @@ std::string field_label(FieldId field, const std::string& header_filter) {
 
 bool compare(CmpOp op, double x, double y) {
   switch (op) {
-    case CmpOp::Lt: return x < y;
-    case CmpOp::Le: return x <= y;
-    case CmpOp::Gt: return x > y;
-    case CmpOp::Ge: return x >= y;
-    case CmpOp::Eq: return x == y;
-    case CmpOp::Ne: return x != y;
+    case CmpOp::Lt:
+      return x < y;
+    case CmpOp::Le:
+      return x <= y;
+    case CmpOp::Gt:
+      return x > y;
+    case CmpOp::Ge:
+      return x >= y;
+    case CmpOp::Eq:
+      return x == y;
+    case CmpOp::Ne:
+      return x != y;
   }
   return false;
 }
@@ -96,10 +102,21 @@ class Run {
  public:
   Run(const Program& program, MatchState& matches, MessageFields& fields, Evaluator::Scratch& scratch,
       Verdict& verdict, bool tracing)
-      : im_(program.image()), loaded_(program.loaded()), matches_(matches), fields_(fields),
-        s_(scratch), verdict_(verdict), tracing_(tracing) {}
+      : im_(program.image()),
+        loaded_(program.loaded()),
+        matches_(matches),
+        fields_(fields),
+        s_(scratch),
+        verdict_(verdict),
+        tracing_(tracing) {}
 
   void execute(uint8_t direction_bit);
+  // The rule being evaluated read a fact that failed (facts.on_temperror = tempfail).
+  void note_fact_failure(const FactReport& fact) {
+    if (!tracing_) return;
+    trace_test(fact.name, "computed", false, fact.detail);
+    trace_rule(current_rule_, RuleOutcome::FactUnavailable, "fact `" + fact.name + "` could not be computed");
+  }
 
  private:
   Slot pop() {
@@ -181,8 +198,9 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
       if (tracing_) trace_rule(rule, RuleOutcome::SkippedDirection, "not for this direction");
       continue;
     }
-    bool guard_failed = (r.guard_kind == GuardKind::Pattern && !matches_.pattern_matched(r.guard_field, r.guard)) ||
-                        (r.guard_kind == GuardKind::Set && !matches_.set_matched(r.guard_field, r.guard));
+    bool guard_failed =
+        (r.guard_kind == GuardKind::Pattern && !matches_.pattern_matched(r.guard_field, r.guard)) ||
+        (r.guard_kind == GuardKind::Set && !matches_.set_matched(r.guard_field, r.guard));
     if (guard_failed) {
       if (tracing_) trace_rule(rule, RuleOutcome::SkippedPrefilter, skip_note(r));
       continue;
@@ -206,9 +224,10 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
   bool literal = p.literal_length > 0 && r->end >= p.literal_length;
   uint64_t begin = literal ? r->end - p.literal_length : r->end;
   auto end = static_cast<int64_t>(r->end);
-  evidence_.push_back({field_label(field, p.header_filter), p.source, r->item, literal ? static_cast<int64_t>(begin) : -1,
-                       end, excerpt(value, begin, r->end)});
-  std::string where = literal ? "at offset " + std::to_string(begin) : "ending at offset " + std::to_string(end);
+  evidence_.push_back({field_label(field, p.header_filter), p.source, r->item,
+                       literal ? static_cast<int64_t>(begin) : -1, end, excerpt(value, begin, r->end)});
+  std::string where =
+      literal ? "at offset " + std::to_string(begin) : "ending at offset " + std::to_string(end);
   trace_test(evidence_.back().field, p.source, true,
              "item " + std::to_string(r->item) + " " + where + ": " + evidence_.back().excerpt);
   return true;
@@ -235,7 +254,8 @@ bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   for (size_t i = 0; i < ips.size(); ++i) {
     if (item >= 0 && static_cast<size_t>(item) != i) continue;
     if (loaded_.nets[net].contains(ips[i])) {
-      evidence_.push_back({field_label(field, {}), im_.nets[net].source, static_cast<uint32_t>(i), -1, -1, ips[i].str()});
+      evidence_.push_back(
+          {field_label(field, {}), im_.nets[net].source, static_cast<uint32_t>(i), -1, -1, ips[i].str()});
       trace_test(evidence_.back().field, im_.nets[net].source, true, ips[i].str());
       return true;
     }
@@ -338,8 +358,12 @@ void Run::execute(uint8_t direction_bit) {
         pc = loaded_.rules[rule].code_begin + 1;
         continue;
       }
-      case Op::PushTrue: push(1); break;
-      case Op::PushFalse: push(0); break;
+      case Op::PushTrue:
+        push(1);
+        break;
+      case Op::PushFalse:
+        push(0);
+        break;
       case Op::Match: {
         size_t start = evidence_.size();
         push(match(field, ins.c, item_for(field, ins.a)), start);
@@ -355,9 +379,15 @@ void Run::execute(uint8_t direction_bit) {
         push(in_net(field, ins.c, item_for(field, ins.a)), start);
         break;
       }
-      case Op::LoadField: push(load_number(field, item_for(field, ins.a))); break;
-      case Op::LoadCount: push(static_cast<double>(fields_.item_count(static_cast<Collection>(ins.b)))); break;
-      case Op::LoadConst: push(im_.numbers[ins.c]); break;
+      case Op::LoadField:
+        push(load_number(field, item_for(field, ins.a)));
+        break;
+      case Op::LoadCount:
+        push(static_cast<double>(fields_.item_count(static_cast<Collection>(ins.b))));
+        break;
+      case Op::LoadConst:
+        push(im_.numbers[ins.c]);
+        break;
       case Op::Compare: {
         Slot y_slot = pop();
         Slot x_slot = pop();
@@ -365,8 +395,7 @@ void Run::execute(uint8_t direction_bit) {
         bool result = compare(static_cast<CmpOp>(ins.a), x, y);
         if (tracing_) {
           static const char* ops[] = {"<", "<=", ">", ">=", "==", "!="};
-          trace_test("number", "comparison", result,
-                     fmt::format("{:.15g} {} {:.15g}", x, ops[ins.a], y));
+          trace_test("number", "comparison", result, fmt::format("{:.15g} {} {:.15g}", x, ops[ins.a], y));
         }
         push(result, std::min(x_slot.evidence_start, y_slot.evidence_start));
         break;
@@ -402,8 +431,12 @@ void Run::execute(uint8_t direction_bit) {
           continue;
         }
         break;
-      case Op::LoopBegin: loop_begin(ins, pc); continue;
-      case Op::LoopNext: loop_next(ins, pc); continue;
+      case Op::LoopBegin:
+        loop_begin(ins, pc);
+        continue;
+      case Op::LoopNext:
+        loop_next(ins, pc);
+        continue;
       case Op::Fire:
         if (tracing_) trace_rule(ins.c, RuleOutcome::Fired);
         fire(ins.c);
@@ -414,15 +447,25 @@ void Run::execute(uint8_t direction_bit) {
         verdict_.contributions.push_back({r.name, im_.stages[r.stage], im_.numbers[ins.c], str(ins.b)});
         break;
       }
-      case Op::Tag: verdict_.tags.push_back(im_.strings[ins.c]); break;
-      case Op::AddHeader: verdict_.added_headers.emplace_back(im_.strings[ins.b], im_.strings[ins.c]); break;
-      case Op::RemoveHeader: verdict_.removed_headers.push_back(im_.strings[ins.b]); break;
-      case Op::Log: verdict_.logs.push_back(im_.strings[ins.c]); break;
+      case Op::Tag:
+        verdict_.tags.push_back(im_.strings[ins.c]);
+        break;
+      case Op::AddHeader:
+        verdict_.added_headers.emplace_back(im_.strings[ins.b], im_.strings[ins.c]);
+        break;
+      case Op::RemoveHeader:
+        verdict_.removed_headers.push_back(im_.strings[ins.b]);
+        break;
+      case Op::Log:
+        verdict_.logs.push_back(im_.strings[ins.c]);
+        break;
       case Op::Terminal:
         terminal(ins);
         verdict_.rules_not_reached = loaded_.rules.size() - current_rule_ - 1;
         return;
-      case Op::Halt: finish_by_score(); return;
+      case Op::Halt:
+        finish_by_score();
+        return;
     }
     ++pc;
   }
@@ -443,7 +486,8 @@ Direction direction_of(const Program::Loaded& loaded, MessageFields& fields) {
 
 }  // namespace
 
-Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Envelope& envelope) {
+Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Envelope& envelope,
+                            FactSource* facts) {
   Scratch& s = *scratch_;
   s.patterns.reset(program_->image().patterns.size());
   s.sets.reset(program_->image().sets.size());
@@ -451,7 +495,10 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
   s.stack.clear();
   s.loops.clear();
 
-  MessageFields fields(message, envelope, program_->loaded().trusted_relays);
+  const auto& loaded = program_->loaded();
+  if (facts && !loaded.facts_used.empty()) facts->prefetch(loaded.facts_used);
+  MessageFields fields(message, envelope, loaded.trusted_relays, facts,
+                       program_->image().settings.on_temperror);
   MatchState matches(*program_, s.hs.get(), fields, s.patterns, s.sets);
   Verdict verdict;
   verdict.direction = direction_of(program_->loaded(), fields);
@@ -463,16 +510,31 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
     // fail safe by holding the message rather than delivering it.
     verdict.action = Action::Tempfail;
     verdict.text = std::string("451 4.3.0 policy evaluation error: ") + e.what();
+  } catch (const FactUnavailable& missing) {
+    // facts.on_temperror = tempfail: a rule needed a fact that could not be computed,
+    // so no verdict can be trusted yet; the sender retries later.
+    verdict.action = Action::Tempfail;
+    verdict.text = "451 4.4.3 temporary failure computing " + missing.fact.name + ": " + missing.fact.detail;
+    verdict.rule.reset();
+    verdict.rule_name = "facts.on_temperror";
+    run.note_fact_failure(missing.fact);
   }
+  verdict.facts = fields.fact_reports();
   return verdict;
 }
 
 std::string_view outcome_name(RuleOutcome outcome) {
   switch (outcome) {
-    case RuleOutcome::Fired: return "fired";
-    case RuleOutcome::NotMatched: return "false";
-    case RuleOutcome::SkippedDirection: return "skipped (direction)";
-    case RuleOutcome::SkippedPrefilter: return "false (prefilter)";
+    case RuleOutcome::Fired:
+      return "fired";
+    case RuleOutcome::NotMatched:
+      return "false";
+    case RuleOutcome::SkippedDirection:
+      return "skipped (direction)";
+    case RuleOutcome::SkippedPrefilter:
+      return "false (prefilter)";
+    case RuleOutcome::FactUnavailable:
+      return "stopped (fact unavailable)";
   }
   return "?";
 }

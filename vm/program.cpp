@@ -1,6 +1,7 @@
 // Program::load: image bytes → verified, ready-to-run program. Everything that can
 // be prepared once per image (hash sets, IP tries, Hyperscan databases) is built
 // here so that evaluation only looks things up.
+#include <algorithm>
 #include <cmath>
 
 #include "vm/loaded.h"
@@ -9,11 +10,23 @@ namespace mp::vm {
 
 namespace {
 
+// Facts appear only as Field operands (the verifier has checked every operand).
+std::vector<FieldId> facts_used(const ImageData& im) {
+  std::vector<FieldId> facts;
+  for (const auto& ins : im.code) {
+    const OpInfo& info = op_info(ins.op);
+    if (info.b != OperandKind::Field) continue;
+    auto field = static_cast<FieldId>(ins.b);
+    if (is_fact(field) && std::find(facts.begin(), facts.end(), field) == facts.end()) facts.push_back(field);
+  }
+  return facts;
+}
+
 HsDatabase deserialize(const FieldDatabase& db) {
   hs_database_t* out = nullptr;
   if (hs_deserialize_database(db.serialized.data(), db.serialized.size(), &out) != HS_SUCCESS) {
-    throw ImageError("the pattern database for field '" +
-                     std::string(field_info(db.field).name) + "' does not deserialise");
+    throw ImageError("the pattern database for field '" + std::string(field_info(db.field).name) +
+                     "' does not deserialise");
   }
   return HsDatabase(out);
 }
@@ -58,15 +71,19 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   for (const auto& prefix : im.settings.sending_servers) loaded->sending_servers.insert(prefix);
   for (const auto& prefix : im.settings.trusted_relays) loaded->trusted_relays.insert(prefix);
   loaded->org_domains.insert(im.settings.org_domains.begin(), im.settings.org_domains.end());
+  loaded->facts_used = facts_used(im);
   program->loaded_ = std::move(loaded);
   return program;
 }
 
 std::string_view direction_name(Direction d) {
   switch (d) {
-    case Direction::Inbound: return "inbound";
-    case Direction::Outbound: return "outbound";
-    case Direction::Internal: return "internal";
+    case Direction::Inbound:
+      return "inbound";
+    case Direction::Outbound:
+      return "outbound";
+    case Direction::Internal:
+      return "internal";
   }
   return "?";
 }

@@ -16,6 +16,7 @@
 
 #include "runtime/envelope.h"
 #include "runtime/message.h"
+#include "vm/facts.h"
 #include "vm/image.h"
 
 namespace mp::vm {
@@ -50,7 +51,7 @@ struct ScoreContribution {
 };
 
 // With tracing on, what happened to each rule the evaluation reached.
-enum class RuleOutcome { Fired, NotMatched, SkippedDirection, SkippedPrefilter };
+enum class RuleOutcome { Fired, NotMatched, SkippedDirection, SkippedPrefilter, FactUnavailable };
 std::string_view outcome_name(RuleOutcome outcome);
 
 struct TestTrace {
@@ -81,6 +82,7 @@ struct Verdict {
   std::vector<std::string> logs;
   std::vector<FiredRule> fired;
   Direction direction = Direction::Inbound;
+  std::vector<FactReport> facts;  // facts computed for this message (only those rules read)
   std::vector<RuleTrace> trace;  // filled only when the evaluator traces
   size_t rules_not_reached = 0;  // rules after the deciding terminal action (when tracing)
 };
@@ -112,7 +114,9 @@ class Evaluator {
   Evaluator(const Evaluator&) = delete;
   Evaluator& operator=(const Evaluator&) = delete;
 
-  Verdict evaluate(const runtime::Message& message, const runtime::Envelope& envelope);
+  // `facts` computes spf, dkim, … for this message; without one, facts are empty.
+  Verdict evaluate(const runtime::Message& message, const runtime::Envelope& envelope,
+                   FactSource* facts = nullptr);
   // Record a RuleTrace for every rule reached (slower; for `policyc run --explain`).
   void set_trace(bool on) { trace_ = on; }
   const Program& program() const { return *program_; }

@@ -1,0 +1,346 @@
+#include "auth/facts.h"
+
+#include <algorithm>
+#include <ctime>
+#include <functional>
+
+#include "runtime/identity.h"
+
+namespace mp::auth {
+
+using vm::FactValue;
+using vm::FieldId;
+
+namespace {
+
+FactValue status_value(std::string_view status, bool temp_error, std::string detail) {
+  FactValue v;
+  v.text.emplace_back(status);
+  v.temp_error = temp_error;
+  v.detail = std::move(detail);
+  return v;
+}
+
+void ignore_answer(const dns::Answer&) {}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string describe(const DkimResult& sig) {
+  std::string out =
+      "d=" + sig.domain + " s=" + sig.selector + ": " + std::string(dkim_status_name(sig.status));
+  if (!sig.reason.empty()) out += " (" + sig.reason + ")";
+  if (sig.testing) out += " [testing key]";
+  return out;
+}
+
+}  // namespace
+
+MessageFacts::MessageFacts(dns::Resolver& resolver, const runtime::Message& message,
+                           const runtime::Envelope& envelope, FactOptions options)
+    : resolver_(resolver),
+      message_(message),
+      envelope_(envelope),
+      options_(std::move(options)),
+      deadline_(dns::Resolver::Clock::now() + options_.budget) {
+  resolver_.set_query_budget(options_.max_queries);
+}
+
+std::string MessageFacts::from_domain() const {
+  const auto& from = message_.from();
+  return from.empty() ? std::string() : runtime::fold_domain(from.front().domain());
+}
+
+dns::Answer MessageFacts::txt(const std::string& name) {
+  return resolver_.resolve(name, dns::RrType::Txt, deadline_);
+}
+
+void MessageFacts::prefetch(std::span<const FieldId> facts) {
+  auto has = [&](std::initializer_list<FieldId> ids) {
+    return std::any_of(ids.begin(), ids.end(),
+                       [&](FieldId id) { return std::find(facts.begin(), facts.end(), id) != facts.end(); });
+  };
+  bool dmarc = has({FieldId::Dmarc, FieldId::DmarcPolicy});
+  if (dmarc || has({FieldId::Spf})) {
+    std::string_view sender = envelope_.sender;
+    std::string domain(sender.empty() ? envelope_.helo : sender.substr(sender.rfind('@') + 1));
+    if (dns::valid_dns_name(domain)) resolver_.query(domain, dns::RrType::Txt, ignore_answer);
+  }
+  if (dmarc || has({FieldId::Dkim, FieldId::DkimDomain})) {
+    for (const auto& name : dkim_key_queries(message_.raw()))
+      resolver_.query(name, dns::RrType::Txt, ignore_answer);
+  }
+  if (dmarc) {
+    for (const auto& name : dmarc_queries(from_domain()))
+      resolver_.query(name, dns::RrType::Txt, ignore_answer);
+  }
+  if (envelope_.client_ip && has({FieldId::Ptr, FieldId::Fcrdns, FieldId::PtrChecks, FieldId::HeloChecks})) {
+    resolver_.query(dns::reverse_name(*envelope_.client_ip), dns::RrType::Ptr, ignore_answer);
+  }
+}
+
+FactValue MessageFacts::compute(FieldId fact) {
+  switch (fact) {
+    case FieldId::Spf:
+      return spf_fact();
+    case FieldId::Dkim:
+      return dkim_fact(false);
+    case FieldId::DkimDomain:
+      return dkim_fact(true);
+    case FieldId::Dmarc:
+      return dmarc_fact(false);
+    case FieldId::DmarcPolicy:
+      return dmarc_fact(true);
+    case FieldId::Ptr:
+    case FieldId::Fcrdns:
+    case FieldId::PtrChecks:
+      return ptr_fact(fact);
+    case FieldId::HeloChecks:
+      return helo_fact();
+    default:
+      return {};
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Authentication
+
+const SpfOutcome& MessageFacts::need_spf() {
+  if (!spf_) {
+    if (!envelope_.client_ip) {
+      spf_ = SpfOutcome{};
+      spf_->problem = "no client IP address";
+      return *spf_;
+    }
+    SpfRequest request{*envelope_.client_ip, envelope_.sender, envelope_.helo, options_.authserv_id};
+    spf_ = check_spf(request, resolver_, deadline_);
+  }
+  return *spf_;
+}
+
+FactValue MessageFacts::spf_fact() {
+  const SpfOutcome& spf = need_spf();
+  std::string detail = spf.identity + " " + spf.domain;
+  if (!spf.mechanism.empty()) detail += ": matched " + spf.mechanism;
+  if (!spf.problem.empty()) detail += ": " + spf.problem;
+  return status_value(spf_result_name(spf.result), spf.result == SpfResult::TempError, detail);
+}
+
+const DkimVerification& MessageFacts::need_dkim() {
+  if (!dkim_)
+    dkim_ = dkim_verify(
+        message_.raw(), [this](const std::string& name) { return txt(name); }, std::time(nullptr));
+  return *dkim_;
+}
+
+FactValue MessageFacts::dkim_fact(bool domains) {
+  const DkimVerification& dkim = need_dkim();
+  std::string detail;
+  for (const auto& sig : dkim.signatures) detail += (detail.empty() ? "" : "; ") + describe(sig);
+  if (detail.empty()) detail = "no DKIM-Signature";
+  bool temp_error = dkim.overall() == DkimStatus::TempError;
+  if (!domains) return status_value(dkim_status_name(dkim.overall()), temp_error, detail);
+  FactValue v;
+  v.text = dkim.passing_domains();
+  v.temp_error = temp_error;
+  v.detail = detail;
+  return v;
+}
+
+const DmarcResult& MessageFacts::need_dmarc() {
+  if (!dmarc_) {
+    DmarcInput input;
+    input.from_domain = from_domain();
+    const SpfOutcome& spf = need_spf();
+    input.spf_result = spf_result_name(spf.result);
+    input.spf_domain = spf.domain;
+    input.dkim_pass_domains = need_dkim().passing_domains();
+    // pct sampling from the message itself, so that a re-run explains the same verdict.
+    auto roll = static_cast<uint32_t>(
+        std::hash<std::string>{}(std::string(message_.header("Message-ID").value_or(""))));
+    dmarc_ = evaluate_dmarc(
+        input, [this](const std::string& name) { return txt(name); }, roll);
+  }
+  return *dmarc_;
+}
+
+FactValue MessageFacts::dmarc_fact(bool policy) {
+  const DmarcResult& dmarc = need_dmarc();
+  bool temp_error = dmarc.status == DmarcStatus::TempError;
+  std::string value(policy ? dmarc_policy_name(dmarc.policy) : dmarc_status_name(dmarc.status));
+  return status_value(value, temp_error, dmarc.reason);
+}
+
+// ---------------------------------------------------------------------------------
+// Reverse DNS and HELO
+
+const ReverseDns& MessageFacts::need_reverse_dns() {
+  if (reverse_) return *reverse_;
+  reverse_ = ReverseDns{};
+  if (!envelope_.client_ip) {
+    reverse_->detail = "no client IP address";
+    return *reverse_;
+  }
+  const auto& ip = *envelope_.client_ip;
+  auto ptr = resolver_.resolve(dns::reverse_name(ip), dns::RrType::Ptr, deadline_);
+  if (ptr.temp_error()) {
+    reverse_->temp_error = true;
+    reverse_->detail = "PTR " + dns::reverse_name(ip) + ": " + ptr.reason;
+    return *reverse_;
+  }
+  auto type = ip.v6 ? dns::RrType::Aaaa : dns::RrType::A;
+  for (const auto& rec : ptr.records) {
+    reverse_->names.push_back(rec.name);
+    resolver_.query(rec.name, type, ignore_answer);  // confirm every name at once
+  }
+  for (const auto& name : reverse_->names) {
+    auto forward = resolver_.resolve(name, type, deadline_);
+    if (forward.temp_error()) {
+      reverse_->temp_error = true;
+      reverse_->detail = std::string(dns::rr_type_name(type)) + " " + name + ": " + forward.reason;
+      return *reverse_;
+    }
+    bool confirms = std::any_of(forward.records.begin(), forward.records.end(),
+                                [&](const dns::Record& r) { return r.ip == ip; });
+    if (confirms && reverse_->confirmed.empty()) reverse_->confirmed = lower(name);
+  }
+  reverse_->detail = reverse_->names.empty() ? "no PTR for " + ip.str()
+                     : reverse_->confirmed.empty()
+                         ? "PTR " + reverse_->names.front() + " does not resolve back to " + ip.str()
+                         : "PTR " + reverse_->confirmed + " resolves back to " + ip.str();
+  return *reverse_;
+}
+
+FactValue MessageFacts::ptr_fact(FieldId field) {
+  const ReverseDns& rdns = need_reverse_dns();
+  FactValue v;
+  v.temp_error = rdns.temp_error;
+  v.detail = rdns.detail;
+  if (field == FieldId::Ptr) {
+    if (!rdns.confirmed.empty()) v.text.push_back(rdns.confirmed);
+  } else if (field == FieldId::Fcrdns) {
+    v.text.push_back(rdns.temp_error          ? "temperror"
+                     : rdns.names.empty()     ? "none"
+                     : rdns.confirmed.empty() ? "fail"
+                                              : "pass");
+  } else if (rdns.temp_error) {
+    v.text.push_back("temperror");
+  } else {
+    if (rdns.names.empty()) v.text.push_back("none");
+    if (!rdns.names.empty() && rdns.confirmed.empty()) v.text.push_back("unconfirmed");
+    for (const auto& name : rdns.names) {
+      if (looks_generic(name, *envelope_.client_ip)) {
+        v.text.push_back("generic");
+        break;
+      }
+    }
+    if (v.text.empty()) v.text.push_back("ok");
+  }
+  return v;
+}
+
+// HELO problems, each as a value of helo.checks (RFC 5321 4.1.4 asks for the client's
+// FQDN or an address literal; spam software rarely sends either honestly).
+FactValue MessageFacts::helo_fact() {
+  FactValue v;
+  std::string helo = lower(envelope_.helo);
+  if (!helo.empty() && helo.back() == '.') helo.pop_back();
+  auto literal = runtime::IpAddress::parse(helo.size() > 2 && helo.front() == '[' && helo.back() == ']'
+                                               ? std::string_view(helo).substr(1, helo.size() - 2)
+                                               : std::string_view(helo));
+  if (helo.empty()) {
+    v.text.push_back("missing");
+  } else if (literal) {
+    v.text.push_back("ip_literal");
+    if (envelope_.client_ip && !(*literal == *envelope_.client_ip)) v.text.push_back("not_client");
+  } else if (helo == "localhost" || helo.ends_with(".localhost") || helo == "localhost.localdomain") {
+    v.text.push_back("localhost");
+  } else if (helo.find('.') == std::string::npos) {
+    v.text.push_back("not_fqdn");
+  } else if (envelope_.client_ip) {
+    const auto& ip = *envelope_.client_ip;
+    auto forward = resolver_.resolve(helo, ip.v6 ? dns::RrType::Aaaa : dns::RrType::A, deadline_);
+    if (forward.temp_error()) return status_value("temperror", true, "HELO " + helo + ": " + forward.reason);
+    if (forward.empty()) {
+      v.text.push_back("no_dns");
+    } else if (std::none_of(forward.records.begin(), forward.records.end(),
+                            [&](const dns::Record& r) { return r.ip == ip; })) {
+      v.text.push_back("not_client");
+    }
+    const ReverseDns& rdns = need_reverse_dns();
+    if (!rdns.temp_error && !rdns.confirmed.empty() && rdns.confirmed != helo)
+      v.text.push_back("ptr_mismatch");
+  }
+  if (v.text.empty()) v.text.push_back("ok");
+  v.detail = "HELO " + (helo.empty() ? std::string("(none)") : helo);
+  return v;
+}
+
+bool looks_generic(std::string_view ptr_name, const runtime::IpAddress& ip) {
+  if (ip.v6) return false;
+  std::string name = lower(ptr_name);
+  const auto& b = ip.bytes;
+  auto octet = [&](int i) { return std::to_string(b[static_cast<size_t>(i)]); };
+  auto padded = [&](int i) {
+    std::string s = octet(i);
+    return std::string(3 - s.size(), '0') + s;
+  };
+  for (std::string_view sep : {".", "-", "_", ""}) {
+    std::string forward = octet(0), backward = octet(3);
+    for (int i = 1; i < 4; ++i) {
+      forward += std::string(sep) + octet(i);
+      backward += std::string(sep) + octet(3 - i);
+    }
+    if (!sep.empty() &&
+        (name.find(forward) != std::string::npos || name.find(backward) != std::string::npos)) {
+      return true;
+    }
+  }
+  std::string zero_padded = padded(0) + padded(1) + padded(2) + padded(3);
+  return name.find(zero_padded) != std::string::npos;
+}
+
+// ---------------------------------------------------------------------------------
+// Reports
+
+std::vector<std::pair<std::string, std::string>> MessageFacts::auth_summary() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (spf_) out.emplace_back("spf", spf_result_name(spf_->result));
+  if (dkim_) out.emplace_back("dkim", dkim_status_name(dkim_->overall()));
+  if (dmarc_) out.emplace_back("dmarc", dmarc_status_name(dmarc_->status));
+  return out;
+}
+
+std::string MessageFacts::authentication_results() const {
+  std::string out = options_.authserv_id;
+  auto add = [&out](const std::string& method) { out += ";\r\n\t" + method; };
+  if (spf_) {
+    std::string spf = "spf=" + std::string(spf_result_name(spf_->result));
+    if (!spf_->problem.empty()) spf += " (" + spf_->problem + ")";
+    spf += spf_->identity == "helo" ? " smtp.helo=" + envelope_.helo : " smtp.mailfrom=" + envelope_.sender;
+    add(spf);
+  }
+  if (dkim_) {
+    if (dkim_->signatures.empty()) add("dkim=none");
+    for (const auto& sig : dkim_->signatures) {
+      std::string dkim = "dkim=" + std::string(dkim_status_name(sig.status));
+      if (!sig.reason.empty()) dkim += " (" + sig.reason + ")";
+      add(dkim + " header.d=" + sig.domain + " header.s=" + sig.selector +
+          " header.b=" + sig.signature_prefix);
+    }
+  }
+  if (dmarc_) {
+    std::string dmarc = "dmarc=" + std::string(dmarc_status_name(dmarc_->status));
+    if (dmarc_->status == DmarcStatus::Fail)
+      dmarc += " (p=" + std::string(dmarc_policy_name(dmarc_->published_policy)) + ")";
+    add(dmarc + " header.from=" + from_domain());
+  }
+  if (!spf_ && !dkim_ && !dmarc_) out += "; none";
+  return out;
+}
+
+}  // namespace mp::auth

@@ -1,0 +1,89 @@
+// The facts of one message, computed on demand for the VM (a vm::FactSource):
+//   spf, dkim, dkim.domains, dmarc, dmarc.policy, ptr, fcrdns, ptr.checks, helo.checks
+//
+//   dns::Resolver resolver(options);                  // one per thread, reused
+//   auth::MessageFacts facts(resolver, message, envelope);
+//   auto verdict = evaluator.evaluate(message, envelope, &facts);
+//   facts.authentication_results();                   // RFC 8601 header value
+//
+// All DNS of one message shares one deadline (FactOptions::budget) and one query
+// budget; prefetch() starts every first-round question together.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "auth/dkim.h"
+#include "auth/dmarc.h"
+#include "auth/spf.h"
+#include "dns/resolver.h"
+#include "runtime/envelope.h"
+#include "runtime/message.h"
+#include "vm/facts.h"
+
+namespace mp::auth {
+
+struct FactOptions {
+  std::chrono::milliseconds budget{10000};  // wall time for all DNS of one message
+  uint32_t max_queries = 200;               // DNS questions on the wire per message
+  std::string authserv_id = "mailpolicy";   // names us in Authentication-Results
+};
+
+struct ReverseDns {
+  bool temp_error = false;
+  std::string detail;
+  std::vector<std::string> names;  // PTR names
+  std::string confirmed;           // the first name whose addresses include the client
+};
+
+// Holds references to the resolver, message and envelope: they must outlive it.
+class MessageFacts final : public vm::FactSource {
+ public:
+  MessageFacts(dns::Resolver& resolver, const runtime::Message& message, const runtime::Envelope& envelope,
+               FactOptions options = {});
+
+  void prefetch(std::span<const vm::FieldId> facts) override;
+  vm::FactValue compute(vm::FieldId fact) override;
+
+  // What was computed (nullopt: no rule needed it).
+  const std::optional<SpfOutcome>& spf() const { return spf_; }
+  const std::optional<DkimVerification>& dkim() const { return dkim_; }
+  const std::optional<DmarcResult>& dmarc() const { return dmarc_; }
+
+  // "mailpolicy; spf=pass smtp.mailfrom=…; dkim=pass header.d=…; dmarc=pass header.from=…"
+  std::string authentication_results() const;
+  // ("spf", "pass"), ("dkim", "fail"), … for each authentication fact computed.
+  std::vector<std::pair<std::string, std::string>> auth_summary() const;
+
+ private:
+  const SpfOutcome& need_spf();
+  const DkimVerification& need_dkim();
+  const DmarcResult& need_dmarc();
+  const ReverseDns& need_reverse_dns();
+  vm::FactValue spf_fact();
+  vm::FactValue dkim_fact(bool domains);
+  vm::FactValue dmarc_fact(bool policy);
+  vm::FactValue ptr_fact(vm::FieldId field);
+  vm::FactValue helo_fact();
+  dns::Answer txt(const std::string& name);
+  std::string from_domain() const;
+
+  dns::Resolver& resolver_;
+  const runtime::Message& message_;
+  const runtime::Envelope& envelope_;
+  FactOptions options_;
+  dns::Resolver::Clock::time_point deadline_;
+  std::optional<SpfOutcome> spf_;
+  std::optional<DkimVerification> dkim_;
+  std::optional<DmarcResult> dmarc_;
+  std::optional<ReverseDns> reverse_;
+};
+
+// Generic (dynamic-pool) reverse names carry the address's digits: 1-2-3-4.dsl.example,
+// host4.3.2.1.example, 001002003004.example.
+bool looks_generic(std::string_view ptr_name, const runtime::IpAddress& ip);
+
+}  // namespace mp::auth

@@ -1,0 +1,145 @@
+// auth::MessageFacts against a DNS server on 127.0.0.1: reverse DNS, HELO checks,
+// SPF through the fact interface, temperrors, and the Authentication-Results header.
+#include "auth/facts.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/dnsd/test_dns_server.h"
+
+namespace mp::auth {
+namespace {
+
+using vm::FieldId;
+
+const char* kZone = R"(
+example.test.               300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+mail.example.test.          300 IN A   192.0.2.10
+other.example.test.         300 IN A   192.0.2.99
+10.2.0.192.in-addr.arpa.    300 IN PTR mail.example.test.
+11.2.0.192.in-addr.arpa.    300 IN PTR 11-2-0-192.dyn.example.net.
+12.2.0.192.in-addr.arpa.    TIMEOUT
+slow.test.                  TIMEOUT
+)";
+
+class MessageFactsTest : public ::testing::Test {
+ protected:
+  testing::TestDnsServer server{kZone};
+  dns::Resolver resolver{{.servers = {server.address()}, .timeout_ms = 200, .tries = 1, .cache = nullptr}};
+  runtime::Message message = runtime::Message::parse("From: a@example.test\r\nSubject: x\r\n\r\nbody\r\n");
+
+  runtime::Envelope envelope(const std::string& ip, const std::string& helo = "mail.example.test",
+                             const std::string& sender = "a@example.test") {
+    runtime::Envelope e;
+    e.client_ip = runtime::IpAddress::parse(ip);
+    e.helo = helo;
+    e.sender = sender;
+    return e;
+  }
+
+  std::vector<std::string> values(const runtime::Envelope& e, FieldId field) {
+    MessageFacts facts(resolver, message, e);
+    return facts.compute(field).text;
+  }
+};
+
+TEST_F(MessageFactsTest, ForwardConfirmedReverseDns) {
+  auto e = envelope("192.0.2.10");
+  EXPECT_EQ(values(e, FieldId::Fcrdns), std::vector<std::string>{"pass"});
+  EXPECT_EQ(values(e, FieldId::Ptr), std::vector<std::string>{"mail.example.test"});
+  EXPECT_EQ(values(e, FieldId::PtrChecks), std::vector<std::string>{"ok"});
+}
+
+TEST_F(MessageFactsTest, UnconfirmedGenericAndMissingPtr) {
+  auto generic = envelope("192.0.2.11");
+  EXPECT_EQ(values(generic, FieldId::Fcrdns), std::vector<std::string>{"fail"});
+  EXPECT_TRUE(values(generic, FieldId::Ptr).empty());
+  EXPECT_EQ(values(generic, FieldId::PtrChecks), (std::vector<std::string>{"unconfirmed", "generic"}));
+  auto none = envelope("192.0.2.77");
+  EXPECT_EQ(values(none, FieldId::Fcrdns), std::vector<std::string>{"none"});
+  EXPECT_EQ(values(none, FieldId::PtrChecks), std::vector<std::string>{"none"});
+}
+
+TEST_F(MessageFactsTest, AReverseLookupTimeoutIsATempError) {
+  auto env = envelope("192.0.2.12");
+  MessageFacts facts(resolver, message, env);
+  auto v = facts.compute(FieldId::Fcrdns);
+  EXPECT_TRUE(v.temp_error);
+  EXPECT_EQ(v.text, std::vector<std::string>{"temperror"});
+  EXPECT_NE(v.detail.find("timeout"), std::string::npos) << v.detail;
+}
+
+TEST_F(MessageFactsTest, HeloChecks) {
+  EXPECT_EQ(values(envelope("192.0.2.10"), FieldId::HeloChecks), std::vector<std::string>{"ok"});
+  EXPECT_EQ(values(envelope("192.0.2.10", "[192.0.2.10]"), FieldId::HeloChecks),
+            std::vector<std::string>{"ip_literal"});
+  EXPECT_EQ(values(envelope("192.0.2.10", "[192.0.2.99]"), FieldId::HeloChecks),
+            (std::vector<std::string>{"ip_literal", "not_client"}));
+  EXPECT_EQ(values(envelope("192.0.2.10", "localhost"), FieldId::HeloChecks),
+            std::vector<std::string>{"localhost"});
+  EXPECT_EQ(values(envelope("192.0.2.10", "OEMCOMPUTER"), FieldId::HeloChecks),
+            std::vector<std::string>{"not_fqdn"});
+  EXPECT_EQ(values(envelope("192.0.2.10", "nowhere.example.test"), FieldId::HeloChecks),
+            (std::vector<std::string>{"no_dns", "ptr_mismatch"}));
+  EXPECT_EQ(values(envelope("192.0.2.10", "other.example.test"), FieldId::HeloChecks),
+            (std::vector<std::string>{"not_client", "ptr_mismatch"}));
+  EXPECT_EQ(values(envelope("192.0.2.10", ""), FieldId::HeloChecks), std::vector<std::string>{"missing"});
+}
+
+TEST_F(MessageFactsTest, SpfThroughTheFactInterfaceAndTheHeader) {
+  auto env = envelope("192.0.2.10");
+  MessageFacts facts(resolver, message, env);
+  auto spf = facts.compute(FieldId::Spf);
+  EXPECT_EQ(spf.text, std::vector<std::string>{"pass"});
+  EXPECT_NE(spf.detail.find("ip4:192.0.2.0/24"), std::string::npos) << spf.detail;
+  EXPECT_EQ(facts.auth_summary(), (std::vector<std::pair<std::string, std::string>>{{"spf", "pass"}}));
+  EXPECT_EQ(facts.authentication_results(), "mailpolicy;\r\n\tspf=pass smtp.mailfrom=a@example.test");
+}
+
+TEST_F(MessageFactsTest, NullSenderChecksTheHeloIdentity) {
+  auto env = envelope("198.51.100.1", "example.test", "");
+  MessageFacts facts(resolver, message, env);
+  EXPECT_EQ(facts.compute(FieldId::Spf).text, std::vector<std::string>{"fail"});
+  EXPECT_NE(facts.authentication_results().find("smtp.helo=example.test"), std::string::npos);
+}
+
+TEST_F(MessageFactsTest, SpfTimeoutIsATempErrorNamingTheLookup) {
+  auto env = envelope("192.0.2.10", "mail.example.test", "a@slow.test");
+  MessageFacts facts(resolver, message, env);
+  auto spf = facts.compute(FieldId::Spf);
+  EXPECT_TRUE(spf.temp_error);
+  EXPECT_NE(spf.detail.find("DNS TXT slow.test: timeout"), std::string::npos) << spf.detail;
+}
+
+TEST_F(MessageFactsTest, TheMessageBudgetBoundsEveryLookup) {
+  FactOptions options;
+  options.budget = std::chrono::milliseconds(50);
+  dns::Resolver patient({.servers = {server.address()}, .timeout_ms = 5000, .tries = 1, .cache = nullptr});
+  auto env = envelope("192.0.2.10", "mail.example.test", "a@slow.test");
+  MessageFacts facts(patient, message, env, options);
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(facts.compute(FieldId::Spf).temp_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - started,
+            std::chrono::seconds(4));  // not the 5 s resolver timeout
+}
+
+TEST_F(MessageFactsTest, PrefetchAsksEveryFirstQuestionAtOnce) {
+  auto env = envelope("192.0.2.10");
+  MessageFacts facts(resolver, message, env);
+  std::vector<FieldId> needed = {FieldId::Spf, FieldId::Fcrdns};
+  facts.prefetch(needed);
+  EXPECT_EQ(resolver.outstanding(), 2u);  // the SPF TXT and the PTR, both on the wire
+  EXPECT_EQ(facts.compute(FieldId::Spf).text, std::vector<std::string>{"pass"});
+}
+
+TEST(GenericPtr, RecognisesTheAddressDigits) {
+  auto ip = *runtime::IpAddress::parse("192.0.2.11");
+  EXPECT_TRUE(looks_generic("11-2-0-192.dyn.example.net", ip));
+  EXPECT_TRUE(looks_generic("host192.0.2.11.pool.example", ip));
+  EXPECT_TRUE(looks_generic("192-0-2-11.example", ip));
+  EXPECT_TRUE(looks_generic("c192000002011.cable.example", ip));
+  EXPECT_FALSE(looks_generic("mail.example.test", ip));
+  EXPECT_FALSE(looks_generic("mx11.example.test", ip));
+}
+
+}  // namespace
+}  // namespace mp::auth

@@ -1,0 +1,196 @@
+// End to end: `policyc run --dns-server` computing spf, dkim, dmarc, fcrdns and
+// helo.checks against a DNS server this test starts on 127.0.0.1, over messages
+// signed by python3-dkim (an independent DKIM implementation).
+#include <gtest/gtest.h>
+
+#include "auth/dkim.h"
+#include "tests/dnsd/test_dns_server.h"
+#include "tests/e2e/e2e_util.h"
+
+namespace mp::e2e {
+namespace {
+
+const char* kMessage =
+    "From: Info <info@example.test>\r\n"
+    "To: ap@widget.com\r\n"
+    "Subject: Invoice 42\r\n"
+    "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+    "Message-ID: <42@example.test>\r\n"
+    "\r\n"
+    "Please find the invoice attached.\r\n";
+
+const char* kPolicy = R"(
+if spf is "fail" then reject "550 5.7.1 SPF says no"
+if dmarc is "fail" and dmarc.policy is "reject" then reject "550 5.7.1 DMARC"
+if spf is "pass" then tag "spf-pass"
+if dkim is "pass" and dkim.domains is example.test then tag "dkim-pass"
+if dkim is "fail" then tag "dkim-fail"
+if dmarc is "pass" then tag "dmarc-pass"
+if fcrdns is "pass" and ptr is mail.example.test then tag "fcrdns"
+if helo.checks is "ok" then tag "helo-ok"
+if helo.checks is "localhost" then tag "helo-localhost"
+)";
+
+bool python_dkim_available() {
+  return run_shell("/usr/bin/python3 -c 'import dkim' 2>/dev/null").status == 0 &&
+         run_shell("openssl version >/dev/null 2>&1").status == 0;
+}
+
+class FactsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!python_dkim_available()) GTEST_SKIP() << "/usr/bin/python3 with python3-dkim is needed";
+    ASSERT_EQ(run_shell("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " +
+                        shell_quote((dir.path() / "key.pem").string()) + " 2>/dev/null")
+                  .status,
+              0);
+    std::string record = auth::dkim_public_key_record(read_text(dir.path() / "key.pem"));
+    zone = std::string(R"(
+example.test.                300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+_dmarc.example.test.         300 IN TXT "v=DMARC1; p=reject"
+mail.example.test.           300 IN A   192.0.2.10
+10.2.0.192.in-addr.arpa.     300 IN PTR mail.example.test.
+slow.test.                   TIMEOUT
+sel._domainkey.example.test. 300 IN TXT )") +
+           split_txt(record) + "\n";
+    server = std::make_unique<testing::TestDnsServer>(zone);
+    policy = dir.write("policy.mp", kPolicy);
+  }
+
+  // A TXT value of any length in master-file syntax (strings of at most 255 octets).
+  static std::string split_txt(const std::string& value) {
+    std::string out;
+    for (size_t i = 0; i < value.size(); i += 255) out += "\"" + value.substr(i, 255) + "\" ";
+    return out;
+  }
+
+  // The message signed by python3-dkim (rsa-sha256, relaxed/relaxed).
+  std::filesystem::path signed_message(const std::string& name,
+                                       const std::string& appended_after_signing = "") {
+    auto unsigned_path = dir.write(name + ".unsigned", kMessage);
+    std::string script =
+        "import dkim,sys\n"
+        "msg=open(sys.argv[1],'rb').read(); key=open(sys.argv[2],'rb').read()\n"
+        "sig=dkim.sign(msg,b'sel',b'example.test',key,canonicalize=(b'relaxed',b'relaxed'),"
+        "include_headers=[b'from',b'to',b'subject',b'date',b'message-id'])\n"
+        "sys.stdout.buffer.write(sig+msg)\n";
+    auto script_path = dir.write("sign.py", script);
+    auto r = run_program({"/usr/bin/python3", script_path.string(), unsigned_path.string(),
+                          (dir.path() / "key.pem").string()});
+    EXPECT_EQ(r.status, 0) << describe(r);
+    return dir.write(name, r.out + appended_after_signing);
+  }
+
+  RunResult run(const std::vector<std::string>& extra, const std::filesystem::path& message,
+                const std::string& client = "192.0.2.10", const std::string& sender = "info@example.test") {
+    std::vector<std::string> args = {"run",
+                                     policy.string(),
+                                     message.string(),
+                                     "--client-ip",
+                                     client,
+                                     "--sender",
+                                     sender,
+                                     "--helo",
+                                     "mail.example.test",
+                                     "--dns-server",
+                                     server->address(),
+                                     "--dns-timeout",
+                                     "300"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_policyc(args);
+  }
+
+  TempDir dir;
+  std::string zone;
+  std::unique_ptr<testing::TestDnsServer> server;
+  std::filesystem::path policy;
+};
+
+TEST_F(FactsTest, AuthenticatedMailPassesEveryCheck) {
+  auto r = run({"--format", "json"}, signed_message("good.eml"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto j = parse_json_line(r.last_line());
+  EXPECT_EQ(j["action"], "deliver");
+  EXPECT_EQ(j["tags"], nlohmann::json({"spf-pass", "dkim-pass", "dmarc-pass", "fcrdns", "helo-ok"})) << r.out;
+  EXPECT_EQ(j["auth"], nlohmann::json({{"spf", "pass"}, {"dkim", "pass"}, {"dmarc", "pass"}})) << r.out;
+  bool saw_spf = false;
+  for (const auto& f : j["facts"]) saw_spf |= f["fact"] == "spf" && f["value"] == "pass";
+  EXPECT_TRUE(saw_spf) << r.out;
+}
+
+TEST_F(FactsTest, SpfFailRejectsAndSaysWhichMechanism) {
+  auto r = run({"--explain"}, signed_message("spoof.eml"), "198.51.100.7");
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("reject"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fact spf = fail — mailfrom example.test: matched -all"), std::string::npos) << r.out;
+}
+
+TEST_F(FactsTest, AFooterAddedAfterSigningBreaksDkimAndTheTraceSaysWhy) {
+  auto r = run({"--explain"}, signed_message("footer.eml", "--\r\nSent through the list footer tool\r\n"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("tag=\"dkim-fail\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("d=example.test s=sel: fail (body hash mismatch)"), std::string::npos) << r.out;
+  // SPF still passes and aligns, so DMARC passes.
+  EXPECT_NE(r.out.find("tag=\"dmarc-pass\""), std::string::npos) << r.out;
+}
+
+TEST_F(FactsTest, WriteHeadersAddsAuthenticationResults) {
+  auto r = run({"--write-headers", (dir.path() / "out").string()}, signed_message("ar.eml"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  std::string written = read_text(dir.path() / "out" / "ar.eml");
+  EXPECT_NE(written.find("Authentication-Results: mailpolicy;"), std::string::npos) << written;
+  EXPECT_NE(written.find("spf=pass smtp.mailfrom=info@example.test"), std::string::npos) << written;
+  EXPECT_NE(written.find("dkim=pass header.d=example.test header.s=sel"), std::string::npos) << written;
+  EXPECT_NE(written.find("dmarc=pass header.from=example.test"), std::string::npos) << written;
+}
+
+TEST_F(FactsTest, ADnsTimeoutTempfailsNamingTheFact) {
+  auto r = run({"--format", "json"}, signed_message("slow.eml"), "192.0.2.10", "info@slow.test");
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto j = parse_json_line(r.last_line());
+  EXPECT_EQ(j["action"], "tempfail") << r.out;
+  std::string text = j["text"];
+  EXPECT_NE(text.find("spf"), std::string::npos) << text;
+  EXPECT_NE(text.find("timeout"), std::string::npos) << text;
+  EXPECT_EQ(j["rule"], nullptr);
+}
+
+TEST_F(FactsTest, OnTemperrorIgnoreLetsRulesSeeTheTemperror) {
+  policy = dir.write("ignore.mp",
+                     "settings { facts.on_temperror = ignore }\n"
+                     "if spf is \"temperror\" then score 1 \"SPF could not be checked\"\n");
+  auto r = run({"--format", "json"}, signed_message("slow.eml"), "192.0.2.10", "info@slow.test");
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto j = parse_json_line(r.last_line());
+  EXPECT_EQ(j["action"], "deliver") << r.out;
+  EXPECT_EQ(j["score"], 1) << r.out;
+  EXPECT_EQ(j["auth"]["spf"], "temperror") << r.out;
+}
+
+TEST_F(FactsTest, HeloLocalhostIsFlagged) {
+  auto message = signed_message("helo.eml");
+  auto r = run_policyc({"run", policy.string(), message.string(), "--client-ip", "192.0.2.10", "--sender",
+                        "info@example.test", "--helo", "localhost", "--dns-server", server->address()});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("tag=\"helo-localhost\""), std::string::npos) << r.out;
+}
+
+TEST_F(FactsTest, FactsNobodyReadsAreNotComputed) {
+  policy = dir.write("plain.mp", "if subject contains \"Invoice\" then tag \"invoice\"\n");
+  auto r = run({"--format", "json"}, signed_message("plain.eml"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto j = parse_json_line(r.last_line());
+  EXPECT_TRUE(j["facts"].empty()) << r.out;
+  EXPECT_FALSE(j.contains("auth")) << r.out;
+  EXPECT_EQ(server->queries(), 0u);
+}
+
+TEST_F(FactsTest, ABadDnsServerIsAUsageError) {
+  auto r =
+      run_policyc({"run", policy.string(), signed_message("x.eml").string(), "--dns-server", "nonsense"});
+  EXPECT_EQ(r.status, 2) << describe(r);
+  EXPECT_NE(r.err.find("--dns-server"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace mp::e2e

@@ -1,0 +1,46 @@
+// Facts: fields whose values are not in the message but must be computed — SPF, DKIM,
+// DMARC, reverse DNS — usually with DNS. The VM asks a FactSource for them, lazily:
+// only a fact some rule reads is computed, once per message. Before the rules run,
+// the source is told every fact the program could read, so that it can start all
+// their DNS questions together.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/ip.h"
+#include "vm/fields.h"
+
+namespace mp::vm {
+
+bool is_fact(FieldId field);
+
+struct FactValue {
+  std::vector<std::string> text;        // Text and Domain facts ("pass", "example.com")
+  std::vector<runtime::IpAddress> ips;  // Ip facts
+  bool temp_error = false;              // could not be computed (DNS timeout, SERVFAIL)
+  std::string detail;                   // for the trace: what decided, or what failed
+};
+
+class FactSource {
+ public:
+  virtual ~FactSource() = default;
+  virtual void prefetch(std::span<const FieldId> facts) = 0;
+  virtual FactValue compute(FieldId fact) = 0;
+};
+
+// A fact as the verdict reports it (trace, `run --format json`).
+struct FactReport {
+  std::string name;   // "spf"
+  std::string value;  // values joined by ", " ("temperror" when it failed)
+  std::string detail;
+  bool temp_error = false;
+};
+
+// Thrown out of a rule when a fact it reads failed and facts.on_temperror = tempfail.
+struct FactUnavailable {
+  FactReport fact;
+};
+
+}  // namespace mp::vm
