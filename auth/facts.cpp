@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "runtime/identity.h"
+#include "runtime/received.h"
 
 namespace mp::auth {
 
@@ -59,11 +60,23 @@ dns::Answer MessageFacts::txt(const std::string& name) {
   return resolver_.resolve(name, dns::RrType::Txt, deadline_);
 }
 
-void MessageFacts::prefetch(std::span<const FieldId> facts) {
+void MessageFacts::prefetch(std::span<const vm::FactUse> facts) {
   auto has = [&](std::initializer_list<FieldId> ids) {
-    return std::any_of(ids.begin(), ids.end(),
-                       [&](FieldId id) { return std::find(facts.begin(), facts.end(), id) != facts.end(); });
+    return std::any_of(facts.begin(), facts.end(), [&](const vm::FactUse& use) {
+      return std::find(ids.begin(), ids.end(), use.field) != ids.end();
+    });
   };
+  for (const auto& use : facts) {
+    for (const auto& argument : use.arguments) {
+      if (use.field == FieldId::Dnsbl || use.field == FieldId::Dnswl) {
+        std::string name = dns_list_query(argument);
+        if (!name.empty()) resolver_.query(name, dns::RrType::A, ignore_answer);
+      } else if (use.field == FieldId::Mx) {
+        std::string domain = domain_of_field(argument);
+        if (dns::valid_dns_name(domain)) resolver_.query(domain, dns::RrType::Mx, ignore_answer);
+      }
+    }
+  }
   bool dmarc = has({FieldId::Dmarc, FieldId::DmarcPolicy});
   if (dmarc || has({FieldId::Spf})) {
     std::string_view sender = envelope_.sender;
@@ -83,8 +96,15 @@ void MessageFacts::prefetch(std::span<const FieldId> facts) {
   }
 }
 
-FactValue MessageFacts::compute(FieldId fact) {
+FactValue MessageFacts::compute(FieldId fact, std::span<const std::string> arguments) {
   switch (fact) {
+    case FieldId::Dnsbl:
+    case FieldId::Dnswl:
+      return dns_list_fact(arguments);
+    case FieldId::Mx:
+      return mx_fact(arguments);
+    case FieldId::Country:
+      return country_fact(arguments);
     case FieldId::Spf:
       return spf_fact();
     case FieldId::Dkim:
@@ -278,6 +298,143 @@ FactValue MessageFacts::helo_fact() {
   if (v.text.empty()) v.text.push_back("ok");
   v.detail = "HELO " + (helo.empty() ? std::string("(none)") : helo);
   return v;
+}
+
+// ---------------------------------------------------------------------------------
+// Facts with an argument
+
+std::optional<runtime::IpAddress> MessageFacts::ip_of_field(std::string_view field) {
+  if (field != "client.effective_ip" || options_.trusted_relays.empty()) return envelope_.client_ip;
+  auto trusted = [this](const runtime::IpAddress& ip) {
+    return std::any_of(options_.trusted_relays.begin(), options_.trusted_relays.end(),
+                       [&ip](const runtime::Cidr& relay) { return relay.contains(ip); });
+  };
+  return runtime::effective_client_ip(message_, envelope_.client_ip, trusted);
+}
+
+std::string MessageFacts::domain_of_field(std::string_view field) const {
+  if (field == "helo") return lower(envelope_.helo);
+  std::string_view sender = envelope_.sender;
+  size_t at = sender.rfind('@');
+  return at == std::string_view::npos ? std::string() : runtime::fold_domain(sender.substr(at + 1));
+}
+
+// RFC 5782: the client address reversed, then the zone. DNS lists judge the first
+// client outside our own relays.
+std::string MessageFacts::dns_list_query(const std::string& zone) {
+  auto ip = ip_of_field("client.effective_ip");
+  return ip ? dns::reverse_labels(*ip) + "." + zone : std::string();
+}
+
+FactValue MessageFacts::dns_list_fact(std::span<const std::string> zones) {
+  FactValue v;
+  for (const auto& zone : zones) {
+    std::string name = dns_list_query(zone);
+    if (name.empty()) continue;
+    auto answer = resolver_.resolve(name, dns::RrType::A, deadline_);
+    if (answer.temp_error()) {
+      v.temp_error = true;
+      v.detail += (v.detail.empty() ? "" : "; ") + name + ": " + answer.reason;
+      continue;
+    }
+    std::string codes;
+    for (const auto& rec : answer.records) {
+      v.ips.push_back(rec.ip);
+      v.arguments.push_back(zone);
+      codes += (codes.empty() ? "" : ", ") + rec.ip.str();
+    }
+    v.detail +=
+        (v.detail.empty() ? "" : "; ") + zone + ": " + (codes.empty() ? "not listed" : "listed " + codes);
+  }
+  return v;
+}
+
+FactValue MessageFacts::mx_fact(std::span<const std::string> fields) {
+  FactValue v;
+  for (const auto& field : fields) {
+    std::string domain = domain_of_field(field);
+    std::vector<std::string> findings;
+    auto add = [&](std::string finding) {
+      if (std::find(findings.begin(), findings.end(), finding) == findings.end()) findings.push_back(finding);
+    };
+    auto mx =
+        dns::valid_dns_name(domain) ? resolver_.resolve(domain, dns::RrType::Mx, deadline_) : dns::Answer{};
+    if (!dns::valid_dns_name(domain)) {
+      add("none");
+    } else if (mx.temp_error()) {
+      add("temperror");
+      v.temp_error = true;
+    } else if (mx.records.size() == 1 && mx.records[0].name.empty()) {
+      add("null_mx");  // RFC 7505: "MX 0 ."
+    } else if (!mx.records.empty()) {
+      add("mx");
+      for (const auto& host : mx.records) {
+        bool malformed = host.name.empty() || !dns::valid_dns_name(host.name) ||
+                         host.name.find('.') == std::string::npos || runtime::IpAddress::parse(host.name);
+        if (malformed)
+          add("bad_host");
+        else
+          resolver_.query(host.name, dns::RrType::A, ignore_answer);
+      }
+      for (const auto& host : mx.records) {
+        if (host.name.empty() || !dns::valid_dns_name(host.name)) continue;
+        auto a = resolver_.resolve(host.name, dns::RrType::A, deadline_);
+        for (const auto& rec : a.records) {
+          if (is_private_address(rec.ip)) add("private");
+        }
+      }
+    } else {
+      auto a = resolver_.resolve(domain, dns::RrType::A, deadline_);
+      auto aaaa = a.empty() ? resolver_.resolve(domain, dns::RrType::Aaaa, deadline_) : a;
+      if (a.temp_error() || aaaa.temp_error()) {
+        add("temperror");
+        v.temp_error = true;
+      } else {
+        add(aaaa.empty() ? "none" : "a_only");
+      }
+    }
+    std::string joined;
+    for (auto& f : findings) {
+      joined += (joined.empty() ? "" : ", ") + f;
+      v.text.push_back(std::move(f));
+      v.arguments.push_back(field);
+    }
+    v.detail +=
+        (v.detail.empty() ? "" : "; ") + field + " " + (domain.empty() ? "(none)" : domain) + ": " + joined;
+  }
+  return v;
+}
+
+FactValue MessageFacts::country_fact(std::span<const std::string> fields) {
+  FactValue v;
+  for (const auto& field : fields) {
+    auto ip = ip_of_field(field);
+    std::optional<std::string> code;
+    if (ip && options_.geoip) code = options_.geoip->country(*ip);
+    if (code) {
+      v.text.push_back(*code);
+      v.arguments.push_back(field);
+    }
+    v.detail += (v.detail.empty() ? "" : "; ") + field + " " + (ip ? ip->str() : "(none)") + ": " +
+                (!options_.geoip ? "no GeoIP database"
+                 : code          ? *code
+                                 : "unknown");
+  }
+  return v;
+}
+
+bool is_private_address(const runtime::IpAddress& ip) {
+  static const std::vector<runtime::Cidr> kPrivate = [] {
+    std::vector<runtime::Cidr> nets;
+    for (const char* net :
+         {"0.0.0.0/8", "10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
+          "100.64.0.0/10", "::/128", "::1/128", "fc00::/7", "fe80::/10"}) {
+      nets.push_back(*runtime::Cidr::parse(net));
+    }
+    return nets;
+  }();
+  return std::any_of(kPrivate.begin(), kPrivate.end(),
+                     [&ip](const runtime::Cidr& net) { return net.contains(ip); });
 }
 
 bool looks_generic(std::string_view ptr_name, const runtime::IpAddress& ip) {

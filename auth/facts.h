@@ -1,5 +1,6 @@
 // The facts of one message, computed on demand for the VM (a vm::FactSource):
-//   spf, dkim, dkim.domains, dmarc, dmarc.policy, ptr, fcrdns, ptr.checks, helo.checks
+//   spf, dkim, dkim.domains, dmarc, dmarc.policy, ptr, fcrdns, ptr.checks, helo.checks,
+//   dnsbl("ZONE"), dnswl("ZONE"), mx(DOMAIN-FIELD), country(IP-FIELD)
 //
 //   dns::Resolver resolver(options);                  // one per thread, reused
 //   auth::MessageFacts facts(resolver, message, envelope);
@@ -21,15 +22,20 @@
 #include "auth/spf.h"
 #include "dns/resolver.h"
 #include "runtime/envelope.h"
+#include "runtime/geoip.h"
 #include "runtime/message.h"
 #include "vm/facts.h"
 
 namespace mp::auth {
 
 struct FactOptions {
-  std::chrono::milliseconds budget{10000};  // wall time for all DNS of one message
-  uint32_t max_queries = 200;               // DNS questions on the wire per message
-  std::string authserv_id = "mailpolicy";   // names us in Authentication-Results
+  std::chrono::milliseconds budget{10000};      // wall time for all DNS of one message
+  uint32_t max_queries = 200;                   // DNS questions on the wire per message
+  std::string authserv_id = "mailpolicy";       // names us in Authentication-Results
+  std::shared_ptr<const runtime::GeoIp> geoip;  // for country(); none: country() has no value
+  // Our relays (org.trusted_relays): DNS lists and country() judge the first client
+  // outside them (client.effective_ip).
+  std::vector<runtime::Cidr> trusted_relays;
 };
 
 struct ReverseDns {
@@ -45,8 +51,8 @@ class MessageFacts final : public vm::FactSource {
   MessageFacts(dns::Resolver& resolver, const runtime::Message& message, const runtime::Envelope& envelope,
                FactOptions options = {});
 
-  void prefetch(std::span<const vm::FieldId> facts) override;
-  vm::FactValue compute(vm::FieldId fact) override;
+  void prefetch(std::span<const vm::FactUse> facts) override;
+  vm::FactValue compute(vm::FieldId fact, std::span<const std::string> arguments) override;
 
   // What was computed (nullopt: no rule needed it).
   const std::optional<SpfOutcome>& spf() const { return spf_; }
@@ -68,6 +74,12 @@ class MessageFacts final : public vm::FactSource {
   vm::FactValue dmarc_fact(bool policy);
   vm::FactValue ptr_fact(vm::FieldId field);
   vm::FactValue helo_fact();
+  vm::FactValue dns_list_fact(std::span<const std::string> zones);
+  vm::FactValue mx_fact(std::span<const std::string> fields);
+  vm::FactValue country_fact(std::span<const std::string> fields);
+  std::optional<runtime::IpAddress> ip_of_field(std::string_view field);
+  std::string domain_of_field(std::string_view field) const;
+  std::string dns_list_query(const std::string& zone);
   dns::Answer txt(const std::string& name);
   std::string from_domain() const;
 
@@ -85,5 +97,9 @@ class MessageFacts final : public vm::FactSource {
 // Generic (dynamic-pool) reverse names carry the address's digits: 1-2-3-4.dsl.example,
 // host4.3.2.1.example, 001002003004.example.
 bool looks_generic(std::string_view ptr_name, const runtime::IpAddress& ip);
+
+// Loopback, RFC 1918, link-local, unique-local and unspecified addresses: an MX host
+// there cannot receive mail from the Internet.
+bool is_private_address(const runtime::IpAddress& ip);
 
 }  // namespace mp::auth

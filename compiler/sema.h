@@ -77,6 +77,7 @@ class Sema {
   IrNode numeric_test(const lang::Condition& c);
   std::optional<IrNumber> number_operand(const lang::Operand& o, std::vector<IrNode>& filter);
   std::optional<FieldRef> resolve_field(const lang::Operand& o, bool report);
+  std::optional<FieldRef> call_field(const lang::Operand& o, bool report);
   std::optional<vm::FieldId> field_by_path(const std::string& path) const;
   bool is_bound(vm::Collection c) const;
   std::vector<ListItem> values(const lang::Operand& rhs, bool want_list);

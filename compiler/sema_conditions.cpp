@@ -4,9 +4,11 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <map>
 
 #include "compiler/sema.h"
 #include "runtime/identity.h"
+#include "vm/facts.h"
 
 namespace mp::compiler {
 
@@ -19,12 +21,18 @@ using vm::ValueKind;
 
 const std::map<std::string, std::string>& path_aliases() {
   static const std::map<std::string, std::string> aliases = {
-      {"from", "from.address"},          {"to", "to.address"},
-      {"cc", "cc.address"},              {"reply_to", "reply_to.address"},
-      {"sender.address", "sender"},      {"recipient", "recipients"},
-      {"recipient.address", "recipients"}, {"recipients.address", "recipients"},
-      {"recipient.domain", "recipients.domain"}, {"url", "urls"},
-      {"url.domain", "urls.domain"},     {"attachment.name", "attachments.name"},
+      {"from", "from.address"},
+      {"to", "to.address"},
+      {"cc", "cc.address"},
+      {"reply_to", "reply_to.address"},
+      {"sender.address", "sender"},
+      {"recipient", "recipients"},
+      {"recipient.address", "recipients"},
+      {"recipients.address", "recipients"},
+      {"recipient.domain", "recipients.domain"},
+      {"url", "urls"},
+      {"url.domain", "urls.domain"},
+      {"attachment.name", "attachments.name"},
       {"attachment.extension", "attachments.extension"},
       {"attachment.content_type", "attachments.content_type"},
       {"attachment.size", "attachments.size"},
@@ -38,6 +46,17 @@ std::string member_root(vm::Collection c) {
   return std::string(names.substr(0, names.find(' ')));
 }
 
+// A DNS list zone: dotted labels of letters, digits, '-' and '_', short enough to
+// leave room for the reversed client address in front (RFC 5782).
+bool dns_zone_ok(std::string_view zone) {
+  if (zone.empty() || zone.size() > 180 || zone.find('.') == std::string_view::npos || zone.front() == '.' ||
+      zone.back() == '.' || zone.find("..") != std::string_view::npos) {
+    return false;
+  }
+  return std::all_of(zone.begin(), zone.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -45,12 +64,18 @@ std::string lower(std::string s) {
 
 vm::CmpOp to_cmp(CompareOp op) {
   switch (op) {
-    case CompareOp::Lt: return vm::CmpOp::Lt;
-    case CompareOp::Le: return vm::CmpOp::Le;
-    case CompareOp::Gt: return vm::CmpOp::Gt;
-    case CompareOp::Ge: return vm::CmpOp::Ge;
-    case CompareOp::Ne: return vm::CmpOp::Ne;
-    default: return vm::CmpOp::Eq;
+    case CompareOp::Lt:
+      return vm::CmpOp::Lt;
+    case CompareOp::Le:
+      return vm::CmpOp::Le;
+    case CompareOp::Gt:
+      return vm::CmpOp::Gt;
+    case CompareOp::Ge:
+      return vm::CmpOp::Ge;
+    case CompareOp::Ne:
+      return vm::CmpOp::Ne;
+    default:
+      return vm::CmpOp::Eq;
   }
 }
 
@@ -105,7 +130,9 @@ std::string domain_field_for(const std::string& address_field) {
   return base + ".domain";
 }
 
-ValueKind kind_of(const FieldRef& field) { return vm::field_info(field.field).kind; }
+ValueKind kind_of(const FieldRef& field) {
+  return vm::field_info(field.field).kind;
+}
 
 // Converts every complete non-ASCII label of a domain fragment (".рф", "пример.")
 // to punycode, the form domain values are compared in.
@@ -136,16 +163,20 @@ bool field_is_caseless(FieldId field) {
 
 IrNode Sema::condition(const lang::Condition& c) {
   switch (c.kind) {
-    case lang::CondKind::Not: return negate_if(true, condition(*c.children[0]));
+    case lang::CondKind::Not:
+      return negate_if(true, condition(*c.children[0]));
     case lang::CondKind::And:
     case lang::CondKind::Or: {
       std::vector<IrNode> parts;
       for (const auto& child : c.children) parts.push_back(condition(*child));
       return junction(c.kind == lang::CondKind::And ? IrOp::And : IrOp::Or, std::move(parts), c.span);
     }
-    case lang::CondKind::Quantified: return quantified(c);
-    case lang::CondKind::Compare: return compare(c);
-    case lang::CondKind::Bool: return bool_condition(c);
+    case lang::CondKind::Quantified:
+      return quantified(c);
+    case lang::CondKind::Compare:
+      return compare(c);
+    case lang::CondKind::Bool:
+      return bool_condition(c);
   }
   return IrNode::constant(false, c.span);
 }
@@ -174,11 +205,25 @@ IrNode Sema::bool_condition(const lang::Condition& c) {
     }
   }
   if (o.kind == lang::OperandKind::Call) {
-    diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function");
-    return IrNode::constant(false, c.span);
+    // dnsbl("Z") / dnswl("Z") alone: the address is listed (any answer at all).
+    auto call = call_field(o, true);
+    if (!call) return IrNode::constant(false, c.span);
+    if (vm::field_info(call->field).kind != ValueKind::Ip) {
+      diagnostics_.error("E020", "`" + o.name + "(...)` is not a condition by itself", c.span,
+                         "compare it with something", "e.g. `" + o.name + "(...) is \"...\"`");
+      return IrNode::constant(false, c.span);
+    }
+    IrNode n;
+    n.op = IrOp::InNet;
+    n.span = c.span;
+    n.field = call->field;
+    std::vector<runtime::Cidr> any = {*runtime::Cidr::parse("0.0.0.0/0"), *runtime::Cidr::parse("::/0")};
+    n.index = nets.add(vm::NetInfo{std::move(any), "is listed", call->header_filter});
+    return n;
   }
   if (o.kind == lang::OperandKind::Count || resolve_field(o, false)) {
-    diagnostics_.error("E020", "a field is not a condition by itself", c.span, "compare this field with something",
+    diagnostics_.error("E020", "a field is not a condition by itself", c.span,
+                       "compare this field with something",
                        "e.g. `subject contains \"invoice\"` or `from.domain is example.com`");
   } else {
     std::string text(sources_.slice(o.span));
@@ -243,11 +288,13 @@ std::optional<FieldId> Sema::field_by_path(const std::string& path) const {
 
 std::string Sema::suggest_field(const std::string& path) const {
   std::vector<std::string> names;
-  for (size_t i = 0; i < vm::kFieldCount; ++i) names.emplace_back(vm::field_info(static_cast<FieldId>(i)).name);
+  for (size_t i = 0; i < vm::kFieldCount; ++i)
+    names.emplace_back(vm::field_info(static_cast<FieldId>(i)).name);
   for (const auto& [alias, target] : path_aliases()) names.push_back(alias);
   for (const auto& [name, def] : defs_) names.push_back(name);
   std::string best = lang::closest_name(path, names);
-  return best.empty() ? std::string("see docs/language.md for the list of fields") : "did you mean `" + best + "`?";
+  return best.empty() ? std::string("see docs/language.md for the list of fields")
+                      : "did you mean `" + best + "`?";
 }
 
 std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report) {
@@ -261,10 +308,7 @@ std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report)
     ref.bound = is_bound(vm::Collection::Headers);
     return ref;
   }
-  if (o.kind == lang::OperandKind::Call) {
-    if (report) diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function");
-    return std::nullopt;
-  }
+  if (o.kind == lang::OperandKind::Call) return call_field(o, report);
   if (o.kind != lang::OperandKind::Literal || o.literal.kind != LiteralKind::Path) {
     if (report) diagnostics_.error("E010", "expected a field on the left of the test", o.span, "not a field");
     return std::nullopt;
@@ -283,12 +327,60 @@ std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report)
   }
   if (!field) field = field_by_path(path);
   if (!field) {
-    if (report) diagnostics_.error("E010", "unknown field `" + path + "`", o.span, "no such field", suggest_field(path));
+    if (report)
+      diagnostics_.error("E010", "unknown field `" + path + "`", o.span, "no such field",
+                         suggest_field(path));
     return std::nullopt;
   }
   ref.field = *field;
   ref.bound = is_bound(vm::field_info(*field).collection);
   return ref;
+}
+
+// The facts written as calls. The argument becomes the test's filter, as the header
+// name does for header "X": dnsbl("zen.example") → (Dnsbl, "zen.example").
+std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
+  static const std::map<std::string, FieldId, std::less<>> kFunctions = {{"dnsbl", FieldId::Dnsbl},
+                                                                         {"dnswl", FieldId::Dnswl},
+                                                                         {"mx", FieldId::Mx},
+                                                                         {"country", FieldId::Country}};
+  auto function = kFunctions.find(o.name);
+  if (function == kFunctions.end()) {
+    if (report) {
+      diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
+                         "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), mx(DOMAIN-FIELD)");
+    }
+    return std::nullopt;
+  }
+  FieldRef ref;
+  ref.field = function->second;
+  ref.span = o.span;
+  ref.display = std::string(sources_.slice(o.span));
+  const lang::Operand* arg = o.args.size() == 1 ? &o.args[0] : nullptr;
+  bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
+  if (zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
+      dns_zone_ok(arg->literal.text)) {
+    ref.header_filter = lower(arg->literal.text);
+    return ref;
+  }
+  ValueKind wanted = ref.field == FieldId::Country ? ValueKind::Ip : ValueKind::Domain;
+  if (!zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::Path) {
+    auto field = field_by_path(arg->literal.text);
+    if (field && !vm::is_fact(*field) && vm::field_info(*field).kind == wanted &&
+        vm::field_info(*field).collection == vm::Collection::Single) {
+      ref.header_filter = std::string(vm::field_info(*field).name);
+      return ref;
+    }
+  }
+  if (report) {
+    std::string expected = zone ? "one zone name in quotes, e.g. `" + o.name + "(\"zen.spamhaus.org\")`"
+                           : ref.field == FieldId::Country
+                               ? "one IP field, e.g. `country(client.ip)` or `country(client.effective_ip)`"
+                               : "one domain field, e.g. `mx(sender.domain)` or `mx(helo)`";
+    diagnostics_.error("E015", "bad argument to `" + o.name + "`", arg ? arg->span : o.span,
+                       "not accepted here", "`" + o.name + "` takes " + expected);
+  }
+  return std::nullopt;
 }
 
 std::string Sema::source_of(lang::Span from, lang::Span to) const {
@@ -315,7 +407,8 @@ IrNode Sema::compare(const lang::Condition& c) {
                  c.op == CompareOp::EndsWith || c.op == CompareOp::Matches;
   if (content && kind == ValueKind::Ip) {
     diagnostics_.error("E020", "`" + field->display + "` is an IP address; this test needs text", c.op_span,
-                       "not applicable to an IP address", "test IP addresses with `is` or `in` and CIDR prefixes");
+                       "not applicable to an IP address",
+                       "test IP addresses with `is` or `in` and CIDR prefixes");
     return IrNode::constant(false, c.span);
   }
   IrNode test = content ? content_test(c, *field) : membership_test(c, *field);
@@ -328,11 +421,15 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   if (c.op == CompareOp::Matches) {
     uint32_t flags = 0;
     for (char f : c.regex_flags) {
-      if (f == 'i') flags |= HS_FLAG_CASELESS;
-      else if (f == 's') flags |= HS_FLAG_DOTALL;
-      else if (f == 'm') flags |= HS_FLAG_MULTILINE;
-      else diagnostics_.error("E030", std::string("unknown regex flag `") + f + "`", c.rhs.span,
-                              "flags are i, s and m");
+      if (f == 'i')
+        flags |= HS_FLAG_CASELESS;
+      else if (f == 's')
+        flags |= HS_FLAG_DOTALL;
+      else if (f == 'm')
+        flags |= HS_FLAG_MULTILINE;
+      else
+        diagnostics_.error("E030", std::string("unknown regex flag `") + f + "`", c.rhs.span,
+                           "flags are i, s and m");
     }
     if (caseless) flags |= HS_FLAG_CASELESS;
     IrNode n;
@@ -355,9 +452,9 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
     n.span = c.span;
     n.field = field.field;
     n.bound = field.bound;
-    n.index = patterns.add_literal(field.field, *text, c.op == CompareOp::StartsWith,
-                                   c.op == CompareOp::EndsWith, caseless, field.header_filter, source,
-                                   item.literal.span);
+    n.index =
+        patterns.add_literal(field.field, *text, c.op == CompareOp::StartsWith, c.op == CompareOp::EndsWith,
+                             caseless, field.header_filter, source, item.literal.span);
     alternatives.push_back(std::move(n));
   }
   return junction(IrOp::Or, std::move(alternatives), c.span);
@@ -373,8 +470,10 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
   for (const auto& item : values(c.rhs, c.op == CompareOp::In)) {
     auto value = item_as(item, kind, field);
     if (!value) continue;
-    if (kind == ValueKind::Ip) prefixes.push_back(*runtime::Cidr::parse(*value));
-    else entries.push_back(lowercase ? lower(*value) : *value);
+    if (kind == ValueKind::Ip)
+      prefixes.push_back(*runtime::Cidr::parse(*value));
+    else
+      entries.push_back(lowercase ? lower(*value) : *value);
   }
   IrNode n;
   n.span = c.span;
@@ -382,7 +481,7 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
   n.bound = field.bound;
   if (kind == ValueKind::Ip) {
     n.op = IrOp::InNet;
-    n.index = nets.add(vm::NetInfo{std::move(prefixes), source_of(c.op_span, c.span)});
+    n.index = nets.add(vm::NetInfo{std::move(prefixes), source_of(c.op_span, c.span), field.header_filter});
     return n;
   }
   std::sort(entries.begin(), entries.end());
@@ -468,8 +567,9 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
     out.bound = field->bound;
     return out;
   }
-  std::string what = field ? "`" + field->display + "` is " + std::string(vm::kind_name(vm::field_info(field->field).kind))
-                           : "`" + std::string(sources_.slice(o.span)) + "` is not a number";
+  std::string what =
+      field ? "`" + field->display + "` is " + std::string(vm::kind_name(vm::field_info(field->field).kind))
+            : "`" + std::string(sources_.slice(o.span)) + "` is not a number";
   diagnostics_.error("E020", "numeric comparison on something that is not a number", o.span, what,
                      "numbers: size, attachments.size, count(...), number and size literals (10MB)");
   return std::nullopt;
@@ -507,14 +607,16 @@ std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list) {
   if (l.kind == LiteralKind::Path && !declared) {
     if (field_by_path(l.text) || l.text == "received") {
       diagnostics_.error("E021", "`" + l.text + "` is a field; a test compares a field with values", l.span,
-                         "a field, not a value", "comparing two fields is not supported; quote the text if you meant it");
+                         "a field, not a value",
+                         "comparing two fields is not supported; quote the text if you meant it");
       return out;
     }
     if (l.text.find('.') == std::string::npos) {
       std::string what = want_list ? "list" : "name";
-      diagnostics_.error("E012", "unknown " + what + " `" + l.text + "`", l.span, "no const or list of this name",
-                         want_list ? "declare it with `list " + l.text + " = file(\"...\")` or write a list: [a, b]"
-                                   : "quote text (\"" + l.text + "\"); bare words are allowed only inside [lists]");
+      diagnostics_.error(
+          "E012", "unknown " + what + " `" + l.text + "`", l.span, "no const or list of this name",
+          want_list ? "declare it with `list " + l.text + " = file(\"...\")` or write a list: [a, b]"
+                    : "quote text (\"" + l.text + "\"); bare words are allowed only inside [lists]");
       return out;
     }
   }
@@ -526,8 +628,8 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
   const lang::Literal& l = item.literal;
   std::string where = item.origin.empty() ? "" : " (" + item.origin + ")";
   auto mismatch = [&](const std::string& what, const std::string& hint) -> std::optional<std::string> {
-    std::string message = "`" + field.display + "` is " + std::string(vm::kind_name(kind)) + ", but `" + l.text +
-                          "` is " + what + where;
+    std::string message = "`" + field.display + "` is " + std::string(vm::kind_name(kind)) + ", but `" +
+                          l.text + "` is " + what + where;
     if (!item.origin.empty()) {
       // A bad line in a list file (often maintained elsewhere) must not stop the build:
       // the entry is skipped and lint reports it (L011).
@@ -539,14 +641,16 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
   };
   if (l.kind == LiteralKind::List || l.kind == LiteralKind::Regex) return mismatch("a list", "");
   switch (kind) {
-    case ValueKind::Text: return l.text;
+    case ValueKind::Text:
+      return l.text;
     case ValueKind::Address:
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
         return mismatch("not an email address", "");
       }
       if (l.kind == LiteralKind::String && l.text.empty()) return std::string();  // the null sender <>
       if (l.kind == LiteralKind::Path || l.text.find('@') == std::string::npos) {
-        return mismatch("not an email address", "to test the domain, use `" + domain_field_for(field.display) + "`");
+        return mismatch("not an email address",
+                        "to test the domain, use `" + domain_field_for(field.display) + "`");
       }
       return runtime::fold_address(l.text);
     case ValueKind::Domain:
@@ -568,7 +672,8 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
                         "IP tests take addresses and prefixes: 203.0.113.10, 198.51.100.0/24, 2001:db8::/32");
       }
       return l.text;
-    case ValueKind::Number: return mismatch("not a number", "");
+    case ValueKind::Number:
+      return mismatch("not a number", "");
   }
   return std::nullopt;
 }

@@ -3,10 +3,10 @@
 
 #include <hs/hs.h>
 
+#include <fmt/format.h>
 #include <atomic>
 #include <cctype>
 #include <thread>
-#include <fmt/format.h>
 
 namespace mp::compiler {
 
@@ -14,8 +14,10 @@ std::string escape_literal(std::string_view literal) {
   std::string out;
   out.reserve(literal.size() * 2);
   for (unsigned char c : literal) {
-    if (std::isalnum(c)) out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
+    if (std::isalnum(c))
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
   }
   return out;
 }
@@ -71,11 +73,11 @@ CompileAttempt try_compile(const std::vector<const char*>& exprs, const std::vec
   CompileAttempt out;
   hs_compile_error_t* error = nullptr;
   auto count = static_cast<unsigned>(exprs.size());
-  hs_error_t status =
-      lengths.empty()
-          ? hs_compile_multi(exprs.data(), flags.data(), ids.data(), count, HS_MODE_BLOCK, nullptr, &out.db, &error)
-          : hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lengths.data(), count, HS_MODE_BLOCK,
-                                 nullptr, &out.db, &error);
+  hs_error_t status = lengths.empty()
+                          ? hs_compile_multi(exprs.data(), flags.data(), ids.data(), count, HS_MODE_BLOCK,
+                                             nullptr, &out.db, &error)
+                          : hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lengths.data(),
+                                                 count, HS_MODE_BLOCK, nullptr, &out.db, &error);
   if (status != HS_SUCCESS) {
     out.failed_expression = error ? error->expression : -1;
     out.error = error && error->message ? error->message : "unknown error";
@@ -88,8 +90,8 @@ CompileAttempt try_compile(const std::vector<const char*>& exprs, const std::vec
 }  // namespace
 
 // Patterns are compiled in groups: per field, the plain literals together (through
-// Hyperscan's literal API, which skips regex analysis) and the rest in chunks (Hyperscan's compile time grows faster than linearly with the number of
-// regexes in one database), all groups in parallel on every core.
+// Hyperscan's literal API, which skips regex analysis) and the rest in chunks (Hyperscan's compile time grows
+// faster than linearly with the number of regexes in one database), all groups in parallel on every core.
 std::vector<std::vector<uint32_t>> PatternTable::groups() const {
   constexpr size_t kRegexChunk = 400;
   std::vector<std::vector<uint32_t>> out;
@@ -132,7 +134,8 @@ std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_
       if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
       if (reason.ends_with(".")) reason.pop_back();
       diagnostics.error("E030", "Hyperscan cannot compile this pattern: " + reason, first_use_[bad],
-                        "this pattern", "Hyperscan has no back-references or look-around; rewrite the expression");
+                        "this pattern",
+                        "Hyperscan has no back-references or look-around; rewrite the expression");
       members.erase(members.begin() + attempt.failed_expression);
       continue;
     }
@@ -153,7 +156,8 @@ std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostic
   std::vector<lang::Diagnostics> reports(work.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t i = next++; i < work.size(); i = next++) built[i] = compile_group(std::move(work[i]), reports[i]);
+    for (size_t i = next++; i < work.size(); i = next++)
+      built[i] = compile_group(std::move(work[i]), reports[i]);
   };
   size_t threads = std::min<size_t>(work.size(), std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
@@ -179,6 +183,7 @@ uint32_t SetTable::add(vm::SetInfo set) {
 uint32_t NetTable::add(vm::NetInfo net) {
   std::vector<std::string> key;
   for (const auto& p : net.prefixes) key.push_back(p.str());
+  key.push_back("@" + net.argument);  // the same prefixes for another dnsbl zone are another net
   auto [it, inserted] = index_.emplace(std::move(key), static_cast<uint32_t>(nets_.size()));
   if (inserted) nets_.push_back(std::move(net));
   return it->second;

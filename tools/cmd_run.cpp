@@ -65,7 +65,8 @@ int run(const RunOptions& o) {
   std::optional<runtime::Envelope> base = o.envelope.base();
   if (!base) return 2;
   std::unique_ptr<dns::Resolver> resolver = o.facts.resolver();
-  if (!resolver) return 2;
+  auth::FactOptions fact_options;
+  if (!resolver || !o.facts.fact_options(program->image(), fact_options)) return 2;
   if (!o.write_headers.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.write_headers, ec);
@@ -90,7 +91,7 @@ int run(const RunOptions& o) {
     }
     runtime::Message message = runtime::Message::parse(std::move(input.bytes));
     runtime::Envelope envelope = o.envelope.for_message(*base, message);
-    auth::MessageFacts facts(*resolver, message, envelope, o.facts.fact_options());
+    auth::MessageFacts facts(*resolver, message, envelope, fact_options);
     vm::Verdict verdict = evaluator.evaluate(message, envelope, &facts);
     std::cout << (o.format == "json" ? verdict_json(input.name, verdict, facts.auth_summary()) + "\n"
                                      : verdict_text(input.name, verdict, o.explain));

@@ -14,6 +14,8 @@ void FactFlags::add_to(CLI::App& command) {
       ->check(CLI::Range(1, 60000));
   command.add_option("--fact-budget", budget_ms_, "Milliseconds all DNS of one message may take")
       ->check(CLI::Range(1, 600000));
+  command.add_option("--geoip", geoip_path_, "MaxMind DB (GeoIP2/GeoLite2 Country or City) for country()")
+      ->type_name("FILE");
 }
 
 std::unique_ptr<dns::Resolver> FactFlags::resolver() const {
@@ -26,10 +28,17 @@ std::unique_ptr<dns::Resolver> FactFlags::resolver() const {
   }
 }
 
-auth::FactOptions FactFlags::fact_options() const {
-  auth::FactOptions options;
-  options.budget = std::chrono::milliseconds(budget_ms_);
-  return options;
+bool FactFlags::fact_options(const vm::ImageData& image, auth::FactOptions& out) const {
+  out.budget = std::chrono::milliseconds(budget_ms_);
+  out.trusted_relays = image.settings.trusted_relays;
+  if (geoip_path_.empty()) return true;
+  try {
+    out.geoip = runtime::GeoIp::open(geoip_path_);
+  } catch (const std::exception& e) {
+    std::cerr << "error: --geoip: " << e.what() << "\n";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace mp::tools

@@ -15,19 +15,30 @@
 namespace mp::vm {
 
 bool is_fact(FieldId field);
+// Fields written with an argument: header "NAME", dnsbl("ZONE"), mx(sender.domain), …
+bool takes_argument(FieldId field);
 
 struct FactValue {
   std::vector<std::string> text;        // Text and Domain facts ("pass", "example.com")
   std::vector<runtime::IpAddress> ips;  // Ip facts
+  std::vector<std::string> arguments;   // per value, for facts with an argument: whose value it is
   bool temp_error = false;              // could not be computed (DNS timeout, SERVFAIL)
   std::string detail;                   // for the trace: what decided, or what failed
+};
+
+// One fact a program reads, with every argument it is read with (dnsbl zones, …).
+struct FactUse {
+  FieldId field;
+  std::vector<std::string> arguments;  // empty for facts without argument
 };
 
 class FactSource {
  public:
   virtual ~FactSource() = default;
-  virtual void prefetch(std::span<const FieldId> facts) = 0;
-  virtual FactValue compute(FieldId fact) = 0;
+  virtual void prefetch(std::span<const FactUse> facts) = 0;
+  // For a fact with an argument: the values for each of `arguments`, each value
+  // tagged in FactValue::arguments.
+  virtual FactValue compute(FieldId fact, std::span<const std::string> arguments) = 0;
 };
 
 // A fact as the verdict reports it (trace, `run --format json`).

@@ -109,6 +109,12 @@ const std::vector<std::string>& MessageFields::header_names() {
   return header_names_;
 }
 
+std::string_view MessageFields::item_argument(FieldId field, uint32_t item) {
+  if (field == FieldId::HeaderValue) return header_names()[item];
+  const auto& arguments = values(field).arguments;
+  return item < arguments.size() ? std::string_view(arguments[item]) : std::string_view();
+}
+
 void MessageFields::extract(FieldId field, FieldValues& out) {
   const FieldInfo& info = field_info(field);
   if (is_fact(field)) return extract_fact(field, out);
@@ -190,7 +196,11 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
 // Status facts (spf, dkim, …) read "temperror" when they failed and the policy goes
 // on regardless; list facts (dkim.domains, ptr) read as empty.
 void MessageFields::extract_fact(FieldId field, FieldValues& out) {
-  FactValue fact = facts_ ? facts_->compute(field) : FactValue{};
+  auto use = std::find_if(facts_used_.begin(), facts_used_.end(),
+                          [field](const FactUse& u) { return u.field == field; });
+  std::span<const std::string> arguments;
+  if (use != facts_used_.end()) arguments = use->arguments;
+  FactValue fact = facts_ ? facts_->compute(field, arguments) : FactValue{};
   FactReport report{std::string(field_info(field).name), {}, fact.detail, fact.temp_error};
   for (const auto& v : fact.text) report.value += (report.value.empty() ? "" : ", ") + v;
   for (const auto& ip : fact.ips) report.value += (report.value.empty() ? "" : ", ") + ip.str();
@@ -200,6 +210,7 @@ void MessageFields::extract_fact(FieldId field, FieldValues& out) {
   if (fact.temp_error && on_temperror_ == TempErrorPolicy::Tempfail) throw FactUnavailable{report};
   for (auto& v : fact.text) out.own(std::move(v));
   out.ips = std::move(fact.ips);
+  out.arguments = std::move(fact.arguments);
 }
 
 }  // namespace mp::vm

@@ -25,6 +25,7 @@ struct FieldValues {
   std::deque<std::string> owned;        // storage for built values (stable addresses)
   std::vector<double> numbers;          // Number
   std::vector<runtime::IpAddress> ips;  // Ip
+  std::vector<std::string> arguments;   // per value, for facts with an argument
 
   void borrow(std::string_view value) { text.push_back(value); }
   void own(std::string value) {
@@ -39,17 +40,22 @@ class MessageFields {
   // a fact that failed stops the evaluation (FactUnavailable) or reads as failed.
   MessageFields(const runtime::Message& message, const runtime::Envelope& envelope,
                 const IpTrie& trusted_relays, FactSource* facts = nullptr,
-                TempErrorPolicy on_temperror = TempErrorPolicy::Tempfail)
+                TempErrorPolicy on_temperror = TempErrorPolicy::Tempfail,
+                std::span<const FactUse> facts_used = {})
       : message_(message),
         envelope_(envelope),
         trusted_relays_(trusted_relays),
         facts_(facts),
-        on_temperror_(on_temperror) {}
+        on_temperror_(on_temperror),
+        facts_used_(facts_used) {}
 
   const FieldValues& values(FieldId field);
   size_t item_count(Collection collection);
   // Lowercase header names, for `header "X"` filters.
   const std::vector<std::string>& header_names();
+  // What item `item` of a field with an argument belongs to: its header name for
+  // header "X", its zone for dnsbl("ZONE"), … (tests compare it with their filter).
+  std::string_view item_argument(FieldId field, uint32_t item);
   const runtime::Message& message() const { return message_; }
   const runtime::Envelope& envelope() const { return envelope_; }
   // The facts computed so far, in the order rules first read them.
@@ -65,6 +71,7 @@ class MessageFields {
   const IpTrie& trusted_relays_;
   FactSource* facts_;
   TempErrorPolicy on_temperror_;
+  std::span<const FactUse> facts_used_;
   std::vector<FactReport> fact_reports_;
   std::array<FieldValues, kFieldCount> cache_;
   std::vector<std::string> header_names_;

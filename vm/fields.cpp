@@ -35,23 +35,34 @@ std::optional<Collection> collection_by_name(std::string_view name) {
 
 std::string_view kind_name(ValueKind kind) {
   switch (kind) {
-    case ValueKind::Text: return "text";
-    case ValueKind::Address: return "an email address";
-    case ValueKind::Domain: return "a domain";
-    case ValueKind::Ip: return "an IP address";
-    case ValueKind::Number: return "a number";
+    case ValueKind::Text:
+      return "text";
+    case ValueKind::Address:
+      return "an email address";
+    case ValueKind::Domain:
+      return "a domain";
+    case ValueKind::Ip:
+      return "an IP address";
+    case ValueKind::Number:
+      return "a number";
   }
   return "?";
 }
 
 std::string_view action_name(Action action) {
   switch (action) {
-    case Action::Deliver: return "deliver";
-    case Action::Allow: return "allow";
-    case Action::Reject: return "reject";
-    case Action::Quarantine: return "quarantine";
-    case Action::Discard: return "discard";
-    case Action::Tempfail: return "tempfail";
+    case Action::Deliver:
+      return "deliver";
+    case Action::Allow:
+      return "allow";
+    case Action::Reject:
+      return "reject";
+    case Action::Quarantine:
+      return "quarantine";
+    case Action::Discard:
+      return "discard";
+    case Action::Tempfail:
+      return "tempfail";
   }
   return "?";
 }
@@ -60,6 +71,13 @@ std::string_view action_name(Action action) {
 
 namespace mp::vm {
 
-bool is_fact(FieldId field) { return field >= FieldId::Spf; }
+bool is_fact(FieldId field) {
+  return field >= FieldId::Spf;
+}
+
+bool takes_argument(FieldId field) {
+  return field == FieldId::HeaderValue || field == FieldId::Dnsbl || field == FieldId::Dnswl ||
+         field == FieldId::Mx || field == FieldId::Country;
+}
 
 }  // namespace mp::vm

@@ -20,7 +20,15 @@ constexpr size_t kHeaderSize = sizeof kMagic + 4 + 4 + kDigestSize;
 constexpr size_t kSectionEntrySize = 4 + 4 + 8 + 8;
 
 enum class SectionKind : uint32_t {
-  Code = 1, Constants, Patterns, Databases, Sets, Nets, Rules, Settings, LineTable
+  Code = 1,
+  Constants,
+  Patterns,
+  Databases,
+  Sets,
+  Nets,
+  Rules,
+  Settings,
+  LineTable
 };
 
 using Digest = std::array<uint8_t, kDigestSize>;
@@ -178,15 +186,17 @@ void encode_nets(const ImageData& im, ByteWriter& w) {
     w.u32(static_cast<uint32_t>(n.prefixes.size()));
     for (const auto& c : n.prefixes) write_cidr(w, c);
     w.str(n.source);
+    w.str(n.argument);
   }
 }
 
 void decode_nets(ImageData& im, ByteReader& r) {
-  im.nets.resize(r.count(4 + 4));
+  im.nets.resize(r.count(4 + 4 + 4));
   for (auto& n : im.nets) {
     n.prefixes.resize(r.count(18));
     for (auto& c : n.prefixes) c = read_cidr(r);
     n.source = r.str();
+    n.argument = r.str();
   }
 }
 

@@ -29,11 +29,11 @@ inline constexpr uint32_t kNoGuard = 0xFFFFFFFF;
 // (field, expression, flags, header filter) are shared between rules.
 struct PatternInfo {
   FieldId field = FieldId::Subject;
-  std::string expression;     // Hyperscan syntax
+  std::string expression;  // Hyperscan syntax
   uint32_t hs_flags = 0;
-  std::string header_filter;  // lowercase header name for `header "X"`, else ""
+  std::string header_filter;    // lowercase header name for `header "X"`, else ""
   uint32_t literal_length = 0;  // >0 when the expression is an escaped literal
-  std::string source;         // the test as written, for traces: `contains "foo"`
+  std::string source;           // the test as written, for traces: `contains "foo"`
 };
 
 // A Hyperscan database over the patterns of one field, serialised.
@@ -51,14 +51,15 @@ inline constexpr uint8_t kFoldCount = 4;
 struct SetInfo {
   FieldId field = FieldId::Subject;
   Fold fold = Fold::Exact;
-  std::string header_filter;  // lowercase, for `header "X" in …`
+  std::string header_filter;         // lowercase, for `header "X" in …`
   std::vector<std::string> entries;  // already folded
-  std::string source;  // the first test that uses the set, as written: `in our_domains`
+  std::string source;                // the first test that uses the set, as written: `in our_domains`
 };
 
 struct NetInfo {
   std::vector<runtime::Cidr> prefixes;
   std::string source;
+  std::string argument;  // for a fact with an argument: which call (`dnsbl("ZONE")`)
 };
 
 enum class TempErrorPolicy : uint8_t {

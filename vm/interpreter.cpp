@@ -48,8 +48,20 @@ std::string excerpt(std::string_view value, uint64_t begin, uint64_t end) {
 }
 
 std::string field_label(FieldId field, const std::string& header_filter) {
-  if (field == FieldId::HeaderValue) return "header \"" + header_filter + "\"";
-  return std::string(field_info(field).name);
+  switch (field) {
+    case FieldId::HeaderValue:
+      return "header \"" + header_filter + "\"";
+    case FieldId::Dnsbl:
+      return "dnsbl(\"" + header_filter + "\")";
+    case FieldId::Dnswl:
+      return "dnswl(\"" + header_filter + "\")";
+    case FieldId::Mx:
+      return "mx(" + header_filter + ")";
+    case FieldId::Country:
+      return "country(" + header_filter + ")";
+    default:
+      return std::string(field_info(field).name);
+  }
 }
 
 bool compare(CmpOp op, double x, double y) {
@@ -138,7 +150,7 @@ class Run {
 
   int64_t item_for(FieldId field, bool bound) const {
     Collection c = field_info(field).collection;
-    if (c == Collection::Single) return 0;
+    if (c == Collection::Single) return -1;                  // any value: facts may hold several
     return bound ? s_.binding[static_cast<size_t>(c)] : -1;  // -1: any item
   }
 
@@ -251,16 +263,19 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
 
 bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   const auto& ips = fields_.values(field).ips;
+  const std::string& argument = im_.nets[net].argument;
   for (size_t i = 0; i < ips.size(); ++i) {
     if (item >= 0 && static_cast<size_t>(item) != i) continue;
+    if (!argument.empty() && fields_.item_argument(field, static_cast<uint32_t>(i)) != argument) continue;
     if (loaded_.nets[net].contains(ips[i])) {
-      evidence_.push_back(
-          {field_label(field, {}), im_.nets[net].source, static_cast<uint32_t>(i), -1, -1, ips[i].str()});
+      evidence_.push_back({field_label(field, argument), im_.nets[net].source, static_cast<uint32_t>(i), -1,
+                           -1, ips[i].str()});
       trace_test(evidence_.back().field, im_.nets[net].source, true, ips[i].str());
       return true;
     }
   }
-  trace_test(field_label(field, {}), im_.nets[net].source, false, ips.empty() ? "no address" : ips[0].str());
+  trace_test(field_label(field, argument), im_.nets[net].source, false,
+             ips.empty() ? "no address" : ips[0].str());
   return false;
 }
 
@@ -498,7 +513,7 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
   const auto& loaded = program_->loaded();
   if (facts && !loaded.facts_used.empty()) facts->prefetch(loaded.facts_used);
   MessageFields fields(message, envelope, loaded.trusted_relays, facts,
-                       program_->image().settings.on_temperror);
+                       program_->image().settings.on_temperror, loaded.facts_used);
   MatchState matches(*program_, s.hs.get(), fields, s.patterns, s.sets);
   Verdict verdict;
   verdict.direction = direction_of(program_->loaded(), fields);

@@ -55,7 +55,7 @@ struct Program::Loaded {
   IpTrie sending_servers;
   IpTrie trusted_relays;
   StringSet org_domains;
-  std::vector<FieldId> facts_used;  // every fact some instruction reads, for prefetch
+  std::vector<FactUse> facts_used;  // every fact some instruction reads, for prefetch
 };
 
 // Checks every instruction's operands, jump targets and the rule table against the

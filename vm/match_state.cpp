@@ -25,8 +25,12 @@ const MatchRecord* MatchTable::find(uint32_t id, int64_t item) const {
 
 MatchState::MatchState(const Program& program, hs_scratch_t* scratch, MessageFields& fields,
                        MatchTable& patterns, MatchTable& sets)
-    : im_(program.image()), loaded_(program.loaded()), scratch_(scratch), fields_(fields),
-      patterns_(patterns), sets_(sets) {}
+    : im_(program.image()),
+      loaded_(program.loaded()),
+      scratch_(scratch),
+      fields_(fields),
+      patterns_(patterns),
+      sets_(sets) {}
 
 int MatchState::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
                          void* context) {
@@ -34,7 +38,7 @@ int MatchState::on_match(unsigned int id, unsigned long long, unsigned long long
   // A crafted database cannot index past the table or report another field's pattern.
   if (id >= self->im_.patterns.size() || self->im_.patterns[id].field != self->scan_field_) return 0;
   const PatternInfo& p = self->im_.patterns[id];
-  if (!p.header_filter.empty() && self->fields_.header_names()[self->scan_item_] != p.header_filter) {
+  if (!p.header_filter.empty() && self->fields_.item_argument(p.field, self->scan_item_) != p.header_filter) {
     return 0;
   }
   self->patterns_.mark(id, self->scan_item_, to);
@@ -63,7 +67,7 @@ void MatchState::look_up_value(const StringMap<std::vector<uint32_t>>& map, std:
   if (it == map.end()) return;
   for (uint32_t id : it->second) {
     const std::string& filter = im_.sets[id].header_filter;
-    if (filter.empty() || fields_.header_names()[item] == filter) sets_.mark(id, item, 0);
+    if (filter.empty() || fields_.item_argument(im_.sets[id].field, item) == filter) sets_.mark(id, item, 0);
   }
 }
 

@@ -10,14 +10,35 @@ namespace mp::vm {
 
 namespace {
 
-// Facts appear only as Field operands (the verifier has checked every operand).
-std::vector<FieldId> facts_used(const ImageData& im) {
-  std::vector<FieldId> facts;
+// Facts appear only as Field operands (the verifier has checked every operand); their
+// arguments are the filters of the patterns, sets and nets they are tested with.
+std::vector<FactUse> facts_used(const ImageData& im) {
+  std::vector<FactUse> facts;
+  auto use = [&facts](FieldId field, const std::string& argument) {
+    auto it =
+        std::find_if(facts.begin(), facts.end(), [field](const FactUse& u) { return u.field == field; });
+    if (it == facts.end()) it = facts.insert(facts.end(), FactUse{field, {}});
+    if (!argument.empty() &&
+        std::find(it->arguments.begin(), it->arguments.end(), argument) == it->arguments.end()) {
+      it->arguments.push_back(argument);
+    }
+  };
   for (const auto& ins : im.code) {
-    const OpInfo& info = op_info(ins.op);
-    if (info.b != OperandKind::Field) continue;
+    if (op_info(ins.op).b != OperandKind::Field || !is_fact(static_cast<FieldId>(ins.b))) continue;
     auto field = static_cast<FieldId>(ins.b);
-    if (is_fact(field) && std::find(facts.begin(), facts.end(), field) == facts.end()) facts.push_back(field);
+    switch (ins.op) {
+      case Op::Match:
+        use(field, im.patterns[ins.c].header_filter);
+        break;
+      case Op::InSet:
+        use(field, im.sets[ins.c].header_filter);
+        break;
+      case Op::InNet:
+        use(field, im.nets[ins.c].argument);
+        break;
+      default:
+        use(field, {});
+    }
   }
   return facts;
 }

@@ -14,26 +14,53 @@ namespace {
   throw ImageError("invalid bytecode at " + std::to_string(pc) + ": " + why);
 }
 
-void check_operand(const ImageData& im, size_t pc, OperandKind kind, uint32_t value,
-                   const char* slot) {
+void check_operand(const ImageData& im, size_t pc, OperandKind kind, uint32_t value, const char* slot) {
   auto need = [&](bool ok, const char* what) {
     if (!ok) reject(pc, std::string("operand ") + slot + " is not a valid " + what);
   };
   switch (kind) {
-    case OperandKind::None: need(value == 0, "unused operand (must be 0)"); break;
-    case OperandKind::Bound: need(value <= 1, "binding flag"); break;
-    case OperandKind::Field: need(value < kFieldCount, "field"); break;
-    case OperandKind::Coll: need(value < kCollectionCount, "collection"); break;
-    case OperandKind::Pat: need(value < im.patterns.size(), "pattern"); break;
-    case OperandKind::Set: need(value < im.sets.size(), "set"); break;
-    case OperandKind::Net: need(value < im.nets.size(), "net"); break;
-    case OperandKind::Num: need(value < im.numbers.size(), "number"); break;
-    case OperandKind::Str: need(value < im.strings.size(), "string"); break;
-    case OperandKind::OStr: need(value == kNoString || value < im.strings.size(), "string"); break;
-    case OperandKind::Jump: need(value < im.code.size(), "jump target"); break;
-    case OperandKind::Rule: need(value < im.rules.size(), "rule"); break;
-    case OperandKind::Cmp: need(value < kCmpCount, "comparison"); break;
-    case OperandKind::Quant: need(value < kLoopKindCount, "loop kind"); break;
+    case OperandKind::None:
+      need(value == 0, "unused operand (must be 0)");
+      break;
+    case OperandKind::Bound:
+      need(value <= 1, "binding flag");
+      break;
+    case OperandKind::Field:
+      need(value < kFieldCount, "field");
+      break;
+    case OperandKind::Coll:
+      need(value < kCollectionCount, "collection");
+      break;
+    case OperandKind::Pat:
+      need(value < im.patterns.size(), "pattern");
+      break;
+    case OperandKind::Set:
+      need(value < im.sets.size(), "set");
+      break;
+    case OperandKind::Net:
+      need(value < im.nets.size(), "net");
+      break;
+    case OperandKind::Num:
+      need(value < im.numbers.size(), "number");
+      break;
+    case OperandKind::Str:
+      need(value < im.strings.size(), "string");
+      break;
+    case OperandKind::OStr:
+      need(value == kNoString || value < im.strings.size(), "string");
+      break;
+    case OperandKind::Jump:
+      need(value < im.code.size(), "jump target");
+      break;
+    case OperandKind::Rule:
+      need(value < im.rules.size(), "rule");
+      break;
+    case OperandKind::Cmp:
+      need(value < kCmpCount, "comparison");
+      break;
+    case OperandKind::Quant:
+      need(value < kLoopKindCount, "loop kind");
+      break;
     case OperandKind::Act:
       need(value > static_cast<uint8_t>(Action::Deliver) && value < kActionCount, "action");
       break;
@@ -67,7 +94,8 @@ void check_semantics(const ImageData& im, size_t pc, const Instruction& ins) {
       if (r.code_begin != pc) reject(pc, "rule entered outside its code");
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -77,7 +105,8 @@ void verify_tables(const ImageData& im) {
   // Rules are laid out back to back, so skipping a rule means going to the next one.
   uint32_t expected_begin = 0;
   for (const auto& r : im.rules) {
-    if (r.code_begin != expected_begin) throw ImageError("rule '" + r.name + "' does not follow the previous rule");
+    if (r.code_begin != expected_begin)
+      throw ImageError("rule '" + r.name + "' does not follow the previous rule");
     expected_begin = r.code_end;
   }
   if (expected_begin != im.code.size() - 1) throw ImageError("code after the last rule is not just Halt");
@@ -86,8 +115,10 @@ void verify_tables(const ImageData& im) {
     if (r.code_begin >= r.code_end || r.code_end >= im.code.size()) {
       throw ImageError("rule '" + r.name + "' has an invalid code range");
     }
-    if (im.code[r.code_begin].op != Op::EnterRule) throw ImageError("rule '" + r.name + "' does not start with EnterRule");
-    if (r.directions == 0 || r.directions > kAllDirections) throw ImageError("rule '" + r.name + "' has invalid directions");
+    if (im.code[r.code_begin].op != Op::EnterRule)
+      throw ImageError("rule '" + r.name + "' does not start with EnterRule");
+    if (r.directions == 0 || r.directions > kAllDirections)
+      throw ImageError("rule '" + r.name + "' has invalid directions");
     size_t guard_limit = r.guard_kind == GuardKind::Pattern ? im.patterns.size()
                          : r.guard_kind == GuardKind::Set   ? im.sets.size()
                                                             : 0;
@@ -146,13 +177,13 @@ void verify_loops(const ImageData& im) {
 
 void verify_header_filters(const ImageData& im) {
   for (const auto& p : im.patterns) {
-    if (!p.header_filter.empty() && p.field != FieldId::HeaderValue) {
-      throw ImageError("a pattern of a non-header field has a header filter");
+    if (!p.header_filter.empty() && !takes_argument(p.field)) {
+      throw ImageError("a pattern of a field without argument has a filter");
     }
   }
   for (const auto& s : im.sets) {
-    if (!s.header_filter.empty() && s.field != FieldId::HeaderValue) {
-      throw ImageError("a set of a non-header field has a header filter");
+    if (!s.header_filter.empty() && !takes_argument(s.field)) {
+      throw ImageError("a set of a field without argument has a filter");
     }
   }
 }

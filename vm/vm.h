@@ -56,7 +56,7 @@ std::string_view outcome_name(RuleOutcome outcome);
 
 struct TestTrace {
   std::string field;
-  std::string test;    // as written
+  std::string test;  // as written
   bool result = false;
   std::string detail;  // matched text, value found, or the numbers compared
 };
@@ -71,8 +71,8 @@ struct RuleTrace {
 
 struct Verdict {
   Action action = Action::Deliver;
-  std::string text;                    // reply text or quarantine reason
-  std::optional<uint32_t> rule;        // deciding rule, when a terminal action decided
+  std::string text;              // reply text or quarantine reason
+  std::optional<uint32_t> rule;  // deciding rule, when a terminal action decided
   std::string rule_name, stage_name, location;
   double score = 0;
   std::vector<ScoreContribution> contributions;
@@ -83,8 +83,8 @@ struct Verdict {
   std::vector<FiredRule> fired;
   Direction direction = Direction::Inbound;
   std::vector<FactReport> facts;  // facts computed for this message (only those rules read)
-  std::vector<RuleTrace> trace;  // filled only when the evaluator traces
-  size_t rules_not_reached = 0;  // rules after the deciding terminal action (when tracing)
+  std::vector<RuleTrace> trace;   // filled only when the evaluator traces
+  size_t rules_not_reached = 0;   // rules after the deciding terminal action (when tracing)
 };
 
 class Program;

@@ -38,7 +38,7 @@ class MessageFactsTest : public ::testing::Test {
 
   std::vector<std::string> values(const runtime::Envelope& e, FieldId field) {
     MessageFacts facts(resolver, message, e);
-    return facts.compute(field).text;
+    return facts.compute(field, {}).text;
   }
 };
 
@@ -62,7 +62,7 @@ TEST_F(MessageFactsTest, UnconfirmedGenericAndMissingPtr) {
 TEST_F(MessageFactsTest, AReverseLookupTimeoutIsATempError) {
   auto env = envelope("192.0.2.12");
   MessageFacts facts(resolver, message, env);
-  auto v = facts.compute(FieldId::Fcrdns);
+  auto v = facts.compute(FieldId::Fcrdns, {});
   EXPECT_TRUE(v.temp_error);
   EXPECT_EQ(v.text, std::vector<std::string>{"temperror"});
   EXPECT_NE(v.detail.find("timeout"), std::string::npos) << v.detail;
@@ -88,7 +88,7 @@ TEST_F(MessageFactsTest, HeloChecks) {
 TEST_F(MessageFactsTest, SpfThroughTheFactInterfaceAndTheHeader) {
   auto env = envelope("192.0.2.10");
   MessageFacts facts(resolver, message, env);
-  auto spf = facts.compute(FieldId::Spf);
+  auto spf = facts.compute(FieldId::Spf, {});
   EXPECT_EQ(spf.text, std::vector<std::string>{"pass"});
   EXPECT_NE(spf.detail.find("ip4:192.0.2.0/24"), std::string::npos) << spf.detail;
   EXPECT_EQ(facts.auth_summary(), (std::vector<std::pair<std::string, std::string>>{{"spf", "pass"}}));
@@ -98,14 +98,14 @@ TEST_F(MessageFactsTest, SpfThroughTheFactInterfaceAndTheHeader) {
 TEST_F(MessageFactsTest, NullSenderChecksTheHeloIdentity) {
   auto env = envelope("198.51.100.1", "example.test", "");
   MessageFacts facts(resolver, message, env);
-  EXPECT_EQ(facts.compute(FieldId::Spf).text, std::vector<std::string>{"fail"});
+  EXPECT_EQ(facts.compute(FieldId::Spf, {}).text, std::vector<std::string>{"fail"});
   EXPECT_NE(facts.authentication_results().find("smtp.helo=example.test"), std::string::npos);
 }
 
 TEST_F(MessageFactsTest, SpfTimeoutIsATempErrorNamingTheLookup) {
   auto env = envelope("192.0.2.10", "mail.example.test", "a@slow.test");
   MessageFacts facts(resolver, message, env);
-  auto spf = facts.compute(FieldId::Spf);
+  auto spf = facts.compute(FieldId::Spf, {});
   EXPECT_TRUE(spf.temp_error);
   EXPECT_NE(spf.detail.find("DNS TXT slow.test: timeout"), std::string::npos) << spf.detail;
 }
@@ -117,7 +117,7 @@ TEST_F(MessageFactsTest, TheMessageBudgetBoundsEveryLookup) {
   auto env = envelope("192.0.2.10", "mail.example.test", "a@slow.test");
   MessageFacts facts(patient, message, env, options);
   auto started = std::chrono::steady_clock::now();
-  EXPECT_TRUE(facts.compute(FieldId::Spf).temp_error);
+  EXPECT_TRUE(facts.compute(FieldId::Spf, {}).temp_error);
   EXPECT_LT(std::chrono::steady_clock::now() - started,
             std::chrono::seconds(4));  // not the 5 s resolver timeout
 }
@@ -125,10 +125,10 @@ TEST_F(MessageFactsTest, TheMessageBudgetBoundsEveryLookup) {
 TEST_F(MessageFactsTest, PrefetchAsksEveryFirstQuestionAtOnce) {
   auto env = envelope("192.0.2.10");
   MessageFacts facts(resolver, message, env);
-  std::vector<FieldId> needed = {FieldId::Spf, FieldId::Fcrdns};
+  std::vector<vm::FactUse> needed = {{FieldId::Spf, {}}, {FieldId::Fcrdns, {}}};
   facts.prefetch(needed);
   EXPECT_EQ(resolver.outstanding(), 2u);  // the SPF TXT and the PTR, both on the wire
-  EXPECT_EQ(facts.compute(FieldId::Spf).text, std::vector<std::string>{"pass"});
+  EXPECT_EQ(facts.compute(FieldId::Spf, {}).text, std::vector<std::string>{"pass"});
 }
 
 TEST(GenericPtr, RecognisesTheAddressDigits) {

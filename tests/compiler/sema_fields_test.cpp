@@ -24,7 +24,9 @@ using namespace sema_test;
 using vm::FieldId;
 using vm::Op;
 
-std::string field_name(FieldId f) { return std::string(vm::field_info(f).name); }
+std::string field_name(FieldId f) {
+  return std::string(vm::field_info(f).name);
+}
 
 // The instruction that tests `field` (Match/InSet/InNet/LoadField), if any.
 std::optional<vm::Instruction> test_of(const vm::ImageData& im, FieldId field) {
@@ -38,11 +40,16 @@ std::optional<vm::Instruction> test_of(const vm::ImageData& im, FieldId field) {
 // A condition on `path` that suits a field of `kind`.
 std::string condition_for(const std::string& path, vm::ValueKind kind) {
   switch (kind) {
-    case vm::ValueKind::Text: return path + " contains \"x\"";
-    case vm::ValueKind::Address: return path + " is a@b.example";
-    case vm::ValueKind::Domain: return path + " is b.example";
-    case vm::ValueKind::Ip: return path + " in [10.0.0.0/8]";
-    case vm::ValueKind::Number: return path + " > 5";
+    case vm::ValueKind::Text:
+      return path + " contains \"x\"";
+    case vm::ValueKind::Address:
+      return path + " is a@b.example";
+    case vm::ValueKind::Domain:
+      return path + " is b.example";
+    case vm::ValueKind::Ip:
+      return path + " in [10.0.0.0/8]";
+    case vm::ValueKind::Number:
+      return path + " > 5";
   }
   return "";
 }
@@ -52,7 +59,7 @@ std::string condition_for(const std::string& path, vm::ValueKind kind) {
 TEST(SemaFields, EveryCatalogueFieldResolves) {
   for (size_t i = 0; i < vm::kFieldCount; ++i) {
     auto field = static_cast<FieldId>(i);
-    if (field == FieldId::HeaderValue || field == FieldId::HeaderLine) continue;  // special syntax
+    if (vm::takes_argument(field) || field == FieldId::HeaderLine) continue;  // special syntax: FactCalls
     const auto& info = vm::field_info(field);
     std::string text = "if " + condition_for(std::string(info.name), info.kind) + " then allow\n";
     SCOPED_TRACE(text);
@@ -64,6 +71,42 @@ TEST(SemaFields, EveryCatalogueFieldResolves) {
       EXPECT_EQ(c.image->patterns[ins->c].field, field);
     }
   }
+}
+
+TEST(SemaFields, FactCalls) {
+  Compilation c = compile_ok(
+      "if dnsbl(\"ZEN.example\") then allow\nif dnswl(\"wl.example\") in [127.0.0.0/8] then allow\n");
+  ASSERT_TRUE(c.image);
+  ASSERT_EQ(c.image->nets.size(), 2u);
+  EXPECT_EQ(c.image->nets[0].argument, "zen.example");
+  EXPECT_EQ(c.image->nets[1].argument, "wl.example");
+  ASSERT_TRUE(test_of(*c.image, FieldId::Dnsbl));
+
+  c = compile_ok(
+      "if mx(sender.domain) is \"none\" then allow\nif country(client.effective_ip) in [RU, KP] then "
+      "allow\n");
+  ASSERT_TRUE(c.image);
+  ASSERT_EQ(c.image->sets.size(), 2u);
+  EXPECT_EQ(c.image->sets[0].header_filter, "sender.domain");
+  EXPECT_EQ(c.image->sets[1].header_filter, "client.effective_ip");
+
+  // The same prefixes for two zones are two nets.
+  c = compile_ok(
+      "if dnsbl(\"a.example\") in [127.0.0.2] or dnsbl(\"b.example\") in [127.0.0.2] then allow\n");
+  ASSERT_TRUE(c.image);
+  EXPECT_EQ(c.image->nets.size(), 2u);
+}
+
+TEST(SemaFields, FactCallErrors) {
+  EXPECT_EQ(codes(compile("if dnsbl(zen.example) then allow\n")), std::vector<std::string>{"E015"});
+  EXPECT_EQ(codes(compile("if dnsbl(\"a.example\", \"b.example\") then allow\n")),
+            std::vector<std::string>{"E015"});
+  EXPECT_EQ(codes(compile("if dnsbl(\"not a zone\") then allow\n")), std::vector<std::string>{"E015"});
+  EXPECT_EQ(codes(compile("if mx(subject) is \"none\" then allow\n")), std::vector<std::string>{"E015"});
+  EXPECT_EQ(codes(compile("if mx(spf) is \"none\" then allow\n")), std::vector<std::string>{"E015"});
+  EXPECT_EQ(codes(compile("if country(\"US\") is \"US\" then allow\n")), std::vector<std::string>{"E015"});
+  EXPECT_EQ(codes(compile("if mx(helo) then allow\n")), std::vector<std::string>{"E020"});
+  EXPECT_EQ(codes(compile("if whois(helo) then allow\n")), std::vector<std::string>{"E011"});
 }
 
 TEST(SemaFields, HeaderFields) {
@@ -217,8 +260,8 @@ TEST(SemaFields, UnknownNamesAndFunctions) {
 TEST(SemaFields, EveryCollectionNamedInTheE060ExplanationIsACollection) {
   std::string_view explanation = lang::error_explanation("E060");
   size_t named = 0;
-  for (std::string name : {"attachments", "urls", "recipients", "from", "to", "cc", "reply_to", "received",
-                           "headers"}) {
+  for (std::string name :
+       {"attachments", "urls", "recipients", "from", "to", "cc", "reply_to", "received", "headers"}) {
     if (explanation.find(name) == std::string_view::npos) continue;
     ++named;
     SCOPED_TRACE(name);
@@ -314,9 +357,9 @@ TEST(SemaRules, PipelineStagesRunInPipelineOrder) {
       "stage attachment_defense { rule d: if size > 1 then allow }\n"
       "stage reputation { rule r: if size > 1 then allow }\n");
   ASSERT_TRUE(c.image);
-  EXPECT_EQ(c.image->stages, (std::vector<std::string>{"reputation", "attachment_defense", "anti_spoofing",
-                                                       "custom_filters", "mine", "also_mine", "spam_engine",
-                                                       "url_defense"}));
+  EXPECT_EQ(c.image->stages,
+            (std::vector<std::string>{"reputation", "attachment_defense", "anti_spoofing", "custom_filters",
+                                      "mine", "also_mine", "spam_engine", "url_defense"}));
   std::vector<std::string> names;
   for (const auto& r : c.image->rules) names.push_back(r.name);
   EXPECT_EQ(names, (std::vector<std::string>{"r", "d", "a", "line_4", "m", "o", "s", "u"}));
@@ -324,7 +367,8 @@ TEST(SemaRules, PipelineStagesRunInPipelineOrder) {
 
 TEST(SemaRules, TerminalActionComesLast) {
   Compilation c = compile_ok(
-      "if size > 1 then allow, tag \"t\", score +2 \"why\", add header X-A \"1\", remove header X-B, log \"l\"\n");
+      "if size > 1 then allow, tag \"t\", score +2 \"why\", add header X-A \"1\", remove header X-B, log "
+      "\"l\"\n");
   ASSERT_TRUE(c.image);
   const auto& im = *c.image;
   std::vector<Op> actions;
@@ -335,7 +379,8 @@ TEST(SemaRules, TerminalActionComesLast) {
       actions.push_back(op);
     }
   }
-  EXPECT_EQ(actions, (std::vector<Op>{Op::Tag, Op::Score, Op::AddHeader, Op::RemoveHeader, Op::Log, Op::Terminal}));
+  EXPECT_EQ(actions,
+            (std::vector<Op>{Op::Tag, Op::Score, Op::AddHeader, Op::RemoveHeader, Op::Log, Op::Terminal}));
 }
 
 TEST(SemaRules, ActionChecks) {

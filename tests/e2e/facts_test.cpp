@@ -51,6 +51,15 @@ _dmarc.example.test.         300 IN TXT "v=DMARC1; p=reject"
 mail.example.test.           300 IN A   192.0.2.10
 10.2.0.192.in-addr.arpa.     300 IN PTR mail.example.test.
 slow.test.                   TIMEOUT
+10.2.0.192.zen.test.         300 IN A   127.0.0.2
+10.2.0.192.zen.test.         300 IN A   127.0.0.4
+10.2.0.192.wl.test.          300 IN A   127.0.10.1
+7.100.51.198.zen.test.       TIMEOUT
+example.test.                300 IN MX  10 mail.example.test.
+nullmx.test.                 300 IN MX  0 .
+aonly.test.                  300 IN A   192.0.2.50
+inside.test.                 300 IN MX  10 mx.inside.test.
+mx.inside.test.              300 IN A   10.1.2.3
 sel._domainkey.example.test. 300 IN TXT )") +
            split_txt(record) + "\n";
     server = std::make_unique<testing::TestDnsServer>(zone);
@@ -173,6 +182,65 @@ TEST_F(FactsTest, HeloLocalhostIsFlagged) {
                         "info@example.test", "--helo", "localhost", "--dns-server", server->address()});
   ASSERT_EQ(r.status, 0) << describe(r);
   EXPECT_NE(r.out.find("tag=\"helo-localhost\""), std::string::npos) << r.out;
+}
+
+TEST_F(FactsTest, DnsListsReturnTheirCodesPerZone) {
+  policy = dir.write("lists.mp",
+                     "if dnsbl(\"zen.test\") in [127.0.0.4] then tag \"zen-xbl\"\n"
+                     "if dnsbl(\"zen.test\") in [127.0.0.9] then tag \"zen-other\"\n"
+                     "if dnsbl(\"other.test\") then tag \"other-listed\"\n"
+                     "if dnswl(\"wl.test\") then tag \"allow-listed\"\n");
+  auto r = run({"--format", "json"}, signed_message("lists.eml"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto j = parse_json_line(r.last_line());
+  EXPECT_EQ(j["tags"], nlohmann::json({"zen-xbl", "allow-listed"})) << r.out;
+  // A zone that times out is a temperror (here: tempfail by default).
+  auto slow = run({"--format", "json"}, signed_message("slow-list.eml"), "198.51.100.7");
+  auto k = parse_json_line(slow.last_line());
+  EXPECT_EQ(k["action"], "tempfail") << slow.out;
+  EXPECT_NE(std::string(k["text"]).find("dnsbl"), std::string::npos) << slow.out;
+}
+
+TEST_F(FactsTest, MxChecksOfTheSenderDomain) {
+  policy = dir.write("mx.mp",
+                     "if mx(sender.domain) is \"mx\" then tag \"mx\"\n"
+                     "if mx(sender.domain) is \"null_mx\" then tag \"null_mx\"\n"
+                     "if mx(sender.domain) is \"a_only\" then tag \"a_only\"\n"
+                     "if mx(sender.domain) is \"none\" then tag \"none\"\n"
+                     "if mx(sender.domain) is \"private\" then tag \"private\"\n");
+  auto message = signed_message("mx.eml");
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"a@example.test", {"mx"}},   {"a@nullmx.test", {"null_mx"}},       {"a@aonly.test", {"a_only"}},
+      {"a@nowhere.test", {"none"}}, {"a@inside.test", {"mx", "private"}},
+  };
+  for (const auto& [sender, tags] : cases) {
+    auto r = run({"--format", "json"}, message, "192.0.2.10", sender);
+    ASSERT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(parse_json_line(r.last_line())["tags"], nlohmann::json(tags)) << sender << ": " << r.out;
+  }
+}
+
+TEST_F(FactsTest, CountryFromAGeoIpDatabase) {
+  if (run_shell("perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null").status != 0) {
+    GTEST_SKIP() << "libmaxmind-db-writer-perl is needed to build the test database";
+  }
+  auto db = dir.path() / "test.mmdb";
+  ASSERT_EQ(
+      run_shell("perl " + shell_quote(std::string(MP_SOURCE_DIR) + "/tests/data/geoip/make_test_db.pl") +
+                " " + shell_quote(db.string()))
+          .status,
+      0);
+  policy = dir.write("country.mp",
+                     "if country(client.ip) in [DE, RU] then tag \"geo\"\n"
+                     "if country(client.ip) is \"US\" then tag \"us\"\n");
+  auto message = signed_message("geo.eml");
+  auto us = run({"--format", "json", "--geoip", db.string()}, message, "192.0.2.10");
+  EXPECT_EQ(parse_json_line(us.last_line())["tags"], nlohmann::json({"us"})) << us.out;
+  auto de = run({"--format", "json", "--geoip", db.string()}, message, "198.51.100.7");
+  EXPECT_EQ(parse_json_line(de.last_line())["tags"], nlohmann::json({"geo"})) << de.out;
+  auto missing = run({"--geoip", (dir.path() / "nope.mmdb").string()}, message);
+  EXPECT_EQ(missing.status, 2) << describe(missing);
+  EXPECT_NE(missing.err.find("--geoip"), std::string::npos) << missing.err;
 }
 
 TEST_F(FactsTest, FactsNobodyReadsAreNotComputed) {
