@@ -59,6 +59,7 @@ example.test.                300 IN MX  10 mail.example.test.
 nullmx.test.                 300 IN MX  0 .
 aonly.test.                  300 IN A   192.0.2.50
 inside.test.                 300 IN MX  10 mx.inside.test.
+badhost.test.                300 IN MX  10 localhost.
 mx.inside.test.              300 IN A   10.1.2.3
 sel._domainkey.example.test. 300 IN TXT )") +
            split_txt(record) + "\n";
@@ -207,11 +208,13 @@ TEST_F(FactsTest, MxChecksOfTheSenderDomain) {
                      "if mx(sender.domain) is \"null_mx\" then tag \"null_mx\"\n"
                      "if mx(sender.domain) is \"a_only\" then tag \"a_only\"\n"
                      "if mx(sender.domain) is \"none\" then tag \"none\"\n"
-                     "if mx(sender.domain) is \"private\" then tag \"private\"\n");
+                     "if mx(sender.domain) is \"private\" then tag \"private\"\n"
+                     "if mx(sender.domain) is \"bad_host\" then tag \"bad_host\"\n");
   auto message = signed_message("mx.eml");
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
-      {"a@example.test", {"mx"}},   {"a@nullmx.test", {"null_mx"}},       {"a@aonly.test", {"a_only"}},
-      {"a@nowhere.test", {"none"}}, {"a@inside.test", {"mx", "private"}},
+      {"a@example.test", {"mx"}},           {"a@nullmx.test", {"null_mx"}},
+      {"a@aonly.test", {"a_only"}},         {"a@nowhere.test", {"none"}},
+      {"a@inside.test", {"mx", "private"}}, {"a@badhost.test", {"mx", "bad_host"}},
   };
   for (const auto& [sender, tags] : cases) {
     auto r = run({"--format", "json"}, message, "192.0.2.10", sender);
@@ -241,6 +244,32 @@ TEST_F(FactsTest, CountryFromAGeoIpDatabase) {
   auto missing = run({"--geoip", (dir.path() / "nope.mmdb").string()}, message);
   EXPECT_EQ(missing.status, 2) << describe(missing);
   EXPECT_NE(missing.err.find("--geoip"), std::string::npos) << missing.err;
+}
+
+TEST_F(FactsTest, SignedByPolicycVerifiesHereAndInPythonDkim) {
+  auto unsigned_message = dir.write("out.eml", kMessage);
+  auto r =
+      run_policyc({"sign", unsigned_message.string(), "--domain", "example.test", "--selector", "sel",
+                   "--key", (dir.path() / "key.pem").string(), "--output", (dir.path() / "signed").string()});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto signed_path = dir.path() / "signed" / "out.eml";
+  ASSERT_EQ(read_text(signed_path).rfind("DKIM-Signature: v=1; a=rsa-sha256;", 0), 0u)
+      << read_text(signed_path);
+  auto here = run({"--format", "json"}, signed_path);
+  EXPECT_EQ(parse_json_line(here.last_line())["auth"]["dkim"], "pass") << here.out;
+  std::string script =
+      "import dkim,sys\n"
+      "record=sys.argv[2].encode()\n"
+      "ok=dkim.verify(open(sys.argv[1],'rb').read(),dnsfunc=lambda name,timeout=5: record)\n"
+      "sys.exit(0 if ok else 1)\n";
+  auto verify = dir.write("verify.py", script);
+  std::string record = auth::dkim_public_key_record(read_text(dir.path() / "key.pem"));
+  auto python = run_program({"/usr/bin/python3", verify.string(), signed_path.string(), record});
+  EXPECT_EQ(python.status, 0) << describe(python);
+  auto bad_key =
+      run_policyc({"sign", unsigned_message.string(), "--domain", "example.test", "--selector", "sel",
+                   "--key", unsigned_message.string(), "--output", (dir.path() / "x").string()});
+  EXPECT_EQ(bad_key.status, 1) << describe(bad_key);
 }
 
 TEST_F(FactsTest, FactsNobodyReadsAreNotComputed) {
