@@ -19,6 +19,9 @@ other.example.test.         300 IN A   192.0.2.99
 11.2.0.192.in-addr.arpa.    300 IN PTR 11-2-0-192.dyn.example.net.
 12.2.0.192.in-addr.arpa.    TIMEOUT
 slow.test.                  TIMEOUT
+1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test. 300 IN A 127.0.0.3
+10.2.0.192.zen.test.        300 IN A   127.0.0.2
+10.2.0.192.slowlist.test.   TIMEOUT
 )";
 
 class MessageFactsTest : public ::testing::Test {
@@ -129,6 +132,38 @@ TEST_F(MessageFactsTest, PrefetchAsksEveryFirstQuestionAtOnce) {
   facts.prefetch(needed);
   EXPECT_EQ(resolver.outstanding(), 2u);  // the SPF TXT and the PTR, both on the wire
   EXPECT_EQ(facts.compute(FieldId::Spf, {}).text, std::vector<std::string>{"pass"});
+}
+
+TEST_F(MessageFactsTest, DnsListsForIpv4AndIpv6Clients) {
+  std::vector<std::string> zones = {"zen.test", "other.test"};
+  auto v4 = envelope("192.0.2.10");
+  MessageFacts facts4(resolver, message, v4);
+  auto listed = facts4.compute(FieldId::Dnsbl, zones);
+  ASSERT_EQ(listed.ips.size(), 1u);
+  EXPECT_EQ(listed.ips[0].str(), "127.0.0.2");
+  EXPECT_EQ(listed.arguments, std::vector<std::string>{"zen.test"});
+  EXPECT_NE(listed.detail.find("other.test: not listed"), std::string::npos) << listed.detail;
+  auto v6 = envelope("2001:db8::1");
+  MessageFacts facts6(resolver, message, v6);
+  auto listed6 = facts6.compute(FieldId::Dnsbl, zones);
+  ASSERT_EQ(listed6.ips.size(), 1u);
+  EXPECT_EQ(listed6.ips[0].str(), "127.0.0.3");
+}
+
+TEST_F(MessageFactsTest, TimeoutsOfListsAndMxAreTempErrors) {
+  auto e = envelope("192.0.2.10", "mail.example.test", "a@slow.test");
+  MessageFacts facts(resolver, message, e);
+  std::vector<std::string> slow_zone = {"slowlist.test"};
+  auto list = facts.compute(FieldId::Dnsbl, slow_zone);
+  EXPECT_TRUE(list.temp_error);
+  EXPECT_NE(list.detail.find("timeout"), std::string::npos) << list.detail;
+  std::vector<std::string> sender_domain = {"sender.domain"};
+  auto mx = facts.compute(FieldId::Mx, sender_domain);
+  EXPECT_TRUE(mx.temp_error);
+  EXPECT_EQ(mx.text, std::vector<std::string>{"temperror"});
+  auto slow_helo = envelope("192.0.2.10", "slow.test");
+  MessageFacts helo_facts(resolver, message, slow_helo);
+  EXPECT_TRUE(helo_facts.compute(FieldId::HeloChecks, {}).temp_error);
 }
 
 TEST(GenericPtr, RecognisesTheAddressDigits) {
