@@ -75,7 +75,7 @@ std::string zone_text(const YAML::Node& zonedata) {
         continue;
       }
       std::string type = rr.begin()->first.as<std::string>();
-      const YAML::Node& value = rr.begin()->second;
+      YAML::Node value = rr.begin()->second;  // a handle: a reference would outlive the iterator
       std::string line = owner + " 300 IN ";
       if (type == "SPF") {
         zone += line + "SPF" + txt_data(value) + "\n";
@@ -113,7 +113,7 @@ TEST(SpfSuite, Rfc7208TestSuitePassesThroughTheResolver) {
     for (const auto& test : scenario["tests"]) {
       ++total;
       std::string name = test.first.as<std::string>();
-      const YAML::Node& t = test.second;
+      YAML::Node t = test.second;
       SpfRequest request;
       request.ip = *runtime::IpAddress::parse(t["host"].as<std::string>());
       request.sender = t["mailfrom"].as<std::string>();
