@@ -64,18 +64,12 @@ std::string lower(std::string s) {
 
 vm::CmpOp to_cmp(CompareOp op) {
   switch (op) {
-    case CompareOp::Lt:
-      return vm::CmpOp::Lt;
-    case CompareOp::Le:
-      return vm::CmpOp::Le;
-    case CompareOp::Gt:
-      return vm::CmpOp::Gt;
-    case CompareOp::Ge:
-      return vm::CmpOp::Ge;
-    case CompareOp::Ne:
-      return vm::CmpOp::Ne;
-    default:
-      return vm::CmpOp::Eq;
+    case CompareOp::Lt: return vm::CmpOp::Lt;
+    case CompareOp::Le: return vm::CmpOp::Le;
+    case CompareOp::Gt: return vm::CmpOp::Gt;
+    case CompareOp::Ge: return vm::CmpOp::Ge;
+    case CompareOp::Ne: return vm::CmpOp::Ne;
+    default: return vm::CmpOp::Eq;
   }
 }
 
@@ -163,20 +157,16 @@ bool field_is_caseless(FieldId field) {
 
 IrNode Sema::condition(const lang::Condition& c) {
   switch (c.kind) {
-    case lang::CondKind::Not:
-      return negate_if(true, condition(*c.children[0]));
+    case lang::CondKind::Not: return negate_if(true, condition(*c.children[0]));
     case lang::CondKind::And:
     case lang::CondKind::Or: {
       std::vector<IrNode> parts;
       for (const auto& child : c.children) parts.push_back(condition(*child));
       return junction(c.kind == lang::CondKind::And ? IrOp::And : IrOp::Or, std::move(parts), c.span);
     }
-    case lang::CondKind::Quantified:
-      return quantified(c);
-    case lang::CondKind::Compare:
-      return compare(c);
-    case lang::CondKind::Bool:
-      return bool_condition(c);
+    case lang::CondKind::Quantified: return quantified(c);
+    case lang::CondKind::Compare: return compare(c);
+    case lang::CondKind::Bool: return bool_condition(c);
   }
   return IrNode::constant(false, c.span);
 }
@@ -641,8 +631,7 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
   };
   if (l.kind == LiteralKind::List || l.kind == LiteralKind::Regex) return mismatch("a list", "");
   switch (kind) {
-    case ValueKind::Text:
-      return l.text;
+    case ValueKind::Text: return l.text;
     case ValueKind::Address:
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
         return mismatch("not an email address", "");
@@ -672,8 +661,7 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
                         "IP tests take addresses and prefixes: 203.0.113.10, 198.51.100.0/24, 2001:db8::/32");
       }
       return l.text;
-    case ValueKind::Number:
-      return mismatch("not a number", "");
+    case ValueKind::Number: return mismatch("not a number", "");
   }
   return std::nullopt;
 }

@@ -23,26 +23,16 @@ std::string set_preview(const SetInfo& set) {
 // What one operand means, for the comment column ("" when it needs no comment).
 std::string describe(const ImageData& im, OperandKind kind, uint32_t value, const Instruction& ins) {
   switch (kind) {
-    case OperandKind::Field:
-      return std::string(field_info(static_cast<FieldId>(value)).name);
-    case OperandKind::Coll:
-      return std::string(collection_names(static_cast<Collection>(value)));
-    case OperandKind::Pat:
-      return im.patterns[value].source;
-    case OperandKind::Set:
-      return "in " + set_preview(im.sets[value]);
-    case OperandKind::Net:
-      return fmt::format("in {} prefixes", im.nets[value].prefixes.size());
-    case OperandKind::Num:
-      return fmt::format("{}", im.numbers[value]);
-    case OperandKind::Str:
-      return quoted(im.strings[value]);
-    case OperandKind::OStr:
-      return value == kNoString ? "" : quoted(im.strings[value]);
-    case OperandKind::Jump:
-      return fmt::format("goto {}", value);
-    case OperandKind::Rule:
-      return im.stages[im.rules[value].stage] + "." + im.rules[value].name;
+    case OperandKind::Field: return std::string(field_info(static_cast<FieldId>(value)).name);
+    case OperandKind::Coll: return std::string(collection_names(static_cast<Collection>(value)));
+    case OperandKind::Pat: return im.patterns[value].source;
+    case OperandKind::Set: return "in " + set_preview(im.sets[value]);
+    case OperandKind::Net: return fmt::format("in {} prefixes", im.nets[value].prefixes.size());
+    case OperandKind::Num: return fmt::format("{}", im.numbers[value]);
+    case OperandKind::Str: return quoted(im.strings[value]);
+    case OperandKind::OStr: return value == kNoString ? "" : quoted(im.strings[value]);
+    case OperandKind::Jump: return fmt::format("goto {}", value);
+    case OperandKind::Rule: return im.stages[im.rules[value].stage] + "." + im.rules[value].name;
     case OperandKind::Cmp: {
       static const char* ops[] = {"<", "<=", ">", ">=", "==", "!="};
       return ops[value];
@@ -51,12 +41,9 @@ std::string describe(const ImageData& im, OperandKind kind, uint32_t value, cons
       static const char* kinds[] = {"any", "all", "count"};
       return kinds[value];
     }
-    case OperandKind::Act:
-      return std::string(action_name(static_cast<Action>(value)));
-    case OperandKind::Bound:
-      return value ? "current item" : "";
-    case OperandKind::None:
-      break;
+    case OperandKind::Act: return std::string(action_name(static_cast<Action>(value)));
+    case OperandKind::Bound: return value ? "current item" : "";
+    case OperandKind::None: break;
   }
   (void)ins;
   return {};
@@ -65,9 +52,9 @@ std::string describe(const ImageData& im, OperandKind kind, uint32_t value, cons
 }  // namespace
 
 std::string disassemble(const ImageData& im) {
-  std::string out = fmt::format(
-      "; {} rules, {} instructions, {} patterns in {} databases, {} sets, {} nets\n", im.rules.size(),
-      im.code.size(), im.patterns.size(), im.databases.size(), im.sets.size(), im.nets.size());
+  std::string out = fmt::format("; {} rules, {} instructions, {} patterns in {} databases, {} sets, {} nets\n",
+                                im.rules.size(), im.code.size(), im.patterns.size(),
+                                im.databases.size(), im.sets.size(), im.nets.size());
   out += fmt::format("{:>5}  {:<19} {:>3} {:>6} {:>6}  {}\n", "addr", "opcode", "a", "b", "c", "comment");
   for (size_t pc = 0; pc < im.code.size(); ++pc) {
     const Instruction& ins = im.code[pc];
@@ -81,8 +68,7 @@ std::string disassemble(const ImageData& im) {
       std::string part = describe(im, kind, value, ins);
       if (!part.empty()) comment += (comment.empty() ? "" : "  ") + part;
     }
-    std::string line =
-        pc < im.code_lines.size() && im.code_lines[pc] ? fmt::format("  [line {}]", im.code_lines[pc]) : "";
+    std::string line = pc < im.code_lines.size() && im.code_lines[pc] ? fmt::format("  [line {}]", im.code_lines[pc]) : "";
     out += fmt::format("{:>5}  {:<19} {:>3} {:>6} {:>6}  {}{}\n", pc, info.name, ins.a,
                        ins.b == kNoString ? std::string("-") : std::to_string(ins.b),
                        ins.c == kNoString ? std::string("-") : std::to_string(ins.c), comment, line);

@@ -41,18 +41,10 @@ AddressPart part_of(FieldId field) {
 void add_address_part(FieldValues& out, std::string_view address, std::string_view display_name,
                       AddressPart part) {
   switch (part) {
-    case AddressPart::Address:
-      out.own(runtime::fold_address(address));
-      break;
-    case AddressPart::Domain:
-      out.own(runtime::fold_domain(domain_of(address)));
-      break;
-    case AddressPart::Local:
-      out.borrow(local_of(address));
-      break;
-    case AddressPart::DisplayName:
-      out.borrow(display_name);
-      break;
+    case AddressPart::Address: out.own(runtime::fold_address(address)); break;
+    case AddressPart::Domain: out.own(runtime::fold_domain(domain_of(address))); break;
+    case AddressPart::Local: out.borrow(local_of(address)); break;
+    case AddressPart::DisplayName: out.borrow(display_name); break;
   }
 }
 
@@ -60,14 +52,10 @@ void add_address_part(FieldValues& out, std::string_view address, std::string_vi
 
 const std::vector<runtime::Address>& MessageFields::addresses(Collection collection) const {
   switch (collection) {
-    case Collection::To:
-      return message_.to();
-    case Collection::Cc:
-      return message_.cc();
-    case Collection::ReplyTo:
-      return message_.reply_to();
-    default:
-      return message_.from();
+    case Collection::To: return message_.to();
+    case Collection::Cc: return message_.cc();
+    case Collection::ReplyTo: return message_.reply_to();
+    default: return message_.from();
   }
 }
 
@@ -82,21 +70,15 @@ const FieldValues& MessageFields::values(FieldId field) {
 
 size_t MessageFields::item_count(Collection collection) {
   switch (collection) {
-    case Collection::Single:
-      return 1;
-    case Collection::Recipients:
-      return envelope_.recipients.size();
+    case Collection::Single: return 1;
+    case Collection::Recipients: return envelope_.recipients.size();
     case Collection::From:
     case Collection::To:
     case Collection::Cc:
-    case Collection::ReplyTo:
-      return addresses(collection).size();
-    case Collection::Headers:
-      return message_.headers().size();
-    case Collection::Attachments:
-      return message_.attachments().size();
-    case Collection::Urls:
-      return message_.urls().size();
+    case Collection::ReplyTo: return addresses(collection).size();
+    case Collection::Headers: return message_.headers().size();
+    case Collection::Attachments: return message_.attachments().size();
+    case Collection::Urls: return message_.urls().size();
   }
   return 0;
 }
@@ -119,15 +101,9 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
   const FieldInfo& info = field_info(field);
   if (is_fact(field)) return extract_fact(field, out);
   switch (field) {
-    case FieldId::Sender:
-      out.own(runtime::fold_address(envelope_.sender));
-      return;
-    case FieldId::SenderDomain:
-      out.own(runtime::fold_domain(domain_of(envelope_.sender)));
-      return;
-    case FieldId::SenderLocal:
-      out.borrow(local_of(envelope_.sender));
-      return;
+    case FieldId::Sender: out.own(runtime::fold_address(envelope_.sender)); return;
+    case FieldId::SenderDomain: out.own(runtime::fold_domain(domain_of(envelope_.sender))); return;
+    case FieldId::SenderLocal: out.borrow(local_of(envelope_.sender)); return;
     case FieldId::Recipient:
       for (const auto& r : envelope_.recipients) out.own(runtime::fold_address(r));
       return;
@@ -143,27 +119,17 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
         out.ips.push_back(*ip);
       return;
     }
-    case FieldId::Helo:
-      out.own(runtime::fold_domain(envelope_.helo));
-      return;
-    case FieldId::Subject:
-      out.borrow(message_.subject());
-      return;
+    case FieldId::Helo: out.own(runtime::fold_domain(envelope_.helo)); return;
+    case FieldId::Subject: out.borrow(message_.subject()); return;
     case FieldId::HeaderValue:
       for (const auto& h : message_.headers()) out.borrow(h.value);
       return;
     case FieldId::HeaderLine:
       for (const auto& h : message_.headers()) out.own(h.name + ": " + h.value);
       return;
-    case FieldId::Body:
-      out.borrow(message_.body_text());
-      return;
-    case FieldId::RawBody:
-      out.borrow(message_.raw_body());
-      return;
-    case FieldId::Html:
-      out.borrow(message_.html());
-      return;
+    case FieldId::Body: out.borrow(message_.body_text()); return;
+    case FieldId::RawBody: out.borrow(message_.raw_body()); return;
+    case FieldId::Html: out.borrow(message_.html()); return;
     case FieldId::Url:
       for (const auto& u : message_.urls()) out.borrow(u.text);
       return;
@@ -182,11 +148,8 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
     case FieldId::AttachmentSize:
       for (const auto& a : message_.attachments()) out.numbers.push_back(static_cast<double>(a.size));
       return;
-    case FieldId::Size:
-      out.numbers.push_back(static_cast<double>(message_.size()));
-      return;
-    default:
-      break;
+    case FieldId::Size: out.numbers.push_back(static_cast<double>(message_.size())); return;
+    default: break;
   }
   // from/to/cc/reply_to parts
   AddressPart part = part_of(field);

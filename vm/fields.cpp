@@ -35,34 +35,23 @@ std::optional<Collection> collection_by_name(std::string_view name) {
 
 std::string_view kind_name(ValueKind kind) {
   switch (kind) {
-    case ValueKind::Text:
-      return "text";
-    case ValueKind::Address:
-      return "an email address";
-    case ValueKind::Domain:
-      return "a domain";
-    case ValueKind::Ip:
-      return "an IP address";
-    case ValueKind::Number:
-      return "a number";
+    case ValueKind::Text: return "text";
+    case ValueKind::Address: return "an email address";
+    case ValueKind::Domain: return "a domain";
+    case ValueKind::Ip: return "an IP address";
+    case ValueKind::Number: return "a number";
   }
   return "?";
 }
 
 std::string_view action_name(Action action) {
   switch (action) {
-    case Action::Deliver:
-      return "deliver";
-    case Action::Allow:
-      return "allow";
-    case Action::Reject:
-      return "reject";
-    case Action::Quarantine:
-      return "quarantine";
-    case Action::Discard:
-      return "discard";
-    case Action::Tempfail:
-      return "tempfail";
+    case Action::Deliver: return "deliver";
+    case Action::Allow: return "allow";
+    case Action::Reject: return "reject";
+    case Action::Quarantine: return "quarantine";
+    case Action::Discard: return "discard";
+    case Action::Tempfail: return "tempfail";
   }
   return "?";
 }

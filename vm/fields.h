@@ -44,9 +44,7 @@ inline constexpr std::array<FieldInfo, kFieldCount> kFieldTable = {{
 #undef MP_FIELD
 }};
 
-inline const FieldInfo& field_info(FieldId id) {
-  return kFieldTable[static_cast<size_t>(id)];
-}
+inline const FieldInfo& field_info(FieldId id) { return kFieldTable[static_cast<size_t>(id)]; }
 std::string_view collection_names(Collection c);  // space-separated accepted names
 std::optional<Collection> collection_by_name(std::string_view name);
 std::string_view kind_name(ValueKind kind);

@@ -34,7 +34,8 @@ class ByteWriter {
 
 class ByteReader {
  public:
-  explicit ByteReader(std::span<const uint8_t> bytes, std::string_view what) : bytes_(bytes), what_(what) {}
+  explicit ByteReader(std::span<const uint8_t> bytes, std::string_view what)
+      : bytes_(bytes), what_(what) {}
 
   uint8_t u8() { return take<uint8_t>(); }
   uint16_t u16() { return take<uint16_t>(); }

@@ -49,35 +49,23 @@ std::string excerpt(std::string_view value, uint64_t begin, uint64_t end) {
 
 std::string field_label(FieldId field, const std::string& header_filter) {
   switch (field) {
-    case FieldId::HeaderValue:
-      return "header \"" + header_filter + "\"";
-    case FieldId::Dnsbl:
-      return "dnsbl(\"" + header_filter + "\")";
-    case FieldId::Dnswl:
-      return "dnswl(\"" + header_filter + "\")";
-    case FieldId::Mx:
-      return "mx(" + header_filter + ")";
-    case FieldId::Country:
-      return "country(" + header_filter + ")";
-    default:
-      return std::string(field_info(field).name);
+    case FieldId::HeaderValue: return "header \"" + header_filter + "\"";
+    case FieldId::Dnsbl: return "dnsbl(\"" + header_filter + "\")";
+    case FieldId::Dnswl: return "dnswl(\"" + header_filter + "\")";
+    case FieldId::Mx: return "mx(" + header_filter + ")";
+    case FieldId::Country: return "country(" + header_filter + ")";
+    default: return std::string(field_info(field).name);
   }
 }
 
 bool compare(CmpOp op, double x, double y) {
   switch (op) {
-    case CmpOp::Lt:
-      return x < y;
-    case CmpOp::Le:
-      return x <= y;
-    case CmpOp::Gt:
-      return x > y;
-    case CmpOp::Ge:
-      return x >= y;
-    case CmpOp::Eq:
-      return x == y;
-    case CmpOp::Ne:
-      return x != y;
+    case CmpOp::Lt: return x < y;
+    case CmpOp::Le: return x <= y;
+    case CmpOp::Gt: return x > y;
+    case CmpOp::Ge: return x >= y;
+    case CmpOp::Eq: return x == y;
+    case CmpOp::Ne: return x != y;
   }
   return false;
 }
@@ -373,12 +361,8 @@ void Run::execute(uint8_t direction_bit) {
         pc = loaded_.rules[rule].code_begin + 1;
         continue;
       }
-      case Op::PushTrue:
-        push(1);
-        break;
-      case Op::PushFalse:
-        push(0);
-        break;
+      case Op::PushTrue: push(1); break;
+      case Op::PushFalse: push(0); break;
       case Op::Match: {
         size_t start = evidence_.size();
         push(match(field, ins.c, item_for(field, ins.a)), start);
@@ -394,15 +378,11 @@ void Run::execute(uint8_t direction_bit) {
         push(in_net(field, ins.c, item_for(field, ins.a)), start);
         break;
       }
-      case Op::LoadField:
-        push(load_number(field, item_for(field, ins.a)));
-        break;
+      case Op::LoadField: push(load_number(field, item_for(field, ins.a))); break;
       case Op::LoadCount:
         push(static_cast<double>(fields_.item_count(static_cast<Collection>(ins.b))));
         break;
-      case Op::LoadConst:
-        push(im_.numbers[ins.c]);
-        break;
+      case Op::LoadConst: push(im_.numbers[ins.c]); break;
       case Op::Compare: {
         Slot y_slot = pop();
         Slot x_slot = pop();
@@ -446,12 +426,8 @@ void Run::execute(uint8_t direction_bit) {
           continue;
         }
         break;
-      case Op::LoopBegin:
-        loop_begin(ins, pc);
-        continue;
-      case Op::LoopNext:
-        loop_next(ins, pc);
-        continue;
+      case Op::LoopBegin: loop_begin(ins, pc); continue;
+      case Op::LoopNext: loop_next(ins, pc); continue;
       case Op::Fire:
         if (tracing_) trace_rule(ins.c, RuleOutcome::Fired);
         fire(ins.c);
@@ -462,25 +438,15 @@ void Run::execute(uint8_t direction_bit) {
         verdict_.contributions.push_back({r.name, im_.stages[r.stage], im_.numbers[ins.c], str(ins.b)});
         break;
       }
-      case Op::Tag:
-        verdict_.tags.push_back(im_.strings[ins.c]);
-        break;
-      case Op::AddHeader:
-        verdict_.added_headers.emplace_back(im_.strings[ins.b], im_.strings[ins.c]);
-        break;
-      case Op::RemoveHeader:
-        verdict_.removed_headers.push_back(im_.strings[ins.b]);
-        break;
-      case Op::Log:
-        verdict_.logs.push_back(im_.strings[ins.c]);
-        break;
+      case Op::Tag: verdict_.tags.push_back(im_.strings[ins.c]); break;
+      case Op::AddHeader: verdict_.added_headers.emplace_back(im_.strings[ins.b], im_.strings[ins.c]); break;
+      case Op::RemoveHeader: verdict_.removed_headers.push_back(im_.strings[ins.b]); break;
+      case Op::Log: verdict_.logs.push_back(im_.strings[ins.c]); break;
       case Op::Terminal:
         terminal(ins);
         verdict_.rules_not_reached = loaded_.rules.size() - current_rule_ - 1;
         return;
-      case Op::Halt:
-        finish_by_score();
-        return;
+      case Op::Halt: finish_by_score(); return;
     }
     ++pc;
   }
@@ -540,16 +506,11 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
 
 std::string_view outcome_name(RuleOutcome outcome) {
   switch (outcome) {
-    case RuleOutcome::Fired:
-      return "fired";
-    case RuleOutcome::NotMatched:
-      return "false";
-    case RuleOutcome::SkippedDirection:
-      return "skipped (direction)";
-    case RuleOutcome::SkippedPrefilter:
-      return "false (prefilter)";
-    case RuleOutcome::FactUnavailable:
-      return "stopped (fact unavailable)";
+    case RuleOutcome::Fired: return "fired";
+    case RuleOutcome::NotMatched: return "false";
+    case RuleOutcome::SkippedDirection: return "skipped (direction)";
+    case RuleOutcome::SkippedPrefilter: return "false (prefilter)";
+    case RuleOutcome::FactUnavailable: return "stopped (fact unavailable)";
   }
   return "?";
 }

@@ -9,21 +9,7 @@
 namespace mp::vm {
 
 enum class OperandKind : uint8_t {
-  None,
-  Bound,
-  Field,
-  Coll,
-  Pat,
-  Set,
-  Net,
-  Num,
-  Str,
-  OStr,
-  Jump,
-  Rule,
-  Cmp,
-  Quant,
-  Act
+  None, Bound, Field, Coll, Pat, Set, Net, Num, Str, OStr, Jump, Rule, Cmp, Quant, Act
 };
 
 enum class Op : uint8_t {
@@ -45,15 +31,14 @@ struct OpInfo {
 };
 
 inline constexpr std::array<OpInfo, kOpCount> kOpInfo = {{
-#define MP_OP(name, a, b, c, synopsis) {#name, OperandKind::a, OperandKind::b, OperandKind::c, synopsis},
+#define MP_OP(name, a, b, c, synopsis) \
+  {#name, OperandKind::a, OperandKind::b, OperandKind::c, synopsis},
 #include "vm/opcodes.def"
 #undef MP_OP
 }};
 static_assert(kOpInfo.size() == kOpCount);
 
-inline const OpInfo& op_info(Op op) {
-  return kOpInfo[static_cast<size_t>(op)];
-}
+inline const OpInfo& op_info(Op op) { return kOpInfo[static_cast<size_t>(op)]; }
 
 inline constexpr uint32_t kNoString = 0xFFFFFFFF;
 

@@ -27,17 +27,10 @@ std::vector<FactUse> facts_used(const ImageData& im) {
     if (op_info(ins.op).b != OperandKind::Field || !is_fact(static_cast<FieldId>(ins.b))) continue;
     auto field = static_cast<FieldId>(ins.b);
     switch (ins.op) {
-      case Op::Match:
-        use(field, im.patterns[ins.c].header_filter);
-        break;
-      case Op::InSet:
-        use(field, im.sets[ins.c].header_filter);
-        break;
-      case Op::InNet:
-        use(field, im.nets[ins.c].argument);
-        break;
-      default:
-        use(field, {});
+      case Op::Match: use(field, im.patterns[ins.c].header_filter); break;
+      case Op::InSet: use(field, im.sets[ins.c].header_filter); break;
+      case Op::InNet: use(field, im.nets[ins.c].argument); break;
+      default: use(field, {});
     }
   }
   return facts;
@@ -99,12 +92,9 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
 
 std::string_view direction_name(Direction d) {
   switch (d) {
-    case Direction::Inbound:
-      return "inbound";
-    case Direction::Outbound:
-      return "outbound";
-    case Direction::Internal:
-      return "internal";
+    case Direction::Inbound: return "inbound";
+    case Direction::Outbound: return "outbound";
+    case Direction::Internal: return "internal";
   }
   return "?";
 }

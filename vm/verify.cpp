@@ -19,48 +19,20 @@ void check_operand(const ImageData& im, size_t pc, OperandKind kind, uint32_t va
     if (!ok) reject(pc, std::string("operand ") + slot + " is not a valid " + what);
   };
   switch (kind) {
-    case OperandKind::None:
-      need(value == 0, "unused operand (must be 0)");
-      break;
-    case OperandKind::Bound:
-      need(value <= 1, "binding flag");
-      break;
-    case OperandKind::Field:
-      need(value < kFieldCount, "field");
-      break;
-    case OperandKind::Coll:
-      need(value < kCollectionCount, "collection");
-      break;
-    case OperandKind::Pat:
-      need(value < im.patterns.size(), "pattern");
-      break;
-    case OperandKind::Set:
-      need(value < im.sets.size(), "set");
-      break;
-    case OperandKind::Net:
-      need(value < im.nets.size(), "net");
-      break;
-    case OperandKind::Num:
-      need(value < im.numbers.size(), "number");
-      break;
-    case OperandKind::Str:
-      need(value < im.strings.size(), "string");
-      break;
-    case OperandKind::OStr:
-      need(value == kNoString || value < im.strings.size(), "string");
-      break;
-    case OperandKind::Jump:
-      need(value < im.code.size(), "jump target");
-      break;
-    case OperandKind::Rule:
-      need(value < im.rules.size(), "rule");
-      break;
-    case OperandKind::Cmp:
-      need(value < kCmpCount, "comparison");
-      break;
-    case OperandKind::Quant:
-      need(value < kLoopKindCount, "loop kind");
-      break;
+    case OperandKind::None: need(value == 0, "unused operand (must be 0)"); break;
+    case OperandKind::Bound: need(value <= 1, "binding flag"); break;
+    case OperandKind::Field: need(value < kFieldCount, "field"); break;
+    case OperandKind::Coll: need(value < kCollectionCount, "collection"); break;
+    case OperandKind::Pat: need(value < im.patterns.size(), "pattern"); break;
+    case OperandKind::Set: need(value < im.sets.size(), "set"); break;
+    case OperandKind::Net: need(value < im.nets.size(), "net"); break;
+    case OperandKind::Num: need(value < im.numbers.size(), "number"); break;
+    case OperandKind::Str: need(value < im.strings.size(), "string"); break;
+    case OperandKind::OStr: need(value == kNoString || value < im.strings.size(), "string"); break;
+    case OperandKind::Jump: need(value < im.code.size(), "jump target"); break;
+    case OperandKind::Rule: need(value < im.rules.size(), "rule"); break;
+    case OperandKind::Cmp: need(value < kCmpCount, "comparison"); break;
+    case OperandKind::Quant: need(value < kLoopKindCount, "loop kind"); break;
     case OperandKind::Act:
       need(value > static_cast<uint8_t>(Action::Deliver) && value < kActionCount, "action");
       break;
@@ -94,8 +66,7 @@ void check_semantics(const ImageData& im, size_t pc, const Instruction& ins) {
       if (r.code_begin != pc) reject(pc, "rule entered outside its code");
       break;
     }
-    default:
-      break;
+    default: break;
   }
 }
 
