@@ -6,9 +6,12 @@
 #include <gmime/gmime.h>
 
 #include <algorithm>
+#include <bitset>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "runtime/message.h"
 
 namespace mp::runtime::detail {
 
@@ -23,14 +26,21 @@ struct GFree {
 };
 using GCharPtr = std::unique_ptr<char, GFree>;
 
-// A hostile message can trigger a warning per line; the list is informational, so
-// it is capped rather than allowed to grow with the input.
+// A hostile message can trigger a warning per line, so the texts are capped rather
+// than allowed to grow with the input; the kinds are a bitset and never lost, so a
+// flood of harmless warnings cannot hide the one a policy acts on.
 inline constexpr size_t kMaxDefects = 64;
 
-inline void add_defect(std::vector<std::string>& defects, std::string defect) {
-  if (defects.size() >= kMaxDefects) return;
-  if (std::find(defects.begin(), defects.end(), defect) != defects.end()) return;
-  defects.push_back(std::move(defect));
-}
+struct DefectList {
+  std::vector<Defect> items;
+  std::bitset<kDefectKindCount> kinds;
+
+  void add(DefectKind kind, std::string text) {
+    kinds.set(static_cast<size_t>(kind));
+    if (items.size() >= kMaxDefects) return;
+    if (std::any_of(items.begin(), items.end(), [&](const Defect& d) { return d.text == text; })) return;
+    items.push_back(Defect{kind, std::move(text)});
+  }
+};
 
 }  // namespace mp::runtime::detail

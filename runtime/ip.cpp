@@ -45,7 +45,19 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   IpAddress ip;
   ip.v6 = text.find(':') != std::string_view::npos;
   if (inet_pton(ip.v6 ? AF_INET6 : AF_INET, buffer, ip.bytes.data()) != 1) return std::nullopt;
-  return ip;
+  return ip.unmapped();
+}
+
+bool IpAddress::is_v4_mapped() const {
+  constexpr std::array<uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  return v6 && std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), bytes.begin());
+}
+
+IpAddress IpAddress::unmapped() const {
+  if (!is_v4_mapped()) return *this;
+  IpAddress v4;
+  std::copy(bytes.begin() + 12, bytes.end(), v4.bytes.begin());
+  return v4;
 }
 
 std::string IpAddress::str() const {
@@ -56,11 +68,17 @@ std::string IpAddress::str() const {
 
 std::optional<Cidr> Cidr::parse(std::string_view text) {
   const size_t slash = text.find('/');
-  const std::optional<IpAddress> base = IpAddress::parse(text.substr(0, slash));
+  const std::string_view address = text.substr(0, slash);
+  const std::optional<IpAddress> base = IpAddress::parse(address);
   if (!base) return std::nullopt;
   if (slash == std::string_view::npos) return Cidr{*base, base->bit_width()};
-  const std::optional<int> prefix_len = parse_prefix_len(text.substr(slash + 1), base->bit_width());
-  if (!prefix_len) return std::nullopt;
+  // A v4-mapped base was written in IPv6 notation, so its prefix counts 128 bits;
+  // it must stay inside ::ffff:0:0/96 to mean IPv4 addresses only.
+  const bool mapped = !base->v6 && address.find(':') != std::string_view::npos;
+  const int written_width = mapped ? 128 : base->bit_width();
+  std::optional<int> prefix_len = parse_prefix_len(text.substr(slash + 1), written_width);
+  if (!prefix_len || (mapped && *prefix_len < 96)) return std::nullopt;
+  if (mapped) *prefix_len -= 96;
   return Cidr{network_of(*base, *prefix_len), *prefix_len};
 }
 

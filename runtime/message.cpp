@@ -16,7 +16,7 @@
 namespace mp::runtime {
 namespace {
 
-using detail::add_defect;
+using detail::DefectList;
 using detail::GCharPtr;
 using detail::GObjectPtr;
 
@@ -25,44 +25,35 @@ void init_gmime_once() {
   std::call_once(once, [] { g_mime_init(); });
 }
 
-const char* describe(GMimeParserWarning warning) {
+struct WarningInfo {
+  DefectKind kind;
+  const char* text;
+};
+
+WarningInfo describe(GMimeParserWarning warning) {
   switch (warning) {
-    case GMIME_WARN_DUPLICATED_HEADER:
-      return "duplicated header";
-    case GMIME_WARN_DUPLICATED_PARAMETER:
-      return "duplicated header parameter";
-    case GMIME_WARN_UNENCODED_8BIT_HEADER:
-      return "unencoded 8-bit header";
-    case GMIME_WARN_INVALID_CONTENT_TYPE:
-      return "invalid Content-Type";
+    case GMIME_WARN_DUPLICATED_HEADER: return {DefectKind::MalformedMime, "duplicated header"};
+    case GMIME_WARN_DUPLICATED_PARAMETER: return {DefectKind::MalformedMime, "duplicated header parameter"};
+    case GMIME_WARN_UNENCODED_8BIT_HEADER: return {DefectKind::Unencoded8bitHeader, "unencoded 8-bit header"};
+    case GMIME_WARN_INVALID_CONTENT_TYPE: return {DefectKind::InvalidContentType, "invalid Content-Type"};
     case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
-      return "invalid RFC 2047 encoded header";
-    case GMIME_WARN_MALFORMED_MULTIPART:
-      return "multipart without parts";
-    case GMIME_WARN_TRUNCATED_MESSAGE:
-      return "truncated message";
-    case GMIME_WARN_MALFORMED_MESSAGE:
-      return "malformed message";
-    case GMIME_CRIT_INVALID_HEADER_NAME:
-      return "invalid header line";
-    case GMIME_CRIT_CONFLICTING_HEADER:
-      return "conflicting header";
-    case GMIME_CRIT_CONFLICTING_PARAMETER:
-      return "conflicting header parameter";
+      return {DefectKind::InvalidEncodedWord, "invalid RFC 2047 encoded header"};
+    case GMIME_WARN_MALFORMED_MULTIPART: return {DefectKind::BrokenBoundary, "multipart without parts"};
+    case GMIME_WARN_TRUNCATED_MESSAGE: return {DefectKind::TruncatedMessage, "truncated message"};
+    case GMIME_WARN_MALFORMED_MESSAGE: return {DefectKind::MalformedMime, "malformed message"};
+    case GMIME_CRIT_INVALID_HEADER_NAME: return {DefectKind::InvalidHeaderLine, "invalid header line"};
+    case GMIME_CRIT_CONFLICTING_HEADER: return {DefectKind::MalformedMime, "conflicting header"};
+    case GMIME_CRIT_CONFLICTING_PARAMETER: return {DefectKind::MalformedMime, "conflicting header parameter"};
     case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
-      return "multipart without boundary";
-    case GMIME_WARN_INVALID_PARAMETER:
-      return "invalid header parameter";
-    case GMIME_WARN_INVALID_ADDRESS_LIST:
-      return "invalid address list";
-    case GMIME_CRIT_NESTING_OVERFLOW:
-      return "MIME nesting too deep";
-    case GMIME_WARN_PART_WITHOUT_CONTENT:
-      return "MIME part without content";
+      return {DefectKind::BrokenBoundary, "multipart without boundary"};
+    case GMIME_WARN_INVALID_PARAMETER: return {DefectKind::MalformedMime, "invalid header parameter"};
+    case GMIME_WARN_INVALID_ADDRESS_LIST: return {DefectKind::InvalidAddress, "invalid address list"};
+    case GMIME_CRIT_NESTING_OVERFLOW: return {DefectKind::MimeDepthExceeded, "MIME nesting too deep"};
+    case GMIME_WARN_PART_WITHOUT_CONTENT: return {DefectKind::MalformedMime, "MIME part without content"};
     case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
-      return "MIME part without headers or content";
+      return {DefectKind::MalformedMime, "MIME part without headers or content"};
   }
-  return "parser warning";
+  return {DefectKind::MalformedMime, "parser warning"};
 }
 
 // The offending item is raw input: shortened and made valid UTF-8 for display.
@@ -75,12 +66,16 @@ std::string printable(const char* item) {
 }
 
 void on_parser_warning(gint64, GMimeParserWarning warning, const gchar* item, gpointer defects) noexcept {
+  // Duplicates of the fields RFC 5322 allows once are found by name in
+  // read_header_block; GMime's warning would only repeat them without a kind.
+  if (warning == GMIME_WARN_DUPLICATED_HEADER) return;
   // Called from C: an exception must not unwind through GMime. Losing a defect
-  // to an allocation failure is harmless.
+  // text to an allocation failure is harmless.
   try {
-    std::string defect = describe(warning);
-    if (item != nullptr && *item != '\0') defect += ": " + printable(item);
-    add_defect(*static_cast<std::vector<std::string>*>(defects), std::move(defect));
+    const WarningInfo info = describe(warning);
+    std::string text = info.text;
+    if (item != nullptr && *item != '\0') text += ": " + printable(item);
+    static_cast<DefectList*>(defects)->add(info.kind, std::move(text));
   } catch (...) {
   }
 }
@@ -93,7 +88,7 @@ using ParserOptionsPtr = std::unique_ptr<GMimeParserOptions, ParserOptionsFree>;
 // Liberal on every axis: the gateway must see what a mail client would show.
 // Undeclared 8-bit text is guessed among UTF-8, then windows-1252 (what
 // "latin1" mail nearly always really is), then ISO-8859-1, which accepts anything.
-ParserOptionsPtr new_parser_options(std::vector<std::string>* defects) {
+ParserOptionsPtr new_parser_options(DefectList* defects) {
   ParserOptionsPtr options(g_mime_parser_options_new());
   g_mime_parser_options_set_address_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
   g_mime_parser_options_set_parameter_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
@@ -141,13 +136,26 @@ HeaderField decode_field(GMimeHeader* field, GMimeParserOptions* options) {
   return HeaderField{name != nullptr ? name : "", detail::decode_header_value(field, options)};
 }
 
-GMimeHeader* first_field_named(const std::vector<GMimeHeader*>& fields, std::string_view name) {
+std::vector<GMimeHeader*> fields_named(const std::vector<GMimeHeader*>& fields, std::string_view name) {
+  std::vector<GMimeHeader*> named;
   for (GMimeHeader* field : fields) {
     const char* field_name = g_mime_header_get_name(field);
-    if (field_name != nullptr && iequals(field_name, name)) return field;
+    if (field_name != nullptr && iequals(field_name, name)) named.push_back(field);
   }
-  return nullptr;
+  return named;
 }
+
+// The fields RFC 5322 3.6 allows at most once, each with its defect.
+struct OnceOnlyField {
+  std::string_view name;
+  DefectKind duplicate;
+};
+constexpr OnceOnlyField kOnceOnlyFields[] = {
+    {"From", DefectKind::DuplicateFrom},       {"Sender", DefectKind::DuplicateSender},
+    {"Reply-To", DefectKind::DuplicateReplyTo}, {"To", DefectKind::DuplicateTo},
+    {"Cc", DefectKind::DuplicateCc},           {"Subject", DefectKind::DuplicateSubject},
+    {"Date", DefectKind::DuplicateDate},       {"Message-ID", DefectKind::DuplicateMessageId},
+};
 
 std::string lowercase_ascii(std::string_view text) {
   std::string out(text);
@@ -175,7 +183,7 @@ std::string name_of(InternetAddress* address) {
 }
 
 // Group members are listed in place of their group; an empty group (the usual
-// "undisclosed-recipients:;") stays visible as a name without an address.
+// "undisclosed-recipients:;") holds no mailbox and yields none.
 void flatten_addresses(InternetAddressList* list, std::vector<Address>& out) {
   const int count = list != nullptr ? internet_address_list_length(list) : 0;
   for (int i = 0; i < count; ++i) {
@@ -186,11 +194,7 @@ void flatten_addresses(InternetAddressList* list, std::vector<Address>& out) {
     } else if (INTERNET_ADDRESS_IS_GROUP(address)) {
       // GMime's address parser never nests groups, so this recursion is one deep.
       InternetAddressList* members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(address));
-      if (members != nullptr && internet_address_list_length(members) > 0) {
-        flatten_addresses(members, out);
-      } else {
-        out.push_back(Address{name_of(address), ""});
-      }
+      flatten_addresses(members, out);
     }
   }
 }
@@ -201,7 +205,8 @@ struct Message::Impl {
   std::string raw;
   size_t body_offset = 0;  // where raw_body() starts in `raw`
   // Written by GMime's warning callback and by the lazy body walks.
-  mutable std::vector<std::string> defects;
+  mutable DefectList defects;
+  ParseOptions limits;
   // GMime's headers and parts keep a pointer to the options and decode through it
   // lazily, so the options are declared first: members die in reverse order.
   ParserOptionsPtr options;
@@ -219,18 +224,26 @@ struct Message::Impl {
   void locate_body(size_t start, gint64 headers_end);
   void read_header_block();
   std::vector<Address> read_address_header(const std::vector<GMimeHeader*>& fields, std::string_view name);
+  void check_field_counts(const std::vector<GMimeHeader*>& fields);
+  detail::WalkContext walk_context() const { return {options.get(), limits.max_mime_depth, defects}; }
   std::optional<std::string_view> find_header(std::string_view name) const;
   const detail::BodyContent& body_content() const;
 };
 
 void Message::Impl::parse_from(size_t start) {
-  const std::string_view input = std::string_view(raw).substr(start);
+  std::string_view input = std::string_view(raw).substr(start);
+  // GMime copies the buffer into its stream, so the cleaned copy may die here.
+  const std::optional<std::string> cleaned = detail::header_nuls_as_spaces(input);
+  if (cleaned) {
+    defects.add(DefectKind::NulInHeader, "NUL byte in a header line, read as a space");
+    input = *cleaned;
+  }
   GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(input.data(), input.size()));
   GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
   message.reset(g_mime_parser_construct_message(parser.get(), options.get()));
   if (!message) {
-    add_defect(defects, "no RFC 5322 header block; whole input treated as body");
+    defects.add(DefectKind::NoHeaderBlock, "no RFC 5322 header block; whole input treated as body");
     return;
   }
   locate_body(start, g_mime_parser_get_headers_end(parser.get()));
@@ -248,13 +261,26 @@ void Message::Impl::read_header_block() {
   cc = read_address_header(fields, "Cc");
   reply_to = read_address_header(fields, "Reply-To");
   subject = std::string(find_header("Subject").value_or(""));
+  check_field_counts(fields);
+}
+
+void Message::Impl::check_field_counts(const std::vector<GMimeHeader*>& fields) {
+  for (const OnceOnlyField& once : kOnceOnlyFields) {
+    const size_t count = fields_named(fields, once.name).size();
+    if (count > 1) {
+      defects.add(once.duplicate, std::to_string(count) + " " + std::string(once.name) + " fields");
+    }
+  }
+  if (from.empty() || std::all_of(from.begin(), from.end(), [](const Address& a) { return a.address.empty(); })) {
+    defects.add(DefectKind::MissingFrom, "no mailbox in a From field");
+  }
 }
 
 // `headers_end` is GMime's offset (within the parsed stream) of the blank line
 // that ends the header block, or -1 when the input ended first.
 void Message::Impl::locate_body(size_t start, gint64 headers_end) {
   if (headers_end < 0) {
-    add_defect(defects, "no header/body separator");
+    defects.add(DefectKind::NoHeaderSeparator, "no header/body separator");
     body_offset = raw.size();
     return;
   }
@@ -267,20 +293,24 @@ void Message::Impl::locate_body(size_t start, gint64 headers_end) {
   body_offset = pos;
 }
 
-// A header GMime cannot read any address from (e.g. "To: John Smith") still
-// yields its text as a display name, so a policy sees what a mail client shows.
+// Every field of the name counts: a second From field must not hide behind the
+// first. A field GMime reads no entry from (e.g. "To: John Smith") still yields
+// its text as a display name, so a policy sees what a mail client shows; a field
+// that held only an empty group yields nothing.
 std::vector<Address> Message::Impl::read_address_header(const std::vector<GMimeHeader*>& fields,
                                                         std::string_view name) {
   std::vector<Address> addresses;
-  if (GMimeHeader* field = first_field_named(fields, name)) {
+  for (GMimeHeader* field : fields_named(fields, name)) {
     const std::string raw = detail::raw_header_value(field);
     GObjectPtr<InternetAddressList> list(internet_address_list_parse(options.get(), raw.c_str()));
-    flatten_addresses(list.get(), addresses);
-  }
-  const std::optional<std::string_view> value = find_header(name);
-  if (addresses.empty() && value && !value->empty()) {
-    add_defect(defects, "no address in " + std::string(name) + " header");
-    addresses.push_back(Address{std::string(*value), ""});
+    if (list && internet_address_list_length(list.get()) > 0) {
+      flatten_addresses(list.get(), addresses);
+      continue;
+    }
+    const std::string value = decode_field(field, options.get()).value;
+    if (value.find_first_not_of(" \t") == std::string::npos) continue;
+    defects.add(DefectKind::InvalidAddress, "no address in " + std::string(name) + " header");
+    addresses.push_back(Address{value, ""});
   }
   return addresses;
 }
@@ -295,17 +325,18 @@ std::optional<std::string_view> Message::Impl::find_header(std::string_view name
 const detail::BodyContent& Message::Impl::body_content() const {
   if (body) return *body;
   if (message) {
-    body = detail::collect_body(message.get(), options.get(), defects);
+    body = detail::collect_body(message.get(), walk_context());
   } else {
     body = detail::BodyContent{detail::to_valid_utf8(raw, options.get()), ""};
   }
   return *body;
 }
 
-Message Message::parse(std::string bytes) {
+Message Message::parse(std::string bytes, const ParseOptions& options) {
   init_gmime_once();
   auto impl = std::make_unique<Impl>();
   impl->raw = std::move(bytes);
+  impl->limits = options;
   impl->options = new_parser_options(&impl->defects);
   impl->parse_from(mbox_from_line_length(impl->raw));
   return Message(std::move(impl));
@@ -358,8 +389,7 @@ const std::vector<Url>& Message::urls() const {
 
 const std::vector<Attachment>& Message::attachments() const {
   if (!impl_->attachments) {
-    impl_->attachments = impl_->message ? detail::collect_attachments(impl_->message.get(),
-                                                                      impl_->options.get(), impl_->defects)
+    impl_->attachments = impl_->message ? detail::collect_attachments(impl_->message.get(), impl_->walk_context())
                                         : std::vector<Attachment>{};
   }
   return *impl_->attachments;
@@ -371,8 +401,42 @@ uint64_t Message::size() const {
 std::string_view Message::raw() const {
   return impl_->raw;
 }
-const std::vector<std::string>& Message::defects() const {
-  return impl_->defects;
+const std::vector<Defect>& Message::defects() const {
+  return impl_->defects.items;
+}
+
+std::bitset<kDefectKindCount> Message::defect_kinds() const {
+  (void)body_text();  // the body walks find the MIME defects
+  (void)attachments();
+  return impl_->defects.kinds;
+}
+
+namespace {
+
+struct DefectEntry {
+  std::string_view name, meaning;
+};
+constexpr DefectEntry kDefects[] = {
+#define MP_DEFECT(id, name, meaning) {name, meaning},
+#include "runtime/defects.def"
+#undef MP_DEFECT
+};
+
+}  // namespace
+
+std::string_view defect_name(DefectKind kind) {
+  return kDefects[static_cast<size_t>(kind)].name;
+}
+
+std::string_view defect_meaning(DefectKind kind) {
+  return kDefects[static_cast<size_t>(kind)].meaning;
+}
+
+std::optional<DefectKind> defect_kind(std::string_view name) {
+  for (size_t i = 0; i < kDefectKindCount; ++i) {
+    if (kDefects[i].name == name) return static_cast<DefectKind>(i);
+  }
+  return std::nullopt;
 }
 
 std::string_view Address::local() const {

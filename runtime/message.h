@@ -8,6 +8,7 @@
 // never pays for decoding it.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +41,34 @@ struct Attachment {
   uint64_t size = 0;         // decoded content size in bytes
 };
 
+// Structural defects (runtime/defects.def), so a policy can act on mail whose
+// structure is abnormal: `message.defects contains duplicate_from`.
+enum class DefectKind : uint8_t {
+#define MP_DEFECT(id, name, meaning) id,
+#include "runtime/defects.def"
+#undef MP_DEFECT
+};
+inline constexpr size_t kDefectKindCount = 0
+#define MP_DEFECT(id, name, meaning) +1
+#include "runtime/defects.def"
+#undef MP_DEFECT
+    ;
+std::string_view defect_name(DefectKind kind);     // "duplicate_from"
+std::string_view defect_meaning(DefectKind kind);  // one line for docs and --explain
+std::optional<DefectKind> defect_kind(std::string_view name);
+
+struct Defect {
+  DefectKind kind;
+  std::string text;  // what was found, with the offending item ("duplicated header: From")
+};
+
+// Limits on what parsing examines; the defaults suit a gateway.
+struct ParseOptions {
+  // Levels of multipart / message/rfc822 nesting examined; parts below are not
+  // examined and the message gets DefectKind::MimeDepthExceeded.
+  int max_mime_depth = 64;
+};
+
 struct Url {
   std::string text;    // as found in the text or HTML (href values and bare URLs)
   std::string domain;  // lowercased host name (no port, no userinfo)
@@ -47,8 +76,10 @@ struct Url {
 
 class Message {
  public:
-  // Parses raw RFC 5322 bytes. A leading mbox "From " line is skipped.
-  static Message parse(std::string bytes);
+  // Parses raw RFC 5322 bytes. A leading mbox "From " line is skipped. A NUL byte
+  // in a header line (the message's, a MIME part's or an attached message's) is read
+  // as a space, so text after it stays visible; raw() keeps the bytes as received.
+  static Message parse(std::string bytes, const ParseOptions& options = {});
 
   Message(Message&&) noexcept;
   Message& operator=(Message&&) noexcept;
@@ -58,6 +89,9 @@ class Message {
   // First header with this name (case-insensitive), decoded.
   std::optional<std::string_view> header(std::string_view name) const;
 
+  // Mailboxes of every field of that name, in order (a second From field counts as
+  // much as the first); group members in place of their group; an empty group
+  // ("undisclosed-recipients:;") yields no mailbox.
   const std::vector<Address>& from() const;
   const std::vector<Address>& to() const;
   const std::vector<Address>& cc() const;
@@ -65,19 +99,27 @@ class Message {
   const std::string& subject() const;
 
   // Decoded text of all text/* parts (charset converted to UTF-8, HTML turned to
-  // text), joined with newlines. Attachments are not included.
+  // text), joined with newlines. Attachments are not included. A multipart whose
+  // boundary matches no delimiter line contributes its whole text, as SpamAssassin
+  // does, so content cannot be hidden by a broken structure.
   const std::string& body_text() const;
   // The decoded HTML of all text/html parts, joined.
   const std::string& html() const;
   // Bytes after the header block, undecoded.
   std::string_view raw_body() const;
   const std::vector<Url>& urls() const;
+  // Every attachment a mail client would show, at any depth: MIME parts with a file
+  // name or non-text content, attached messages (also when sent base64-encoded) and
+  // their own attachments, and uuencoded files inline in a text part.
   const std::vector<Attachment>& attachments() const;
 
   uint64_t size() const;  // raw message size in bytes
   std::string_view raw() const;
-  // Problems met while parsing (e.g. "no header/body separator"); informational.
-  const std::vector<std::string>& defects() const;
+  // Problems met while parsing so far (the body views add theirs when first used);
+  // the texts are capped at a few dozen, the kinds are never dropped.
+  const std::vector<Defect>& defects() const;
+  // Every kind of defect the message has, after examining the whole message.
+  std::bitset<kDefectKindCount> defect_kinds() const;
 
  private:
   struct Impl;

@@ -99,47 +99,88 @@ namespace {
 
 // ---- The walk ------------------------------------------------------------
 
-// Called for every leaf part and every message/rfc822 part; `in_attached_message`
-// tells whether the part belongs to a message attached to the outer one.
+// Called for every leaf part, every message/rfc822 part and every multipart whose
+// boundary matched nothing; `in_attached_message` tells whether the part belongs to
+// a message attached to the outer one.
 using PartVisitor = std::function<void(GMimeObject* part, bool in_attached_message)>;
 
-void walk(GMimeObject* object, int depth, bool in_attached_message, const PartVisitor& visit,
-          std::vector<std::string>& defects) {
+struct Walk {
+  const WalkContext& context;
+  const PartVisitor& visit;
+
+  void object(GMimeObject* object, int depth, bool in_attached_message) const;
+  void message(GMimeMessage* message, int depth) const;
+  void encoded_message(GMimePart* part, int depth) const;
+};
+
+bool is_type(GMimeObject* part, const char* type, const char* subtype) {
+  return g_mime_content_type_is_type(g_mime_object_get_content_type(part), type, subtype);
+}
+
+// A message/rfc822 part sent base64 or quoted-printable encoded (RFC 2046 5.2.1
+// forbids it, mail clients show it anyway) is a plain part to GMime's parser.
+bool is_encoded_message(GMimeObject* object) {
+  if (!GMIME_IS_PART(object) || !is_type(object, "message", "rfc822")) return false;
+  const GMimeContentEncoding encoding = g_mime_part_get_content_encoding(GMIME_PART(object));
+  return encoding == GMIME_CONTENT_ENCODING_BASE64 || encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+         encoding == GMIME_CONTENT_ENCODING_UUENCODE;
+}
+
+void Walk::object(GMimeObject* object, int depth, bool in_attached_message) const {
   if (object == nullptr) return;
-  if (depth > kMaxMimeDepth) {
-    add_defect(defects,
-               "MIME nesting deeper than " + std::to_string(kMaxMimeDepth) + " levels; deeper parts ignored");
+  if (depth > context.max_depth) {
+    context.defects.add(DefectKind::MimeDepthExceeded, "MIME nesting deeper than " +
+                                                           std::to_string(context.max_depth) +
+                                                           " levels; deeper parts not examined");
     return;
   }
   if (GMIME_IS_MULTIPART(object)) {
     GMimeMultipart* multipart = GMIME_MULTIPART(object);
     const int count = g_mime_multipart_get_count(multipart);
+    if (count == 0) {
+      context.defects.add(DefectKind::BrokenBoundary, "multipart whose boundary matches no delimiter line");
+      visit(object, in_attached_message);
+    }
     for (int i = 0; i < count; ++i) {
-      walk(g_mime_multipart_get_part(multipart, i), depth + 1, in_attached_message, visit, defects);
+      this->object(g_mime_multipart_get_part(multipart, i), depth + 1, in_attached_message);
     }
     return;
   }
   visit(object, in_attached_message);
   if (GMIME_IS_MESSAGE_PART(object)) {
-    GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
-    if (inner != nullptr) {
-      walk(g_mime_message_get_mime_part(inner), depth + 1, true, visit, defects);
-    }
+    message(g_mime_message_part_get_message(GMIME_MESSAGE_PART(object)), depth + 1);
+  } else if (is_encoded_message(object)) {
+    encoded_message(GMIME_PART(object), depth + 1);
   }
 }
 
-void walk_message(GMimeMessage* message, const PartVisitor& visit, std::vector<std::string>& defects) {
-  walk(g_mime_message_get_mime_part(message), 0, false, visit, defects);
+void Walk::message(GMimeMessage* inner, int depth) const {
+  if (inner != nullptr) object(g_mime_message_get_mime_part(inner), depth, true);
+}
+
+void Walk::encoded_message(GMimePart* part, int depth) const {
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  if (content == nullptr) return;
+  GObjectPtr<GMimeStream> decoded(g_mime_stream_mem_new());
+  g_mime_data_wrapper_write_to_stream(content, decoded.get());
+  g_mime_stream_reset(decoded.get());
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(decoded.get()));
+  GObjectPtr<GMimeMessage> inner(g_mime_parser_construct_message(parser.get(), context.options));
+  message(inner.get(), depth);
+}
+
+void walk_message(GMimeMessage* message, const WalkContext& context, const PartVisitor& visit) {
+  Walk{context, visit}.object(g_mime_message_get_mime_part(message), 0, false);
 }
 
 // ---- Body text -----------------------------------------------------------
 
 bool is_text(GMimeObject* part) {
-  return g_mime_content_type_is_type(g_mime_object_get_content_type(part), "text", "*");
+  return is_type(part, "text", "*");
 }
 
 bool is_html(GMimeObject* part) {
-  return g_mime_content_type_is_type(g_mime_object_get_content_type(part), "text", "html");
+  return is_type(part, "text", "html");
 }
 
 // A NUL would cut the text short in any C API it meets (the 8-bit charset
@@ -201,7 +242,21 @@ void append_paragraph(std::string& out, std::string_view text) {
   out += text;
 }
 
+// A multipart whose boundary matched nothing kept all its content as prologue:
+// what a broken structure would hide is read as text (SpamAssassin does the same).
+std::string unparsed_multipart_text(GMimeMultipart* multipart) {
+  std::string text;
+  for (const char* piece : {g_mime_multipart_get_prologue(multipart), g_mime_multipart_get_epilogue(multipart)}) {
+    if (piece != nullptr) append_paragraph(text, piece);
+  }
+  return text;
+}
+
 void add_body_part(GMimeObject* object, GMimeParserOptions* options, BodyContent& body) {
+  if (GMIME_IS_MULTIPART(object)) {
+    append_paragraph(body.text, to_valid_utf8(unparsed_multipart_text(GMIME_MULTIPART(object)), options));
+    return;
+  }
   if (!GMIME_IS_PART(object) || !is_text(object)) return;
   GMimePart* part = GMIME_PART(object);
   if (g_mime_part_is_attachment(part)) return;
@@ -324,25 +379,36 @@ void add_attachment(GMimeObject* object, GMimeParserOptions* options, std::vecto
   attachments.push_back(std::move(attachment));
 }
 
+// Inline text parts are where a uuencoded file hides; attachment parts are already
+// listed whole.
+void add_uuencoded_files(GMimeObject* object, std::vector<Attachment>& attachments) {
+  if (!GMIME_IS_PART(object) || !is_text(object) || g_mime_part_is_attachment(GMIME_PART(object))) return;
+  for (UuencodedFile& file : uuencoded_files(decoded_content(GMIME_PART(object)))) {
+    Attachment attachment;
+    attachment.extension = lowercase_extension(file.name);
+    attachment.name = std::move(file.name);
+    attachment.content_type = "application/octet-stream";
+    attachment.size = file.size;
+    attachments.push_back(std::move(attachment));
+  }
+}
+
 }  // namespace
 
-BodyContent collect_body(GMimeMessage* message, GMimeParserOptions* options,
-                         std::vector<std::string>& defects) {
+BodyContent collect_body(GMimeMessage* message, const WalkContext& context) {
   BodyContent body;
-  walk_message(
-      message,
-      [&](GMimeObject* part, bool in_attached_message) {
-        if (!in_attached_message) add_body_part(part, options, body);
-      },
-      defects);
+  walk_message(message, context, [&](GMimeObject* part, bool in_attached_message) {
+    if (!in_attached_message) add_body_part(part, context.options, body);
+  });
   return body;
 }
 
-std::vector<Attachment> collect_attachments(GMimeMessage* message, GMimeParserOptions* options,
-                                            std::vector<std::string>& defects) {
+std::vector<Attachment> collect_attachments(GMimeMessage* message, const WalkContext& context) {
   std::vector<Attachment> attachments;
-  walk_message(
-      message, [&](GMimeObject* part, bool) { add_attachment(part, options, attachments); }, defects);
+  walk_message(message, context, [&](GMimeObject* part, bool) {
+    add_attachment(part, context.options, attachments);
+    add_uuencoded_files(part, attachments);
+  });
   return attachments;
 }
 

@@ -5,10 +5,12 @@
 
 #include <gmime/gmime.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "runtime/gmime_util.h"
 #include "runtime/message.h"
 
 namespace mp::runtime::detail {
@@ -18,14 +20,27 @@ struct BodyContent {
   std::string html;  // inline text/html parts, decoded
 };
 
-// Both walks stop at kMaxMimeDepth levels of multipart/message nesting and record
+// Both walks stop at `max_depth` levels of multipart/message nesting and record
 // a defect, so a hostile message cannot exhaust the stack.
-inline constexpr int kMaxMimeDepth = 64;
+struct WalkContext {
+  GMimeParserOptions* options;
+  int max_depth;
+  DefectList& defects;
+};
 
-BodyContent collect_body(GMimeMessage* message, GMimeParserOptions* options,
-                         std::vector<std::string>& defects);
-std::vector<Attachment> collect_attachments(GMimeMessage* message, GMimeParserOptions* options,
-                                            std::vector<std::string>& defects);
+BodyContent collect_body(GMimeMessage* message, const WalkContext& context);
+std::vector<Attachment> collect_attachments(GMimeMessage* message, const WalkContext& context);
+
+struct UuencodedFile {
+  std::string name;   // as written on the "begin" line
+  uint64_t size = 0;  // decoded bytes
+};
+// Files uuencoded in text ("begin 644 NAME" … "end"), in order.
+std::vector<UuencodedFile> uuencoded_files(std::string_view text);
+
+// The raw message with every NUL byte in a header line replaced by a space (same
+// length), or nullopt when no header line holds a NUL.
+std::optional<std::string> header_nuls_as_spaces(std::string_view raw);
 
 // GMime 3.2.13 decodes a run of same-charset base64 encoded-words as one stream
 // and loses everything after a word that ends in '=' padding (GMime issue #133;

@@ -38,10 +38,19 @@ TEST(IpAddress, ParsesIpv6AndPrintsCanonically) {
   EXPECT_EQ(ip("::").str(), "::");
 }
 
-TEST(IpAddress, V4MappedStaysIpv6) {
-  const IpAddress mapped = ip("::ffff:192.0.2.1");
-  EXPECT_TRUE(mapped.v6);
-  EXPECT_NE(mapped, ip("192.0.2.1"));
+// Dual-stack MTAs and milters report IPv4 clients as ::ffff:a.b.c.d; such a client
+// is the IPv4 address for every test, SPF and DNS list (issue 9).
+TEST(IpAddress, V4MappedIsTheIpv4Address) {
+  for (std::string_view mapped : {"::ffff:192.0.2.1", "::FFFF:192.0.2.1", "0:0:0:0:0:ffff:c000:0201"}) {
+    const IpAddress address = ip(mapped);
+    EXPECT_FALSE(address.v6) << mapped;
+    EXPECT_EQ(address, ip("192.0.2.1")) << mapped;
+    EXPECT_EQ(address.str(), "192.0.2.1") << mapped;
+  }
+  // Only the ::ffff:0:0/96 prefix carries IPv4: the deprecated IPv4-compatible
+  // form and NAT64 addresses stay IPv6.
+  EXPECT_TRUE(ip("::192.0.2.1").v6);
+  EXPECT_TRUE(ip("64:ff9b::192.0.2.1").v6);
 }
 
 TEST(IpAddress, RejectsMalformedText) {
@@ -91,7 +100,18 @@ TEST(Cidr, ZeroPrefixMatchesOnlyItsOwnFamily) {
   EXPECT_FALSE(cidr("0.0.0.0/0").contains(ip("::1")));
   EXPECT_TRUE(cidr("::/0").contains(ip("::1")));
   EXPECT_FALSE(cidr("::/0").contains(ip("203.0.113.9")));
-  EXPECT_FALSE(cidr("::ffff:0:0/96").contains(ip("192.0.2.1")));
+  // Written in IPv6 notation, the v4-mapped prefix is IPv4 space.
+  EXPECT_TRUE(cidr("::ffff:0:0/96").contains(ip("192.0.2.1")));
+  EXPECT_FALSE(cidr("::ffff:0:0/96").contains(ip("::1")));
+}
+
+TEST(Cidr, V4MappedPrefixIsTheIpv4Prefix) {
+  EXPECT_EQ(cidr("::ffff:198.51.100.0/120").str(), "198.51.100.0/24");
+  EXPECT_TRUE(cidr("::ffff:198.51.100.0/120").contains(ip("::ffff:198.51.100.7")));
+  EXPECT_TRUE(cidr("198.51.100.0/24").contains(ip("::ffff:198.51.100.7")));
+  EXPECT_EQ(cidr("::ffff:198.51.100.10").str(), "198.51.100.10/32");
+  EXPECT_FALSE(Cidr::parse("::ffff:0:0/64"));  // would span IPv6 space too
+  EXPECT_FALSE(Cidr::parse("::ffff:198.51.100.0/129"));
 }
 
 TEST(Cidr, HandBuiltCidrWithHostBitsStillMatches) {

@@ -166,8 +166,9 @@ TEST(VmIp, CidrMembership) {
   EXPECT_EQ(tags("2001:db8:ffff::1"), (std::vector<std::string>{"v6", "not10"}));
   EXPECT_EQ(tags("2001:db8::1"), (std::vector<std::string>{"v6", "exact", "not10"}));
   EXPECT_EQ(tags("2001:db9::1"), (std::vector<std::string>{"not10"}));
-  // IPv4 and IPv6 are kept apart: a v4-mapped address is not in a v4 prefix.
-  EXPECT_EQ(tags("::ffff:192.0.2.1"), (std::vector<std::string>{"not10"}));
+  // A v4-mapped client (as dual-stack MTAs report IPv4) is the IPv4 address.
+  EXPECT_EQ(tags("::ffff:192.0.2.1"), (std::vector<std::string>{"v4", "all4", "not10"}));
+  EXPECT_EQ(tags("::ffff:10.1.2.3"), (std::vector<std::string>{"all4"}));
   // No client address: in nothing.
   EXPECT_EQ(p.run(simple("x"), envelope("a@b.example")).tags, (std::vector<std::string>{"not10"}));
 }
