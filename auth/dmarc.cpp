@@ -339,17 +339,19 @@ std::string organizational_domain(std::string_view domain) {
   return registrable ? registrable : folded;
 }
 
-std::vector<std::string> dmarc_queries(std::string_view from_domain) {
-  const std::string from = runtime::fold_domain(from_domain);
-  if (from.empty()) return {};
-  std::vector<std::string> names{record_name(from)};
-  const std::string org = organizational_domain(from);
-  if (org != from) names.push_back(record_name(org));
-  return names;
+namespace {
+
+// Folded, sorted and without repeats: the verdict cannot depend on mailbox order.
+std::vector<std::string> author_domains(const std::vector<std::string>& from_domains) {
+  std::vector<std::string> domains;
+  for (const std::string& domain : from_domains) domains.push_back(runtime::fold_domain(domain));
+  std::sort(domains.begin(), domains.end());
+  domains.erase(std::unique(domains.begin(), domains.end()), domains.end());
+  return domains;
 }
 
-DmarcResult evaluate_dmarc(const DmarcInput& in, const TxtLookup& lookup, uint32_t sampling_roll) {
-  const std::string from = runtime::fold_domain(in.from_domain);
+DmarcResult evaluate_author_record(const std::string& from, const DmarcInput& in, const TxtLookup& lookup,
+                                   uint32_t sampling_roll) {
   if (from.empty()) return with_status(DmarcStatus::PermError, "no RFC5322.From domain");
   const AuthorDomain author{from, organizational_domain(from)};
 
@@ -379,6 +381,56 @@ DmarcResult evaluate_dmarc(const DmarcInput& in, const TxtLookup& lookup, uint32
   }
   decide(in, *record, author, fall_back_to_org, sampling_roll, result);
   return result;
+}
+
+DmarcResult evaluate_author(const std::string& from, const DmarcInput& in, const TxtLookup& lookup,
+                            uint32_t sampling_roll) {
+  DmarcResult result = evaluate_author_record(from, in, lookup, sampling_roll);
+  result.author_domain = from;
+  return result;
+}
+
+// Which author's result speaks for the message: a failure over anything else (the
+// strictest policy first), then temperror, permerror, none, and pass last.
+int severity(const DmarcResult& result) {
+  switch (result.status) {
+    case DmarcStatus::Fail: return 10 + static_cast<int>(result.policy);
+    case DmarcStatus::TempError: return 4;
+    case DmarcStatus::PermError: return 3;
+    case DmarcStatus::None: return 2;
+    case DmarcStatus::Pass: return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<std::string> dmarc_queries(const std::vector<std::string>& from_domains) {
+  std::vector<std::string> names;
+  for (const std::string& from : author_domains(from_domains)) {
+    if (from.empty()) continue;
+    names.push_back(record_name(from));
+    const std::string org = organizational_domain(from);
+    if (org != from) names.push_back(record_name(org));
+  }
+  return names;
+}
+
+DmarcResult evaluate_dmarc(const DmarcInput& in, const TxtLookup& lookup, uint32_t sampling_roll) {
+  const std::vector<std::string> authors = author_domains(in.from_domains);
+  if (authors.empty()) return with_status(DmarcStatus::PermError, "no RFC5322.From domain");
+  if (authors.size() == 1) return evaluate_author(authors.front(), in, lookup, sampling_roll);
+  std::optional<DmarcResult> decisive;
+  std::string reasons;
+  for (const std::string& from : authors) {
+    DmarcResult result = evaluate_author(from, in, lookup, sampling_roll);
+    reasons += (reasons.empty() ? "" : "; ") + (from.empty() ? std::string("(no domain)") : from) + ": " +
+               std::string(dmarc_status_name(result.status)) + " (" + result.reason + ")";
+    // Ties keep the first in sorted order, so the choice is stable.
+    if (!decisive || severity(result) > severity(*decisive)) decisive = std::move(result);
+  }
+  decisive->reason = std::to_string(authors.size()) + " author domains, each counts: " + reasons;
+  return *decisive;
 }
 
 }  // namespace mp::auth

@@ -1,7 +1,7 @@
 // DMARC (RFC 7489): the record grammar, organizational domains, identifier alignment
 // and policy discovery. The caller supplies the SPF and DKIM outcomes and owns the DNS:
 //
-//   for (const std::string& name : dmarc_queries(from)) resolver.query(name, RrType::Txt, ignore);
+//   for (const std::string& name : dmarc_queries(from_domains)) resolver.query(name, RrType::Txt, ignore);
 //   ...                                     // prefetch alongside SPF and DKIM queries
 //   DmarcResult r = evaluate_dmarc(input, [&](const std::string& name) {
 //     return resolver.resolve(name, RrType::Txt);  // answered from the cache by now
@@ -55,10 +55,11 @@ std::optional<DmarcRecord> parse_dmarc_record(std::string_view txt, std::string*
 std::string organizational_domain(std::string_view domain);
 
 struct DmarcInput {
-  // The RFC5322.From domain. Empty (no From, or no domain in it) gives permerror. For
-  // a From holding several domains, evaluate each and apply the strictest failing
-  // result (RFC 7489 6.6.1).
-  std::string from_domain;
+  // The domain of every RFC5322.From mailbox (of every From field), as the message
+  // has them; order and repetition do not matter. Each is evaluated and the results
+  // combined (RFC 7489 6.6.1), see evaluate_dmarc. No domain at all, or a mailbox
+  // without one, gives permerror.
+  std::vector<std::string> from_domains;
   std::string spf_result;                      // "pass", "fail", … as SPF concluded
   std::string spf_domain;                      // the domain SPF checked: MAIL FROM, or HELO for a null sender
   std::vector<std::string> dkim_pass_domains;  // d= of the signatures that verified
@@ -73,6 +74,7 @@ struct DmarcResult {
   // the organizational domain, else p), for reports: set whenever a record was used.
   DmarcPolicy published_policy = DmarcPolicy::None;
   std::string record_domain;  // owner name of the record used: "_dmarc.<from>" or "_dmarc.<org>"
+  std::string author_domain;  // the From domain this result is for (the decisive one of several)
   bool spf_aligned = false;
   bool dkim_aligned = false;
   std::string reason;  // one line for --explain and Authentication-Results comments
@@ -82,15 +84,22 @@ struct DmarcResult {
 // TXT lookup of one name; the caller owns the DNS (and its deadline).
 using TxtLookup = std::function<dns::Answer(const std::string& query_name)>;
 
-// The names evaluate_dmarc() may look up, to prefetch: "_dmarc.<from>", then
-// "_dmarc.<organizational domain>" when that differs. Empty for an empty domain.
-std::vector<std::string> dmarc_queries(std::string_view from_domain);
+// The names evaluate_dmarc() may look up, to prefetch: for each author domain
+// "_dmarc.<from>", then "_dmarc.<organizational domain>" when that differs. Empty
+// domains are skipped.
+std::vector<std::string> dmarc_queries(const std::vector<std::string>& from_domains);
 
 // Policy discovery (RFC 7489 6.6.3): the DMARC records at _dmarc.<from>, else at
 // _dmarc.<organizational domain>; TXT records not starting with v=DMARC1 are ignored;
 // none, or more than one, at the name used gives status none; a DNS TempError gives
 // temperror. Then pass when SPF passed for an aligned domain or an aligned DKIM
 // signature verified, else fail.
+// With several author domains, every one counts, so neither a second mailbox nor a
+// second From field can borrow another domain's pass: the message fails when any
+// author domain fails, and gets the strictest policy among those that fail (RFC
+// 7489 6.6.1); otherwise the first of temperror, permerror, none, pass that some
+// author domain has (pass only when all pass). The result does not depend on
+// the order of the mailboxes; `reason` names each author domain's outcome.
 // sampling_roll (taken modulo 100, so any random number will do) implements pct: a
 // failing message with roll >= pct gets the next weaker policy (reject -> quarantine,
 // quarantine -> none; RFC 7489 6.6.4).

@@ -51,9 +51,10 @@ MessageFacts::MessageFacts(dns::Resolver& resolver, const runtime::Message& mess
   resolver_.set_query_budget(options_.max_queries);
 }
 
-std::string MessageFacts::from_domain() const {
-  const auto& from = message_.from();
-  return from.empty() ? std::string() : runtime::fold_domain(from.front().domain());
+std::vector<std::string> MessageFacts::from_domains() const {
+  std::vector<std::string> domains;
+  for (const runtime::Address& author : message_.from()) domains.push_back(runtime::fold_domain(author.domain()));
+  return domains;
 }
 
 dns::Answer MessageFacts::txt(const std::string& name) {
@@ -88,7 +89,7 @@ void MessageFacts::prefetch(std::span<const vm::FactUse> facts) {
       resolver_.query(name, dns::RrType::Txt, ignore_answer);
   }
   if (dmarc) {
-    for (const auto& name : dmarc_queries(from_domain()))
+    for (const auto& name : dmarc_queries(from_domains()))
       resolver_.query(name, dns::RrType::Txt, ignore_answer);
   }
   if (envelope_.client_ip && has({FieldId::Ptr, FieldId::Fcrdns, FieldId::PtrChecks, FieldId::HeloChecks})) {
@@ -174,7 +175,7 @@ FactValue MessageFacts::dkim_fact(bool domains) {
 const DmarcResult& MessageFacts::need_dmarc() {
   if (!dmarc_) {
     DmarcInput input;
-    input.from_domain = from_domain();
+    input.from_domains = from_domains();
     const SpfOutcome& spf = need_spf();
     input.spf_result = spf_result_name(spf.result);
     input.spf_domain = spf.domain;
@@ -494,7 +495,7 @@ std::string MessageFacts::authentication_results() const {
     std::string dmarc = "dmarc=" + std::string(dmarc_status_name(dmarc_->status));
     if (dmarc_->status == DmarcStatus::Fail)
       dmarc += " (p=" + std::string(dmarc_policy_name(dmarc_->published_policy)) + ")";
-    add(dmarc + " header.from=" + from_domain());
+    add(dmarc + " header.from=" + dmarc_->author_domain);
   }
   if (!spf_ && !dkim_ && !dmarc_) out += "; none";
   return out;

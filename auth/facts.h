@@ -81,7 +81,7 @@ class MessageFacts final : public vm::FactSource {
   std::string domain_of_field(std::string_view field) const;
   std::string dns_list_query(const std::string& zone);
   dns::Answer txt(const std::string& name);
-  std::string from_domain() const;
+  std::vector<std::string> from_domains() const;  // of every From mailbox, folded
 
   dns::Resolver& resolver_;
   const runtime::Message& message_;

@@ -178,17 +178,17 @@ TEST(OrganizationalDomain, PublicSuffixIsItsOwn) {
 }
 
 TEST(DmarcQueries, FromDomainThenOrganizationalDomain) {
-  EXPECT_THAT(dmarc_queries("Mail.Example.com"),
+  EXPECT_THAT(dmarc_queries({"Mail.Example.com"}),
               ElementsAre("_dmarc.mail.example.com", "_dmarc.example.com"));
-  EXPECT_THAT(dmarc_queries("example.co.uk"), ElementsAre("_dmarc.example.co.uk"));
-  EXPECT_THAT(dmarc_queries(""), IsEmpty());
+  EXPECT_THAT(dmarc_queries({"example.co.uk"}), ElementsAre("_dmarc.example.co.uk"));
+  EXPECT_THAT(dmarc_queries({""}), IsEmpty());
 }
 
 // --- evaluation ---------------------------------------------------------------------
 
 DmarcInput unauthenticated(std::string from) {
   DmarcInput in;
-  in.from_domain = std::move(from);
+  in.from_domains = {std::move(from)};
   in.spf_result = "fail";
   return in;
 }
@@ -477,6 +477,75 @@ TEST_F(DmarcEvaluation, FromDomainIsFolded) {
   const DmarcResult result = evaluate(dkim_pass("EXAMPLE.com.", "example.com"));
   EXPECT_EQ(result.status, DmarcStatus::Pass);
   EXPECT_THAT(asked_, ElementsAre("_dmarc.example.com"));
+}
+
+}  // namespace
+}  // namespace mp::auth
+
+// ---- Every author domain counts (RFC 7489 6.6.1; issue 9) ---------------------------
+
+namespace mp::auth {
+namespace {
+
+DmarcInput authors(std::vector<std::string> from_domains, DmarcInput in) {
+  in.from_domains = std::move(from_domains);
+  return in;
+}
+
+// The attacker's SPF passes for its own domain; the CEO's domain publishes p=reject.
+TEST_F(DmarcEvaluation, SecondAuthorCannotBorrowTheFirstsPass) {
+  publish("_dmarc.example.com", {"v=DMARC1; p=reject"});
+  publish("_dmarc.example.net", {"v=DMARC1; p=none"});
+  for (const auto& order : {std::vector<std::string>{"example.net", "example.com"},
+                            std::vector<std::string>{"example.com", "example.net"},
+                            std::vector<std::string>{"EXAMPLE.com", "example.net", "example.com"}}) {
+    const DmarcResult result = evaluate(authors(order, spf_pass("", "example.net")));
+    EXPECT_EQ(result.status, DmarcStatus::Fail);
+    EXPECT_EQ(result.policy, DmarcPolicy::Reject);
+    EXPECT_EQ(result.author_domain, "example.com");
+    EXPECT_NE(result.reason.find("example.net: pass"), std::string::npos) << result.reason;
+    EXPECT_NE(result.reason.find("example.com: fail"), std::string::npos) << result.reason;
+  }
+}
+
+TEST_F(DmarcEvaluation, StrictestFailingPolicyApplies) {
+  publish("_dmarc.a.example", {"v=DMARC1; p=quarantine"});
+  publish("_dmarc.b.example", {"v=DMARC1; p=reject"});
+  publish("_dmarc.c.example", {"v=DMARC1; p=none"});
+  const DmarcResult result = evaluate(authors({"c.example", "a.example", "b.example"}, unauthenticated("")));
+  EXPECT_EQ(result.status, DmarcStatus::Fail);
+  EXPECT_EQ(result.policy, DmarcPolicy::Reject);
+  EXPECT_EQ(result.record_domain, "_dmarc.b.example");
+}
+
+TEST_F(DmarcEvaluation, PassOnlyWhenEveryAuthorPasses) {
+  publish("_dmarc.example.com", {"v=DMARC1; p=reject"});
+  // example.org has no record: its author is unauthenticated, so no overall pass.
+  const DmarcResult none = evaluate(authors({"example.com", "example.org"}, spf_pass("", "example.com")));
+  EXPECT_EQ(none.status, DmarcStatus::None);
+  EXPECT_EQ(none.author_domain, "example.org");
+  publish("_dmarc.example.org", {"v=DMARC1; p=none"});
+  DmarcInput both = spf_pass("", "example.com");
+  both.dkim_pass_domains = {"example.org"};
+  EXPECT_EQ(evaluate(authors({"example.com", "example.org"}, both)).status, DmarcStatus::Pass);
+}
+
+TEST_F(DmarcEvaluation, TempErrorOfOneAuthorIsNotHiddenByAnothersPass) {
+  publish("_dmarc.example.com", {"v=DMARC1; p=reject"});
+  fail_lookup("_dmarc.slow.example", "timeout");
+  const DmarcResult result = evaluate(authors({"example.com", "slow.example"}, spf_pass("", "example.com")));
+  EXPECT_EQ(result.status, DmarcStatus::TempError);
+}
+
+TEST_F(DmarcEvaluation, MailboxWithoutDomainBesideAnotherIsPermError) {
+  publish("_dmarc.example.com", {"v=DMARC1; p=reject"});
+  const DmarcResult result = evaluate(authors({"", "example.com"}, spf_pass("", "example.com")));
+  EXPECT_EQ(result.status, DmarcStatus::PermError);
+}
+
+TEST(DmarcQueries, EveryAuthorDomainOnce) {
+  EXPECT_THAT(dmarc_queries({"mail.example.com", "Example.NET", "example.net"}),
+              ElementsAre("_dmarc.example.net", "_dmarc.mail.example.com", "_dmarc.example.com"));
 }
 
 }  // namespace
