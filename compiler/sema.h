@@ -60,6 +60,7 @@ class Sema {
   void declare(const lang::Policy& policy);
   void load_list(const lang::ListDecl& decl);
   void check_settings(const lang::Policy& policy);
+  void mime_depth_setting(const lang::Setting& s);
   void check_imports(const lang::Policy& policy);
   void check_unused_defs(const lang::Policy& policy);
   IrRule check_rule(const lang::Rule& rule, uint32_t stage);
@@ -80,9 +81,10 @@ class Sema {
   std::optional<FieldRef> call_field(const lang::Operand& o, bool report);
   std::optional<vm::FieldId> field_by_path(const std::string& path) const;
   bool is_bound(vm::Collection c) const;
-  std::vector<ListItem> values(const lang::Operand& rhs, bool want_list);
+  std::vector<ListItem> values(const lang::Operand& rhs, bool want_list, const FieldRef* field = nullptr);
   void expand_value(const lang::Literal& l, std::vector<ListItem>& out, int depth);
   std::optional<std::string> item_as(const ListItem& item, vm::ValueKind kind, const FieldRef& field);
+  bool value_can_occur(const ListItem& item, const std::string& value, lang::CompareOp op, const FieldRef& field);
   std::string source_of(lang::Span from, lang::Span to) const;
   std::string suggest_field(const std::string& path) const;
 

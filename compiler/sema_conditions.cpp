@@ -3,6 +3,7 @@
 // values of that kind, and emits IR with pattern/set/net ids.
 #include <hs/hs.h>
 
+#include <cctype>
 #include <algorithm>
 #include <map>
 
@@ -431,9 +432,9 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
     return n;
   }
   std::vector<IrNode> alternatives;
-  for (const auto& item : values(c.rhs, false)) {
+  for (const auto& item : values(c.rhs, false, &field)) {
     auto text = item_as(item, ValueKind::Text, field);
-    if (!text) continue;
+    if (!text || !value_can_occur(item, *text, c.op, field)) continue;
     if (kind_of(field) == ValueKind::Domain || kind_of(field) == ValueKind::Address) {
       *text = fold_labels(*text);  // values are punycode: compare like with like
     }
@@ -457,9 +458,9 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
   bool lowercase = kind == ValueKind::Text && (c.nocase || field_is_caseless(field.field));
   std::vector<std::string> entries;
   std::vector<runtime::Cidr> prefixes;
-  for (const auto& item : values(c.rhs, c.op == CompareOp::In)) {
+  for (const auto& item : values(c.rhs, c.op == CompareOp::In, &field)) {
     auto value = item_as(item, kind, field);
-    if (!value) continue;
+    if (!value || !value_can_occur(item, *value, c.op, field)) continue;
     if (kind == ValueKind::Ip)
       prefixes.push_back(*runtime::Cidr::parse(*value));
     else
@@ -585,7 +586,7 @@ void Sema::expand_value(const lang::Literal& l, std::vector<ListItem>& out, int 
   out.push_back({l, {}});
 }
 
-std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list) {
+std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list, const FieldRef* field) {
   std::vector<ListItem> out;
   if (rhs.kind != lang::OperandKind::Literal) {
     diagnostics_.error("E021", "expected a value here", rhs.span, "a field or function is not a value",
@@ -601,7 +602,10 @@ std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list) {
                          "comparing two fields is not supported; quote the text if you meant it");
       return out;
     }
-    if (l.text.find('.') == std::string::npos) {
+    // A closed-vocabulary field reads best with bare words (`spf is fail`,
+    // `message.defects contains duplicate_from`); value_can_occur checks them.
+    const bool vocabulary_word = field != nullptr && !vm::field_vocabulary(field->field).empty() && !want_list;
+    if (l.text.find('.') == std::string::npos && !vocabulary_word) {
       std::string what = want_list ? "list" : "name";
       diagnostics_.error(
           "E012", "unknown " + what + " `" + l.text + "`", l.span, "no const or list of this name",
@@ -664,6 +668,55 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
     case ValueKind::Number: return mismatch("not a number", "");
   }
   return std::nullopt;
+}
+
+namespace {
+
+bool occurs_in(std::string_view word, std::string_view value, CompareOp op) {
+  switch (op) {
+    case CompareOp::Contains: return word.find(value) != std::string_view::npos;
+    case CompareOp::StartsWith: return word.starts_with(value);
+    case CompareOp::EndsWith: return word.ends_with(value);
+    default: return word == value;
+  }
+}
+
+bool is_country_code(std::string_view value) {
+  return value.size() == 2 && std::isupper(static_cast<unsigned char>(value[0])) &&
+         std::isupper(static_cast<unsigned char>(value[1]));
+}
+
+}  // namespace
+
+// A value a closed-vocabulary field never holds (`spf is passs`, `spf is PASS`,
+// `message.defects contains duplicate_form`, `country(client.ip) in [us]`) makes a
+// test that can never be true: an error, never a rule that silently never fires.
+bool Sema::value_can_occur(const ListItem& item, const std::string& value, CompareOp op, const FieldRef& field) {
+  std::string hint;
+  if (field.field == FieldId::Country) {
+    if (op != CompareOp::In && op != CompareOp::Is) return true;
+    if (is_country_code(value)) return true;
+    hint = "countries are upper-case ISO 3166 codes: US, DE, GB";
+  } else {
+    const auto& vocabulary = vm::field_vocabulary(field.field);
+    if (vocabulary.empty() || std::any_of(vocabulary.begin(), vocabulary.end(), [&](std::string_view word) {
+          return occurs_in(word, value, op);
+        })) {
+      return true;
+    }
+    std::vector<std::string> words(vocabulary.begin(), vocabulary.end());
+    const std::string closest = lang::closest_name(lower(value), words);
+    std::string all;
+    for (const auto& word : words) all += (all.empty() ? "" : ", ") + word;
+    hint = closest.empty() ? "`" + field.display + "` is one of: " + all : "did you mean `" + closest + "`?";
+  }
+  std::string message = "`" + field.display + "` never has the value `" + value + "`";
+  if (!item.origin.empty()) {
+    skipped_entries_.push_back({message + " (" + item.origin + ")", item.literal.span});
+    return false;
+  }
+  diagnostics_.error("E023", message, item.literal.span, "can never match", hint);
+  return false;
 }
 
 }  // namespace mp::compiler

@@ -232,9 +232,13 @@ class Worker {
   void evaluate(size_t file, size_t part, const std::string& name, std::string bytes) {
     Outcome out;
     try {
-      runtime::Message message = runtime::Message::parse(std::move(bytes));
+      // Each policy sees the message as its own settings parse it (mime.max_depth).
+      const runtime::ParseOptions old_options = before_->parse_options(), new_options = after_->parse_options();
+      const bool same_parse = old_options.max_mime_depth == new_options.max_mime_depth;
+      runtime::Message message = runtime::Message::parse(same_parse ? std::move(bytes) : bytes, old_options);
       runtime::Envelope envelope = o_.envelope.for_message(base_, message);
       out.before = side_of(old_evaluator_.evaluate(message, envelope));
+      if (!same_parse) message = runtime::Message::parse(std::move(bytes), new_options);
       out.after = side_of(new_evaluator_.evaluate(message, envelope));
     } catch (const std::exception& e) {
       add_error(file, part, name, std::string("evaluation failed: ") + e.what());

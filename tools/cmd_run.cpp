@@ -89,7 +89,7 @@ int run(const RunOptions& o) {
         std::cerr << input.name << ": error: " << input.error << "\n";
       continue;
     }
-    runtime::Message message = runtime::Message::parse(std::move(input.bytes));
+    runtime::Message message = runtime::Message::parse(std::move(input.bytes), program->parse_options());
     runtime::Envelope envelope = o.envelope.for_message(*base, message);
     auth::MessageFacts facts(*resolver, message, envelope, fact_options);
     vm::Verdict verdict = evaluator.evaluate(message, envelope, &facts);

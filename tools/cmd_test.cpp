@@ -337,7 +337,7 @@ class Runner {
   }
 
   void run_case(const TestFile& file, const TestCase& c, LoadedPolicy& policy) {
-    runtime::Message message = runtime::Message::parse(c.message_bytes);
+    runtime::Message message = runtime::Message::parse(c.message_bytes, policy.program->parse_options());
     runtime::Envelope envelope = c.envelope;
     if (!c.sender_given) envelope.sender = default_sender(message);
     vm::Evaluator& evaluator = *policy.evaluator;

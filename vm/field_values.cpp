@@ -149,6 +149,13 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       for (const auto& a : message_.attachments()) out.numbers.push_back(static_cast<double>(a.size));
       return;
     case FieldId::Size: out.numbers.push_back(static_cast<double>(message_.size())); return;
+    case FieldId::MessageDefects: {
+      const auto kinds = message_.defect_kinds();
+      for (size_t i = 0; i < kinds.size(); ++i) {
+        if (kinds.test(i)) out.borrow(runtime::defect_name(static_cast<runtime::DefectKind>(i)));
+      }
+      return;
+    }
     default: break;
   }
   // from/to/cc/reply_to parts

@@ -5,6 +5,8 @@
 
 #include <array>
 
+#include "runtime/message.h"
+
 namespace mp::vm {
 
 namespace {
@@ -31,6 +33,44 @@ std::optional<Collection> collection_by_name(std::string_view name) {
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+// The names the facts of auth/ produce (auth tests check each name against this) and
+// the message's defect names.
+std::vector<std::string_view> vocabulary_of(FieldId field) {
+  switch (field) {
+    case FieldId::Spf: return {"none", "neutral", "pass", "fail", "softfail", "temperror", "permerror"};
+    case FieldId::Dkim: return {"none", "pass", "fail", "neutral", "temperror", "permerror"};
+    case FieldId::Dmarc: return {"none", "pass", "fail", "temperror", "permerror"};
+    case FieldId::DmarcPolicy: return {"none", "quarantine", "reject"};
+    case FieldId::Fcrdns: return {"none", "pass", "fail", "temperror"};
+    case FieldId::PtrChecks: return {"none", "unconfirmed", "generic", "ok", "temperror"};
+    case FieldId::HeloChecks:
+      return {"missing", "ip_literal", "localhost", "not_fqdn", "no_dns", "not_client", "ptr_mismatch", "ok",
+              "temperror"};
+    case FieldId::Mx: return {"mx", "a_only", "none", "null_mx", "bad_host", "private", "temperror"};
+    case FieldId::MessageDefects: {
+      std::vector<std::string_view> names;
+      for (size_t i = 0; i < runtime::kDefectKindCount; ++i) {
+        names.push_back(runtime::defect_name(static_cast<runtime::DefectKind>(i)));
+      }
+      return names;
+    }
+    default: return {};
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& field_vocabulary(FieldId field) {
+  static const auto vocabularies = [] {
+    std::array<std::vector<std::string_view>, kFieldCount> all;
+    for (size_t i = 0; i < kFieldCount; ++i) all[i] = vocabulary_of(static_cast<FieldId>(i));
+    return all;
+  }();
+  return vocabularies[static_cast<size_t>(field)];
 }
 
 std::string_view kind_name(ValueKind kind) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace mp::vm {
 
@@ -48,5 +49,9 @@ inline const FieldInfo& field_info(FieldId id) { return kFieldTable[static_cast<
 std::string_view collection_names(Collection c);  // space-separated accepted names
 std::optional<Collection> collection_by_name(std::string_view name);
 std::string_view kind_name(ValueKind kind);
+// Every value a field with a closed vocabulary can hold (spf: pass, fail, …;
+// message.defects: the defect names); empty for a field whose values are open.
+// The compiler rejects a value outside it (E023): it could never match.
+const std::vector<std::string_view>& field_vocabulary(FieldId field);
 
 }  // namespace mp::vm

@@ -243,6 +243,7 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
   w.f64(im.settings.quarantine_threshold);
   w.f64(im.settings.reject_threshold);
   w.u8(static_cast<uint8_t>(im.settings.on_temperror));
+  w.u32(im.settings.max_mime_depth);
 }
 
 void decode_settings(ImageData& im, ByteReader& r) {
@@ -256,6 +257,10 @@ void decode_settings(ImageData& im, ByteReader& r) {
   uint8_t on_temperror = r.u8();
   if (on_temperror > static_cast<uint8_t>(TempErrorPolicy::Ignore)) r.fail("unknown facts.on_temperror");
   im.settings.on_temperror = static_cast<TempErrorPolicy>(on_temperror);
+  im.settings.max_mime_depth = r.u32();
+  if (im.settings.max_mime_depth < 1 || im.settings.max_mime_depth > kMaxMimeDepthSetting) {
+    r.fail("mime.max_depth out of range");
+  }
 }
 
 void encode_lines(const ImageData& im, ByteWriter& w) {

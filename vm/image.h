@@ -22,7 +22,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 2;
+inline constexpr uint32_t kImageVersion = 3;
 inline constexpr uint32_t kNoGuard = 0xFFFFFFFF;
 
 // One content test compiled to a Hyperscan expression. Patterns with the same
@@ -84,6 +84,9 @@ struct RuleInfo {
   uint32_t guard = kNoGuard;
 };
 
+// The largest mime.max_depth a policy may set: the walk recurses once per level.
+inline constexpr uint32_t kMaxMimeDepthSetting = 1000;
+
 struct Settings {
   std::vector<std::string> org_domains;  // folded
   std::vector<runtime::Cidr> sending_servers;
@@ -94,6 +97,9 @@ struct Settings {
   double reject_threshold = 15.0;
   // What a fact that could not be computed (DNS timeout, SERVFAIL) does to the verdict.
   TempErrorPolicy on_temperror = TempErrorPolicy::Tempfail;
+  // Levels of MIME nesting a message is examined to (runtime::ParseOptions); deeper
+  // parts give the defect mime_depth_exceeded.
+  uint32_t max_mime_depth = 64;
 };
 
 struct ImageData {

@@ -97,6 +97,10 @@ class Program {
   ~Program();
 
   const ImageData& image() const { return image_; }
+  // How messages for this program are parsed (settings mime.max_depth).
+  runtime::ParseOptions parse_options() const {
+    return runtime::ParseOptions{.max_mime_depth = static_cast<int>(image_.settings.max_mime_depth)};
+  }
 
   struct Loaded;  // sets, nets and databases ready for lookups (vm-internal)
   const Loaded& loaded() const { return *loaded_; }

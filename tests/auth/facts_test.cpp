@@ -178,3 +178,31 @@ TEST(GenericPtr, RecognisesTheAddressDigits) {
 
 }  // namespace
 }  // namespace mp::auth
+
+// The compiler rejects values outside vm::field_vocabulary (E023); every name the
+// fact modules produce must be in it, or a correct rule would be refused.
+namespace mp::auth {
+namespace {
+
+bool in_vocabulary(vm::FieldId field, std::string_view value) {
+  const auto& words = vm::field_vocabulary(field);
+  return std::find(words.begin(), words.end(), value) != words.end();
+}
+
+TEST(FactVocabulary, EveryStatusNameIsKnownToTheCompiler) {
+  for (auto r = 0; r <= static_cast<int>(SpfResult::PermError); ++r) {
+    EXPECT_TRUE(in_vocabulary(FieldId::Spf, spf_result_name(static_cast<SpfResult>(r))));
+  }
+  for (auto s = 0; s <= static_cast<int>(DkimStatus::PermError); ++s) {
+    EXPECT_TRUE(in_vocabulary(FieldId::Dkim, dkim_status_name(static_cast<DkimStatus>(s))));
+  }
+  for (auto s = 0; s <= static_cast<int>(DmarcStatus::PermError); ++s) {
+    EXPECT_TRUE(in_vocabulary(FieldId::Dmarc, dmarc_status_name(static_cast<DmarcStatus>(s))));
+  }
+  for (auto p = 0; p <= static_cast<int>(DmarcPolicy::Reject); ++p) {
+    EXPECT_TRUE(in_vocabulary(FieldId::DmarcPolicy, dmarc_policy_name(static_cast<DmarcPolicy>(p))));
+  }
+}
+
+}  // namespace
+}  // namespace mp::auth
