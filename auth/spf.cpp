@@ -722,7 +722,10 @@ SpfOutcome Evaluation::run() {
   size_t at = sender_.rfind('@');
   local_ = at == std::string::npos || at == 0 ? "postmaster" : sender_.substr(0, at);
   sender_domain_ = at == std::string::npos ? sender_ : sender_.substr(at + 1);
+  // RFC 7208 4.3: the <domain> is checked, compared and expanded in macros as A-labels.
+  if (auto a_labels = dns::a_label_name(sender_domain_)) sender_domain_ = *a_labels;
   if (at == 0) sender_ = "postmaster" + sender_;
+  if (at != std::string::npos && at != 0) sender_ = local_ + "@" + sender_domain_;
   outcome.domain = sender_domain_;
   try {
     Decision decision = check_host(sender_domain_);

@@ -1,5 +1,7 @@
 #include "dns/resolver.h"
 
+#include <idn2.h>
+
 #include <ares.h>
 #include <arpa/nameser.h>
 #include <poll.h>
@@ -289,6 +291,28 @@ struct LibraryInit {
 
 }  // namespace
 
+std::optional<std::string> a_label_name(std::string_view name) {
+  const bool ascii = std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) return std::string(name);
+  std::string out;
+  for (size_t start = 0; start <= name.size();) {
+    const size_t dot = std::min(name.find('.', start), name.size());
+    std::string label(name.substr(start, dot - start));
+    if (std::any_of(label.begin(), label.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+      char* converted = nullptr;
+      const int rc = idn2_to_ascii_8z(label.c_str(), &converted, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+      std::unique_ptr<char, decltype(&idn2_free)> owner(converted, &idn2_free);
+      if (rc != IDN2_OK) return std::nullopt;
+      label = converted;
+    }
+    out += label;
+    if (dot == name.size()) break;
+    out += '.';
+    start = dot + 1;
+  }
+  return out;
+}
+
 bool valid_dns_name(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   if (name.empty() || name.size() > 253) return false;
@@ -415,14 +439,16 @@ Resolver::~Resolver() {
   ares_destroy(impl_->channel);
 }
 
-void Resolver::query(std::string_view name, RrType type, Callback callback) {
+void Resolver::query(std::string_view unicode_name, RrType type, Callback callback) {
   Answer answer;
-  if (!valid_dns_name(name)) {
+  const std::optional<std::string> wire_name = a_label_name(unicode_name);
+  if (!wire_name || !valid_dns_name(*wire_name)) {
     answer.status = Status::NxDomain;
-    answer.reason = "not a valid DNS name";
+    answer.reason = wire_name ? "not a valid DNS name" : "not a valid internationalized domain name";
     callback(answer);
     return;
   }
+  const std::string_view name = *wire_name;
   if (impl_->cache->lookup(name, type, answer)) {
     callback(answer);
     return;

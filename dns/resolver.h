@@ -118,5 +118,12 @@ std::string reverse_name(const runtime::IpAddress& ip);
 std::string reverse_labels(const runtime::IpAddress& ip);
 // Checks the DNS length limits of a name (labels 1..63 octets, whole name ≤ 253).
 bool valid_dns_name(std::string_view name);
+// The name as it goes on the wire: every non-ASCII label converted to its A-label
+// (IDNA 2008 non-transitional, libidn2: "пример.рф" -> "xn--e1afmkfd.xn--p1ai", RFC
+// 7208 4.3, RFC 5890); ASCII labels, underscores included ("_dmarc"), unchanged.
+// nullopt when a label is not a valid IDN. Resolver::query applies it to every name,
+// so every name the product builds (SPF with macros, DKIM, DMARC, MX, PTR, HELO
+// checks, DNS lists) is asked as A-labels.
+std::optional<std::string> a_label_name(std::string_view name);
 
 }  // namespace mp::dns

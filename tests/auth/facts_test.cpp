@@ -22,6 +22,9 @@ slow.test.                  TIMEOUT
 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test. 300 IN A 127.0.0.3
 10.2.0.192.zen.test.        300 IN A   127.0.0.2
 10.2.0.192.slowlist.test.   TIMEOUT
+xn--e1afmkfd.xn--p1ai.      300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+xn--e1afmkfd.xn--p1ai.      300 IN MX  10 mail.example.test.
+_dmarc.xn--e1afmkfd.xn--p1ai. 300 IN TXT "v=DMARC1; p=reject"
 )";
 
 class MessageFactsTest : public ::testing::Test {
@@ -202,6 +205,45 @@ TEST(FactVocabulary, EveryStatusNameIsKnownToTheCompiler) {
   for (auto p = 0; p <= static_cast<int>(DmarcPolicy::Reject); ++p) {
     EXPECT_TRUE(in_vocabulary(FieldId::DmarcPolicy, dmarc_policy_name(static_cast<DmarcPolicy>(p))));
   }
+}
+
+}  // namespace
+}  // namespace mp::auth
+
+// Names on the wire are A-labels (RFC 7208 4.3); a v4-mapped client is IPv4 (issue 9).
+namespace mp::auth {
+namespace {
+
+TEST_F(MessageFactsTest, InternationalizedSenderDomainIsAskedAsALabels) {
+  message = runtime::Message::parse("From: ivan@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84\r\n\r\nb\r\n");
+  const std::string sender = "ivan@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84";  // пример.рф
+  auto e = envelope("192.0.2.10", "mail.example.test", sender);
+  MessageFacts facts(resolver, message, e);
+  const vm::FactValue spf = facts.compute(FieldId::Spf, {});
+  EXPECT_EQ(spf.text, std::vector<std::string>{"pass"}) << spf.detail;
+  EXPECT_NE(spf.detail.find("xn--e1afmkfd.xn--p1ai"), std::string::npos) << spf.detail;
+  const std::vector<std::string> argument{"sender.domain"};
+  EXPECT_EQ(facts.compute(FieldId::Mx, argument).text, std::vector<std::string>{"mx"});
+  EXPECT_EQ(facts.compute(FieldId::Dmarc, {}).text, std::vector<std::string>{"pass"});
+}
+
+TEST_F(MessageFactsTest, V4MappedClientIsIpv4ForSpfPtrAndDnsLists) {
+  auto e = envelope("::ffff:192.0.2.10");
+  EXPECT_EQ(values(e, FieldId::Spf), std::vector<std::string>{"pass"});
+  EXPECT_EQ(values(e, FieldId::Fcrdns), std::vector<std::string>{"pass"});
+  MessageFacts facts(resolver, message, e);
+  const std::vector<std::string> zone{"zen.test"};
+  const vm::FactValue listed = facts.compute(FieldId::Dnsbl, zone);
+  ASSERT_EQ(listed.ips.size(), 1u) << listed.detail;
+  EXPECT_EQ(listed.ips[0].str(), "127.0.0.2");
+}
+
+TEST(ALabels, EveryNonAsciiLabelIsConverted) {
+  EXPECT_EQ(dns::a_label_name("_dmarc.\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84"),
+            "_dmarc.xn--e1afmkfd.xn--p1ai");
+  EXPECT_EQ(dns::a_label_name("sel._domainkey.M\xc3\xbcnchen.de"), "sel._domainkey.xn--mnchen-3ya.de");
+  EXPECT_EQ(dns::a_label_name("plain.example"), "plain.example");
+  EXPECT_FALSE(dns::a_label_name("bad\xff.example"));
 }
 
 }  // namespace
