@@ -178,3 +178,22 @@ TEST(CliJson, ExplainGivesCodeTitleAndExplanation) {
   EXPECT_FALSE(j.value("title", "").empty());
   EXPECT_NE(j.value("explanation", "").find("client IP"), std::string::npos) << r.out;
 }
+
+// ---- fmt --check: differences a line diff cannot show ---------------------------
+
+TEST(FmtCheck, SaysWhatDiffersForCrlfAndBom) {
+  TempDir dir;
+  fs::path crlf = dir.write("crlf.mp", "if size > 10MB then reject\r\nif size > 1MB then reject\r\n");
+  fs::path bom = dir.write("bom.mp", "\xEF\xBB\xBFif size > 10MB then reject\n");
+  fs::path both = dir.write("both.mp", "\xEF\xBB\xBFif size>10MB then reject\r\n");
+  RunResult r = run_policyc({"fmt", "--check", crlf.string(), bom.string()});
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_EQ(r.out, crlf.string() + ": line endings: CRLF → LF\n" + bom.string() + ": byte-order mark removed\n")
+      << "no diff lines that look identical\n" << describe(r);
+  RunResult b = run_policyc({"fmt", "--check", both.string()});
+  EXPECT_EQ(b.status, 1) << describe(b);
+  EXPECT_TRUE(b.out.starts_with(both.string() + ": byte-order mark removed\n" + both.string() +
+                                ": line endings: CRLF → LF\n--- "))
+      << describe(b);
+  EXPECT_NE(b.out.find("\n-if size>10MB then reject\n+if size > 10MB then reject\n"), std::string::npos) << describe(b);
+}
