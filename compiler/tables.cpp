@@ -111,6 +111,41 @@ std::vector<std::vector<uint32_t>> PatternTable::groups() const {
   return out;
 }
 
+namespace {
+
+// The hint of E030, by what Hyperscan's compile error says (lower-cased): the first
+// entry whose key the reason contains. Order matters: specific reasons first.
+struct RegexRefusal {
+  std::string_view key;
+  std::string_view hint;
+};
+
+constexpr RegexRefusal kRegexRefusals[] = {
+    {"back-reference", "Hyperscan has no back-references (\\1): write the repeated text out, or test the parts "
+                       "separately"},
+    {"zero-width assertion", "Hyperscan has no look-ahead or look-behind ((?=, (?!, (?<=, (?<!): match the context "
+                             "as part of the pattern, or add a second test (`and not FIELD matches /.../`)"},
+    {"embedded start anchor", "`^` may only start the pattern (or a line, with the `m` flag): move it to the "
+                              "front, or drop it"},
+    {"embedded end anchor", "`$` and `\\z` may only end the pattern (or a line, with the `m` flag): move it to "
+                            "the end, or drop it"},
+    {"too large", "the pattern is too large for Hyperscan: use a smaller bound (`{1,100}`), or split it into "
+                  "several tests joined by `or`"},
+    {"atomic group", "Hyperscan has no atomic groups: write a plain group `(...)`; a yes/no match is the same"},
+    {"possessive", "Hyperscan has no possessive quantifiers: drop the extra `+` (`a+`, not `a++`)"},
+    {"not supported", "Hyperscan does not support this construct: rewrite the expression without it"},
+    {"unsupported", "Hyperscan does not support this construct: rewrite the expression without it"},
+};
+
+std::string e030_hint(const std::string& reason) {
+  for (const auto& r : kRegexRefusals) {
+    if (reason.find(r.key) != std::string::npos) return std::string(r.hint);
+  }
+  return "the expression is not a valid regular expression: check its parentheses, brackets and repeats";
+}
+
+}  // namespace
+
 // Compiles one group; a pattern Hyperscan refuses is reported and left out, and the
 // rest is compiled again, so every bad regex is reported.
 std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_t> members,
@@ -134,8 +169,7 @@ std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_
       if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
       if (reason.ends_with(".")) reason.pop_back();
       diagnostics.error("E030", "Hyperscan cannot compile this pattern: " + reason, first_use_[bad],
-                        "this pattern",
-                        "Hyperscan has no back-references or look-around; rewrite the expression");
+                        "this pattern", e030_hint(reason));
       members.erase(members.begin() + attempt.failed_expression);
       continue;
     }

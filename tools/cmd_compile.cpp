@@ -2,6 +2,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "compiler/lint.h"
 #include "lang/diagnostics.h"
@@ -21,7 +22,7 @@ struct CompileOptions {
 
 int check(const CompileOptions& o) {
   compiler::Compilation c = compiler::compile_file(o.policy);
-  print_diagnostics(c, o.format);
+  print_diagnostics(c, o.format, std::cout);
   if (!c.ok()) return 1;
   if (o.format == "text") {
     std::cerr << o.policy << ": ok (" << c.image->rules.size() << " rules, " << c.image->patterns.size()
@@ -32,7 +33,7 @@ int check(const CompileOptions& o) {
 
 int build(const CompileOptions& o) {
   compiler::Compilation c = compiler::compile_file(o.policy);
-  print_diagnostics(c, o.format);
+  print_diagnostics(c, o.format, std::cout);
   if (!c.ok()) return 1;
   std::string bytes = vm::write_image(*c.image);
   std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
@@ -59,7 +60,12 @@ int explain(const CompileOptions& o) {
     std::cerr << "error: no such error or lint code `" << o.code << "`\n";
     return 1;
   }
-  std::cout << o.code << ": " << title << "\n\n" << text << "\n";
+  if (o.format == "json") {
+    nlohmann::ordered_json j = {{"code", o.code}, {"title", title}, {"explanation", text}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << o.code << ": " << title << "\n\n" << text << "\n";
+  }
   return 0;
 }
 
@@ -90,6 +96,7 @@ void add_compile_commands(CLI::App& app, int& status) {
 
   auto* explain_cmd = app.add_subcommand("explain", "Explain an error or lint code, e.g. E020 or L005");
   explain_cmd->add_option("code", options->code, "Error code")->required();
+  explain_cmd->add_option("--format", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   explain_cmd->callback([options, &status] { status = explain(*options); });
 }
 

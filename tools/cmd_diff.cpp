@@ -236,10 +236,14 @@ class Worker {
       const runtime::ParseOptions old_options = before_->parse_options(), new_options = after_->parse_options();
       const bool same_parse = old_options.max_mime_depth == new_options.max_mime_depth;
       runtime::Message message = runtime::Message::parse(same_parse ? std::move(bytes) : bytes, old_options);
-      runtime::Envelope envelope = o_.envelope.for_message(base_, message);
-      out.before = side_of(old_evaluator_.evaluate(message, envelope));
+      MessageEnvelope envelope = o_.envelope.for_message(base_, message, files_[file]);
+      if (!envelope.error.empty()) {
+        add_error(file, part, name, envelope.error);
+        return;
+      }
+      out.before = side_of(old_evaluator_.evaluate(message, envelope.envelope));
       if (!same_parse) message = runtime::Message::parse(std::move(bytes), new_options);
-      out.after = side_of(new_evaluator_.evaluate(message, envelope));
+      out.after = side_of(new_evaluator_.evaluate(message, envelope.envelope));
     } catch (const std::exception& e) {
       add_error(file, part, name, std::string("evaluation failed: ") + e.what());
       return;
@@ -345,8 +349,13 @@ std::string report_json(const Report& r) {
   j["messages"] = r.messages;
   j["changed"] = r.changed.size();
   j["errors"] = r.errors.size();
-  ordered_json transitions = ordered_json::object();
-  for (const auto& [key, count] : r.transitions) transitions[key] = count;
+  // One object per transition: JSON keys stay ASCII names (docs/cli.md, "JSON output").
+  ordered_json transitions = ordered_json::array();
+  for (const auto& [key, count] : r.transitions) {
+    size_t arrow = key.find("→");
+    transitions.push_back({{"from", key.substr(0, arrow)}, {"to", key.substr(arrow + std::string("→").size())},
+                           {"count", count}});
+  }
   j["transitions"] = transitions;
   ordered_json groups = ordered_json::array();
   for (size_t i = 0; i < r.changed.size();) {
@@ -371,7 +380,7 @@ std::string report_json(const Report& r) {
   ordered_json failed = ordered_json::array();
   for (const auto& e : r.errors) failed.push_back(ordered_json{{"file", e.name}, {"error", e.error}});
   j["failed"] = std::move(failed);
-  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 // ---- The command ------------------------------------------------------------------
@@ -385,7 +394,9 @@ int diff(const DiffOptions& o) {
   if (!envelope) return 2;
   const runtime::Envelope& base = *envelope;
 
-  const std::vector<std::string> files = message_files(o.corpus);
+  const MessageFiles found = find_message_files(o.corpus);
+  if (!report_message_files(found, true)) return 2;
+  const std::vector<std::string>& files = found.files;
   size_t jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
 
   Work work(files);

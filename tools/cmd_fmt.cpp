@@ -3,6 +3,8 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "lang/format.h"
 #include "tools/commands.h"
@@ -17,6 +19,31 @@ struct FmtOptions {
   std::vector<std::string> policies;
   bool check = false;
 };
+
+// Differences a line diff cannot show (its lines would look identical): removes them
+// from `text` and says what they were.
+std::vector<std::string> invisible_differences(std::string& text) {
+  std::vector<std::string> notes;
+  if (text.starts_with("\xEF\xBB\xBF")) {
+    text.erase(0, 3);
+    notes.push_back("byte-order mark removed");
+  }
+  if (text.find("\r\n") != std::string::npos) {
+    std::string lf;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) lf += text[i];
+    }
+    text = std::move(lf);
+    notes.push_back("line endings: CRLF → LF");
+  }
+  return notes;
+}
+
+// --check's report: the invisible differences, then a diff of the rest.
+void print_check(const std::string& path, std::string text, const std::string& formatted) {
+  for (const auto& note : invisible_differences(text)) std::cout << path << ": " << note << "\n";
+  if (text != formatted) std::cout << unified_diff(text, formatted, path, path + " (formatted)");
+}
 
 // 0: already formatted (or rewritten), 1: not formatted (--check), 2: does not parse.
 int format_one(const std::string& path, bool check) {
@@ -35,7 +62,7 @@ int format_one(const std::string& path, bool check) {
   }
   if (*formatted == text) return 0;
   if (check) {
-    std::cout << unified_diff(text, *formatted, path, path + " (formatted)");
+    print_check(path, text, *formatted);
     return 1;
   }
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

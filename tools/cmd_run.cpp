@@ -59,6 +59,23 @@ bool write_file(const std::filesystem::path& path, const std::string& bytes) {
   return static_cast<bool>(out);
 }
 
+void print_error(const std::string& name, const std::string& error, const std::string& format) {
+  if (format == "json") std::cout << error_json(name, error) << "\n";
+  else std::cerr << name << ": error: " << error << "\n";
+}
+
+// The verdict line(s); with --explain also where the envelope came from.
+std::string verdict_output(const std::string& name, const vm::Verdict& verdict, const auth::MessageFacts& facts,
+                           const std::vector<EnvelopeSource>& sources, const RunOptions& o) {
+  if (o.format == "json") {
+    std::string line = verdict_json(name, verdict, facts.auth_summary());
+    return (o.explain ? with_envelope_json(line, sources) : line) + "\n";
+  }
+  std::string text = verdict_text(name, verdict, o.explain);
+  if (o.explain) text.insert(text.find('\n') + 1, envelope_text(sources));
+  return text;
+}
+
 int run(const RunOptions& o) {
   vm::ProgramPtr program = load_program(o.policy, o.format);
   if (!program) return 1;
@@ -79,22 +96,27 @@ int run(const RunOptions& o) {
   std::set<std::string> written;  // output names taken so far (--write-headers)
   vm::Evaluator evaluator(program);
   evaluator.set_trace(o.explain);
-  int status = 0;
-  for (auto& input : read_messages(o.messages)) {
+  MessageFiles found = find_message_files(o.messages);
+  // Missing files get an error line of their own below, like unreadable ones.
+  int status = report_message_files(found, false) ? 0 : 1;
+  size_t evaluated = 0;
+  for (auto& input : read_message_files(found.files)) {
     if (!input.error.empty()) {
       status = 1;
-      if (o.format == "json")
-        std::cout << error_json(input.name, input.error) << "\n";
-      else
-        std::cerr << input.name << ": error: " << input.error << "\n";
+      print_error(input.name, input.error, o.format);
       continue;
     }
     runtime::Message message = runtime::Message::parse(std::move(input.bytes), program->parse_options());
-    runtime::Envelope envelope = o.envelope.for_message(*base, message);
-    auth::MessageFacts facts(*resolver, message, envelope, fact_options);
-    vm::Verdict verdict = evaluator.evaluate(message, envelope, &facts);
-    std::cout << (o.format == "json" ? verdict_json(input.name, verdict, facts.auth_summary()) + "\n"
-                                     : verdict_text(input.name, verdict, o.explain));
+    MessageEnvelope envelope = o.envelope.for_message(*base, message, input.path);
+    if (!envelope.error.empty()) {
+      status = 1;
+      print_error(input.name, envelope.error, o.format);
+      continue;
+    }
+    ++evaluated;
+    auth::MessageFacts facts(*resolver, message, envelope.envelope, fact_options);
+    vm::Verdict verdict = evaluator.evaluate(message, envelope.envelope, &facts);
+    std::cout << verdict_output(input.name, verdict, facts, envelope.sources, o);
     if (!o.write_headers.empty()) {
       std::filesystem::path out = std::filesystem::path(o.write_headers) / output_name(input.name, written);
       auto headers = verdict_headers(verdict);
@@ -106,6 +128,10 @@ int run(const RunOptions& o) {
         status = 1;
       }
     }
+  }
+  if (evaluated == 0 && status == 0) {
+    std::cerr << "error: no message to evaluate\n";
+    status = 1;
   }
   return status;
 }

@@ -1,21 +1,74 @@
-// EnvelopeOptions: the envelope flags and the envelope they describe.
+// EnvelopeOptions: the envelope flags, the envelope sidecars, and the envelope they
+// describe together.
 #include "tools/envelope_options.h"
 
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tools/inputs.h"
 
 namespace mp::tools {
 
+namespace {
+
+// The flags a sidecar may hold; the value of each (all of them for --rcpt).
+using SidecarFlags = std::map<std::string, std::vector<std::string>>;
+
+// The words of a sidecar: split at white space, "..." quoting (so "" is an empty
+// value), # to the end of the line a comment.
+std::vector<std::string> sidecar_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream in(line);
+    for (std::string word; in >> word;) {
+      if (word.size() >= 2 && word.front() == '"' && word.back() == '"') word = word.substr(1, word.size() - 2);
+      words.push_back(word);
+    }
+  }
+  return words;
+}
+
+// "" on success, else what is wrong with the sidecar.
+std::string parse_sidecar(const std::string& text, SidecarFlags& flags) {
+  static const std::vector<std::string> known = {"--sender", "--rcpt", "--client-ip", "--helo"};
+  std::vector<std::string> words = sidecar_words(text);
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string flag = words[i], value;
+    if (size_t eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    } else if (i + 1 < words.size()) {
+      value = words[++i];
+    } else {
+      return "`" + flag + "` needs a value";
+    }
+    if (std::find(known.begin(), known.end(), flag) == known.end())
+      return "unknown flag `" + flag + "` (a sidecar holds --sender, --rcpt, --client-ip and --helo)";
+    flags[flag].push_back(value);
+  }
+  return {};
+}
+
+void add_source(MessageEnvelope& out, const std::string& field, const std::string& value, const std::string& source) {
+  if (!source.empty()) out.sources.push_back({field, value, source});
+}
+
+}  // namespace
+
 void EnvelopeOptions::add_to(CLI::App& command) {
-  sender_option_ =
-      command.add_option("--sender", sender_, "Envelope sender (MAIL FROM); default: the Return-Path header");
+  sender_option_ = command.add_option(
+      "--sender", sender_, "Envelope sender (MAIL FROM); default: the sidecar FILE.env, else the Return-Path header");
   // One address per --rcpt, so that the message paths after it are not taken as recipients.
-  command.add_option("--rcpt", recipients_, "Envelope recipient (RCPT TO), repeatable")
+  command.add_option("--rcpt", recipients_, "Envelope recipient (RCPT TO); one address each, repeat it for several")
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--client-ip", client_ip_, "Connecting client's IP address");
-  command.add_option("--helo", helo_, "HELO/EHLO name");
+  helo_option_ = command.add_option("--helo", helo_, "HELO/EHLO name");
 }
 
 std::optional<runtime::Envelope> EnvelopeOptions::base() const {
@@ -32,11 +85,68 @@ std::optional<runtime::Envelope> EnvelopeOptions::base() const {
   return envelope;
 }
 
-runtime::Envelope EnvelopeOptions::for_message(const runtime::Envelope& base, const runtime::Message& message) const {
-  runtime::Envelope envelope = base;
+MessageEnvelope EnvelopeOptions::for_message(const runtime::Envelope& base, const runtime::Message& message,
+                                             const std::string& file) const {
+  MessageEnvelope out{base, {}, {}};
+  const std::string sidecar = file + ".env";
+  SidecarFlags side;
+  std::string text;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(sidecar, ec) && read_file(sidecar, text)) {
+    std::string problem = parse_sidecar(text, side);
+    if (!problem.empty()) return {base, {}, sidecar + ": " + problem};
+  }
+  const std::string cli = "the command line";
+  // The last value of a sidecar flag, as for a flag given twice on the command line.
+  auto from_side = [&](const char* flag) -> const std::string* {
+    auto it = side.find(flag);
+    return it == side.end() ? nullptr : &it->second.back();
+  };
+
   bool sender_given = sender_option_ != nullptr && sender_option_->count() > 0;
-  envelope.sender = sender_given ? sender_ : default_sender(message);
-  return envelope;
+  std::string sender_source = sender_given ? cli : from_side("--sender") ? sidecar : "Return-Path";
+  out.envelope.sender = sender_given ? sender_ : from_side("--sender") ? *from_side("--sender") : default_sender(message);
+  if (sender_given || !out.envelope.sender.empty() || from_side("--sender"))
+    add_source(out, "sender", out.envelope.sender, sender_source);
+
+  if (recipients_.empty() && side.count("--rcpt")) out.envelope.recipients = side["--rcpt"];
+  for (const auto& r : out.envelope.recipients) add_source(out, "rcpt", r, recipients_.empty() ? sidecar : cli);
+
+  if (client_ip_.empty() && from_side("--client-ip")) {
+    out.envelope.client_ip = runtime::IpAddress::parse(*from_side("--client-ip"));
+    if (!out.envelope.client_ip) return {base, {}, sidecar + ": --client-ip " + *from_side("--client-ip") + " is not an IP address"};
+  }
+  if (out.envelope.client_ip)
+    add_source(out, "client.ip", out.envelope.client_ip->str(), client_ip_.empty() ? sidecar : cli);
+
+  bool helo_given = helo_option_ != nullptr && helo_option_->count() > 0;
+  if (!helo_given && from_side("--helo")) out.envelope.helo = *from_side("--helo");
+  if (helo_given || from_side("--helo")) add_source(out, "helo", out.envelope.helo, helo_given ? cli : sidecar);
+  return out;
+}
+
+std::string envelope_text(const std::vector<EnvelopeSource>& sources) {
+  std::vector<std::string> order;  // sources in the order of their first field
+  std::map<std::string, std::string> fields;
+  for (const auto& s : sources) {
+    if (!fields.count(s.source)) order.push_back(s.source);
+    fields[s.source] += " " + s.field + "=" + (s.value.empty() ? "\"\"" : s.value);
+  }
+  std::string out;
+  for (const auto& source : order) {
+    std::string how = source == "Return-Path" ? "derived from Return-Path" : "from " + source;
+    out += "  envelope " + how + ":" + fields[source] + "\n";
+  }
+  return out;
+}
+
+std::string with_envelope_json(const std::string& verdict_line, const std::vector<EnvelopeSource>& sources) {
+  using ordered_json = nlohmann::ordered_json;
+  ordered_json j = ordered_json::parse(verdict_line);
+  ordered_json fields = ordered_json::array();
+  for (const auto& s : sources) fields.push_back({{"field", s.field}, {"value", s.value}, {"source", s.source}});
+  j["envelope"] = fields;
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 }  // namespace mp::tools

@@ -1,5 +1,10 @@
 // The SMTP envelope flags shared by `policyc run` and `policyc diff`: --sender,
-// --rcpt (one address each), --client-ip, --helo.
+// --rcpt (one address each), --client-ip, --helo; and the envelope sidecar, a file
+// FILE.env next to message FILE holding the same flags for that message
+// ("--client-ip 203.0.113.10 --sender a@widget.com --rcpt b@example.org"; words split
+// at white space, "" for an empty value, # starts a comment). For each field the
+// command line wins over the sidecar, and the sidecar over what the message says
+// (its Return-Path for the sender).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -13,14 +18,27 @@
 
 namespace mp::tools {
 
+// One envelope field of a message and where its value came from, for --explain.
+struct EnvelopeSource {
+  std::string field;   // "sender", "rcpt", "client.ip", "helo"
+  std::string value;
+  std::string source;  // "the command line", the sidecar's path, or "Return-Path" (derived)
+};
+
+struct MessageEnvelope {
+  runtime::Envelope envelope;
+  std::vector<EnvelopeSource> sources;  // the fields that have a value, in the order above
+  std::string error;                    // the sidecar cannot be used: do not evaluate the message
+};
+
 class EnvelopeOptions {
  public:
   void add_to(CLI::App& command);
-  // The envelope without its sender; nullopt (after printing why) on a bad --client-ip.
+  // The envelope of the flags; nullopt (after printing why) on a bad --client-ip.
   std::optional<runtime::Envelope> base() const;
-  // The envelope for one message: --sender if given (even "", the null sender),
-  // else the message's Return-Path.
-  runtime::Envelope for_message(const runtime::Envelope& base, const runtime::Message& message) const;
+  // The envelope for the message read from `file` (its sidecar is `file` + ".env").
+  MessageEnvelope for_message(const runtime::Envelope& base, const runtime::Message& message,
+                              const std::string& file) const;
 
  private:
   std::string sender_;
@@ -28,6 +46,13 @@ class EnvelopeOptions {
   std::vector<std::string> recipients_;
   std::string client_ip_;
   std::string helo_;
+  CLI::Option* helo_option_ = nullptr;
 };
+
+// `--explain` lines naming the source of the envelope:
+// "  envelope from mail/x.eml.env: sender=a@widget.com rcpt=b@example.org".
+std::string envelope_text(const std::vector<EnvelopeSource>& sources);
+// `verdict_line` (one JSON object) with the key "envelope": [{"field", "value", "source"}].
+std::string with_envelope_json(const std::string& verdict_line, const std::vector<EnvelopeSource>& sources);
 
 }  // namespace mp::tools

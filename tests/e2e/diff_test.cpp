@@ -65,6 +65,7 @@ fs::path write_modified_policy(const fs::path& dir) {
 }
 
 json parse_json(const RunResult& r) {
+  EXPECT_EQ(r.lines().size(), 1u) << "one JSON object on one line\n" << describe(r, kShownStdout);
   json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   EXPECT_TRUE(j.is_object()) << "not a JSON object\n" << describe(r, kShownStdout);
   return j.is_object() ? j : json::object();
@@ -183,7 +184,7 @@ TEST(PolicyDiff, PolicyAgainstItselfChangesNothing) {
   EXPECT_EQ(j.value("messages", -1), static_cast<int>(count_messages(kPolicy, {kMail.string()})));
   EXPECT_EQ(j.value("messages", -1), 15) << "14 files, one of them an mbox of two";
   EXPECT_EQ(j.value("groups", json(nullptr)), json::array());
-  EXPECT_EQ(j.value("transitions", json(nullptr)), json::object());
+  EXPECT_EQ(j.value("transitions", json(nullptr)), json::array());
 
   // A compiled image against its source: the same verdicts.
   TempDir dir;
@@ -221,24 +222,31 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
       EXPECT_EQ(j.value("changed", -1), static_cast<int>(expected.size())) << describe(r, kShownStdout);
       EXPECT_EQ(j.value("errors", -1), 0) << describe(r, kShownStdout);
       expect_same_changes(expected, reported_changes(j));
-      std::map<std::string, int> transitions;
+      std::map<std::pair<std::string, std::string>, int> counts;
       for (const auto& [file, change] : expected) {
-        if (change.before.action != change.after.action) ++transitions[change.before.action + "→" + change.after.action];
+        if (change.before.action != change.after.action) ++counts[{change.before.action, change.after.action}];
       }
-      EXPECT_EQ(j.value("transitions", json::object()), json(transitions)) << describe(r, kShownStdout);
+      json transitions = json::array();
+      for (const auto& [key, count] : counts) transitions.push_back({{"from", key.first}, {"to", key.second}, {"count", count}});
+      EXPECT_EQ(j.value("transitions", json::array()), transitions) << describe(r, kShownStdout);
     }
   }
 
-  // Known by hand. Default envelope (Return-Path, no client IP: everything inbound):
-  // exec-real and open-sesame-outbound score 4 (own domain from outside), now over 2.
-  RunResult plain = run_policyc({"diff", "--format", "json", kPolicy.string(), modified.string(), kMail.string()});
+  // Known by hand. Default envelope (Return-Path, no client IP: everything inbound;
+  // the messages copied without their sidecars): exec-real and open-sesame-outbound
+  // score 4 (own domain from outside), now over 2.
+  const fs::path bare = dir.path() / "bare";
+  for (const auto& entry : fs::directory_iterator(kMail)) {
+    if (entry.path().extension() != ".env") write_text(bare / entry.path().filename(), read_text(entry.path()));
+  }
+  RunResult plain = run_policyc({"diff", "--format", "json", kPolicy.string(), modified.string(), bare.string()});
   json j = parse_json(plain);
   std::map<std::string, Change> got = reported_changes(j);
   std::set<std::string> files;
   for (const auto& [file, change] : got) files.insert(fs::path(file).filename().string());
   EXPECT_EQ(files, (std::set<std::string>{"exec-real.eml", "open-sesame-outbound.eml"})) << describe(plain, kShownStdout);
-  EXPECT_EQ(j.value("transitions", json::object()), json::parse(R"({"deliver→quarantine": 2})")) << describe(plain, kShownStdout);
-  std::string real = (kMail / "exec-real.eml").string();
+  EXPECT_EQ(j.value("transitions", json::array()), json::parse(R"([{"from": "deliver", "to": "quarantine", "count": 2}])")) << describe(plain, kShownStdout);
+  std::string real = (bare / "exec-real.eml").string();
   ASSERT_TRUE(got.count(real)) << describe(plain, kShownStdout);
   EXPECT_EQ(got[real].cause, "score");
   EXPECT_EQ(got[real].before.action, "deliver");
@@ -258,7 +266,7 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
   const json& m = group["messages"][0];
   EXPECT_EQ(m["old"], json::parse(R"({"action":"allow","rule":"open_sesame","stage":"custom_filters","score":0.0})"));
   EXPECT_EQ(m["new"], json::parse(R"({"action":"deliver","rule":null,"stage":null,"score":0.0})"));
-  EXPECT_EQ(o.value("transitions", json::object()), json::parse(R"({"allow→deliver": 1})"));
+  EXPECT_EQ(o.value("transitions", json::array()), json::parse(R"([{"from": "allow", "to": "deliver", "count": 1}])"));
 
   // The other way round, the rule that now decides is the cause.
   RunResult back = run_policyc(concat(
@@ -295,7 +303,7 @@ TEST(PolicyDiff, ScoreOnlyChangeIsReported) {
   ASSERT_EQ(j.value("groups", json::array()).size(), 1u) << describe(r, kShownStdout);
   EXPECT_EQ(j["groups"][0]["cause"], "score");
   EXPECT_EQ(j["groups"][0]["messages"][0]["changes"], json::array({"score"}));
-  EXPECT_EQ(j.value("transitions", json(nullptr)), json::object());
+  EXPECT_EQ(j.value("transitions", json(nullptr)), json::array());
 }
 
 TEST(PolicyDiff, RuleOnlyChangeIsGroupedByTheNewRule) {
@@ -313,7 +321,7 @@ TEST(PolicyDiff, RuleOnlyChangeIsGroupedByTheNewRule) {
   EXPECT_EQ(j["groups"][0]["cause"], "new: s1.r_new");
   EXPECT_EQ(j["groups"][0]["messages"][0]["changes"], json::array({"rule"}));
   EXPECT_EQ(j["groups"][0]["messages"][0]["old"]["rule"], "r_old");
-  EXPECT_EQ(j.value("transitions", json(nullptr)), json::object()) << "the action did not change";
+  EXPECT_EQ(j.value("transitions", json(nullptr)), json::array()) << "the action did not change";
 }
 
 // A scratch corpus: the example mails, an mbox of every example mail, and the mbox.
@@ -333,7 +341,11 @@ TEST(PolicyDiff, OutputDoesNotDependOnJobs) {
   TempDir dir;
   fs::path modified = write_modified_policy(dir.path());
   fs::path mbox = write_mbox_corpus(dir.path());
-  std::vector<std::string> corpus = {kMail.string(), mbox.string(), (dir.path() / "missing.eml").string()};
+  // One input that cannot be evaluated: its envelope sidecar is broken.
+  fs::path broken = dir.path() / "broken" / "m.eml";
+  write_text(broken, read_text(kMail / "plain-ham.eml"));
+  write_text(broken.string() + ".env", "--client-ip nowhere\n");
+  std::vector<std::string> corpus = {kMail.string(), mbox.string(), broken.string()};
   if (fs::is_directory(kSpamAssassin / "hard_ham")) corpus.push_back((kSpamAssassin / "hard_ham").string());
   for (const char* format : {"text", "json"}) {
     SCOPED_TRACE(format);
@@ -349,7 +361,7 @@ TEST(PolicyDiff, OutputDoesNotDependOnJobs) {
     EXPECT_EQ(one.out, many.out) << describe(one, kShownStdout) << describe(many, kShownStdout);
     EXPECT_EQ(one.err, "") << describe(one, kShownStdout);  // no progress bar: stderr is not a terminal
   }
-  // And the count is right: as many messages as `policyc run` sees, one input missing.
+  // And the count is right: as many messages as `policyc run` sees, one input broken.
   RunResult r = run_policyc(concat({"diff", "--format", "json", kPolicy.string(), modified.string()}, corpus));
   json j = parse_json(r);
   size_t expected = count_messages(kPolicy, {kMail.string(), mbox.string()});
@@ -370,7 +382,7 @@ TEST(PolicyDiff, JsonHasTheDocumentedKeys) {
   EXPECT_TRUE(j["messages"].is_number_integer());
   EXPECT_TRUE(j["changed"].is_number_integer());
   EXPECT_TRUE(j["errors"].is_number_integer());
-  EXPECT_TRUE(j["transitions"].is_object());
+  EXPECT_TRUE(j["transitions"].is_array());
   ASSERT_TRUE(j["groups"].is_array());
   ASSERT_FALSE(j["groups"].empty()) << describe(r, kShownStdout);
   for (const auto& group : j["groups"]) {
@@ -427,21 +439,35 @@ TEST(PolicyDiff, MaildirSkipsTmp) {
   EXPECT_EQ(parse_json(plain).value("messages", -1), 1) << describe(plain, kShownStdout);
 }
 
+// A message that cannot be evaluated (here: its envelope sidecar is broken) is listed
+// and counted, and the others are still compared.
 TEST(PolicyDiff, UnreadableInputsAreCountedAndListed) {
   TempDir dir;
-  fs::path missing = dir.path() / "no-such.eml";
-  RunResult r = run_policyc({"diff", "--format", "json", kPolicy.string(), kPolicy.string(), missing.string(),
+  fs::path broken = dir.write("broken.eml", read_text(kMail / "plain-ham.eml"));
+  dir.write("broken.eml.env", "--client-ip nowhere\n");
+  RunResult r = run_policyc({"diff", "--format", "json", kPolicy.string(), kPolicy.string(), broken.string(),
                              (kMail / "plain-ham.eml").string()});
   json j = parse_json(r);
   EXPECT_EQ(j.value("messages", -1), 1) << describe(r, kShownStdout);
   EXPECT_EQ(j.value("errors", -1), 1) << describe(r, kShownStdout);
   ASSERT_TRUE(j.contains("failed")) << describe(r, kShownStdout);
-  EXPECT_EQ(j["failed"], json::parse(R"([{"file":")" + missing.string() + R"(","error":"cannot read file"}])"));
+  std::string error = broken.string() + ".env: --client-ip nowhere is not an IP address";
+  EXPECT_EQ(j["failed"], json::array({{{"file", broken.string()}, {"error", error}}}));
   EXPECT_EQ(r.status, 0) << "nothing changed\n" << describe(r, kShownStdout);
 
-  RunResult text = run_policyc({"diff", kPolicy.string(), kPolicy.string(), missing.string()});
-  EXPECT_NE(text.out.find(missing.string() + ": cannot read file"), std::string::npos) << describe(text, kShownStdout);
+  RunResult text = run_policyc({"diff", kPolicy.string(), kPolicy.string(), broken.string()});
+  EXPECT_NE(text.out.find(broken.string() + ": " + error), std::string::npos) << describe(text, kShownStdout);
   EXPECT_NE(text.out.find("errors: 1\n"), std::string::npos) << describe(text, kShownStdout);
+}
+
+// A corpus argument that does not exist is a usage error (cli_test.cpp has more).
+TEST(PolicyDiff, MissingCorpusExitsTwo) {
+  TempDir dir;
+  fs::path missing = dir.path() / "no-such.eml";
+  RunResult r = run_policyc({"diff", "--format", "json", kPolicy.string(), kPolicy.string(), missing.string(),
+                             (kMail / "plain-ham.eml").string()});
+  EXPECT_EQ(r.status, 2) << describe(r, kShownStdout);
+  EXPECT_NE(r.err.find(missing.string() + ": no such file or directory"), std::string::npos) << describe(r);
 }
 
 TEST(PolicyDiff, PolicyThatDoesNotLoadExitsTwo) {

@@ -9,8 +9,9 @@
 // the widget policy quotes its lists), otherwise an empty file. ```mp-error blocks get
 // no list files, so that E050 can be shown.
 //
-// Also: every error code of lang/errors.def has a row in docs/language.md's table, and
-// every field of vm/fields.def is named in docs/language.md.
+// Also: the docs' tables match the tables in code, both ways (error and lint codes,
+// settings keys, trace outcomes, the keys of run's and diff's JSON), and every field
+// of vm/fields.def is named in docs/language.md.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,8 +26,14 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "compiler/compiler.h"
+#include "compiler/lint.h"
 #include "lang/diagnostics.h"
 #include "vm/fields.h"
+#include "vm/vm.h"
 
 namespace {
 
@@ -234,15 +241,138 @@ TEST(Docs, HaveExamples) {
   EXPECT_GE(std::count_if(blocks.begin(), blocks.end(), [](const Block& b) { return b.error; }), 10);
 }
 
-TEST(Docs, LanguageReferenceListsEveryErrorCode) {
-  std::string text = read_text(kDocsDir / "language.md");
-  ASSERT_FALSE(text.empty());
-  for (std::string_view code : mp::lang::error_codes()) {
-    std::string row = "| " + std::string(code) + " |";
-    EXPECT_TRUE(text.find(row) != std::string::npos)
-        << code << " (" << mp::lang::error_title(code) << ") has no row `" << row
-        << " ...` in the error table of docs/language.md";
+// ---- The docs' tables against the tables in code ------------------------------------
+//
+// So that they cannot drift: each documented table is read from the Markdown and
+// compared, both ways, with what the code has.
+
+// The text of `doc` from the line starting with `heading` to the next heading of the
+// same level ("" when the heading is missing, which fails the comparisons).
+std::string doc_section(const std::string& doc, const std::string& heading) {
+  std::string text = read_text(kDocsDir / doc);
+  size_t begin = text.find("\n" + heading);
+  EXPECT_NE(begin, std::string::npos) << "no heading `" << heading << "` in docs/" << doc;
+  if (begin == std::string::npos) return {};
+  std::string level = heading.substr(0, heading.find(' ') + 1);
+  size_t end = text.find("\n" + level, begin + 1);
+  return text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+// The first capture of `row` in every line of `text` that matches it.
+std::set<std::string> matches_of(const std::string& text, const std::string& row) {
+  std::set<std::string> out;
+  std::regex re(row);
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, re)) out.insert(m[1].str());
   }
+  return out;
+}
+
+template <typename Range>
+std::set<std::string> as_set(const Range& range) {
+  std::set<std::string> out;
+  for (const auto& item : range) out.insert(std::string(item));
+  return out;
+}
+
+TEST(DocsTables, ErrorCodeTableMatchesErrorsDef) {
+  std::string table = doc_section("language.md", "## 15. Error codes");
+  EXPECT_EQ(matches_of(table, R"(^\| (E[0-9]{3}) \|)"), as_set(mp::lang::error_codes()));
+  for (std::string_view code : mp::lang::error_codes()) {
+    std::string row = "| " + std::string(code) + " | " + std::string(mp::lang::error_title(code)) + " |";
+    EXPECT_NE(table.find(row), std::string::npos) << "no row `" << row << "` (title as in lang/errors.def)";
+  }
+}
+
+TEST(DocsTables, LintTablesMatchLintsDef) {
+  std::set<std::string> codes = as_set(mp::compiler::lint_codes());
+  EXPECT_EQ(matches_of(doc_section("cli.md", "## lint"), R"(^\| (L[0-9]{3}) \| [a-z-]+ \|)"), codes)
+      << "the code table of docs/cli.md, lint";
+  EXPECT_EQ(matches_of(doc_section("language.md", "## 16. Lint"), R"(^\*\*(L[0-9]{3}) [a-z-]+\.\*\*)"), codes)
+      << "the **Lnnn name.** paragraphs of docs/language.md, section 16";
+}
+
+// The keys E013 names, from its hint ("known settings: a, b, ...") or explanation.
+std::set<std::string> listed_keys(const std::string& text) {
+  static const std::regex key(R"([a-z_]+(\.[a-z_]+)+)");
+  std::set<std::string> keys;
+  for (std::sregex_iterator it(text.begin(), text.end(), key), end; it != end; ++it) keys.insert(it->str());
+  return keys;
+}
+
+TEST(DocsTables, SettingsTableMatchesSema) {
+  std::set<std::string> documented = matches_of(doc_section("language.md", "## 4. Settings"), R"(^\| `([a-z_.]+)` \|)");
+  mp::compiler::Compilation c = mp::compiler::compile_source("s.mp", "settings {\n  no.such.key = 1\n}\n");
+  ASSERT_EQ(c.diagnostics.items().size(), 1u);
+  const auto& d = c.diagnostics.items()[0];
+  ASSERT_EQ(d.code, "E013");
+  ASSERT_NE(d.hint.find("known settings:"), std::string::npos) << d.hint;
+  EXPECT_EQ(documented, listed_keys(d.hint)) << "section 4's table vs sema's E013 hint: " << d.hint;
+  std::string explanation(mp::lang::error_explanation("E013"));
+  EXPECT_EQ(documented, listed_keys(explanation.substr(explanation.find(':')))) << "vs lang/errors.def E013";
+}
+
+TEST(DocsTables, TraceOutcomesMatchTheVm) {
+  std::set<std::string> outcomes;
+  for (int i = 0; mp::vm::outcome_name(static_cast<mp::vm::RuleOutcome>(i)) != "?"; ++i) {
+    outcomes.insert(std::string(mp::vm::outcome_name(static_cast<mp::vm::RuleOutcome>(i))));
+  }
+  std::string run = doc_section("cli.md", "## run");
+  std::string table = run.substr(run.find("outcomes (`vm::RuleOutcome`"));
+  table = table.substr(0, table.find("\n\n", table.find("| Outcome |")));
+  EXPECT_EQ(matches_of(table, R"(^\| `([a-z ()]+)` \|)"), outcomes) << "the outcome table of docs/cli.md";
+  std::string trace_row = run.substr(run.find("| `trace` |"));
+  trace_row = trace_row.substr(0, trace_row.find('\n'));
+  for (const auto& o : outcomes) EXPECT_NE(trace_row.find("`" + o + "`"), std::string::npos) << o << " in " << trace_row;
+}
+
+// The keys of the JSON objects policyc prints, top level, over all lines of stdout.
+std::set<std::string> emitted_keys(const std::string& args) {
+  std::string command = shell_quote(kPolicyc.string()) + " " + args + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buffer[65536];
+  for (size_t n; pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  if (pipe) pclose(pipe);
+  std::set<std::string> keys;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json object = nlohmann::json::parse(line);
+    for (auto it = object.begin(); it != object.end(); ++it) keys.insert(it.key());
+  }
+  return keys;
+}
+
+// The keys of the `| Key | Type | Meaning |` table that follows `marker` in `section`;
+// `optional` gets those whose row says they are there only sometimes.
+std::set<std::string> documented_keys(const std::string& section, const std::string& marker,
+                                      std::set<std::string>* optional = nullptr) {
+  std::string table = section.substr(section.find(marker));
+  table = table.substr(table.find("| Key |"));
+  table = table.substr(0, table.find("\n\n"));
+  if (optional) *optional = matches_of(table, R"(^\| `([a-z_]+)` \|[^|]*only)");
+  return matches_of(table, R"(^\| `([a-z_]+)` \|)");
+}
+
+TEST(DocsTables, RunJsonKeysMatchTheOutput) {
+  std::set<std::string> optional;
+  std::set<std::string> documented = documented_keys(doc_section("cli.md", "## run"), "### JSON output", &optional);
+  std::string mail = (kWidgetDir / "mail").string();
+  std::set<std::string> emitted = emitted_keys("run --format json --explain " +
+                                               shell_quote((kWidgetDir / "policy.mp").string()) + " " + shell_quote(mail));
+  for (const auto& key : emitted) EXPECT_TRUE(documented.count(key)) << "`" << key << "` is not documented";
+  for (const auto& key : documented) {
+    EXPECT_TRUE(emitted.count(key) || optional.count(key)) << "`" << key << "` is documented but never printed";
+  }
+}
+
+TEST(DocsTables, DiffJsonKeysMatchTheOutput) {
+  std::string policy = shell_quote((kWidgetDir / "policy.mp").string());
+  std::set<std::string> emitted = emitted_keys("diff --format json " + policy + " " + policy + " " +
+                                               shell_quote((kWidgetDir / "mail").string()));
+  EXPECT_EQ(documented_keys(doc_section("cli.md", "## diff"), "`--format json` prints"), emitted);
 }
 
 TEST(Docs, LanguageReferenceNamesEveryField) {

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/e2e_util.h"
+#include "tests/e2e/expected_table.h"
 
 namespace {
 
@@ -32,70 +33,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace mp::e2e;
 
-const fs::path kExampleDir = fs::path(MP_SOURCE_DIR) / "examples" / "widget";
 const fs::path kPolicy = kExampleDir / "policy.mp";
 
-const std::set<std::string> kActions = {"deliver", "allow", "reject", "quarantine", "discard", "tempfail"};
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// ---- expected.txt -------------------------------------------------------------
-
-struct Row {
-  int line = 0;
-  std::string file;    // as written, relative to examples/widget/, maybe with #N
-  std::string path;    // file without #N
-  int index = 0;       // N of #N (1-based), 0 for a plain message file
-  std::string action;
-  std::string rule;    // "-" when no rule decided
-  std::vector<std::string> flags;
-  std::string error;   // why the row is malformed, "" if it is fine
-};
-
-// Shown by gtest for a parameterised case (instead of the struct's raw bytes).
-void PrintTo(const Row& row, std::ostream* os) { *os << "expected.txt:" << row.line << " " << row.file; }
-
-std::vector<Row> parse_table(const fs::path& table) {
-  std::vector<Row> rows;
-  std::ifstream in(table);
-  int number = 0;
-  for (std::string text; std::getline(in, text);) {
-    ++number;
-    if (auto hash = text.find('#'); hash != std::string::npos) {
-      // '#' starts a comment only at the start of a field; FILE#N keeps its '#'.
-      if (hash == 0 || text[hash - 1] == ' ' || text[hash - 1] == '\t') text.erase(hash);
-    }
-    std::istringstream fields(text);
-    std::vector<std::string> words;
-    for (std::string w; fields >> w;) words.push_back(w);
-    if (words.empty()) continue;
-    Row row;
-    row.line = number;
-    row.file = words[0];
-    if (words.size() < 3) {
-      row.error = "expected FILE ACTION RULE [FLAGS...]";
-    } else {
-      row.action = words[1];
-      row.rule = words[2];
-      row.flags.assign(words.begin() + 3, words.end());
-      if (!kActions.count(row.action)) row.error = "unknown action `" + row.action + "`";
-    }
-    row.path = row.file;
-    if (auto hash = row.file.rfind('#'); hash != std::string::npos) {
-      row.path = row.file.substr(0, hash);
-      try {
-        row.index = std::stoi(row.file.substr(hash + 1));
-      } catch (...) {
-        row.index = 0;
-      }
-      if (row.index < 1) row.error = "bad message number in `" + row.file + "`";
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
 
 const std::vector<Row>& table_rows() {
   static const std::vector<Row> rows = parse_table(kExampleDir / "expected.txt");
@@ -143,7 +82,7 @@ json verdict_of(const Row& row, const fs::path& policy = kPolicy) {
   json verdict = parse_json_line(lines[wanted - 1]);
   if (!verdict.is_object()) return nullptr;
   EXPECT_TRUE(verdict.contains("file") && verdict["file"].is_string() &&
-              ends_with(verdict["file"].get<std::string>(), row.file))
+              verdict["file"].get<std::string>().ends_with(row.file))
       << "verdict line " << wanted << " is not about " << row.file << ": " << lines[wanted - 1];
   return verdict;
 }
@@ -188,6 +127,7 @@ TEST(WidgetTable, IsWellFormedAndCoversEveryExampleMessage) {
   }
   for (const auto& entry : fs::directory_iterator(kExampleDir / "mail")) {
     std::string relative = "mail/" + entry.path().filename().string();
+    if (is_sidecar(entry.path())) continue;
     EXPECT_TRUE(listed.count(relative)) << relative << " has no row in expected.txt";
   }
 }
@@ -253,7 +193,7 @@ TEST(WidgetDetails, ScoresTagsAndDirections) {
 std::vector<std::string> example_messages() {
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(kExampleDir / "mail")) {
-    if (entry.is_regular_file()) files.push_back(entry.path().string());
+    if (entry.is_regular_file() && !is_sidecar(entry.path())) files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());
   return files;
