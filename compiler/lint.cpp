@@ -126,12 +126,41 @@ void const_list_duplicates(const LintInput& in, std::vector<lang::Diagnostic>& o
   }
 }
 
+size_t lines_from(const LintInput& in, const std::string& file) {
+  size_t count = 0;
+  for (const auto& [name, items] : in.sema.lists()) {
+    for (const auto& item : items) count += item.origin.starts_with(file + ":");
+  }
+  return count;
+}
+
+// One warning per list file and field, not one per line: a 5,000-line list of the
+// wrong kind must say so once.
+void skipped_list_entries(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  using Skipped = Sema::SkippedEntry;
+  std::map<std::pair<std::string, std::string>, std::vector<const Skipped*>> groups;
+  for (const auto& skipped : in.sema.skipped_entries()) groups[{skipped.file, skipped.field}].push_back(&skipped);
+  for (const auto& [key, entries] : groups) {
+    const Skipped& first = *entries.front();
+    if (entries.size() == 1) {
+      out.push_back(warning("L011", first.message, first.span, "this entry is skipped",
+                            first.hint.empty() ? "fix the line in the list file or remove it" : first.hint));
+      continue;
+    }
+    const bool every = entries.size() >= lines_from(in, key.first);
+    const std::string how_many = every ? "every line of " + key.first
+                                       : std::to_string(entries.size()) + " lines of " + key.first;
+    out.push_back(warning("L011",
+                          how_many + " is skipped: " + first.message + ", and so are the other " +
+                              std::to_string(entries.size() - 1),
+                          first.span, "these entries are skipped",
+                          first.hint.empty() ? "fix the lines in the list file or remove them" : first.hint));
+  }
+}
+
 void list_entries(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   const_list_duplicates(in, out);
-  for (const auto& skipped : in.sema.skipped_entries()) {
-    out.push_back(warning("L011", skipped.message, skipped.span, "this entry is skipped",
-                          "fix the line in the list file or remove it"));
-  }
+  skipped_list_entries(in, out);
   for (const auto& decl : in.policy.lists) {
     auto it = in.sema.lists().find(decl.name);
     if (it == in.sema.lists().end()) continue;

@@ -144,6 +144,8 @@ void Sema::load_list(const lang::ListDecl& decl) {
   }
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
+    // A UTF-8 byte-order mark would stay in the first entry, which then never matches.
+    if (number == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
     if (size_t hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     size_t begin = line.find_first_not_of(" \t\r");
     if (begin == std::string::npos) continue;

@@ -51,6 +51,9 @@ class Sema {
   struct SkippedEntry {
     std::string message;
     lang::Span span;
+    std::string file;   // the list file the entry came from
+    std::string field;  // the field it was tested against, as written
+    std::string hint;
   };
   // List-file entries that could not be of the kind their test needs (skipped).
   const std::vector<SkippedEntry>& skipped_entries() const { return skipped_entries_; }
@@ -84,6 +87,8 @@ class Sema {
   std::vector<ListItem> values(const lang::Operand& rhs, bool want_list, const FieldRef* field = nullptr);
   void expand_value(const lang::Literal& l, std::vector<ListItem>& out, int depth);
   std::optional<std::string> item_as(const ListItem& item, vm::ValueKind kind, const FieldRef& field);
+  IrNode set_test(const lang::Condition& c, const FieldRef& field, std::vector<std::string> entries,
+                  bool lowercase);
   bool value_can_occur(const ListItem& item, const std::string& value, lang::CompareOp op, const FieldRef& field);
   std::string source_of(lang::Span from, lang::Span to) const;
   std::string suggest_field(const std::string& path) const;

@@ -119,6 +119,25 @@ void unbind(IrNode& n) {
 }
 
 // "from.address" → "from.domain", "sender" → "sender.domain".
+// `"Jane Doe" <jane@example.com>` as console exports write it: the address inside.
+std::optional<std::string> angle_address(std::string_view text) {
+  const size_t open = text.rfind('<');
+  if (open == std::string_view::npos || !text.ends_with('>')) return std::nullopt;
+  return std::string(text.substr(open + 1, text.size() - open - 2));
+}
+
+// `*@example.com` and `@example.com` (SpamAssassin whitelist_from, console exports)
+// mean every address at that domain.
+std::optional<std::string> domain_wildcard(const lang::Literal& l) {
+  if (l.kind != LiteralKind::String && l.kind != LiteralKind::Address && l.kind != LiteralKind::Path) {
+    return std::nullopt;
+  }
+  std::string_view text = l.text;
+  if (text.starts_with("*@")) text.remove_prefix(1);
+  if (!text.starts_with('@') || text.size() < 2 || text.find('@', 1) != std::string_view::npos) return std::nullopt;
+  return runtime::fold_domain(text.substr(1));
+}
+
 std::string domain_field_for(const std::string& address_field) {
   std::string base = address_field;
   if (base.ends_with(".address")) base.erase(base.size() - 8);
@@ -456,9 +475,13 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
   // Address and domain values are folded at extraction; other caseless fields
   // (extensions, content types, local parts) and `nocase` compare lowercased.
   bool lowercase = kind == ValueKind::Text && (c.nocase || field_is_caseless(field.field));
-  std::vector<std::string> entries;
+  std::vector<std::string> entries, wildcard_domains;
   std::vector<runtime::Cidr> prefixes;
   for (const auto& item : values(c.rhs, c.op == CompareOp::In, &field)) {
+    if (auto domain = kind == ValueKind::Address ? domain_wildcard(item.literal) : std::nullopt) {
+      wildcard_domains.push_back(*domain);
+      continue;
+    }
     auto value = item_as(item, kind, field);
     if (!value || !value_can_occur(item, *value, c.op, field)) continue;
     if (kind == ValueKind::Ip)
@@ -475,9 +498,30 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
     n.index = nets.add(vm::NetInfo{std::move(prefixes), source_of(c.op_span, c.span), field.header_filter});
     return n;
   }
+  std::vector<IrNode> alternatives;
+  if (IrNode set = set_test(c, field, std::move(entries), lowercase); !set.is_constant()) {
+    alternatives.push_back(std::move(set));
+  }
+  if (!wildcard_domains.empty()) {
+    const std::optional<FieldId> domain_field = field_by_path(domain_field_for(field.display));
+    if (domain_field) {
+      FieldRef domains = field;
+      domains.field = *domain_field;
+      alternatives.push_back(set_test(c, domains, std::move(wildcard_domains), false));
+    }
+  }
+  return junction(IrOp::Or, std::move(alternatives), c.span);
+}
+
+IrNode Sema::set_test(const lang::Condition& c, const FieldRef& field, std::vector<std::string> entries,
+                      bool lowercase) {
   std::sort(entries.begin(), entries.end());
   entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
   if (entries.empty()) return IrNode::constant(false, c.span);
+  IrNode n;
+  n.span = c.span;
+  n.field = field.field;
+  n.bound = field.bound;
   vm::SetInfo set{field.field, lowercase ? vm::Fold::Lower : vm::Fold::Exact, field.header_filter,
                   std::move(entries), source_of(c.op_span, c.span)};
   n.op = IrOp::InSet;
@@ -627,7 +671,8 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
     if (!item.origin.empty()) {
       // A bad line in a list file (often maintained elsewhere) must not stop the build:
       // the entry is skipped and lint reports it (L011).
-      skipped_entries_.push_back({message, l.span});
+      skipped_entries_.push_back(
+          {message, l.span, item.origin.substr(0, item.origin.rfind(':')), field.display, hint});
       return std::nullopt;
     }
     diagnostics_.error("E021", message, l.span, "wrong kind of value", hint);
@@ -635,19 +680,23 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
   };
   if (l.kind == LiteralKind::List || l.kind == LiteralKind::Regex) return mismatch("a list", "");
   switch (kind) {
-    case ValueKind::Text: return l.text;
+    case ValueKind::Text:
+      // Extensions are stored without the dot; ".htm" is what people write.
+      if (field.field == FieldId::AttachmentExtension && l.text.starts_with('.')) return l.text.substr(1);
+      return l.text;
     case ValueKind::Address:
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
         return mismatch("not an email address", "");
       }
       if (l.kind == LiteralKind::String && l.text.empty()) return std::string();  // the null sender <>
+      if (auto inner = angle_address(l.text)) return runtime::fold_address(*inner);  // "Name" <a@b>
       if (l.kind == LiteralKind::Path || l.text.find('@') == std::string::npos) {
         return mismatch("not an email address",
                         "to test the domain, use `" + domain_field_for(field.display) + "`");
       }
       return runtime::fold_address(l.text);
     case ValueKind::Domain:
-      if (l.kind == LiteralKind::Address) {
+      if (l.kind == LiteralKind::Address || l.text.find('@') != std::string::npos) {
         return mismatch("an email address", "compare the whole address with the `.address` field");
       }
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
@@ -712,7 +761,8 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
   }
   std::string message = "`" + field.display + "` never has the value `" + value + "`";
   if (!item.origin.empty()) {
-    skipped_entries_.push_back({message + " (" + item.origin + ")", item.literal.span});
+    skipped_entries_.push_back({message + " (" + item.origin + ")", item.literal.span,
+                                item.origin.substr(0, item.origin.rfind(':')), field.display, hint});
     return false;
   }
   diagnostics_.error("E023", message, item.literal.span, "can never match", hint);

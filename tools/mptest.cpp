@@ -291,6 +291,8 @@ TestFile parse_test_file(const std::string& path) {
     file.problems.push_back({0, "cannot read the test file"});
     return file;
   }
+  // A UTF-8 byte-order mark (editors on Windows write one) is not part of the first key.
+  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);
   std::vector<std::string> lines;
   for (size_t start = 0; start < text.size();) {
     size_t end = text.find('\n', start);

@@ -100,8 +100,10 @@ std::string_view action_name(Action action) {
 
 namespace mp::vm {
 
+// The facts are the contiguous run Spf..Country of fields.def; fields appended after
+// it (message.defects) come from the message.
 bool is_fact(FieldId field) {
-  return field >= FieldId::Spf;
+  return field >= FieldId::Spf && field <= FieldId::Country;
 }
 
 bool takes_argument(FieldId field) {

@@ -120,6 +120,63 @@ TEST(Lint, OddListFileEntryIsSkippedWithL011) {
   EXPECT_TRUE(compile_source((dir / "p.mp").string(), policy).diagnostics.items().empty());
 }
 
+// Issue 9: a list file whose every line is the wrong kind for the field says so once,
+// a domain field does not take addresses, and a BOM does not hide the first entry.
+std::string rendered(const Compilation& c) {
+  std::string out;
+  for (const auto& d : c.diagnostics.items()) out += lang::render_text(d, c.sources) + "\n";
+  return out;
+}
+
+std::filesystem::path list_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+TEST(Lint, ListFileOfTheWrongKindIsReportedOnce) {
+  auto dir = list_dir("mp_lint_l011_once");
+  std::ofstream domains(dir / "many-domains.txt");
+  for (int i = 0; i < 5000; ++i) domains << "d" << i << ".example\n";
+  domains.close();
+  std::string policy = "list many = file(\"many-domains.txt\")\nif sender in many then tag \"t\"\n";
+  Compilation c = compile_source((dir / "p.mp").string(), policy, {.lint = true});
+  // One L011 for the 5,000 lines, and L002: the rule can never fire.
+  ASSERT_EQ(c.diagnostics.items().size(), 2u) << rendered(c);
+  const auto& d = c.diagnostics.items()[0];
+  EXPECT_EQ(d.code, "L011");
+  EXPECT_EQ(c.diagnostics.items()[1].code, "L002");
+  EXPECT_NE(d.message.find("every line of many-domains.txt"), std::string::npos) << d.message;
+  EXPECT_NE(lang::render_text(d, c.sources).find("sender.domain"), std::string::npos);
+}
+
+TEST(Lint, AddressesInADomainListAreSkippedNotSilent) {
+  auto dir = list_dir("mp_lint_l011_domain");
+  std::ofstream(dir / "execs.txt") << "ceo@widget.com\ncfo@widget.com\n";
+  std::string policy = "list execs = file(\"execs.txt\")\nif from.domain in execs then tag \"t\"\n";
+  Compilation c = compile_source((dir / "p.mp").string(), policy, {.lint = true});
+  ASSERT_EQ(c.diagnostics.items().size(), 2u) << rendered(c);
+  EXPECT_EQ(c.diagnostics.items()[0].code, "L011");
+  EXPECT_EQ(c.diagnostics.items()[1].code, "L002");
+  // Written in the policy itself, the same entries are an error.
+  Compilation inline_list = compile_source("p.mp", "if from.domain in [ceo@widget.com] then tag \"t\"\n");
+  ASSERT_EQ(inline_list.diagnostics.items().size(), 1u);
+  EXPECT_EQ(inline_list.diagnostics.items()[0].code, "E021");
+}
+
+TEST(Lint, ByteOrderMarkIsNotPartOfTheFirstEntry) {
+  auto dir = list_dir("mp_lint_bom");
+  std::ofstream(dir / "promo.txt") << "\xEF\xBB\xBFpromo@example.com\nnews@example.com\n";
+  Compilation c = compile_source((dir / "p.mp").string(),
+                                 "list promo = file(\"promo.txt\")\nif sender in promo then tag \"t\"\n",
+                                 {.lint = true});
+  EXPECT_TRUE(c.diagnostics.items().empty()) << rendered(c);
+  ASSERT_TRUE(c.image);
+  ASSERT_FALSE(c.image->sets.empty());
+  EXPECT_EQ(c.image->sets[0].entries.front(), "news@example.com");
+  EXPECT_EQ(c.image->sets[0].entries.back(), "promo@example.com");
+}
+
 TEST(Lint, AnnotationSilencesOnlyItsCode) {
   std::string policy =
       "stage custom_filters {\n"
