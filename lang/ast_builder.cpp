@@ -251,13 +251,15 @@ class AstBuilder {
     }
     std::vector<P::ConditionContext*> operands = {cursor};
     operands.insert(operands.end(), right_operands.rbegin(), right_operands.rend());
-    for (size_t i = 1; i < operands.size(); ++i) check_missing_field(operands[i - 1], operands[i], is_and ? "and" : "or");
+    for (size_t i = 1; i < operands.size(); ++i)
+      check_missing_field(operands[i - 1], operands[i], is_and ? "and" : "or");
     for (auto* operand : operands) node.children.push_back(condition(operand));
   }
 
   // Source text of [from, to), as written.
   static std::string source_text(antlr4::Token* from, antlr4::Token* to) {
-    return from->getInputStream()->getText(antlr4::misc::Interval(from->getStartIndex(), to->getStartIndex() - 1));
+    return from->getInputStream()->getText(
+        antlr4::misc::Interval(from->getStartIndex(), to->getStartIndex() - 1));
   }
 
   static bool is_string_literal(P::OperandContext* o) {
@@ -272,9 +274,10 @@ class AstBuilder {
     auto* test = dynamic_cast<P::CompareCondContext*>(before);
     if (lone == nullptr || test == nullptr || !is_string_literal(lone->operand())) return;
     std::string field_and_test = source_text(test->getStart(), test->operand(1)->getStart());
-    diagnostics_.error("E010", "a string is not a condition by itself", span(c), "no field before it",
-                       fmt::format("repeat the field and the test after `{}`: `{}{} {} {}{}`", word,
-                                   field_and_test, test->operand(1)->getText(), word, field_and_test, c->getText()));
+    diagnostics_.error(
+        "E010", "a string is not a condition by itself", span(c), "no field before it",
+        fmt::format("repeat the field and the test after `{}`: `{}{} {} {}{}`", word, field_and_test,
+                    test->operand(1)->getText(), word, field_and_test, c->getText()));
   }
 
   // `subject == "x"`: `==` and `!=` compare numbers; text is compared with `is`.

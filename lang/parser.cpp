@@ -93,8 +93,8 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
   // The index of the first token after `index` that starts an item or a rule: a
   // keyword that begins one, first on its line. Past the end when there is none.
   static size_t next_item(antlr4::TokenStream& tokens, size_t index) {
-    static const std::vector<size_t> starts = {PolicyLexer::IF,   PolicyLexer::RULE,     PolicyLexer::STAGE,
-                                               PolicyLexer::LIST, PolicyLexer::CONST,    PolicyLexer::DEF,
+    static const std::vector<size_t> starts = {PolicyLexer::IF,       PolicyLexer::RULE,  PolicyLexer::STAGE,
+                                               PolicyLexer::LIST,     PolicyLexer::CONST, PolicyLexer::DEF,
                                                PolicyLexer::SETTINGS, PolicyLexer::IMPORT};
     size_t line = tokens.get(index)->getLine();
     for (size_t i = index + 1; i < tokens.size(); ++i) {

@@ -44,9 +44,9 @@ struct InputProblem {
 
 // The message files named by the arguments, with what was left out.
 struct MessageFiles {
-  std::vector<std::string> files;     // in order; a named file is always listed, even a missing one
+  std::vector<std::string> files;  // in order; a named file is always listed, even a missing one
   std::vector<InputProblem> problems;
-  size_t skipped = 0;                 // files below the directories that are not messages
+  size_t skipped = 0;  // files below the directories that are not messages
 };
 
 MessageFiles find_message_files(const std::vector<std::string>& paths);
