@@ -2,6 +2,7 @@
 // describe together.
 #include "tools/envelope_options.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -80,9 +81,24 @@ std::optional<std::pair<std::string, std::string>> pick(bool given, const std::s
   return std::nullopt;
 }
 
+// The headers a recipient is derived from when neither flag nor sidecar gives one:
+// the address the delivering server wrote down (Delivered-To first, as it is the
+// final one).
+const char* const kRecipientHeaders[] = {"Delivered-To", "X-Original-To"};
+
 void add_source(MessageEnvelope& out, const std::string& field, const std::string& value,
                 const std::string& source) {
   if (!source.empty()) out.sources.push_back({field, value, source});
+}
+
+void derive_recipient(const runtime::Message& message, MessageEnvelope& out) {
+  for (const char* header : kRecipientHeaders) {
+    std::string address = header_address(message, header);
+    if (address.empty()) continue;
+    out.envelope.recipients = {address};
+    add_source(out, "rcpt", address, header);
+    return;
+  }
 }
 
 }  // namespace
@@ -132,6 +148,7 @@ MessageEnvelope EnvelopeOptions::for_message(const runtime::Envelope& base, cons
   if (!rcpt_given && side.flags.count("--rcpt")) out.envelope.recipients = side.flags.at("--rcpt");
   for (const auto& r : out.envelope.recipients)
     add_source(out, "rcpt", r, rcpt_given ? kCommandLine : side.path);
+  if (out.envelope.recipients.empty()) derive_recipient(message, out);
   if (auto v = pick(!client_ip_.empty(), client_ip_, side, "--client-ip")) {
     out.envelope.client_ip = runtime::IpAddress::parse(v->first);  // base() checked the flag's
     if (!out.envelope.client_ip)
@@ -154,7 +171,10 @@ std::string envelope_text(const std::vector<EnvelopeSource>& sources) {
   }
   std::string out;
   for (const auto& source : order) {
-    std::string how = source == "Return-Path" ? "derived from Return-Path" : "from " + source;
+    bool header = source == "Return-Path" ||
+                  std::find(std::begin(kRecipientHeaders), std::end(kRecipientHeaders), source) !=
+                      std::end(kRecipientHeaders);
+    std::string how = header ? "derived from " + source : "from " + source;
     out += "  envelope " + how + ":" + fields[source] + "\n";
   }
   return out;

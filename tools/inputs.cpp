@@ -59,7 +59,11 @@ vm::ProgramPtr load_program(const std::string& path, const std::string& format) 
 }
 
 std::string default_sender(const runtime::Message& message) {
-  auto path = message.header("Return-Path");
+  return header_address(message, "Return-Path");
+}
+
+std::string header_address(const runtime::Message& message, const std::string& name) {
+  auto path = message.header(name);
   if (!path) return {};
   std::string s(*path);
   size_t open = s.find('<'), close = s.rfind('>');

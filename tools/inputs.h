@@ -71,5 +71,7 @@ bool read_file(const std::string& path, std::string& out);
 
 // MAIL FROM when none is given: the message's own Return-Path ("" when it has none).
 std::string default_sender(const runtime::Message& message);
+// The address of the message's first header `name`, <> and blanks stripped ("" when none).
+std::string header_address(const runtime::Message& message, const std::string& name);
 
 }  // namespace mp::tools

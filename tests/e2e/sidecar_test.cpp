@@ -168,3 +168,29 @@ TEST_F(Sidecar, DiffUsesItToo) {
 }
 
 }  // namespace
+
+namespace {
+
+// Neither flag nor sidecar: the recipient comes from Delivered-To (else
+// X-Original-To), marked as derived in the trace.
+TEST(DerivedEnvelope, RecipientFromDeliveredToThenXOriginalTo) {
+  TempDir dir;
+  const std::string ham = read_text(kMail / "plain-ham.eml");
+  fs::path both =
+      dir.write("both.eml", "Delivered-To: <pat.lee@widget.com>\nX-Original-To: other@widget.com\n" + ham);
+  fs::path original = dir.write("original.eml", "X-Original-To: other@widget.com\n" + ham);
+  fs::path policy = kExampleDir / "policy.mp";
+  RunResult r = run_policyc({"run", "--explain", policy.string(), both.string(), original.string()});
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("  envelope derived from Delivered-To: rcpt=pat.lee@widget.com\n"), std::string::npos)
+      << describe(r);
+  EXPECT_NE(r.out.find("  envelope derived from X-Original-To: rcpt=other@widget.com\n"), std::string::npos)
+      << describe(r);
+  RunResult flag =
+      run_policyc({"run", "--explain", policy.string(), both.string(), "--rcpt", "x@widget.com"});
+  EXPECT_NE(flag.out.find("  envelope from the command line: rcpt=x@widget.com\n"), std::string::npos)
+      << describe(flag);
+  EXPECT_EQ(flag.out.find("Delivered-To"), std::string::npos) << describe(flag);
+}
+
+}  // namespace
