@@ -121,17 +121,23 @@ struct RegexRefusal {
 };
 
 constexpr RegexRefusal kRegexRefusals[] = {
-    {"back-reference", "Hyperscan has no back-references (\\1): write the repeated text out, or test the parts "
-                       "separately"},
-    {"zero-width assertion", "Hyperscan has no look-ahead or look-behind ((?=, (?!, (?<=, (?<!): match the context "
-                             "as part of the pattern, or add a second test (`and not FIELD matches /.../`)"},
-    {"embedded start anchor", "`^` may only start the pattern (or a line, with the `m` flag): move it to the "
-                              "front, or drop it"},
-    {"embedded end anchor", "`$` and `\\z` may only end the pattern (or a line, with the `m` flag): move it to "
-                            "the end, or drop it"},
-    {"too large", "the pattern is too large for Hyperscan: use a smaller bound (`{1,100}`), or split it into "
-                  "several tests joined by `or`"},
-    {"atomic group", "Hyperscan has no atomic groups: write a plain group `(...)`; a yes/no match is the same"},
+    {"back-reference",
+     "Hyperscan has no back-references (\\1): write the repeated text out, or test the parts "
+     "separately"},
+    {"zero-width assertion",
+     "Hyperscan has no look-ahead or look-behind ((?=, (?!, (?<=, (?<!): match the context "
+     "as part of the pattern, or add a second test (`and not FIELD matches /.../`)"},
+    {"embedded start anchor",
+     "`^` may only start the pattern (or a line, with the `m` flag): move it to the "
+     "front, or drop it"},
+    {"embedded end anchor",
+     "`$` and `\\z` may only end the pattern (or a line, with the `m` flag): move it to "
+     "the end, or drop it"},
+    {"too large",
+     "the pattern is too large for Hyperscan: use a smaller bound (`{1,100}`), or split it into "
+     "several tests joined by `or`"},
+    {"atomic group",
+     "Hyperscan has no atomic groups: write a plain group `(...)`; a yes/no match is the same"},
     {"possessive", "Hyperscan has no possessive quantifiers: drop the extra `+` (`a+`, not `a++`)"},
     {"not supported", "Hyperscan does not support this construct: rewrite the expression without it"},
     {"unsupported", "Hyperscan does not support this construct: rewrite the expression without it"},

@@ -3,6 +3,8 @@
 // n-ary nodes (the parse tree of a long chain is deep; the AST is not).
 #include "lang/ast_builder.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -220,9 +222,14 @@ class AstBuilder {
       node->rhs.span = span(x->REGEX());
       node->rhs.literal = Literal{LiteralKind::Regex, node->rhs.span, node->regex, 0, {}};
     } else if (auto* x = dynamic_cast<P::RelCondContext*>(c)) {
+      check_text_equality(x);
       node->op = relation(x->relOp()->getText());
       fill_compare(*node, x->operand(0), x->operand(1), span(x->relOp()), nullptr, nullptr);
     } else if (auto* x = dynamic_cast<P::BoolCondContext*>(c)) {
+      if (is_string_literal(x->operand())) {
+        diagnostics_.error("E010", "a string is not a condition by itself", span(c), "no field before it",
+                           "a test names a field first: `subject contains \"invoice\"`");
+      }
       node->kind = CondKind::Bool;
       node->lhs = operand(x->operand());
     }
@@ -242,10 +249,51 @@ class AstBuilder {
       right_operands.push_back(is_and ? as_and->condition(1) : as_or->condition(1));
       cursor = is_and ? as_and->condition(0) : as_or->condition(0);
     }
-    node.children.push_back(condition(cursor));
-    for (auto it = right_operands.rbegin(); it != right_operands.rend(); ++it) {
-      node.children.push_back(condition(*it));
-    }
+    std::vector<P::ConditionContext*> operands = {cursor};
+    operands.insert(operands.end(), right_operands.rbegin(), right_operands.rend());
+    for (size_t i = 1; i < operands.size(); ++i)
+      check_missing_field(operands[i - 1], operands[i], is_and ? "and" : "or");
+    for (auto* operand : operands) node.children.push_back(condition(operand));
+  }
+
+  // Source text of [from, to), as written.
+  static std::string source_text(antlr4::Token* from, antlr4::Token* to) {
+    return from->getInputStream()->getText(
+        antlr4::misc::Interval(from->getStartIndex(), to->getStartIndex() - 1));
+  }
+
+  static bool is_string_literal(P::OperandContext* o) {
+    auto* v = dynamic_cast<P::ValueOperandContext*>(o);
+    return v != nullptr && dynamic_cast<P::StringValueContext*>(v->value()) != nullptr;
+  }
+
+  // `subject contains "a" or "b"`: the second test lost its field. Says how to write
+  // it, from the test before it; condition() reports a lone string otherwise.
+  void check_missing_field(P::ConditionContext* before, P::ConditionContext* c, const char* word) {
+    auto* lone = dynamic_cast<P::BoolCondContext*>(c);
+    auto* test = dynamic_cast<P::CompareCondContext*>(before);
+    if (lone == nullptr || test == nullptr || !is_string_literal(lone->operand())) return;
+    std::string field_and_test = source_text(test->getStart(), test->operand(1)->getStart());
+    diagnostics_.error(
+        "E010", "a string is not a condition by itself", span(c), "no field before it",
+        fmt::format("repeat the field and the test after `{}`: `{}{} {} {}{}`", word, field_and_test,
+                    test->operand(1)->getText(), word, field_and_test, c->getText()));
+  }
+
+  // `subject == "x"`: `==` and `!=` compare numbers; text is compared with `is`.
+  void check_text_equality(P::RelCondContext* x) {
+    std::string op = x->relOp()->getText();
+    auto* v = dynamic_cast<P::ValueOperandContext*>(x->operand(1));
+    if ((op != "==" && op != "!=") || v == nullptr) return;
+    antlr4::ParserRuleContext* value = v->value();
+    bool text = dynamic_cast<P::StringValueContext*>(value) || dynamic_cast<P::AddressValueContext*>(value) ||
+                dynamic_cast<P::Ipv4ValueContext*>(value) || dynamic_cast<P::Ipv6ValueContext*>(value) ||
+                dynamic_cast<P::ListValueContext*>(value);
+    if (!text) return;
+    std::string is = op == "==" ? "is" : "is not";
+    diagnostics_.error("E020", "`" + op + "` compares numbers", span(x->relOp()), "not for text",
+                       fmt::format("compare text, addresses and domains with `{}`: `{} {} {}`", is,
+                                   x->operand(0)->getText(), is, v->getText()));
   }
 
   static CompareOp relation(const std::string& text) {

@@ -13,6 +13,7 @@
 #include "lang/ast_builder.h"
 #include "lang/lang.h"
 #include "lang/parse_session.h"
+#include "lang/syntax_hints.h"
 
 namespace mp::lang {
 
@@ -44,6 +45,10 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
       report_lexer_error(antlr_message, recognizer);
       return;
     }
+    // One error per item: what the parser trips over next, until the next item,
+    // is a consequence of the first error (a cascade), not a mistake of its own.
+    if (offending->getTokenIndex() < resume_at_) return;
+    resume_at_ = next_item(*parser->getTokenStream(), offending->getTokenIndex());
     Span span{file_, offsets_.byte(offending->getStartIndex()),
               offsets_.byte(offending->getStopIndex() + 1)};
     if (offending->getType() == antlr4::Token::EOF) span.end = span.begin;
@@ -52,7 +57,7 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
                             : "`" + offending->getText() + "`";
     std::string expected = expected_list(*parser);
     std::string label = expected.empty() ? "unexpected here" : "expected " + expected;
-    diagnostics_.error("E001", "unexpected " + found, span, label, hint_for(*parser, offending));
+    diagnostics_.error("E001", "unexpected " + found, span, label, syntax_hint(*parser, offending));
   }
 
   size_t count() const { return count_; }
@@ -85,19 +90,28 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
     return out;
   }
 
-  static std::string hint_for(antlr4::Parser&, antlr4::Token* offending) {
-    static const std::vector<std::string> actions = {"allow", "reject", "quarantine",
-                                                     "discard", "tempfail", "score", "tag"};
-    if (std::find(actions.begin(), actions.end(), offending->getText()) != actions.end()) {
-      return "a condition is followed by `then` and its actions: `if COND then allow`";
+  // The index of the first token after `index` that starts an item or a rule: a
+  // keyword that begins one, first on its line. Past the end when there is none.
+  static size_t next_item(antlr4::TokenStream& tokens, size_t index) {
+    static const std::vector<size_t> starts = {PolicyLexer::IF,       PolicyLexer::RULE,  PolicyLexer::STAGE,
+                                               PolicyLexer::LIST,     PolicyLexer::CONST, PolicyLexer::DEF,
+                                               PolicyLexer::SETTINGS, PolicyLexer::IMPORT};
+    size_t line = tokens.get(index)->getLine();
+    for (size_t i = index + 1; i < tokens.size(); ++i) {
+      antlr4::Token* t = tokens.get(i);
+      if (t->getType() == antlr4::Token::EOF) break;
+      bool first_on_line = t->getLine() > line;
+      if (t->getChannel() == antlr4::Token::DEFAULT_CHANNEL) line = t->getLine();
+      if (first_on_line && std::find(starts.begin(), starts.end(), t->getType()) != starts.end()) return i;
     }
-    return {};
+    return tokens.size();
   }
 
   FileId file_;
   const OffsetMap& offsets_;
   Diagnostics& diagnostics_;
   size_t count_ = 0;
+  size_t resume_at_ = 0;  // errors at earlier tokens are cascades (next_item)
 };
 
 // UTF-8 validity and no control characters but tab/CR/LF.

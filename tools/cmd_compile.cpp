@@ -96,7 +96,8 @@ void add_compile_commands(CLI::App& app, int& status) {
 
   auto* explain_cmd = app.add_subcommand("explain", "Explain an error or lint code, e.g. E020 or L005");
   explain_cmd->add_option("code", options->code, "Error code")->required();
-  explain_cmd->add_option("--format", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  explain_cmd->add_option("--format", options->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}));
   explain_cmd->callback([options, &status] { status = explain(*options); });
 }
 

@@ -353,7 +353,8 @@ std::string report_json(const Report& r) {
   ordered_json transitions = ordered_json::array();
   for (const auto& [key, count] : r.transitions) {
     size_t arrow = key.find("→");
-    transitions.push_back({{"from", key.substr(0, arrow)}, {"to", key.substr(arrow + std::string("→").size())},
+    transitions.push_back({{"from", key.substr(0, arrow)},
+                           {"to", key.substr(arrow + std::string("→").size())},
                            {"count", count}});
   }
   j["transitions"] = transitions;

@@ -60,13 +60,16 @@ bool write_file(const std::filesystem::path& path, const std::string& bytes) {
 }
 
 void print_error(const std::string& name, const std::string& error, const std::string& format) {
-  if (format == "json") std::cout << error_json(name, error) << "\n";
-  else std::cerr << name << ": error: " << error << "\n";
+  if (format == "json")
+    std::cout << error_json(name, error) << "\n";
+  else
+    std::cerr << name << ": error: " << error << "\n";
 }
 
 // The verdict line(s); with --explain also where the envelope came from.
-std::string verdict_output(const std::string& name, const vm::Verdict& verdict, const auth::MessageFacts& facts,
-                           const std::vector<EnvelopeSource>& sources, const RunOptions& o) {
+std::string verdict_output(const std::string& name, const vm::Verdict& verdict,
+                           const auth::MessageFacts& facts, const std::vector<EnvelopeSource>& sources,
+                           const RunOptions& o) {
   if (o.format == "json") {
     std::string line = verdict_json(name, verdict, facts.auth_summary());
     return (o.explain ? with_envelope_json(line, sources) : line) + "\n";

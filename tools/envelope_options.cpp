@@ -2,6 +2,7 @@
 // describe together.
 #include "tools/envelope_options.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -26,7 +27,8 @@ std::vector<std::string> sidecar_words(const std::string& text) {
     line = line.substr(0, line.find('#'));
     std::istringstream in(line);
     for (std::string word; in >> word;) {
-      if (word.size() >= 2 && word.front() == '"' && word.back() == '"') word = word.substr(1, word.size() - 2);
+      if (word.size() >= 2 && word.front() == '"' && word.back() == '"')
+        word = word.substr(1, word.size() - 2);
       words.push_back(word);
     }
   }
@@ -54,17 +56,61 @@ std::string parse_sidecar(const std::string& text, SidecarFlags& flags) {
   return {};
 }
 
-void add_source(MessageEnvelope& out, const std::string& field, const std::string& value, const std::string& source) {
+const std::string kCommandLine = "the command line";
+
+struct Sidecar {
+  std::string path;
+  SidecarFlags flags;
+};
+
+// Reads the sidecar if there is one: "" when there is none or it is fine, else what is wrong.
+std::string read_sidecar(Sidecar& side) {
+  std::string text;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(side.path, ec) || !read_file(side.path, text)) return {};
+  return parse_sidecar(text, side.flags);
+}
+
+// A single-valued field: the command line's value when given, else the sidecar's last
+// (as for a flag given twice), else none; with where it came from.
+std::optional<std::pair<std::string, std::string>> pick(bool given, const std::string& value,
+                                                        const Sidecar& side, const char* flag) {
+  if (given) return std::pair(value, kCommandLine);
+  auto it = side.flags.find(flag);
+  if (it != side.flags.end()) return std::pair(it->second.back(), side.path);
+  return std::nullopt;
+}
+
+// The headers a recipient is derived from when neither flag nor sidecar gives one:
+// the address the delivering server wrote down (Delivered-To first, as it is the
+// final one).
+const char* const kRecipientHeaders[] = {"Delivered-To", "X-Original-To"};
+
+void add_source(MessageEnvelope& out, const std::string& field, const std::string& value,
+                const std::string& source) {
   if (!source.empty()) out.sources.push_back({field, value, source});
+}
+
+void derive_recipient(const runtime::Message& message, MessageEnvelope& out) {
+  for (const char* header : kRecipientHeaders) {
+    std::string address = header_address(message, header);
+    if (address.empty()) continue;
+    out.envelope.recipients = {address};
+    add_source(out, "rcpt", address, header);
+    return;
+  }
 }
 
 }  // namespace
 
 void EnvelopeOptions::add_to(CLI::App& command) {
   sender_option_ = command.add_option(
-      "--sender", sender_, "Envelope sender (MAIL FROM); default: the sidecar FILE.env, else the Return-Path header");
+      "--sender", sender_,
+      "Envelope sender (MAIL FROM); default: the sidecar FILE.env, else the Return-Path header");
   // One address per --rcpt, so that the message paths after it are not taken as recipients.
-  command.add_option("--rcpt", recipients_, "Envelope recipient (RCPT TO); one address each, repeat it for several")
+  command
+      .add_option("--rcpt", recipients_,
+                  "Envelope recipient (RCPT TO); one address each, repeat it for several")
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--client-ip", client_ip_, "Connecting client's IP address");
@@ -87,41 +133,32 @@ std::optional<runtime::Envelope> EnvelopeOptions::base() const {
 
 MessageEnvelope EnvelopeOptions::for_message(const runtime::Envelope& base, const runtime::Message& message,
                                              const std::string& file) const {
+  Sidecar side{file + ".env", {}};
+  if (std::string problem = read_sidecar(side); !problem.empty())
+    return {base, {}, side.path + ": " + problem};
   MessageEnvelope out{base, {}, {}};
-  const std::string sidecar = file + ".env";
-  SidecarFlags side;
-  std::string text;
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(sidecar, ec) && read_file(sidecar, text)) {
-    std::string problem = parse_sidecar(text, side);
-    if (!problem.empty()) return {base, {}, sidecar + ": " + problem};
+  if (auto v = pick(sender_option_->count() > 0, sender_, side, "--sender")) {
+    out.envelope.sender = v->first;
+    add_source(out, "sender", v->first, v->second);
+  } else if (std::string return_path = default_sender(message); !return_path.empty()) {
+    out.envelope.sender = return_path;
+    add_source(out, "sender", return_path, "Return-Path");
   }
-  const std::string cli = "the command line";
-  // The last value of a sidecar flag, as for a flag given twice on the command line.
-  auto from_side = [&](const char* flag) -> const std::string* {
-    auto it = side.find(flag);
-    return it == side.end() ? nullptr : &it->second.back();
-  };
-
-  bool sender_given = sender_option_ != nullptr && sender_option_->count() > 0;
-  std::string sender_source = sender_given ? cli : from_side("--sender") ? sidecar : "Return-Path";
-  out.envelope.sender = sender_given ? sender_ : from_side("--sender") ? *from_side("--sender") : default_sender(message);
-  if (sender_given || !out.envelope.sender.empty() || from_side("--sender"))
-    add_source(out, "sender", out.envelope.sender, sender_source);
-
-  if (recipients_.empty() && side.count("--rcpt")) out.envelope.recipients = side["--rcpt"];
-  for (const auto& r : out.envelope.recipients) add_source(out, "rcpt", r, recipients_.empty() ? sidecar : cli);
-
-  if (client_ip_.empty() && from_side("--client-ip")) {
-    out.envelope.client_ip = runtime::IpAddress::parse(*from_side("--client-ip"));
-    if (!out.envelope.client_ip) return {base, {}, sidecar + ": --client-ip " + *from_side("--client-ip") + " is not an IP address"};
+  const bool rcpt_given = !recipients_.empty();
+  if (!rcpt_given && side.flags.count("--rcpt")) out.envelope.recipients = side.flags.at("--rcpt");
+  for (const auto& r : out.envelope.recipients)
+    add_source(out, "rcpt", r, rcpt_given ? kCommandLine : side.path);
+  if (out.envelope.recipients.empty()) derive_recipient(message, out);
+  if (auto v = pick(!client_ip_.empty(), client_ip_, side, "--client-ip")) {
+    out.envelope.client_ip = runtime::IpAddress::parse(v->first);  // base() checked the flag's
+    if (!out.envelope.client_ip)
+      return {base, {}, side.path + ": --client-ip " + v->first + " is not an IP address"};
+    add_source(out, "client.ip", out.envelope.client_ip->str(), v->second);
   }
-  if (out.envelope.client_ip)
-    add_source(out, "client.ip", out.envelope.client_ip->str(), client_ip_.empty() ? sidecar : cli);
-
-  bool helo_given = helo_option_ != nullptr && helo_option_->count() > 0;
-  if (!helo_given && from_side("--helo")) out.envelope.helo = *from_side("--helo");
-  if (helo_given || from_side("--helo")) add_source(out, "helo", out.envelope.helo, helo_given ? cli : sidecar);
+  if (auto v = pick(helo_option_->count() > 0, helo_, side, "--helo")) {
+    out.envelope.helo = v->first;
+    add_source(out, "helo", v->first, v->second);
+  }
   return out;
 }
 
@@ -134,7 +171,10 @@ std::string envelope_text(const std::vector<EnvelopeSource>& sources) {
   }
   std::string out;
   for (const auto& source : order) {
-    std::string how = source == "Return-Path" ? "derived from Return-Path" : "from " + source;
+    bool header = source == "Return-Path" ||
+                  std::find(std::begin(kRecipientHeaders), std::end(kRecipientHeaders), source) !=
+                      std::end(kRecipientHeaders);
+    std::string how = header ? "derived from " + source : "from " + source;
     out += "  envelope " + how + ":" + fields[source] + "\n";
   }
   return out;
@@ -144,7 +184,8 @@ std::string with_envelope_json(const std::string& verdict_line, const std::vecto
   using ordered_json = nlohmann::ordered_json;
   ordered_json j = ordered_json::parse(verdict_line);
   ordered_json fields = ordered_json::array();
-  for (const auto& s : sources) fields.push_back({{"field", s.field}, {"value", s.value}, {"source", s.source}});
+  for (const auto& s : sources)
+    fields.push_back({{"field", s.field}, {"value", s.value}, {"source", s.source}});
   j["envelope"] = fields;
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }

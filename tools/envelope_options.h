@@ -20,7 +20,7 @@ namespace mp::tools {
 
 // One envelope field of a message and where its value came from, for --explain.
 struct EnvelopeSource {
-  std::string field;   // "sender", "rcpt", "client.ip", "helo"
+  std::string field;  // "sender", "rcpt", "client.ip", "helo"
   std::string value;
   std::string source;  // "the command line", the sidecar's path, or "Return-Path" (derived)
 };

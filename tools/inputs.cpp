@@ -27,7 +27,8 @@ bool read_file(const std::string& path, std::string& out) {
 void print_diagnostics(const compiler::Compilation& c, const std::string& format, std::ostream& json_out) {
   bool color = format == "text" && isatty(STDERR_FILENO);
   for (const auto& d : c.diagnostics.items()) {
-    if (format == "json") json_out << lang::render_json(d, c.sources) << "\n";
+    if (format == "json")
+      json_out << lang::render_json(d, c.sources) << "\n";
     else std::cerr << lang::render_text(d, c.sources, color) << "\n";
   }
   if (format == "text" && c.diagnostics.has_errors()) {  // warnings are summed up by the caller
@@ -58,7 +59,11 @@ vm::ProgramPtr load_program(const std::string& path, const std::string& format) 
 }
 
 std::string default_sender(const runtime::Message& message) {
-  auto path = message.header("Return-Path");
+  return header_address(message, "Return-Path");
+}
+
+std::string header_address(const runtime::Message& message, const std::string& name) {
+  auto path = message.header(name);
   if (!path) return {};
   std::string s(*path);
   size_t open = s.find('<'), close = s.rfind('>');
@@ -144,8 +149,10 @@ void add_directory(const std::string& dir, MessageFiles& found) {
   size_t before = found.files.size();
   for (const auto& file : below) {
     if (is_sidecar(file, below)) continue;
-    if (looks_like_message(head_of(file))) found.files.push_back(file);
-    else ++found.skipped;
+    if (looks_like_message(head_of(file)))
+      found.files.push_back(file);
+    else
+      ++found.skipped;
   }
   if (found.files.size() == before) found.problems.push_back({dir, "no message in this directory", false});
 }
@@ -181,8 +188,8 @@ MessageFiles find_message_files(const std::vector<std::string>& paths) {
 
 bool report_message_files(const MessageFiles& found, bool with_missing) {
   if (found.skipped > 0) {
-    std::cerr << "skipped " << found.skipped << (found.skipped == 1 ? " file" : " files")
-              << " that " << (found.skipped == 1 ? "is" : "are") << " not a message (no header block)\n";
+    std::cerr << "skipped " << found.skipped << (found.skipped == 1 ? " file" : " files") << " that "
+              << (found.skipped == 1 ? "is" : "are") << " not a message (no header block)\n";
   }
   bool ok = true;
   for (const auto& p : found.problems) {

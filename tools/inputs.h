@@ -44,9 +44,9 @@ struct InputProblem {
 
 // The message files named by the arguments, with what was left out.
 struct MessageFiles {
-  std::vector<std::string> files;     // in order; a named file is always listed, even a missing one
+  std::vector<std::string> files;  // in order; a named file is always listed, even a missing one
   std::vector<InputProblem> problems;
-  size_t skipped = 0;                 // files below the directories that are not messages
+  size_t skipped = 0;  // files below the directories that are not messages
 };
 
 MessageFiles find_message_files(const std::vector<std::string>& paths);
@@ -71,5 +71,7 @@ bool read_file(const std::string& path, std::string& out);
 
 // MAIL FROM when none is given: the message's own Return-Path ("" when it has none).
 std::string default_sender(const runtime::Message& message);
+// The address of the message's first header `name`, <> and blanks stripped ("" when none).
+std::string header_address(const runtime::Message& message, const std::string& name);
 
 }  // namespace mp::tools

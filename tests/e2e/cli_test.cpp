@@ -40,11 +40,11 @@ TEST(CliUsage, UnknownCommandIsNamedWithASuggestion) {
 
 TEST(CliUsage, EveryUsageErrorExitsTwo) {
   const std::vector<std::vector<std::string>> mistakes = {
-      {},                                                // no command
-      {"check"},                                         // missing argument
-      {"check", "--format", "xml", kPolicy.string()},    // invalid value
-      {"explain", "E001", "E002"},                       // extra argument
-      {"diff", "-j", "0", "a", "b", "c"},                // invalid value
+      {},                                              // no command
+      {"check"},                                       // missing argument
+      {"check", "--format", "xml", kPolicy.string()},  // invalid value
+      {"explain", "E001", "E002"},                     // extra argument
+      {"diff", "-j", "0", "a", "b", "c"},              // invalid value
       {"run", "--no-such-option", kPolicy.string(), kMail.string()},
   };
   for (const auto& args : mistakes) {
@@ -69,7 +69,8 @@ TEST(CliHelp, RcptIsDocumentedAsRepeatable) {
 TEST(CliInputs, RunNamesAMissingMessage) {
   RunResult r = run_policyc({"run", kPolicy.string(), "/no/such/message.eml"});
   EXPECT_EQ(r.status, 1) << describe(r);
-  EXPECT_NE(r.err.find("/no/such/message.eml: error: no such file or directory"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("/no/such/message.eml: error: no such file or directory"), std::string::npos)
+      << describe(r);
 }
 
 TEST(CliInputs, RunFailsOnAFolderWithoutMessages) {
@@ -150,7 +151,8 @@ void expect_ascii_keys(const nlohmann::json& j, const std::string& where) {
 
 TEST(CliJson, EveryCommandPrintsOneObjectPerLineWithAsciiKeys) {
   TempDir dir;
-  fs::path broken = dir.write("broken.mp", "if size contains \"x\" then allow\nif subjct is \"y\" then allow\n");
+  fs::path broken =
+      dir.write("broken.mp", "if size contains \"x\" then allow\nif subjct is \"y\" then allow\n");
   fs::path changed = dir.write("changed.mp", "if subject contains \"Urgent\" then reject \"550 no\"\n");
   const std::vector<std::vector<std::string>> commands = {
       {"check", "--format", "json", broken.string()},
@@ -188,12 +190,15 @@ TEST(FmtCheck, SaysWhatDiffersForCrlfAndBom) {
   fs::path both = dir.write("both.mp", "\xEF\xBB\xBFif size>10MB then reject\r\n");
   RunResult r = run_policyc({"fmt", "--check", crlf.string(), bom.string()});
   EXPECT_EQ(r.status, 1) << describe(r);
-  EXPECT_EQ(r.out, crlf.string() + ": line endings: CRLF → LF\n" + bom.string() + ": byte-order mark removed\n")
-      << "no diff lines that look identical\n" << describe(r);
+  EXPECT_EQ(r.out,
+            crlf.string() + ": line endings: CRLF → LF\n" + bom.string() + ": byte-order mark removed\n")
+      << "no diff lines that look identical\n"
+      << describe(r);
   RunResult b = run_policyc({"fmt", "--check", both.string()});
   EXPECT_EQ(b.status, 1) << describe(b);
   EXPECT_TRUE(b.out.starts_with(both.string() + ": byte-order mark removed\n" + both.string() +
                                 ": line endings: CRLF → LF\n--- "))
       << describe(b);
-  EXPECT_NE(b.out.find("\n-if size>10MB then reject\n+if size > 10MB then reject\n"), std::string::npos) << describe(b);
+  EXPECT_NE(b.out.find("\n-if size>10MB then reject\n+if size > 10MB then reject\n"), std::string::npos)
+      << describe(b);
 }

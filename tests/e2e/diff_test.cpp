@@ -224,10 +224,12 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
       expect_same_changes(expected, reported_changes(j));
       std::map<std::pair<std::string, std::string>, int> counts;
       for (const auto& [file, change] : expected) {
-        if (change.before.action != change.after.action) ++counts[{change.before.action, change.after.action}];
+        if (change.before.action != change.after.action)
+          ++counts[{change.before.action, change.after.action}];
       }
       json transitions = json::array();
-      for (const auto& [key, count] : counts) transitions.push_back({{"from", key.first}, {"to", key.second}, {"count", count}});
+      for (const auto& [key, count] : counts)
+        transitions.push_back({{"from", key.first}, {"to", key.second}, {"count", count}});
       EXPECT_EQ(j.value("transitions", json::array()), transitions) << describe(r, kShownStdout);
     }
   }
@@ -237,15 +239,19 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
   // score 4 (own domain from outside), now over 2.
   const fs::path bare = dir.path() / "bare";
   for (const auto& entry : fs::directory_iterator(kMail)) {
-    if (entry.path().extension() != ".env") write_text(bare / entry.path().filename(), read_text(entry.path()));
+    if (entry.path().extension() != ".env")
+      write_text(bare / entry.path().filename(), read_text(entry.path()));
   }
-  RunResult plain = run_policyc({"diff", "--format", "json", kPolicy.string(), modified.string(), bare.string()});
+  RunResult plain =
+      run_policyc({"diff", "--format", "json", kPolicy.string(), modified.string(), bare.string()});
   json j = parse_json(plain);
   std::map<std::string, Change> got = reported_changes(j);
   std::set<std::string> files;
   for (const auto& [file, change] : got) files.insert(fs::path(file).filename().string());
   EXPECT_EQ(files, (std::set<std::string>{"exec-real.eml", "open-sesame-outbound.eml"})) << describe(plain, kShownStdout);
-  EXPECT_EQ(j.value("transitions", json::array()), json::parse(R"([{"from": "deliver", "to": "quarantine", "count": 2}])")) << describe(plain, kShownStdout);
+  EXPECT_EQ(j.value("transitions", json::array()),
+            json::parse(R"([{"from": "deliver", "to": "quarantine", "count": 2}])"))
+      << describe(plain, kShownStdout);
   std::string real = (bare / "exec-real.eml").string();
   ASSERT_TRUE(got.count(real)) << describe(plain, kShownStdout);
   EXPECT_EQ(got[real].cause, "score");
@@ -266,7 +272,8 @@ TEST(PolicyDiff, ModifiedPolicyReportsExactlyTheChangedVerdicts) {
   const json& m = group["messages"][0];
   EXPECT_EQ(m["old"], json::parse(R"({"action":"allow","rule":"open_sesame","stage":"custom_filters","score":0.0})"));
   EXPECT_EQ(m["new"], json::parse(R"({"action":"deliver","rule":null,"stage":null,"score":0.0})"));
-  EXPECT_EQ(o.value("transitions", json::array()), json::parse(R"([{"from": "allow", "to": "deliver", "count": 1}])"));
+  EXPECT_EQ(o.value("transitions", json::array()),
+            json::parse(R"([{"from": "allow", "to": "deliver", "count": 1}])"));
 
   // The other way round, the rule that now decides is the cause.
   RunResult back = run_policyc(concat(

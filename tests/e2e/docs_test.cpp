@@ -303,7 +303,8 @@ std::set<std::string> listed_keys(const std::string& text) {
 }
 
 TEST(DocsTables, SettingsTableMatchesSema) {
-  std::set<std::string> documented = matches_of(doc_section("language.md", "## 4. Settings"), R"(^\| `([a-z_.]+)` \|)");
+  std::set<std::string> documented =
+      matches_of(doc_section("language.md", "## 4. Settings"), R"(^\| `([a-z_.]+)` \|)");
   mp::compiler::Compilation c = mp::compiler::compile_source("s.mp", "settings {\n  no.such.key = 1\n}\n");
   ASSERT_EQ(c.diagnostics.items().size(), 1u);
   const auto& d = c.diagnostics.items()[0];
@@ -325,7 +326,8 @@ TEST(DocsTables, TraceOutcomesMatchTheVm) {
   EXPECT_EQ(matches_of(table, R"(^\| `([a-z ()]+)` \|)"), outcomes) << "the outcome table of docs/cli.md";
   std::string trace_row = run.substr(run.find("| `trace` |"));
   trace_row = trace_row.substr(0, trace_row.find('\n'));
-  for (const auto& o : outcomes) EXPECT_NE(trace_row.find("`" + o + "`"), std::string::npos) << o << " in " << trace_row;
+  for (const auto& o : outcomes)
+    EXPECT_NE(trace_row.find("`" + o + "`"), std::string::npos) << o << " in " << trace_row;
 }
 
 // The keys of the JSON objects policyc prints, top level, over all lines of stdout.
@@ -358,13 +360,16 @@ std::set<std::string> documented_keys(const std::string& section, const std::str
 
 TEST(DocsTables, RunJsonKeysMatchTheOutput) {
   std::set<std::string> optional;
-  std::set<std::string> documented = documented_keys(doc_section("cli.md", "## run"), "### JSON output", &optional);
+  std::set<std::string> documented =
+      documented_keys(doc_section("cli.md", "## run"), "### JSON output", &optional);
   std::string mail = (kWidgetDir / "mail").string();
-  std::set<std::string> emitted = emitted_keys("run --format json --explain " +
-                                               shell_quote((kWidgetDir / "policy.mp").string()) + " " + shell_quote(mail));
+  std::set<std::string> emitted =
+      emitted_keys("run --format json --explain " + shell_quote((kWidgetDir / "policy.mp").string()) + " " +
+                   shell_quote(mail));
   for (const auto& key : emitted) EXPECT_TRUE(documented.count(key)) << "`" << key << "` is not documented";
   for (const auto& key : documented) {
-    EXPECT_TRUE(emitted.count(key) || optional.count(key)) << "`" << key << "` is documented but never printed";
+    EXPECT_TRUE(emitted.count(key) || optional.count(key))
+        << "`" << key << "` is documented but never printed";
   }
 }
 

@@ -20,21 +20,24 @@ namespace mp::e2e {
 
 inline const std::filesystem::path kExampleDir = std::filesystem::path(MP_SOURCE_DIR) / "examples" / "widget";
 
-inline const std::set<std::string> kActions = {"deliver", "allow", "reject", "quarantine", "discard", "tempfail"};
+inline const std::set<std::string> kActions = {"deliver",    "allow",   "reject",
+                                               "quarantine", "discard", "tempfail"};
 
 struct Row {
   int line = 0;
-  std::string file;    // as written, relative to examples/widget/, maybe with #N
-  std::string path;    // file without #N
-  int index = 0;       // N of #N (1-based), 0 for a plain message file
+  std::string file;  // as written, relative to examples/widget/, maybe with #N
+  std::string path;  // file without #N
+  int index = 0;     // N of #N (1-based), 0 for a plain message file
   std::string action;
-  std::string rule;    // "-" when no rule decided
+  std::string rule;  // "-" when no rule decided
   std::vector<std::string> flags;
-  std::string error;   // why the row is malformed, "" if it is fine
+  std::string error;  // why the row is malformed, "" if it is fine
 };
 
 // Shown by gtest for a parameterised case (instead of the struct's raw bytes).
-inline void PrintTo(const Row& row, std::ostream* os) { *os << "expected.txt:" << row.line << " " << row.file; }
+inline void PrintTo(const Row& row, std::ostream* os) {
+  *os << "expected.txt:" << row.line << " " << row.file;
+}
 
 // FILE#N: the message number, or the error.
 inline void split_message_number(Row& row) {
@@ -82,6 +85,8 @@ inline std::vector<Row> parse_table(const std::filesystem::path& table) {
 }
 
 // An envelope sidecar (FILE.env next to message FILE, docs/cli.md), not a message.
-inline bool is_sidecar(const std::filesystem::path& path) { return path.extension() == ".env"; }
+inline bool is_sidecar(const std::filesystem::path& path) {
+  return path.extension() == ".env";
+}
 
 }  // namespace mp::e2e

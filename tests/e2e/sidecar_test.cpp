@@ -37,8 +37,10 @@ std::map<std::string, TextVerdict> parse_verdict_lines(const std::vector<std::st
     std::istringstream words(line.substr(colon + 2));
     std::string action, by, rule;
     words >> action >> by >> rule;
-    if (by != "by" || rule == "score") rule = "-";
-    else rule = rule.substr(rule.find('.') + 1);
+    if (by != "by" || rule == "score")
+      rule = "-";
+    else
+      rule = rule.substr(rule.find('.') + 1);
     verdicts[line.substr(0, colon)] = {action, rule};
   }
   return verdicts;
@@ -106,8 +108,9 @@ TEST_F(Sidecar, WithoutOneTheOutboundMessageIsJudgedInbound) {
 }
 
 TEST_F(Sidecar, GivesTheEnvelopeAndIsNamedInTheTrace) {
-  dir_.write("out.eml.env", "# our server\n--client-ip 203.0.113.10 --sender someone@widget.com\n"
-                            "--rcpt partner@example.org --rcpt other@example.org\n");
+  dir_.write("out.eml.env",
+             "# our server\n--client-ip 203.0.113.10 --sender someone@widget.com\n"
+             "--rcpt partner@example.org --rcpt other@example.org\n");
   RunResult r = run({});
   EXPECT_EQ(r.status, 0) << describe(r);
   EXPECT_NE(r.out.find("allow by custom_filters.open_sesame"), std::string::npos) << describe(r);
@@ -119,10 +122,12 @@ TEST_F(Sidecar, GivesTheEnvelopeAndIsNamedInTheTrace) {
 }
 
 TEST_F(Sidecar, FlagsOnTheCommandLineWin) {
-  dir_.write("out.eml.env", "--client-ip 203.0.113.10 --sender someone@widget.com --rcpt partner@example.org\n");
+  dir_.write("out.eml.env",
+             "--client-ip 203.0.113.10 --sender someone@widget.com --rcpt partner@example.org\n");
   RunResult r = run({"--client-ip", "192.0.2.1"});
   EXPECT_NE(r.out.find("direction=inbound"), std::string::npos) << describe(r);
-  EXPECT_NE(r.out.find("  envelope from the command line: client.ip=192.0.2.1\n"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("  envelope from the command line: client.ip=192.0.2.1\n"), std::string::npos)
+      << describe(r);
   EXPECT_NE(r.out.find(".env: sender=someone@widget.com rcpt=partner@example.org\n"), std::string::npos)
       << describe(r);
 }
@@ -132,8 +137,10 @@ TEST_F(Sidecar, JsonTraceListsTheSources) {
   RunResult r = run({"--format", "json"});
   nlohmann::json j = parse_json_line(r.last_line());
   nlohmann::json expected = nlohmann::json::parse(R"([
-    {"field": "sender", "value": "someone@widget.com", "source": ")" + message_.string() + R"(.env"},
-    {"field": "helo", "value": "", "source": ")" + message_.string() + R"(.env"}])");
+    {"field": "sender", "value": "someone@widget.com", "source": ")" +
+                                                  message_.string() + R"(.env"},
+    {"field": "helo", "value": "", "source": ")" + message_.string() +
+                                                  R"(.env"}])");
   EXPECT_EQ(j.value("envelope", nlohmann::json()), expected) << describe(r);
 }
 
@@ -150,12 +157,40 @@ TEST_F(Sidecar, ABadSidecarIsAnErrorForItsMessage) {
 }
 
 TEST_F(Sidecar, DiffUsesItToo) {
-  dir_.write("out.eml.env", "--client-ip 203.0.113.10 --sender someone@widget.com --rcpt partner@example.org\n");
+  dir_.write("out.eml.env",
+             "--client-ip 203.0.113.10 --sender someone@widget.com --rcpt partner@example.org\n");
   fs::path strict = dir_.write("strict.mp", "if body contains \"Cogito\" then reject \"550 no\"\n");
-  RunResult r = run_policyc({"diff", "--format", "json", policy_.string(), strict.string(), message_.string()});
+  RunResult r =
+      run_policyc({"diff", "--format", "json", policy_.string(), strict.string(), message_.string()});
   nlohmann::json j = parse_json_line(r.last_line());
   ASSERT_TRUE(j.contains("groups")) << describe(r);
   EXPECT_EQ(j["groups"][0]["messages"][0]["old"]["rule"], "open_sesame") << describe(r);
+}
+
+}  // namespace
+
+namespace {
+
+// Neither flag nor sidecar: the recipient comes from Delivered-To (else
+// X-Original-To), marked as derived in the trace.
+TEST(DerivedEnvelope, RecipientFromDeliveredToThenXOriginalTo) {
+  TempDir dir;
+  const std::string ham = read_text(kMail / "plain-ham.eml");
+  fs::path both =
+      dir.write("both.eml", "Delivered-To: <pat.lee@widget.com>\nX-Original-To: other@widget.com\n" + ham);
+  fs::path original = dir.write("original.eml", "X-Original-To: other@widget.com\n" + ham);
+  fs::path policy = kExampleDir / "policy.mp";
+  RunResult r = run_policyc({"run", "--explain", policy.string(), both.string(), original.string()});
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("  envelope derived from Delivered-To: rcpt=pat.lee@widget.com\n"), std::string::npos)
+      << describe(r);
+  EXPECT_NE(r.out.find("  envelope derived from X-Original-To: rcpt=other@widget.com\n"), std::string::npos)
+      << describe(r);
+  RunResult flag =
+      run_policyc({"run", "--explain", policy.string(), both.string(), "--rcpt", "x@widget.com"});
+  EXPECT_NE(flag.out.find("  envelope from the command line: rcpt=x@widget.com\n"), std::string::npos)
+      << describe(flag);
+  EXPECT_EQ(flag.out.find("Delivered-To"), std::string::npos) << describe(flag);
 }
 
 }  // namespace

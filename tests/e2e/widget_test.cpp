@@ -35,7 +35,6 @@ using namespace mp::e2e;
 
 const fs::path kPolicy = kExampleDir / "policy.mp";
 
-
 const std::vector<Row>& table_rows() {
   static const std::vector<Row> rows = parse_table(kExampleDir / "expected.txt");
   return rows;
