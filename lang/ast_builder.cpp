@@ -217,6 +217,9 @@ class AstBuilder {
       node->lhs = operand(x->operand());
       node->negated = x->NOT() != nullptr;
       node->op_span = span(x->MATCHES());
+      if (x->NOT() != nullptr && span(x->NOT()).begin < node->op_span.begin) {
+        node->op_span = join(span(x->NOT()), node->op_span);
+      }
       split_regex(x->REGEX()->getText(), *node);
       node->rhs.kind = OperandKind::Literal;
       node->rhs.span = span(x->REGEX());
@@ -310,6 +313,9 @@ class AstBuilder {
     node.kind = CondKind::Compare;
     node.lhs = operand(lhs);
     node.rhs = operand(rhs);
+    // `not in`, `not contains`: the operator as written includes its `not`, so that
+    // traces and diagnostics quote the test the author wrote.
+    if (negation != nullptr && span(negation).begin < op.begin) op = join(span(negation), op);
     node.op_span = op;
     node.negated = negation != nullptr;
     node.nocase = nocase != nullptr;

@@ -13,6 +13,7 @@ using nlohmann::json;
 
 json evidence_json(const vm::Evidence& e) {
   json j = {{"field", e.field}, {"test", e.test}, {"item", e.item}, {"excerpt", e.excerpt}};
+  if (!e.item_name.empty()) j["item_name"] = e.item_name;
   if (e.offset >= 0) j["offset"] = e.offset;
   if (e.end >= 0) j["end"] = e.end;
   return j;
@@ -32,6 +33,7 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v,
   j["rule"] = v.rule ? json(v.rule_name) : json(nullptr);
   j["stage"] = v.rule ? json(v.stage_name) : json(nullptr);
   j["location"] = v.rule ? json(v.location) : json(nullptr);
+  j["fact"] = v.fact.empty() ? json(nullptr) : json(v.fact);
   j["score"] = v.score;
   j["direction"] = std::string(vm::direction_name(v.direction));
   j["text"] = v.text;
@@ -119,6 +121,8 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   std::string out = fmt::format("{}: {}", file, vm::action_name(v.action));
   if (v.rule)
     out += fmt::format(" by {}.{} ({})", v.stage_name, v.rule_name, v.location);
+  else if (!v.fact.empty())
+    out += fmt::format(" by fact {} (rule {}.{} at {})", v.fact, v.stage_name, v.rule_name, v.location);
   else if (v.action != vm::Action::Deliver)
     out += " by score";
   out += fmt::format("  score={:g} direction={}", v.score, vm::direction_name(v.direction));
@@ -135,7 +139,9 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   for (const auto& c : v.contributions) {
     out += fmt::format("  score {:+g} from {}.{}: {}\n", c.delta, c.stage, c.rule, c.reason);
   }
-  if (!v.rule) {
+  if (!v.fact.empty()) {
+    out += fmt::format("  decided by fact {}: {}\n", v.fact, v.text);
+  } else if (!v.rule) {
     out += fmt::format("  decided by score {:g}: {}\n", v.score,
                        v.action == vm::Action::Deliver ? "below the quarantine threshold" : v.text);
   }

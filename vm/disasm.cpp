@@ -20,10 +20,20 @@ std::string set_preview(const SetInfo& set) {
   return out + "}";
 }
 
+// The argument a test gives its field: header "NAME", dnsbl("ZONE"), mx(FIELD), …
+std::string argument_of(const ImageData& im, const Instruction& ins) {
+  switch (ins.op) {
+    case Op::Match: return im.patterns[ins.c].header_filter;
+    case Op::InSet: return im.sets[ins.c].header_filter;
+    case Op::InNet: return im.nets[ins.c].argument;
+    default: return {};
+  }
+}
+
 // What one operand means, for the comment column ("" when it needs no comment).
 std::string describe(const ImageData& im, OperandKind kind, uint32_t value, const Instruction& ins) {
   switch (kind) {
-    case OperandKind::Field: return std::string(field_info(static_cast<FieldId>(value)).name);
+    case OperandKind::Field: return field_label(static_cast<FieldId>(value), argument_of(im, ins));
     case OperandKind::Coll: return std::string(collection_names(static_cast<Collection>(value)));
     case OperandKind::Pat: return im.patterns[value].source;
     case OperandKind::Set: return "in " + set_preview(im.sets[value]);

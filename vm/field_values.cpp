@@ -97,6 +97,26 @@ std::string_view MessageFields::item_argument(FieldId field, uint32_t item) {
   return item < arguments.size() ? std::string_view(arguments[item]) : std::string_view();
 }
 
+std::string MessageFields::item_name(Collection collection, uint32_t item) {
+  if (item >= item_count(collection)) return {};
+  switch (collection) {
+    case Collection::Single: return {};
+    case Collection::Recipients: return envelope_.recipients[item];
+    case Collection::From:
+    case Collection::To:
+    case Collection::Cc:
+    case Collection::ReplyTo: return addresses(collection)[item].address;
+    case Collection::Headers:
+      return message_.headers()[item].name + " (header field " + std::to_string(item + 1) + ")";
+    case Collection::Attachments: {
+      const std::string& name = message_.attachments()[item].name;
+      return name.empty() ? "attachment " + std::to_string(item + 1) + " (no name)" : name;
+    }
+    case Collection::Urls: return message_.urls()[item].text;
+  }
+  return {};
+}
+
 void MessageFields::extract(FieldId field, FieldValues& out) {
   const FieldInfo& info = field_info(field);
   if (is_fact(field)) return extract_fact(field, out);
@@ -165,13 +185,19 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
 
 // Status facts (spf, dkim, …) read "temperror" when they failed and the policy goes
 // on regardless; list facts (dkim.domains, ptr) read as empty.
+// A fact with arguments (dnsbl("a"), dnsbl("b"), mx(helo)) is computed and reported
+// once per argument, each named by it, so the trace and JSON never merge two zones.
 void MessageFields::extract_fact(FieldId field, FieldValues& out) {
   auto use = std::find_if(facts_used_.begin(), facts_used_.end(),
                           [field](const FactUse& u) { return u.field == field; });
-  std::span<const std::string> arguments;
-  if (use != facts_used_.end()) arguments = use->arguments;
+  if (use == facts_used_.end() || use->arguments.empty()) return add_fact(field, {}, out);
+  for (const std::string& argument : use->arguments) add_fact(field, std::span(&argument, 1), out);
+}
+
+void MessageFields::add_fact(FieldId field, std::span<const std::string> arguments, FieldValues& out) {
   FactValue fact = facts_ ? facts_->compute(field, arguments) : FactValue{};
-  FactReport report{std::string(field_info(field).name), {}, fact.detail, fact.temp_error};
+  FactReport report{field_label(field, arguments.empty() ? "" : arguments.front()), {}, fact.detail,
+                    fact.temp_error};
   for (const auto& v : fact.text) report.value += (report.value.empty() ? "" : ", ") + v;
   for (const auto& ip : fact.ips) report.value += (report.value.empty() ? "" : ", ") + ip.str();
   if (!facts_) report.detail = "no fact source: facts are not computed here";
@@ -179,8 +205,8 @@ void MessageFields::extract_fact(FieldId field, FieldValues& out) {
   fact_reports_.push_back(report);
   if (fact.temp_error && on_temperror_ == TempErrorPolicy::Tempfail) throw FactUnavailable{report};
   for (auto& v : fact.text) out.own(std::move(v));
-  out.ips = std::move(fact.ips);
-  out.arguments = std::move(fact.arguments);
+  out.ips.insert(out.ips.end(), fact.ips.begin(), fact.ips.end());
+  out.arguments.insert(out.arguments.end(), fact.arguments.begin(), fact.arguments.end());
 }
 
 }  // namespace mp::vm

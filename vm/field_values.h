@@ -56,6 +56,10 @@ class MessageFields {
   // What item `item` of a field with an argument belongs to: its header name for
   // header "X", its zone for dnsbl("ZONE"), … (tests compare it with their filter).
   std::string_view item_argument(FieldId field, uint32_t item);
+  // Which item of a collection `item` is, as a person would name it: the attachment's
+  // file name, the header field's name and position, the URL, the address; "" for a
+  // single-valued field. For evidence and traces.
+  std::string item_name(Collection collection, uint32_t item);
   const runtime::Message& message() const { return message_; }
   const runtime::Envelope& envelope() const { return envelope_; }
   // The facts computed so far, in the order rules first read them.
@@ -64,6 +68,7 @@ class MessageFields {
  private:
   void extract(FieldId field, FieldValues& out);
   void extract_fact(FieldId field, FieldValues& out);
+  void add_fact(FieldId field, std::span<const std::string> arguments, FieldValues& out);
   const std::vector<runtime::Address>& addresses(Collection collection) const;
 
   const runtime::Message& message_;

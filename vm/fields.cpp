@@ -73,6 +73,18 @@ const std::vector<std::string_view>& field_vocabulary(FieldId field) {
   return vocabularies[static_cast<size_t>(field)];
 }
 
+std::string field_label(FieldId field, std::string_view argument) {
+  const std::string arg(argument);
+  switch (field) {
+    case FieldId::HeaderValue: return "header \"" + arg + "\"";
+    case FieldId::Dnsbl: return "dnsbl(\"" + arg + "\")";
+    case FieldId::Dnswl: return "dnswl(\"" + arg + "\")";
+    case FieldId::Mx: return "mx(" + arg + ")";
+    case FieldId::Country: return "country(" + arg + ")";
+    default: return std::string(field_info(field).name);
+  }
+}
+
 std::string_view kind_name(ValueKind kind) {
   switch (kind) {
     case ValueKind::Text: return "text";

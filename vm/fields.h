@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +50,10 @@ inline const FieldInfo& field_info(FieldId id) { return kFieldTable[static_cast<
 std::string_view collection_names(Collection c);  // space-separated accepted names
 std::optional<Collection> collection_by_name(std::string_view name);
 std::string_view kind_name(ValueKind kind);
+// The field as written with its argument: header "Subject", dnsbl("zen.example"),
+// mx(sender.domain), country(client.ip); the plain name for other fields. Traces,
+// fact reports (JSON "facts") and disasm name fields this way.
+std::string field_label(FieldId field, std::string_view argument);
 // Every value a field with a closed vocabulary can hold (spf: pass, fail, …;
 // message.defects: the defect names); empty for a field whose values are open.
 // The compiler rejects a value outside it (E023): it could never match.

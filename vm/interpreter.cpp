@@ -47,17 +47,6 @@ std::string excerpt(std::string_view value, uint64_t begin, uint64_t end) {
   return (from > 0 ? "…" : "") + out + (to < value.size() ? "…" : "");
 }
 
-std::string field_label(FieldId field, const std::string& header_filter) {
-  switch (field) {
-    case FieldId::HeaderValue: return "header \"" + header_filter + "\"";
-    case FieldId::Dnsbl: return "dnsbl(\"" + header_filter + "\")";
-    case FieldId::Dnswl: return "dnswl(\"" + header_filter + "\")";
-    case FieldId::Mx: return "mx(" + header_filter + ")";
-    case FieldId::Country: return "country(" + header_filter + ")";
-    default: return std::string(field_info(field).name);
-  }
-}
-
 bool compare(CmpOp op, double x, double y) {
   switch (op) {
     case CmpOp::Lt: return x < y;
@@ -97,6 +86,15 @@ Evaluator::~Evaluator() = default;
 
 namespace {
 
+bool is_test(Op op) {
+  return op == Op::Match || op == Op::InSet || op == Op::InNet;
+}
+
+// A test's source text starts at its operator, which includes its own negation.
+bool is_negated_test(std::string_view source) {
+  return source.starts_with("not ") || source.starts_with("is not ");
+}
+
 // The state of one evaluation; lives on the stack of Evaluator::evaluate.
 class Run {
  public:
@@ -111,8 +109,14 @@ class Run {
         tracing_(tracing) {}
 
   void execute(uint8_t direction_bit);
-  // The rule being evaluated read a fact that failed (facts.on_temperror = tempfail).
+  // The rule being evaluated read a fact that failed (facts.on_temperror = tempfail):
+  // the verdict names the fact and the rule that needed it.
   void note_fact_failure(const FactReport& fact) {
+    const RuleInfo& r = im_.rules[current_rule_];
+    verdict_.fact = fact.name;
+    verdict_.rule_name = r.name;
+    verdict_.stage_name = im_.stages[r.stage];
+    verdict_.location = r.file + ":" + std::to_string(r.line) + ":" + std::to_string(r.column);
     if (!tracing_) return;
     trace_test(fact.name, "computed", false, fact.detail);
     trace_rule(current_rule_, RuleOutcome::FactUnavailable, "fact `" + fact.name + "` could not be computed");
@@ -145,6 +149,7 @@ class Run {
   uint32_t next_applicable_rule(uint32_t rule, uint8_t direction_bit);
   bool match(FieldId field, uint32_t pattern, int64_t item);
   bool in_set(FieldId field, uint32_t set, int64_t item);
+  std::string values_seen(FieldId field, const std::string& argument);
   bool in_net(FieldId field, uint32_t net, int64_t item);
   double load_number(FieldId field, int64_t item);
   void loop_begin(const Instruction& ins, size_t& pc);
@@ -158,6 +163,9 @@ class Run {
     if (tracing_) tests_.push_back({std::move(field), std::move(test), result, std::move(detail)});
   }
   std::string skip_note(const RuleHot& r) const;
+  std::string item_name(FieldId field, uint32_t item) { return fields_.item_name(field_info(field).collection, item); }
+  // "in delivery_form.htm: " before a trace detail, for an item of a collection.
+  static std::string in_item(const Evidence& e) { return e.item_name.empty() ? "" : "in " + e.item_name + ": "; }
 
   const ImageData& im_;
   const Program::Loaded& loaded_;
@@ -198,6 +206,7 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
       if (tracing_) trace_rule(rule, RuleOutcome::SkippedDirection, "not for this direction");
       continue;
     }
+    current_rule_ = rule;  // a fact its guard reads may fail: name this rule then
     bool guard_failed =
         (r.guard_kind == GuardKind::Pattern && !matches_.pattern_matched(r.guard_field, r.guard)) ||
         (r.guard_kind == GuardKind::Set && !matches_.set_matched(r.guard_field, r.guard));
@@ -225,27 +234,41 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
   uint64_t begin = literal ? r->end - p.literal_length : r->end;
   auto end = static_cast<int64_t>(r->end);
   evidence_.push_back({field_label(field, p.header_filter), p.source, r->item,
-                       literal ? static_cast<int64_t>(begin) : -1, end, excerpt(value, begin, r->end)});
+                       literal ? static_cast<int64_t>(begin) : -1, end, excerpt(value, begin, r->end),
+                       item_name(field, r->item)});
   std::string where =
       literal ? "at offset " + std::to_string(begin) : "ending at offset " + std::to_string(end);
-  trace_test(evidence_.back().field, p.source, true,
-             "item " + std::to_string(r->item) + " " + where + ": " + evidence_.back().excerpt);
+  trace_test(evidence_.back().field, p.source, true, in_item(evidence_.back()) + where + ": " + evidence_.back().excerpt);
   return true;
+}
+
+// The values a test of `field` looked at, for a false test's trace line: only those of
+// its own argument (mx(helo) never shows the value of mx(sender.domain)).
+std::string Run::values_seen(FieldId field, const std::string& argument) {
+  const auto& values = fields_.values(field).text;
+  std::vector<std::string_view> seen;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const bool own = field == FieldId::HeaderValue || argument.empty() ||
+                     fields_.item_argument(field, static_cast<uint32_t>(i)) == argument;
+    if (own) seen.push_back(values[i]);
+  }
+  if (seen.empty()) return "no value";
+  std::string out = "value \"" + std::string(seen[0]) + "\"";
+  if (seen.size() > 1) out += " and " + std::to_string(seen.size() - 1) + " more";
+  return out;
 }
 
 bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
   const MatchRecord* r = matches_.set_record(field, set, item);
   const SetInfo& info = im_.sets[set];
   if (r == nullptr) {
-    const auto& values = fields_.values(field).text;
-    std::string seen = values.empty() ? "no value" : "value \"" + std::string(values[0]) + "\"";
-    if (values.size() > 1) seen += " and " + std::to_string(values.size() - 1) + " more";
-    trace_test(field_label(field, info.header_filter), info.source, false, seen);
+    trace_test(field_label(field, info.header_filter), info.source, false, values_seen(field, info.header_filter));
     return false;
   }
   evidence_.push_back({field_label(field, info.header_filter), info.source, r->item, -1, -1,
-                       std::string(fields_.values(field).text[r->item])});
-  trace_test(evidence_.back().field, info.source, true, "list entry \"" + evidence_.back().excerpt + "\"");
+                       std::string(fields_.values(field).text[r->item]), item_name(field, r->item)});
+  trace_test(evidence_.back().field, info.source, true,
+             in_item(evidence_.back()) + "list entry \"" + evidence_.back().excerpt + "\"");
   return true;
 }
 
@@ -257,8 +280,8 @@ bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
     if (!argument.empty() && fields_.item_argument(field, static_cast<uint32_t>(i)) != argument) continue;
     if (loaded_.nets[net].contains(ips[i])) {
       evidence_.push_back({field_label(field, argument), im_.nets[net].source, static_cast<uint32_t>(i), -1,
-                           -1, ips[i].str()});
-      trace_test(evidence_.back().field, im_.nets[net].source, true, ips[i].str());
+                           -1, ips[i].str(), item_name(field, static_cast<uint32_t>(i))});
+      trace_test(evidence_.back().field, im_.nets[net].source, true, in_item(evidence_.back()) + ips[i].str());
       return true;
     }
   }
@@ -398,6 +421,13 @@ void Run::execute(uint8_t direction_bit) {
       case Op::Not: {
         Slot x = pop();
         push(x.value == 0, x.evidence_start);
+        // `is not`, `not in`: the trace line quotes the negated test, so it shows
+        // the negated result. A `not` over a group also follows a test (its last),
+        // but that test's text has no `not` of its own and stays as it was.
+        if (tracing_ && pc > 0 && is_test(code[pc - 1].op) && !tests_.empty() &&
+            is_negated_test(tests_.back().test)) {
+          tests_.back().result = !tests_.back().result;
+        }
         break;
       }
       case Op::JumpIfFalseKeep:
@@ -497,7 +527,6 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
     verdict.action = Action::Tempfail;
     verdict.text = "451 4.4.3 temporary failure computing " + missing.fact.name + ": " + missing.fact.detail;
     verdict.rule.reset();
-    verdict.rule_name = "facts.on_temperror";
     run.note_fact_failure(missing.fact);
   }
   verdict.facts = fields.fact_reports();

@@ -33,6 +33,9 @@ struct Evidence {
   int64_t offset = -1;  // byte offset where the match starts (-1: not a match, or a regex)
   int64_t end = -1;     // byte offset one past the match (-1 when not a match)
   std::string excerpt;  // the matched text with a little context, or the value
+  // The item by name: "delivery_form.htm", "X-Mailer (header field 3)", the URL, the
+  // address; "" for a single-valued field.
+  std::string item_name;
 };
 
 struct FiredRule {
@@ -73,7 +76,11 @@ struct Verdict {
   Action action = Action::Deliver;
   std::string text;              // reply text or quarantine reason
   std::optional<uint32_t> rule;  // deciding rule, when a terminal action decided
+  // The rule: the deciding rule, or for a tempfail by fact the rule that needed it.
   std::string rule_name, stage_name, location;
+  // For a tempfail by fact (facts.on_temperror = tempfail): the fact that could not be
+  // computed, e.g. "spf" or "dnsbl(\"zen.example\")"; "" otherwise.
+  std::string fact;
   double score = 0;
   std::vector<ScoreContribution> contributions;
   std::vector<std::string> tags;

@@ -1,6 +1,7 @@
 // End to end: `policyc run --dns-server` computing spf, dkim, dmarc, fcrdns and
 // helo.checks against a DNS server this test starts on 127.0.0.1, over messages
 // signed by python3-dkim (an independent DKIM implementation).
+#include <map>
 #include <gtest/gtest.h>
 
 #include "auth/dkim.h"
@@ -56,6 +57,10 @@ slow.test.                   TIMEOUT
 10.2.0.192.wl.test.          300 IN A   127.0.10.1
 7.100.51.198.zen.test.       TIMEOUT
 example.test.                300 IN MX  10 mail.example.test.
+example.net.                 300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+_dmarc.example.net.          300 IN TXT "v=DMARC1; p=none"
+_dmarc.example.com.          300 IN TXT "v=DMARC1; p=reject"
+10.2.0.192.bl2.test.         300 IN A   127.0.0.3
 nullmx.test.                 300 IN MX  0 .
 aonly.test.                  300 IN A   192.0.2.50
 inside.test.                 300 IN MX  10 mx.inside.test.
@@ -200,6 +205,61 @@ TEST_F(FactsTest, DnsListsReturnTheirCodesPerZone) {
   auto k = parse_json_line(slow.last_line());
   EXPECT_EQ(k["action"], "tempfail") << slow.out;
   EXPECT_NE(std::string(k["text"]).find("dnsbl"), std::string::npos) << slow.out;
+}
+
+// Issue 9: each zone is its own fact, in the trace and in JSON, never "dnsbl(\"ZONE\")".
+TEST_F(FactsTest, EachDnsListIsReportedUnderItsOwnName) {
+  policy = dir.write("two-lists.mp",
+                     "if dnsbl(\"zen.test\") in [127.0.0.2] and dnsbl(\"bl2.test\") in [127.0.0.3] "
+                     "then tag \"both\"\nif mx(sender.domain) is mx and mx(helo) is not none then tag \"mx\"\n");
+  auto message = signed_message("two-lists.eml");
+  auto r = run({"--format", "json"}, message);
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto j = parse_json_line(r.last_line());
+  EXPECT_EQ(j["tags"], nlohmann::json({"both", "mx"})) << r.out;
+  std::map<std::string, std::string> facts;
+  for (const auto& f : j["facts"]) facts[f["fact"]] = f["value"];
+  EXPECT_EQ(facts["dnsbl(\"zen.test\")"], "127.0.0.2, 127.0.0.4") << r.out;
+  EXPECT_EQ(facts["dnsbl(\"bl2.test\")"], "127.0.0.3") << r.out;
+  EXPECT_EQ(facts["mx(sender.domain)"], "mx") << r.out;
+  EXPECT_EQ(facts["mx(helo)"], "a_only") << r.out;
+  EXPECT_EQ(facts.count("dnsbl(\"ZONE\")"), 0u) << r.out;
+  auto text = run({"--explain"}, message);
+  EXPECT_NE(text.out.find("fact dnsbl(\"bl2.test\") = 127.0.0.3"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("mx(helo) is not none: true — value \"a_only\""), std::string::npos) << text.out;
+  auto listing = run_policyc({"disasm", policy.string()});
+  EXPECT_NE(listing.out.find("dnsbl(\"bl2.test\")"), std::string::npos) << listing.out;
+  EXPECT_NE(listing.out.find("mx(helo)"), std::string::npos) << listing.out;
+}
+
+TEST_F(FactsTest, ATempfailByAFactSaysSo) {
+  auto r = run({}, signed_message("slow-text.eml"), "192.0.2.10", "info@slow.test");
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("tempfail by fact spf (rule "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("by score"), std::string::npos) << r.out;
+  auto j = parse_json_line(run({"--format", "json"}, signed_message("slow-json.eml"), "192.0.2.10", "info@slow.test")
+                               .last_line());
+  EXPECT_EQ(j["fact"], "spf");
+}
+
+// The seed of issue 9: SPF passes for the attacker's domain, the CEO's domain asks
+// for reject; the order of the mailboxes never changes the verdict.
+TEST_F(FactsTest, EveryAuthorDomainCountsForDmarc) {
+  for (const char* from : {"<attacker@example.net>, Chief Executive <ceo@example.com>",
+                           "Chief Executive <ceo@example.com>, <attacker@example.net>"}) {
+    auto message = dir.write("two-authors.eml", std::string("From: ") + from +
+                                                    "\r\nTo: ap@widget.com\r\nSubject: wire\r\n\r\npay now\r\n");
+    auto r = run({"--format", "json"}, message, "192.0.2.10", "attacker@example.net");
+    ASSERT_EQ(r.status, 0) << describe(r);
+    auto j = parse_json_line(r.last_line());
+    EXPECT_EQ(j["action"], "reject") << from << "\n" << r.out;
+    EXPECT_EQ(j["auth"]["dmarc"], "fail") << r.out;
+  }
+  auto two_fields = dir.write("two-from-fields.eml",
+                              "From: attacker@example.net\r\nFrom: Chief Executive <ceo@example.com>\r\n"
+                              "To: ap@widget.com\r\nSubject: wire\r\n\r\npay now\r\n");
+  auto r = run({"--format", "json"}, two_fields, "192.0.2.10", "attacker@example.net");
+  EXPECT_EQ(parse_json_line(r.last_line())["action"], "reject") << r.out;
 }
 
 TEST_F(FactsTest, MxChecksOfTheSenderDomain) {
