@@ -9,6 +9,9 @@
 #include <regex>
 
 #include "compiler/lint_rules.h"
+#include "lang/lang.h"
+#include "vm/facts.h"
+#include "vm/fields.h"
 #include "runtime/ip.h"
 
 namespace mp::compiler {
@@ -151,8 +154,8 @@ void skipped_list_entries(const LintInput& in, std::vector<lang::Diagnostic>& ou
     const std::string how_many = every ? "every line of " + key.first
                                        : std::to_string(entries.size()) + " lines of " + key.first;
     out.push_back(warning("L011",
-                          how_many + " is skipped: " + first.message + ", and so are the other " +
-                              std::to_string(entries.size() - 1),
+                          how_many + " is skipped: " + first.message + ", and " +
+                              std::to_string(entries.size() - 1) + " more",
                           first.span, "these entries are skipped",
                           first.hint.empty() ? "fix the lines in the list file or remove them" : first.hint));
   }
@@ -229,8 +232,54 @@ void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
 
 }  // namespace
 
+// A stage one or two edits from a pipeline stage's name runs after custom_filters,
+// which is never what `anti_spofing` meant.
+void stage_names(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  const std::vector<std::string> pipeline(std::begin(lang::kPipelineStages), std::end(lang::kPipelineStages));
+  for (const auto& stage : in.policy.stages) {
+    if (std::find(pipeline.begin(), pipeline.end(), stage.name) != pipeline.end()) continue;
+    const std::string closest = lang::closest_name(stage.name, pipeline);
+    if (closest.empty()) continue;
+    out.push_back(warning("L012",
+                          "stage `" + stage.name + "` is not a pipeline stage: it runs after custom_filters",
+                          stage.span, "did you mean `" + closest + "`?",
+                          "rename it `" + closest + "` to run it in its pipeline place"));
+  }
+}
+
+bool reads_fact(const lang::Operand& o) {
+  if (o.kind == lang::OperandKind::Call) return true;  // dnsbl, dnswl, mx, country
+  if (o.kind != lang::OperandKind::Literal || o.literal.kind != lang::LiteralKind::Path) return false;
+  for (size_t i = 0; i < vm::kFieldCount; ++i) {
+    const auto field = static_cast<vm::FieldId>(i);
+    if (vm::is_fact(field) && vm::field_info(field).name == o.literal.text) return true;
+  }
+  return false;
+}
+
+void negated_facts_in(const lang::Condition& c, bool negated, std::vector<lang::Diagnostic>& out) {
+  if (c.kind == lang::CondKind::Not) negated = !negated;
+  for (const auto& child : c.children) negated_facts_in(*child, negated, out);
+  const bool bare_call = c.kind == lang::CondKind::Bool && c.lhs.kind == lang::OperandKind::Call;
+  if ((c.kind != lang::CondKind::Compare && !bare_call) || !reads_fact(c.lhs)) return;
+  if (negated == (c.kind == lang::CondKind::Compare && c.negated)) return;
+  out.push_back(warning("L013", "negated test on a fact: also true when the fact has no value", c.span,
+                        "true when the fact could not be computed",
+                        "test the values you mean positively, e.g. `country(client.ip) in [RU, KP]`"));
+}
+
+void negated_facts(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  for (const auto& stage : in.policy.stages) {
+    for (const auto& rule : stage.rules) {
+      if (rule.condition) negated_facts_in(*rule.condition, false, out);
+    }
+  }
+}
+
 std::vector<lang::Diagnostic> lint(const LintInput& in) {
   std::vector<lang::Diagnostic> all;
+  stage_names(in, all);
+  negated_facts(in, all);
   lint_rules(in, all);
   list_entries(in, all);
   patterns(in, all);

@@ -691,8 +691,13 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
       if (l.kind == LiteralKind::String && l.text.empty()) return std::string();  // the null sender <>
       if (auto inner = angle_address(l.text)) return runtime::fold_address(*inner);  // "Name" <a@b>
       if (l.kind == LiteralKind::Path || l.text.find('@') == std::string::npos) {
+        // A name with a space is a display name, anything else most likely a domain.
+        const bool display_name = l.text.find(' ') != std::string::npos && field.display != "sender" &&
+                                  !field.display.starts_with("recipient");
+        std::string base = field.display.substr(0, field.display.find('.'));
         return mismatch("not an email address",
-                        "to test the domain, use `" + domain_field_for(field.display) + "`");
+                        display_name ? "to test display names, use `" + base + ".display_name`"
+                                     : "to test the domain, use `" + domain_field_for(field.display) + "`");
       }
       return runtime::fold_address(l.text);
     case ValueKind::Domain:
