@@ -138,6 +138,12 @@ std::optional<std::string> domain_wildcard(const lang::Literal& l) {
   return runtime::fold_domain(text.substr(1));
 }
 
+bool is_field_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return c > ' ' && c < 0x7F && c != ':';
+  });
+}
+
 std::string domain_field_for(const std::string& address_field) {
   std::string base = address_field;
   if (base.ends_with(".address")) base.erase(base.size() - 8);
@@ -316,6 +322,15 @@ std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report)
     ref.field = named ? FieldId::HeaderValue : FieldId::HeaderLine;
     ref.header_filter = named ? lower(o.header_name) : "";
     ref.bound = is_bound(vm::Collection::Headers);
+    if (named && report && !is_field_name(o.header_name)) {
+      // RFC 5322 3.6.8: a field name is printable ASCII without ':' or spaces; any
+      // other name never matches a header.
+      std::string fixed = o.header_name.substr(0, o.header_name.find(':'));
+      std::replace_if(fixed.begin(), fixed.end(), [](unsigned char c) { return c <= ' '; }, '-');
+      diagnostics_.error("E023", "no header field is named `" + o.header_name + "`", o.span, "can never match",
+                         "a field name has no colon or spaces: header \"" + (fixed.empty() ? "Subject" : fixed) + "\"");
+      return std::nullopt;
+    }
     return ref;
   }
   if (o.kind == lang::OperandKind::Call) return call_field(o, report);
@@ -706,6 +721,11 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
       }
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
         return mismatch("not a domain", "");
+      }
+      // "http://x.example/", "x.example:25"; an address literal ("[IPv6:2001:db8::1]",
+      // as HELO may be) is written in brackets.
+      if (!l.text.starts_with('[') && l.text.find_first_of("/: \t") != std::string::npos) {
+        return mismatch("not a domain", "write the host name alone: `" + field.display + " is example.com`");
       }
       return runtime::fold_domain(l.text);
     case ValueKind::Ip:
