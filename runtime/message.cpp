@@ -65,10 +65,29 @@ std::string printable(const char* item) {
   return valid.get();
 }
 
+// The fields RFC 5322 3.6 allows at most once, each with its defect.
+struct OnceOnlyField {
+  std::string_view name;
+  DefectKind duplicate;
+};
+constexpr OnceOnlyField kOnceOnlyFields[] = {
+    {"From", DefectKind::DuplicateFrom},       {"Sender", DefectKind::DuplicateSender},
+    {"Reply-To", DefectKind::DuplicateReplyTo}, {"To", DefectKind::DuplicateTo},
+    {"Cc", DefectKind::DuplicateCc},           {"Subject", DefectKind::DuplicateSubject},
+    {"Date", DefectKind::DuplicateDate},       {"Message-ID", DefectKind::DuplicateMessageId},
+};
+
+bool is_once_only(const gchar* name) {
+  return name != nullptr && std::any_of(std::begin(kOnceOnlyFields), std::end(kOnceOnlyFields), [&](const auto& f) {
+           return g_ascii_strcasecmp(std::string(f.name).c_str(), name) == 0;
+         });
+}
+
 void on_parser_warning(gint64, GMimeParserWarning warning, const gchar* item, gpointer defects) noexcept {
   // Duplicates of the fields RFC 5322 allows once are found by name in
   // read_header_block; GMime's warning would only repeat them without a kind.
   if (warning == GMIME_WARN_DUPLICATED_HEADER) return;
+  if (warning == GMIME_CRIT_CONFLICTING_HEADER && is_once_only(item)) return;
   // Called from C: an exception must not unwind through GMime. Losing a defect
   // text to an allocation failure is harmless.
   try {
@@ -145,17 +164,6 @@ std::vector<GMimeHeader*> fields_named(const std::vector<GMimeHeader*>& fields, 
   return named;
 }
 
-// The fields RFC 5322 3.6 allows at most once, each with its defect.
-struct OnceOnlyField {
-  std::string_view name;
-  DefectKind duplicate;
-};
-constexpr OnceOnlyField kOnceOnlyFields[] = {
-    {"From", DefectKind::DuplicateFrom},       {"Sender", DefectKind::DuplicateSender},
-    {"Reply-To", DefectKind::DuplicateReplyTo}, {"To", DefectKind::DuplicateTo},
-    {"Cc", DefectKind::DuplicateCc},           {"Subject", DefectKind::DuplicateSubject},
-    {"Date", DefectKind::DuplicateDate},       {"Message-ID", DefectKind::DuplicateMessageId},
-};
 
 std::string lowercase_ascii(std::string_view text) {
   std::string out(text);

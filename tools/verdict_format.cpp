@@ -81,6 +81,7 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v,
                        {"tests", tests}});
     }
     j["trace"] = trace;
+    j["defects"] = v.defects;
   }
   return dump(j);
 }
@@ -135,6 +136,7 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
     if (!f.detail.empty()) out += " — " + f.detail;
     out += "\n";
   }
+  for (const auto& defect : v.defects) out += "  message defect " + defect + "\n";
   out += trace_text(v);
   for (const auto& c : v.contributions) {
     out += fmt::format("  score {:+g} from {}.{}: {}\n", c.delta, c.stage, c.rule, c.reason);

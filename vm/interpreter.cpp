@@ -86,6 +86,24 @@ Evaluator::~Evaluator() = default;
 
 namespace {
 
+std::vector<std::string> describe_defects(const runtime::Message& message) {
+  const auto kinds = message.defect_kinds();  // examines the whole message first
+  std::vector<std::string> out;
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    if (!kinds.test(i)) continue;
+    const auto kind = static_cast<runtime::DefectKind>(i);
+    std::string line(runtime::defect_name(kind));
+    for (const auto& defect : message.defects()) {
+      if (defect.kind == kind) {
+        line += ": " + defect.text;
+        break;
+      }
+    }
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
 bool is_test(Op op) {
   return op == Op::Match || op == Op::InSet || op == Op::InNet;
 }
@@ -530,6 +548,7 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
     run.note_fact_failure(missing.fact);
   }
   verdict.facts = fields.fact_reports();
+  if (trace_) verdict.defects = describe_defects(message);
   return verdict;
 }
 

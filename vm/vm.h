@@ -91,6 +91,9 @@ struct Verdict {
   Direction direction = Direction::Inbound;
   std::vector<FactReport> facts;  // facts computed for this message (only those rules read)
   std::vector<RuleTrace> trace;   // filled only when the evaluator traces
+  // The message's structural defects, "name: what was found" (runtime/defects.def);
+  // filled only when the evaluator traces (finding them all decodes the whole body).
+  std::vector<std::string> defects;
   size_t rules_not_reached = 0;   // rules after the deciding terminal action (when tracing)
 };
 
