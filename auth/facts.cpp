@@ -53,7 +53,8 @@ MessageFacts::MessageFacts(dns::Resolver& resolver, const runtime::Message& mess
 
 std::vector<std::string> MessageFacts::from_domains() const {
   std::vector<std::string> domains;
-  for (const runtime::Address& author : message_.from()) domains.push_back(runtime::fold_domain(author.domain()));
+  for (const runtime::Address& author : message_.from())
+    domains.push_back(runtime::fold_domain(author.domain()));
   return domains;
 }
 

@@ -190,7 +190,8 @@ void parse_ip_network(std::string_view arg, Directive& d) {
   if (slash != std::string_view::npos) length = parse_cidr_length(arg.substr(slash + 1), length);
   auto ip = IpAddress::parse(address);
   const bool written_v6 = address.find(':') != std::string_view::npos;
-  if (!ip || written_v6 != v6 || (!v6 && !strict_ipv4(address))) perm_error("bad network: " + std::string(arg));
+  if (!ip || written_v6 != v6 || (!v6 && !strict_ipv4(address)))
+    perm_error("bad network: " + std::string(arg));
   // ip6:::ffff:a.b.c.d is IPv4 space (IPv4-mapped clients are IPv4, RFC 7208 5);
   // its prefix length counts the 96 bits of the mapped prefix.
   if (v6 && !ip->v6) length = std::max(0, length - 96);

@@ -10,9 +10,9 @@
 
 #include "compiler/lint_rules.h"
 #include "lang/lang.h"
+#include "runtime/ip.h"
 #include "vm/facts.h"
 #include "vm/fields.h"
-#include "runtime/ip.h"
 
 namespace mp::compiler {
 
@@ -142,7 +142,8 @@ size_t lines_from(const LintInput& in, const std::string& file) {
 void skipped_list_entries(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   using Skipped = Sema::SkippedEntry;
   std::map<std::pair<std::string, std::string>, std::vector<const Skipped*>> groups;
-  for (const auto& skipped : in.sema.skipped_entries()) groups[{skipped.file, skipped.field}].push_back(&skipped);
+  for (const auto& skipped : in.sema.skipped_entries())
+    groups[{skipped.file, skipped.field}].push_back(&skipped);
   for (const auto& [key, entries] : groups) {
     const Skipped& first = *entries.front();
     if (entries.size() == 1) {
@@ -151,13 +152,13 @@ void skipped_list_entries(const LintInput& in, std::vector<lang::Diagnostic>& ou
       continue;
     }
     const bool every = entries.size() >= lines_from(in, key.first);
-    const std::string how_many = every ? "every line of " + key.first
-                                       : std::to_string(entries.size()) + " lines of " + key.first;
-    out.push_back(warning("L011",
-                          how_many + " is skipped: " + first.message + ", and " +
-                              std::to_string(entries.size() - 1) + " more",
-                          first.span, "these entries are skipped",
-                          first.hint.empty() ? "fix the lines in the list file or remove them" : first.hint));
+    const std::string how_many =
+        every ? "every line of " + key.first : std::to_string(entries.size()) + " lines of " + key.first;
+    out.push_back(warning(
+        "L011",
+        how_many + " is skipped: " + first.message + ", and " + std::to_string(entries.size() - 1) + " more",
+        first.span, "these entries are skipped",
+        first.hint.empty() ? "fix the lines in the list file or remove them" : first.hint));
   }
 }
 

@@ -193,9 +193,9 @@ void Sema::mime_depth_setting(const lang::Setting& s) {
   const double depth = s.value.number;
   if (s.value.kind != lang::LiteralKind::Number || depth != static_cast<uint32_t>(depth) || depth < 1 ||
       depth > vm::kMaxMimeDepthSetting) {
-    diagnostics_.error("E062", "`mime.max_depth` is a whole number from 1 to " +
-                                   std::to_string(vm::kMaxMimeDepthSetting),
-                       s.value.span, "not a nesting depth", "the default is 64");
+    diagnostics_.error(
+        "E062", "`mime.max_depth` is a whole number from 1 to " + std::to_string(vm::kMaxMimeDepthSetting),
+        s.value.span, "not a nesting depth", "the default is 64");
     return;
   }
   settings.max_mime_depth = static_cast<uint32_t>(depth);
@@ -235,9 +235,10 @@ void Sema::check_settings(const lang::Policy& policy) {
     } else if (s.key == "mime.max_depth") {
       mime_depth_setting(s);
     } else {
-      diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
-                         "known settings: facts.on_temperror, mime.max_depth, org.domains, org.sending_servers, "
-                         "org.trusted_relays, spam.threshold.quarantine, spam.threshold.reject");
+      diagnostics_.error(
+          "E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
+          "known settings: facts.on_temperror, mime.max_depth, org.domains, org.sending_servers, "
+          "org.trusted_relays, spam.threshold.quarantine, spam.threshold.reject");
     }
   }
   if (settings.quarantine_threshold > settings.reject_threshold) {

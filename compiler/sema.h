@@ -89,7 +89,8 @@ class Sema {
   std::optional<std::string> item_as(const ListItem& item, vm::ValueKind kind, const FieldRef& field);
   IrNode set_test(const lang::Condition& c, const FieldRef& field, std::vector<std::string> entries,
                   bool lowercase);
-  bool value_can_occur(const ListItem& item, const std::string& value, lang::CompareOp op, const FieldRef& field);
+  bool value_can_occur(const ListItem& item, const std::string& value, lang::CompareOp op,
+                       const FieldRef& field);
   std::string source_of(lang::Span from, lang::Span to) const;
   std::string suggest_field(const std::string& path) const;
 

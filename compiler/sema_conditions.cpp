@@ -3,8 +3,8 @@
 // values of that kind, and emits IR with pattern/set/net ids.
 #include <hs/hs.h>
 
-#include <cctype>
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "compiler/sema.h"
@@ -134,14 +134,14 @@ std::optional<std::string> domain_wildcard(const lang::Literal& l) {
   }
   std::string_view text = l.text;
   if (text.starts_with("*@")) text.remove_prefix(1);
-  if (!text.starts_with('@') || text.size() < 2 || text.find('@', 1) != std::string_view::npos) return std::nullopt;
+  if (!text.starts_with('@') || text.size() < 2 || text.find('@', 1) != std::string_view::npos)
+    return std::nullopt;
   return runtime::fold_domain(text.substr(1));
 }
 
 bool is_field_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return c > ' ' && c < 0x7F && c != ':';
-  });
+  return !name.empty() && std::all_of(name.begin(), name.end(),
+                                      [](unsigned char c) { return c > ' ' && c < 0x7F && c != ':'; });
 }
 
 std::string domain_field_for(const std::string& address_field) {
@@ -326,9 +326,11 @@ std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report)
       // RFC 5322 3.6.8: a field name is printable ASCII without ':' or spaces; any
       // other name never matches a header.
       std::string fixed = o.header_name.substr(0, o.header_name.find(':'));
-      std::replace_if(fixed.begin(), fixed.end(), [](unsigned char c) { return c <= ' '; }, '-');
-      diagnostics_.error("E023", "no header field is named `" + o.header_name + "`", o.span, "can never match",
-                         "a field name has no colon or spaces: header \"" + (fixed.empty() ? "Subject" : fixed) + "\"");
+      std::replace_if(
+          fixed.begin(), fixed.end(), [](unsigned char c) { return c <= ' '; }, '-');
+      diagnostics_.error(
+          "E023", "no header field is named `" + o.header_name + "`", o.span, "can never match",
+          "a field name has no colon or spaces: header \"" + (fixed.empty() ? "Subject" : fixed) + "\"");
       return std::nullopt;
     }
     return ref;
@@ -663,7 +665,8 @@ std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list, con
     }
     // A closed-vocabulary field reads best with bare words (`spf is fail`,
     // `message.defects contains duplicate_from`); value_can_occur checks them.
-    const bool vocabulary_word = field != nullptr && !vm::field_vocabulary(field->field).empty() && !want_list;
+    const bool vocabulary_word =
+        field != nullptr && !vm::field_vocabulary(field->field).empty() && !want_list;
     if (l.text.find('.') == std::string::npos && !vocabulary_word) {
       std::string what = want_list ? "list" : "name";
       diagnostics_.error(
@@ -765,7 +768,8 @@ bool is_country_code(std::string_view value) {
 // A value a closed-vocabulary field never holds (`spf is passs`, `spf is PASS`,
 // `message.defects contains duplicate_form`, `country(client.ip) in [us]`) makes a
 // test that can never be true: an error, never a rule that silently never fires.
-bool Sema::value_can_occur(const ListItem& item, const std::string& value, CompareOp op, const FieldRef& field) {
+bool Sema::value_can_occur(const ListItem& item, const std::string& value, CompareOp op,
+                           const FieldRef& field) {
   std::string hint;
   if (field.field == FieldId::Country) {
     if (op != CompareOp::In && op != CompareOp::Is) return true;

@@ -292,13 +292,15 @@ struct LibraryInit {
 }  // namespace
 
 std::optional<std::string> a_label_name(std::string_view name) {
-  const bool ascii = std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  const bool ascii =
+      std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) return std::string(name);
   std::string out;
   for (size_t start = 0; start <= name.size();) {
     const size_t dot = std::min(name.find('.', start), name.size());
     std::string label(name.substr(start, dot - start));
-    if (std::any_of(label.begin(), label.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    if (std::any_of(label.begin(), label.end(),
+                    [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
       char* converted = nullptr;
       const int rc = idn2_to_ascii_8z(label.c_str(), &converted, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
       std::unique_ptr<char, decltype(&idn2_free)> owner(converted, &idn2_free);

@@ -71,14 +71,19 @@ struct OnceOnlyField {
   DefectKind duplicate;
 };
 constexpr OnceOnlyField kOnceOnlyFields[] = {
-    {"From", DefectKind::DuplicateFrom},       {"Sender", DefectKind::DuplicateSender},
-    {"Reply-To", DefectKind::DuplicateReplyTo}, {"To", DefectKind::DuplicateTo},
-    {"Cc", DefectKind::DuplicateCc},           {"Subject", DefectKind::DuplicateSubject},
-    {"Date", DefectKind::DuplicateDate},       {"Message-ID", DefectKind::DuplicateMessageId},
+    {"From", DefectKind::DuplicateFrom},
+    {"Sender", DefectKind::DuplicateSender},
+    {"Reply-To", DefectKind::DuplicateReplyTo},
+    {"To", DefectKind::DuplicateTo},
+    {"Cc", DefectKind::DuplicateCc},
+    {"Subject", DefectKind::DuplicateSubject},
+    {"Date", DefectKind::DuplicateDate},
+    {"Message-ID", DefectKind::DuplicateMessageId},
 };
 
 bool is_once_only(const gchar* name) {
-  return name != nullptr && std::any_of(std::begin(kOnceOnlyFields), std::end(kOnceOnlyFields), [&](const auto& f) {
+  return name != nullptr &&
+         std::any_of(std::begin(kOnceOnlyFields), std::end(kOnceOnlyFields), [&](const auto& f) {
            return g_ascii_strcasecmp(std::string(f.name).c_str(), name) == 0;
          });
 }
@@ -163,7 +168,6 @@ std::vector<GMimeHeader*> fields_named(const std::vector<GMimeHeader*>& fields, 
   }
   return named;
 }
-
 
 std::string lowercase_ascii(std::string_view text) {
   std::string out(text);
@@ -279,7 +283,8 @@ void Message::Impl::check_field_counts(const std::vector<GMimeHeader*>& fields) 
       defects.add(once.duplicate, std::to_string(count) + " " + std::string(once.name) + " fields");
     }
   }
-  if (from.empty() || std::all_of(from.begin(), from.end(), [](const Address& a) { return a.address.empty(); })) {
+  if (from.empty() ||
+      std::all_of(from.begin(), from.end(), [](const Address& a) { return a.address.empty(); })) {
     defects.add(DefectKind::MissingFrom, "no mailbox in a From field");
   }
 }
@@ -397,8 +402,9 @@ const std::vector<Url>& Message::urls() const {
 
 const std::vector<Attachment>& Message::attachments() const {
   if (!impl_->attachments) {
-    impl_->attachments = impl_->message ? detail::collect_attachments(impl_->message.get(), impl_->walk_context())
-                                        : std::vector<Attachment>{};
+    impl_->attachments = impl_->message
+                             ? detail::collect_attachments(impl_->message.get(), impl_->walk_context())
+                             : std::vector<Attachment>{};
   }
   return *impl_->attachments;
 }

@@ -246,7 +246,8 @@ void append_paragraph(std::string& out, std::string_view text) {
 // what a broken structure would hide is read as text (SpamAssassin does the same).
 std::string unparsed_multipart_text(GMimeMultipart* multipart) {
   std::string text;
-  for (const char* piece : {g_mime_multipart_get_prologue(multipart), g_mime_multipart_get_epilogue(multipart)}) {
+  for (const char* piece :
+       {g_mime_multipart_get_prologue(multipart), g_mime_multipart_get_epilogue(multipart)}) {
     if (piece != nullptr) append_paragraph(text, piece);
   }
   return text;

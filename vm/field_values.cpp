@@ -196,8 +196,8 @@ void MessageFields::extract_fact(FieldId field, FieldValues& out) {
 
 void MessageFields::add_fact(FieldId field, std::span<const std::string> arguments, FieldValues& out) {
   FactValue fact = facts_ ? facts_->compute(field, arguments) : FactValue{};
-  FactReport report{field_label(field, arguments.empty() ? "" : arguments.front()), {}, fact.detail,
-                    fact.temp_error};
+  FactReport report{
+      field_label(field, arguments.empty() ? "" : arguments.front()), {}, fact.detail, fact.temp_error};
   for (const auto& v : fact.text) report.value += (report.value.empty() ? "" : ", ") + v;
   for (const auto& ip : fact.ips) report.value += (report.value.empty() ? "" : ", ") + ip.str();
   if (!facts_) report.detail = "no fact source: facts are not computed here";

@@ -48,8 +48,8 @@ std::vector<std::string_view> vocabulary_of(FieldId field) {
     case FieldId::Fcrdns: return {"none", "pass", "fail", "temperror"};
     case FieldId::PtrChecks: return {"none", "unconfirmed", "generic", "ok", "temperror"};
     case FieldId::HeloChecks:
-      return {"missing", "ip_literal", "localhost", "not_fqdn", "no_dns", "not_client", "ptr_mismatch", "ok",
-              "temperror"};
+      return {"missing",    "ip_literal",   "localhost", "not_fqdn", "no_dns",
+              "not_client", "ptr_mismatch", "ok",        "temperror"};
     case FieldId::Mx: return {"mx", "a_only", "none", "null_mx", "bad_host", "private", "temperror"};
     case FieldId::MessageDefects: {
       std::vector<std::string_view> names;

@@ -181,9 +181,13 @@ class Run {
     if (tracing_) tests_.push_back({std::move(field), std::move(test), result, std::move(detail)});
   }
   std::string skip_note(const RuleHot& r) const;
-  std::string item_name(FieldId field, uint32_t item) { return fields_.item_name(field_info(field).collection, item); }
+  std::string item_name(FieldId field, uint32_t item) {
+    return fields_.item_name(field_info(field).collection, item);
+  }
   // "in delivery_form.htm: " before a trace detail, for an item of a collection.
-  static std::string in_item(const Evidence& e) { return e.item_name.empty() ? "" : "in " + e.item_name + ": "; }
+  static std::string in_item(const Evidence& e) {
+    return e.item_name.empty() ? "" : "in " + e.item_name + ": ";
+  }
 
   const ImageData& im_;
   const Program::Loaded& loaded_;
@@ -256,7 +260,8 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
                        item_name(field, r->item)});
   std::string where =
       literal ? "at offset " + std::to_string(begin) : "ending at offset " + std::to_string(end);
-  trace_test(evidence_.back().field, p.source, true, in_item(evidence_.back()) + where + ": " + evidence_.back().excerpt);
+  trace_test(evidence_.back().field, p.source, true,
+             in_item(evidence_.back()) + where + ": " + evidence_.back().excerpt);
   return true;
 }
 
@@ -280,7 +285,8 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
   const MatchRecord* r = matches_.set_record(field, set, item);
   const SetInfo& info = im_.sets[set];
   if (r == nullptr) {
-    trace_test(field_label(field, info.header_filter), info.source, false, values_seen(field, info.header_filter));
+    trace_test(field_label(field, info.header_filter), info.source, false,
+               values_seen(field, info.header_filter));
     return false;
   }
   evidence_.push_back({field_label(field, info.header_filter), info.source, r->item, -1, -1,
@@ -299,7 +305,8 @@ bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
     if (loaded_.nets[net].contains(ips[i])) {
       evidence_.push_back({field_label(field, argument), im_.nets[net].source, static_cast<uint32_t>(i), -1,
                            -1, ips[i].str(), item_name(field, static_cast<uint32_t>(i))});
-      trace_test(evidence_.back().field, im_.nets[net].source, true, in_item(evidence_.back()) + ips[i].str());
+      trace_test(evidence_.back().field, im_.nets[net].source, true,
+                 in_item(evidence_.back()) + ips[i].str());
       return true;
     }
   }

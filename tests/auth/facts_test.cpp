@@ -215,8 +215,10 @@ namespace mp::auth {
 namespace {
 
 TEST_F(MessageFactsTest, InternationalizedSenderDomainIsAskedAsALabels) {
-  message = runtime::Message::parse("From: ivan@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84\r\n\r\nb\r\n");
-  const std::string sender = "ivan@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84";  // пример.рф
+  message = runtime::Message::parse(
+      "From: ivan@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84\r\n\r\nb\r\n");
+  const std::string sender =
+      "ivan@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84";  // пример.рф
   auto e = envelope("192.0.2.10", "mail.example.test", sender);
   MessageFacts facts(resolver, message, e);
   const vm::FactValue spf = facts.compute(FieldId::Spf, {});

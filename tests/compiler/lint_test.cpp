@@ -36,14 +36,21 @@ const std::string kSettings = "settings { org.domains = [widget.com] }\n";
 std::vector<LintCase> cases() {
   return {
       {"L001",
-       "rule a: if sender is x@a.com then reject\nrule b: if sender is x@a.com and subject contains \"y\" then allow\n",
-       "rule a: if sender is x@a.com and subject contains \"y\" then reject\nrule b: if sender is x@a.com then allow\n"},
-      {"L001", "rule a: if sender in [x@a.com, y@a.com] then reject\nrule b: if sender is x@a.com then tag \"t\"\n",
-       "rule a: if sender in [x@a.com, y@a.com] then tag \"s\"\nrule b: if sender is x@a.com then tag \"t\"\n"},
+       "rule a: if sender is x@a.com then reject\nrule b: if sender is x@a.com and subject contains \"y\" "
+       "then allow\n",
+       "rule a: if sender is x@a.com and subject contains \"y\" then reject\nrule b: if sender is x@a.com "
+       "then allow\n"},
+      {"L001",
+       "rule a: if sender in [x@a.com, y@a.com] then reject\nrule b: if sender is x@a.com then tag \"t\"\n",
+       "rule a: if sender in [x@a.com, y@a.com] then tag \"s\"\nrule b: if sender is x@a.com then tag "
+       "\"t\"\n"},
       {"L001", "rule a: if size > 10MB then reject\nrule b: if size > 20MB then tag \"big\"\n",
        "rule a: if size > 20MB then reject\nrule b: if size > 10MB then tag \"big\"\n"},
-      {"L001", "rule a: if subject contains \"x\" then reject\nrule b (inbound): if subject contains \"x\" then tag \"t\"\n",
-       "rule a (inbound): if subject contains \"x\" then reject\nrule b (outbound): if subject contains \"x\" then tag \"t\"\n"},
+      {"L001",
+       "rule a: if subject contains \"x\" then reject\nrule b (inbound): if subject contains \"x\" then tag "
+       "\"t\"\n",
+       "rule a (inbound): if subject contains \"x\" then reject\nrule b (outbound): if subject contains "
+       "\"x\" then tag \"t\"\n"},
       {"L002", "rule c: if size > 10MB and size < 1MB then tag \"x\"\n",
        "rule c: if size > 1MB and size < 10MB then tag \"x\"\n"},
       {"L002", "rule d: if from.domain is a.com and from.domain is b.com then tag \"x\"\n",
@@ -51,7 +58,8 @@ std::vector<LintCase> cases() {
       {"L002", "rule d: if subject contains \"a\" and not subject contains \"a\" then tag \"x\"\n",
        "rule d: if subject contains \"a\" and not subject contains \"b\" then tag \"x\"\n"},
       {"L003", "rule i: if sender is a@b.com then tag \"q\"\nrule j: if sender is a@b.com then tag \"q\"\n",
-       "rule i: if sender is a@b.com then tag \"q\"\nrule j (outbound): if sender is a@b.com then tag \"q\"\n"},
+       "rule i: if sender is a@b.com then tag \"q\"\nrule j (outbound): if sender is a@b.com then tag "
+       "\"q\"\n"},
       {"L004", "list l = [a@b.com, c@d.com, a@b.com]\nrule r: if sender in l then tag \"t\"\n",
        "list l = [a@b.com, c@d.com]\nrule r: if sender in l then tag \"t\"\n"},
       {"L012", "stage anti_spofing {\n  rule a: if subject contains \"x\" then tag \"t\"\n}\n",
@@ -70,16 +78,20 @@ std::vector<LintCase> cases() {
       {"L005", "rule g: if from.domain is partner.example and helo is mail.partner.example then allow\n",
        "rule g: if from.domain is partner.example and client.effective_ip in [192.0.2.0/24] then allow\n"},
       {"L005", "rule g: if from.domain is partner.example or client.ip in [192.0.2.1] then allow\n",
-       "rule g: if (from.domain is partner.example or sender is a@partner.example) and client.ip in [192.0.2.1] "
+       "rule g: if (from.domain is partner.example or sender is a@partner.example) and client.ip in "
+       "[192.0.2.1] "
        "then allow\n"},
       {"L004", "const c = [a.example, b.example, a.example]\nrule r: if from.domain in c then tag \"t\"\n",
        "const c = [a.example, b.example]\nrule r: if from.domain in c then tag \"t\"\n"},
       {"L006", kSettings + "rule e: if from.domain is widget.com then allow\n",
-       kSettings + "rule e: if from.domain is widget.com and header \"Received\" contains \"mx.widget.com\" then allow\n"},
+       kSettings + "rule e: if from.domain is widget.com and header \"Received\" contains \"mx.widget.com\" "
+                   "then allow\n"},
       {"L007", "rule f: if from.domain is gmail.com then allow\n",
        "rule f: if from.address is someone@gmail.com and client.ip in [192.0.2.1] then allow\n"},
-      {"L008", "rule h: if body matches /.*foo/ then tag \"z\"\n", "rule h: if body matches /foo.*bar/ then tag \"z\"\n"},
-      {"L008", "rule h: if body matches /a{2000}/ then tag \"z\"\n", "rule h: if body matches /a{20}/ then tag \"z\"\n"},
+      {"L008", "rule h: if body matches /.*foo/ then tag \"z\"\n",
+       "rule h: if body matches /foo.*bar/ then tag \"z\"\n"},
+      {"L008", "rule h: if body matches /a{2000}/ then tag \"z\"\n",
+       "rule h: if body matches /a{20}/ then tag \"z\"\n"},
       {"L008", "rule l: if rawbody contains \"abcd\" then tag \"x\"\n",
        "rule l: if rawbody contains \"Content-Disposition: attachment\" then tag \"x\"\n"},
       {"L009", "rule k: if header \"From\" contains \"CEO@Widget.com\" then tag \"x\"\n",
@@ -176,9 +188,9 @@ TEST(Lint, AddressesInADomainListAreSkippedNotSilent) {
 TEST(Lint, ByteOrderMarkIsNotPartOfTheFirstEntry) {
   auto dir = list_dir("mp_lint_bom");
   std::ofstream(dir / "promo.txt") << "\xEF\xBB\xBFpromo@example.com\nnews@example.com\n";
-  Compilation c = compile_source((dir / "p.mp").string(),
-                                 "list promo = file(\"promo.txt\")\nif sender in promo then tag \"t\"\n",
-                                 {.lint = true});
+  Compilation c =
+      compile_source((dir / "p.mp").string(),
+                     "list promo = file(\"promo.txt\")\nif sender in promo then tag \"t\"\n", {.lint = true});
   EXPECT_TRUE(c.diagnostics.items().empty()) << rendered(c);
   ASSERT_TRUE(c.image);
   ASSERT_FALSE(c.image->sets.empty());

@@ -17,23 +17,26 @@ std::string nested(int depth) {
 
 TEST(Defects, DepthPastTheSettingIsQuarantinedAndExplained) {
   TempDir dir;
-  auto policy = dir.write("p.mp",
-                          "settings { mime.max_depth = 8 }\n"
-                          "if attachments.extension in [exe] then reject \"550 5.7.1 no executables\"\n"
-                          "if message.defects contains mime_depth_exceeded then quarantine \"not examined\"\n");
+  auto policy =
+      dir.write("p.mp",
+                "settings { mime.max_depth = 8 }\n"
+                "if attachments.extension in [exe] then reject \"550 5.7.1 no executables\"\n"
+                "if message.defects contains mime_depth_exceeded then quarantine \"not examined\"\n");
   auto shallow = dir.write("shallow.eml", nested(4));
   auto deep = dir.write("deep.eml", nested(12));
   auto r = run_policyc({"run", policy.string(), shallow.string(), deep.string(), "--explain"});
   ASSERT_EQ(r.status, 0) << describe(r);
   EXPECT_NE(r.out.find("shallow.eml: reject"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("deep.eml: quarantine"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("message defect mime_depth_exceeded: MIME nesting deeper than 8 levels"), std::string::npos)
+  EXPECT_NE(r.out.find("message defect mime_depth_exceeded: MIME nesting deeper than 8 levels"),
+            std::string::npos)
       << r.out;
   auto j = run_policyc({"run", policy.string(), deep.string(), "--explain", "--format", "json"});
   auto verdict = parse_json_line(j.last_line());
   ASSERT_TRUE(verdict.contains("defects")) << j.out;
   bool named = false;
-  for (const auto& defect : verdict["defects"]) named = named || std::string(defect).starts_with("mime_depth_exceeded");
+  for (const auto& defect : verdict["defects"])
+    named = named || std::string(defect).starts_with("mime_depth_exceeded");
   EXPECT_TRUE(named) << j.out;
 }
 

@@ -1,8 +1,8 @@
 // End to end: `policyc run --dns-server` computing spf, dkim, dmarc, fcrdns and
 // helo.checks against a DNS server this test starts on 127.0.0.1, over messages
 // signed by python3-dkim (an independent DKIM implementation).
-#include <map>
 #include <gtest/gtest.h>
+#include <map>
 
 #include "auth/dkim.h"
 #include "tests/dnsd/test_dns_server.h"
@@ -209,9 +209,10 @@ TEST_F(FactsTest, DnsListsReturnTheirCodesPerZone) {
 
 // Issue 9: each zone is its own fact, in the trace and in JSON, never "dnsbl(\"ZONE\")".
 TEST_F(FactsTest, EachDnsListIsReportedUnderItsOwnName) {
-  policy = dir.write("two-lists.mp",
-                     "if dnsbl(\"zen.test\") in [127.0.0.2] and dnsbl(\"bl2.test\") in [127.0.0.3] "
-                     "then tag \"both\"\nif mx(sender.domain) is mx and mx(helo) is not none then tag \"mx\"\n");
+  policy =
+      dir.write("two-lists.mp",
+                "if dnsbl(\"zen.test\") in [127.0.0.2] and dnsbl(\"bl2.test\") in [127.0.0.3] "
+                "then tag \"both\"\nif mx(sender.domain) is mx and mx(helo) is not none then tag \"mx\"\n");
   auto message = signed_message("two-lists.eml");
   auto r = run({"--format", "json"}, message);
   ASSERT_EQ(r.status, 0) << describe(r);
@@ -237,8 +238,8 @@ TEST_F(FactsTest, ATempfailByAFactSaysSo) {
   ASSERT_EQ(r.status, 0) << describe(r);
   EXPECT_NE(r.out.find("tempfail by fact spf (rule "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("by score"), std::string::npos) << r.out;
-  auto j = parse_json_line(run({"--format", "json"}, signed_message("slow-json.eml"), "192.0.2.10", "info@slow.test")
-                               .last_line());
+  auto j = parse_json_line(
+      run({"--format", "json"}, signed_message("slow-json.eml"), "192.0.2.10", "info@slow.test").last_line());
   EXPECT_EQ(j["fact"], "spf");
 }
 
@@ -247,8 +248,9 @@ TEST_F(FactsTest, ATempfailByAFactSaysSo) {
 TEST_F(FactsTest, EveryAuthorDomainCountsForDmarc) {
   for (const char* from : {"<attacker@example.net>, Chief Executive <ceo@example.com>",
                            "Chief Executive <ceo@example.com>, <attacker@example.net>"}) {
-    auto message = dir.write("two-authors.eml", std::string("From: ") + from +
-                                                    "\r\nTo: ap@widget.com\r\nSubject: wire\r\n\r\npay now\r\n");
+    auto message =
+        dir.write("two-authors.eml",
+                  std::string("From: ") + from + "\r\nTo: ap@widget.com\r\nSubject: wire\r\n\r\npay now\r\n");
     auto r = run({"--format", "json"}, message, "192.0.2.10", "attacker@example.net");
     ASSERT_EQ(r.status, 0) << describe(r);
     auto j = parse_json_line(r.last_line());

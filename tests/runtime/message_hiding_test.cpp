@@ -75,7 +75,8 @@ TEST(HiddenAuthor, SecondFromFieldCountsAndIsADefect) {
 TEST(HiddenAuthor, SecondToCcReplyToFieldsCountToo) {
   const Message message = Message::parse(
       "From: a@example.org\nTo: one@example.com\nTo: two@example.com\nCc: c1@example.com\n"
-      "Cc: c2@example.com\nReply-To: r1@example.com\nReply-To: r2@evil.example\nSubject: s\nSubject: t\n\nb\n");
+      "Cc: c2@example.com\nReply-To: r1@example.com\nReply-To: r2@evil.example\nSubject: s\nSubject: "
+      "t\n\nb\n");
   EXPECT_EQ(addresses(message.to()), (Names{"one@example.com", "two@example.com"}));
   EXPECT_EQ(addresses(message.cc()), (Names{"c1@example.com", "c2@example.com"}));
   EXPECT_EQ(addresses(message.reply_to()), (Names{"r1@example.com", "r2@evil.example"}));
@@ -101,7 +102,8 @@ TEST(EmptyGroup, YieldsNoMailbox) {
 
 TEST(EmptyGroup, BesideAMailboxAndAFullGroup) {
   const Message message = Message::parse(
-      "From: a@example.org\nTo: undisclosed-recipients:;, b@example.com, team: x@example.com, y@example.com;\n\nb\n");
+      "From: a@example.org\nTo: undisclosed-recipients:;, b@example.com, team: x@example.com, "
+      "y@example.com;\n\nb\n");
   EXPECT_EQ(addresses(message.to()), (Names{"b@example.com", "x@example.com", "y@example.com"}));
 }
 
@@ -122,17 +124,17 @@ TEST(NulInHeader, SubjectKeepsTheTextAfterIt) {
 }
 
 TEST(NulInHeader, MailboxesAfterItAreSeen) {
-  const Message message =
-      Message::parse(with_nuls("From: a@example.org^, Chief <ceo@example.com>\nTo: x@example.com^, y@example.com\n\nb\n"));
+  const Message message = Message::parse(
+      with_nuls("From: a@example.org^, Chief <ceo@example.com>\nTo: x@example.com^, y@example.com\n\nb\n"));
   EXPECT_EQ(addresses(message.from()), (Names{"a@example.org", "ceo@example.com"}));
   EXPECT_EQ(addresses(message.to()), (Names{"x@example.com", "y@example.com"}));
 }
 
 TEST(NulInHeader, PartHeaderFileNameKeepsItsRealExtension) {
-  const Message message = Message::parse(with_nuls(
-      "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
-      "Content-Type: text/plain\n\nhello\n--b\nContent-Type: application/octet-stream\n"
-      "Content-Disposition: attachment; filename=\"invoice.pdf^.exe\"\n\nMZ\n--b--\n"));
+  const Message message = Message::parse(
+      with_nuls("From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+                "Content-Type: text/plain\n\nhello\n--b\nContent-Type: application/octet-stream\n"
+                "Content-Disposition: attachment; filename=\"invoice.pdf^.exe\"\n\nMZ\n--b--\n"));
   ASSERT_EQ(message.attachments().size(), 1u);
   EXPECT_EQ(message.attachments()[0].name, "invoice.pdf .exe");
   EXPECT_EQ(message.attachments()[0].extension, "exe");
@@ -212,7 +214,8 @@ TEST(BrokenBoundary, AWellFormedMultipartIsNoDefect) {
 std::string nested(int depth) {
   std::string message = "From: a@example.org\nSubject: deep\n";
   for (int i = 0; i < depth; ++i) {
-    message += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) + "\n";
+    message += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" +
+               std::to_string(i) + "\n";
   }
   return message + "Content-Type: application/octet-stream; name=bottom.exe\n\nbottom\n";
 }

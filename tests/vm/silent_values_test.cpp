@@ -6,17 +6,19 @@ namespace mp::vm::interpreter_test {
 namespace {
 
 TEST(SilentValues, ExtensionWithADotMatches) {
-  Policy p("if attachments.extension in [\".htm\", \".html\"] then quarantine \"html\"\n"
-           "if attachments.extension is \".EXE\" then reject \"550 5.7.1 exe\"\n");
+  Policy p(
+      "if attachments.extension in [\".htm\", \".html\"] then quarantine \"html\"\n"
+      "if attachments.extension is \".EXE\" then reject \"550 5.7.1 exe\"\n");
   EXPECT_EQ(p.run(with_attachments({{"delivery_form.htm", "<form>"}})).action, Action::Quarantine);
   EXPECT_EQ(p.run(with_attachments({{"run.exe", "MZ"}})).action, Action::Reject);
   EXPECT_EQ(p.run(with_attachments({{"notes.txt", "x"}})).action, Action::Deliver);
 }
 
 TEST(SilentValues, AddressListsTakeDomainWildcardsAndDisplayNames) {
-  Policy p("if sender in [\"*@partner.example\", \"@Vendor.Example\", \"\\\"Jane\\\" <jane@solo.example>\"] "
-           "then tag \"known\"\n"
-           "if from in [\"*@partner.example\"] then tag \"from-partner\"\n");
+  Policy p(
+      "if sender in [\"*@partner.example\", \"@Vendor.Example\", \"\\\"Jane\\\" <jane@solo.example>\"] "
+      "then tag \"known\"\n"
+      "if from in [\"*@partner.example\"] then tag \"from-partner\"\n");
   auto tags = [&](const std::string& sender) { return p.run(simple("x"), envelope(sender)).tags; };
   EXPECT_EQ(tags("a@partner.example"), std::vector<std::string>{"known"});
   EXPECT_EQ(tags("b@vendor.example"), std::vector<std::string>{"known"});
@@ -35,9 +37,11 @@ TEST(SilentValues, NegatedWildcardListStaysNegated) {
 }
 
 TEST(PolicySeesStructure, SecondFromFieldAndDefects) {
-  Policy p("if from.domain is example.com then tag \"ceo-domain\"\n"
-           "if message.defects contains duplicate_from then quarantine \"two From fields\"\n");
-  const Verdict v = p.run("From: attacker@example.net\r\nFrom: CEO <ceo@example.com>\r\nSubject: wire\r\n\r\nb\r\n");
+  Policy p(
+      "if from.domain is example.com then tag \"ceo-domain\"\n"
+      "if message.defects contains duplicate_from then quarantine \"two From fields\"\n");
+  const Verdict v =
+      p.run("From: attacker@example.net\r\nFrom: CEO <ceo@example.com>\r\nSubject: wire\r\n\r\nb\r\n");
   EXPECT_EQ(v.action, Action::Quarantine);
   EXPECT_EQ(v.tags, std::vector<std::string>{"ceo-domain"});
 }
@@ -49,14 +53,17 @@ TEST(PolicySeesStructure, EmptyGroupHasNoMailbox) {
 }
 
 TEST(PolicySeesStructure, NulInSubjectAndDepthSetting) {
-  Policy p("settings { mime.max_depth = 3 }\n"
-           "if subject contains \"after\" then tag \"seen\"\n"
-           "if message.defects in [nul_in_header, mime_depth_exceeded] then tag \"defect\"\n");
-  const std::string nul_subject = std::string("From: a@example.org\r\nSubject: before") + '\0' + "after\r\n\r\nb\r\n";
+  Policy p(
+      "settings { mime.max_depth = 3 }\n"
+      "if subject contains \"after\" then tag \"seen\"\n"
+      "if message.defects in [nul_in_header, mime_depth_exceeded] then tag \"defect\"\n");
+  const std::string nul_subject =
+      std::string("From: a@example.org\r\nSubject: before") + '\0' + "after\r\n\r\nb\r\n";
   EXPECT_EQ(p.run(nul_subject).tags, (std::vector<std::string>{"seen", "defect"}));
   std::string deep = "From: a@example.org\r\n";
   for (int i = 0; i < 6; ++i) {
-    deep += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\r\n\r\n--b" + std::to_string(i) + "\r\n";
+    deep += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\r\n\r\n--b" +
+            std::to_string(i) + "\r\n";
   }
   deep += "Content-Type: text/plain\r\n\r\nhidden\r\n";
   const Message parsed = Message::parse(deep, p.evaluator().program().parse_options());
@@ -64,8 +71,9 @@ TEST(PolicySeesStructure, NulInSubjectAndDepthSetting) {
 }
 
 TEST(PolicySeesStructure, V4MappedClientMatchesSettingsPrefixes) {
-  Policy p("settings { org.domains = [widget.com]\n org.sending_servers = [203.0.113.0/24] }\n"
-           "if client.ip in [203.0.113.0/24] then tag \"ours\"\n");
+  Policy p(
+      "settings { org.domains = [widget.com]\n org.sending_servers = [203.0.113.0/24] }\n"
+      "if client.ip in [203.0.113.0/24] then tag \"ours\"\n");
   const Verdict v = p.run(simple("x"), envelope("a@widget.com", {"b@example.org"}, "::ffff:203.0.113.10"));
   EXPECT_EQ(v.tags, std::vector<std::string>{"ours"});
   EXPECT_EQ(v.direction, Direction::Outbound);

@@ -14,8 +14,9 @@ const TestTrace* traced(const Verdict& v, const std::string& rule, size_t test) 
 }
 
 TEST(TraceTruth, NegatedTestsPrintTheirOwnResultAndKeepTheirNot) {
-  Policy p("if from.domain is not example.com and from.domain not in [a.example, b.example] "
-           "and subject not contains \"hello\" then tag \"ext\"\n");
+  Policy p(
+      "if from.domain is not example.com and from.domain not in [a.example, b.example] "
+      "and subject not contains \"hello\" then tag \"ext\"\n");
   p.evaluator().set_trace(true);
   const Verdict v = p.run("From: x@evil.example\r\nSubject: invoice\r\n\r\nb\r\n");
   ASSERT_EQ(v.tags, std::vector<std::string>{"ext"});
@@ -37,11 +38,12 @@ TEST(TraceTruth, NotOverAGroupLeavesItsTestsAsTheyWere) {
 }
 
 TEST(TraceTruth, EvidenceNamesTheItem) {
-  Policy p("stage s {\n"
-           "  rule html: if attachments.extension in [htm, html] then tag \"html\"\n"
-           "  rule bulk: if header \"X-Mailer\" contains \"Bulk\" then tag \"bulk\"\n"
-           "  rule top: if urls.domain ends with \".top\" then tag \"top\"\n"
-           "}\n");
+  Policy p(
+      "stage s {\n"
+      "  rule html: if attachments.extension in [htm, html] then tag \"html\"\n"
+      "  rule bulk: if header \"X-Mailer\" contains \"Bulk\" then tag \"bulk\"\n"
+      "  rule top: if urls.domain ends with \".top\" then tag \"top\"\n"
+      "}\n");
   p.evaluator().set_trace(true);
   std::string m = with_attachments({{"a.pdf", "x"}, {"delivery_form.htm", "<form>"}},
                                    "see http://ok.example/ and http://x.bad.top/a\r\n");
