@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/envelope.h"
+#include "tools/stated_facts.h"
 
 namespace mp::tools {
 
@@ -64,6 +65,7 @@ struct TestCase {
   // The envelope.
   runtime::Envelope envelope;
   bool sender_given = false;
+  std::vector<StatedFact> facts;  // `spf: fail`, ...: answered without DNS
 
   // The expectations.
   std::optional<std::string> action;
