@@ -35,8 +35,8 @@
 #include "tools/commands.h"
 #include "tools/envelope_options.h"
 #include "tools/fact_options.h"
-#include "tools/shared_facts.h"
 #include "tools/inputs.h"
+#include "tools/shared_facts.h"
 
 namespace mp::tools {
 

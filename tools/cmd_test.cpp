@@ -25,8 +25,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/message.h"
 #include "auth/facts.h"
+#include "runtime/message.h"
 #include "tools/commands.h"
 #include "tools/fact_options.h"
 #include "tools/inputs.h"
@@ -395,8 +395,9 @@ class Runner {
       (name.starts_with("country(") ? country : dns) = true;
     }
     std::string flags = dns && country ? "--dns-server, --geoip" : dns ? "--dns-server" : "--geoip";
-    return fmt::format("a rule read {}, which the case does not state and this run does not compute (no {}): no value",
-                       list, flags);
+    return fmt::format(
+        "a rule read {}, which the case does not state and this run does not compute (no {}): no value", list,
+        flags);
   }
 
   void report_case(const TestFile& file, const TestCase& c, const vm::Verdict& verdict,
@@ -412,7 +413,8 @@ class Runner {
       return;
     }
     if (pass) {
-      if (o_.verbose || !unstated.empty()) std::cout << fmt::format("PASS {}:{}: {}\n", file.path, c.line, c.name);
+      if (o_.verbose || !unstated.empty())
+        std::cout << fmt::format("PASS {}:{}: {}\n", file.path, c.line, c.name);
       if (o_.verbose) std::cout << fmt::format("  got:      {}\n", got_summary(verdict));
       if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated) << "\n";
       return;

@@ -21,8 +21,8 @@ void FactFlags::add_to(CLI::App& command) {
 
 std::unique_ptr<dns::Resolver> FactFlags::resolver(std::shared_ptr<dns::Cache> cache) const {
   try {
-    return std::make_unique<dns::Resolver>(
-        dns::ResolverOptions{.servers = servers_, .timeout_ms = timeout_ms_, .tries = 2, .cache = std::move(cache)});
+    return std::make_unique<dns::Resolver>(dns::ResolverOptions{
+        .servers = servers_, .timeout_ms = timeout_ms_, .tries = 2, .cache = std::move(cache)});
   } catch (const std::exception& e) {
     std::cerr << "error: --dns-server: " << e.what() << "\n";
     return nullptr;
@@ -73,8 +73,9 @@ void warn(const std::vector<std::string>& names, std::string_view flag, std::str
   if (names.empty()) return;
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  std::cerr << "warning: the policy reads " << list << " but no " << flag << " was given: "
-            << (names.size() == 1 ? "it has" : "they have") << " no value" << unless << "\n";
+  std::cerr << "warning: the policy reads " << list << " but no " << flag
+            << " was given: " << (names.size() == 1 ? "it has" : "they have") << " no value" << unless
+            << "\n";
 }
 
 }  // namespace

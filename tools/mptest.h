@@ -94,6 +94,8 @@ struct TestFile {
 TestFile parse_test_file(const std::string& path);
 
 std::string trim(std::string_view s);
+// Splits on spaces, tabs and commas (rcpt:, fired:, stated facts).
+std::vector<std::string> split_words(std::string_view s);
 std::string quoted(const std::string& s);
 std::string number_text(double v);
 // " (did you mean `x`?)" for the closest candidate, or "".

@@ -7,6 +7,7 @@
 
 #include "lang/diagnostics.h"
 #include "tools/fact_options.h"
+#include "tools/mptest.h"
 #include "vm/fields.h"
 
 namespace mp::tools {
@@ -31,21 +32,6 @@ bool single_valued(FieldId fact) {
 
 bool has_value(std::string_view word, const std::vector<std::string_view>& values) {
   return std::find(values.begin(), values.end(), word) != values.end();
-}
-
-std::vector<std::string> words_of(std::string_view value) {
-  std::vector<std::string> out;
-  std::string word;
-  for (char c : value) {
-    if (c == ' ' || c == '\t' || c == ',') {
-      if (!word.empty()) out.push_back(std::move(word));
-      word.clear();
-    } else {
-      word += c;
-    }
-  }
-  if (!word.empty()) out.push_back(std::move(word));
-  return out;
 }
 
 std::optional<std::string> vocabulary_problem(FieldId fact, const std::string& word) {
@@ -120,7 +106,7 @@ const std::vector<std::string>& fact_keys() {
 }
 
 std::optional<std::string> parse_fact_value(StatedFact& fact, std::string_view value) {
-  std::vector<std::string> words = words_of(value);
+  std::vector<std::string> words = split_words(value);
   if (words.size() == 1 && words[0] == "temperror") {
     // As a failed lookup reads: "temperror" where the vocabulary has it, else no value.
     fact.temp_error = true;
@@ -193,13 +179,17 @@ vm::FactValue StatedFacts::compute(FieldId fact, std::span<const std::string> ar
     merge_fact_value(out, std::move(v));
   };
   if (arguments.empty()) {
-    if (const StatedFact* s = find(fact, "")) answer(*s, "");
-    else return unstated(fact, {});
+    if (const StatedFact* s = find(fact, ""))
+      answer(*s, "");
+    else
+      return unstated(fact, {});
     return out;
   }
   for (const auto& argument : arguments) {
-    if (const StatedFact* s = find(fact, argument)) answer(*s, argument);
-    else rest.push_back(argument);
+    if (const StatedFact* s = find(fact, argument))
+      answer(*s, argument);
+    else
+      rest.push_back(argument);
   }
   if (!rest.empty()) merge_fact_value(out, unstated(fact, rest));
   return out;

@@ -39,7 +39,8 @@ std::optional<std::string> parse_fact_value(StatedFact& fact, std::string_view v
 class StatedFacts final : public vm::FactSource {
  public:
   // Both must outlive this.
-  StatedFacts(std::span<const StatedFact> stated, SharedFacts& computed) : stated_(stated), computed_(computed) {}
+  StatedFacts(std::span<const StatedFact> stated, SharedFacts& computed)
+      : stated_(stated), computed_(computed) {}
 
   void prefetch(std::span<const vm::FactUse> facts) override;
   vm::FactValue compute(vm::FieldId fact, std::span<const std::string> arguments) override;

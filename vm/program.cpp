@@ -49,7 +49,9 @@ HsDatabase deserialize(const FieldDatabase& db) {
 
 Program::~Program() = default;
 
-std::span<const FactUse> Program::facts_used() const { return loaded_->facts_used; }
+std::span<const FactUse> Program::facts_used() const {
+  return loaded_->facts_used;
+}
 
 ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   if (hs_valid_platform() != HS_SUCCESS) throw ImageError("Hyperscan does not support this CPU");

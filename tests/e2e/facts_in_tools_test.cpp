@@ -27,8 +27,9 @@ std::string message_from(const std::string& domain) {
 
 std::string stated_case(const std::string& name, const std::string& facts, const std::string& action,
                         const std::string& rule) {
-  return "case: " + name + "\n" + facts + "  client-ip: 192.0.2.10\n  sender: a@soft.test\n  action: " + action +
-         "\n  rule: " + rule + "\n  message: <<END\n" + message_from("soft.test") + "END\n";
+  return "case: " + name + "\n" + facts +
+         "  client-ip: 192.0.2.10\n  sender: a@soft.test\n  action: " + action + "\n  rule: " + rule +
+         "\n  message: <<END\n" + message_from("soft.test") + "END\n";
 }
 
 class FactsInToolsTest : public ::testing::Test {
@@ -56,7 +57,8 @@ TEST_F(FactsInToolsTest, DiffWithDnsServerReportsTheSoftfailingMessages) {
   testing::TestDnsServer server(kZone);
   auto r = diff({"--dns-server", server.address(), "--dns-timeout", "500"});
   EXPECT_EQ(r.status, 1) << describe(r);
-  EXPECT_NE(r.out.find("corpus/soft.test.eml: deliver (by score) → reject (custom_filters.line_1)"), std::string::npos)
+  EXPECT_NE(r.out.find("corpus/soft.test.eml: deliver (by score) → reject (custom_filters.line_1)"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("changed: 1\n"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("hard.test"), std::string::npos) << r.out;  // rejected by both
@@ -95,21 +97,25 @@ TEST_F(FactsInToolsTest, TestNamesAFactARuleReadButTheCaseDoesNotState) {
   dir.write("t.mptest", "policy: new.mp\n" + stated_case("nothing stated", "", "deliver", "none"));
   auto r = run_policyc(dir.path(), {"test", "t.mptest"});
   EXPECT_EQ(r.status, 0) << describe(r);
-  EXPECT_NE(r.out.find("PASS t.mptest:2: nothing stated\n  note: a rule read spf, which the case does not state "
-                       "and this run does not compute (no --dns-server): no value"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("PASS t.mptest:2: nothing stated\n  note: a rule read spf, which the case does not state "
+                 "and this run does not compute (no --dns-server): no value"),
+      std::string::npos)
       << r.out;
-  EXPECT_EQ(r.err,
-            "warning: the policy reads spf but no --dns-server was given: it has no value unless a case states "
-            "them\n");
+  EXPECT_EQ(
+      r.err,
+      "warning: the policy reads spf but no --dns-server was given: it has no value unless a case states "
+      "them\n");
   auto j = run_policyc(dir.path(), {"test", "t.mptest", "--format", "json"});
-  EXPECT_EQ(parse_json_line(non_empty_lines(j.out).at(0))["unstated_facts"], nlohmann::json({"spf"})) << j.out;
+  EXPECT_EQ(parse_json_line(non_empty_lines(j.out).at(0))["unstated_facts"], nlohmann::json({"spf"}))
+      << j.out;
 }
 
 TEST_F(FactsInToolsTest, TestComputesUnstatedFactsWithDnsServer) {
   testing::TestDnsServer server(kZone);
   dir.write("t.mptest", "policy: new.mp\n" + stated_case("softfail from DNS", "", "reject", "line_1"));
-  auto r = run_policyc(dir.path(), {"test", "t.mptest", "--dns-server", server.address(), "--dns-timeout", "500"});
+  auto r =
+      run_policyc(dir.path(), {"test", "t.mptest", "--dns-server", server.address(), "--dns-timeout", "500"});
   EXPECT_EQ(r.status, 0) << describe(r);
   EXPECT_EQ(r.out, "1 passed, 0 failed\n");
   EXPECT_EQ(r.err, "");
@@ -129,10 +135,12 @@ TEST_F(FactsInToolsTest, StatedTemperrorFollowsOnTemperror) {
 }
 
 TEST_F(FactsInToolsTest, BadStatedFactsAreErrorsWithSuggestions) {
-  dir.write("bad.mptest", "policy: new.mp\n" +
-                              stated_case("bad", "  spf: softfial\n  dkim.domain: a.example\n  country: de\n"
-                                                 "  dnsbl(\"zen.example\"): listed\n  helo.checks: localhost, notfqdn\n",
-                                          "deliver", "none"));
+  dir.write("bad.mptest",
+            "policy: new.mp\n" +
+                stated_case("bad",
+                            "  spf: softfial\n  dkim.domain: a.example\n  country: de\n"
+                            "  dnsbl(\"zen.example\"): listed\n  helo.checks: localhost, notfqdn\n",
+                            "deliver", "none"));
   auto r = run_policyc(dir.path(), {"test", "bad.mptest"});
   EXPECT_EQ(r.status, 2) << describe(r);
   EXPECT_NE(r.out.find("bad.mptest:3: error: `softfial` is not a value of spf"), std::string::npos) << r.out;
@@ -142,7 +150,8 @@ TEST_F(FactsInToolsTest, BadStatedFactsAreErrorsWithSuggestions) {
       << r.out;
   EXPECT_NE(r.out.find("bad.mptest:5: error: `de` is not a country code"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bad.mptest:6: error: `listed` is not an IP address"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("bad.mptest:7: error: `notfqdn` is not a value of helo.checks"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.mptest:7: error: `notfqdn` is not a value of helo.checks"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("did you mean `not_fqdn`?"), std::string::npos) << r.out;
 }
 
@@ -158,9 +167,11 @@ if mx(sender.domain) is null_mx then tag "mx"
   std::string facts =
       "  dkim: pass\n  dkim.domains: ccsend.com, example.org\n  dmarc: fail\n  dmarc.policy: reject\n"
       "  fcrdns: pass\n  ptr: mail.example.com\n  ptr.checks: generic\n  helo.checks: localhost, not_fqdn\n"
-      "  country: DE\n  dnsbl(\"zen.example\"): 127.0.0.2\n  dnswl(\"list.example\"): 127.0.9.1\n  mx: null_mx\n";
+      "  country: DE\n  dnsbl(\"zen.example\"): 127.0.0.2\n  dnswl(\"list.example\"): 127.0.9.1\n  mx: "
+      "null_mx\n";
   std::string c = stated_case("all", facts, "deliver", "none");
-  std::string tags = "  tag: dkim\n  tag: dmarc\n  tag: ptr\n  tag: helo\n  tag: country\n  tag: lists\n  tag: mx\n";
+  std::string tags =
+      "  tag: dkim\n  tag: dmarc\n  tag: ptr\n  tag: helo\n  tag: country\n  tag: lists\n  tag: mx\n";
   c.insert(c.find("  message:"), tags);
   dir.write("all.mptest", "policy: all.mp\n" + c);
   auto r = run_policyc(dir.path(), {"test", "all.mptest"});
@@ -172,7 +183,8 @@ TEST_F(FactsInToolsTest, RunWarnsAboutCountryWithoutGeoip) {
   dir.write("country.mp", "if country(client.ip) in [DE] then tag \"de\"\n");
   auto r = run_policyc(dir.path(), {"run", "country.mp", "corpus/pass.test.eml"});
   EXPECT_EQ(r.status, 0) << describe(r);
-  EXPECT_EQ(r.err, "warning: the policy reads country(client.ip) but no --geoip was given: it has no value\n");
+  EXPECT_EQ(r.err,
+            "warning: the policy reads country(client.ip) but no --geoip was given: it has no value\n");
 }
 
 }  // namespace
