@@ -6,6 +6,10 @@
 // workers. The parts of an mbox file are put on a shared list so that the other
 // workers help with a big mbox. Results are keyed by (file number, part number) and
 // sorted at the end, so the output does not depend on the number of threads.
+//
+// Facts (--dns-server, --geoip): each worker has its own resolver (a c-ares channel is
+// not thread-safe), all sharing one DNS cache; each message gets one MessageFacts,
+// computed once and read by both policies (tools/shared_facts.h).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -21,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <tuple>
 
@@ -29,7 +34,9 @@
 #include "runtime/message.h"
 #include "tools/commands.h"
 #include "tools/envelope_options.h"
+#include "tools/fact_options.h"
 #include "tools/inputs.h"
+#include "tools/shared_facts.h"
 
 namespace mp::tools {
 
@@ -44,6 +51,15 @@ struct DiffOptions {
   std::string format = "text";
   unsigned jobs = 0;  // 0: one per hardware thread
   EnvelopeOptions envelope;
+  FactFlags facts;
+};
+
+// What the workers need to compute facts.
+struct FactContext {
+  FactAvailability available;
+  auth::FactOptions options;  // the new policy's (trusted relays)
+  std::shared_ptr<dns::Cache> cache;
+  bool needs_resolver() const { return available.dns || available.geoip; }
 };
 
 // ---- The corpus -------------------------------------------------------------------
@@ -169,8 +185,11 @@ class Work {
 class Worker {
  public:
   Worker(const vm::ProgramPtr& before, const vm::ProgramPtr& after, const runtime::Envelope& base,
-         const DiffOptions& o, const std::vector<std::string>& files, Work& work)
-      : before_(before), after_(after), base_(base), o_(o), files_(files), work_(work) {}
+         const DiffOptions& o, const FactContext& facts, const std::vector<std::string>& files, Work& work)
+      : before_(before), after_(after), base_(base), o_(o), facts_(facts), files_(files), work_(work) {
+    // --geoip alone needs one too (MessageFacts takes one); SharedFacts keeps DNS off it.
+    if (facts.needs_resolver()) resolver_ = o.facts.resolver(facts.cache);
+  }
 
   WorkerResult run() {
     for (Task t = work_.next(); t.kind != Task::Done; t = work_.next()) {
@@ -242,9 +261,13 @@ class Worker {
         add_error(file, part, name, envelope.error);
         return;
       }
-      out.before = side_of(old_evaluator_.evaluate(message, envelope.envelope));
+      // One set of facts for both policies: the same answers, so that only the policy differs.
+      std::optional<auth::MessageFacts> real;
+      if (resolver_) real.emplace(*resolver_, message, envelope.envelope, facts_.options);
+      SharedFacts facts(real ? &*real : nullptr, facts_.available);
+      out.before = side_of(old_evaluator_.evaluate(message, envelope.envelope, &facts));
       if (!same_parse) message = runtime::Message::parse(std::move(bytes), new_options);
-      out.after = side_of(new_evaluator_.evaluate(message, envelope.envelope));
+      out.after = side_of(new_evaluator_.evaluate(message, envelope.envelope, &facts));
     } catch (const std::exception& e) {
       add_error(file, part, name, std::string("evaluation failed: ") + e.what());
       return;
@@ -266,8 +289,10 @@ class Worker {
   vm::ProgramPtr before_, after_;
   const runtime::Envelope& base_;
   const DiffOptions& o_;
+  const FactContext& facts_;
   const std::vector<std::string>& files_;
   Work& work_;
+  std::unique_ptr<dns::Resolver> resolver_;  // null: no fact is computed
   vm::Evaluator old_evaluator_{before_};
   vm::Evaluator new_evaluator_{after_};
   WorkerResult result_;
@@ -395,6 +420,11 @@ int diff(const DiffOptions& o) {
   std::optional<runtime::Envelope> envelope = o.envelope.base();
   if (!envelope) return 2;
   const runtime::Envelope& base = *envelope;
+  FactContext facts{{o.facts.dns_server_given(), o.facts.geoip_given()}, {}, std::make_shared<dns::Cache>()};
+  if (!o.facts.fact_options(after->image(), facts.options)) return 2;
+  if (facts.needs_resolver() && !o.facts.resolver(facts.cache)) return 2;  // a bad --dns-server
+  const vm::ProgramPtr programs[] = {before, after};
+  warn_uncomputable(programs, facts.available);
 
   const MessageFiles found = find_message_files(o.corpus);
   if (!report_message_files(found, true)) return 2;
@@ -410,7 +440,7 @@ int diff(const DiffOptions& o) {
   for (size_t i = 0; i < jobs; ++i) {
     threads.emplace_back([&, i] {
       {
-        Worker worker(before, after, base, o, files, work);
+        Worker worker(before, after, base, o, facts, files, work);
         results[i] = worker.run();
       }
       std::lock_guard lock(done_mutex);
@@ -460,6 +490,7 @@ void add_diff_command(CLI::App& app, int& status) {
   cmd->add_option("--jobs,-j", o->jobs, "Worker threads (default: one per hardware thread)")
       ->check(CLI::PositiveNumber);
   o->envelope.add_to(*cmd);
+  o->facts.add_to(*cmd);
   cmd->callback([o, &status] { status = diff(*o); });
 }
 

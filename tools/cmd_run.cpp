@@ -87,6 +87,9 @@ int run(const RunOptions& o) {
   std::unique_ptr<dns::Resolver> resolver = o.facts.resolver();
   auth::FactOptions fact_options;
   if (!resolver || !o.facts.fact_options(program->image(), fact_options)) return 2;
+  // Without --dns-server the DNS facts use /etc/resolv.conf: only country() can lack a source.
+  const vm::ProgramPtr programs[] = {program};
+  warn_uncomputable(programs, {.dns = true, .geoip = o.facts.geoip_given()});
   if (!o.write_headers.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.write_headers, ec);

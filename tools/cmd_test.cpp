@@ -25,10 +25,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/facts.h"
 #include "runtime/message.h"
 #include "tools/commands.h"
+#include "tools/fact_options.h"
 #include "tools/inputs.h"
 #include "tools/mptest.h"
+#include "tools/stated_facts.h"
 #include "tools/verdict_format.h"
 
 namespace mp::tools {
@@ -43,17 +46,20 @@ struct TestOptions {
   std::vector<std::string> paths;
   std::string format = "text";
   bool verbose = false;
+  FactFlags facts;
 };
 
 struct LoadedPolicy {
   vm::ProgramPtr program;  // null when the policy could not be read or compiled
   std::unique_ptr<vm::Evaluator> evaluator;
   std::set<std::pair<std::string, std::string>> rules;  // (stage, name)
+  auth::FactOptions fact_options;                       // its trusted relays, --geoip
+  bool fact_options_ok = true;                          // false: --geoip cannot be opened
 };
 
 class PolicyCache {
  public:
-  explicit PolicyCache(std::string format) : format_(std::move(format)) {}
+  PolicyCache(std::string format, const FactFlags& facts) : format_(std::move(format)), facts_(facts) {}
 
   LoadedPolicy& get(const std::string& path) {
     std::error_code ec;
@@ -66,6 +72,7 @@ class PolicyCache {
     p.program = load_program(path, format_);  // prints the diagnostics to stderr
     if (p.program) {
       p.evaluator = std::make_unique<vm::Evaluator>(p.program);
+      p.fact_options_ok = facts_.fact_options(p.program->image(), p.fact_options);
       const auto& image = p.program->image();
       for (const auto& r : image.rules) {
         p.rules.emplace(r.stage < image.stages.size() ? image.stages[r.stage] : std::string(), r.name);
@@ -74,8 +81,17 @@ class PolicyCache {
     return p;
   }
 
+  std::vector<vm::ProgramPtr> programs() const {
+    std::vector<vm::ProgramPtr> out;
+    for (const auto& [path, p] : cache_) {
+      if (p.program) out.push_back(p.program);
+    }
+    return out;
+  }
+
  private:
   std::string format_;
+  const FactFlags& facts_;
   std::map<std::string, LoadedPolicy> cache_;
 };
 
@@ -205,11 +221,18 @@ std::string dump(const ordered_json& j) { return j.dump(-1, ' ', false, ordered_
 
 class Runner {
  public:
-  explicit Runner(const TestOptions& o) : o_(o), policies_(o.format) {}
+  explicit Runner(const TestOptions& o) : o_(o), policies_(o.format, o.facts) {}
 
   int run() {
+    // A resolver also for --geoip alone: MessageFacts needs one; SharedFacts keeps
+    // the DNS facts from it.
+    if (o_.facts.dns_server_given() || o_.facts.geoip_given()) {
+      resolver_ = o_.facts.resolver();
+      if (!resolver_) return 2;
+    }
     std::vector<std::string> files = discover();
     for (const auto& path : files) run_file(parse_test_file(path));
+    warn_uncomputable(policies_.programs(), available(), "unless a case states them");
     if (files.empty() && !malformed_) {
       std::string where;
       for (const auto& p : o_.paths) where += (where.empty() ? "" : " ") + p;
@@ -314,7 +337,9 @@ class Runner {
                                fmt::format("cannot read the policy {} ({})", file.policy_written, file.policy)};
     } else {
       policy = &policies_.get(file.policy);
-      if (!policy->program) {
+      if (policy->program && !policy->fact_options_ok) {
+        policy_problem = Problem{file.policy_line, "not run: the --geoip database cannot be opened"};
+      } else if (!policy->program) {
         policy_problem = Problem{file.policy_line, fmt::format("the policy {} ({}) does not compile or load; "
                                                                "its diagnostics are on stderr",
                                                                file.policy_written, file.policy)};
@@ -340,42 +365,72 @@ class Runner {
     runtime::Message message = runtime::Message::parse(c.message_bytes, policy.program->parse_options());
     runtime::Envelope envelope = c.envelope;
     if (!c.sender_given) envelope.sender = default_sender(message);
+    // The case's facts, then what this run computes; both evaluations see the same.
+    std::optional<auth::MessageFacts> real;
+    if (resolver_) real.emplace(*resolver_, message, envelope, policy.fact_options);
+    SharedFacts computed(real ? &*real : nullptr, available());
+    StatedFacts facts(c.facts, computed);
     vm::Evaluator& evaluator = *policy.evaluator;
     evaluator.set_trace(false);
-    vm::Verdict verdict = evaluator.evaluate(message, envelope);
+    vm::Verdict verdict = evaluator.evaluate(message, envelope, &facts);
     std::vector<std::string> failures = check_verdict(c, verdict);
     if (!failures.empty()) {
       // Again with the trace, for the explanation.
       evaluator.set_trace(true);
-      verdict = evaluator.evaluate(message, envelope);
+      verdict = evaluator.evaluate(message, envelope, &facts);
       evaluator.set_trace(false);
     }
+    report_case(file, c, verdict, failures, facts.unstated());
+  }
+
+  FactAvailability available() const { return {o_.facts.dns_server_given(), o_.facts.geoip_given()}; }
+
+  // A fact a rule read that the case does not state and this run does not compute
+  // read as no value: said for every case, passing or not, so none passes by accident.
+  std::string unstated_note(const std::vector<std::string>& unstated) const {
+    std::string list;
+    bool country = false, dns = false;
+    for (const auto& name : unstated) {
+      list += (list.empty() ? "" : ", ") + name;
+      (name.starts_with("country(") ? country : dns) = true;
+    }
+    std::string flags = dns && country ? "--dns-server, --geoip" : dns ? "--dns-server" : "--geoip";
+    return fmt::format(
+        "a rule read {}, which the case does not state and this run does not compute (no {}): no value", list,
+        flags);
+  }
+
+  void report_case(const TestFile& file, const TestCase& c, const vm::Verdict& verdict,
+                   const std::vector<std::string>& failures, const std::vector<std::string>& unstated) {
     bool pass = failures.empty();
     (pass ? passed_ : failed_)++;
     if (json_) {
       ordered_json j = case_json(file, c, pass ? "pass" : "fail");
       j["failures"] = failures;
       j["verdict"] = ordered_json::parse(verdict_json(c.message_name, verdict));
+      if (!unstated.empty()) j["unstated_facts"] = unstated;
       std::cout << dump(j) << "\n";
       return;
     }
     if (pass) {
-      if (o_.verbose) {
+      if (o_.verbose || !unstated.empty())
         std::cout << fmt::format("PASS {}:{}: {}\n", file.path, c.line, c.name);
-        std::cout << fmt::format("  got:      {}\n", got_summary(verdict));
-      }
+      if (o_.verbose) std::cout << fmt::format("  got:      {}\n", got_summary(verdict));
+      if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated) << "\n";
       return;
     }
     std::cout << fmt::format("FAIL {}:{}: {}\n", file.path, c.line, c.name);
     std::cout << fmt::format("  expected: {}\n", expected_summary(c));
     std::cout << fmt::format("  got:      {}\n", got_summary(verdict));
     for (const auto& f : failures) std::cout << "  - " << f << "\n";
+    if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated) << "\n";
     std::cout << "  explanation:\n" << indent(verdict_text(c.message_name, verdict, true), "    ") << "\n";
   }
 
   const TestOptions& o_;
   bool json_ = o_.format == "json";
   PolicyCache policies_;
+  std::unique_ptr<dns::Resolver> resolver_;  // with --dns-server or --geoip
   int passed_ = 0, failed_ = 0;
   bool malformed_ = false;
 };
@@ -386,6 +441,7 @@ void add_test_command(CLI::App& app, int& status) {
   cmd->add_option("paths", o->paths, "Test files, or directories searched recursively for *.mptest")->required();
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("-v,--verbose", o->verbose, "Also list the passing cases");
+  o->facts.add_to(*cmd);
   cmd->callback([o, &status] { status = Runner(*o).run(); });
 }
 

@@ -1,5 +1,6 @@
 #include "tools/fact_options.h"
 
+#include <algorithm>
 #include <iostream>
 
 namespace mp::tools {
@@ -18,10 +19,10 @@ void FactFlags::add_to(CLI::App& command) {
       ->type_name("FILE");
 }
 
-std::unique_ptr<dns::Resolver> FactFlags::resolver() const {
+std::unique_ptr<dns::Resolver> FactFlags::resolver(std::shared_ptr<dns::Cache> cache) const {
   try {
-    return std::make_unique<dns::Resolver>(
-        dns::ResolverOptions{.servers = servers_, .timeout_ms = timeout_ms_, .tries = 2, .cache = nullptr});
+    return std::make_unique<dns::Resolver>(dns::ResolverOptions{
+        .servers = servers_, .timeout_ms = timeout_ms_, .tries = 2, .cache = std::move(cache)});
   } catch (const std::exception& e) {
     std::cerr << "error: --dns-server: " << e.what() << "\n";
     return nullptr;
@@ -39,6 +40,51 @@ bool FactFlags::fact_options(const vm::ImageData& image, auth::FactOptions& out)
     return false;
   }
   return true;
+}
+
+std::string fact_name(vm::FieldId fact, std::string_view argument) {
+  std::string_view written = vm::field_info(fact).name;
+  std::string base(written.substr(0, written.find('(')));
+  if (!vm::takes_argument(fact)) return base;
+  if (argument.empty()) return std::string(written);
+  bool zone = fact == vm::FieldId::Dnsbl || fact == vm::FieldId::Dnswl;
+  return base + (zone ? "(\"" + std::string(argument) + "\")" : "(" + std::string(argument) + ")");
+}
+
+namespace {
+
+// The facts the programs read, country() or the others, each once, in order.
+std::vector<std::string> facts_read(std::span<const vm::ProgramPtr> programs, bool want_country) {
+  std::vector<std::string> names;
+  auto add = [&names](std::string name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+  };
+  for (const auto& program : programs) {
+    for (const vm::FactUse& use : program->facts_used()) {
+      if ((use.field == vm::FieldId::Country) != want_country) continue;
+      if (use.arguments.empty()) add(fact_name(use.field, {}));
+      for (const auto& argument : use.arguments) add(fact_name(use.field, argument));
+    }
+  }
+  return names;
+}
+
+void warn(const std::vector<std::string>& names, std::string_view flag, std::string_view unless) {
+  if (names.empty()) return;
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::cerr << "warning: the policy reads " << list << " but no " << flag
+            << " was given: " << (names.size() == 1 ? "it has" : "they have") << " no value" << unless
+            << "\n";
+}
+
+}  // namespace
+
+void warn_uncomputable(std::span<const vm::ProgramPtr> programs, FactAvailability available,
+                       std::string_view unless) {
+  std::string suffix = unless.empty() ? std::string() : " " + std::string(unless);
+  if (!available.dns) warn(facts_read(programs, false), "--dns-server", suffix);
+  if (!available.geoip) warn(facts_read(programs, true), "--geoip", suffix);
 }
 
 }  // namespace mp::tools

@@ -1,24 +1,40 @@
 // The flags that say how facts (spf, dkim, dmarc, ptr, …) are computed, shared by the
-// commands that evaluate messages: --dns-server, --dns-timeout, --fact-budget.
+// commands that evaluate messages (run, test, diff): --dns-server, --dns-timeout,
+// --fact-budget, --geoip; and the one warning a run prints about facts it cannot
+// compute.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/facts.h"
 #include "dns/resolver.h"
 #include "vm/image.h"
+#include "vm/vm.h"
 
 namespace mp::tools {
+
+// Which facts a run can compute: the DNS facts with a resolver, country() with a
+// GeoIP database.
+struct FactAvailability {
+  bool dns = false;
+  bool geoip = false;
+  bool computes(vm::FieldId fact) const { return fact == vm::FieldId::Country ? geoip : dns; }
+};
 
 class FactFlags {
  public:
   void add_to(CLI::App& command);
-  // The resolver the flags describe; null (after printing why) on a bad --dns-server.
-  std::unique_ptr<dns::Resolver> resolver() const;
+  bool dns_server_given() const { return !servers_.empty(); }
+  bool geoip_given() const { return !geoip_path_.empty(); }
+  // The resolver the flags describe, sharing `cache` (null: a private one); null
+  // (after printing why) on a bad --dns-server.
+  std::unique_ptr<dns::Resolver> resolver(std::shared_ptr<dns::Cache> cache = nullptr) const;
   // The options for evaluating `image`'s rules (its trusted relays, the --geoip
   // database); false (after printing why) when the database cannot be opened.
   bool fact_options(const vm::ImageData& image, auth::FactOptions& out) const;
@@ -29,5 +45,15 @@ class FactFlags {
   int budget_ms_ = 10000;
   std::string geoip_path_;
 };
+
+// A fact as a policy writes it: spf, dnsbl("zen.example"), country(client.ip).
+std::string fact_name(vm::FieldId fact, std::string_view argument);
+
+// Prints to stderr, once for the whole run, which facts the programs read that
+// `available` cannot compute, and the flag that would provide them:
+//   warning: the policy reads spf, dmarc but no --dns-server was given: they have no value
+// `unless` is appended to the sentence (test: "unless a case states them").
+void warn_uncomputable(std::span<const vm::ProgramPtr> programs, FactAvailability available,
+                       std::string_view unless = {});
 
 }  // namespace mp::tools

@@ -31,8 +31,7 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-// Splits on spaces, tabs and commas.
-static std::vector<std::string> split_words(std::string_view s) {
+std::vector<std::string> split_words(std::string_view s) {
   std::vector<std::string> out;
   std::string word;
   for (char c : s) {
@@ -272,6 +271,26 @@ static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, 
   }
 }
 
+// A stated fact (`spf: fail`): its value must be one the fact can have.
+static void apply_fact_key(TestCase& c, const std::string& key, StatedFact fact, const std::string& value,
+                           int line) {
+  auto [it, fresh] = c.seen.emplace(key, line);
+  if (!fresh) {
+    c.problems.push_back(
+        {line, fmt::format("`{}:` given twice in this case (first on line {})", key, it->second)});
+    return;
+  }
+  if (value.empty()) {
+    c.problems.push_back({line, fmt::format("`{}:` needs a value", key)});
+    return;
+  }
+  fact.line = line;
+  if (auto problem = parse_fact_value(fact, value))
+    c.problems.push_back({line, *problem});
+  else
+    c.facts.push_back(std::move(fact));
+}
+
 static void finish_case(TestCase& c) {
   if (c.name.empty()) c.name = fmt::format("case on line {}", c.line);
   if (!c.seen.count("message")) c.problems.push_back({c.line, "the case has no `message:`"});
@@ -313,8 +332,10 @@ TestFile parse_test_file(const std::string& path) {
     };
     size_t colon = line.find(':');
     std::string key = colon == std::string::npos ? std::string() : trim(line.substr(0, colon));
+    // Fact keys add dots, digits and calls: dkim.domains, dnsbl("zen.example").
     bool key_ok = !key.empty() && std::all_of(key.begin(), key.end(), [](char ch) {
-      return (ch >= 'a' && ch <= 'z') || ch == '-';
+      return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+             std::string_view("-._()\"").find(ch) != std::string_view::npos;
     });
     if (!key_ok) {
       problem(fmt::format("expected `key: value`, got `{}`", line.size() > 60 ? line.substr(0, 60) + "…" : line));
@@ -352,8 +373,14 @@ TestFile parse_test_file(const std::string& path) {
         continue;
       }
       apply_case_key(file, *current, key, value, number, lines, i);
+    } else if (auto fact = parse_fact_key(key)) {
+      if (!current)
+        problem(fmt::format("`{}:` outside a case; start a case with `case: NAME`", key));
+      else
+        apply_fact_key(*current, key, std::move(*fact), value, number);
     } else {
       std::vector<std::string> all = kCaseKeys;
+      all.insert(all.end(), fact_keys().begin(), fact_keys().end());
       all.push_back("case");
       all.push_back("policy");
       problem(fmt::format("unknown key `{}`{}", key, did_you_mean(key, all)));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/envelope.h"
+#include "tools/stated_facts.h"
 
 namespace mp::tools {
 
@@ -64,6 +65,7 @@ struct TestCase {
   // The envelope.
   runtime::Envelope envelope;
   bool sender_given = false;
+  std::vector<StatedFact> facts;  // `spf: fail`, ...: answered without DNS
 
   // The expectations.
   std::optional<std::string> action;
@@ -92,6 +94,8 @@ struct TestFile {
 TestFile parse_test_file(const std::string& path);
 
 std::string trim(std::string_view s);
+// Splits on spaces, tabs and commas (rcpt:, fired:, stated facts).
+std::vector<std::string> split_words(std::string_view s);
 std::string quoted(const std::string& s);
 std::string number_text(double v);
 // " (did you mean `x`?)" for the closest candidate, or "".

@@ -12,7 +12,7 @@ namespace {
 
 // Facts appear only as Field operands (the verifier has checked every operand); their
 // arguments are the filters of the patterns, sets and nets they are tested with.
-std::vector<FactUse> facts_used(const ImageData& im) {
+std::vector<FactUse> collect_facts_used(const ImageData& im) {
   std::vector<FactUse> facts;
   auto use = [&facts](FieldId field, const std::string& argument) {
     auto it =
@@ -48,6 +48,10 @@ HsDatabase deserialize(const FieldDatabase& db) {
 }  // namespace
 
 Program::~Program() = default;
+
+std::span<const FactUse> Program::facts_used() const {
+  return loaded_->facts_used;
+}
 
 ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   if (hs_valid_platform() != HS_SUCCESS) throw ImageError("Hyperscan does not support this CPU");
@@ -85,7 +89,7 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   for (const auto& prefix : im.settings.sending_servers) loaded->sending_servers.insert(prefix);
   for (const auto& prefix : im.settings.trusted_relays) loaded->trusted_relays.insert(prefix);
   loaded->org_domains.insert(im.settings.org_domains.begin(), im.settings.org_domains.end());
-  loaded->facts_used = facts_used(im);
+  loaded->facts_used = collect_facts_used(im);
   program->loaded_ = std::move(loaded);
   return program;
 }

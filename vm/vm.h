@@ -114,6 +114,9 @@ class Program {
 
   struct Loaded;  // sets, nets and databases ready for lookups (vm-internal)
   const Loaded& loaded() const { return *loaded_; }
+  // Every fact some instruction reads, with its arguments (what evaluate() prefetches);
+  // the tools warn from it about facts a run cannot compute.
+  std::span<const FactUse> facts_used() const;
 
  private:
   Program() = default;

@@ -1,0 +1,198 @@
+#include "tools/stated_facts.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "lang/diagnostics.h"
+#include "tools/fact_options.h"
+#include "tools/mptest.h"
+#include "vm/fields.h"
+
+namespace mp::tools {
+
+using vm::FieldId;
+
+namespace {
+
+constexpr FieldId kFirstFact = FieldId::Spf;
+constexpr FieldId kLastFact = FieldId::Country;
+
+std::string base_name(FieldId fact) {
+  std::string_view name = vm::field_info(fact).name;
+  return std::string(name.substr(0, name.find('(')));
+}
+
+// Facts that hold one value at most (language.md, section 7: "single fact").
+bool single_valued(FieldId fact) {
+  return fact == FieldId::Spf || fact == FieldId::Dkim || fact == FieldId::Dmarc ||
+         fact == FieldId::DmarcPolicy || fact == FieldId::Fcrdns || fact == FieldId::Ptr;
+}
+
+bool has_value(std::string_view word, const std::vector<std::string_view>& values) {
+  return std::find(values.begin(), values.end(), word) != values.end();
+}
+
+std::optional<std::string> vocabulary_problem(FieldId fact, const std::string& word) {
+  const auto& vocabulary = vm::field_vocabulary(fact);
+  if (has_value(word, vocabulary)) return std::nullopt;
+  std::vector<std::string> names(vocabulary.begin(), vocabulary.end());
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::string best = lang::closest_name(word, names);
+  return fmt::format("`{}` is not a value of {} ({}){}", word, base_name(fact), list,
+                     best.empty() ? "" : fmt::format("; did you mean `{}`?", best));
+}
+
+// One word of an open-vocabulary fact: a country code, a DNS list's return code, a name.
+std::optional<std::string> add_open_value(StatedFact& fact, const std::string& word) {
+  if (fact.field == FieldId::Country) {
+    bool code = word.size() == 2 && std::isupper(static_cast<unsigned char>(word[0])) &&
+                std::isupper(static_cast<unsigned char>(word[1]));
+    if (!code) {
+      std::string upper = word;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return fmt::format("`{}` is not a country code (two upper-case letters, ISO 3166){}", word,
+                         upper.size() == 2 ? fmt::format("; did you mean `{}`?", upper) : "");
+    }
+    fact.text.push_back(word);
+  } else if (vm::field_info(fact.field).kind == vm::ValueKind::Ip) {
+    auto ip = runtime::IpAddress::parse(word);
+    if (!ip) return fmt::format("`{}` is not an IP address (a return code of the DNS list, 127.0.0.2)", word);
+    fact.ips.push_back(*ip);
+  } else {
+    std::string folded = word;
+    for (char& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    fact.text.push_back(std::move(folded));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<StatedFact> parse_fact_key(std::string_view key) {
+  for (auto id = static_cast<size_t>(kFirstFact); id <= static_cast<size_t>(kLastFact); ++id) {
+    auto fact = static_cast<FieldId>(id);
+    std::string base = base_name(fact);
+    bool zone = fact == FieldId::Dnsbl || fact == FieldId::Dnswl;
+    StatedFact out;
+    out.field = fact;
+    if (key == base && !zone) return out;
+    if (!vm::takes_argument(fact) || !key.starts_with(base + "(") || !key.ends_with(")")) continue;
+    std::string_view argument = key.substr(base.size() + 1, key.size() - base.size() - 2);
+    if (zone) {
+      if (argument.size() < 3 || argument.front() != '"' || argument.back() != '"') return std::nullopt;
+      argument = argument.substr(1, argument.size() - 2);
+    }
+    if (argument.empty() || argument.find_first_of("\"() ") != std::string_view::npos) return std::nullopt;
+    out.argument = std::string(argument);
+    return out;
+  }
+  return std::nullopt;
+}
+
+const std::vector<std::string>& fact_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (auto id = static_cast<size_t>(kFirstFact); id <= static_cast<size_t>(kLastFact); ++id) {
+      auto fact = static_cast<FieldId>(id);
+      bool zone = fact == FieldId::Dnsbl || fact == FieldId::Dnswl;
+      out.push_back(zone ? std::string(vm::field_info(fact).name) : base_name(fact));
+    }
+    return out;
+  }();
+  return keys;
+}
+
+std::optional<std::string> parse_fact_value(StatedFact& fact, std::string_view value) {
+  std::vector<std::string> words = split_words(value);
+  if (words.size() == 1 && words[0] == "temperror") {
+    // As a failed lookup reads: "temperror" where the vocabulary has it, else no value.
+    fact.temp_error = true;
+    if (has_value("temperror", vm::field_vocabulary(fact.field))) fact.text.push_back("temperror");
+    return std::nullopt;
+  }
+  if (words.size() > 1 && single_valued(fact.field)) {
+    return fmt::format("{} has one value at most, not {}", base_name(fact.field), words.size());
+  }
+  bool closed = !vm::field_vocabulary(fact.field).empty();
+  if (!closed && words.size() == 1 && words[0] == "none") return std::nullopt;  // no value
+  for (const auto& word : words) {
+    if (closed) {
+      if (auto problem = vocabulary_problem(fact.field, word)) return problem;
+      fact.text.push_back(word);
+    } else if (auto problem = add_open_value(fact, word)) {
+      return problem;
+    }
+  }
+  return std::nullopt;
+}
+
+// ---- The fact source --------------------------------------------------------------
+
+const StatedFact* StatedFacts::find(FieldId fact, const std::string& argument) const {
+  const StatedFact* any = nullptr;  // mx / country stated without a field
+  for (const auto& s : stated_) {
+    if (s.field != fact) continue;
+    if (s.argument == argument) return &s;
+    if (s.argument.empty()) any = &s;
+  }
+  return any;
+}
+
+void StatedFacts::prefetch(std::span<const vm::FactUse> facts) {
+  std::vector<vm::FactUse> unstated;  // stated facts need no DNS
+  for (const auto& use : facts) {
+    vm::FactUse rest{use.field, {}};
+    for (const auto& argument : use.arguments) {
+      if (!find(use.field, argument)) rest.arguments.push_back(argument);
+    }
+    bool whole = use.arguments.empty() && !find(use.field, "");
+    if (whole || !rest.arguments.empty()) unstated.push_back(std::move(rest));
+  }
+  computed_.prefetch(unstated);
+}
+
+vm::FactValue StatedFacts::unstated(FieldId fact, std::span<const std::string> arguments) {
+  if (!computed_.computes(fact)) {
+    auto note = [this](std::string name) {
+      if (std::find(unstated_.begin(), unstated_.end(), name) == unstated_.end()) unstated_.push_back(name);
+    };
+    if (arguments.empty()) note(fact_name(fact, ""));
+    for (const auto& argument : arguments) note(fact_name(fact, argument));
+  }
+  return computed_.compute(fact, arguments);
+}
+
+vm::FactValue StatedFacts::compute(FieldId fact, std::span<const std::string> arguments) {
+  vm::FactValue out;
+  std::vector<std::string> rest;
+  auto answer = [&](const StatedFact& s, const std::string& argument) {
+    vm::FactValue v;
+    v.text = s.text;
+    v.ips = s.ips;
+    if (!argument.empty()) v.arguments.assign(s.text.size() + s.ips.size(), argument);
+    v.temp_error = s.temp_error;
+    v.detail = fmt::format("{}stated by the test case (line {})",
+                           argument.empty() ? "" : fact_name(fact, argument) + ": ", s.line);
+    merge_fact_value(out, std::move(v));
+  };
+  if (arguments.empty()) {
+    if (const StatedFact* s = find(fact, ""))
+      answer(*s, "");
+    else
+      return unstated(fact, {});
+    return out;
+  }
+  for (const auto& argument : arguments) {
+    if (const StatedFact* s = find(fact, argument))
+      answer(*s, argument);
+    else
+      rest.push_back(argument);
+  }
+  if (!rest.empty()) merge_fact_value(out, unstated(fact, rest));
+  return out;
+}
+
+}  // namespace mp::tools
