@@ -266,7 +266,8 @@ void negated_facts_in(const lang::Condition& c, bool negated, std::vector<lang::
   if (negated == (c.kind == lang::CondKind::Compare && c.negated)) return;
   out.push_back(warning("L013", "negated test on a fact: also true when the fact has no value", c.span,
                         "true when the fact could not be computed",
-                        "test the values you mean positively, e.g. `country(client.ip) in [RU, KP]`"));
+                        "name the values you mean instead of excluding some: `spf in [fail, softfail]`, "
+                        "`country(client.ip) in [RU, KP]`"));
 }
 
 void negated_facts(const LintInput& in, std::vector<lang::Diagnostic>& out) {

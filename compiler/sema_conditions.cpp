@@ -470,7 +470,7 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   std::vector<IrNode> alternatives;
   for (const auto& item : values(c.rhs, false, &field)) {
     auto text = item_as(item, ValueKind::Text, field);
-    if (!text || !value_can_occur(item, *text, c.op, field)) continue;
+    if (!text || !value_can_occur(item, caseless ? lower(*text) : *text, c.op, field)) continue;
     if (kind_of(field) == ValueKind::Domain || kind_of(field) == ValueKind::Address) {
       *text = fold_labels(*text);  // values are punycode: compare like with like
     }
@@ -500,7 +500,7 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
       continue;
     }
     auto value = item_as(item, kind, field);
-    if (!value || !value_can_occur(item, *value, c.op, field)) continue;
+    if (!value || !value_can_occur(item, c.nocase ? lower(*value) : *value, c.op, field)) continue;
     if (kind == ValueKind::Ip)
       prefixes.push_back(*runtime::Cidr::parse(*value));
     else

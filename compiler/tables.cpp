@@ -23,7 +23,9 @@ std::string escape_literal(std::string_view literal) {
 }
 
 uint32_t PatternTable::intern(vm::PatternInfo info, lang::Span span, std::string plain_literal) {
-  auto key = std::make_tuple(info.field, info.expression, info.hs_flags, info.header_filter);
+  // With the source text in the key, evidence and traces quote the test as this rule
+  // wrote it (`not contains "x"` and `contains "x"` are two patterns).
+  auto key = std::make_tuple(info.field, info.expression, info.hs_flags, info.header_filter, info.source);
   auto [it, inserted] = index_.emplace(key, static_cast<uint32_t>(patterns_.size()));
   if (inserted) {
     patterns_.push_back(std::move(info));
@@ -214,7 +216,10 @@ std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostic
 }
 
 uint32_t SetTable::add(vm::SetInfo set) {
-  auto key = std::make_tuple(set.field, set.fold, set.header_filter, set.entries);  // not the source
+  // The source text is part of the key: evidence and traces quote it, and `in [exe]`
+  // must not be shown as another rule's `is ".exe"`. Sets of one field share one
+  // lookup index at run time, so a second set costs little.
+  auto key = std::make_tuple(set.field, set.fold, set.header_filter, set.entries, set.source);
   auto [it, inserted] = index_.emplace(std::move(key), static_cast<uint32_t>(sets_.size()));
   if (inserted) sets_.push_back(std::move(set));
   return it->second;
@@ -224,6 +229,7 @@ uint32_t NetTable::add(vm::NetInfo net) {
   std::vector<std::string> key;
   for (const auto& p : net.prefixes) key.push_back(p.str());
   key.push_back("@" + net.argument);  // the same prefixes for another dnsbl zone are another net
+  key.push_back("#" + net.source);    // quoted by evidence and traces
   auto [it, inserted] = index_.emplace(std::move(key), static_cast<uint32_t>(nets_.size()));
   if (inserted) nets_.push_back(std::move(net));
   return it->second;

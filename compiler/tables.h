@@ -40,7 +40,7 @@ class PatternTable {
   std::vector<vm::PatternInfo> patterns_;
   std::vector<lang::Span> first_use_;
   std::vector<std::string> plain_literals_;  // the bytes of unanchored literals, "" for the rest
-  std::map<std::tuple<vm::FieldId, std::string, uint32_t, std::string>, uint32_t> index_;
+  std::map<std::tuple<vm::FieldId, std::string, uint32_t, std::string, std::string>, uint32_t> index_;
 };
 
 class SetTable {
@@ -51,7 +51,7 @@ class SetTable {
 
  private:
   std::vector<vm::SetInfo> sets_;
-  std::map<std::tuple<vm::FieldId, vm::Fold, std::string, std::vector<std::string>>, uint32_t> index_;
+  std::map<std::tuple<vm::FieldId, vm::Fold, std::string, std::vector<std::string>, std::string>, uint32_t> index_;
 };
 
 class NetTable {

@@ -18,6 +18,13 @@ namespace {
 // The flags a sidecar may hold; the value of each (all of them for --rcpt).
 using SidecarFlags = std::map<std::string, std::vector<std::string>>;
 
+// A value written in quotes, as a shell would read it: "" and '' are empty.
+std::string unquoted(std::string word) {
+  if (word.size() >= 2 && (word.front() == '"' || word.front() == '\'') && word.back() == word.front())
+    word = word.substr(1, word.size() - 2);
+  return word;
+}
+
 // The words of a sidecar: split at white space, "..." quoting (so "" is an empty
 // value), # to the end of the line a comment.
 std::vector<std::string> sidecar_words(const std::string& text) {
@@ -27,9 +34,7 @@ std::vector<std::string> sidecar_words(const std::string& text) {
     line = line.substr(0, line.find('#'));
     std::istringstream in(line);
     for (std::string word; in >> word;) {
-      if (word.size() >= 2 && word.front() == '"' && word.back() == '"')
-        word = word.substr(1, word.size() - 2);
-      words.push_back(word);
+      words.push_back(unquoted(word));
     }
   }
   return words;
@@ -42,7 +47,7 @@ std::string parse_sidecar(const std::string& text, SidecarFlags& flags) {
   for (size_t i = 0; i < words.size(); ++i) {
     std::string flag = words[i], value;
     if (size_t eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
+      value = unquoted(flag.substr(eq + 1));  // --sender="" is the null sender
       flag.resize(eq);
     } else if (i + 1 < words.size()) {
       value = words[++i];

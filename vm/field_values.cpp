@@ -97,6 +97,14 @@ std::string_view MessageFields::item_argument(FieldId field, uint32_t item) {
   return item < arguments.size() ? std::string_view(arguments[item]) : std::string_view();
 }
 
+void MessageFields::require_argument(FieldId field, std::string_view argument) {
+  if (!is_fact(field) || !takes_argument(field)) return;
+  (void)values(field);  // computes the fact for every argument first
+  for (const auto& failed : failed_arguments_) {
+    if (failed.field == field && failed.argument == argument) throw FactUnavailable{failed.report};
+  }
+}
+
 std::string MessageFields::item_name(Collection collection, uint32_t item) {
   if (item >= item_count(collection)) return {};
   switch (collection) {
@@ -203,7 +211,12 @@ void MessageFields::add_fact(FieldId field, std::span<const std::string> argumen
   if (!facts_) report.detail = "no fact source: facts are not computed here";
   if (fact.temp_error) report.value = "temperror";
   fact_reports_.push_back(report);
-  if (fact.temp_error && on_temperror_ == TempErrorPolicy::Tempfail) throw FactUnavailable{report};
+  if (fact.temp_error && on_temperror_ == TempErrorPolicy::Tempfail) {
+    // The zones of dnsbl(...) are computed together, but only a test of the zone
+    // that failed may stop the evaluation (require_argument).
+    if (arguments.empty()) throw FactUnavailable{report};
+    failed_arguments_.push_back({field, arguments.front(), report});
+  }
   for (auto& v : fact.text) out.own(std::move(v));
   out.ips.insert(out.ips.end(), fact.ips.begin(), fact.ips.end());
   out.arguments.insert(out.arguments.end(), fact.arguments.begin(), fact.arguments.end());

@@ -60,6 +60,9 @@ class MessageFields {
   // file name, the header field's name and position, the URL, the address; "" for a
   // single-valued field. For evidence and traces.
   std::string item_name(Collection collection, uint32_t item);
+  // Throws FactUnavailable when the fact `field` could not be computed for `argument`
+  // (dnsbl("ZONE"), mx(FIELD)) and facts.on_temperror = tempfail; a no-op otherwise.
+  void require_argument(FieldId field, std::string_view argument);
   const runtime::Message& message() const { return message_; }
   const runtime::Envelope& envelope() const { return envelope_; }
   // The facts computed so far, in the order rules first read them.
@@ -78,6 +81,12 @@ class MessageFields {
   TempErrorPolicy on_temperror_;
   std::span<const FactUse> facts_used_;
   std::vector<FactReport> fact_reports_;
+  struct FailedArgument {
+    FieldId field;
+    std::string argument;
+    FactReport report;
+  };
+  std::vector<FailedArgument> failed_arguments_;
   std::array<FieldValues, kFieldCount> cache_;
   std::vector<std::string> header_names_;
   bool header_names_ready_ = false;

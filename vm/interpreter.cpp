@@ -229,6 +229,8 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
       continue;
     }
     current_rule_ = rule;  // a fact its guard reads may fail: name this rule then
+    if (r.guard_kind == GuardKind::Pattern) fields_.require_argument(r.guard_field, im_.patterns[r.guard].header_filter);
+    if (r.guard_kind == GuardKind::Set) fields_.require_argument(r.guard_field, im_.sets[r.guard].header_filter);
     bool guard_failed =
         (r.guard_kind == GuardKind::Pattern && !matches_.pattern_matched(r.guard_field, r.guard)) ||
         (r.guard_kind == GuardKind::Set && !matches_.set_matched(r.guard_field, r.guard));
@@ -242,6 +244,7 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
 }
 
 bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
+  fields_.require_argument(field, im_.patterns[pattern].header_filter);
   const MatchRecord* r = matches_.pattern_record(field, pattern, item);
   const PatternInfo& p = im_.patterns[pattern];
   if (r == nullptr) {
@@ -282,6 +285,7 @@ std::string Run::values_seen(FieldId field, const std::string& argument) {
 }
 
 bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
+  fields_.require_argument(field, im_.sets[set].header_filter);
   const MatchRecord* r = matches_.set_record(field, set, item);
   const SetInfo& info = im_.sets[set];
   if (r == nullptr) {
@@ -297,6 +301,7 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
 }
 
 bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
+  fields_.require_argument(field, im_.nets[net].argument);
   const auto& ips = fields_.values(field).ips;
   const std::string& argument = im_.nets[net].argument;
   for (size_t i = 0; i < ips.size(); ++i) {

@@ -229,9 +229,11 @@ TEST(SemaSets, IsAndInBuildFoldedSets) {
   EXPECT_EQ(set_of(3).fold, vm::Fold::Lower);
   EXPECT_EQ(set_of(4).entries, (std::vector<std::string>{"YES", "yes"}));
   EXPECT_EQ(set_of(4).header_filter, "x-flag");
-  // The same folded set in two rules is stored once.
-  EXPECT_EQ(sets[5].c, sets[1].c);
-  EXPECT_EQ(im.sets.size(), 5u);
+  // The same folded entries written differently are two sets, so that the evidence
+  // and trace of each rule quote its own test (issue 9); written alike, one.
+  EXPECT_NE(sets[5].c, sets[1].c);
+  EXPECT_EQ(set_of(5).entries, set_of(1).entries);
+  EXPECT_EQ(im.sets.size(), 6u);
 }
 
 TEST(SemaSets, MembershipOnCaselessTextFieldsIsCaseless) {
@@ -262,8 +264,11 @@ TEST(SemaNets, IpTestsBuildNets) {
   EXPECT_EQ(a, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32", "192.0.2.1/32"}));
   ASSERT_EQ(im.nets[nets[1].c].prefixes.size(), 1u);
   EXPECT_EQ(im.nets[nets[1].c].prefixes[0].str(), "192.0.2.1/32");
-  EXPECT_EQ(nets[2].c, nets[0].c);  // identical nets are shared
-  EXPECT_EQ(im.nets.size(), 2u);
+  // Identical prefixes under another test text (`not in`) are another net, so the
+  // trace quotes each rule's own test.
+  EXPECT_NE(nets[2].c, nets[0].c);
+  EXPECT_EQ(im.nets[nets[2].c].prefixes.size(), im.nets[nets[0].c].prefixes.size());
+  EXPECT_EQ(im.nets.size(), 3u);
   EXPECT_TRUE(im.sets.empty());
   EXPECT_TRUE(im.patterns.empty());
 }

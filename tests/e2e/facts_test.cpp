@@ -243,6 +243,25 @@ TEST_F(FactsTest, ATempfailByAFactSaysSo) {
   EXPECT_EQ(j["fact"], "spf");
 }
 
+// A zone that times out stops only the rule that reads it: an earlier rule's reject
+// over another zone still decides (issue 9).
+TEST_F(FactsTest, ATimeoutOfOneZoneStopsOnlyTheRuleThatReadsIt) {
+  policy = dir.write("zones.mp",
+                     "stage custom_filters {\n  rule bl: if dnsbl(\"zen.test\") then reject \"550 5.7.1 listed\"\n}\n"
+                     "stage spam_engine {\n  rule slow: if dnsbl(\"slowlist.test\") then score 3 \"slow\"\n}\n");
+  zone += "10.2.0.192.slowlist.test. TIMEOUT\n";
+  server = std::make_unique<testing::TestDnsServer>(zone);
+  auto r = run({}, signed_message("zones.eml"));
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("reject by custom_filters.bl"), std::string::npos) << r.out;
+  policy = dir.write("zones-tag.mp",
+                     "stage custom_filters {\n  rule bl: if dnsbl(\"zen.test\") then tag \"listed\"\n}\n"
+                     "stage spam_engine {\n  rule slow: if dnsbl(\"slowlist.test\") then score 3 \"slow\"\n}\n");
+  auto t = run({}, signed_message("zones-tag.eml"));
+  EXPECT_NE(t.out.find("tempfail by fact dnsbl(\"slowlist.test\") (rule spam_engine.slow"), std::string::npos)
+      << t.out;
+}
+
 // The seed of issue 9: SPF passes for the attacker's domain, the CEO's domain asks
 // for reject; the order of the mailboxes never changes the verdict.
 TEST_F(FactsTest, EveryAuthorDomainCountsForDmarc) {

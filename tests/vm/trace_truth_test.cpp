@@ -56,5 +56,26 @@ TEST(TraceTruth, EvidenceNamesTheItem) {
   EXPECT_NE(traced(v, "html", 0)->detail.find("in delivery_form.htm"), std::string::npos);
 }
 
+// Two rules testing the same entries with different words each quote their own test.
+TEST(TraceTruth, EachRuleQuotesItsOwnTest) {
+  Policy p("stage s {\n"
+           "  rule a: if attachments.extension is \".exe\" then tag \"a\"\n"
+           "  rule b: if attachments.extension in [exe] then tag \"b\"\n"
+           "  rule c: if subject not contains \"x\" then tag \"c\"\n"
+           "  rule d: if subject contains \"x\" then tag \"d\"\n"
+           "}\n");
+  p.evaluator().set_trace(true);
+  const Verdict v = p.run(with_attachments({{"run.exe", "MZ"}}));
+  ASSERT_EQ(v.tags, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(v.fired[1].evidence.at(0).test, "in [exe]");
+  EXPECT_EQ(traced(v, "b", 0)->test, "in [exe]");
+  EXPECT_EQ(traced(v, "d", 0), nullptr);  // prefiltered: no test ran
+  Policy q("if subject not contains \"x\" then tag \"c\"\nif subject contains \"x\" then tag \"d\"\n");
+  q.evaluator().set_trace(true);
+  const Verdict w = q.run(simple("has x"));
+  ASSERT_EQ(w.tags, std::vector<std::string>{"d"});
+  EXPECT_EQ(w.fired[0].evidence.at(0).test, "contains \"x\"");
+}
+
 }  // namespace
 }  // namespace mp::vm::interpreter_test
