@@ -15,6 +15,8 @@ struct Envelope {
   std::vector<std::string> recipients;  // RCPT TO
   std::optional<IpAddress> client_ip;
   std::string helo;
+  std::string auth_user;    // SASL login name (RFC 4954 AUTH), "" when not authenticated
+  std::string tls_version;  // TLS protocol of the session ("TLSv1.3"), "" for plain SMTP
 };
 
 }  // namespace mp::runtime

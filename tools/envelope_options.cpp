@@ -42,7 +42,8 @@ std::vector<std::string> sidecar_words(const std::string& text) {
 
 // "" on success, else what is wrong with the sidecar.
 std::string parse_sidecar(const std::string& text, SidecarFlags& flags) {
-  static const std::vector<std::string> known = {"--sender", "--rcpt", "--client-ip", "--helo"};
+  static const std::vector<std::string> known = {"--sender", "--rcpt",      "--client-ip",
+                                                 "--helo",   "--auth-user", "--tls"};
   std::vector<std::string> words = sidecar_words(text);
   for (size_t i = 0; i < words.size(); ++i) {
     std::string flag = words[i], value;
@@ -55,7 +56,7 @@ std::string parse_sidecar(const std::string& text, SidecarFlags& flags) {
       return "`" + flag + "` needs a value";
     }
     if (std::find(known.begin(), known.end(), flag) == known.end())
-      return "unknown flag `" + flag + "` (a sidecar holds --sender, --rcpt, --client-ip and --helo)";
+      return "unknown flag `" + flag + "` (a sidecar holds --sender, --rcpt, --client-ip, --helo, --auth-user and --tls)";
     flags[flag].push_back(value);
   }
   return {};
@@ -120,12 +121,18 @@ void EnvelopeOptions::add_to(CLI::App& command) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--client-ip", client_ip_, "Connecting client's IP address");
   helo_option_ = command.add_option("--helo", helo_, "HELO/EHLO name");
+  auth_user_option_ =
+      command.add_option("--auth-user", auth_user_, "SASL login name the client authenticated as (client.auth_user)");
+  tls_option_ = command.add_option("--tls", tls_version_,
+                                   "TLS protocol version of the SMTP session, e.g. TLSv1.3 (client.tls)");
 }
 
 std::optional<runtime::Envelope> EnvelopeOptions::base() const {
   runtime::Envelope envelope;
   envelope.recipients = recipients_;
   envelope.helo = helo_;
+  envelope.auth_user = auth_user_;
+  envelope.tls_version = tls_version_;
   if (!client_ip_.empty()) {
     envelope.client_ip = runtime::IpAddress::parse(client_ip_);
     if (!envelope.client_ip) {
@@ -160,9 +167,21 @@ MessageEnvelope EnvelopeOptions::for_message(const runtime::Envelope& base, cons
       return {base, {}, side.path + ": --client-ip " + v->first + " is not an IP address"};
     add_source(out, "client.ip", out.envelope.client_ip->str(), v->second);
   }
-  if (auto v = pick(helo_option_->count() > 0, helo_, side, "--helo")) {
-    out.envelope.helo = v->first;
-    add_source(out, "helo", v->first, v->second);
+  struct Text {
+    CLI::Option* option;
+    const std::string& flag_value;
+    const char* flag;
+    const char* field;
+    std::string runtime::Envelope::*member;
+  };
+  const Text texts[] = {{helo_option_, helo_, "--helo", "helo", &runtime::Envelope::helo},
+                        {auth_user_option_, auth_user_, "--auth-user", "client.auth_user", &runtime::Envelope::auth_user},
+                        {tls_option_, tls_version_, "--tls", "client.tls", &runtime::Envelope::tls_version}};
+  for (const Text& t : texts) {
+    if (auto v = pick(t.option->count() > 0, t.flag_value, side, t.flag)) {
+      out.envelope.*t.member = v->first;
+      add_source(out, t.field, v->first, v->second);
+    }
   }
   return out;
 }

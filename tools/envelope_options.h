@@ -1,5 +1,5 @@
 // The SMTP envelope flags shared by `policyc run` and `policyc diff`: --sender,
-// --rcpt (one address each), --client-ip, --helo; and the envelope sidecar, a file
+// --rcpt (one address each), --client-ip, --helo, --auth-user, --tls; and the envelope sidecar, a file
 // FILE.env next to message FILE holding the same flags for that message
 // ("--client-ip 203.0.113.10 --sender a@widget.com --rcpt b@example.org"; words split
 // at white space, "" for an empty value, # starts a comment). For each field the
@@ -20,7 +20,7 @@ namespace mp::tools {
 
 // One envelope field of a message and where its value came from, for --explain.
 struct EnvelopeSource {
-  std::string field;  // "sender", "rcpt", "client.ip", "helo"
+  std::string field;  // "sender", "rcpt", "client.ip", "helo", "client.auth_user", "client.tls"
   std::string value;
   std::string source;  // "the command line", the sidecar's path, or "Return-Path" (derived)
 };
@@ -47,6 +47,10 @@ class EnvelopeOptions {
   std::string client_ip_;
   std::string helo_;
   CLI::Option* helo_option_ = nullptr;
+  std::string auth_user_;
+  CLI::Option* auth_user_option_ = nullptr;
+  std::string tls_version_;
+  CLI::Option* tls_option_ = nullptr;
 };
 
 // `--explain` lines naming the source of the envelope:

@@ -126,9 +126,9 @@ static std::optional<ScoreExpectation> parse_score(const std::string& text) {
 
 
 
-static const std::vector<std::string> kCaseKeys = {"message", "sender",    "rcpt",      "client-ip", "helo",
-                                            "action",  "rule",      "score",     "tag",       "fired",
-                                            "not-fired", "direction", "text"};
+static const std::vector<std::string> kCaseKeys = {
+    "message", "sender", "rcpt",  "client-ip", "helo",      "auth-user", "tls",
+    "action",  "rule",   "score", "tag",       "fired",     "not-fired", "direction", "text"};
 static const std::set<std::string> kActions = {"deliver", "allow", "reject", "quarantine", "discard", "tempfail"};
 static const std::set<std::string> kDirections = {"inbound", "outbound", "internal"};
 
@@ -236,6 +236,10 @@ static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, 
     if (!c.envelope.client_ip) problem(fmt::format("`{}` is not an IP address", value));
   } else if (key == "helo") {
     c.envelope.helo = value;
+  } else if (key == "auth-user") {
+    c.envelope.auth_user = value;
+  } else if (key == "tls") {
+    c.envelope.tls_version = value;
   } else if (key == "action") {
     if (!kActions.count(value)) {
       problem(fmt::format("unknown action `{}` (one of deliver, allow, reject, quarantine, discard, tempfail)", value));

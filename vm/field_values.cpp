@@ -148,6 +148,12 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       return;
     }
     case FieldId::Helo: out.own(runtime::fold_domain(envelope_.helo)); return;
+    case FieldId::ClientAuthUser:
+      if (!envelope_.auth_user.empty()) out.borrow(envelope_.auth_user);
+      return;
+    case FieldId::ClientTls:
+      if (!envelope_.tls_version.empty()) out.borrow(envelope_.tls_version);
+      return;
     case FieldId::Subject: out.borrow(message_.subject()); return;
     case FieldId::HeaderValue:
       for (const auto& h : message_.headers()) out.borrow(h.value);
