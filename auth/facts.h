@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/api_export.h"
 #include "auth/dkim.h"
 #include "auth/dmarc.h"
 #include "auth/spf.h"
@@ -46,7 +47,7 @@ struct ReverseDns {
 };
 
 // Holds references to the resolver, message and envelope: they must outlive it.
-class MessageFacts final : public vm::FactSource {
+class MP_API MessageFacts final : public vm::FactSource {
  public:
   MessageFacts(dns::Resolver& resolver, const runtime::Message& message, const runtime::Envelope& envelope,
                FactOptions options = {});

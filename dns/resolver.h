@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/api_export.h"
 #include "runtime/ip.h"
 
 namespace mp::dns {
@@ -55,7 +56,7 @@ struct Answer {
 };
 
 // Answers by (name, type), expiring with their TTL. Thread-safe; shared by resolvers.
-class Cache {
+class MP_API Cache {
  public:
   explicit Cache(size_t max_entries = 50000);
   ~Cache();
@@ -76,7 +77,7 @@ struct ResolverOptions {
   std::shared_ptr<Cache> cache;  // null: a private cache
 };
 
-class Resolver {
+class MP_API Resolver {
  public:
   using Callback = std::function<void(const Answer&)>;
   using Clock = std::chrono::steady_clock;

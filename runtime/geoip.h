@@ -13,13 +13,14 @@
 #include <optional>
 #include <string>
 
+#include "runtime/api_export.h"
 #include "runtime/ip.h"
 
 struct MMDB_s;
 
 namespace mp::runtime {
 
-class GeoIp {
+class MP_API GeoIp {
  public:
   // Opens and maps the database; throws std::runtime_error naming the path and
   // libmaxminddb's reason (missing file, not a MaxMind DB, truncated…).

@@ -11,9 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/api_export.h"
+
 namespace mp::runtime {
 
-struct IpAddress {
+struct MP_API IpAddress {
   bool v6 = false;
   std::array<uint8_t, 16> bytes{};  // v4 uses the first 4 bytes
 
@@ -29,7 +31,7 @@ struct IpAddress {
   bool operator==(const IpAddress&) const = default;
 };
 
-struct Cidr {
+struct MP_API Cidr {
   IpAddress base;
   int prefix_len = 0;
 

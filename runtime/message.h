@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/api_export.h"
+
 namespace mp::runtime {
 
 // An RFC 5322 mailbox. `address` is "local@domain" as written (domain part lowercased
@@ -53,7 +55,7 @@ inline constexpr size_t kDefectKindCount = 0
 #include "runtime/defects.def"
 #undef MP_DEFECT
     ;
-std::string_view defect_name(DefectKind kind);     // "duplicate_from"
+MP_API std::string_view defect_name(DefectKind kind);     // "duplicate_from"
 std::string_view defect_meaning(DefectKind kind);  // one line for docs and --explain
 std::optional<DefectKind> defect_kind(std::string_view name);
 
@@ -74,7 +76,7 @@ struct Url {
   std::string domain;  // lowercased host name (no port, no userinfo)
 };
 
-class Message {
+class MP_API Message {
  public:
   // Parses raw RFC 5322 bytes. A leading mbox "From " line is skipped. A NUL byte
   // in a header line (the message's, a MIME part's or an attached message's) is read
@@ -129,6 +131,6 @@ class Message {
 
 // Splits an mbox file into messages (on lines starting with "From "). A file that
 // does not start with "From " is returned as a single message.
-std::vector<std::string> split_mbox(std::string_view bytes);
+MP_API std::vector<std::string> split_mbox(std::string_view bytes);
 
 }  // namespace mp::runtime

@@ -10,11 +10,12 @@
 #include "tools/commands.h"
 #include "tools/envelope_options.h"
 #include "tools/fact_options.h"
-#include "tools/header_rewrite.h"
+#include "report/report.h"
 #include "tools/inputs.h"
-#include "tools/verdict_format.h"
 
 namespace mp::tools {
+
+using namespace mp::report;  // verdict text, JSON and header fields
 
 namespace {
 

@@ -27,14 +27,16 @@
 
 #include "auth/facts.h"
 #include "runtime/message.h"
+#include "report/report.h"
 #include "tools/commands.h"
 #include "tools/fact_options.h"
 #include "tools/inputs.h"
 #include "tools/mptest.h"
 #include "tools/stated_facts.h"
-#include "tools/verdict_format.h"
 
 namespace mp::tools {
+
+using namespace mp::report;  // verdict text, JSON and header fields
 
 namespace {
 

@@ -13,12 +13,14 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include "runtime/message.h"
+#include "report/report.h"
 #include "tools/inputs.h"
-#include "tools/verdict_format.h"
 #include "lang/diagnostics.h"
 #include "tools/mptest.h"
 
 namespace mp::tools {
+
+using namespace mp::report;  // verdict text, JSON and header fields
 
 namespace fs = std::filesystem;
 

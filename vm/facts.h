@@ -9,14 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "runtime/api_export.h"
 #include "runtime/ip.h"
 #include "vm/fields.h"
 
 namespace mp::vm {
 
-bool is_fact(FieldId field);
+MP_API bool is_fact(FieldId field);
 // Fields written with an argument: header "NAME", dnsbl("ZONE"), mx(sender.domain), …
-bool takes_argument(FieldId field);
+MP_API bool takes_argument(FieldId field);
 
 struct FactValue {
   std::vector<std::string> text;        // Text and Domain facts ("pass", "example.com")
@@ -32,7 +33,7 @@ struct FactUse {
   std::vector<std::string> arguments;  // empty for facts without argument
 };
 
-class FactSource {
+class MP_API FactSource {
  public:
   virtual ~FactSource() = default;
   virtual void prefetch(std::span<const FactUse> facts) = 0;
@@ -47,6 +48,9 @@ struct FactReport {
   std::string value;  // values joined by ", " ("temperror" when it failed)
   std::string detail;
   bool temp_error = false;
+  // Wall time compute() took for it (DNS included; the prefetched questions were
+  // already on their way, so this is the wait that was left).
+  double seconds = 0;
 };
 
 // Thrown out of a rule when a fact it reads failed and facts.on_temperror = tempfail.

@@ -3,6 +3,7 @@
 #include "vm/field_values.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "runtime/identity.h"
 #include "runtime/received.h"
@@ -209,9 +210,11 @@ void MessageFields::extract_fact(FieldId field, FieldValues& out) {
 }
 
 void MessageFields::add_fact(FieldId field, std::span<const std::string> arguments, FieldValues& out) {
+  const auto start = std::chrono::steady_clock::now();
   FactValue fact = facts_ ? facts_->compute(field, arguments) : FactValue{};
   FactReport report{
       field_label(field, arguments.empty() ? "" : arguments.front()), {}, fact.detail, fact.temp_error};
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (const auto& v : fact.text) report.value += (report.value.empty() ? "" : ", ") + v;
   for (const auto& ip : fact.ips) report.value += (report.value.empty() ? "" : ", ") + ip.str();
   if (!facts_) report.detail = "no fact source: facts are not computed here";

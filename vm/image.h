@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/api_export.h"
 #include "runtime/ip.h"
 #include "vm/fields.h"
 #include "vm/opcodes.h"
@@ -122,7 +123,7 @@ std::string write_image(const ImageData& image);
 // decodes every section. Does not verify the bytecode: see verify.h. Throws ImageError.
 ImageData read_image(std::span<const uint8_t> bytes);
 
-struct ImageError : std::runtime_error {
+struct MP_API ImageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "runtime/api_export.h"
+
 namespace mp::vm {
 
 enum class OperandKind : uint8_t {
@@ -59,6 +61,6 @@ inline constexpr uint8_t kLoopKindCount = 3;
 // Terminal actions, in the order of their severity for reporting.
 enum class Action : uint8_t { Deliver, Allow, Reject, Quarantine, Discard, Tempfail };
 inline constexpr uint8_t kActionCount = 6;
-std::string_view action_name(Action action);
+MP_API std::string_view action_name(Action action);
 
 }  // namespace mp::vm

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/api_export.h"
 #include "runtime/envelope.h"
 #include "runtime/message.h"
 #include "vm/facts.h"
@@ -22,7 +23,7 @@
 namespace mp::vm {
 
 enum class Direction : uint8_t { Inbound, Outbound, Internal };
-std::string_view direction_name(Direction d);
+MP_API std::string_view direction_name(Direction d);
 
 // Why a test in a fired rule was true: the pattern, where it matched, or the value a
 // list contained.
@@ -55,7 +56,7 @@ struct ScoreContribution {
 
 // With tracing on, what happened to each rule the evaluation reached.
 enum class RuleOutcome { Fired, NotMatched, SkippedDirection, SkippedPrefilter, FactUnavailable };
-std::string_view outcome_name(RuleOutcome outcome);
+MP_API std::string_view outcome_name(RuleOutcome outcome);
 
 struct TestTrace {
   std::string field;
@@ -100,7 +101,7 @@ struct Verdict {
 class Program;
 using ProgramPtr = std::shared_ptr<const Program>;
 
-class Program {
+class MP_API Program {
  public:
   // Reads, checks and verifies an image; deserialises its Hyperscan databases.
   static ProgramPtr load(std::span<const uint8_t> bytes);
@@ -124,7 +125,7 @@ class Program {
   std::unique_ptr<Loaded> loaded_;
 };
 
-class Evaluator {
+class MP_API Evaluator {
  public:
   explicit Evaluator(ProgramPtr program);
   ~Evaluator();
@@ -148,6 +149,6 @@ class Evaluator {
 
 // A listing in the style of SQLite's EXPLAIN: address, opcode, operands, and a
 // comment naming the field, pattern, rule and source line.
-std::string disassemble(const ImageData& image);
+MP_API std::string disassemble(const ImageData& image);
 
 }  // namespace mp::vm

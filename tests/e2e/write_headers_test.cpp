@@ -1,5 +1,5 @@
 // `policyc run --write-headers DIR` (tools/cmd_run.cpp) and its pure helpers
-// (tools/header_rewrite.h): each evaluated message is written to DIR with the
+// (report/report.h): each evaluated message is written to DIR with the
 // X-Policy-Verdict, X-Policy-Score and X-Policy-Rule headers and the policy's added
 // headers on top, its removed headers gone, its own line endings kept, and an mbox
 // "From " line dropped.
@@ -14,17 +14,17 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/e2e_util.h"
-#include "tools/header_rewrite.h"
+#include "report/report.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace mp::e2e;
-using mp::tools::format_score;
-using mp::tools::HeaderList;
-using mp::tools::rewrite_headers;
-using mp::tools::verdict_headers;
+using mp::report::format_score;
+using mp::report::HeaderList;
+using mp::report::rewrite_headers;
+using mp::report::verdict_headers;
 
 const fs::path kExampleDir = fs::path(MP_SOURCE_DIR) / "examples" / "widget";
 const fs::path kPolicy = kExampleDir / "policy.mp";

@@ -1,10 +1,10 @@
 // Header rewriting for `policyc run --write-headers`.
-#include "tools/header_rewrite.h"
+#include "report/report.h"
 
 #include <cmath>
 #include <cstdio>
 
-namespace mp::tools {
+namespace mp::report {
 
 namespace {
 
@@ -131,4 +131,4 @@ std::string rewrite_headers(std::string_view message, const HeaderList& prepend,
   return out;
 }
 
-}  // namespace mp::tools
+}  // namespace mp::report

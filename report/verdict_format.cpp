@@ -1,11 +1,11 @@
 // Verdict rendering for policyc run.
-#include "tools/verdict_format.h"
+#include "report/report.h"
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
-namespace mp::tools {
+namespace mp::report {
 
 namespace {
 
@@ -153,4 +153,4 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   return out;
 }
 
-}  // namespace mp::tools
+}  // namespace mp::report

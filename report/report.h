@@ -1,6 +1,6 @@
-// Rewriting a message's header block for `policyc run --write-headers`: prepend the
-// verdict's headers and drop the headers the policy removed. Pure functions over bytes,
-// unit-tested in tests/e2e/write_headers_test.cpp.
+// report/: a verdict as people and programs read it — policyc's text and JSON lines,
+// the X-Policy-* result header fields, and the message with those fields added — shared
+// by policyc, libmailpolicy (mailpolicy.h) and policyd.
 #pragma once
 
 #include <string>
@@ -10,7 +10,18 @@
 
 #include "vm/vm.h"
 
-namespace mp::tools {
+namespace mp::report {
+
+// ---- Text and JSON (policyc run, mp_verdict_json) --------------------------------
+
+// `auth`: the authentication results computed for the message ("spf" → "pass", …),
+// printed as "auth": {…} when there are any.
+std::string verdict_json(const std::string& file, const vm::Verdict& v,
+                         const std::vector<std::pair<std::string, std::string>>& auth = {});
+std::string verdict_text(const std::string& file, const vm::Verdict& v, bool explain);
+std::string error_json(const std::string& file, const std::string& error);
+
+// ---- Header fields (policyc run --write-headers, policyd) -------------------------
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;  // name, value
 
@@ -35,4 +46,4 @@ std::string format_score(double score);
 std::string rewrite_headers(std::string_view message, const HeaderList& prepend,
                             const std::vector<std::string>& remove);
 
-}  // namespace mp::tools
+}  // namespace mp::report

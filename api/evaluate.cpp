@@ -1,0 +1,213 @@
+// mailpolicy.h: programs, evaluators, envelopes and mp_evaluate.
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+
+#include "api/handles.h"
+#include "compiler/compiler.h"
+#include "lang/diagnostics.h"
+#include "runtime/message.h"
+
+namespace mp::api {
+
+namespace {
+
+std::string sha256_prefix(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < 8 && i < size; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+mp_program* load_image(const std::string& bytes, const std::string& name, mp_error* err) {
+  try {
+    auto program = vm::Program::load({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    return new mp_program{std::move(program), sha256_prefix(bytes)};
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(err, MP_ERR_BAD_IMAGE, name + e.what());
+    return nullptr;
+  }
+}
+
+bool read_file(const char* path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return !in.bad();
+}
+
+// "<a@b>" → "a@b", "<>" → "" (the forms the milter protocol passes), surrounding blanks off.
+std::string bare_address(const char* text) {
+  std::string s = text ? text : "";
+  s.erase(0, s.find_first_not_of(" \t"));
+  s.erase(s.find_last_not_of(" \t") + 1);
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+template <class Body>
+mp_status with_envelope(mp_envelope* envelope, mp_error* err, Body&& body) {
+  return guarded(err, MP_ERR_INTERNAL, [&] {
+    if (envelope == nullptr) return fail(err, MP_ERR_INVALID_ARGUMENT, "envelope is NULL");
+    body(envelope->envelope);
+    return MP_OK;
+  });
+}
+
+}  // namespace
+
+}  // namespace mp::api
+
+mp_evaluator::mp_evaluator(mp::vm::ProgramPtr program, const mp_config& c)
+    : evaluator(std::move(program)), config(c) {
+  evaluator.set_trace(c.trace);
+  if (c.facts) {
+    resolver = std::make_unique<mp::dns::Resolver>(mp::dns::ResolverOptions{
+        .servers = c.dns_servers, .timeout_ms = c.dns_timeout_ms, .tries = 2, .cache = c.dns_cache});
+  }
+  fact_options.budget = std::chrono::milliseconds(c.facts_budget_ms);
+  fact_options.max_queries = c.facts_max_queries;
+  fact_options.authserv_id = c.authserv_id;
+  fact_options.geoip = c.geoip;
+  fact_options.trusted_relays = evaluator.program().image().settings.trusted_relays;
+}
+
+using mp::api::fail;
+using mp::api::guarded;
+
+extern "C" {
+
+const char* mp_version(void) { return MP_VERSION; }
+int mp_api_version(void) { return MP_API_VERSION; }
+
+mp_program* mp_program_load(const void* image, size_t size, mp_error* err) {
+  return guarded(err, static_cast<mp_program*>(nullptr), [&]() -> mp_program* {
+    if (image == nullptr && size > 0) return fail(err, MP_ERR_INVALID_ARGUMENT, "image is NULL"), nullptr;
+    return mp::api::load_image(std::string(static_cast<const char*>(image), size), "", err);
+  });
+}
+
+mp_program* mp_program_load_file(const char* path, mp_error* err) {
+  return guarded(err, static_cast<mp_program*>(nullptr), [&]() -> mp_program* {
+    std::string bytes;
+    if (path == nullptr) return fail(err, MP_ERR_INVALID_ARGUMENT, "path is NULL"), nullptr;
+    if (!mp::api::read_file(path, bytes)) return fail(err, MP_ERR_IO, std::string("cannot read ") + path), nullptr;
+    return mp::api::load_image(bytes, std::string(path) + ": ", err);
+  });
+}
+
+mp_program* mp_program_compile_file(const char* path, mp_error* err) {
+  return guarded(err, static_cast<mp_program*>(nullptr), [&]() -> mp_program* {
+    if (path == nullptr) return fail(err, MP_ERR_INVALID_ARGUMENT, "path is NULL"), nullptr;
+    mp::compiler::Compilation c = mp::compiler::compile_file(path);
+    if (!c.ok()) {
+      for (const auto& d : c.diagnostics.items()) {
+        if (d.severity != mp::lang::Severity::Error) continue;
+        std::string text = mp::lang::render_text(d, c.sources);
+        return fail(err, MP_ERR_COMPILE, text.substr(0, text.find('\n'))), nullptr;
+      }
+      return fail(err, MP_ERR_IO, std::string("cannot compile ") + path), nullptr;
+    }
+    return mp::api::load_image(mp::vm::write_image(*c.image), std::string(path) + ": ", err);
+  });
+}
+
+const char* mp_program_id(const mp_program* program) { return program ? program->id.c_str() : ""; }
+void mp_program_free(mp_program* program) { delete program; }
+
+mp_evaluator* mp_evaluator_new(const mp_program* program, const mp_config* config, mp_error* err) {
+  return guarded(err, static_cast<mp_evaluator*>(nullptr), [&]() -> mp_evaluator* {
+    if (program == nullptr) return fail(err, MP_ERR_INVALID_ARGUMENT, "program is NULL"), nullptr;
+    static const mp_config defaults;
+    return new mp_evaluator(program->program, config ? *config : defaults);
+  });
+}
+
+void mp_evaluator_free(mp_evaluator* evaluator) { delete evaluator; }
+
+mp_envelope* mp_envelope_new(void) {
+  try {
+    return new mp_envelope();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+mp_status mp_envelope_set_client_ip(mp_envelope* envelope, const char* ip, mp_error* err) {
+  if (ip == nullptr || *ip == '\0') return mp::api::with_envelope(envelope, err, [](auto& e) { e.client_ip.reset(); });
+  auto parsed = mp::runtime::IpAddress::parse(ip);
+  if (!parsed) return fail(err, MP_ERR_INVALID_ARGUMENT, std::string("`") + ip + "` is not an IP address");
+  return mp::api::with_envelope(envelope, err, [&](auto& e) { e.client_ip = parsed; });
+}
+
+mp_status mp_envelope_set_helo(mp_envelope* envelope, const char* helo, mp_error* err) {
+  return mp::api::with_envelope(envelope, err, [&](auto& e) { e.helo = helo ? helo : ""; });
+}
+
+mp_status mp_envelope_set_sender(mp_envelope* envelope, const char* sender, mp_error* err) {
+  return mp::api::with_envelope(envelope, err, [&](auto& e) { e.sender = mp::api::bare_address(sender); });
+}
+
+mp_status mp_envelope_add_recipient(mp_envelope* envelope, const char* recipient, mp_error* err) {
+  if (recipient == nullptr) return fail(err, MP_ERR_INVALID_ARGUMENT, "recipient is NULL");
+  return mp::api::with_envelope(envelope, err,
+                                [&](auto& e) { e.recipients.push_back(mp::api::bare_address(recipient)); });
+}
+
+mp_status mp_envelope_set_auth_user(mp_envelope* envelope, const char* user, mp_error* err) {
+  return mp::api::with_envelope(envelope, err, [&](auto& e) { e.auth_user = user ? user : ""; });
+}
+
+mp_status mp_envelope_set_tls_version(mp_envelope* envelope, const char* version, mp_error* err) {
+  return mp::api::with_envelope(envelope, err, [&](auto& e) { e.tls_version = version ? version : ""; });
+}
+
+mp_status mp_envelope_reset_transaction(mp_envelope* envelope, mp_error* err) {
+  return mp::api::with_envelope(envelope, err, [](auto& e) {
+    e.sender.clear();
+    e.recipients.clear();
+  });
+}
+
+void mp_envelope_free(mp_envelope* envelope) { delete envelope; }
+
+mp_verdict* mp_evaluate(mp_evaluator* evaluator, const void* message, size_t size, const mp_envelope* envelope,
+                        mp_error* err) {
+  return guarded(err, static_cast<mp_verdict*>(nullptr), [&]() -> mp_verdict* {
+    if (evaluator == nullptr || envelope == nullptr || (message == nullptr && size > 0))
+      return fail(err, MP_ERR_INVALID_ARGUMENT, "evaluator, envelope and message must not be NULL"), nullptr;
+    if (size > evaluator->config.max_message_bytes) {
+      return fail(err, MP_ERR_TOO_LARGE,
+                  "message of " + std::to_string(size) + " bytes is over limits.max_message_bytes (" +
+                      std::to_string(evaluator->config.max_message_bytes) + ")"),
+             nullptr;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const mp::vm::Program& program = evaluator->evaluator.program();
+    auto parsed = mp::runtime::Message::parse(std::string(static_cast<const char*>(message), size),
+                                              program.parse_options());
+    auto verdict = std::make_unique<mp_verdict>();
+    if (evaluator->resolver) {
+      mp::auth::MessageFacts facts(*evaluator->resolver, parsed, envelope->envelope, evaluator->fact_options);
+      verdict->verdict = evaluator->evaluator.evaluate(parsed, envelope->envelope, &facts);
+      mp::api::finish_verdict(*verdict, &facts);
+    } else {
+      verdict->verdict = evaluator->evaluator.evaluate(parsed, envelope->envelope, nullptr);
+      mp::api::finish_verdict(*verdict, nullptr);
+    }
+    verdict->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return verdict.release();
+  });
+}
+
+}  // extern "C"

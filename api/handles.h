@@ -1,0 +1,92 @@
+// The structs behind mailpolicy.h's opaque handles, and the error plumbing every
+// C entry point uses so that no C++ exception crosses the C boundary (api/ internal).
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/mailpolicy.h"
+#include "auth/facts.h"
+#include "dns/resolver.h"
+#include "runtime/envelope.h"
+#include "runtime/geoip.h"
+#include "vm/vm.h"
+
+struct mp_program {
+  mp::vm::ProgramPtr program;
+  std::string id;  // first 16 hex digits of the image's SHA-256
+};
+
+struct mp_config {
+  std::vector<std::string> dns_servers;  // empty: /etc/resolv.conf
+  int dns_timeout_ms = 2000;
+  bool facts = true;
+  int facts_budget_ms = 10000;
+  uint32_t facts_max_queries = 200;
+  std::shared_ptr<const mp::runtime::GeoIp> geoip;
+  std::string authserv_id = "mailpolicy";
+  size_t max_message_bytes = size_t{64} << 20;
+  bool trace = false;
+  // Shared by every evaluator made from this config (dns::Cache is thread-safe).
+  std::shared_ptr<mp::dns::Cache> dns_cache = std::make_shared<mp::dns::Cache>();
+};
+
+struct mp_evaluator {
+  mp_evaluator(mp::vm::ProgramPtr program, const mp_config& config);
+  mp::vm::Evaluator evaluator;
+  mp_config config;                               // a copy: later mp_config_set calls do not reach it
+  std::unique_ptr<mp::dns::Resolver> resolver;    // null when facts are off
+  mp::auth::FactOptions fact_options;
+};
+
+struct mp_envelope {
+  mp::runtime::Envelope envelope;
+};
+
+struct mp_verdict {
+  mp::vm::Verdict verdict;
+  int smtp_code = 250;
+  std::string smtp_status, smtp_text;
+  std::vector<std::pair<std::string, std::string>> result_headers;
+  std::vector<std::pair<std::string, std::string>> auth;  // ("spf", "pass"), …
+  double seconds = 0;
+  mutable std::string json;  // made on the first mp_verdict_json call
+};
+
+namespace mp::api {
+
+// Fills `err` (when not null) and returns `code`.
+mp_status fail(mp_error* err, mp_status code, const std::string& message);
+inline void clear(mp_error* err) {
+  if (err) {
+    err->code = MP_OK;
+    err->message[0] = '\0';
+  }
+}
+
+// Runs `body` (which returns R); any exception becomes MP_ERR_INTERNAL (bad_alloc
+// included: the caller's fail-safe decides) and `failed` is returned.
+template <class R, class Body>
+R guarded(mp_error* err, R failed, Body&& body) noexcept {
+  try {
+    clear(err);
+    return std::forward<Body>(body)();
+  } catch (const std::bad_alloc&) {
+    fail(err, MP_ERR_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    fail(err, MP_ERR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    fail(err, MP_ERR_INTERNAL, "internal error");
+  }
+  return failed;
+}
+
+// Fills the SMTP reply fields and result headers of a verdict from its action/text.
+void finish_verdict(mp_verdict& v, const mp::auth::MessageFacts* facts);
+
+}  // namespace mp::api
