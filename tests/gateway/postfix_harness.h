@@ -473,7 +473,8 @@ class PostfixInstance {
     return scratch_.write("conf/" + name, text);
   }
 
-  // Writes the configuration and starts Postfix; success once smtpd listens. A port taken meanwhile by someone else is retried with another.
+  // Writes the configuration and starts Postfix; success once smtpd listens. A port
+  // taken meanwhile by someone else is retried with another.
   ::testing::AssertionResult start() {
     if (running_) return ::testing::AssertionFailure() << "already started";
     std::string errors;
