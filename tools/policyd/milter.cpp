@@ -1,0 +1,326 @@
+#include "tools/policyd/milter.h"
+
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace mp::policyd {
+
+namespace {
+
+Service* g_service = nullptr;  // libmilter's callbacks carry no user data but the connection's
+
+struct Header {
+  std::string name, value;
+};
+
+// One SMTP connection: the session and the transaction in progress.
+struct Connection {
+  Session session;
+  std::string message;  // header fields + blank line + body, as received
+  std::vector<Header> headers;
+  bool oversized = false;
+
+  void new_transaction() {
+    session.sender.clear();
+    session.recipients.clear();
+    session.queue_id.clear();
+    message.clear();
+    headers.clear();
+    oversized = false;
+  }
+  void append(const char* data, size_t size) {
+    if (oversized) return;
+    if (message.size() + size > g_service->config().max_message_bytes) {
+      oversized = true;
+      std::string().swap(message);  // nothing more is needed from it
+      return;
+    }
+    message.append(data, size);
+  }
+};
+
+Connection* connection(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
+
+std::string macro(SMFICTX* ctx, const char* name) {
+  const char* value = smfi_getsymval(ctx, const_cast<char*>(name));
+  return value ? value : "";
+}
+
+// Refreshes what the MTA may tell at several stages (a STARTTLS after HELO, AUTH
+// before MAIL); keeps the older value when the macro is not sent at this stage.
+void refresh_macros(SMFICTX* ctx, Session& s) {
+  if (std::string v = macro(ctx, "{tls_version}"); !v.empty()) s.tls_version = v;
+  if (std::string v = macro(ctx, "{auth_authen}"); !v.empty()) s.auth_user = v;
+  if (std::string v = macro(ctx, "i"); !v.empty()) s.queue_id = v;
+}
+
+std::string address_text(const sockaddr* address) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address == nullptr) return {};
+  if (address->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text, sizeof text);
+  } else if (address->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text, sizeof text);
+  }
+  return text;
+}
+
+bool iequals(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// ---- Callbacks ---------------------------------------------------------------------
+
+sfsistat on_connect(SMFICTX* ctx, char*, _SOCK_ADDR* address) {
+  auto* c = new (std::nothrow) Connection();
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->session.client_ip = address_text(address);
+  if (c->session.client_ip.empty()) c->session.client_ip = macro(ctx, "{client_addr}");
+  smfi_setpriv(ctx, c);
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_helo(SMFICTX* ctx, char* helo) {
+  if (Connection* c = connection(ctx)) {
+    c->session.helo = helo ? helo : "";
+    refresh_macros(ctx, c->session);
+  }
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->new_transaction();
+  c->session.sender = argv && argv[0] ? argv[0] : "";
+  refresh_macros(ctx, c->session);
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (argv && argv[0]) c->session.recipients.emplace_back(argv[0]);
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  std::string line = std::string(name) + ": " + value + "\r\n";
+  c->append(line.data(), line.size());
+  c->headers.push_back({name, value});
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_eoh(SMFICTX* ctx) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->append("\r\n", 2);
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t size) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->append(reinterpret_cast<const char*>(chunk), size);
+  return SMFIS_CONTINUE;
+}
+
+// ---- Turning a verdict into milter actions -------------------------------------------
+
+void set_reply(SMFICTX* ctx, int code, const std::string& status, const std::string& text) {
+  std::string code_text = std::to_string(code);
+  std::string message = reply_text(text.empty() ? "Message refused by policy" : text);
+  smfi_setreply(ctx, code_text.data(), status.empty() ? nullptr : const_cast<char*>(status.c_str()),
+                message.data());
+}
+
+// Deletes every field named `name` (milter indexes count fields of one name from 1).
+void remove_all(SMFICTX* ctx, const Connection& c, const std::string& name) {
+  int count = 0;
+  for (const Header& h : c.headers) count += iequals(h.name, name);
+  for (int i = count; i >= 1; --i) smfi_chgheader(ctx, const_cast<char*>(name.c_str()), i, nullptr);
+}
+
+// Incoming Authentication-Results fields that carry our authserv-id are forged or
+// stale (RFC 8601 5): deleted before ours is added.
+void remove_our_authentication_results(SMFICTX* ctx, const Connection& c, const std::string& authserv_id) {
+  std::vector<int> ours;
+  int index = 0;
+  for (const Header& h : c.headers) {
+    if (!iequals(h.name, "Authentication-Results")) continue;
+    ++index;
+    std::string value = h.value.substr(h.value.find_first_not_of(" \t\r\n") == std::string::npos
+                                           ? h.value.size()
+                                           : h.value.find_first_not_of(" \t\r\n"));
+    std::string id = value.substr(0, value.find_first_of("; \t\r\n"));
+    if (iequals(id, authserv_id)) ours.push_back(index);
+  }
+  for (auto it = ours.rbegin(); it != ours.rend(); ++it)
+    smfi_chgheader(ctx, const_cast<char*>("Authentication-Results"), *it, nullptr);
+}
+
+const char* const kOurFields[] = {"X-Policy-Verdict", "X-Policy-Score", "X-Policy-Rule", "X-Policy-Tags",
+                                  "X-Policy-Quarantine"};
+
+std::vector<Header> verdict_fields(const mp_verdict* v, const Config& config) {
+  std::vector<Header> fields;
+  for (size_t i = 0; i < mp_verdict_result_header_count(v); ++i) {
+    mp_header h;
+    mp_verdict_result_header(v, i, &h);
+    bool ar = std::strcmp(h.name, "Authentication-Results") == 0;
+    if (ar ? config.authentication_results : config.x_policy_headers) fields.push_back({h.name, h.value});
+  }
+  if (config.tags == TagMode::Header && mp_verdict_tag_count(v) > 0) {
+    std::string tags;
+    for (size_t i = 0; i < mp_verdict_tag_count(v); ++i) tags += (i ? " " : "") + std::string(mp_verdict_tag(v, i));
+    fields.push_back({"X-Policy-Tags", tags});
+  }
+  // Postfix logs a milter's hold as "milter triggers HOLD action" without the reason
+  // smfi_quarantine passed, so the reason travels with the message too.
+  if (mp_verdict_action(v) == MP_ACTION_QUARANTINE) fields.push_back({"X-Policy-Quarantine", mp_verdict_text(v)});
+  for (size_t i = 0; i < mp_verdict_added_header_count(v); ++i) {
+    mp_header h;
+    mp_verdict_added_header(v, i, &h);
+    fields.push_back({h.name, h.value});
+  }
+  return fields;
+}
+
+// tags = subject: "[External] [Bulk] original subject" (Subject added when missing;
+// left alone when it already starts with the tags, e.g. a message coming round again).
+void tag_subject(SMFICTX* ctx, const Connection& c, const mp_verdict* v) {
+  std::string tags;
+  for (size_t i = 0; i < mp_verdict_tag_count(v); ++i) tags += (i ? " " : "") + std::string(mp_verdict_tag(v, i));
+  if (tags.empty()) return;
+  auto subject =
+      std::find_if(c.headers.begin(), c.headers.end(), [](const Header& h) { return iequals(h.name, "Subject"); });
+  if (subject == c.headers.end()) {
+    smfi_addheader(ctx, const_cast<char*>("Subject"), tags.data());
+    return;
+  }
+  if (subject->value.starts_with(tags)) return;
+  std::string value = tags + " " + subject->value;
+  smfi_chgheader(ctx, const_cast<char*>("Subject"), 1, value.data());
+}
+
+void edit_headers(SMFICTX* ctx, const Connection& c, const mp_verdict* v, const Config& config) {
+  for (const char* name : kOurFields) remove_all(ctx, c, name);
+  if (config.authentication_results) remove_our_authentication_results(ctx, c, config.authserv_id);
+  for (size_t i = 0; i < mp_verdict_removed_header_count(v); ++i) remove_all(ctx, c, mp_verdict_removed_header(v, i));
+  std::vector<Header> fields = verdict_fields(v, config);
+  // Inserted at the top, last first, so they read in order above the MTA's Received.
+  for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
+    std::string value = it->value;
+    std::replace(value.begin(), value.end(), '\r', ' ');
+    std::replace(value.begin(), value.end(), '\n', ' ');
+    smfi_insheader(ctx, 0, const_cast<char*>(it->name.c_str()), value.data());
+  }
+  if (config.tags == TagMode::Subject) tag_subject(ctx, c, v);
+}
+
+sfsistat unjudged(SMFICTX* ctx, const Connection& c, const Judgement& j, const Config& config) {
+  if (config.on_error == OnError::Tempfail) {
+    set_reply(ctx, 451, "4.7.1",
+              std::string("Message not judged by the policy (") + unjudged_name(j.unjudged) + "), try again later");
+    return SMFIS_TEMPFAIL;
+  }
+  if (config.x_policy_headers) {
+    for (const char* name : kOurFields) remove_all(ctx, c, name);
+    std::string value = std::string("unjudged; reason=") + unjudged_name(j.unjudged);
+    smfi_insheader(ctx, 0, const_cast<char*>("X-Policy-Verdict"), value.data());
+  }
+  return SMFIS_ACCEPT;
+}
+
+sfsistat apply(SMFICTX* ctx, const Connection& c, const Judgement& j, const Config& config) {
+  if (!j.verdict) return unjudged(ctx, c, j, config);
+  const mp_verdict* v = j.verdict.get();
+  switch (mp_verdict_action(v)) {
+    case MP_ACTION_REJECT:
+      set_reply(ctx, mp_verdict_smtp_code(v), mp_verdict_smtp_status(v), mp_verdict_smtp_text(v));
+      return SMFIS_REJECT;
+    case MP_ACTION_TEMPFAIL:
+      set_reply(ctx, mp_verdict_smtp_code(v), mp_verdict_smtp_status(v), mp_verdict_smtp_text(v));
+      return SMFIS_TEMPFAIL;
+    case MP_ACTION_DISCARD: return SMFIS_DISCARD;
+    case MP_ACTION_QUARANTINE:
+      if (config.quarantine == QuarantineMode::Hold) {
+        std::string reason = reply_text(*mp_verdict_text(v) ? mp_verdict_text(v) : "quarantined by policy");
+        smfi_quarantine(ctx, reason.data());
+      }
+      break;
+    default: break;
+  }
+  edit_headers(ctx, c, v, config);
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_eom(SMFICTX* ctx) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  refresh_macros(ctx, c->session);
+  Judgement j = g_service->judge(c->session, c->message, c->oversized);
+  sfsistat status = apply(ctx, *c, j, g_service->config());
+  c->new_transaction();
+  return status;
+}
+
+sfsistat on_abort(SMFICTX* ctx) {
+  if (Connection* c = connection(ctx)) c->new_transaction();
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_close(SMFICTX* ctx) {
+  delete connection(ctx);
+  smfi_setpriv(ctx, nullptr);
+  return SMFIS_CONTINUE;
+}
+
+}  // namespace
+
+std::string reply_text(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    if (ch == '\r' || ch == '\n') ch = ' ';
+    if (ch == '%') out += '%';
+    out += ch;
+    if (out.size() >= 450) break;  // a reply line is at most 512 octets (RFC 5321 4.5.3.1.5)
+  }
+  return out;
+}
+
+void register_milter(Service& service) {
+  g_service = &service;
+  static smfiDesc description = {
+      const_cast<char*>("policyd"), SMFI_VERSION,
+      SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY,
+      on_connect, on_helo, on_envfrom, on_envrcpt, on_header, on_eoh, on_body, on_eom, on_abort, on_close,
+      nullptr, nullptr, nullptr};
+  const Config& config = service.config();
+  if (smfi_setconn(const_cast<char*>(config.socket.c_str())) == MI_FAILURE)
+    throw std::runtime_error("socket: libmilter does not accept `" + config.socket + "`");
+  smfi_settimeout(config.milter_timeout_s);
+  if (smfi_register(description) == MI_FAILURE) throw std::runtime_error("smfi_register failed");
+  // The socket file gets socket.mode: smtpd runs as another user than policyd.
+  mode_t old = umask(static_cast<mode_t>(~config.socket_mode & 0777));
+  int opened = smfi_opensocket(true);  // true: remove a stale socket file first
+  umask(old);
+  if (opened == MI_FAILURE) throw std::runtime_error("socket: cannot listen on " + config.socket);
+  for (const char* prefix : {"unix:", "local:"}) {
+    if (config.socket.starts_with(prefix))
+      chmod(config.socket.substr(std::strlen(prefix)).c_str(), static_cast<mode_t>(config.socket_mode));
+  }
+}
+
+}  // namespace mp::policyd
