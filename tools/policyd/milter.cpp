@@ -170,6 +170,20 @@ void remove_our_authentication_results(SMFICTX* ctx, const Connection& c, const 
     smfi_chgheader(ctx, const_cast<char*>("Authentication-Results"), *it, nullptr);
 }
 
+// A header value as libmilter takes it: folding as "\n" + blank (no CR), and a line
+// break that is not a fold made one, so a value can never start a header field of its
+// own (Authentication-Results is folded between its methods).
+std::string folded_value(const std::string& value) {
+  std::string out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '\r') continue;
+    out += c;
+    if (c == '\n' && (i + 1 >= value.size() || (value[i + 1] != ' ' && value[i + 1] != '\t'))) out += ' ';
+  }
+  return out;
+}
+
 const char* const kOurFields[] = {"X-Policy-Verdict", "X-Policy-Score", "X-Policy-Rule", "X-Policy-Tags",
                                   "X-Policy-Quarantine"};
 
@@ -221,9 +235,7 @@ void edit_headers(SMFICTX* ctx, const Connection& c, const mp_verdict* v, const 
   std::vector<Header> fields = verdict_fields(v, config);
   // Inserted at the top, last first, so they read in order above the MTA's Received.
   for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
-    std::string value = it->value;
-    std::replace(value.begin(), value.end(), '\r', ' ');
-    std::replace(value.begin(), value.end(), '\n', ' ');
+    std::string value = folded_value(it->value);
     smfi_insheader(ctx, 0, const_cast<char*>(it->name.c_str()), value.data());
   }
   if (config.tags == TagMode::Subject) tag_subject(ctx, c, v);
