@@ -327,6 +327,8 @@ struct PostfixOptions {
   std::string milter_content_timeout = "30s";
   long message_size_limit = 10240000;
   int default_process_limit = 100;
+  // "ipv4, ipv6" lets XCLIENT name an IPv6 client; smtpd listens on 127.0.0.1 either way.
+  std::string inet_protocols = "ipv4";
   std::vector<std::string> extra_main_cf{};    // lines appended to main.cf (later lines win)
   std::vector<std::string> extra_master_cf{};  // lines appended to master.cf
 };
@@ -348,7 +350,7 @@ inline std::string main_cf_text(const PostfixOptions& options, const fs::path& d
       "maillog_file = " + d + "/maillog",
       "maillog_file_prefixes = " + d,
       "inet_interfaces = 127.0.0.1",
-      "inet_protocols = ipv4",
+      "inet_protocols = " + options.inet_protocols,
       "myhostname = mx.gateway.test",
       "mydomain = gateway.test",
       "mydestination =",
