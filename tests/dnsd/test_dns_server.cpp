@@ -1,6 +1,7 @@
 #include "tests/dnsd/test_dns_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <ldns/ldns.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -78,7 +79,7 @@ Zone parse_zone(const std::string& text) {
 }
 
 int bind_socket(int type, uint16_t port) {
-  int fd = socket(AF_INET, type, 0);
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);  // never inherited by the programs tests start
   if (fd < 0) throw std::runtime_error("socket() failed");
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -230,7 +231,7 @@ void TestDnsServer::Impl::answer_udp() {
 }
 
 void TestDnsServer::Impl::answer_tcp() {
-  int conn = accept(tcp, nullptr, nullptr);
+  int conn = accept4(tcp, nullptr, nullptr, SOCK_CLOEXEC);
   if (conn < 0) return;
   uint8_t len_buf[2];
   while (read_exact(conn, len_buf, 2)) {
@@ -269,7 +270,7 @@ TestDnsServer::TestDnsServer(const std::string& zone_text, uint16_t port) : impl
   if (impl_->tcp < 0 || listen(impl_->tcp, 16) != 0)
     throw std::runtime_error("cannot bind TCP for the test DNS server");
   impl_->port = bound_port(impl_->udp);
-  if (pipe(impl_->wake) != 0) throw std::runtime_error("pipe() failed");
+  if (pipe2(impl_->wake, O_CLOEXEC) != 0) throw std::runtime_error("pipe2() failed");
   impl_->thread = std::thread([impl = impl_.get()] { impl->serve(); });
 }
 
