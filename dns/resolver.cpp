@@ -64,6 +64,31 @@ std::string Record::text() const {
 
 namespace {
 
+// What is wrong with a server as ResolverOptions::servers writes it ("ip", "ip:port",
+// "[v6]:port"), "" when nothing: c-ares would take "127.0.0.1:99999" as port 34463.
+std::string server_problem(const std::string& server) {
+  std::string address = server, port;
+  if (server.starts_with("[")) {
+    size_t close = server.find(']');
+    if (close == std::string::npos) return "no ] after the IPv6 address";
+    address = server.substr(1, close - 1);
+    if (close + 1 < server.size()) {
+      if (server[close + 1] != ':') return "expected :PORT after ]";
+      port = server.substr(close + 2);
+    }
+  } else if (std::count(server.begin(), server.end(), ':') == 1) {
+    address = server.substr(0, server.find(':'));
+    port = server.substr(server.find(':') + 1);
+  }
+  if (!runtime::IpAddress::parse(address)) return "`" + address + "` is not an IP address";
+  if (!port.empty() || server.ends_with(":")) {
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) < 1 || std::stoi(port) > 65535)
+      return "port `" + port + "` is not a number from 1 to 65535";
+  }
+  return {};
+}
+
 std::string cache_key(std::string_view name, RrType type) {
   std::string key;
   key.reserve(name.size() + 6);
@@ -426,7 +451,15 @@ Resolver::Resolver(ResolverOptions options) : impl_(std::make_unique<Impl>()) {
   }
   if (!impl_->options.servers.empty()) {
     std::string csv;
-    for (const auto& s : impl_->options.servers) csv += (csv.empty() ? "" : ",") + s;
+    for (const auto& s : impl_->options.servers) {
+      if (std::string problem = server_problem(s); !problem.empty()) {
+        ares_destroy(impl_->channel);
+        throw std::runtime_error("DNS server '" + s + "': " + problem);
+      }
+      // c-ares takes "[v6]" only with a port: "[::1]" is written "::1".
+      bool bare_v6 = s.starts_with("[") && s.ends_with("]");
+      csv += (csv.empty() ? "" : ",") + (bare_v6 ? s.substr(1, s.size() - 2) : s);
+    }
     if (int rc = ares_set_servers_ports_csv(impl_->channel, csv.c_str()); rc != ARES_SUCCESS) {
       ares_destroy(impl_->channel);
       throw std::runtime_error("DNS server list '" + csv + "': " + ares_strerror(rc));

@@ -74,7 +74,7 @@ struct ResolverOptions {
   std::vector<std::string> servers;
   int timeout_ms = 2000;  // per try, per server
   int tries = 2;
-  std::shared_ptr<Cache> cache;  // null: a private cache
+  std::shared_ptr<Cache> cache{};  // null: a private cache
 };
 
 class MP_API Resolver {

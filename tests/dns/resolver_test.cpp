@@ -207,3 +207,26 @@ TEST(DnsNames, ReverseNamesForPtrAndDnsbl) {
 
 }  // namespace
 }  // namespace mp::dns
+
+namespace mp::dns {
+namespace {
+
+// Every server form the docs name is taken; a bad address or port is refused with the
+// entry named (c-ares itself would read port 99999 as 34463).
+TEST(ResolverServers, BadAddressesAndPortsAreRefused) {
+  for (const char* good : {"127.0.0.1", "127.0.0.1:5353", "::1", "[::1]:53", "[2001:db8::1]"}) {
+    EXPECT_NO_THROW(Resolver({.servers = {good}})) << good;
+  }
+  for (const char* bad : {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:", "127.0.0.1:5x", "dns.example",
+                          "[::1", "[::1]x53", "[::1]:70000", "300.1.1.1"}) {
+    try {
+      Resolver resolver({.servers = {bad}});
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mp::dns

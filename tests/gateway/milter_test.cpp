@@ -119,7 +119,8 @@ TEST_F(GatewayMilter, AMilterThatDoesNotAnswerMeans451WithDefaultActionTempfail)
   EXPECT_EQ(sent.reply.line(), "451 4.7.1 Service unavailable - try again later") << sent.transcript();
   EXPECT_FALSE(postfix.wait_for_log("warning: connect to Milter service unix:.*nobody-listens.sock").empty())
       << postfix.log();
-  EXPECT_EQ(postfix.log_lines_matching("NOQUEUE: milter-reject: MAIL from .*: 451 4.7.1").size(), 1u)
+  // postlogd writes asynchronously: wait for the line rather than read the log once.
+  EXPECT_EQ(postfix.wait_for_log("NOQUEUE: milter-reject: MAIL from .*: 451 4.7.1").size(), 1u)
       << postfix.log();
   ASSERT_TRUE(postfix.wait_until_idle());
   EXPECT_TRUE(postfix.delivered().empty());
