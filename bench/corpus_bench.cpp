@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "bench/corpus.h"
 #include "bench/rule_gen.h"
 #include "compiler/compiler.h"
 #include "runtime/message.h"
@@ -17,26 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string>& corpus() {
-  static const std::vector<std::string> messages = [] {
-    std::vector<std::string> out;
-    fs::path dir = fs::path(MP_CORPUS_DIR) / "spamassassin-public" / "easy_ham";
-    if (!fs::is_directory(dir)) dir = fs::path(MP_SOURCE_DIR) / "examples" / "widget" / "mail";
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      if (e.is_regular_file()) files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      std::ifstream in(f, std::ios::binary);
-      std::ostringstream s;
-      s << in.rdbuf();
-      out.push_back(s.str());
-    }
-    return out;
-  }();
-  return messages;
-}
+const std::vector<std::string>& corpus() { return mp::bench::ham_corpus(); }
 
 mp::vm::ProgramPtr program_with(int rules) {
   static std::map<int, mp::vm::ProgramPtr> cache;

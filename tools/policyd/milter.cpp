@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <stdexcept>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct Header {
 
 // One SMTP connection: the session and the transaction in progress.
 struct Connection {
+  // Protocol steps the MTA agreed not to wait for (SMFIP_NR_*), and whether header
+  // values come with their leading white space (SMFIP_HDR_LEADSPC): xxfi_negotiate.
+  unsigned long protocol = 0;
   Session session;
   std::string message;  // header fields + blank line + body, as received
   std::vector<Header> headers;
@@ -44,6 +48,11 @@ struct Connection {
     }
     message.append(data, size);
   }
+  // The answer for a step: nothing at all when the MTA agreed not to wait for one.
+  sfsistat next(unsigned long no_reply_flag) const {
+    return (protocol & no_reply_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+  }
+  bool leading_space() const { return (protocol & SMFIP_HDR_LEADSPC) != 0; }
 };
 
 Connection* connection(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
@@ -80,60 +89,94 @@ bool iequals(const std::string& a, const std::string& b) {
 
 // ---- Callbacks ---------------------------------------------------------------------
 
-sfsistat on_connect(SMFICTX* ctx, char*, _SOCK_ADDR* address) {
+// Ask the MTA (milter protocol 6) not to wait for an answer to any step before the
+// end of the message — policyd only ever decides there — so a message costs one round
+// trip instead of one per header; and for header values exactly as received
+// (leading white space included), so the message policyd judges is the one sent.
+constexpr unsigned long kNoReplies = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+                                     SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY;
+
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, unsigned long, unsigned long,
+                      unsigned long* want_actions, unsigned long* want_steps, unsigned long* f2,
+                      unsigned long* f3) {
   auto* c = new (std::nothrow) Connection();
   if (c == nullptr) return SMFIS_TEMPFAIL;
-  c->session.client_ip = address_text(address);
-  if (c->session.client_ip.empty()) c->session.client_ip = macro(ctx, "{client_addr}");
+  *want_actions = actions & kActions;
+  c->protocol = steps & (kNoReplies | SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+  *want_steps = c->protocol;
+  *f2 = *f3 = 0;
   smfi_setpriv(ctx, c);
   return SMFIS_CONTINUE;
 }
 
-sfsistat on_helo(SMFICTX* ctx, char* helo) {
-  if (Connection* c = connection(ctx)) {
-    c->session.helo = helo ? helo : "";
-    refresh_macros(ctx, c->session);
+sfsistat on_connect(SMFICTX* ctx, char*, _SOCK_ADDR* address) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) {  // an MTA that does not negotiate
+    c = new (std::nothrow) Connection();
+    if (c == nullptr) return SMFIS_TEMPFAIL;
+    smfi_setpriv(ctx, c);
   }
-  return SMFIS_CONTINUE;
+  c->session.client_ip = address_text(address);
+  if (c->session.client_ip.empty()) c->session.client_ip = macro(ctx, "{client_addr}");
+  return c->next(SMFIP_NR_CONN);
+}
+
+sfsistat on_helo(SMFICTX* ctx, char* helo) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) return SMFIS_NOREPLY;  // judged (tempfail) at end of message
+  c->session.helo = helo ? helo : "";
+  refresh_macros(ctx, c->session);
+  return c->next(SMFIP_NR_HELO);
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
   Connection* c = connection(ctx);
-  if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (c == nullptr) return SMFIS_NOREPLY;
   c->new_transaction();
   c->session.sender = argv && argv[0] ? argv[0] : "";
   refresh_macros(ctx, c->session);
-  return SMFIS_CONTINUE;
+  return c->next(SMFIP_NR_MAIL);
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   Connection* c = connection(ctx);
-  if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (c == nullptr) return SMFIS_NOREPLY;
   if (argv && argv[0]) c->session.recipients.emplace_back(argv[0]);
-  return SMFIS_CONTINUE;
+  return c->next(SMFIP_NR_RCPT);
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
   Connection* c = connection(ctx);
-  if (c == nullptr) return SMFIS_TEMPFAIL;
-  std::string line = std::string(name) + ": " + value + "\r\n";
+  if (c == nullptr) return SMFIS_NOREPLY;
+  // The field as it was sent: "Name:" + value with its own leading blank (or one
+  // space when the MTA strips it), folds as CRLF (the MTA passes them as LF).
+  std::string line = std::string(name) + (c->leading_space() ? ":" : ": ");
+  for (const char* p = value; *p; ++p) {
+    if (*p == '\n' && (p == value || p[-1] != '\r')) line += '\r';
+    line += *p;
+  }
+  line += "\r\n";
   c->append(line.data(), line.size());
-  c->headers.push_back({name, value});
-  return SMFIS_CONTINUE;
+  std::string_view trimmed = value;
+  size_t first = trimmed.find_first_not_of(" \t");
+  trimmed.remove_prefix(first == std::string_view::npos ? trimmed.size() : first);
+  c->headers.push_back({name, std::string(trimmed)});
+  return c->next(SMFIP_NR_HDR);
 }
 
 sfsistat on_eoh(SMFICTX* ctx) {
   Connection* c = connection(ctx);
-  if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (c == nullptr) return SMFIS_NOREPLY;
   c->append("\r\n", 2);
-  return SMFIS_CONTINUE;
+  return c->next(SMFIP_NR_EOH);
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t size) {
   Connection* c = connection(ctx);
-  if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (c == nullptr) return SMFIS_NOREPLY;
   c->append(reinterpret_cast<const char*>(chunk), size);
-  return SMFIS_CONTINUE;
+  return c->next(SMFIP_NR_BODY);
 }
 
 // ---- Turning a verdict into milter actions -------------------------------------------
@@ -184,6 +227,12 @@ std::string folded_value(const std::string& value) {
   return out;
 }
 
+// A value to send: folded for libmilter, with the leading blank the MTA then expects
+// (with SMFIP_HDR_LEADSPC it adds none itself).
+std::string outgoing(const Connection& c, const std::string& value) {
+  return (c.leading_space() ? " " : "") + folded_value(value);
+}
+
 const char* const kOurFields[] = {"X-Policy-Verdict", "X-Policy-Score", "X-Policy-Rule", "X-Policy-Tags",
                                   "X-Policy-Quarantine"};
 
@@ -220,11 +269,12 @@ void tag_subject(SMFICTX* ctx, const Connection& c, const mp_verdict* v) {
   auto subject =
       std::find_if(c.headers.begin(), c.headers.end(), [](const Header& h) { return iequals(h.name, "Subject"); });
   if (subject == c.headers.end()) {
-    smfi_addheader(ctx, const_cast<char*>("Subject"), tags.data());
+    std::string value = outgoing(c, tags);
+    smfi_addheader(ctx, const_cast<char*>("Subject"), value.data());
     return;
   }
   if (subject->value.starts_with(tags)) return;
-  std::string value = tags + " " + subject->value;
+  std::string value = outgoing(c, tags + " " + subject->value);
   smfi_chgheader(ctx, const_cast<char*>("Subject"), 1, value.data());
 }
 
@@ -235,7 +285,7 @@ void edit_headers(SMFICTX* ctx, const Connection& c, const mp_verdict* v, const 
   std::vector<Header> fields = verdict_fields(v, config);
   // Inserted at the top, last first, so they read in order above the MTA's Received.
   for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
-    std::string value = folded_value(it->value);
+    std::string value = outgoing(c, it->value);
     smfi_insheader(ctx, 0, const_cast<char*>(it->name.c_str()), value.data());
   }
   if (config.tags == TagMode::Subject) tag_subject(ctx, c, v);
@@ -249,7 +299,7 @@ sfsistat unjudged(SMFICTX* ctx, const Connection& c, const Judgement& j, const C
   }
   if (config.x_policy_headers) {
     for (const char* name : kOurFields) remove_all(ctx, c, name);
-    std::string value = std::string("unjudged; reason=") + unjudged_name(j.unjudged);
+    std::string value = outgoing(c, std::string("unjudged; reason=") + unjudged_name(j.unjudged));
     smfi_insheader(ctx, 0, const_cast<char*>("X-Policy-Verdict"), value.data());
   }
   return SMFIS_ACCEPT;
@@ -318,7 +368,7 @@ void register_milter(Service& service) {
       const_cast<char*>("policyd"), SMFI_VERSION,
       SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY,
       on_connect, on_helo, on_envfrom, on_envrcpt, on_header, on_eoh, on_body, on_eom, on_abort, on_close,
-      nullptr, nullptr, nullptr};
+      nullptr, nullptr, on_negotiate};
   const Config& config = service.config();
   if (smfi_setconn(const_cast<char*>(config.socket.c_str())) == MI_FAILURE)
     throw std::runtime_error("socket: libmilter does not accept `" + config.socket + "`");
