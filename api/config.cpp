@@ -41,7 +41,8 @@ struct NumberKey {
 
 const NumberKey kNumberKeys[] = {
     {"dns.timeout_ms", 1, 60000, [](mp_config& c, long long v) { c.dns_timeout_ms = static_cast<int>(v); }},
-    {"facts.budget_ms", 1, 600000, [](mp_config& c, long long v) { c.facts_budget_ms = static_cast<int>(v); }},
+    {"facts.budget_ms", 1, 600000,
+     [](mp_config& c, long long v) { c.facts_budget_ms = static_cast<int>(v); }},
     {"facts.max_queries", 0, 100000,
      [](mp_config& c, long long v) { c.facts_max_queries = static_cast<uint32_t>(v); }},
     {"limits.max_message_bytes", 1, 2147483647,
@@ -141,6 +142,8 @@ mp_status mp_config_set(mp_config* config, const char* key, const char* value, m
   });
 }
 
-void mp_config_free(mp_config* config) { delete config; }
+void mp_config_free(mp_config* config) {
+  delete config;
+}
 
 }  // extern "C"

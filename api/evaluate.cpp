@@ -87,8 +87,12 @@ using mp::api::guarded;
 
 extern "C" {
 
-const char* mp_version(void) { return MP_VERSION; }
-int mp_api_version(void) { return MP_API_VERSION; }
+const char* mp_version(void) {
+  return MP_VERSION;
+}
+int mp_api_version(void) {
+  return MP_API_VERSION;
+}
 
 mp_program* mp_program_load(const void* image, size_t size, mp_error* err) {
   return guarded(err, static_cast<mp_program*>(nullptr), [&]() -> mp_program* {
@@ -101,7 +105,8 @@ mp_program* mp_program_load_file(const char* path, mp_error* err) {
   return guarded(err, static_cast<mp_program*>(nullptr), [&]() -> mp_program* {
     std::string bytes;
     if (path == nullptr) return fail(err, MP_ERR_INVALID_ARGUMENT, "path is NULL"), nullptr;
-    if (!mp::api::read_file(path, bytes)) return fail(err, MP_ERR_IO, std::string("cannot read ") + path), nullptr;
+    if (!mp::api::read_file(path, bytes))
+      return fail(err, MP_ERR_IO, std::string("cannot read ") + path), nullptr;
     return mp::api::load_image(bytes, std::string(path) + ": ", err);
   });
 }
@@ -122,8 +127,12 @@ mp_program* mp_program_compile_file(const char* path, mp_error* err) {
   });
 }
 
-const char* mp_program_id(const mp_program* program) { return program ? program->id.c_str() : ""; }
-void mp_program_free(mp_program* program) { delete program; }
+const char* mp_program_id(const mp_program* program) {
+  return program ? program->id.c_str() : "";
+}
+void mp_program_free(mp_program* program) {
+  delete program;
+}
 
 mp_evaluator* mp_evaluator_new(const mp_program* program, const mp_config* config, mp_error* err) {
   return guarded(err, static_cast<mp_evaluator*>(nullptr), [&]() -> mp_evaluator* {
@@ -133,7 +142,9 @@ mp_evaluator* mp_evaluator_new(const mp_program* program, const mp_config* confi
   });
 }
 
-void mp_evaluator_free(mp_evaluator* evaluator) { delete evaluator; }
+void mp_evaluator_free(mp_evaluator* evaluator) {
+  delete evaluator;
+}
 
 mp_envelope* mp_envelope_new(void) {
   try {
@@ -144,7 +155,8 @@ mp_envelope* mp_envelope_new(void) {
 }
 
 mp_status mp_envelope_set_client_ip(mp_envelope* envelope, const char* ip, mp_error* err) {
-  if (ip == nullptr || *ip == '\0') return mp::api::with_envelope(envelope, err, [](auto& e) { e.client_ip.reset(); });
+  if (ip == nullptr || *ip == '\0')
+    return mp::api::with_envelope(envelope, err, [](auto& e) { e.client_ip.reset(); });
   auto parsed = mp::runtime::IpAddress::parse(ip);
   if (!parsed) return fail(err, MP_ERR_INVALID_ARGUMENT, std::string("`") + ip + "` is not an IP address");
   return mp::api::with_envelope(envelope, err, [&](auto& e) { e.client_ip = parsed; });
@@ -179,10 +191,12 @@ mp_status mp_envelope_reset_transaction(mp_envelope* envelope, mp_error* err) {
   });
 }
 
-void mp_envelope_free(mp_envelope* envelope) { delete envelope; }
+void mp_envelope_free(mp_envelope* envelope) {
+  delete envelope;
+}
 
-mp_verdict* mp_evaluate(mp_evaluator* evaluator, const void* message, size_t size, const mp_envelope* envelope,
-                        mp_error* err) {
+mp_verdict* mp_evaluate(mp_evaluator* evaluator, const void* message, size_t size,
+                        const mp_envelope* envelope, mp_error* err) {
   return guarded(err, static_cast<mp_verdict*>(nullptr), [&]() -> mp_verdict* {
     if (evaluator == nullptr || envelope == nullptr || (message == nullptr && size > 0))
       return fail(err, MP_ERR_INVALID_ARGUMENT, "evaluator, envelope and message must not be NULL"), nullptr;

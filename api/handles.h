@@ -39,8 +39,8 @@ struct mp_config {
 struct mp_evaluator {
   mp_evaluator(mp::vm::ProgramPtr program, const mp_config& config);
   mp::vm::Evaluator evaluator;
-  mp_config config;                               // a copy: later mp_config_set calls do not reach it
-  std::unique_ptr<mp::dns::Resolver> resolver;    // null when facts are off
+  mp_config config;                             // a copy: later mp_config_set calls do not reach it
+  std::unique_ptr<mp::dns::Resolver> resolver;  // null when facts are off
   mp::auth::FactOptions fact_options;
 };
 

@@ -16,8 +16,8 @@ void split_reply(const std::string& text, int fallback_code, const char* fallbac
   std::string_view rest = text;
   v.smtp_code = fallback_code;
   if (rest.size() >= 3 && std::isdigit(static_cast<unsigned char>(rest[0])) &&
-      std::isdigit(static_cast<unsigned char>(rest[1])) && std::isdigit(static_cast<unsigned char>(rest[2])) &&
-      (rest.size() == 3 || rest[3] == ' ')) {
+      std::isdigit(static_cast<unsigned char>(rest[1])) &&
+      std::isdigit(static_cast<unsigned char>(rest[2])) && (rest.size() == 3 || rest[3] == ' ')) {
     v.smtp_code = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
     rest.remove_prefix(std::min<size_t>(4, rest.size()));
   }
@@ -41,7 +41,8 @@ const T* at(const std::vector<T>& items, size_t i) {
   return i < items.size() ? &items[i] : nullptr;
 }
 
-mp_status header_at(const std::vector<std::pair<std::string, std::string>>& headers, size_t i, mp_header* out) {
+mp_status header_at(const std::vector<std::pair<std::string, std::string>>& headers, size_t i,
+                    mp_header* out) {
   if (out == nullptr || i >= headers.size()) return MP_ERR_INVALID_ARGUMENT;
   *out = {headers[i].first.c_str(), headers[i].second.c_str()};
   return MP_OK;
@@ -63,7 +64,8 @@ void finish_verdict(mp_verdict& v, const auth::MessageFacts* facts) {
   }
   if (facts != nullptr) {
     v.auth = facts->auth_summary();
-    if (!v.auth.empty()) v.result_headers.emplace_back("Authentication-Results", facts->authentication_results());
+    if (!v.auth.empty())
+      v.result_headers.emplace_back("Authentication-Results", facts->authentication_results());
   }
 }
 
@@ -89,22 +91,40 @@ const char* mp_action_name(mp_action action) {
   return mp::vm::action_name(static_cast<mp::vm::Action>(action)).data();
 }
 
-int mp_verdict_smtp_code(const mp_verdict* v) { return v ? v->smtp_code : 0; }
-const char* mp_verdict_smtp_status(const mp_verdict* v) { return v ? v->smtp_status.c_str() : ""; }
-const char* mp_verdict_smtp_text(const mp_verdict* v) { return v ? v->smtp_text.c_str() : ""; }
-const char* mp_verdict_text(const mp_verdict* v) { return v ? v->verdict.text.c_str() : ""; }
-const char* mp_verdict_stage(const mp_verdict* v) { return rule_field(v, &mp::vm::Verdict::stage_name); }
-const char* mp_verdict_rule(const mp_verdict* v) { return rule_field(v, &mp::vm::Verdict::rule_name); }
-const char* mp_verdict_location(const mp_verdict* v) { return rule_field(v, &mp::vm::Verdict::location); }
+int mp_verdict_smtp_code(const mp_verdict* v) {
+  return v ? v->smtp_code : 0;
+}
+const char* mp_verdict_smtp_status(const mp_verdict* v) {
+  return v ? v->smtp_status.c_str() : "";
+}
+const char* mp_verdict_smtp_text(const mp_verdict* v) {
+  return v ? v->smtp_text.c_str() : "";
+}
+const char* mp_verdict_text(const mp_verdict* v) {
+  return v ? v->verdict.text.c_str() : "";
+}
+const char* mp_verdict_stage(const mp_verdict* v) {
+  return rule_field(v, &mp::vm::Verdict::stage_name);
+}
+const char* mp_verdict_rule(const mp_verdict* v) {
+  return rule_field(v, &mp::vm::Verdict::rule_name);
+}
+const char* mp_verdict_location(const mp_verdict* v) {
+  return rule_field(v, &mp::vm::Verdict::location);
+}
 const char* mp_verdict_fact(const mp_verdict* v) {
   return v && !v->verdict.fact.empty() ? v->verdict.fact.c_str() : nullptr;
 }
 const char* mp_verdict_direction(const mp_verdict* v) {
   return v ? mp::vm::direction_name(v->verdict.direction).data() : "";
 }
-double mp_verdict_score(const mp_verdict* v) { return v ? v->verdict.score : 0; }
+double mp_verdict_score(const mp_verdict* v) {
+  return v ? v->verdict.score : 0;
+}
 
-size_t mp_verdict_contribution_count(const mp_verdict* v) { return v ? v->verdict.contributions.size() : 0; }
+size_t mp_verdict_contribution_count(const mp_verdict* v) {
+  return v ? v->verdict.contributions.size() : 0;
+}
 mp_status mp_verdict_contribution(const mp_verdict* v, size_t i, mp_contribution* out) {
   const auto* c = v ? mp::api::at(v->verdict.contributions, i) : nullptr;
   if (c == nullptr || out == nullptr) return MP_ERR_INVALID_ARGUMENT;
@@ -112,27 +132,37 @@ mp_status mp_verdict_contribution(const mp_verdict* v, size_t i, mp_contribution
   return MP_OK;
 }
 
-size_t mp_verdict_tag_count(const mp_verdict* v) { return v ? v->verdict.tags.size() : 0; }
+size_t mp_verdict_tag_count(const mp_verdict* v) {
+  return v ? v->verdict.tags.size() : 0;
+}
 const char* mp_verdict_tag(const mp_verdict* v, size_t i) {
   const auto* t = v ? mp::api::at(v->verdict.tags, i) : nullptr;
   return t ? t->c_str() : nullptr;
 }
 
-size_t mp_verdict_added_header_count(const mp_verdict* v) { return v ? v->verdict.added_headers.size() : 0; }
+size_t mp_verdict_added_header_count(const mp_verdict* v) {
+  return v ? v->verdict.added_headers.size() : 0;
+}
 mp_status mp_verdict_added_header(const mp_verdict* v, size_t i, mp_header* out) {
   return v ? mp::api::header_at(v->verdict.added_headers, i, out) : MP_ERR_INVALID_ARGUMENT;
 }
-size_t mp_verdict_removed_header_count(const mp_verdict* v) { return v ? v->verdict.removed_headers.size() : 0; }
+size_t mp_verdict_removed_header_count(const mp_verdict* v) {
+  return v ? v->verdict.removed_headers.size() : 0;
+}
 const char* mp_verdict_removed_header(const mp_verdict* v, size_t i) {
   const auto* h = v ? mp::api::at(v->verdict.removed_headers, i) : nullptr;
   return h ? h->c_str() : nullptr;
 }
-size_t mp_verdict_result_header_count(const mp_verdict* v) { return v ? v->result_headers.size() : 0; }
+size_t mp_verdict_result_header_count(const mp_verdict* v) {
+  return v ? v->result_headers.size() : 0;
+}
 mp_status mp_verdict_result_header(const mp_verdict* v, size_t i, mp_header* out) {
   return v ? mp::api::header_at(v->result_headers, i, out) : MP_ERR_INVALID_ARGUMENT;
 }
 
-size_t mp_verdict_fact_count(const mp_verdict* v) { return v ? v->verdict.facts.size() : 0; }
+size_t mp_verdict_fact_count(const mp_verdict* v) {
+  return v ? v->verdict.facts.size() : 0;
+}
 mp_status mp_verdict_fact_at(const mp_verdict* v, size_t i, mp_fact* out) {
   const auto* f = v ? mp::api::at(v->verdict.facts, i) : nullptr;
   if (f == nullptr || out == nullptr) return MP_ERR_INVALID_ARGUMENT;
@@ -150,7 +180,11 @@ const char* mp_verdict_json(const mp_verdict* v) {
   return v->json.c_str();
 }
 
-double mp_verdict_seconds(const mp_verdict* v) { return v ? v->seconds : 0; }
-void mp_verdict_free(mp_verdict* v) { delete v; }
+double mp_verdict_seconds(const mp_verdict* v) {
+  return v ? v->seconds : 0;
+}
+void mp_verdict_free(mp_verdict* v) {
+  delete v;
+}
 
 }  // extern "C"

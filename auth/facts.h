@@ -17,11 +17,11 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/api_export.h"
 #include "auth/dkim.h"
 #include "auth/dmarc.h"
 #include "auth/spf.h"
 #include "dns/resolver.h"
+#include "runtime/api_export.h"
 #include "runtime/envelope.h"
 #include "runtime/geoip.h"
 #include "runtime/message.h"

@@ -36,8 +36,8 @@ mp_program* widget_program() {
 }
 
 mp::vm::ProgramPtr widget_cxx_program() {
-  static mp::vm::ProgramPtr program = mp::vm::Program::load(
-      {reinterpret_cast<const uint8_t*>(widget_image().data()), widget_image().size()});
+  static mp::vm::ProgramPtr program =
+      mp::vm::Program::load({reinterpret_cast<const uint8_t*>(widget_image().data()), widget_image().size()});
   return program;
 }
 

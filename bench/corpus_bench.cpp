@@ -18,7 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string>& corpus() { return mp::bench::ham_corpus(); }
+const std::vector<std::string>& corpus() {
+  return mp::bench::ham_corpus();
+}
 
 mp::vm::ProgramPtr program_with(int rules) {
   static std::map<int, mp::vm::ProgramPtr> cache;

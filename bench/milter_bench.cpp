@@ -43,9 +43,9 @@ fs::path write_image(const fs::path& dir) {
 }
 
 pid_t start_policyd(const fs::path& dir, const fs::path& image) {
-  std::ofstream(dir / "policyd.conf") << "socket = unix:" << (dir / "policyd.sock").string() << "\nimage = "
-                                      << image.string() << "\nfacts = off\nlog = " << (dir / "log").string()
-                                      << "\n";
+  std::ofstream(dir / "policyd.conf")
+      << "socket = unix:" << (dir / "policyd.sock").string() << "\nimage = " << image.string()
+      << "\nfacts = off\nlog = " << (dir / "log").string() << "\n";
   pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -109,11 +109,13 @@ int main(int argc, char** argv) {
   fs::remove_all(dir);
   double p50 = percentile(round_trip, 0.5) * 1e3, p99 = percentile(round_trip, 0.99) * 1e3;
   double base50 = percentile(local, 0.5) * 1e3, base99 = percentile(local, 0.99) * 1e3;
-  std::printf("policyd round trip over %zu messages: p50 %.3f ms, p99 %.3f ms, %.0f messages/s on one connection\n",
-              count, p50, p99, static_cast<double>(count) / total);
+  std::printf(
+      "policyd round trip over %zu messages: p50 %.3f ms, p99 %.3f ms, %.0f messages/s on one connection\n",
+      count, p50, p99, static_cast<double>(count) / total);
   std::printf("in process (C API, same messages): p50 %.3f ms, p99 %.3f ms\n", base50, base99);
-  std::printf("{\"messages\":%zu,\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"per_second\":%.1f,\"inprocess_p50_ms\":%.4f,"
-              "\"inprocess_p99_ms\":%.4f}\n",
-              count, p50, p99, static_cast<double>(count) / total, base50, base99);
+  std::printf(
+      "{\"messages\":%zu,\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"per_second\":%.1f,\"inprocess_p50_ms\":%.4f,"
+      "\"inprocess_p99_ms\":%.4f}\n",
+      count, p50, p99, static_cast<double>(count) / total, base50, base99);
   return 0;
 }

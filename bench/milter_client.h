@@ -53,7 +53,8 @@ class MilterClient {
     if (blank == std::string::npos) blank = raw.find("\n\n"), eol_size = 1;
     std::string head = raw.substr(0, blank == std::string::npos ? raw.size() : blank);
     const std::string blank_after_colon = (steps_ & kLeadingSpace) ? " " : "";
-    for (const auto& [name, value] : fields(head)) step('L', name + '\0' + blank_after_colon + value + '\0', 0x80);
+    for (const auto& [name, value] : fields(head))
+      step('L', name + '\0' + blank_after_colon + value + '\0', 0x80);
     step('N', "", 0x40000);
     if (blank != std::string::npos) {
       std::string body = raw.substr(blank + 2 * eol_size);

@@ -85,9 +85,10 @@ std::string rewrite_headers(std::string_view message, const HeaderList& prepend,
     message = eol == std::string_view::npos ? std::string_view{} : message.substr(eol + 1);
   }
   size_t first_eol = message.find('\n');
-  std::string_view eol = (first_eol != std::string_view::npos && first_eol > 0 && message[first_eol - 1] == '\r')
-                             ? std::string_view("\r\n")
-                             : std::string_view("\n");
+  std::string_view eol =
+      (first_eol != std::string_view::npos && first_eol > 0 && message[first_eol - 1] == '\r')
+          ? std::string_view("\r\n")
+          : std::string_view("\n");
 
   std::string out;
   out.reserve(message.size() + 256);

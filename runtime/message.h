@@ -55,7 +55,7 @@ inline constexpr size_t kDefectKindCount = 0
 #include "runtime/defects.def"
 #undef MP_DEFECT
     ;
-MP_API std::string_view defect_name(DefectKind kind);     // "duplicate_from"
+MP_API std::string_view defect_name(DefectKind kind);  // "duplicate_from"
 std::string_view defect_meaning(DefectKind kind);  // one line for docs and --explain
 std::optional<DefectKind> defect_kind(std::string_view name);
 

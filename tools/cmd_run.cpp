@@ -6,11 +6,11 @@
 #include <memory>
 #include <set>
 
+#include "report/report.h"
 #include "runtime/message.h"
 #include "tools/commands.h"
 #include "tools/envelope_options.h"
 #include "tools/fact_options.h"
-#include "report/report.h"
 #include "tools/inputs.h"
 
 namespace mp::tools {

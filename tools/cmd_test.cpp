@@ -26,8 +26,8 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/facts.h"
-#include "runtime/message.h"
 #include "report/report.h"
+#include "runtime/message.h"
 #include "tools/commands.h"
 #include "tools/fact_options.h"
 #include "tools/inputs.h"

@@ -56,7 +56,8 @@ std::string parse_sidecar(const std::string& text, SidecarFlags& flags) {
       return "`" + flag + "` needs a value";
     }
     if (std::find(known.begin(), known.end(), flag) == known.end())
-      return "unknown flag `" + flag + "` (a sidecar holds --sender, --rcpt, --client-ip, --helo, --auth-user and --tls)";
+      return "unknown flag `" + flag +
+             "` (a sidecar holds --sender, --rcpt, --client-ip, --helo, --auth-user and --tls)";
     flags[flag].push_back(value);
   }
   return {};
@@ -121,8 +122,8 @@ void EnvelopeOptions::add_to(CLI::App& command) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--client-ip", client_ip_, "Connecting client's IP address");
   helo_option_ = command.add_option("--helo", helo_, "HELO/EHLO name");
-  auth_user_option_ =
-      command.add_option("--auth-user", auth_user_, "SASL login name the client authenticated as (client.auth_user)");
+  auth_user_option_ = command.add_option("--auth-user", auth_user_,
+                                         "SASL login name the client authenticated as (client.auth_user)");
   tls_option_ = command.add_option("--tls", tls_version_,
                                    "TLS protocol version of the SMTP session, e.g. TLSv1.3 (client.tls)");
 }
@@ -174,9 +175,10 @@ MessageEnvelope EnvelopeOptions::for_message(const runtime::Envelope& base, cons
     const char* field;
     std::string runtime::Envelope::*member;
   };
-  const Text texts[] = {{helo_option_, helo_, "--helo", "helo", &runtime::Envelope::helo},
-                        {auth_user_option_, auth_user_, "--auth-user", "client.auth_user", &runtime::Envelope::auth_user},
-                        {tls_option_, tls_version_, "--tls", "client.tls", &runtime::Envelope::tls_version}};
+  const Text texts[] = {
+      {helo_option_, helo_, "--helo", "helo", &runtime::Envelope::helo},
+      {auth_user_option_, auth_user_, "--auth-user", "client.auth_user", &runtime::Envelope::auth_user},
+      {tls_option_, tls_version_, "--tls", "client.tls", &runtime::Envelope::tls_version}};
   for (const Text& t : texts) {
     if (auto v = pick(t.option->count() > 0, t.flag_value, side, t.flag)) {
       out.envelope.*t.member = v->first;

@@ -1,4 +1,5 @@
 // The .mptest parser (see mptest.h and docs/testing.md).
+#include "tools/mptest.h"
 #include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
@@ -8,15 +9,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
-#include "runtime/message.h"
-#include "report/report.h"
-#include "tools/inputs.h"
 #include "lang/diagnostics.h"
-#include "tools/mptest.h"
+#include "report/report.h"
+#include "runtime/message.h"
+#include "tools/inputs.h"
 
 namespace mp::tools {
 
@@ -126,11 +126,9 @@ static std::optional<ScoreExpectation> parse_score(const std::string& text) {
   return s;
 }
 
-
-
-static const std::vector<std::string> kCaseKeys = {
-    "message", "sender", "rcpt",  "client-ip", "helo",      "auth-user", "tls",
-    "action",  "rule",   "score", "tag",       "fired",     "not-fired", "direction", "text"};
+static const std::vector<std::string> kCaseKeys = {"message",   "sender", "rcpt",      "client-ip", "helo",
+                                                   "auth-user", "tls",    "action",    "rule",      "score",
+                                                   "tag",       "fired",  "not-fired", "direction", "text"};
 static const std::set<std::string> kActions = {"deliver", "allow", "reject", "quarantine", "discard", "tempfail"};
 static const std::set<std::string> kDirections = {"inbound", "outbound", "internal"};
 

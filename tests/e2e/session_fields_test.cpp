@@ -25,8 +25,9 @@ const char* kPolicy = R"(stage custom_filters {
 const char* kMessage = "From: Bob <bob@widget.com>\r\nTo: x@example.org\r\nSubject: hi\r\n\r\nbody\r\n";
 
 nlohmann::json run_json(const TempDir& dir, std::vector<std::string> flags) {
-  std::vector<std::string> args = {"run", (dir.path() / "p.mp").string(), (dir.path() / "m.eml").string(),
-                                   "--format", "json", "--explain"};
+  std::vector<std::string> args = {
+      "run",      (dir.path() / "p.mp").string(), (dir.path() / "m.eml").string(), "--format", "json",
+      "--explain"};
   args.insert(args.end(), flags.begin(), flags.end());
   RunResult r = run_policyc(args);
   EXPECT_EQ(r.status, 0) << describe(r);
@@ -77,13 +78,14 @@ TEST(SessionFields, MptestCaseKeys) {
   TempDir dir;
   dir.write("p.mp", kPolicy);
   dir.write("m.eml", kMessage);
-  dir.write("p.mptest",
-            "policy: p.mp\n\n"
-            "case: the account's own From\n  message: m.eml\n  auth-user: bob@widget.com\n  tls: TLSv1.3\n"
-            "  action: deliver\n  rule: none\n\n"
-            "case: another account's From\n  message: m.eml\n  auth-user: alice@widget.com\n  tls: TLSv1.3\n"
-            "  action: reject\n  rule: account_mismatch\n\n"
-            "case: old TLS\n  message: m.eml\n  tls: TLSv1\n  action: deliver\n  rule: none\n  tag: [old TLS]\n");
+  dir.write(
+      "p.mptest",
+      "policy: p.mp\n\n"
+      "case: the account's own From\n  message: m.eml\n  auth-user: bob@widget.com\n  tls: TLSv1.3\n"
+      "  action: deliver\n  rule: none\n\n"
+      "case: another account's From\n  message: m.eml\n  auth-user: alice@widget.com\n  tls: TLSv1.3\n"
+      "  action: reject\n  rule: account_mismatch\n\n"
+      "case: old TLS\n  message: m.eml\n  tls: TLSv1\n  action: deliver\n  rule: none\n  tag: [old TLS]\n");
   RunResult r = run_policyc({"test", (dir.path() / "p.mptest").string()});
   EXPECT_EQ(r.status, 0) << describe(r);
 }

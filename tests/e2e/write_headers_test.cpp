@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/e2e/e2e_util.h"
 #include "report/report.h"
+#include "tests/e2e/e2e_util.h"
 
 namespace {
 

@@ -28,8 +28,10 @@ std::string policy(const std::string& version) {
   rule spf_fail: if spf is fail then reject "550 5.7.23 SPF fail"
 }
 stage custom_filters {
-  rule refuse: if subject contains "refuse" then reject "550 5.7.1 refused by policy )" + version + R"("
-  rule hold: if subject contains "hold" then quarantine "held by policy )" + version + R"("
+  rule refuse: if subject contains "refuse" then reject "550 5.7.1 refused by policy )" +
+         version + R"("
+  rule hold: if subject contains "hold" then quarantine "held by policy )" +
+         version + R"("
 }
 )";
 }
@@ -76,8 +78,8 @@ TEST(GatewayLoad, EveryMessageIsAccountedForThroughOutagesAndReloads) {
   fs::path image_b = build_image(dir.path(), "b", policy("B"));
   auto dns = dns_below_ephemeral_ports();
   const uint16_t dns_port = dns->port();
-  PolicydProcess policyd(image, {"dns.servers = " + dns->address(), "dns.timeout_ms = 200",
-                                 "facts.budget_ms = 1000"});
+  PolicydProcess policyd(
+      image, {"dns.servers = " + dns->address(), "dns.timeout_ms = 200", "facts.budget_ms = 1000"});
   ASSERT_TRUE(policyd.start());
   PostfixInstance postfix({.smtpd_milters = policyd.milter(), .milter_content_timeout = "60s"});
   ASSERT_TRUE(postfix.start());
@@ -134,13 +136,19 @@ TEST(GatewayLoad, EveryMessageIsAccountedForThroughOutagesAndReloads) {
     std::string id = std::regex_search(load.text[static_cast<size_t>(i)], m, queued) ? m[1].str() : "";
     int copies = delivered.count(i) ? delivered[i] : 0;
     bool on_hold = !id.empty() && held.count(id);
-    if (code == 250 && copies == 1 && !on_hold) ++t.delivered;
-    else if (code == 250 && copies == 0 && on_hold) ++t.held;
-    else if (code / 100 == 5 && copies == 0) ++t.refused;
-    else if (code / 100 == 4 && copies == 0) ++t.deferred;
-    else if (code == 0) ++t.no_reply;
-    else ++t.unaccounted, ADD_FAILURE() << "message " << i << ": " << load.text[i] << ", delivered " << copies
-                                        << (on_hold ? ", held" : "");
+    if (code == 250 && copies == 1 && !on_hold)
+      ++t.delivered;
+    else if (code == 250 && copies == 0 && on_hold)
+      ++t.held;
+    else if (code / 100 == 5 && copies == 0)
+      ++t.refused;
+    else if (code / 100 == 4 && copies == 0)
+      ++t.deferred;
+    else if (code == 0)
+      ++t.no_reply;
+    else
+      ++t.unaccounted, ADD_FAILURE() << "message " << i << ": " << load.text[i] << ", delivered " << copies
+                                     << (on_hold ? ", held" : "");
   }
   std::cout << "load: " << count << " messages, " << clients << " clients, " << seconds << " s ("
             << count / seconds << " msg/s): delivered " << t.delivered << ", held " << t.held << ", refused "
@@ -162,7 +170,8 @@ TEST(GatewayLoad, EveryMessageIsAccountedForThroughOutagesAndReloads) {
   EXPECT_EQ(reloads[1]["result"], "ok");
   EXPECT_EQ(reloads[2]["result"], "failed");
   EXPECT_EQ(policyd.stop(SIGTERM), 0) << policyd.stderr_text();
-  EXPECT_EQ(policyd.stderr_text().find("ERROR: AddressSanitizer"), std::string::npos) << policyd.stderr_text();
+  EXPECT_EQ(policyd.stderr_text().find("ERROR: AddressSanitizer"), std::string::npos)
+      << policyd.stderr_text();
 }
 
 }  // namespace

@@ -46,12 +46,13 @@ TEST(GatewayDkim, ASimpleSimpleSignatureVerifiesThroughPostfix) {
 
   // Signed by python3-dkim, an independent implementation, with simple/simple.
   fs::path unsigned_path = dir.write("m.eml", kMessage);
-  fs::path script = dir.write("sign.py",
-                              "import dkim,sys\n"
-                              "msg=open(sys.argv[1],'rb').read(); key=open(sys.argv[2],'rb').read()\n"
-                              "sig=dkim.sign(msg,b'sel',b'example.test',key,canonicalize=(b'simple',b'simple'),"
-                              "include_headers=[b'from',b'to',b'subject',b'date',b'message-id'])\n"
-                              "sys.stdout.buffer.write(sig+msg)\n");
+  fs::path script =
+      dir.write("sign.py",
+                "import dkim,sys\n"
+                "msg=open(sys.argv[1],'rb').read(); key=open(sys.argv[2],'rb').read()\n"
+                "sig=dkim.sign(msg,b'sel',b'example.test',key,canonicalize=(b'simple',b'simple'),"
+                "include_headers=[b'from',b'to',b'subject',b'date',b'message-id'])\n"
+                "sys.stdout.buffer.write(sig+msg)\n");
   RunResult signed_message = mp::e2e::run_program(
       {"/usr/bin/python3", script.string(), unsigned_path.string(), (dir.path() / "key.pem").string()});
   ASSERT_EQ(signed_message.status, 0) << mp::e2e::describe(signed_message);
@@ -61,7 +62,8 @@ TEST(GatewayDkim, ASimpleSimpleSignatureVerifiesThroughPostfix) {
   ASSERT_TRUE(policyd.start());
   PostfixInstance postfix({.smtpd_milters = policyd.milter()});
   ASSERT_TRUE(postfix.start());
-  SendResult sent = postfix.send({.from = "info@example.test", .to = {"carol@widget.com"}, .data = signed_message.out});
+  SendResult sent =
+      postfix.send({.from = "info@example.test", .to = {"carol@widget.com"}, .data = signed_message.out});
   ASSERT_EQ(sent.code(), 250) << sent.transcript();
   ASSERT_TRUE(postfix.wait_for_delivered(1));
   auto mail = postfix.delivered()[0];

@@ -65,7 +65,8 @@ TEST_F(GatewayFaults, AMessageOverTheSizeLimitGetsOnError) {
   Gateway accept(image, {"limits.max_message_bytes = 2000", "on_error = accept"});
   EXPECT_EQ(accept.send(message("big", 5000)).code(), 250);
   ASSERT_TRUE(accept.postfix->wait_for_delivered(1));
-  EXPECT_EQ(accept.postfix->delivered()[0].header("X-Policy-Verdict").value_or(""), "unjudged; reason=too_large");
+  EXPECT_EQ(accept.postfix->delivered()[0].header("X-Policy-Verdict").value_or(""),
+            "unjudged; reason=too_large");
 }
 
 TEST_F(GatewayFaults, ANewImageIsSwappedInAndABrokenOneIsRefused) {
@@ -109,14 +110,17 @@ const char* kFactPolicy = R"(stage authentication {
 )";
 
 TEST_F(GatewayFaults, FactsComeFromDnsAndATimeoutTempfailsNamingTheFact) {
-  testing::TestDnsServer dns("example.net. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-                             "slow.example. TIMEOUT\n");
+  testing::TestDnsServer dns(
+      "example.net. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+      "slow.example. TIMEOUT\n");
   mp::e2e::TempDir dir;
   fs::path image = build_image(dir.path(), "p", kFactPolicy);
   Gateway gw(image, {"dns.servers = " + dns.address(), "dns.timeout_ms = 300", "facts.budget_ms = 2000"},
              {.extra_main_cf = {"smtpd_authorized_xclient_hosts = 127.0.0.0/8"}});
   auto send_from = [&](const std::string& ip, const std::string& sender) {
-    return gw.postfix->send({.from = sender, .to = {"carol@widget.com"}, .data = message("hi"),
+    return gw.postfix->send({.from = sender,
+                             .to = {"carol@widget.com"},
+                             .data = message("hi"),
                              .swaks_args = {"--xclient-addr", ip}});
   };
   EXPECT_EQ(send_from("203.0.113.9", "bob@example.net").reply.line(), "550 5.7.23 SPF fail");

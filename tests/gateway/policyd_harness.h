@@ -35,8 +35,9 @@ class PolicydProcess {
   // `extra`: configuration lines after socket, image, log and metrics.
   PolicydProcess(const fs::path& image, std::vector<std::string> extra = {}) {
     image_ = image;
-    std::string conf = "socket = unix:" + socket().string() + "\nsocket.mode = 0666\nimage = " + image.string() +
-                       "\nlog = " + log_path().string() + "\nmetrics = 127.0.0.1:0\nreload.poll_ms = 200\n";
+    std::string conf = "socket = unix:" + socket().string() +
+                       "\nsocket.mode = 0666\nimage = " + image.string() + "\nlog = " + log_path().string() +
+                       "\nmetrics = 127.0.0.1:0\nreload.poll_ms = 200\n";
     for (const auto& line : extra) conf += line + "\n";
     mp::e2e::write_text(config_path(), conf);
   }
@@ -61,7 +62,8 @@ class PolicydProcess {
       _exit(127);
     }
     bool up = poll_until(10s, [&] { return fs::exists(socket()) && metrics_port() > 0; });
-    if (!up) return ::testing::AssertionFailure() << "policyd did not start:\n" << stderr_text() << log_text();
+    if (!up)
+      return ::testing::AssertionFailure() << "policyd did not start:\n" << stderr_text() << log_text();
     return ::testing::AssertionSuccess();
   }
 
@@ -97,7 +99,8 @@ class PolicydProcess {
     return out;
   }
   // Waits until at least `count` lines of `event` were logged.
-  bool wait_for_events(const std::string& event, size_t count, std::chrono::milliseconds timeout = 10s) const {
+  bool wait_for_events(const std::string& event, size_t count,
+                       std::chrono::milliseconds timeout = 10s) const {
     return poll_until(timeout, [&] { return events(event).size() >= count; });
   }
 

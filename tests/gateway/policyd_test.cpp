@@ -34,9 +34,9 @@ stage custom_filters {
 // A message as a client sends it (CRLF line ends).
 std::string message(const std::string& subject, const std::string& extra_headers = "",
                     const std::string& from = "Bob <bob@example.net>") {
-  std::string text = "From: " + from + "\nTo: carol@widget.com\nSubject: " + subject +
-                     "\nMessage-ID: <" + std::to_string(std::hash<std::string>{}(subject)) + "@example.net>\n" +
-                     extra_headers + "\nHello Carol,\nthe report is attached.\n";
+  std::string text = "From: " + from + "\nTo: carol@widget.com\nSubject: " + subject + "\nMessage-ID: <" +
+                     std::to_string(std::hash<std::string>{}(subject)) + "@example.net>\n" + extra_headers +
+                     "\nHello Carol,\nthe report is attached.\n";
   std::string crlf;
   for (char c : text) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
   return crlf;
@@ -50,13 +50,16 @@ class GatewayPolicyd : public PostfixTest {
     image_ = build_image(scratch_.path(), "policy", kPolicy);
     policyd_ = std::make_unique<PolicydProcess>(image_, std::move(extra));
     ASSERT_TRUE(policyd_->start());
-    postfix_ = std::make_unique<PostfixInstance>(PostfixOptions{
-        .smtpd_milters = policyd_->milter(), .extra_main_cf = {"smtpd_authorized_xclient_hosts = 127.0.0.0/8"}});
+    postfix_ = std::make_unique<PostfixInstance>(
+        PostfixOptions{.smtpd_milters = policyd_->milter(),
+                       .extra_main_cf = {"smtpd_authorized_xclient_hosts = 127.0.0.0/8"}});
     ASSERT_TRUE(postfix_->start());
   }
   SendResult send(const std::string& data, std::vector<std::string> swaks_args = {},
                   std::string from = "bob@example.net") {
-    return postfix_->send({.from = std::move(from), .to = {"carol@widget.com"}, .data = data,
+    return postfix_->send({.from = std::move(from),
+                           .to = {"carol@widget.com"},
+                           .data = data,
                            .swaks_args = std::move(swaks_args)});
   }
 
@@ -72,7 +75,8 @@ TEST_F(GatewayPolicyd, RejectReachesTheClientWithTheRulesReply) {
   SendResult sent = send(data);
   EXPECT_EQ(sent.reply.command, "EOM") << sent.transcript();
   EXPECT_EQ(sent.reply.line(), "550 5.7.1 Executable attachments are not accepted") << sent.transcript();
-  EXPECT_FALSE(postfix_->wait_for_log("milter-reject: END-OF-MESSAGE .*5.7.1 Executable attachments").empty());
+  EXPECT_FALSE(
+      postfix_->wait_for_log("milter-reject: END-OF-MESSAGE .*5.7.1 Executable attachments").empty());
   ASSERT_TRUE(postfix_->wait_until_idle());
   EXPECT_TRUE(postfix_->delivered().empty());
 }
@@ -107,7 +111,8 @@ TEST_F(GatewayPolicyd, QuarantineGoesToTheHoldQueueWithTheReason) {
 TEST_F(GatewayPolicyd, DeliveredMailCarriesTheVerdictAndThePolicysEdits) {
   start();
   // A forged verdict header and a header the policy removes come in with the message.
-  SendResult sent = send(message("tag me please", "X-Policy-Verdict: allow\nX-Spam-Flag: NO\nX-Spam-Flag: YES\n"));
+  SendResult sent =
+      send(message("tag me please", "X-Policy-Verdict: allow\nX-Spam-Flag: NO\nX-Spam-Flag: YES\n"));
   EXPECT_EQ(sent.code(), 250) << sent.transcript();
   ASSERT_TRUE(postfix_->wait_for_delivered(1));
   const auto mail = postfix_->delivered()[0];
@@ -156,8 +161,12 @@ TEST_F(GatewayPolicyd, MetricsCountVerdictsAndLatencies) {
   send(message("tempfail me"));
   send(message("hello"));
   ASSERT_TRUE(policyd_->wait_for_events("message", 3));
-  EXPECT_EQ(policyd_->metric(R"(mailpolicy_verdicts_total{action="quarantine",stage="custom_filters",rule="hold_it"})"), 1);
-  EXPECT_EQ(policyd_->metric(R"(mailpolicy_verdicts_total{action="tempfail",stage="custom_filters",rule="later"})"), 1);
+  EXPECT_EQ(policyd_->metric(
+                R"(mailpolicy_verdicts_total{action="quarantine",stage="custom_filters",rule="hold_it"})"),
+            1);
+  EXPECT_EQ(
+      policyd_->metric(R"(mailpolicy_verdicts_total{action="tempfail",stage="custom_filters",rule="later"})"),
+      1);
   EXPECT_EQ(policyd_->metric(R"(mailpolicy_verdicts_total{action="deliver",stage="",rule=""})"), 1);
   EXPECT_EQ(policyd_->metric("mailpolicy_evaluation_seconds_count"), 3);
   EXPECT_EQ(policyd_->metric(R"(mailpolicy_reloads_total{result="ok"})"), 1);

@@ -54,10 +54,11 @@ TEST_F(GatewayWidget, EveryExampleMessageEndsAsExpectedTxtSays) {
     if (row.index != 0) continue;  // mbox parts: one SMTP message is one file
     SCOPED_TRACE(row.file);
     std::string data = mp::e2e::read_text(mp::e2e::kExampleDir / row.path);
-    SendResult sent = postfix.send({.from = sender_of(row, data),
-                                    .to = {flag(row, "--rcpt")},
-                                    .data = data,
-                                    .swaks_args = {"--xclient-addr", xclient_address(flag(row, "--client-ip"))}});
+    SendResult sent =
+        postfix.send({.from = sender_of(row, data),
+                      .to = {flag(row, "--rcpt")},
+                      .data = data,
+                      .swaks_args = {"--xclient-addr", xclient_address(flag(row, "--client-ip"))}});
     ASSERT_TRUE(postfix.wait_until_idle());
     ++checked;
     if (row.action == "reject") {
@@ -78,7 +79,8 @@ TEST_F(GatewayWidget, EveryExampleMessageEndsAsExpectedTxtSays) {
     }
     std::string expected = row.action;
     if (row.rule != "-") expected += "; rule=";
-    EXPECT_TRUE(verdict && verdict->starts_with(expected)) << verdict.value_or("(none)") << " vs " << expected;
+    EXPECT_TRUE(verdict && verdict->starts_with(expected))
+        << verdict.value_or("(none)") << " vs " << expected;
     if (row.rule != "-") {
       EXPECT_TRUE(verdict->ends_with("." + row.rule)) << *verdict;
     }

@@ -18,9 +18,9 @@ namespace {
 // Seconds from the first connection until `count` messages are in the Maildir.
 double deliver(PostfixInstance& postfix, int count) {
   auto start = std::chrono::steady_clock::now();
-  RunResult r = mp::e2e::run_shell("/usr/sbin/smtp-source -s 20 -l 4096 -m " + std::to_string(count) +
-                                   " -f load@example.net -t sink@widget.com 127.0.0.1:" +
-                                   std::to_string(postfix.port()) + " 2>&1");
+  RunResult r = mp::e2e::run_shell(
+      "/usr/sbin/smtp-source -s 20 -l 4096 -m " + std::to_string(count) +
+      " -f load@example.net -t sink@widget.com 127.0.0.1:" + std::to_string(postfix.port()) + " 2>&1");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_TRUE(postfix.wait_for_delivered(static_cast<size_t>(count), std::chrono::milliseconds(600000)));
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -32,8 +32,8 @@ TEST(GatewayThroughput, PostfixWithPolicydAgainstPostfixAlone) {
   const int count = std::getenv("MP_BENCH_MESSAGES") ? std::atoi(std::getenv("MP_BENCH_MESSAGES")) : 2000;
   mp::e2e::TempDir dir;
   RunResult built = mp::e2e::run_program({kPolicycBin.string(), "build",
-                                          (fs::path(MP_SOURCE_DIR) / "examples/widget/policy.mp").string(), "-o",
-                                          (dir.path() / "widget.pbc").string()});
+                                          (fs::path(MP_SOURCE_DIR) / "examples/widget/policy.mp").string(),
+                                          "-o", (dir.path() / "widget.pbc").string()});
   ASSERT_EQ(built.status, 0) << built.err;
 
   PostfixInstance alone;

@@ -21,7 +21,8 @@ struct BadValue : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-long long number(const std::string& key, const std::string& value, long long low, long long high, int base = 10) {
+long long number(const std::string& key, const std::string& value, long long low, long long high,
+                 int base = 10) {
   long long n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n, base);
   if (ec != std::errc() || end != value.data() + value.size() || n < low || n > high)
@@ -51,15 +52,18 @@ void set_headers(Config& c, const std::string& value) {
     std::string word = value.substr(i, end - i);
     i = end + 1;
     if (word.empty() || word == "none") continue;
-    if (word == "x-policy") c.x_policy_headers = true;
-    else if (word == "authentication-results") c.authentication_results = true;
-    else throw BadValue("headers: `" + word + "` is not x-policy, authentication-results or none");
+    if (word == "x-policy")
+      c.x_policy_headers = true;
+    else if (word == "authentication-results")
+      c.authentication_results = true;
+    else
+      throw BadValue("headers: `" + word + "` is not x-policy, authentication-results or none");
   }
 }
 
 bool library_key(const std::string& key) {
-  static const char* const keys[] = {"dns.servers", "dns.timeout_ms",    "facts",       "facts.budget_ms",
-                                     "facts.max_queries", "geoip.path", "authserv_id", "trace"};
+  static const char* const keys[] = {"dns.servers",       "dns.timeout_ms", "facts",       "facts.budget_ms",
+                                     "facts.max_queries", "geoip.path",     "authserv_id", "trace"};
   for (const char* k : keys) {
     if (key == k) return true;
   }
@@ -67,32 +71,43 @@ bool library_key(const std::string& key) {
 }
 
 void set(Config& c, const std::string& key, const std::string& value) {
-  if (key == "socket") c.socket = value;
-  else if (key == "socket.mode") c.socket_mode = static_cast<int>(number(key, value, 0, 0777, 8));
-  else if (key == "image") c.image = value;
-  else if (key == "reload.poll_ms") c.reload_poll_ms = static_cast<int>(number(key, value, 0, 3600000));
+  if (key == "socket")
+    c.socket = value;
+  else if (key == "socket.mode")
+    c.socket_mode = static_cast<int>(number(key, value, 0, 0777, 8));
+  else if (key == "image")
+    c.image = value;
+  else if (key == "reload.poll_ms")
+    c.reload_poll_ms = static_cast<int>(number(key, value, 0, 3600000));
   else if (key == "on_error")
     c.on_error = choice(key, value, {std::pair{"tempfail", OnError::Tempfail}, {"accept", OnError::Accept}});
-  else if (key == "headers") set_headers(c, value);
+  else if (key == "headers")
+    set_headers(c, value);
   else if (key == "tags")
-    c.tags = choice(key, value, {std::pair{"header", TagMode::Header}, {"subject", TagMode::Subject},
-                                 {"none", TagMode::None}});
+    c.tags = choice(
+        key, value,
+        {std::pair{"header", TagMode::Header}, {"subject", TagMode::Subject}, {"none", TagMode::None}});
   else if (key == "quarantine")
     c.quarantine =
         choice(key, value, {std::pair{"hold", QuarantineMode::Hold}, {"header", QuarantineMode::Header}});
   else if (key == "limits.max_message_bytes") {
     c.max_message_bytes = static_cast<size_t>(number(key, value, 1, 2147483647));
     c.library.emplace_back(key, value);
-  } else if (key == "limits.time_budget_ms") c.time_budget_ms = static_cast<int>(number(key, value, 1, 3600000));
-  else if (key == "limits.max_inflight") c.max_inflight = static_cast<int>(number(key, value, 1, 100000));
-  else if (key == "milter.timeout_s") c.milter_timeout_s = static_cast<int>(number(key, value, 1, 86400));
-  else if (key == "metrics") c.metrics = value;
-  else if (key == "log") c.log = value;
+  } else if (key == "limits.time_budget_ms")
+    c.time_budget_ms = static_cast<int>(number(key, value, 1, 3600000));
+  else if (key == "limits.max_inflight")
+    c.max_inflight = static_cast<int>(number(key, value, 1, 100000));
+  else if (key == "milter.timeout_s")
+    c.milter_timeout_s = static_cast<int>(number(key, value, 1, 86400));
+  else if (key == "metrics")
+    c.metrics = value;
+  else if (key == "log")
+    c.log = value;
   else if (library_key(key)) {
     if (key == "authserv_id") c.authserv_id = value;
     c.library.emplace_back(key, value);
-  }
-  else throw BadValue("unknown key `" + key + "` (docs/gateway.md lists the keys)");
+  } else
+    throw BadValue("unknown key `" + key + "` (docs/gateway.md lists the keys)");
 }
 
 }  // namespace
@@ -109,15 +124,18 @@ Config read_config(const std::string& path) {
     if (text.empty()) continue;
     size_t eq = text.find('=');
     std::string where = path + ":" + std::to_string(number) + ": ";
-    if (eq == std::string::npos) throw std::runtime_error(where + "expected `key = value`, found `" + text + "`");
+    if (eq == std::string::npos)
+      throw std::runtime_error(where + "expected `key = value`, found `" + text + "`");
     try {
       set(config, trim(text.substr(0, eq)), trim(text.substr(eq + 1)));
     } catch (const BadValue& e) {
       throw std::runtime_error(where + e.what());
     }
   }
-  if (config.socket.empty()) throw std::runtime_error(path + ": no `socket = ...` (unix:/path or inet:PORT@HOST)");
-  if (config.image.empty()) throw std::runtime_error(path + ": no `image = ...` (a policy built by policyc build)");
+  if (config.socket.empty())
+    throw std::runtime_error(path + ": no `socket = ...` (unix:/path or inet:PORT@HOST)");
+  if (config.image.empty())
+    throw std::runtime_error(path + ": no `image = ...` (a policy built by policyc build)");
   return config;
 }
 

@@ -11,28 +11,28 @@
 
 namespace mp::policyd {
 
-enum class OnError { Tempfail, Accept };      // when a message cannot be judged
+enum class OnError { Tempfail, Accept };       // when a message cannot be judged
 enum class TagMode { Header, Subject, None };  // where the verdict's tags go
-enum class QuarantineMode { Hold, Header };   // Postfix hold queue, or a header only
+enum class QuarantineMode { Hold, Header };    // Postfix hold queue, or a header only
 
 struct Config {
-  std::string path;                 // the file this came from
-  std::string socket;               // libmilter's form: unix:/path, inet:PORT@HOST, inet6:…
-  int socket_mode = 0660;           // permission bits of a unix socket
-  std::string image;                // compiled policy (policyc build)
-  int reload_poll_ms = 2000;        // how often the image file is checked; 0: SIGHUP only
+  std::string path;           // the file this came from
+  std::string socket;         // libmilter's form: unix:/path, inet:PORT@HOST, inet6:…
+  int socket_mode = 0660;     // permission bits of a unix socket
+  std::string image;          // compiled policy (policyc build)
+  int reload_poll_ms = 2000;  // how often the image file is checked; 0: SIGHUP only
   OnError on_error = OnError::Tempfail;
-  bool x_policy_headers = true;     // X-Policy-Verdict/Score/Rule on accepted mail
+  bool x_policy_headers = true;  // X-Policy-Verdict/Score/Rule on accepted mail
   bool authentication_results = true;
   TagMode tags = TagMode::Header;
   QuarantineMode quarantine = QuarantineMode::Hold;
   size_t max_message_bytes = size_t{64} << 20;
-  int time_budget_ms = 30000;       // whole evaluation; over it: on_error
-  int max_inflight = 64;            // evaluations at once; more: on_error (overloaded)
-  int milter_timeout_s = 300;       // libmilter's read/write timeout with the MTA
-  std::string metrics;              // "HOST:PORT" of the Prometheus endpoint; "": off
+  int time_budget_ms = 30000;              // whole evaluation; over it: on_error
+  int max_inflight = 64;                   // evaluations at once; more: on_error (overloaded)
+  int milter_timeout_s = 300;              // libmilter's read/write timeout with the MTA
+  std::string metrics;                     // "HOST:PORT" of the Prometheus endpoint; "": off
   std::string authserv_id = "mailpolicy";  // also a library key: ours in Authentication-Results
-  std::string log = "-";            // JSON log lines: a file path, or "-" for stderr
+  std::string log = "-";                   // JSON log lines: a file path, or "-" for stderr
   // mp_config keys and values, in file order (checked by mp_config_set at start).
   std::vector<std::pair<std::string, std::string>> library;
 };

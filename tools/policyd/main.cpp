@@ -108,9 +108,12 @@ int serve(const std::string& path) {
   if (!config.metrics.empty()) http = std::make_unique<MetricsServer>(config.metrics, metrics);
   register_milter(service);
   if (pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe2 failed");
-  log.write({{"event", "start"}, {"socket", config.socket}, {"image", service.program_id()},
-             {"metrics", http ? config.metrics.substr(0, config.metrics.rfind(':') + 1) + std::to_string(http->port())
-                              : ""}});
+  log.write(
+      {{"event", "start"},
+       {"socket", config.socket},
+       {"image", service.program_id()},
+       {"metrics",
+        http ? config.metrics.substr(0, config.metrics.rfind(':') + 1) + std::to_string(http->port()) : ""}});
   std::atomic<bool> stopped = false;
   int milter_status = MI_SUCCESS;
   std::thread milter([&] {
@@ -124,7 +127,8 @@ int serve(const std::string& path) {
   milter.join();
   // Sessions still being judged finish before the process ends (their replies reach
   // the MTA); 30 s at most.
-  for (int i = 0; i < 300 && service.inflight() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 300 && service.inflight() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   log.write({{"event", "stop"}, {"status", milter_status == MI_SUCCESS ? "ok" : "libmilter failed"}});
   return milter_status == MI_SUCCESS ? 0 : 1;
 }
@@ -138,7 +142,8 @@ int main(int argc, char** argv) {
   std::string config_path = "/etc/mailpolicy/policyd.conf";
   bool check = false;
   app.add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
-  app.add_flag("--check-config", check, "Read the configuration, load and verify the image, then exit (0: ok)");
+  app.add_flag("--check-config", check,
+               "Read the configuration, load and verify the image, then exit (0: ok)");
   app.set_version_flag("--version", std::string("policyd ") + MP_VERSION);
   CLI11_PARSE(app, argc, argv);
   if (check) return mp::policyd::check_config(config_path);

@@ -14,9 +14,8 @@ namespace mp::policyd {
 
 namespace {
 
-const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
-                                      5,      10,      30};
+const std::vector<double> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                      0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30};
 
 // Label values escaped as the format asks: backslash, double quote, newline.
 std::string escape(const std::string& value) {
@@ -34,7 +33,8 @@ std::string escape(const std::string& value) {
 
 std::string render(const Labels& labels, const std::string& extra = {}) {
   std::string out;
-  for (const auto& [name, value] : labels) out += (out.empty() ? "" : ",") + name + "=\"" + escape(value) + "\"";
+  for (const auto& [name, value] : labels)
+    out += (out.empty() ? "" : ",") + name + "=\"" + escape(value) + "\"";
   if (!extra.empty()) out += (out.empty() ? "" : ",") + extra;
   return out.empty() ? "" : "{" + out + "}";
 }
@@ -136,8 +136,7 @@ MHD_Result answer(void* cls, MHD_Connection* connection, const char* url, const 
   } else {
     status = MHD_HTTP_NOT_FOUND, body = "not found: /metrics and /health are served\n";
   }
-  MHD_Response* response =
-      MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
+  MHD_Response* response = MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
   MHD_add_response_header(response, "Content-Type", type);
   MHD_Result result = MHD_queue_response(connection, status, response);
   MHD_destroy_response(response);
@@ -169,9 +168,9 @@ MetricsServer::MetricsServer(const std::string& address, const Metrics& metrics)
     : daemon_(std::make_unique<Daemon>()) {
   sockaddr_in sa = parse_address(address);
   daemon_->metrics = &metrics;
-  daemon_->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
-                                     &answer, const_cast<Metrics*>(&metrics), MHD_OPTION_SOCK_ADDR, &sa,
-                                     MHD_OPTION_END);
+  daemon_->daemon =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, &answer,
+                       const_cast<Metrics*>(&metrics), MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
   if (daemon_->daemon == nullptr) throw std::runtime_error("metrics: cannot listen on " + address);
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_->daemon, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : ntohs(sa.sin_port);

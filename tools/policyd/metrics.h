@@ -35,8 +35,8 @@ class Metrics {
     double count = 0;
   };
   struct Family {
-    std::string type;  // counter, gauge, histogram
-    std::map<std::string, double> values;        // by rendered label set
+    std::string type;                      // counter, gauge, histogram
+    std::map<std::string, double> values;  // by rendered label set
     std::map<std::string, Histogram> histograms;
   };
   Family& family(const std::string& name, const char* type);

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string_view>
 #include <stdexcept>
+#include <string_view>
 #include <vector>
 
 namespace mp::policyd {
@@ -55,7 +55,9 @@ struct Connection {
   bool leading_space() const { return (protocol & SMFIP_HDR_LEADSPC) != 0; }
 };
 
-Connection* connection(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
+Connection* connection(SMFICTX* ctx) {
+  return static_cast<Connection*>(smfi_getpriv(ctx));
+}
 
 std::string macro(SMFICTX* ctx, const char* name) {
   const char* value = smfi_getsymval(ctx, const_cast<char*>(name));
@@ -246,12 +248,14 @@ std::vector<Header> verdict_fields(const mp_verdict* v, const Config& config) {
   }
   if (config.tags == TagMode::Header && mp_verdict_tag_count(v) > 0) {
     std::string tags;
-    for (size_t i = 0; i < mp_verdict_tag_count(v); ++i) tags += (i ? " " : "") + std::string(mp_verdict_tag(v, i));
+    for (size_t i = 0; i < mp_verdict_tag_count(v); ++i)
+      tags += (i ? " " : "") + std::string(mp_verdict_tag(v, i));
     fields.push_back({"X-Policy-Tags", tags});
   }
   // Postfix logs a milter's hold as "milter triggers HOLD action" without the reason
   // smfi_quarantine passed, so the reason travels with the message too.
-  if (mp_verdict_action(v) == MP_ACTION_QUARANTINE) fields.push_back({"X-Policy-Quarantine", mp_verdict_text(v)});
+  if (mp_verdict_action(v) == MP_ACTION_QUARANTINE)
+    fields.push_back({"X-Policy-Quarantine", mp_verdict_text(v)});
   for (size_t i = 0; i < mp_verdict_added_header_count(v); ++i) {
     mp_header h;
     mp_verdict_added_header(v, i, &h);
@@ -264,10 +268,11 @@ std::vector<Header> verdict_fields(const mp_verdict* v, const Config& config) {
 // left alone when it already starts with the tags, e.g. a message coming round again).
 void tag_subject(SMFICTX* ctx, const Connection& c, const mp_verdict* v) {
   std::string tags;
-  for (size_t i = 0; i < mp_verdict_tag_count(v); ++i) tags += (i ? " " : "") + std::string(mp_verdict_tag(v, i));
+  for (size_t i = 0; i < mp_verdict_tag_count(v); ++i)
+    tags += (i ? " " : "") + std::string(mp_verdict_tag(v, i));
   if (tags.empty()) return;
-  auto subject =
-      std::find_if(c.headers.begin(), c.headers.end(), [](const Header& h) { return iequals(h.name, "Subject"); });
+  auto subject = std::find_if(c.headers.begin(), c.headers.end(),
+                              [](const Header& h) { return iequals(h.name, "Subject"); });
   if (subject == c.headers.end()) {
     std::string value = outgoing(c, tags);
     smfi_addheader(ctx, const_cast<char*>("Subject"), value.data());
@@ -281,7 +286,8 @@ void tag_subject(SMFICTX* ctx, const Connection& c, const mp_verdict* v) {
 void edit_headers(SMFICTX* ctx, const Connection& c, const mp_verdict* v, const Config& config) {
   for (const char* name : kOurFields) remove_all(ctx, c, name);
   if (config.authentication_results) remove_our_authentication_results(ctx, c, config.authserv_id);
-  for (size_t i = 0; i < mp_verdict_removed_header_count(v); ++i) remove_all(ctx, c, mp_verdict_removed_header(v, i));
+  for (size_t i = 0; i < mp_verdict_removed_header_count(v); ++i)
+    remove_all(ctx, c, mp_verdict_removed_header(v, i));
   std::vector<Header> fields = verdict_fields(v, config);
   // Inserted at the top, last first, so they read in order above the MTA's Received.
   for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
@@ -293,8 +299,9 @@ void edit_headers(SMFICTX* ctx, const Connection& c, const mp_verdict* v, const 
 
 sfsistat unjudged(SMFICTX* ctx, const Connection& c, const Judgement& j, const Config& config) {
   if (config.on_error == OnError::Tempfail) {
-    set_reply(ctx, 451, "4.7.1",
-              std::string("Message not judged by the policy (") + unjudged_name(j.unjudged) + "), try again later");
+    set_reply(
+        ctx, 451, "4.7.1",
+        std::string("Message not judged by the policy (") + unjudged_name(j.unjudged) + "), try again later");
     return SMFIS_TEMPFAIL;
   }
   if (config.x_policy_headers) {
@@ -364,11 +371,22 @@ std::string reply_text(const std::string& text) {
 
 void register_milter(Service& service) {
   g_service = &service;
-  static smfiDesc description = {
-      const_cast<char*>("policyd"), SMFI_VERSION,
-      SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY,
-      on_connect, on_helo, on_envfrom, on_envrcpt, on_header, on_eoh, on_body, on_eom, on_abort, on_close,
-      nullptr, nullptr, on_negotiate};
+  static smfiDesc description = {const_cast<char*>("policyd"),
+                                 SMFI_VERSION,
+                                 SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY,
+                                 on_connect,
+                                 on_helo,
+                                 on_envfrom,
+                                 on_envrcpt,
+                                 on_header,
+                                 on_eoh,
+                                 on_body,
+                                 on_eom,
+                                 on_abort,
+                                 on_close,
+                                 nullptr,
+                                 nullptr,
+                                 on_negotiate};
   const Config& config = service.config();
   if (smfi_setconn(const_cast<char*>(config.socket.c_str())) == MI_FAILURE)
     throw std::runtime_error("socket: libmilter does not accept `" + config.socket + "`");

@@ -13,7 +13,9 @@ using nlohmann::json;
 
 // ---- JsonLog ---------------------------------------------------------------------
 
-JsonLog::JsonLog(std::string path) : path_(std::move(path)) { reopen(); }
+JsonLog::JsonLog(std::string path) : path_(std::move(path)) {
+  reopen();
+}
 
 void JsonLog::reopen() {
   std::lock_guard lock(mutex_);
@@ -109,7 +111,9 @@ mp_envelope* make_envelope(const Session& s) {
   return e;
 }
 
-const char* or_empty(const char* s) { return s ? s : ""; }
+const char* or_empty(const char* s) {
+  return s ? s : "";
+}
 
 }  // namespace
 
@@ -162,8 +166,12 @@ bool Service::reload(const char* trigger, std::string* error) {
       loaded_stat_ = before;  // do not retry the same broken file on every poll
     }
     metrics_.count("mailpolicy_reloads_total", {{"result", "failed"}});
-    log_.write({{"event", "reload"}, {"trigger", trigger}, {"result", "failed"}, {"image", config_.image},
-                {"error", err.message}, {"serving", program_id()}});
+    log_.write({{"event", "reload"},
+                {"trigger", trigger},
+                {"result", "failed"},
+                {"image", config_.image},
+                {"error", err.message},
+                {"serving", program_id()}});
     if (error) *error = err.message;
     return false;
   }
@@ -176,7 +184,11 @@ bool Service::reload(const char* trigger, std::string* error) {
   }
   metrics_.count("mailpolicy_reloads_total", {{"result", "ok"}});
   metrics_.replace("mailpolicy_image_info", {{"id", id}}, 1);
-  log_.write({{"event", "reload"}, {"trigger", trigger}, {"result", "ok"}, {"image", config_.image}, {"serving", id}});
+  log_.write({{"event", "reload"},
+              {"trigger", trigger},
+              {"result", "ok"},
+              {"image", config_.image},
+              {"serving", id}});
   return true;
 }
 
@@ -191,7 +203,8 @@ Judgement Service::judge(const Session& session, const std::string& bytes, bool 
     j.error = fmt::format("message over limits.max_message_bytes ({})", config_.max_message_bytes);
   } else if (inflight > config_.max_inflight) {
     j.unjudged = Unjudged::Overloaded;
-    j.error = fmt::format("{} evaluations in flight (limits.max_inflight = {})", inflight - 1, config_.max_inflight);
+    j.error = fmt::format("{} evaluations in flight (limits.max_inflight = {})", inflight - 1,
+                          config_.max_inflight);
   } else {
     mp_error err;
     std::unique_ptr<mp_envelope, void (*)(mp_envelope*)> envelope(make_envelope(session), mp_envelope_free);
@@ -216,9 +229,9 @@ Judgement Service::judge(const Session& session, const std::string& bytes, bool 
 }
 
 void Service::record(const Session& s, const Judgement& j, double seconds, const std::string& program) {
-  json line = {{"event", "message"},   {"queue_id", s.queue_id},       {"client_ip", s.client_ip},
-               {"helo", s.helo},       {"sender", s.sender},           {"recipients", s.recipients},
-               {"auth_user", s.auth_user}, {"tls", s.tls_version},     {"seconds", seconds},
+  json line = {{"event", "message"},       {"queue_id", s.queue_id}, {"client_ip", s.client_ip},
+               {"helo", s.helo},           {"sender", s.sender},     {"recipients", s.recipients},
+               {"auth_user", s.auth_user}, {"tls", s.tls_version},   {"seconds", seconds},
                {"image", program}};
   metrics_.observe("mailpolicy_evaluation_seconds", {}, seconds);
   if (j.unjudged != Unjudged::No) {
@@ -230,8 +243,9 @@ void Service::record(const Session& s, const Judgement& j, double seconds, const
   }
   const mp_verdict* v = j.verdict.get();
   const char* action = mp_action_name(mp_verdict_action(v));
-  metrics_.count("mailpolicy_verdicts_total",
-                 {{"action", action}, {"stage", or_empty(mp_verdict_stage(v))}, {"rule", or_empty(mp_verdict_rule(v))}});
+  metrics_.count(
+      "mailpolicy_verdicts_total",
+      {{"action", action}, {"stage", or_empty(mp_verdict_stage(v))}, {"rule", or_empty(mp_verdict_rule(v))}});
   line["action"] = action;
   line["stage"] = mp_verdict_stage(v) ? json(mp_verdict_stage(v)) : json(nullptr);
   line["rule"] = mp_verdict_rule(v) ? json(mp_verdict_rule(v)) : json(nullptr);
@@ -244,7 +258,8 @@ void Service::record(const Session& s, const Judgement& j, double seconds, const
   for (size_t i = 0; i < mp_verdict_fact_count(v); ++i) {
     mp_fact f;
     mp_verdict_fact_at(v, i, &f);
-    facts.push_back({{"fact", f.name}, {"value", f.value}, {"seconds", f.seconds}, {"temperror", f.temp_error != 0}});
+    facts.push_back(
+        {{"fact", f.name}, {"value", f.value}, {"seconds", f.seconds}, {"temperror", f.temp_error != 0}});
     metrics_.observe("mailpolicy_fact_seconds", {{"fact", f.name}}, f.seconds);
     if (f.temp_error) metrics_.count("mailpolicy_fact_errors_total", {{"fact", f.name}});
   }

@@ -54,7 +54,7 @@ using VerdictPtr = std::unique_ptr<mp_verdict, VerdictDeleter>;
 struct Judgement {
   VerdictPtr verdict;  // null when unjudged
   Unjudged unjudged = Unjudged::No;
-  std::string error;   // why, for the log and the unjudged header
+  std::string error;  // why, for the log and the unjudged header
 };
 
 class Service {
