@@ -1,6 +1,7 @@
 // Shared by the libmailpolicy tests (tests/api/): owning wrappers for the C API's
-// handles, images built with the tree's policyc, and the example messages of
-// examples/widget/ with the envelope an MTA would hand over for each.
+// handles, images built with the tree's policyc, a DNS server that never answers, and
+// the example messages of examples/widget/ with the envelope an MTA would hand over
+// for each.
 //
 // Header-only, as tests/e2e/e2e_util.h (whose helpers these tests reuse): api_tests is
 // built from tests/api/*_test.cpp only, and links nothing of the project but the
@@ -8,6 +9,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -72,6 +76,37 @@ inline Config config(std::initializer_list<std::pair<const char*, const char*>> 
   }
   return c;
 }
+
+// A UDP port on 127.0.0.1 where nothing ever answers: the socket is bound, so no ICMP
+// refusal comes back either, and what was sent to it can be counted.
+class SilentDnsServer {
+ public:
+  SilentDnsServer() : fd_(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), size), 0);
+    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size), 0);
+    server_ = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  }
+  ~SilentDnsServer() { close(fd_); }
+  SilentDnsServer(const SilentDnsServer&) = delete;
+  SilentDnsServer& operator=(const SilentDnsServer&) = delete;
+
+  const char* server() const { return server_.c_str(); }
+  // Datagrams received since the last call.
+  int questions() const {
+    int count = 0;
+    char buffer[512];
+    while (recv(fd_, buffer, sizeof buffer, 0) >= 0) ++count;
+    return count;
+  }
+
+ private:
+  int fd_;
+  std::string server_;
+};
 
 // ---- Envelopes ---------------------------------------------------------------------
 

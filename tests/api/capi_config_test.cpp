@@ -4,9 +4,6 @@
 // size limit, geoip.path; trace is in capi_verdict_test.cpp); an evaluator keeps the
 // values it was made with.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -133,37 +130,6 @@ TEST(CapiConfig, AnEvaluatorKeepsTheValuesItWasMadeWith) {
 }
 
 // ---- Facts ---------------------------------------------------------------------------------
-
-// A UDP port on 127.0.0.1 where nothing ever answers: the socket is bound, so no ICMP
-// refusal comes back either, and what was sent to it can be counted.
-class SilentDnsServer {
- public:
-  SilentDnsServer() : fd_(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), size), 0);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size), 0);
-    server_ = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
-  }
-  ~SilentDnsServer() { close(fd_); }
-  SilentDnsServer(const SilentDnsServer&) = delete;
-  SilentDnsServer& operator=(const SilentDnsServer&) = delete;
-
-  const char* server() const { return server_.c_str(); }
-  // Datagrams received since the last call.
-  int questions() const {
-    int count = 0;
-    char buffer[512];
-    while (recv(fd_, buffer, sizeof buffer, 0) >= 0) ++count;
-    return count;
-  }
-
- private:
-  int fd_;
-  std::string server_;
-};
 
 const char* const kSpfPolicy = "if spf is \"fail\" then reject\n";
 const std::vector<std::string> kSpfEnvelope = {"--client-ip", "192.0.2.1", "--sender", "a@example.org"};
