@@ -5,6 +5,8 @@
 // values it was made with.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -45,16 +47,17 @@ TEST_P(CapiConfigKey, TakesAGoodValueAndRefusesBadOnesNamingTheKey) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Keys, CapiConfigKey,
-    testing::Values(
+const Key kKeys[] = {
         Key{"dns.servers", "127.0.0.1:5353, 192.0.2.53 [::1]:53", {"not-a-server", "192.0.2.1:dns"}},
         Key{"dns.timeout_ms", "100", {"0", "60001", "", "ten", "100ms", "-5"}},
         Key{"facts", "off", {"", "maybe", "OFF "}}, Key{"facts.budget_ms", "600000", {"0", "600001", "1.5"}},
         Key{"facts.max_queries", "0", {"-1", "100001", "x"}},
         Key{"authserv_id", "mx.widget.com", {"", "two words", "a;b"}},
         Key{"limits.max_message_bytes", "2147483647", {"0", "2147483648", "64MiB"}},
-        Key{"trace", "on", {"", "sometimes"}}),
+        Key{"trace", "on", {"", "sometimes"}}};
+
+INSTANTIATE_TEST_SUITE_P(
+    Keys, CapiConfigKey, testing::ValuesIn(kKeys),
     [](const testing::TestParamInfo<Key>& info) {
       std::string name = info.param.key;
       std::replace(name.begin(), name.end(), '.', '_');
@@ -67,6 +70,37 @@ TEST(CapiConfig, UnknownKeyIsRefusedNamingIt) {
   EXPECT_EQ(mp_config_set(config.get(), "dns.server", "127.0.0.1", &err), MP_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(err.code, MP_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(err.message).find("`dns.server`"), std::string::npos) << err.message;
+}
+
+// The backquoted words of the first column of `text`'s Markdown table rows.
+std::set<std::string> table_keys(const std::string& text) {
+  std::set<std::string> keys;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("| `")) keys.insert(line.substr(3, line.find('`', 3) - 3));
+  }
+  return keys;
+}
+
+TEST(CapiConfig, TheKeysKnownAreTheKeysDocumentedAndTestedHere) {
+  Config config(mp_config_new());
+  mp_error err = dirty_error();
+  ASSERT_EQ(mp_config_set(config.get(), "?", "", &err), MP_ERR_INVALID_ARGUMENT);
+  // "unknown config key `?` (known: dns.servers, dns.timeout_ms, ...)"
+  const std::string message = err.message;
+  const size_t list = message.find("known: ") + 7;
+  std::istringstream words(message.substr(list, message.find(')', list) - list));
+  std::set<std::string> keys;
+  for (std::string key; std::getline(words >> std::ws, key, ',');) keys.insert(key);
+  EXPECT_EQ(keys.size(), 9u) << message;
+  std::string doc = e2e::read_text(fs::path(MP_SOURCE_DIR) / "docs" / "embedding.md");
+  size_t section = doc.find("### Configuration");
+  ASSERT_NE(section, std::string::npos);
+  EXPECT_EQ(table_keys(doc.substr(section, doc.find("\n### ", section + 1) - section)), keys)
+      << "docs/embedding.md, Configuration";
+  std::set<std::string> tested = {"geoip.path"};  // AMissingGeoipDatabaseIsIo
+  for (const Key& k : kKeys) tested.insert(k.key);
+  EXPECT_EQ(tested, keys);
 }
 
 TEST(CapiConfig, AMissingGeoipDatabaseIsIo) {
