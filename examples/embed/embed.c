@@ -35,20 +35,21 @@ static int ends_with(const char *text, const char *suffix) {
 /* The whole file in a malloc'ed buffer (*size bytes); NULL when it cannot be read. */
 static char *read_file(const char *path, size_t *size) {
   FILE *file = fopen(path, "rb");
-  char *bytes = NULL;
-  size_t capacity = 0, n;
+  char *bytes = NULL, *grown = NULL;
+  size_t capacity = 0, wanted, n;
   *size = 0;
   if (file == NULL) return NULL;
   do {
     if (*size == capacity) {
-      char *grown = realloc(bytes, capacity = capacity ? 2 * capacity : 65536);
-      if (grown == NULL) break;
+      wanted = capacity ? 2 * capacity : 65536;
+      if ((grown = realloc(bytes, wanted)) == NULL) break; /* out of memory */
       bytes = grown;
+      capacity = wanted;
     }
     n = fread(bytes + *size, 1, capacity - *size, file);
     *size += n;
   } while (n > 0);
-  if (ferror(file) || *size == capacity) { /* a read error, or realloc failed */
+  if (ferror(file) || grown == NULL) {
     free(bytes);
     bytes = NULL;
   }

@@ -179,6 +179,11 @@ struct Example {
   std::vector<std::string> flags;
 };
 
+// Shown by gtest for a parameterised case (instead of the struct's raw bytes).
+inline void PrintTo(const Example& ex, std::ostream* os) {
+  *os << "expected.txt:" << ex.row.line << " " << ex.row.file;
+}
+
 inline Example load_example(const Row& row) {
   Example ex{row, e2e::read_text(e2e::kExampleDir / row.path), {}};
   if (row.index > 0) {
