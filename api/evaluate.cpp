@@ -1,9 +1,10 @@
 // mailpolicy.h: programs, evaluators, envelopes and mp_evaluate.
 #include <openssl/evp.h>
 
+#include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <iterator>
+#include <cstdio>
+#include <cstring>
 
 #include "api/handles.h"
 #include "compiler/compiler.h"
@@ -39,11 +40,27 @@ mp_program* load_image(const std::string& bytes, const std::string& name, mp_err
   }
 }
 
-bool read_file(const char* path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return !in.bad();
+// The whole file, or MP_ERR_IO. Read with stdio rather than a stream: a directory
+// opens fine and fails on the first read (EISDIR), which std::ifstream turns into an
+// exception (or, through rdbuf(), into an empty file).
+mp_status read_file(const char* path, std::string& out, mp_error* err) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path, "rb"), &std::fclose);
+  char buffer[65536];
+  for (size_t n; file && (n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0;) out.append(buffer, n);
+  if (file && !std::ferror(file.get())) return MP_OK;
+  return fail(err, MP_ERR_IO, std::string("cannot read ") + path + ": " + std::strerror(errno));
+}
+
+// The first error of a compilation, one line: "file:line:col: error[E020]: text";
+// MP_ERR_IO for a policy or list file that cannot be read (E050).
+void compile_error(const compiler::Compilation& c, mp_error* err) {
+  for (const lang::Diagnostic& d : c.diagnostics.items()) {
+    if (d.severity != lang::Severity::Error) continue;
+    fail(err, d.code == "E050" ? MP_ERR_IO : MP_ERR_COMPILE,
+         c.sources.location(d.primary.span) + ": error[" + d.code + "]: " + d.message);
+    return;
+  }
+  fail(err, MP_ERR_INTERNAL, "the compilation failed without an error");
 }
 
 // "<a@b>" → "a@b", "<>" → "" (the forms the milter protocol passes), surrounding blanks off.
@@ -105,24 +122,18 @@ mp_program* mp_program_load_file(const char* path, mp_error* err) {
   return guarded(err, static_cast<mp_program*>(nullptr), [&]() -> mp_program* {
     std::string bytes;
     if (path == nullptr) return fail(err, MP_ERR_INVALID_ARGUMENT, "path is NULL"), nullptr;
-    if (!mp::api::read_file(path, bytes))
-      return fail(err, MP_ERR_IO, std::string("cannot read ") + path), nullptr;
+    if (mp::api::read_file(path, bytes, err) != MP_OK) return nullptr;
     return mp::api::load_image(bytes, std::string(path) + ": ", err);
   });
 }
 
 mp_program* mp_program_compile_file(const char* path, mp_error* err) {
   return guarded(err, static_cast<mp_program*>(nullptr), [&]() -> mp_program* {
+    std::string text;
     if (path == nullptr) return fail(err, MP_ERR_INVALID_ARGUMENT, "path is NULL"), nullptr;
-    mp::compiler::Compilation c = mp::compiler::compile_file(path);
-    if (!c.ok()) {
-      for (const auto& d : c.diagnostics.items()) {
-        if (d.severity != mp::lang::Severity::Error) continue;
-        std::string text = mp::lang::render_text(d, c.sources);
-        return fail(err, MP_ERR_COMPILE, text.substr(0, text.find('\n'))), nullptr;
-      }
-      return fail(err, MP_ERR_IO, std::string("cannot compile ") + path), nullptr;
-    }
+    if (mp::api::read_file(path, text, err) != MP_OK) return nullptr;
+    mp::compiler::Compilation c = mp::compiler::compile_source(path, std::move(text));
+    if (!c.ok()) return mp::api::compile_error(c, err), nullptr;
     return mp::api::load_image(mp::vm::write_image(*c.image), std::string(path) + ": ", err);
   });
 }

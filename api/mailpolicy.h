@@ -88,7 +88,8 @@ MP_EXPORT mp_program *mp_program_load(const void *image, size_t size, mp_error *
 /* The image file at `path`: MP_ERR_IO when unreadable, else as mp_program_load. */
 MP_EXPORT mp_program *mp_program_load_file(const char *path, mp_error *err);
 /* Compiles the policy source at `path` (list files relative to its directory):
- * MP_ERR_COMPILE with the first error as "file:line:col: error[E…]: text". */
+ * MP_ERR_COMPILE with the first error as "file:line:col: error[E…]: text"; MP_ERR_IO
+ * when the policy or one of its list files cannot be read (the same form, E050). */
 MP_EXPORT mp_program *mp_program_compile_file(const char *path, mp_error *err);
 /* The first 16 hex digits of the image's SHA-256: names the policy version in logs. */
 MP_EXPORT const char *mp_program_id(const mp_program *program);
@@ -200,7 +201,8 @@ MP_EXPORT const char *mp_verdict_tag(const mp_verdict *verdict, size_t i); /* NU
  *    that name, ASCII case-insensitive);
  *  - result: what the gateway reports, X-Policy-Verdict, X-Policy-Score, X-Policy-Rule
  *    (docs/cli.md, --write-headers), and Authentication-Results (RFC 8601) when an
- *    authentication fact was computed. */
+ *    authentication fact was computed; its value is folded, "\r\n\t" before each
+ *    method ("mailpolicy;\r\n\tspf=pass smtp.mailfrom=a@b"). */
 typedef struct mp_header {
   const char *name;
   const char *value;

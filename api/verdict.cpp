@@ -57,11 +57,11 @@ void finish_verdict(mp_verdict& v, const auth::MessageFacts* facts) {
     case Action::Tempfail: split_reply(v.verdict.text, 451, "4.7.1", v); break;
     default: v.smtp_code = 250, v.smtp_status = "2.0.0"; break;
   }
-  for (auto& header : report::verdict_headers(v.verdict)) {
-    // verdict_headers also lists the policy's own added headers: those are the
-    // "added" list, not results.
-    if (header.first.starts_with("X-Policy-")) v.result_headers.push_back(std::move(header));
-  }
+  // verdict_headers ends with the policy's own added headers: those are the "added"
+  // list, not results (whatever their names, X-Policy-Note included).
+  report::HeaderList headers = report::verdict_headers(v.verdict);
+  headers.resize(headers.size() - v.verdict.added_headers.size());
+  v.result_headers = std::move(headers);
   if (facts != nullptr) {
     v.auth = facts->auth_summary();
     if (!v.auth.empty())

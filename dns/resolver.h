@@ -34,7 +34,7 @@ enum class Status : uint8_t {
 };
 std::string_view status_name(Status status);
 
-struct Record {
+struct MP_API Record {
   RrType type = RrType::A;
   uint32_t ttl = 0;
   runtime::IpAddress ip;             // A, AAAA

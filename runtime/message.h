@@ -23,7 +23,7 @@ namespace mp::runtime {
 // An RFC 5322 mailbox. `address` is "local@domain" as written (domain part lowercased
 // and converted to Unicode when it was punycode); empty for a group or an unparsable
 // entry that still had a display name.
-struct Address {
+struct MP_API Address {
   std::string display_name;
   std::string address;
 
