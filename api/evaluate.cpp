@@ -9,6 +9,7 @@
 #include "api/handles.h"
 #include "compiler/compiler.h"
 #include "lang/diagnostics.h"
+#include "runtime/body_edit.h"
 #include "runtime/message.h"
 
 namespace mp::api {
@@ -230,6 +231,7 @@ mp_verdict* mp_evaluate(mp_evaluator* evaluator, const void* message, size_t siz
       verdict->verdict = evaluator->evaluator.evaluate(parsed, envelope->envelope, nullptr);
       mp::api::finish_verdict(*verdict, nullptr);
     }
+    mp::api::edit_body(*verdict, parsed);
     verdict->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return verdict.release();
   });

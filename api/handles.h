@@ -13,6 +13,7 @@
 #include "api/mailpolicy.h"
 #include "auth/facts.h"
 #include "dns/resolver.h"
+#include "runtime/body_edit.h"
 #include "runtime/envelope.h"
 #include "runtime/geoip.h"
 #include "vm/vm.h"
@@ -55,6 +56,9 @@ struct mp_verdict {
   std::vector<std::pair<std::string, std::string>> result_headers;
   std::vector<std::pair<std::string, std::string>> auth;  // ("spf", "pass"), …
   double seconds = 0;
+  // The banners put into the body, for a message that is passed on (deliver, allow,
+  // quarantine); `edited` false otherwise.
+  mp::runtime::EditedMessage body;
   mutable std::string json;  // made on the first mp_verdict_json call
 };
 
@@ -88,5 +92,8 @@ R guarded(mp_error* err, R failed, Body&& body) noexcept {
 
 // Fills the SMTP reply fields and result headers of a verdict from its action/text.
 void finish_verdict(mp_verdict& v, const mp::auth::MessageFacts* facts);
+// Puts the verdict's banners into the body of `message` when the message is passed on
+// (deliver, allow, quarantine); v.body says what came of it.
+void edit_body(mp_verdict& v, const mp::runtime::Message& message);
 
 }  // namespace mp::api

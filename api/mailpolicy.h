@@ -214,6 +214,26 @@ MP_EXPORT const char *mp_verdict_removed_header(const mp_verdict *verdict, size_
 MP_EXPORT size_t mp_verdict_result_header_count(const mp_verdict *verdict);
 MP_EXPORT mp_status mp_verdict_result_header(const mp_verdict *verdict, size_t i, mp_header *out);
 
+/* Body edits. The `banner` action's texts, in order; for a message that is passed on
+ * (deliver, allow, quarantine) they are put at the top of its text parts
+ * (runtime/body_edit.h: text/plain and text/html parts shown as the body; signed
+ * or encrypted multiparts and broken MIME structures are left alone).
+ *  - mp_verdict_body: the new body, every byte after the header block's empty line,
+ *    CRLF line ends when the message's header block has them; NULL (and *size 0)
+ *    when the body is unchanged. Valid until mp_verdict_free. A milter passes it to
+ *    smfi_replacebody.
+ *  - changed headers: top-level fields that change with the new body
+ *    (Content-Type, Content-Transfer-Encoding, MIME-Version), name and new unfolded
+ *    value; replace the first field of that name, or add it when absent.
+ *  - mp_verdict_body_note: why banners could not be added ("signed or encrypted
+ *    multipart: ...", "no inline text part"); "" when they were or there were none. */
+MP_EXPORT size_t mp_verdict_banner_count(const mp_verdict *verdict);
+MP_EXPORT const char *mp_verdict_banner(const mp_verdict *verdict, size_t i); /* NULL past the end */
+MP_EXPORT const char *mp_verdict_body(const mp_verdict *verdict, size_t *size);
+MP_EXPORT size_t mp_verdict_changed_header_count(const mp_verdict *verdict);
+MP_EXPORT mp_status mp_verdict_changed_header(const mp_verdict *verdict, size_t i, mp_header *out);
+MP_EXPORT const char *mp_verdict_body_note(const mp_verdict *verdict);
+
 /* The facts computed for this message (only those some rule read). */
 typedef struct mp_fact {
   const char *name;   /* "spf", "dnsbl(\"zen.example\")" */
@@ -227,7 +247,7 @@ MP_EXPORT mp_status mp_verdict_fact_at(const mp_verdict *verdict, size_t i, mp_f
 
 /* The whole verdict as one JSON object, the keys of `policyc run --format json`
  * (docs/cli.md): action, rule, stage, location, fact, score, direction, text, tags,
- * contributions, fired (with evidence), add_headers, remove_headers, log, auth,
+ * banners, contributions, fired (with evidence), add_headers, remove_headers, log, auth,
  * facts; with config trace=on also trace and defects. "file" is "". */
 MP_EXPORT const char *mp_verdict_json(const mp_verdict *verdict);
 /* Wall time of mp_evaluate for this verdict: parsing, facts and rules. */

@@ -69,6 +69,14 @@ void finish_verdict(mp_verdict& v, const auth::MessageFacts* facts) {
   }
 }
 
+void edit_body(mp_verdict& v, const runtime::Message& message) {
+  const vm::Action action = v.verdict.action;
+  const bool passed_on =
+      action == vm::Action::Deliver || action == vm::Action::Allow || action == vm::Action::Quarantine;
+  if (v.verdict.banners.empty() || !passed_on) return;
+  v.body = runtime::edit_body(message, runtime::BodyEdits{.banners = v.verdict.banners});
+}
+
 }  // namespace mp::api
 
 namespace {
@@ -138,6 +146,29 @@ size_t mp_verdict_tag_count(const mp_verdict* v) {
 const char* mp_verdict_tag(const mp_verdict* v, size_t i) {
   const auto* t = v ? mp::api::at(v->verdict.tags, i) : nullptr;
   return t ? t->c_str() : nullptr;
+}
+
+size_t mp_verdict_banner_count(const mp_verdict* v) {
+  return v ? v->verdict.banners.size() : 0;
+}
+const char* mp_verdict_banner(const mp_verdict* v, size_t i) {
+  const auto* t = v ? mp::api::at(v->verdict.banners, i) : nullptr;
+  return t ? t->c_str() : nullptr;
+}
+const char* mp_verdict_body(const mp_verdict* v, size_t* size) {
+  if (size) *size = 0;
+  if (v == nullptr || !v->body.edited) return nullptr;
+  if (size) *size = v->body.body.size();
+  return v->body.body.data();
+}
+size_t mp_verdict_changed_header_count(const mp_verdict* v) {
+  return v ? v->body.changed_headers.size() : 0;
+}
+mp_status mp_verdict_changed_header(const mp_verdict* v, size_t i, mp_header* out) {
+  return v ? mp::api::header_at(v->body.changed_headers, i, out) : MP_ERR_INVALID_ARGUMENT;
+}
+const char* mp_verdict_body_note(const mp_verdict* v) {
+  return v && !v->verdict.banners.empty() && !v->body.edited ? v->body.not_edited.c_str() : "";
 }
 
 size_t mp_verdict_added_header_count(const mp_verdict* v) {

@@ -148,6 +148,7 @@ class Emitter {
     switch (a.kind) {
       case lang::ActionKind::Score: emit(Op::Score, 0, text(), number(a.score)); break;
       case lang::ActionKind::Tag: emit(Op::Tag, 0, 0, string(a.text)); break;
+      case lang::ActionKind::Banner: emit(Op::Banner, 0, 0, string(a.text)); break;
       case lang::ActionKind::AddHeader: emit(Op::AddHeader, 0, string(a.header), string(a.text)); break;
       case lang::ActionKind::RemoveHeader: emit(Op::RemoveHeader, 0, string(a.header), 0); break;
       case lang::ActionKind::Log: emit(Op::Log, 0, 0, string(a.text)); break;

@@ -281,6 +281,10 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
       diagnostics_.error("E061", "`" + a.header + "` is not a valid header name", a.span,
                          "invalid header name", "header names are printable ASCII without spaces or ':'");
     }
+    if (a.kind == lang::ActionKind::Banner && a.text.find_first_not_of(" \t") == std::string::npos) {
+      diagnostics_.error("E061", "a banner needs a text to show", a.span, "empty banner",
+                         "write e.g. `banner \"CAUTION: this message comes from outside the organisation\"`");
+    }
     if (!is_terminal(a.kind)) {
       plain.push_back(std::move(action));
     } else if (terminal) {

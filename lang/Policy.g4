@@ -81,6 +81,7 @@ action
   | TEMPFAIL STRING?                           # tempfailAction
   | SCORE (PLUS | MINUS)? NUMBER STRING?       # scoreAction
   | TAG STRING                                 # tagAction
+  | BANNER STRING                              # bannerAction
   | ADD HEADER headerName STRING               # addHeaderAction
   | REMOVE HEADER headerName                   # removeHeaderAction
   | LOG STRING                                 # logAction
@@ -96,7 +97,7 @@ name : IDENT ;
 word : IDENT | NUMBER | IMPORT | CONST | LIST | DEF | SETTINGS | STAGE | RULE | IF | THEN | FILE
      | INBOUND | OUTBOUND | INTERNAL | NOT | AND | OR | IS | IN | CONTAINS | STARTS | ENDS
      | WITH | MATCHES | NOCASE | ANY | ALL | COUNT | HEADER | TRUE | FALSE | ALLOW | REJECT
-     | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | ADD | REMOVE | LOG ;
+     | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | BANNER | ADD | REMOVE | LOG ;
 
 // Keywords
 IMPORT: 'import'; CONST: 'const'; LIST: 'list'; DEF: 'def'; SETTINGS: 'settings';
@@ -106,7 +107,7 @@ NOT: 'not'; AND: 'and'; OR: 'or'; IS: 'is'; IN: 'in'; CONTAINS: 'contains';
 STARTS: 'starts'; ENDS: 'ends'; WITH: 'with'; MATCHES: 'matches'; NOCASE: 'nocase';
 ANY: 'any'; ALL: 'all'; COUNT: 'count'; HEADER: 'header'; TRUE: 'true'; FALSE: 'false';
 ALLOW: 'allow'; REJECT: 'reject'; QUARANTINE: 'quarantine'; DISCARD: 'discard';
-TEMPFAIL: 'tempfail'; SCORE: 'score'; TAG: 'tag'; ADD: 'add'; REMOVE: 'remove'; LOG: 'log';
+TEMPFAIL: 'tempfail'; SCORE: 'score'; TAG: 'tag'; BANNER: 'banner'; ADD: 'add'; REMOVE: 'remove'; LOG: 'log';
 
 PLUS: '+'; MINUS: '-';
 

@@ -64,8 +64,19 @@ struct Condition {
 
 enum class Direction { Inbound, Outbound, Internal };
 
-enum class ActionKind { Allow, Reject, Quarantine, Discard, Tempfail, Score, Tag, AddHeader,
-                        RemoveHeader, Log };
+enum class ActionKind {
+  Allow,
+  Reject,
+  Quarantine,
+  Discard,
+  Tempfail,
+  Score,
+  Tag,
+  Banner,
+  AddHeader,
+  RemoveHeader,
+  Log
+};
 
 struct Action {
   ActionKind kind = ActionKind::Allow;

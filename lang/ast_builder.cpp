@@ -164,6 +164,9 @@ class AstBuilder {
     } else if (auto* x = dynamic_cast<P::TagActionContext*>(c)) {
       a.kind = ActionKind::Tag;
       take_text(x->STRING());
+    } else if (auto* x = dynamic_cast<P::BannerActionContext*>(c)) {
+      a.kind = ActionKind::Banner;
+      take_text(x->STRING());
     } else if (auto* x = dynamic_cast<P::AddHeaderActionContext*>(c)) {
       a.kind = ActionKind::AddHeader;
       a.header = header_name(x->headerName());

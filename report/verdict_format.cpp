@@ -38,6 +38,7 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v,
   j["direction"] = std::string(vm::direction_name(v.direction));
   j["text"] = v.text;
   j["tags"] = v.tags;
+  j["banners"] = v.banners;
   json contributions = json::array();
   for (const auto& c : v.contributions) {
     contributions.push_back({{"rule", c.rule}, {"stage", c.stage}, {"score", c.delta}, {"reason", c.reason}});
@@ -129,6 +130,7 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   out += fmt::format("  score={:g} direction={}", v.score, vm::direction_name(v.direction));
   if (!v.text.empty()) out += fmt::format("  \"{}\"", v.text);
   for (const auto& t : v.tags) out += fmt::format("  tag=\"{}\"", t);
+  if (!v.banners.empty()) out += fmt::format("  banners={}", v.banners.size());
   out += "\n";
   if (!explain) return out;
   for (const auto& f : v.facts) {
@@ -150,6 +152,7 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   for (const auto& [name, value] : v.added_headers) out += fmt::format("  add header {}: {}\n", name, value);
   for (const auto& name : v.removed_headers) out += fmt::format("  remove header {}\n", name);
   for (const auto& line : v.logs) out += fmt::format("  log \"{}\"\n", line);
+  for (const auto& text : v.banners) out += fmt::format("  banner \"{}\"\n", text);
   return out;
 }
 

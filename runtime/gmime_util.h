@@ -26,6 +26,11 @@ struct GFree {
 };
 using GCharPtr = std::unique_ptr<char, GFree>;
 
+struct ParserOptionsFree {
+  void operator()(GMimeParserOptions* options) const { g_mime_parser_options_free(options); }
+};
+using ParserOptionsPtr = std::unique_ptr<GMimeParserOptions, ParserOptionsFree>;
+
 // A hostile message can trigger a warning per line, so the texts are capped rather
 // than allowed to grow with the input; the kinds are a bitset and never lost, so a
 // flood of harmless warnings cannot hide the one a policy acts on.
@@ -42,5 +47,12 @@ struct DefectList {
     items.push_back(Defect{kind, std::move(text)});
   }
 };
+
+// g_mime_init, once per process, before any other GMime call.
+void init_gmime_once();
+
+// The parser options every parse of a message uses (loose RFC compliance, fallback
+// charsets); GMime's warnings become defects in `defects`, which must outlive them.
+ParserOptionsPtr new_parser_options(DefectList* defects);
 
 }  // namespace mp::runtime::detail

@@ -19,11 +19,7 @@ namespace {
 using detail::DefectList;
 using detail::GCharPtr;
 using detail::GObjectPtr;
-
-void init_gmime_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
-}
+using detail::ParserOptionsPtr;
 
 struct WarningInfo {
   DefectKind kind;
@@ -102,32 +98,6 @@ void on_parser_warning(gint64, GMimeParserWarning warning, const gchar* item, gp
     static_cast<DefectList*>(defects)->add(info.kind, std::move(text));
   } catch (...) {
   }
-}
-
-struct ParserOptionsFree {
-  void operator()(GMimeParserOptions* options) const { g_mime_parser_options_free(options); }
-};
-using ParserOptionsPtr = std::unique_ptr<GMimeParserOptions, ParserOptionsFree>;
-
-// Liberal on every axis: the gateway must see what a mail client would show.
-// Undeclared 8-bit text is guessed among UTF-8, then windows-1252 (what
-// "latin1" mail nearly always really is), then ISO-8859-1, which accepts anything.
-ParserOptionsPtr new_parser_options(DefectList* defects) {
-  ParserOptionsPtr options(g_mime_parser_options_new());
-  g_mime_parser_options_set_address_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
-  g_mime_parser_options_set_parameter_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
-  g_mime_parser_options_set_rfc2047_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
-  const char* fallback_charsets[] = {"utf-8", "windows-1252", "iso-8859-1", nullptr};
-  g_mime_parser_options_set_fallback_charsets(options.get(), fallback_charsets);
-  g_mime_parser_options_set_warning_callback(options.get(), on_parser_warning, defects);
-  return options;
-}
-
-// Length of a leading mbox "From " line, newline included; 0 when there is none.
-size_t mbox_from_line_length(std::string_view raw) {
-  if (!raw.starts_with("From ")) return 0;
-  const size_t newline = raw.find('\n');
-  return newline == std::string_view::npos ? raw.size() : newline + 1;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -212,6 +182,29 @@ void flatten_addresses(InternetAddressList* list, std::vector<Address>& out) {
 }
 
 }  // namespace
+
+namespace detail {
+
+void init_gmime_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+// Liberal on every axis: the gateway must see what a mail client would show.
+// Undeclared 8-bit text is guessed among UTF-8, then windows-1252 (what
+// "latin1" mail nearly always really is), then ISO-8859-1, which accepts anything.
+ParserOptionsPtr new_parser_options(DefectList* defects) {
+  ParserOptionsPtr options(g_mime_parser_options_new());
+  g_mime_parser_options_set_address_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_parameter_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_rfc2047_compliance_mode(options.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+  const char* fallback_charsets[] = {"utf-8", "windows-1252", "iso-8859-1", nullptr};
+  g_mime_parser_options_set_fallback_charsets(options.get(), fallback_charsets);
+  g_mime_parser_options_set_warning_callback(options.get(), on_parser_warning, defects);
+  return options;
+}
+
+}  // namespace detail
 
 struct Message::Impl {
   std::string raw;
@@ -346,13 +339,19 @@ const detail::BodyContent& Message::Impl::body_content() const {
 }
 
 Message Message::parse(std::string bytes, const ParseOptions& options) {
-  init_gmime_once();
+  detail::init_gmime_once();
   auto impl = std::make_unique<Impl>();
   impl->raw = std::move(bytes);
   impl->limits = options;
-  impl->options = new_parser_options(&impl->defects);
+  impl->options = detail::new_parser_options(&impl->defects);
   impl->parse_from(mbox_from_line_length(impl->raw));
   return Message(std::move(impl));
+}
+
+size_t mbox_from_line_length(std::string_view raw) {
+  if (!raw.starts_with("From ")) return 0;
+  const size_t newline = raw.find('\n');
+  return newline == std::string_view::npos ? raw.size() : newline + 1;
 }
 
 Message::Message(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -129,6 +129,10 @@ class MP_API Message {
   std::unique_ptr<Impl> impl_;
 };
 
+// Length in bytes of a leading mbox "From " line, its newline included; 0 when `raw`
+// does not start with "From ".
+MP_API size_t mbox_from_line_length(std::string_view raw);
+
 // Splits an mbox file into messages (on lines starting with "From "). A file that
 // does not start with "From " is returned as a single message.
 MP_API std::vector<std::string> split_mbox(std::string_view bytes);

@@ -404,6 +404,18 @@ BodyContent collect_body(GMimeMessage* message, const WalkContext& context) {
   return body;
 }
 
+bool is_inline_text(GMimeObject* object) {
+  return GMIME_IS_PART(object) && is_text(object) && !g_mime_part_is_attachment(GMIME_PART(object));
+}
+
+bool is_html_part(GMimeObject* object) {
+  return is_html(object);
+}
+
+std::string decoded_text(GMimePart* part, GMimeParserOptions* options) {
+  return to_valid_utf8(decoded_content(part), options);
+}
+
 std::vector<Attachment> collect_attachments(GMimeMessage* message, const WalkContext& context) {
   std::vector<Attachment> attachments;
   walk_message(message, context, [&](GMimeObject* part, bool) {

@@ -31,6 +31,13 @@ struct WalkContext {
 BodyContent collect_body(GMimeMessage* message, const WalkContext& context);
 std::vector<Attachment> collect_attachments(GMimeMessage* message, const WalkContext& context);
 
+// A text/* leaf part shown inline (not a Content-Disposition attachment).
+bool is_inline_text(GMimeObject* object);
+bool is_html_part(GMimeObject* object);  // text/html
+// A part's content with the transfer encoding undone, converted to UTF-8 from its
+// declared charset (or guessed), NULs and CRs dropped: what the body views read.
+std::string decoded_text(GMimePart* part, GMimeParserOptions* options);
+
 struct UuencodedFile {
   std::string name;   // as written on the "begin" line
   uint64_t size = 0;  // decoded bytes

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "report/report.h"
+#include "runtime/body_edit.h"
 #include "runtime/message.h"
 #include "tools/commands.h"
 #include "tools/envelope_options.h"
@@ -27,6 +28,16 @@ struct RunOptions {
   std::string format = "text";
   bool explain = false;
   std::string write_headers;  // --write-headers DIR: "" when not given
+  std::string write_message;  // --write-message DIR: "" when not given
+};
+
+// A directory the run writes each message to: --write-headers (header edits only) or
+// --write-message (also the body edits: banners).
+struct OutputDir {
+  std::string option;  // "--write-headers"
+  std::string path;
+  bool body_edits = false;
+  std::set<std::string> taken;  // output names used so far
 };
 
 // The file --write-headers writes for input NAME: its basename, "#N" (mbox part) turned
@@ -67,6 +78,34 @@ void print_error(const std::string& name, const std::string& error, const std::s
     std::cerr << name << ": error: " << error << "\n";
 }
 
+bool create_dir(const OutputDir& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir.path, ec);
+  if (std::filesystem::is_directory(dir.path)) return true;
+  std::cerr << "error: " << dir.option << ": cannot create directory " << dir.path
+            << (ec ? ": " + ec.message() : std::string()) << "\n";
+  return false;
+}
+
+// The message as the gateway would pass it on: result headers on top, removed headers
+// gone and, for --write-message, banners in the body.
+bool write_output(OutputDir& dir, const std::string& name, const runtime::Message& message,
+                  const vm::Verdict& verdict, const auth::MessageFacts& facts) {
+  std::filesystem::path out = std::filesystem::path(dir.path) / output_name(name, dir.taken);
+  auto headers = verdict_headers(verdict);
+  if (!facts.auth_summary().empty())
+    headers.emplace_back("Authentication-Results", facts.authentication_results());
+  runtime::EditedMessage edited;
+  if (dir.body_edits) edited = runtime::edit_body(message, runtime::BodyEdits{.banners = verdict.banners});
+  if (!verdict.banners.empty() && dir.body_edits && !edited.edited) {
+    std::cerr << name << ": warning: banner not added: " << edited.not_edited << "\n";
+  }
+  const std::string_view base = edited.edited ? std::string_view(edited.message) : message.raw();
+  if (write_file(out, rewrite_headers(base, headers, verdict.removed_headers))) return true;
+  std::cerr << name << ": error: cannot write " << out.string() << "\n";
+  return false;
+}
+
 // The verdict line(s); with --explain also where the envelope came from.
 std::string verdict_output(const std::string& name, const vm::Verdict& verdict,
                            const auth::MessageFacts& facts, const std::vector<EnvelopeSource>& sources,
@@ -91,16 +130,12 @@ int run(const RunOptions& o) {
   // Without --dns-server the DNS facts use /etc/resolv.conf: only country() can lack a source.
   const vm::ProgramPtr programs[] = {program};
   warn_uncomputable(programs, {.dns = true, .geoip = o.facts.geoip_given()});
-  if (!o.write_headers.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(o.write_headers, ec);
-    if (!std::filesystem::is_directory(o.write_headers)) {
-      std::cerr << "error: --write-headers: cannot create directory " << o.write_headers
-                << (ec ? ": " + ec.message() : std::string()) << "\n";
-      return 1;
-    }
+  std::vector<OutputDir> outputs;
+  if (!o.write_headers.empty()) outputs.push_back({"--write-headers", o.write_headers, false, {}});
+  if (!o.write_message.empty()) outputs.push_back({"--write-message", o.write_message, true, {}});
+  for (const OutputDir& dir : outputs) {
+    if (!create_dir(dir)) return 1;
   }
-  std::set<std::string> written;  // output names taken so far (--write-headers)
   vm::Evaluator evaluator(program);
   evaluator.set_trace(o.explain);
   MessageFiles found = find_message_files(o.messages);
@@ -124,16 +159,8 @@ int run(const RunOptions& o) {
     auth::MessageFacts facts(*resolver, message, envelope.envelope, fact_options);
     vm::Verdict verdict = evaluator.evaluate(message, envelope.envelope, &facts);
     std::cout << verdict_output(input.name, verdict, facts, envelope.sources, o);
-    if (!o.write_headers.empty()) {
-      std::filesystem::path out = std::filesystem::path(o.write_headers) / output_name(input.name, written);
-      auto headers = verdict_headers(verdict);
-      if (!facts.auth_summary().empty())
-        headers.emplace_back("Authentication-Results", facts.authentication_results());
-      std::string rewritten = rewrite_headers(message.raw(), headers, verdict.removed_headers);
-      if (!write_file(out, rewritten)) {
-        std::cerr << input.name << ": error: cannot write " << out.string() << "\n";
-        status = 1;
-      }
+    for (OutputDir& dir : outputs) {
+      if (!write_output(dir, input.name, message, verdict, facts)) status = 1;
     }
   }
   if (evaluated == 0 && status == 0) {
@@ -154,6 +181,10 @@ void add_run_command(CLI::App& app, int& status) {
   cmd->add_flag("--explain", o->explain, "Explain each verdict: fired rules, matches, scores");
   cmd->add_option("--write-headers", o->write_headers,
                   "Write each message to DIR/NAME.eml with X-Policy-* and the policy's headers added")
+      ->type_name("DIR");
+  cmd->add_option("--write-message", o->write_message,
+                  "Write each message to DIR/NAME.eml as the gateway passes it on: the headers of "
+                  "--write-headers and the body edits (banners)")
       ->type_name("DIR");
   cmd->callback([o, &status] { status = run(*o); });
 }

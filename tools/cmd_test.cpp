@@ -128,6 +128,18 @@ void check_rule_names(TestCase& c, const LoadedPolicy& policy) {
 
 std::string rule_text(const vm::Verdict& v) { return v.rule ? v.stage_name + "." + v.rule_name : "none"; }
 
+// Each expected text (a `tag:` or `banner:` line) must be among the verdict's.
+void expect_texts(std::string_view key, const std::vector<std::string>& expected,
+                  const std::vector<std::string>& got, std::vector<std::string>& failures) {
+  for (const auto& text : expected) {
+    if (std::find(got.begin(), got.end(), text) != got.end()) continue;
+    std::string present;
+    for (const auto& t : got) present += (present.empty() ? "" : " ") + quoted(t);
+    failures.push_back(fmt::format("{}: expected {}, missing ({}s: {})", key, quoted(text), key,
+                                   present.empty() ? "none" : present));
+  }
+}
+
 std::vector<std::string> check_verdict(const TestCase& c, const vm::Verdict& v) {
   std::vector<std::string> failures;
   std::string action(vm::action_name(v.action));
@@ -141,12 +153,8 @@ std::vector<std::string> check_verdict(const TestCase& c, const vm::Verdict& v) 
   if (c.score && !c.score->holds(v.score)) {
     failures.push_back(fmt::format("score: expected {}, got {}", c.score->text, number_text(v.score)));
   }
-  for (const auto& tag : c.tags) {
-    if (std::find(v.tags.begin(), v.tags.end(), tag) != v.tags.end()) continue;
-    std::string present;
-    for (const auto& t : v.tags) present += (present.empty() ? "" : " ") + quoted(t);
-    failures.push_back(fmt::format("tag: expected {}, missing (tags: {})", quoted(tag), present.empty() ? "none" : present));
-  }
+  expect_texts("tag", c.tags, v.tags, failures);
+  expect_texts("banner", c.banners, v.banners, failures);
   auto did_fire = [&](const RuleRef& ref) {
     return std::any_of(v.fired.begin(), v.fired.end(), [&](const vm::FiredRule& f) { return ref.matches(f.stage, f.name); });
   };
@@ -172,6 +180,7 @@ std::string expected_summary(const TestCase& c) {
   if (c.score) out += ", score " + c.score->text;
   if (c.direction) out += ", direction " + *c.direction;
   for (const auto& t : c.tags) out += ", tag " + quoted(t);
+  for (const auto& t : c.banners) out += ", banner " + quoted(t);
   for (const auto& r : c.fired) out += ", fired " + r.text();
   for (const auto& r : c.not_fired) out += ", not fired " + r.text();
   if (c.text) out += ", text " + quoted(*c.text);
@@ -185,6 +194,7 @@ std::string got_summary(const vm::Verdict& v) {
   std::string out = fmt::format("{}{}, score {}, direction {}", vm::action_name(v.action), decided,
                                 number_text(v.score), vm::direction_name(v.direction));
   for (const auto& t : v.tags) out += ", tag " + quoted(t);
+  for (const auto& t : v.banners) out += ", banner " + quoted(t);
   std::string fired;
   for (const auto& f : v.fired) fired += (fired.empty() ? "" : " ") + f.name;
   out += ", fired " + (fired.empty() ? std::string("nothing") : fired);
@@ -205,6 +215,7 @@ ordered_json expected_json(const TestCase& c) {
   j["rule"] = c.rule ? ordered_json(c.rule->text()) : c.rule_given ? ordered_json("none") : ordered_json(nullptr);
   if (c.score) j["score"] = c.score->text;
   if (!c.tags.empty()) j["tags"] = c.tags;
+  if (!c.banners.empty()) j["banners"] = c.banners;
   if (c.direction) j["direction"] = *c.direction;
   if (c.text) j["text"] = *c.text;
   auto names = [](const std::vector<RuleRef>& refs) {

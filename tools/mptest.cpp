@@ -126,9 +126,9 @@ static std::optional<ScoreExpectation> parse_score(const std::string& text) {
   return s;
 }
 
-static const std::vector<std::string> kCaseKeys = {"message",   "sender", "rcpt",      "client-ip", "helo",
-                                                   "auth-user", "tls",    "action",    "rule",      "score",
-                                                   "tag",       "fired",  "not-fired", "direction", "text"};
+static const std::vector<std::string> kCaseKeys = {
+    "message", "sender", "rcpt", "client-ip", "helo",  "auth-user", "tls",       "action",
+    "rule",    "score",  "tag",  "banner",    "fired", "not-fired", "direction", "text"};
 static const std::set<std::string> kActions = {"deliver", "allow", "reject", "quarantine", "discard", "tempfail"};
 static const std::set<std::string> kDirections = {"inbound", "outbound", "internal"};
 
@@ -175,7 +175,7 @@ static void load_message_file(TestCase& c, const std::string& written) {
 static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, const std::string& value, int line,
                     const std::vector<std::string>& lines, size_t& index) {
   auto problem = [&](std::string text) { c.problems.push_back({line, std::move(text)}); };
-  static const std::set<std::string> repeatable = {"rcpt", "tag", "fired", "not-fired"};
+  static const std::set<std::string> repeatable = {"rcpt", "tag", "banner", "fired", "not-fired"};
   if (!repeatable.count(key)) {
     auto [it, fresh] = c.seen.emplace(key, line);
     if (!fresh) {
@@ -257,6 +257,8 @@ static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, 
     if (!c.score) problem(fmt::format("`{}` is not a score (6.5, 4..8, 5.., ..4.5, < 5, >= 15)", value));
   } else if (key == "tag") {
     c.tags.push_back(unquote(value));
+  } else if (key == "banner") {
+    c.banners.push_back(unquote(value));
   } else if (key == "fired" || key == "not-fired") {
     for (const auto& word : split_words(value)) {
       auto ref = parse_rule_ref(word);

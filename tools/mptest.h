@@ -73,6 +73,7 @@ struct TestCase {
   std::optional<RuleRef> rule;  // given and empty: `none`
   std::optional<ScoreExpectation> score;
   std::vector<std::string> tags;
+  std::vector<std::string> banners;  // `banner: "TEXT"`: among the verdict's banners
   std::vector<RuleRef> fired, not_fired;
   std::optional<std::string> direction;
   std::optional<std::string> text;

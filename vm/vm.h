@@ -85,6 +85,9 @@ struct Verdict {
   double score = 0;
   std::vector<ScoreContribution> contributions;
   std::vector<std::string> tags;
+  // Warnings to show at the top of the message's text (the `banner` action), in the
+  // order the rules ran; runtime::edit_body puts them into the body.
+  std::vector<std::string> banners;
   std::vector<std::pair<std::string, std::string>> added_headers;
   std::vector<std::string> removed_headers;
   std::vector<std::string> logs;

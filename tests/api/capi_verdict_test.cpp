@@ -235,8 +235,9 @@ std::set<std::string> keys(const json& object) {
 // docs/cli.md, "JSON output", less what only policyc knows (envelope) and the keys
 // only computed facts (auth) or tracing (trace, defects) add.
 const std::set<std::string> kJsonKeys = {
-    "file", "action", "rule",          "stage", "location",    "fact",           "score", "direction",
-    "text", "tags",   "contributions", "fired", "add_headers", "remove_headers", "log",   "facts"};
+    "file",  "action",      "rule",           "stage", "location", "fact",
+    "score", "direction",   "text",           "tags",  "banners",  "contributions",
+    "fired", "add_headers", "remove_headers", "log",   "facts"};
 
 TEST(CapiVerdict, JsonHasTheDocumentedKeysAndValues) {
   Policy policy(kScoringPolicy);
@@ -282,6 +283,66 @@ TEST(CapiVerdict, SecondsAreTheEvaluationsWallTime) {
   Verdict v = policy.judge(kLotteryAndPrize);
   EXPECT_GT(mp_verdict_seconds(v.get()), 0);
   EXPECT_LT(mp_verdict_seconds(v.get()), 10);
+}
+
+// ---- Body edits (banners) ----------------------------------------------------------
+
+const char* const kBannerPolicy =
+    "if subject contains \"warn\" then banner \"CAUTION: external sender.\"\n"
+    "if subject contains \"umlaut\" then banner \"Vorsicht – extern\"\n"
+    "if subject contains \"refuse\" then reject\n"
+    "if subject contains \"hold\" then quarantine\n";
+
+TEST(CapiVerdict, BannersGiveTheNewBodyForAMessageThatIsPassedOn) {
+  Policy policy(kBannerPolicy);
+  Verdict v = policy.judge(message("warn me"));
+  ASSERT_EQ(mp_verdict_banner_count(v.get()), 1u);
+  EXPECT_STREQ(mp_verdict_banner(v.get(), 0), "CAUTION: external sender.");
+  EXPECT_EQ(mp_verdict_banner(v.get(), 1), nullptr);
+  size_t size = 99;
+  const char* body = mp_verdict_body(v.get(), &size);
+  ASSERT_NE(body, nullptr);
+  EXPECT_EQ(std::string(body, size), "CAUTION: external sender.\n\nhello\n");
+  EXPECT_EQ(mp_verdict_changed_header_count(v.get()), 0u);
+  EXPECT_STREQ(mp_verdict_body_note(v.get()), "");
+  // Held mail keeps it for its release; refused mail has no body to change.
+  EXPECT_NE(mp_verdict_body(policy.judge(message("warn and hold")).get(), nullptr), nullptr);
+  Verdict refused = policy.judge(message("warn and refuse"));
+  EXPECT_EQ(mp_verdict_banner_count(refused.get()), 1u);
+  EXPECT_EQ(mp_verdict_body(refused.get(), &size), nullptr);
+  EXPECT_EQ(size, 0u);
+}
+
+TEST(CapiVerdict, ChangedHeadersComeWithABodyThatNeedsANewEncoding) {
+  Policy policy(kBannerPolicy);
+  Verdict v = policy.judge(message("umlaut"));
+  ASSERT_NE(mp_verdict_body(v.get(), nullptr), nullptr);
+  std::vector<std::pair<std::string, std::string>> changed;
+  for (size_t i = 0; i < mp_verdict_changed_header_count(v.get()); ++i) {
+    mp_header h;
+    ASSERT_EQ(mp_verdict_changed_header(v.get(), i, &h), MP_OK);
+    changed.emplace_back(h.name, h.value);
+  }
+  EXPECT_EQ(changed, (std::vector<std::pair<std::string, std::string>>{
+                         {"Content-Type", "text/plain; charset=utf-8"},
+                         {"Content-Transfer-Encoding", "quoted-printable"},
+                         {"MIME-Version", "1.0"}}));
+  mp_header h;
+  EXPECT_EQ(mp_verdict_changed_header(v.get(), 3, &h), MP_ERR_INVALID_ARGUMENT);
+}
+
+TEST(CapiVerdict, BodyNoteSaysWhyNoBannerWasAdded) {
+  Policy policy(kBannerPolicy);
+  Verdict v = policy.judge(
+      "From: a@b.example\nSubject: warn\nMIME-Version: 1.0\nContent-Type: application/pdf\n\n%PDF-1.4\n");
+  EXPECT_EQ(mp_verdict_body(v.get(), nullptr), nullptr);
+  EXPECT_STREQ(mp_verdict_body_note(v.get()), "no inline text part");
+  EXPECT_STREQ(mp_verdict_body_note(policy.judge(message("plain")).get()), "");
+  EXPECT_EQ(mp_verdict_banner_count(nullptr), 0u);
+  EXPECT_EQ(mp_verdict_body(nullptr, nullptr), nullptr);
+  EXPECT_STREQ(mp_verdict_body_note(nullptr), "");
+  mp_header h;
+  EXPECT_EQ(mp_verdict_changed_header(nullptr, 0, &h), MP_ERR_INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -361,7 +361,7 @@ ImageData base_image() {
   return compile_image(
       "stage s {\n"
       "  rule text: if subject contains \"x\" then score +1 \"why\"\n"
-      "  rule set: if sender is a@widget.com then tag \"t\"\n"
+      "  rule set: if sender is a@widget.com then tag \"t\", banner \"w\"\n"
       "  rule net: if client.ip in [10.0.0.0/8] then log \"l\"\n"
       "  rule num: if not size < 10 then add header X-A \"b\"\n"
       "  rule loop: if all attachments (size < 5MB) then remove header X-B\n"
@@ -380,8 +380,9 @@ size_t find_op(const ImageData& im, Op op, size_t from = 0) {
 TEST(ImageVerifier, TheBaseImageIsAccepted) {
   ImageData im = base_image();
   ASSERT_NO_THROW(load(write_image(im)));
-  for (Op op : {Op::Match, Op::InSet, Op::InNet, Op::LoadField, Op::LoopBegin, Op::LoopNext, Op::Compare, Op::Not,
-                Op::Score, Op::Tag, Op::Log, Op::AddHeader, Op::RemoveHeader, Op::Terminal, Op::JumpIfFalse}) {
+  for (Op op : {Op::Match, Op::InSet, Op::InNet, Op::LoadField, Op::LoopBegin, Op::LoopNext, Op::Compare,
+                Op::Not, Op::Score, Op::Tag, Op::Banner, Op::Log, Op::AddHeader, Op::RemoveHeader,
+                Op::Terminal, Op::JumpIfFalse}) {
     find_op(im, op);
   }
 }
@@ -440,6 +441,8 @@ TEST(ImageVerifier, OutOfRangeOperands) {
   with(Op::Score, [&](Instruction& i) { i.b = static_cast<uint32_t>(base.strings.size()); }, "score reason");
   with(Op::Tag, [&](Instruction& i) { i.c = static_cast<uint32_t>(base.strings.size()); }, "tag string");
   with(Op::Tag, [&](Instruction& i) { i.c = kNoString; }, "absent tag string");
+  with(
+      Op::Banner, [&](Instruction& i) { i.c = static_cast<uint32_t>(base.strings.size()); }, "banner string");
   with(Op::AddHeader, [&](Instruction& i) { i.b = static_cast<uint32_t>(base.strings.size()); }, "header name");
   with(Op::Fire, [&](Instruction& i) { i.c = static_cast<uint32_t>(base.rules.size()); }, "rule index");
   with(Op::EnterRule, [&](Instruction& i) { i.c = static_cast<uint32_t>(base.rules.size()); }, "rule index");

@@ -297,6 +297,30 @@ void edit_headers(SMFICTX* ctx, const Connection& c, const mp_verdict* v, const 
   if (config.tags == TagMode::Subject) tag_subject(ctx, c, v);
 }
 
+// The banners: the new body (in chunks, each call appending to the replacement), then
+// the top-level fields that change with it (a new charset or transfer encoding).
+void replace_body(SMFICTX* ctx, const Connection& c, const mp_verdict* v) {
+  size_t size = 0;
+  const char* body = mp_verdict_body(v, &size);
+  if (body == nullptr) return;
+  constexpr size_t kChunk = 65535;  // MILTER_CHUNK_SIZE
+  auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(body));
+  for (size_t at = 0; at < size; at += kChunk)
+    smfi_replacebody(ctx, bytes + at, static_cast<int>(std::min(kChunk, size - at)));
+  for (size_t i = 0; i < mp_verdict_changed_header_count(v); ++i) {
+    mp_header h;
+    mp_verdict_changed_header(v, i, &h);
+    std::string value = outgoing(c, h.value);
+    const bool present = std::any_of(c.headers.begin(), c.headers.end(),
+                                     [&](const Header& field) { return iequals(field.name, h.name); });
+    if (present) {
+      smfi_chgheader(ctx, const_cast<char*>(h.name), 1, value.data());
+    } else {
+      smfi_addheader(ctx, const_cast<char*>(h.name), value.data());
+    }
+  }
+}
+
 sfsistat unjudged(SMFICTX* ctx, const Connection& c, const Judgement& j, const Config& config) {
   if (config.on_error == OnError::Tempfail) {
     set_reply(
@@ -332,6 +356,7 @@ sfsistat apply(SMFICTX* ctx, const Connection& c, const Judgement& j, const Conf
     default: break;
   }
   edit_headers(ctx, c, v, config);
+  replace_body(ctx, c, v);
   return SMFIS_CONTINUE;
 }
 

@@ -265,6 +265,11 @@ void Service::record(const Session& s, const Judgement& j, double seconds, const
   }
   line["tags"] = tags;
   line["facts"] = facts;
+  if (mp_verdict_banner_count(v) > 0) {
+    const bool edited = mp_verdict_body(v, nullptr) != nullptr;
+    line["banners"] = edited ? "added" : mp_verdict_body_note(v);
+    if (!edited) metrics_.count("mailpolicy_banners_not_added_total", {});
+  }
   log_.write(line);
 }
 

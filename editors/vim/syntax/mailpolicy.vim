@@ -79,7 +79,7 @@ syn match mpOperatorWord   /\%([A-Za-z0-9_.@-]\)\@<!contains\%([A-Za-z0-9_.@-]\)
 syn keyword mpOperatorWord matches nextgroup=mpRegex skipwhite skipnl skipempty
 syn keyword mpQuantifier   any all nextgroup=mpCollection skipwhite
 syn keyword mpQuantifier   count
-syn keyword mpAction       allow reject quarantine discard tempfail score tag log
+syn keyword mpAction       allow reject quarantine discard tempfail score tag banner log
 syn keyword mpAction       add remove nextgroup=mpActionHeader skipwhite
 syn keyword mpActionHeader header contained nextgroup=mpHeaderName skipwhite
 syn keyword mpHeader       header
