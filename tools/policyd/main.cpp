@@ -75,7 +75,12 @@ void supervise(Service& service, JsonLog& log, const std::atomic<bool>& stopped)
     }
     if (g_hangup) {
       g_hangup = 0;
-      log.reopen();
+      // A log that cannot be opened again (its directory gone, a permission) is no
+      // reason to stop judging mail: the old file stays in use and says why.
+      if (std::string error; !log.reopen(&error)) {
+        log.write({{"event", "reopen"}, {"result", "failed"}, {"error", error}});
+        std::cerr << "policyd: " << error << "\n";
+      }
       service.reload("SIGHUP");
     } else if (poll_ms > 0 && !stopped && service.changed()) {
       service.reload("file changed");
@@ -86,6 +91,9 @@ void supervise(Service& service, JsonLog& log, const std::atomic<bool>& stopped)
 int check_config(const std::string& path) {
   try {
     Config config = read_config(path);
+    // What serving would stumble on next: the log file and the socket's directory.
+    JsonLog probe(config.log);
+    check_socket_directory(config);
     Metrics metrics;
     JsonLog log("-");
     Service service(config, metrics, log);
