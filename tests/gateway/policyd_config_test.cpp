@@ -31,6 +31,9 @@ TEST(PolicydConfig, TheExampleConfigurationIsValid) {
   RunResult r = check(config);
   EXPECT_EQ(r.status, 0) << mp::e2e::describe(r);
   EXPECT_NE(r.out.find(": ok: image "), std::string::npos) << r.out;
+  // It checks that the log could be written without creating it: run as root by hand,
+  // it must not leave a root-owned file the service's user cannot append to.
+  EXPECT_FALSE(fs::exists(dir.path() / "policyd.log"));
 }
 
 TEST(PolicydConfig, MistakesAreRefusedWithTheirLine) {
