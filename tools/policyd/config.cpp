@@ -1,6 +1,11 @@
 #include "tools/policyd/config.h"
 
+#include <arpa/inet.h>
+#include <sys/un.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <string_view>
@@ -61,6 +66,42 @@ void set_headers(Config& c, const std::string& value) {
   }
 }
 
+// libmilter's forms: unix:/PATH (also local:/PATH or a bare /PATH), inet:PORT@HOST,
+// inet6:PORT@HOST (without @HOST: every address). libmilter would take any other word
+// for a relative file name and make a socket of that name in the working directory.
+void check_socket(const std::string& value) {
+  if (std::string path = unix_socket_path(value); !path.empty()) {
+    if (path.size() >= sizeof(sockaddr_un{}.sun_path))
+      throw BadValue("socket: the path of `" + value + "` is longer than " +
+                     std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes");
+    return;
+  }
+  for (const char* prefix : {"unix:", "local:"}) {
+    if (value.starts_with(prefix))
+      throw BadValue("socket: `" + value +
+                     "`: the path must be absolute (unix:/run/mailpolicy/policyd.sock)");
+  }
+  for (const char* prefix : {"inet:", "inet6:"}) {
+    if (!value.starts_with(prefix)) continue;
+    std::string rest = value.substr(std::strlen(prefix));
+    size_t at = rest.find('@');
+    if (at != std::string::npos && at + 1 == rest.size())
+      throw BadValue("socket: `" + value + "` names no host after `@` (" + prefix + "PORT@HOST)");
+    number("socket: the port of `" + value + "`", rest.substr(0, at), 1, 65535);
+    return;
+  }
+  throw BadValue("socket: `" + value + "` is not unix:/PATH, inet:PORT@HOST or inet6:PORT@HOST");
+}
+
+// `metrics = IPv4-ADDRESS:PORT` (port 0: the kernel picks one).
+void check_metrics(const std::string& value) {
+  size_t colon = value.rfind(':');
+  in_addr address{};
+  if (colon == std::string::npos || inet_pton(AF_INET, value.substr(0, colon).c_str(), &address) != 1)
+    throw BadValue("metrics: `" + value + "` is not IPv4-ADDRESS:PORT (e.g. 127.0.0.1:9187)");
+  number("metrics: the port of `" + value + "`", value.substr(colon + 1), 0, 65535);
+}
+
 bool library_key(const std::string& key) {
   static const char* const keys[] = {"dns.servers",       "dns.timeout_ms", "facts",       "facts.budget_ms",
                                      "facts.max_queries", "geoip.path",     "authserv_id", "trace"};
@@ -70,10 +111,11 @@ bool library_key(const std::string& key) {
   return false;
 }
 
-void set(Config& c, const std::string& key, const std::string& value) {
-  if (key == "socket")
+void set(Config& c, const std::string& key, const std::string& value, int line) {
+  if (key == "socket") {
+    check_socket(value);
     c.socket = value;
-  else if (key == "socket.mode")
+  } else if (key == "socket.mode")
     c.socket_mode = static_cast<int>(number(key, value, 0, 0777, 8));
   else if (key == "image")
     c.image = value;
@@ -92,29 +134,39 @@ void set(Config& c, const std::string& key, const std::string& value) {
         choice(key, value, {std::pair{"hold", QuarantineMode::Hold}, {"header", QuarantineMode::Header}});
   else if (key == "limits.max_message_bytes") {
     c.max_message_bytes = static_cast<size_t>(number(key, value, 1, 2147483647));
-    c.library.emplace_back(key, value);
+    c.library.push_back({key, value, line});
   } else if (key == "limits.time_budget_ms")
     c.time_budget_ms = static_cast<int>(number(key, value, 1, 3600000));
   else if (key == "limits.max_inflight")
     c.max_inflight = static_cast<int>(number(key, value, 1, 100000));
   else if (key == "milter.timeout_s")
     c.milter_timeout_s = static_cast<int>(number(key, value, 1, 86400));
-  else if (key == "metrics")
+  else if (key == "metrics") {
+    if (!value.empty()) check_metrics(value);
     c.metrics = value;
-  else if (key == "log")
+  } else if (key == "log")
     c.log = value;
   else if (library_key(key)) {
     if (key == "authserv_id") c.authserv_id = value;
-    c.library.emplace_back(key, value);
+    c.library.push_back({key, value, line});
   } else
     throw BadValue("unknown key `" + key + "` (docs/gateway.md lists the keys)");
 }
 
 }  // namespace
 
+std::string unix_socket_path(const std::string& socket) {
+  for (const char* prefix : {"unix:", "local:"}) {
+    if (socket.starts_with(prefix) && socket.size() > std::strlen(prefix) &&
+        socket[std::strlen(prefix)] == '/')
+      return socket.substr(std::strlen(prefix));
+  }
+  return socket.starts_with("/") ? socket : "";
+}
+
 Config read_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot read the configuration file");
+  if (!in) throw std::runtime_error(path + ": cannot read the configuration file: " + std::strerror(errno));
   Config config;
   config.path = path;
   int number = 0;
@@ -127,7 +179,7 @@ Config read_config(const std::string& path) {
     if (eq == std::string::npos)
       throw std::runtime_error(where + "expected `key = value`, found `" + text + "`");
     try {
-      set(config, trim(text.substr(0, eq)), trim(text.substr(eq + 1)));
+      set(config, trim(text.substr(0, eq)), trim(text.substr(eq + 1)), number);
     } catch (const BadValue& e) {
       throw std::runtime_error(where + e.what());
     }

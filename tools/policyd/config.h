@@ -33,12 +33,22 @@ struct Config {
   std::string metrics;                     // "HOST:PORT" of the Prometheus endpoint; "": off
   std::string authserv_id = "mailpolicy";  // also a library key: ours in Authentication-Results
   std::string log = "-";                   // JSON log lines: a file path, or "-" for stderr
-  // mp_config keys and values, in file order (checked by mp_config_set at start).
-  std::vector<std::pair<std::string, std::string>> library;
+  // mp_config keys and values, in file order, with their line (checked by
+  // mp_config_set at start; an error names path:line).
+  struct LibrarySetting {
+    std::string key, value;
+    int line = 0;
+  };
+  std::vector<LibrarySetting> library;
 };
 
 // Reads and checks the file; throws std::runtime_error "FILE:LINE: what is wrong"
-// (unknown key, bad value, missing socket or image).
+// (unknown key, bad value, a socket or metrics address of the wrong form, missing
+// socket or image).
 Config read_config(const std::string& path);
+
+// The file of a unix-domain socket (`unix:/path`, `local:/path` or `/path`); "" for
+// inet and inet6.
+std::string unix_socket_path(const std::string& socket);
 
 }  // namespace mp::policyd

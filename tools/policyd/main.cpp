@@ -14,10 +14,13 @@
 #include <libmilter/mfapi.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -75,7 +78,12 @@ void supervise(Service& service, JsonLog& log, const std::atomic<bool>& stopped)
     }
     if (g_hangup) {
       g_hangup = 0;
-      log.reopen();
+      // A log that cannot be opened again (its directory gone, a permission) is no
+      // reason to stop judging mail: the old file stays in use and says why.
+      if (std::string error; !log.reopen(&error)) {
+        log.write({{"event", "reopen"}, {"result", "failed"}, {"error", error}});
+        std::cerr << "policyd: " << error << "\n";
+      }
       service.reload("SIGHUP");
     } else if (poll_ms > 0 && !stopped && service.changed()) {
       service.reload("file changed");
@@ -83,9 +91,25 @@ void supervise(Service& service, JsonLog& log, const std::atomic<bool>& stopped)
   }
 }
 
+// Whether the log could be opened for appending, without creating it (--check-config
+// may run as another user than the service).
+void check_log_writable(const std::string& path) {
+  if (path == "-") return;
+  std::string directory = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+  struct stat st {};
+  bool exists = stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) errno = EISDIR;
+  if ((exists && S_ISDIR(st.st_mode)) ||
+      access(exists ? path.c_str() : directory.c_str(), exists ? W_OK : W_OK | X_OK) != 0)
+    throw std::runtime_error("log: cannot open " + path + " for appending: " + std::strerror(errno));
+}
+
 int check_config(const std::string& path) {
   try {
     Config config = read_config(path);
+    // What serving would stumble on next: the log file and the socket's directory.
+    check_log_writable(config.log);
+    check_socket_directory(config);
     Metrics metrics;
     JsonLog log("-");
     Service service(config, metrics, log);

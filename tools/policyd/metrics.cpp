@@ -168,9 +168,11 @@ MetricsServer::MetricsServer(const std::string& address, const Metrics& metrics)
     : daemon_(std::make_unique<Daemon>()) {
   sockaddr_in sa = parse_address(address);
   daemon_->metrics = &metrics;
-  daemon_->daemon =
-      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, &answer,
-                       const_cast<Metrics*>(&metrics), MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+  // The port is given too (MHD_OPTION_SOCK_ADDR decides) so that libmicrohttpd's own
+  // error message names it.
+  daemon_->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(sa.sin_port),
+                                     nullptr, nullptr, &answer, const_cast<Metrics*>(&metrics),
+                                     MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
   if (daemon_->daemon == nullptr) throw std::runtime_error("metrics: cannot listen on " + address);
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_->daemon, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : ntohs(sa.sin_port);

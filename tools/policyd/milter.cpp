@@ -3,9 +3,13 @@
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
@@ -381,7 +385,33 @@ sfsistat on_close(SMFICTX* ctx) {
   return SMFIS_CONTINUE;
 }
 
+// Whether a process accepts connections on the unix socket at `path`: a socket file
+// left by a policyd that died refuses them.
+bool socket_in_use(const std::string& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return false;
+  std::memcpy(address.sun_path, path.c_str(), path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool in_use = connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return in_use;
+}
+
 }  // namespace
+
+void check_socket_directory(const Config& config) {
+  std::string path = unix_socket_path(config.socket);
+  if (path.empty()) return;
+  std::string directory = path.substr(0, std::max<size_t>(path.rfind('/'), 1));
+  struct stat st {};
+  if (stat(directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw std::runtime_error("socket: the directory " + directory + " of " + config.socket +
+                             " does not exist (create it first: docs/gateway.md)");
+}
 
 std::string reply_text(const std::string& text) {
   std::string out;
@@ -413,15 +443,23 @@ void register_milter(Service& service) {
                                  nullptr,
                                  on_negotiate};
   const Config& config = service.config();
+  check_socket_directory(config);
+  if (std::string path = unix_socket_path(config.socket); !path.empty() && socket_in_use(path))
+    throw std::runtime_error("socket: another process listens on " + path +
+                             " (a policyd already running?); not taking it over");
   if (smfi_setconn(const_cast<char*>(config.socket.c_str())) == MI_FAILURE)
     throw std::runtime_error("socket: libmilter does not accept `" + config.socket + "`");
   smfi_settimeout(config.milter_timeout_s);
   if (smfi_register(description) == MI_FAILURE) throw std::runtime_error("smfi_register failed");
   // The socket file gets socket.mode: smtpd runs as another user than policyd.
   mode_t old = umask(static_cast<mode_t>(~config.socket_mode & 0777));
+  errno = 0;
   int opened = smfi_opensocket(true);  // true: remove a stale socket file first
+  int error = errno;
   umask(old);
-  if (opened == MI_FAILURE) throw std::runtime_error("socket: cannot listen on " + config.socket);
+  if (opened == MI_FAILURE)
+    throw std::runtime_error("socket: cannot listen on " + config.socket +
+                             (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
   for (const char* prefix : {"unix:", "local:"}) {
     if (config.socket.starts_with(prefix))
       chmod(config.socket.substr(std::strlen(prefix)).c_str(), static_cast<mode_t>(config.socket_mode));

@@ -20,7 +20,13 @@ namespace mp::policyd {
 // Registers the callbacks with libmilter and opens the socket (libmilter's form:
 // unix:/path, inet:PORT@HOST); a unix socket gets `config.socket_mode`. Throws
 // std::runtime_error when libmilter refuses. `service` must outlive smfi_main().
+// Refuses before any socket is touched: a socket another process (a running policyd)
+// listens on, which libmilter would remove and so cut that process off from the MTA.
 void register_milter(Service& service);
+
+// Throws std::runtime_error when the directory of a unix socket does not exist
+// (--check-config and register_milter).
+void check_socket_directory(const Config& config);
 
 // Characters of `text` that sendmail's reply formatting would interpret ('%') doubled,
 // CR/LF turned into spaces, cut to a length an SMTP reply line can carry.

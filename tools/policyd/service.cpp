@@ -1,6 +1,8 @@
 #include "tools/policyd/service.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <stdexcept>
@@ -14,16 +16,19 @@ using nlohmann::json;
 // ---- JsonLog ---------------------------------------------------------------------
 
 JsonLog::JsonLog(std::string path) : path_(std::move(path)) {
-  reopen();
+  if (std::string error; !reopen(&error)) throw std::runtime_error(error);
 }
 
-void JsonLog::reopen() {
+bool JsonLog::reopen(std::string* error) {
+  if (path_ == "-") return true;
+  std::ofstream file(path_, std::ios::app);
+  if (!file) {
+    if (error) *error = "log: cannot open " + path_ + " for appending: " + std::strerror(errno);
+    return false;
+  }
   std::lock_guard lock(mutex_);
-  if (path_ == "-") return;
-  file_.close();
-  file_.clear();
-  file_.open(path_, std::ios::app);
-  if (!file_) throw std::runtime_error("log: cannot open " + path_ + " for appending");
+  file_ = std::move(file);
+  return true;
 }
 
 void JsonLog::write(json line) {
@@ -122,16 +127,16 @@ const char* or_empty(const char* s) {
 Service::Service(const Config& config, Metrics& metrics, JsonLog& log)
     : config_(config), metrics_(metrics), log_(log), library_(mp_config_new()) {
   if (library_ == nullptr) throw std::runtime_error("out of memory");
-  for (const auto& [key, value] : config_.library) {
+  for (const auto& setting : config_.library) {
     mp_error err;
-    if (mp_config_set(library_, key.c_str(), value.c_str(), &err) != MP_OK) {
+    if (mp_config_set(library_, setting.key.c_str(), setting.value.c_str(), &err) != MP_OK) {
       mp_config_free(library_);
-      throw std::runtime_error(config_.path + ": " + err.message);
+      throw std::runtime_error(config_.path + ":" + std::to_string(setting.line) + ": " + err.message);
     }
   }
   if (std::string error; !reload("start", &error)) {
     mp_config_free(library_);
-    throw std::runtime_error(error);
+    throw std::runtime_error(config_.path + ": image: " + error);
   }
 }
 

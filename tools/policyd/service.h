@@ -25,9 +25,11 @@ namespace mp::policyd {
 // or stderr. Thread-safe.
 class JsonLog {
  public:
-  explicit JsonLog(std::string path);
-  void write(nlohmann::json line);  // adds "time" (RFC 3339, UTC, milliseconds)
-  void reopen();
+  explicit JsonLog(std::string path);  // throws std::runtime_error when the file cannot be opened
+  void write(nlohmann::json line);     // adds "time" (RFC 3339, UTC, milliseconds)
+  // Opens the file again (after logrotate moved it). When it cannot be opened, the
+  // old file stays in use and *error says why; returns success.
+  bool reopen(std::string* error = nullptr);
 
  private:
   std::mutex mutex_;
