@@ -2,27 +2,79 @@
 #include "compiler/compiler.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "compiler/codegen.h"
 #include "compiler/lint.h"
 #include "compiler/sema.h"
 #include "lang/lang.h"
+#include "stdlib/stdlib.h"
 
 namespace mp::compiler {
 
 namespace {
 
+void unknown_module(Compilation& out, const lang::Import& import, const CompileOptions& options) {
+  std::vector<std::string> names;
+  for (const auto& [name, source] : options.modules) names.push_back(name);
+  for (const stdlib::Module& m : stdlib::modules()) names.emplace_back(m.name);
+  std::string hint = "modules: ";
+  for (size_t i = 0; i < names.size(); ++i) hint += (i ? ", " : "") + names[i];
+  if (std::string near = lang::closest_name(import.module, names); !near.empty()) {
+    hint = "did you mean `" + near + "`?";
+  }
+  out.diagnostics.error("E014", "unknown module `" + import.module + "`", import.span, "not a module", hint);
+}
+
+// The policy file and every module it imports, directly or through another module,
+// each parsed once; the policy first, then the modules in the order first imported.
+// The source `import NAME` means: one given in the options, else the stdlib's.
+std::optional<ModuleSource> find_module(const std::string& name, const CompileOptions& options) {
+  if (auto it = options.modules.find(name); it != options.modules.end()) return it->second;
+  if (const stdlib::Module* m = stdlib::find(name))
+    return ModuleSource{std::string(m->path), std::string(m->text)};
+  return std::nullopt;
+}
+
+std::vector<lang::Policy> parse_with_imports(Compilation& out, lang::FileId file,
+                                             const CompileOptions& options) {
+  std::vector<lang::Policy> files;
+  files.push_back(lang::parse(out.sources, file, out.diagnostics));
+  std::set<std::string> loaded;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::vector<lang::Import> imports = files[i].imports;  // files grows below
+    for (const lang::Import& import : imports) {
+      if (!loaded.insert(import.module).second) continue;
+      std::optional<ModuleSource> module = find_module(import.module, options);
+      if (!module) {
+        unknown_module(out, import, options);
+        continue;
+      }
+      lang::FileId id = out.sources.add(module->path, std::move(module->text));
+      files.push_back(lang::parse(out.sources, id, out.diagnostics));
+    }
+  }
+  return files;
+}
+
+// Lint speaks to the policy's author: findings inside imported modules are not theirs.
+bool in_policy_file(const lang::Diagnostic& d, lang::FileId policy) {
+  return d.primary.span.file == policy;
+}
+
 void compile_into(Compilation& out, lang::FileId file, const std::filesystem::path& base_dir,
                   const CompileOptions& options) {
-  lang::Policy policy = lang::parse(out.sources, file, out.diagnostics);
+  std::vector<lang::Policy> files = parse_with_imports(out, file, options);
   if (out.diagnostics.has_errors()) return;
   Sema sema(out.sources, out.diagnostics, base_dir);
-  IrModule module = sema.check(policy);
+  IrModule module = sema.check(files);
   vm::ImageData image;
   if (out.diagnostics.has_errors()) return;
   if (options.lint) {
-    for (auto& warning : lint({out.sources, policy, module, sema})) out.diagnostics.add(std::move(warning));
+    for (auto& warning : lint({out.sources, files.front(), module, sema})) {
+      if (in_policy_file(warning, file)) out.diagnostics.add(std::move(warning));
+    }
   }
   image.databases = sema.patterns.build(out.diagnostics);
   if (out.diagnostics.has_errors()) return;

@@ -5,6 +5,7 @@
 //   std::string bytes = mp::vm::write_image(*c.image);
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -22,8 +23,17 @@ struct Compilation {
   bool ok() const { return image.has_value() && !diagnostics.has_errors(); }
 };
 
+// A module `import NAME` can name besides the built-in stdlib (a site's own modules,
+// tests): its source text and the path diagnostics show for it.
+struct ModuleSource {
+  std::string path;
+  std::string text;
+};
+
 struct CompileOptions {
   bool lint = false;  // add lint warnings (lints.def) to the diagnostics
+  // Looked up before the stdlib, by the full name given to `import`.
+  std::map<std::string, ModuleSource> modules;
 };
 
 // Reads and compiles a policy file; list files are read relative to its directory.

@@ -54,12 +54,16 @@ bool valid_header_name(const std::string& name) {
 
 }  // namespace
 
-IrModule Sema::check(const lang::Policy& policy) {
-  check_imports(policy);
-  declare(policy);
-  check_settings(policy);
+IrModule Sema::check(const std::vector<lang::Policy>& files) {
+  policy_file_ = files.front().file;
+  for (const auto& file : files) declare(file);
+  declare_options(files);
+  // The modules' settings first: the policy file's win.
+  for (size_t i = files.size(); i-- > 0;) check_settings(files[i]);
+  std::vector<lang::Stage> stages = merge_stages(files);
+  adjust_rules(files, stages);
   IrModule module;
-  for (const lang::Stage* stage_ptr : pipeline_order(policy.stages)) {
+  for (const lang::Stage* stage_ptr : pipeline_order(stages)) {
     const lang::Stage& stage = *stage_ptr;
     auto stage_index = static_cast<uint32_t>(module.stages.size());
     module.stages.push_back(stage.name);
@@ -78,8 +82,26 @@ IrModule Sema::check(const lang::Policy& policy) {
       module.rules.push_back(check_rule(rule, stage_index));
     }
   }
-  check_unused_defs(policy);
+  for (const auto& file : files) check_unused_defs(file);
   return module;
+}
+
+// One list of stages for all files: a stage's rules from the policy file first (so a
+// user's filter runs before a module's allow list), then each module's in import order.
+std::vector<lang::Stage> Sema::merge_stages(const std::vector<lang::Policy>& files) const {
+  std::vector<lang::Stage> stages;
+  for (const auto& file : files) {
+    for (const auto& stage : file.stages) {
+      auto it = std::find_if(stages.begin(), stages.end(),
+                             [&](const lang::Stage& s) { return s.name == stage.name; });
+      if (it == stages.end()) {
+        stages.push_back(stage);
+      } else {
+        it->rules.insert(it->rules.end(), stage.rules.begin(), stage.rules.end());
+      }
+    }
+  }
+  return stages;
 }
 
 // A def is checked where it is used (its names can mean the current item of a
@@ -87,18 +109,12 @@ IrModule Sema::check(const lang::Policy& policy) {
 // are not silently kept. What it compiles to is dropped.
 void Sema::check_unused_defs(const lang::Policy& policy) {
   for (const auto& def : policy.defs) {
-    if (used_names_.count(def.name) || !defs_.count(def.name)) continue;
+    const std::string key = scoped(def.name, def.span.file);
+    if (used_names_.count(key) || !defs_.count(key)) continue;
     bound_.clear();
-    defs_in_progress_ = {def.name};
+    defs_in_progress_ = {key};
     condition(*def.condition);
     defs_in_progress_.clear();
-  }
-}
-
-void Sema::check_imports(const lang::Policy& policy) {
-  for (const auto& import : policy.imports) {
-    diagnostics_.error("E014", "unknown module `" + import.module + "`", import.span, "not a module",
-                       "the standard pipeline library is not available in this release");
   }
 }
 
@@ -118,29 +134,36 @@ void Sema::declare(const lang::Policy& policy) {
     return fresh;
   };
   for (const auto& c : policy.consts) {
-    if (claim(c.name, c.span)) consts_[c.name] = &c;
+    if (claim(c.name, c.span)) consts_[scoped(c.name, c.span.file)] = &c;
   }
   for (const auto& l : policy.lists) {
     if (claim(l.name, l.span)) load_list(l);
   }
   for (const auto& d : policy.defs) {
-    if (claim(d.name, d.span)) defs_[d.name] = &d;
+    if (claim(d.name, d.span)) defs_[scoped(d.name, d.span.file)] = &d;
   }
 }
 
 void Sema::load_list(const lang::ListDecl& decl) {
-  auto& items = lists_[decl.name];
+  auto& items = lists_[scoped(decl.name, decl.span.file)];
   if (!decl.from_file) {
     for (const auto& item : decl.literal.items) expand_value(item, items, 0);
     return;
   }
-  std::filesystem::path path = base_dir_ / decl.file;
+  items = read_list_file(decl.file, decl.file_span);
+}
+
+// One entry per line of `file` (relative to the policy's directory); E050 when it
+// cannot be read.
+std::vector<ListItem> Sema::read_list_file(const std::string& file, lang::Span span) {
+  std::vector<ListItem> items;
+  std::filesystem::path path = base_dir_ / file;
   std::ifstream in(path, std::ios::binary);
   if (!in || std::filesystem::is_directory(path)) {
-    diagnostics_.error("E050", "cannot read list file `" + decl.file + "`", decl.file_span,
+    diagnostics_.error("E050", "cannot read list file `" + file + "`", span,
                        "no readable file at " + path.string(),
                        "list file paths are relative to the policy file's directory");
-    return;
+    return items;
   }
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -150,18 +173,31 @@ void Sema::load_list(const lang::ListDecl& decl) {
     size_t begin = line.find_first_not_of(" \t\r");
     if (begin == std::string::npos) continue;
     size_t end = line.find_last_not_of(" \t\r");
-    lang::Literal entry{
-        lang::LiteralKind::String, decl.file_span, line.substr(begin, end - begin + 1), 0, {}};
-    items.push_back({std::move(entry), decl.file + ":" + std::to_string(number)});
+    lang::Literal entry{lang::LiteralKind::String, span, line.substr(begin, end - begin + 1), 0, {}};
+    items.push_back({std::move(entry), file + ":" + std::to_string(number)});
   }
+  return items;
+}
+
+std::vector<ListItem> Sema::setting_items(const lang::Setting& s) {
+  if (s.from_file) return read_list_file(s.file, s.file_span);
+  lang::Operand rhs;
+  rhs.literal = s.value;
+  rhs.span = s.value.span;
+  return values(rhs, true);
+}
+
+// The org.* lists are also values every file can name (`client.ip in
+// org.sending_servers`), as options are.
+std::vector<ListItem> Sema::org_list(const lang::Setting& s) {
+  std::vector<ListItem> items = setting_items(s);
+  lists_[kOptionPrefix + s.key] = items;
+  return items;
 }
 
 std::vector<std::string> Sema::domain_setting(const lang::Setting& s) {
   std::vector<std::string> out;
-  lang::Operand rhs;
-  rhs.literal = s.value;
-  rhs.span = s.value.span;
-  for (const auto& item : values(rhs, true)) {
+  for (const auto& item : org_list(s)) {
     auto kind = item.literal.kind;
     if (kind != lang::LiteralKind::Path && kind != lang::LiteralKind::String) {
       diagnostics_.error("E062", "`org.domains` takes domain names", item.literal.span, "not a domain");
@@ -173,11 +209,8 @@ std::vector<std::string> Sema::domain_setting(const lang::Setting& s) {
 }
 
 std::vector<runtime::Cidr> Sema::prefix_setting(const lang::Setting& s) {
-  lang::Operand rhs;
-  rhs.literal = s.value;
-  rhs.span = s.value.span;
   std::vector<runtime::Cidr> out;
-  for (const auto& item : values(rhs, true)) {
+  for (const auto& item : org_list(s)) {
     auto cidr = runtime::Cidr::parse(item.literal.text);
     if (!cidr) {
       diagnostics_.error("E062", "`" + s.key + "` takes IP addresses and CIDR prefixes", item.literal.span,
@@ -204,6 +237,15 @@ void Sema::mime_depth_setting(const lang::Setting& s) {
 void Sema::check_settings(const lang::Policy& policy) {
   lang::Span threshold_span{};
   for (const auto& s : policy.settings) {
+    if (set_option(s)) continue;
+    if (s.from_file && s.key != "org.domains" && s.key != "org.sending_servers" &&
+        s.key != "org.trusted_relays") {
+      diagnostics_.error(
+          "E062", "`" + s.key + "` does not take a list file", s.file_span, "a list file",
+          "file(\"...\") gives the lists of org.domains, org.sending_servers, org.trusted_relays "
+          "and list options");
+      continue;
+    }
     if (s.key == "org.domains") {
       settings.org_domains = domain_setting(s);
     } else if (s.key == "org.sending_servers") {
@@ -212,7 +254,8 @@ void Sema::check_settings(const lang::Policy& policy) {
       settings.trusted_relays = prefix_setting(s);
     } else if (s.key == "spam.threshold.quarantine" || s.key == "spam.threshold.reject") {
       const lang::Literal* value = &s.value;
-      if (auto c = consts_.find(value->text); value->kind == lang::LiteralKind::Path && c != consts_.end()) {
+      if (auto c = find_name(consts_, value->text, value->span);
+          value->kind == lang::LiteralKind::Path && c != consts_.end()) {
         used_names_.insert(c->first);
         value = &c->second->value;
       }
@@ -235,10 +278,8 @@ void Sema::check_settings(const lang::Policy& policy) {
     } else if (s.key == "mime.max_depth") {
       mime_depth_setting(s);
     } else {
-      diagnostics_.error(
-          "E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
-          "known settings: facts.on_temperror, mime.max_depth, org.domains, org.sending_servers, "
-          "org.trusted_relays, spam.threshold.quarantine, spam.threshold.reject");
+      diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
+                         known_settings(s.key));
     }
   }
   if (settings.quarantine_threshold > settings.reject_threshold) {

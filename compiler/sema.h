@@ -4,6 +4,7 @@
 // and sema_conditions.cpp (conditions and values).
 #pragma once
 
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -38,7 +39,10 @@ class Sema {
   Sema(const lang::SourceMap& sources, lang::Diagnostics& diagnostics, std::filesystem::path base_dir)
       : sources_(sources), diagnostics_(diagnostics), base_dir_(std::move(base_dir)) {}
 
-  IrModule check(const lang::Policy& policy);
+  // `files`: the policy file first, then the modules it imports (compiler.cpp). Each
+  // file's consts, lists and defs are its own; options are shared by all, and the
+  // settings of the policy file override the modules' defaults.
+  IrModule check(const std::vector<lang::Policy>& files);
 
   PatternTable patterns;
   SetTable sets;
@@ -62,12 +66,21 @@ class Sema {
   // sema.cpp
   void declare(const lang::Policy& policy);
   void load_list(const lang::ListDecl& decl);
+  std::vector<ListItem> read_list_file(const std::string& file, lang::Span span);
   void check_settings(const lang::Policy& policy);
   void mime_depth_setting(const lang::Setting& s);
-  void check_imports(const lang::Policy& policy);
   void check_unused_defs(const lang::Policy& policy);
+  std::vector<lang::Stage> merge_stages(const std::vector<lang::Policy>& files) const;
+  // sema_modules.cpp
+  void declare_options(const std::vector<lang::Policy>& files);
+  bool set_option(const lang::Setting& s);
+  void adjust_rules(const std::vector<lang::Policy>& files, std::vector<lang::Stage>& stages);
+  std::string known_settings(const std::string& key) const;
   IrRule check_rule(const lang::Rule& rule, uint32_t stage);
   std::vector<IrAction> check_actions(const lang::Rule& rule);
+  // A list-valued setting's entries: its literal, const or list name, or file("...").
+  std::vector<ListItem> setting_items(const lang::Setting& s);
+  std::vector<ListItem> org_list(const lang::Setting& s);
   std::vector<std::string> domain_setting(const lang::Setting& s);
   std::vector<runtime::Cidr> prefix_setting(const lang::Setting& s);
 
@@ -94,10 +107,26 @@ class Sema {
   std::string source_of(lang::Span from, lang::Span to) const;
   std::string suggest_field(const std::string& path) const;
 
+  // The key a name declared in `file` is stored under: the name itself in the policy
+  // file (lint reads those), "FILE:NAME" in a module, "option:KEY" for an option.
+  std::string scoped(const std::string& name, lang::FileId file) const {
+    return file == policy_file_ ? name : std::to_string(file.value) + ":" + name;
+  }
+  // What a name written at `at` means: its own file's declaration, else an option.
+  template <class Map>
+  auto find_name(Map& map, const std::string& name, lang::Span at) const {
+    auto it = map.find(scoped(name, at.file));
+    return it != map.end() ? it : map.find(kOptionPrefix + name);
+  }
+  static constexpr const char* kOptionPrefix = "option:";
+
   const lang::SourceMap& sources_;
   lang::Diagnostics& diagnostics_;
   std::filesystem::path base_dir_;
+  lang::FileId policy_file_;
   std::map<std::string, const lang::ConstDecl*> consts_;
+  std::deque<lang::ConstDecl> option_values_;               // the consts_ entries of scalar options
+  std::map<std::string, const lang::OptionDecl*> options_;  // by key, for kind checks
   std::map<std::string, std::vector<ListItem>> lists_;
   std::map<std::string, const lang::DefDecl*> defs_;
   std::set<std::string> defs_in_progress_;

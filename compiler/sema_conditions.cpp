@@ -203,12 +203,12 @@ IrNode Sema::bool_condition(const lang::Condition& c) {
     return IrNode::constant(o.literal.number != 0, c.span);
   }
   if (o.kind == lang::OperandKind::Literal && o.literal.kind == LiteralKind::Path) {
-    auto constant = consts_.find(o.literal.text);
+    auto constant = find_name(consts_, o.literal.text, o.literal.span);
     if (constant != consts_.end() && constant->second->value.kind == LiteralKind::Bool) {
       used_names_.insert(constant->first);
       return IrNode::constant(constant->second->value.number != 0, c.span);
     }
-    auto def = defs_.find(o.literal.text);
+    auto def = find_name(defs_, o.literal.text, o.literal.span);
     if (def != defs_.end()) {
       used_names_.insert(def->first);
       if (!defs_in_progress_.insert(def->first).second) {
@@ -307,7 +307,9 @@ std::string Sema::suggest_field(const std::string& path) const {
   for (size_t i = 0; i < vm::kFieldCount; ++i)
     names.emplace_back(vm::field_info(static_cast<FieldId>(i)).name);
   for (const auto& [alias, target] : path_aliases()) names.push_back(alias);
-  for (const auto& [name, def] : defs_) names.push_back(name);
+  for (const auto& [name, def] : defs_) {
+    if (name.find(':') == std::string::npos) names.push_back(name);  // the policy's own
+  }
   std::string best = lang::closest_name(path, names);
   return best.empty() ? std::string("see docs/language.md for the list of fields")
                       : "did you mean `" + best + "`?";
@@ -603,7 +605,7 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
       return out;
     }
     if (l.kind == LiteralKind::Path) {
-      auto constant = consts_.find(l.text);
+      auto constant = find_name(consts_, l.text, l.span);
       if (constant != consts_.end() && (constant->second->value.kind == LiteralKind::Number ||
                                         constant->second->value.kind == LiteralKind::Size)) {
         used_names_.insert(constant->first);
@@ -633,12 +635,12 @@ void Sema::expand_value(const lang::Literal& l, std::vector<ListItem>& out, int 
     return;
   }
   if (l.kind == LiteralKind::Path && depth < 8) {
-    if (auto c = consts_.find(l.text); c != consts_.end()) {
+    if (auto c = find_name(consts_, l.text, l.span); c != consts_.end()) {
       used_names_.insert(c->first);
       expand_value(c->second->value, out, depth + 1);
       return;
     }
-    if (auto list = lists_.find(l.text); list != lists_.end()) {
+    if (auto list = find_name(lists_, l.text, l.span); list != lists_.end()) {
       used_names_.insert(list->first);
       out.insert(out.end(), list->second.begin(), list->second.end());
       return;
@@ -655,7 +657,8 @@ std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list, con
     return out;
   }
   const lang::Literal& l = rhs.literal;
-  bool declared = l.kind == LiteralKind::Path && (consts_.count(l.text) || lists_.count(l.text));
+  bool declared = l.kind == LiteralKind::Path && (find_name(consts_, l.text, l.span) != consts_.end() ||
+                                                  find_name(lists_, l.text, l.span) != lists_.end());
   if (l.kind == LiteralKind::Path && !declared) {
     if (field_by_path(l.text) || l.text == "received") {
       diagnostics_.error("E021", "`" + l.text + "` is a field; a test compares a field with values", l.span,

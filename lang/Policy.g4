@@ -12,17 +12,25 @@ item
   | listDecl
   | defDecl
   | settingsBlock
+  | optionDecl
+  | disableDecl
+  | rescoreDecl
   | stageBlock
   | bareRule
   ;
 
-importDecl   : IMPORT name ;
+importDecl   : IMPORT path ;
 constDecl    : CONST name '=' value ;
 listDecl     : LIST name '=' (fileSource | listLiteral) ;
 fileSource   : FILE '(' STRING ')' ;
 defDecl      : DEF name '=' condition ;
 settingsBlock: SETTINGS '{' setting* '}' ;
-setting      : path '=' (value | actionWord) ;
+setting      : path '=' (value | actionWord | fileSource) ;
+// A setting a module offers its users, with its default (docs/stdlib.md).
+optionDecl   : OPTION path '=' (value | actionWord) ;
+// Adjusting a rule of an imported module by its STAGE.RULE name.
+disableDecl  : DISABLE RULE? path ;
+rescoreDecl  : RESCORE RULE? path (PLUS | MINUS)? NUMBER ;
 // A setting may name an action (facts.on_temperror = tempfail).
 actionWord   : TEMPFAIL | ALLOW | REJECT | QUARANTINE | DISCARD ;
 
@@ -97,7 +105,8 @@ name : IDENT ;
 word : IDENT | NUMBER | IMPORT | CONST | LIST | DEF | SETTINGS | STAGE | RULE | IF | THEN | FILE
      | INBOUND | OUTBOUND | INTERNAL | NOT | AND | OR | IS | IN | CONTAINS | STARTS | ENDS
      | WITH | MATCHES | NOCASE | ANY | ALL | COUNT | HEADER | TRUE | FALSE | ALLOW | REJECT
-     | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | BANNER | ADD | REMOVE | LOG ;
+     | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | BANNER | ADD | REMOVE | LOG
+     | OPTION | DISABLE | RESCORE ;
 
 // Keywords
 IMPORT: 'import'; CONST: 'const'; LIST: 'list'; DEF: 'def'; SETTINGS: 'settings';
@@ -108,6 +117,7 @@ STARTS: 'starts'; ENDS: 'ends'; WITH: 'with'; MATCHES: 'matches'; NOCASE: 'nocas
 ANY: 'any'; ALL: 'all'; COUNT: 'count'; HEADER: 'header'; TRUE: 'true'; FALSE: 'false';
 ALLOW: 'allow'; REJECT: 'reject'; QUARANTINE: 'quarantine'; DISCARD: 'discard';
 TEMPFAIL: 'tempfail'; SCORE: 'score'; TAG: 'tag'; BANNER: 'banner'; ADD: 'add'; REMOVE: 'remove'; LOG: 'log';
+OPTION: 'option'; DISABLE: 'disable'; RESCORE: 'rescore';
 
 PLUS: '+'; MINUS: '-';
 

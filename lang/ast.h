@@ -127,10 +127,29 @@ struct Setting {
   std::string key;
   Span span;
   Literal value;
+  // `KEY = file("PATH")`: one entry per line of PATH (relative to this file's directory).
+  bool from_file = false;
+  std::string file;
+  Span file_span;
+};
+
+// `option KEY = DEFAULT` in a module: a setting its users may give.
+struct OptionDecl {
+  std::string key;
+  Span span;
+  Literal value;
+};
+
+// `disable rule STAGE.RULE`, `rescore rule STAGE.RULE N`.
+struct RuleAdjustment {
+  enum class Kind { Disable, Rescore } kind = Kind::Disable;
+  std::string rule;  // as written: STAGE.RULE
+  Span span;
+  double score = 0;  // Rescore
 };
 
 struct Import {
-  std::string module;
+  std::string module;  // "stdlib", "stdlib.anti_spoofing"
   Span span;
 };
 
@@ -143,6 +162,8 @@ struct Policy {
   std::vector<ListDecl> lists;
   std::vector<DefDecl> defs;
   std::vector<Setting> settings;
+  std::vector<OptionDecl> options;
+  std::vector<RuleAdjustment> adjustments;
   std::vector<Stage> stages;
 };
 

@@ -61,7 +61,7 @@ class AstBuilder {
 
   void add_item(P::ItemContext* item) {
     if (auto* c = item->importDecl()) {
-      policy_.imports.push_back({c->name()->getText(), span(c)});
+      policy_.imports.push_back({c->path()->getText(), span(c->path())});
     } else if (auto* c = item->constDecl()) {
       policy_.consts.push_back({c->name()->getText(), span(c->name()), literal(c->value())});
     } else if (auto* c = item->listDecl()) {
@@ -69,9 +69,16 @@ class AstBuilder {
     } else if (auto* c = item->defDecl()) {
       policy_.defs.push_back({c->name()->getText(), span(c->name()), condition(c->condition())});
     } else if (auto* c = item->settingsBlock()) {
-      for (auto* s : c->setting()) {
-        policy_.settings.push_back({s->path()->getText(), span(s->path()), setting_value(s)});
-      }
+      for (auto* s : c->setting()) add_setting(s);
+    } else if (auto* c = item->optionDecl()) {
+      policy_.options.push_back({c->path()->getText(), span(c->path()), option_value(c)});
+    } else if (auto* c = item->disableDecl()) {
+      policy_.adjustments.push_back(
+          {RuleAdjustment::Kind::Disable, c->path()->getText(), span(c->path()), 0});
+    } else if (auto* c = item->rescoreDecl()) {
+      const double score = number(c->NUMBER()) * (c->MINUS() ? -1 : 1);
+      policy_.adjustments.push_back(
+          {RuleAdjustment::Kind::Rescore, c->path()->getText(), span(c->path()), score});
     } else if (auto* c = item->stageBlock()) {
       Stage& stage = stage_named(c->name()->getText(), span(c->name()));
       for (auto* r : c->ruleDecl()) stage.rules.push_back(rule(r));
@@ -357,12 +364,29 @@ class AstBuilder {
     return o;
   }
 
-  Literal setting_value(P::SettingContext* s) {
-    if (s->value()) return literal(s->value());
+  void add_setting(P::SettingContext* s) {
+    Setting setting{s->path()->getText(), span(s->path()), {}, false, {}, {}};
+    if (auto* f = s->fileSource()) {
+      setting.from_file = true;
+      setting.file_span = span(f->STRING());
+      setting.file = string_body(f->STRING());
+      setting.value.span = setting.file_span;
+    } else {
+      setting.value = s->value() ? literal(s->value()) : action_word(s->actionWord());
+    }
+    policy_.settings.push_back(std::move(setting));
+  }
+
+  Literal option_value(P::OptionDeclContext* c) {
+    return c->value() ? literal(c->value()) : action_word(c->actionWord());
+  }
+
+  // An action named as a value (facts.on_temperror = tempfail): a word.
+  Literal action_word(P::ActionWordContext* c) {
     Literal word;
     word.kind = LiteralKind::Path;
-    word.span = span(s->actionWord());
-    word.text = s->actionWord()->getText();
+    word.span = span(c);
+    word.text = c->getText();
     return word;
   }
 

@@ -132,7 +132,7 @@ const KEYWORDS = [
   'file',     'inbound', 'outbound', 'internal', 'not',      'and',        'or',      'is',       'in',
   'contains', 'starts',  'ends',     'with',     'matches',  'nocase',     'any',     'all',      'count',
   'header',   'true',    'false',    'allow',    'reject',   'quarantine', 'discard', 'tempfail', 'score',
-  'tag',      'banner',  'add',      'remove',   'log',
+  'tag',      'banner',  'add',      'remove',   'log',      'option',     'disable', 'rescore',
 ];
 // Implicit tokens of the parser rules come first in ANTLR, then the lexer rules in order.
 const LITERALS = ['=', '(', ')', '{', '}', ':', ',', '<', '<=', '>', '>=', '==', '!=', '[', ']', '.'];

@@ -258,7 +258,7 @@ TEST(SemaFields, UnknownNamesAndFunctions) {
   EXPECT_EQ(codes(c), std::vector<std::string>{"E060"}) << rendered(c);
   c = compile("if count(subject) > 1 then allow\n");
   EXPECT_EQ(codes(c), std::vector<std::string>{"E060"}) << rendered(c);
-  c = compile("import stdlib\n");
+  c = compile("import nosuch\n");
   EXPECT_EQ(codes(c), std::vector<std::string>{"E014"}) << rendered(c);
 }
 

@@ -154,7 +154,7 @@ TEST(ParserDecl, Import) {
   auto p = parse_ok("import pipeline\n");
   ASSERT_EQ(p->policy.imports.size(), 1u);
   EXPECT_EQ(p->policy.imports[0].module, "pipeline");
-  EXPECT_EQ(p->slice(p->policy.imports[0].span), "import pipeline");
+  EXPECT_EQ(p->slice(p->policy.imports[0].span), "pipeline");
 }
 
 // ---- Stages and rules ---------------------------------------------------------

@@ -67,7 +67,7 @@ syn keyword mpTodo       TODO FIXME XXX NOTE contained
 " ---- Keywords ---------------------------------------------------------------------
 
 syn keyword mpConditional  if then
-syn keyword mpDeclaration  settings
+syn keyword mpDeclaration  settings option disable rescore
 syn keyword mpDeclaration  stage nextgroup=mpStageName skipwhite
 syn keyword mpDeclaration  rule nextgroup=mpRuleName skipwhite
 syn keyword mpDeclaration  def nextgroup=mpDefName skipwhite

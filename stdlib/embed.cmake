@@ -1,0 +1,38 @@
+# Writes OUT (a C++ fragment included by stdlib.cpp) with the bytes of every FILES
+# entry (stdlib/*.mp) and the sorted module table `kModules`:
+#   stdlib/stdlib.mp -> module "stdlib";  stdlib/NAME.mp -> module "stdlib.NAME".
+# Bytes are written as hex so no file content can end a literal early.
+string(REPLACE "|" ";" FILES "${FILES}")  # passed with | between paths
+list(SORT FILES)
+set(arrays "")
+set(entries "")
+set(index 0)
+foreach(file IN LISTS FILES)
+  get_filename_component(stem ${file} NAME_WE)
+  if(stem STREQUAL "stdlib")
+    set(module "stdlib")
+  else()
+    set(module "stdlib.${stem}")
+  endif()
+  file(READ ${file} hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR size "${hex_length} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
+  string(APPEND arrays "constexpr char kText${index}[] = {${bytes} 0};\n")
+  # "!" sorts before every character of a module name, so the entries sort by name.
+  list(APPEND entries "${module}!stdlib/${stem}.mp!${index}!${size}")
+  math(EXPR index "${index} + 1")
+endforeach()
+list(SORT entries)
+set(table "")
+foreach(entry IN LISTS entries)
+  string(REPLACE "!" ";" fields "${entry}")
+  list(GET fields 0 module)
+  list(GET fields 1 path)
+  list(GET fields 2 i)
+  list(GET fields 3 size)
+  string(APPEND table "    Module{\"${module}\", \"${path}\", std::string_view(kText${i}, ${size})},\n")
+endforeach()
+list(LENGTH entries count)
+file(WRITE ${OUT}.tmp "${arrays}\nconstexpr std::array<Module, ${count}> kModules = {\n${table}};\n")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
