@@ -99,13 +99,20 @@ TEST(Format, IsIdempotent) {
   EXPECT_EQ(*once, *twice);
 }
 
+// The examples and the stdlib modules: what users read and copy.
 TEST(Format, ExamplesAreFormattedAndStable) {
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(MP_SOURCE_DIR "/examples")) {
-    if (entry.path().extension() != ".mp") continue;
-    std::string text = read(entry.path());
-    auto formatted = format_text(text, entry.path().string());
-    ASSERT_TRUE(formatted) << entry.path();
-    EXPECT_EQ(*formatted, text) << entry.path() << " is not formatted: run policyc fmt";
+  std::vector<std::filesystem::path> files;
+  for (const char* dir : {MP_SOURCE_DIR "/examples", MP_SOURCE_DIR "/stdlib"}) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+      if (entry.path().extension() == ".mp") files.push_back(entry.path());
+    }
+  }
+  ASSERT_FALSE(files.empty());
+  for (const auto& path : files) {
+    std::string text = read(path);
+    auto formatted = format_text(text, path.string());
+    ASSERT_TRUE(formatted) << path;
+    EXPECT_EQ(*formatted, text) << path << " is not formatted: run policyc fmt";
   }
 }
 
