@@ -14,6 +14,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/api_export.h"
@@ -24,6 +25,18 @@
 namespace mp::vm {
 
 inline constexpr uint32_t kImageVersion = 3;
+
+// The stages an `allow` cannot skip: when a rule allows before the last rule of these
+// stages has run, the evaluation goes on through their rules (only theirs), and one
+// of them may still reject, quarantine, tempfail or discard the message
+// (docs/language.md, section 13).
+inline constexpr std::string_view kMandatoryStages[] = {"antivirus", "attachment_defense"};
+inline bool is_mandatory_stage(std::string_view stage) {
+  for (std::string_view s : kMandatoryStages) {
+    if (s == stage) return true;
+  }
+  return false;
+}
 inline constexpr uint32_t kNoGuard = 0xFFFFFFFF;
 
 // One content test compiled to a Hyperscan expression. Patterns with the same

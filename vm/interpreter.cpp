@@ -196,6 +196,9 @@ class Run {
   Evaluator::Scratch& s_;
   Verdict& verdict_;
   uint32_t current_rule_ = 0;
+  // An `allow` decided before the mandatory stages were through: the verdict holds it
+  // while only their rules still run (image.h, kMandatoryStages).
+  bool allow_pending_ = false;
   std::vector<Evidence> evidence_;
   bool tracing_;
   std::vector<TestTrace> tests_;  // tests of the current rule, when tracing
@@ -224,6 +227,13 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
   const auto& rules = loaded_.rules;
   for (; rule < rules.size(); ++rule) {
     const RuleHot& r = rules[rule];
+    if (allow_pending_ && (rule >= loaded_.mandatory_end || !r.mandatory)) {
+      if (rule >= loaded_.mandatory_end) return static_cast<uint32_t>(rules.size());
+      if (tracing_)
+        trace_rule(rule, RuleOutcome::SkippedAllowed,
+                   "allowed by " + verdict_.stage_name + "." + verdict_.rule_name);
+      continue;
+    }
     if (!(r.directions & direction_bit)) {
       if (tracing_) trace_rule(rule, RuleOutcome::SkippedDirection, "not for this direction");
       continue;
@@ -504,10 +514,23 @@ void Run::execute(uint8_t direction_bit) {
       case Op::RemoveHeader: verdict_.removed_headers.push_back(im_.strings[ins.b]); break;
       case Op::Log: verdict_.logs.push_back(im_.strings[ins.c]); break;
       case Op::Terminal:
+        if (static_cast<Action>(ins.a) == Action::Allow && current_rule_ + 1 < loaded_.mandatory_end) {
+          // The first allow stands unless a mandatory rule decides otherwise.
+          if (!allow_pending_) terminal(ins);
+          allow_pending_ = true;
+          break;
+        }
         terminal(ins);
         verdict_.rules_not_reached = loaded_.rules.size() - current_rule_ - 1;
         return;
-      case Op::Halt: finish_by_score(); return;
+      case Op::Halt:
+        if (allow_pending_) {
+          verdict_.rules_not_reached =
+              loaded_.rules.size() - std::max(loaded_.mandatory_end, current_rule_ + 1);
+          return;
+        }
+        finish_by_score();
+        return;
     }
     ++pc;
   }
@@ -572,6 +595,7 @@ std::string_view outcome_name(RuleOutcome outcome) {
     case RuleOutcome::SkippedDirection: return "skipped (direction)";
     case RuleOutcome::SkippedPrefilter: return "false (prefilter)";
     case RuleOutcome::FactUnavailable: return "stopped (fact unavailable)";
+    case RuleOutcome::SkippedAllowed: return "skipped (allowed)";
   }
   return "?";
 }

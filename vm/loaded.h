@@ -28,6 +28,8 @@ struct RuleHot {
   GuardKind guard_kind = GuardKind::None;
   uint8_t directions = kAllDirections;
   FieldId guard_field = FieldId::Subject;
+  // In a stage an earlier `allow` cannot skip (antivirus, attachment_defense).
+  bool mandatory = false;
 };
 
 // Hashing that accepts string_view lookups in maps keyed by std::string.
@@ -49,6 +51,9 @@ struct FieldSetIndex {
 
 struct Program::Loaded {
   std::vector<RuleHot> rules;
+  // One past the last mandatory rule (0 when there is none): an `allow` decided before
+  // it waits for the mandatory rules up to here (lang::kMandatoryStages).
+  uint32_t mandatory_end = 0;
   std::vector<FieldSetIndex> field_sets;  // by FieldId
   std::vector<IpTrie> nets;
   std::vector<std::vector<HsDatabase>> field_db;  // by FieldId; empty when the field has no patterns

@@ -75,7 +75,10 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
     FieldId guard_field = r.guard_kind == GuardKind::Pattern ? im.patterns[r.guard].field
                           : r.guard_kind == GuardKind::Set   ? im.sets[r.guard].field
                                                              : FieldId::Subject;
-    loaded->rules.push_back({r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field});
+    const bool mandatory = is_mandatory_stage(im.stages[r.stage]);
+    loaded->rules.push_back(
+        {r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field, mandatory});
+    if (mandatory) loaded->mandatory_end = static_cast<uint32_t>(loaded->rules.size());
   }
   for (const auto& net : im.nets) {
     IpTrie trie;

@@ -55,7 +55,14 @@ struct ScoreContribution {
 };
 
 // With tracing on, what happened to each rule the evaluation reached.
-enum class RuleOutcome { Fired, NotMatched, SkippedDirection, SkippedPrefilter, FactUnavailable };
+enum class RuleOutcome {
+  Fired,
+  NotMatched,
+  SkippedDirection,
+  SkippedPrefilter,
+  FactUnavailable,
+  SkippedAllowed
+};
 MP_API std::string_view outcome_name(RuleOutcome outcome);
 
 struct TestTrace {

@@ -87,6 +87,77 @@ TEST(VmOrder, NonTerminalActionsWrittenAfterTheTerminalStillApply) {
   EXPECT_EQ(v.score, 2);
 }
 
+// An allow before antivirus and attachment defense are through does not skip them.
+const char* kAllowPolicy =
+    "stage reputation {\n"
+    "  rule trusted_partner: if sender.domain is partner.example then allow\n"
+    "  rule after_allow: if size > 0 then tag \"reputation-after\"\n"
+    "}\n"
+    "stage antivirus {\n"
+    "  rule own_allow: if subject contains \"own\" then allow\n"
+    "  rule eicar_like: if body contains \"VIRUS-SIGNATURE\" then reject \"554 5.7.1 infected\"\n"
+    "}\n"
+    "stage attachment_defense {\n"
+    "  rule exe: if attachments.extension is \"exe\" then quarantine \"executable\", tag \"exe\"\n"
+    "  rule note: if size > 0 then tag \"attachments checked\"\n"
+    "}\n"
+    "stage custom_filters { rule later: if size > 0 then reject }\n";
+
+TEST(VmAllow, AnEarlyAllowStillRunsAntivirusAndAttachmentDefense) {
+  Policy p(kAllowPolicy);
+  Envelope partner = envelope("a@partner.example");
+  Verdict infected = p.run(simple("hello", "VIRUS-SIGNATURE inside\r\n"), partner);
+  EXPECT_EQ(infected.action, Action::Reject);
+  EXPECT_EQ(infected.rule_name, "eicar_like");
+  EXPECT_EQ(infected.text, "554 5.7.1 infected");
+  Verdict exe = p.run(with_attachments({{"setup.exe", "MZ"}}), partner);
+  EXPECT_EQ(exe.action, Action::Quarantine);
+  EXPECT_EQ(exe.rule_name, "exe");
+  // Clean: the allow stands, named by its rule; the mandatory rules ran (their tags),
+  // the other rules after it did not (reputation's own later rule, custom_filters).
+  Verdict clean = p.run(simple("hello"), partner);
+  EXPECT_EQ(clean.action, Action::Allow);
+  EXPECT_EQ(clean.stage_name, "reputation");
+  EXPECT_EQ(clean.rule_name, "trusted_partner");
+  EXPECT_EQ(clean.tags, std::vector<std::string>{"attachments checked"});
+  EXPECT_EQ(clean.rules_not_reached, 1u);
+}
+
+TEST(VmAllow, AnAllowInsideTheMandatoryStagesWaitsForTheirLaterRules) {
+  Policy p(kAllowPolicy);
+  Verdict v = p.run(simple("own goal", "VIRUS-SIGNATURE\r\n"));
+  EXPECT_EQ(v.action, Action::Reject);
+  EXPECT_EQ(v.rule_name, "eicar_like");
+  Verdict clean = p.run(simple("own goal"));
+  EXPECT_EQ(clean.action, Action::Allow);
+  EXPECT_EQ(clean.rule_name, "own_allow");
+}
+
+TEST(VmAllow, TheTraceSaysWhichRulesTheAllowSkipped) {
+  Policy p(kAllowPolicy);
+  p.evaluator().set_trace(true);
+  Verdict v = p.run(simple("hello"), envelope("a@partner.example"));
+  ASSERT_EQ(v.action, Action::Allow);
+  std::vector<std::pair<std::string, std::string>> outcomes;
+  for (const auto& r : v.trace) outcomes.emplace_back(r.name, std::string(outcome_name(r.outcome)));
+  EXPECT_EQ(outcomes, (std::vector<std::pair<std::string, std::string>>{{"trusted_partner", "fired"},
+                                                                        {"after_allow", "skipped (allowed)"},
+                                                                        {"own_allow", "false (prefilter)"},
+                                                                        {"eicar_like", "false (prefilter)"},
+                                                                        {"exe", "false (prefilter)"},
+                                                                        {"note", "fired"}}));
+  EXPECT_EQ(v.trace[1].note, "allowed by reputation.trusted_partner");
+}
+
+TEST(VmAllow, AnAllowAfterTheMandatoryStagesEndsEvaluationAtOnce) {
+  Policy p(
+      "stage attachment_defense { rule a: if size > 0 then tag \"a\" }\n"
+      "if size > 0 then allow\nif size > 0 then reject\n");
+  Verdict v = p.run(simple("x"));
+  EXPECT_EQ(v.action, Action::Allow);
+  EXPECT_EQ(v.rules_not_reached, 1u);
+}
+
 TEST(VmOrder, EveryTerminalAction) {
   struct Case {
     std::string action;
