@@ -47,6 +47,8 @@ const NumberKey kNumberKeys[] = {
      [](mp_config& c, long long v) { c.facts_max_queries = static_cast<uint32_t>(v); }},
     {"limits.max_message_bytes", 1, 2147483647,
      [](mp_config& c, long long v) { c.max_message_bytes = static_cast<size_t>(v); }},
+    {"clamd.timeout_ms", 1, 600000,
+     [](mp_config& c, long long v) { c.clamd.timeout = std::chrono::milliseconds(v); }},
 };
 
 mp_status set_servers(mp_config& config, std::string_view value, mp_error* err) {
@@ -92,6 +94,12 @@ mp_status set_key(mp_config& config, std::string_view key, const std::string& va
   }
   if (key == "dns.servers") return set_servers(config, value, err);
   if (key == "geoip.path") return set_geoip(config, value, err);
+  if (key == "clamd") {
+    if (std::string problem = av::address_problem(value); !value.empty() && !problem.empty())
+      return fail(err, MP_ERR_INVALID_ARGUMENT, "clamd: `" + value + "`: " + problem);
+    config.clamd.address = value;
+    return MP_OK;
+  }
   if (key == "authserv_id") {
     if (value.empty() || value.find_first_of(" ;\t\r\n") != std::string::npos)
       return fail(err, MP_ERR_INVALID_ARGUMENT, "authserv_id: `" + value + "` must be one non-empty word");
@@ -101,7 +109,7 @@ mp_status set_key(mp_config& config, std::string_view key, const std::string& va
   return fail(err, MP_ERR_INVALID_ARGUMENT,
               "unknown config key `" + std::string(key) +
                   "` (known: dns.servers, dns.timeout_ms, facts, facts.budget_ms, facts.max_queries, "
-                  "geoip.path, authserv_id, limits.max_message_bytes, trace)");
+                  "geoip.path, clamd, clamd.timeout_ms, authserv_id, limits.max_message_bytes, trace)");
 }
 
 }  // namespace

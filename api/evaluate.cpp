@@ -97,6 +97,7 @@ mp_evaluator::mp_evaluator(mp::vm::ProgramPtr program, const mp_config& c)
   fact_options.max_queries = c.facts_max_queries;
   fact_options.authserv_id = c.authserv_id;
   fact_options.geoip = c.geoip;
+  fact_options.clamd = c.clamd;
   fact_options.trusted_relays = evaluator.program().image().settings.trusted_relays;
 }
 

@@ -30,6 +30,7 @@ struct mp_config {
   int facts_budget_ms = 10000;
   uint32_t facts_max_queries = 200;
   std::shared_ptr<const mp::runtime::GeoIp> geoip;
+  mp::av::ClamdOptions clamd;  // address "": no virus scanner (av has no value)
   std::string authserv_id = "mailpolicy";
   size_t max_message_bytes = size_t{64} << 20;
   bool trace = false;

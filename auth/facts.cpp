@@ -123,9 +123,28 @@ FactValue MessageFacts::compute(FieldId fact, std::span<const std::string> argum
       return ptr_fact(fact);
     case FieldId::HeloChecks:
       return helo_fact();
+    case FieldId::Av:
+    case FieldId::AvSignature: return av_fact(fact == FieldId::AvSignature);
     default:
       return {};
   }
+}
+
+// A scanner that cannot answer is a value ("error"), not a temporary error of the
+// fact: the policy decides (stdlib: antivirus.on_error), not facts.on_temperror.
+FactValue MessageFacts::av_fact(bool signature) {
+  if (options_.clamd.address.empty()) return {};
+  if (!scan_) scan_ = av::scan(message_.raw(), options_.clamd);
+  FactValue value;
+  value.detail = scan_->status == av::ScanResult::Status::Error ? scan_->detail
+                 : scan_->signature.empty()                     ? std::string("clamd: OK")
+                                                                : "clamd: " + scan_->signature + " FOUND";
+  if (signature) {
+    if (!scan_->signature.empty()) value.text.push_back(scan_->signature);
+  } else {
+    value.text.emplace_back(av::status_name(scan_->status));
+  }
+  return value;
 }
 
 // ---------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The facts of one message, computed on demand for the VM (a vm::FactSource):
 //   spf, dkim, dkim.domains, dmarc, dmarc.policy, ptr, fcrdns, ptr.checks, helo.checks,
-//   dnsbl("ZONE"), dnswl("ZONE"), mx(DOMAIN-FIELD), country(IP-FIELD)
+//   dnsbl("ZONE"), dnswl("ZONE"), mx(DOMAIN-FIELD), country(IP-FIELD), av, av.signature
 //
 //   dns::Resolver resolver(options);                  // one per thread, reused
 //   auth::MessageFacts facts(resolver, message, envelope);
@@ -20,6 +20,7 @@
 #include "auth/dkim.h"
 #include "auth/dmarc.h"
 #include "auth/spf.h"
+#include "av/clamd.h"
 #include "dns/resolver.h"
 #include "runtime/api_export.h"
 #include "runtime/envelope.h"
@@ -37,6 +38,9 @@ struct FactOptions {
   // Our relays (org.trusted_relays): DNS lists and country() judge the first client
   // outside them (client.effective_ip).
   std::vector<runtime::Cidr> trusted_relays;
+  // The virus scanner for `av` and `av.signature` (address "" : none, and the facts
+  // have no value). The message is scanned once, when a rule first reads either.
+  av::ClamdOptions clamd;
 };
 
 struct ReverseDns {
@@ -78,6 +82,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   vm::FactValue dns_list_fact(std::span<const std::string> zones);
   vm::FactValue mx_fact(std::span<const std::string> fields);
   vm::FactValue country_fact(std::span<const std::string> fields);
+  vm::FactValue av_fact(bool signature);
   std::optional<runtime::IpAddress> ip_of_field(std::string_view field);
   std::string domain_of_field(std::string_view field) const;
   std::string dns_list_query(const std::string& zone);
@@ -93,6 +98,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   std::optional<DkimVerification> dkim_;
   std::optional<DmarcResult> dmarc_;
   std::optional<ReverseDns> reverse_;
+  std::optional<av::ScanResult> scan_;
 };
 
 // Generic (dynamic-pool) reverse names carry the address's digits: 1-2-3-4.dsl.example,

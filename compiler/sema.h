@@ -89,6 +89,7 @@ class Sema {
   IrNode bool_condition(const lang::Condition& c);
   IrNode quantified(const lang::Condition& c);
   IrNode compare(const lang::Condition& c);
+  std::optional<IrNode> setting_test(const lang::Condition& c);
   IrNode content_test(const lang::Condition& c, const FieldRef& field);
   IrNode membership_test(const lang::Condition& c, const FieldRef& field);
   IrNode numeric_test(const lang::Condition& c);

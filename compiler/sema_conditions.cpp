@@ -416,7 +416,36 @@ std::string Sema::source_of(lang::Span from, lang::Span to) const {
   return std::string(sources_.slice(lang::Span{from.file, from.begin, std::max(from.begin, to.end)}));
 }
 
+// `OPTION is WORD`, `OPTION in [A, B]` (or a const): decided when the policy is
+// compiled, so a module can branch on its settings (stdlib: antivirus.on_error).
+std::optional<IrNode> Sema::setting_test(const lang::Condition& c) {
+  const lang::Operand& lhs = c.lhs;
+  if (lhs.kind != lang::OperandKind::Literal || lhs.literal.kind != LiteralKind::Path) return std::nullopt;
+  if (field_by_path(lhs.literal.text)) return std::nullopt;  // a field keeps its meaning
+  auto constant = find_name(consts_, lhs.literal.text, lhs.literal.span);
+  if (constant == consts_.end()) return std::nullopt;
+  const lang::Literal& value = constant->second->value;
+  used_names_.insert(constant->first);
+  if ((c.op != CompareOp::Is && c.op != CompareOp::In) || value.kind == LiteralKind::List) {
+    diagnostics_.error("E020",
+                       "`" + lhs.literal.text + "` is a setting; it can only be tested with `is` or `in`",
+                       c.op_span, "not applicable to a setting", "write `" + lhs.literal.text + " is VALUE`");
+    return IrNode::constant(false, c.span);
+  }
+  // A word and a string with the same text are the same value (`on_error is "tempfail"`:
+  // action names are keywords, so a test quotes them).
+  const auto textual = [](LiteralKind k) { return k == LiteralKind::Path || k == LiteralKind::String; };
+  bool found = false;
+  for (const ListItem& item : values(c.rhs, c.op == CompareOp::In)) {
+    const bool same_kind =
+        item.literal.kind == value.kind || (textual(item.literal.kind) && textual(value.kind));
+    found |= same_kind && item.literal.text == value.text && item.literal.number == value.number;
+  }
+  return IrNode::constant(found != c.negated, c.span);
+}
+
 IrNode Sema::compare(const lang::Condition& c) {
+  if (auto decided = setting_test(c)) return std::move(*decided);
   bool relational = c.op == CompareOp::Lt || c.op == CompareOp::Le || c.op == CompareOp::Gt ||
                     c.op == CompareOp::Ge || c.op == CompareOp::Eq || c.op == CompareOp::Ne;
   bool count = c.lhs.kind == lang::OperandKind::Count;

@@ -96,6 +96,19 @@ bool Sema::set_option(const lang::Setting& s) {
       value.span = s.value.span;
     }
   }
+  if (!option->second->choices.empty() && !s.from_file) {
+    std::string allowed;
+    bool listed = false;
+    for (const auto& choice : option->second->choices) {
+      allowed += (allowed.empty() ? "" : ", ") + std::string(sources_.slice(choice.span));
+      listed |= choice.kind == value.kind && choice.text == value.text && choice.number == value.number;
+    }
+    if (!listed) {
+      diagnostics_.error("E062", "`" + s.key + "` is one of " + allowed, s.value.span, "not one of them",
+                         "declared at " + sources_.location(option->second->span));
+      return true;
+    }
+  }
   if (s.from_file || value.kind != fallback.kind) {
     diagnostics_.error("E062", "`" + s.key + "` takes " + kind_text(fallback.kind), s.value.span,
                        std::string("not ") + kind_text(fallback.kind),

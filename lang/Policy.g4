@@ -27,7 +27,9 @@ defDecl      : DEF name '=' condition ;
 settingsBlock: SETTINGS '{' setting* '}' ;
 setting      : path '=' (value | actionWord | fileSource) ;
 // A setting a module offers its users, with its default (docs/stdlib.md).
-optionDecl   : OPTION path '=' (value | actionWord) ;
+// `option KEY in [A, B] = A`: a word option that takes only those words.
+optionDecl   : OPTION path (IN '[' optionChoice (',' optionChoice)* ']')? '=' (value | actionWord) ;
+optionChoice : value | actionWord ;
 // Adjusting a rule of an imported module by its STAGE.RULE name.
 disableDecl  : DISABLE RULE? path ;
 rescoreDecl  : RESCORE RULE? path (PLUS | MINUS)? NUMBER ;

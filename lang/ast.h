@@ -138,6 +138,7 @@ struct OptionDecl {
   std::string key;
   Span span;
   Literal value;
+  std::vector<Literal> choices;  // `in [A, B]`: the only values it takes; empty: any of its kind
 };
 
 // `disable rule STAGE.RULE`, `rescore rule STAGE.RULE N`.

@@ -71,7 +71,7 @@ class AstBuilder {
     } else if (auto* c = item->settingsBlock()) {
       for (auto* s : c->setting()) add_setting(s);
     } else if (auto* c = item->optionDecl()) {
-      policy_.options.push_back({c->path()->getText(), span(c->path()), option_value(c)});
+      add_option(c);
     } else if (auto* c = item->disableDecl()) {
       policy_.adjustments.push_back(
           {RuleAdjustment::Kind::Disable, c->path()->getText(), span(c->path()), 0});
@@ -377,8 +377,14 @@ class AstBuilder {
     policy_.settings.push_back(std::move(setting));
   }
 
-  Literal option_value(P::OptionDeclContext* c) {
-    return c->value() ? literal(c->value()) : action_word(c->actionWord());
+  void add_option(P::OptionDeclContext* c) {
+    OptionDecl option{c->path()->getText(), span(c->path()), {}, {}};
+    option.value = c->value() ? literal(c->value()) : action_word(c->actionWord());
+    for (auto* choice : c->optionChoice()) {
+      option.choices.push_back(choice->value() ? literal(choice->value())
+                                               : action_word(choice->actionWord()));
+    }
+    policy_.options.push_back(std::move(option));
   }
 
   // An action named as a value (facts.on_temperror = tempfail): a word.

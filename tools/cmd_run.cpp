@@ -129,7 +129,7 @@ int run(const RunOptions& o) {
   if (!resolver || !o.facts.fact_options(program->image(), fact_options)) return 2;
   // Without --dns-server the DNS facts use /etc/resolv.conf: only country() can lack a source.
   const vm::ProgramPtr programs[] = {program};
-  warn_uncomputable(programs, {.dns = true, .geoip = o.facts.geoip_given()});
+  warn_uncomputable(programs, {.dns = true, .geoip = o.facts.geoip_given(), .clamd = o.facts.clamd_given()});
   std::vector<OutputDir> outputs;
   if (!o.write_headers.empty()) outputs.push_back({"--write-headers", o.write_headers, false, {}});
   if (!o.write_message.empty()) outputs.push_back({"--write-message", o.write_message, true, {}});

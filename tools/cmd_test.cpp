@@ -239,7 +239,7 @@ class Runner {
   int run() {
     // A resolver also for --geoip alone: MessageFacts needs one; SharedFacts keeps
     // the DNS facts from it.
-    if (o_.facts.dns_server_given() || o_.facts.geoip_given()) {
+    if (o_.facts.dns_server_given() || o_.facts.geoip_given() || o_.facts.clamd_given()) {
       resolver_ = o_.facts.resolver();
       if (!resolver_) return 2;
     }
@@ -396,7 +396,9 @@ class Runner {
     report_case(file, c, verdict, failures, facts.unstated());
   }
 
-  FactAvailability available() const { return {o_.facts.dns_server_given(), o_.facts.geoip_given()}; }
+  FactAvailability available() const {
+    return {o_.facts.dns_server_given(), o_.facts.geoip_given(), o_.facts.clamd_given()};
+  }
 
   // A fact a rule read that the case does not state and this run does not compute
   // read as no value: said for every case, passing or not, so none passes by accident.

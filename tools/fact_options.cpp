@@ -17,6 +17,11 @@ void FactFlags::add_to(CLI::App& command) {
       ->check(CLI::Range(1, 600000));
   command.add_option("--geoip", geoip_path_, "MaxMind DB (GeoIP2/GeoLite2 Country or City) for country()")
       ->type_name("FILE");
+  command
+      .add_option("--clamd", clamd_, "clamd socket for av and av.signature: unix:PATH, /PATH or HOST:PORT")
+      ->type_name("ADDRESS");
+  command.add_option("--clamd-timeout", clamd_timeout_ms_, "Milliseconds one virus scan may take")
+      ->check(CLI::Range(1, 600000));
 }
 
 std::unique_ptr<dns::Resolver> FactFlags::resolver(std::shared_ptr<dns::Cache> cache) const {
@@ -32,6 +37,11 @@ std::unique_ptr<dns::Resolver> FactFlags::resolver(std::shared_ptr<dns::Cache> c
 bool FactFlags::fact_options(const vm::ImageData& image, auth::FactOptions& out) const {
   out.budget = std::chrono::milliseconds(budget_ms_);
   out.trusted_relays = image.settings.trusted_relays;
+  if (std::string problem = av::address_problem(clamd_); !clamd_.empty() && !problem.empty()) {
+    std::cerr << "error: --clamd: `" << clamd_ << "`: " << problem << "\n";
+    return false;
+  }
+  out.clamd = av::ClamdOptions{.address = clamd_, .timeout = std::chrono::milliseconds(clamd_timeout_ms_)};
   if (geoip_path_.empty()) return true;
   try {
     out.geoip = runtime::GeoIp::open(geoip_path_);
@@ -53,15 +63,16 @@ std::string fact_name(vm::FieldId fact, std::string_view argument) {
 
 namespace {
 
-// The facts the programs read, country() or the others, each once, in order.
-std::vector<std::string> facts_read(std::span<const vm::ProgramPtr> programs, bool want_country) {
+// The facts the programs read that `wanted` selects, each once, in order.
+template <class Wanted>
+std::vector<std::string> facts_read(std::span<const vm::ProgramPtr> programs, Wanted wanted) {
   std::vector<std::string> names;
   auto add = [&names](std::string name) {
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
   };
   for (const auto& program : programs) {
     for (const vm::FactUse& use : program->facts_used()) {
-      if ((use.field == vm::FieldId::Country) != want_country) continue;
+      if (!wanted(use.field)) continue;
       if (use.arguments.empty()) add(fact_name(use.field, {}));
       for (const auto& argument : use.arguments) add(fact_name(use.field, argument));
     }
@@ -83,8 +94,17 @@ void warn(const std::vector<std::string>& names, std::string_view flag, std::str
 void warn_uncomputable(std::span<const vm::ProgramPtr> programs, FactAvailability available,
                        std::string_view unless) {
   std::string suffix = unless.empty() ? std::string() : " " + std::string(unless);
-  if (!available.dns) warn(facts_read(programs, false), "--dns-server", suffix);
-  if (!available.geoip) warn(facts_read(programs, true), "--geoip", suffix);
+  // Which flag computes a fact: the one FactAvailability names for it.
+  const auto needs = [](bool FactAvailability::*flag) {
+    return [flag](vm::FieldId fact) {
+      FactAvailability only;
+      only.*flag = true;
+      return only.computes(fact);
+    };
+  };
+  if (!available.dns) warn(facts_read(programs, needs(&FactAvailability::dns)), "--dns-server", suffix);
+  if (!available.geoip) warn(facts_read(programs, needs(&FactAvailability::geoip)), "--geoip", suffix);
+  if (!available.clamd) warn(facts_read(programs, needs(&FactAvailability::clamd)), "--clamd", suffix);
 }
 
 }  // namespace mp::tools

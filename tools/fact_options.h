@@ -1,6 +1,6 @@
 // The flags that say how facts (spf, dkim, dmarc, ptr, …) are computed, shared by the
 // commands that evaluate messages (run, test, diff): --dns-server, --dns-timeout,
-// --fact-budget, --geoip; and the one warning a run prints about facts it cannot
+// --fact-budget, --geoip, --clamd; and the one warning a run prints about facts it cannot
 // compute.
 #pragma once
 
@@ -24,7 +24,12 @@ namespace mp::tools {
 struct FactAvailability {
   bool dns = false;
   bool geoip = false;
-  bool computes(vm::FieldId fact) const { return fact == vm::FieldId::Country ? geoip : dns; }
+  bool clamd = false;
+  bool computes(vm::FieldId fact) const {
+    if (fact == vm::FieldId::Country) return geoip;
+    if (fact == vm::FieldId::Av || fact == vm::FieldId::AvSignature) return clamd;
+    return dns;
+  }
 };
 
 class FactFlags {
@@ -32,6 +37,7 @@ class FactFlags {
   void add_to(CLI::App& command);
   bool dns_server_given() const { return !servers_.empty(); }
   bool geoip_given() const { return !geoip_path_.empty(); }
+  bool clamd_given() const { return !clamd_.empty(); }
   // The resolver the flags describe, sharing `cache` (null: a private one); null
   // (after printing why) on a bad --dns-server.
   std::unique_ptr<dns::Resolver> resolver(std::shared_ptr<dns::Cache> cache = nullptr) const;
@@ -44,6 +50,8 @@ class FactFlags {
   int timeout_ms_ = 2000;
   int budget_ms_ = 10000;
   std::string geoip_path_;
+  std::string clamd_;
+  int clamd_timeout_ms_ = 30000;
 };
 
 // A fact as a policy writes it: spf, dnsbl("zen.example"), country(client.ip).

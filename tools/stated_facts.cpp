@@ -16,8 +16,17 @@ using vm::FieldId;
 
 namespace {
 
-constexpr FieldId kFirstFact = FieldId::Spf;
-constexpr FieldId kLastFact = FieldId::Country;
+// Every fact, in fields.def order (vm::is_fact: later facts are appended there).
+const std::vector<FieldId>& all_facts() {
+  static const std::vector<FieldId> facts = [] {
+    std::vector<FieldId> out;
+    for (size_t id = 0; id < vm::kFieldCount; ++id) {
+      if (vm::is_fact(static_cast<FieldId>(id))) out.push_back(static_cast<FieldId>(id));
+    }
+    return out;
+  }();
+  return facts;
+}
 
 std::string base_name(FieldId fact) {
   std::string_view name = vm::field_info(fact).name;
@@ -72,8 +81,7 @@ std::optional<std::string> add_open_value(StatedFact& fact, const std::string& w
 }  // namespace
 
 std::optional<StatedFact> parse_fact_key(std::string_view key) {
-  for (auto id = static_cast<size_t>(kFirstFact); id <= static_cast<size_t>(kLastFact); ++id) {
-    auto fact = static_cast<FieldId>(id);
+  for (const FieldId fact : all_facts()) {
     std::string base = base_name(fact);
     bool zone = fact == FieldId::Dnsbl || fact == FieldId::Dnswl;
     StatedFact out;
@@ -95,8 +103,7 @@ std::optional<StatedFact> parse_fact_key(std::string_view key) {
 const std::vector<std::string>& fact_keys() {
   static const std::vector<std::string> keys = [] {
     std::vector<std::string> out;
-    for (auto id = static_cast<size_t>(kFirstFact); id <= static_cast<size_t>(kLastFact); ++id) {
-      auto fact = static_cast<FieldId>(id);
+    for (const FieldId fact : all_facts()) {
       bool zone = fact == FieldId::Dnsbl || fact == FieldId::Dnswl;
       out.push_back(zone ? std::string(vm::field_info(fact).name) : base_name(fact));
     }

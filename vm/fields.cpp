@@ -51,6 +51,7 @@ std::vector<std::string_view> vocabulary_of(FieldId field) {
       return {"missing",    "ip_literal",   "localhost", "not_fqdn", "no_dns",
               "not_client", "ptr_mismatch", "ok",        "temperror"};
     case FieldId::Mx: return {"mx", "a_only", "none", "null_mx", "bad_host", "private", "temperror"};
+    case FieldId::Av: return {"clean", "infected", "error"};
     case FieldId::MessageDefects: {
       std::vector<std::string_view> names;
       for (size_t i = 0; i < runtime::kDefectKindCount; ++i) {
@@ -115,7 +116,10 @@ namespace mp::vm {
 // The facts are the contiguous run Spf..Country of fields.def; fields appended after
 // it (message.defects) come from the message.
 bool is_fact(FieldId field) {
-  return field >= FieldId::Spf && field <= FieldId::Country;
+  // Fields are appended to fields.def (images keep their numbers), so the later facts
+  // are named one by one.
+  return (field >= FieldId::Spf && field <= FieldId::Country) || field == FieldId::Av ||
+         field == FieldId::AvSignature;
 }
 
 bool takes_argument(FieldId field) {

@@ -53,7 +53,7 @@ const std::vector<Symbol>& exported() {
 
 TEST(Symbols, OnlyTheCAndCxxApiAreExported) {
   ASSERT_GT(exported().size(), 100u);
-  const std::regex cxx_api("^((typeinfo|typeinfo name|vtable) for )?mp::(vm|runtime|dns|auth)::.*");
+  const std::regex cxx_api("^((typeinfo|typeinfo name|vtable) for )?mp::(vm|runtime|dns|auth|av)::.*");
   for (const Symbol& s : exported()) {
     if (s.type == 'A' && s.name == "MAILPOLICY_1") continue;  // the version node of mailpolicy.map
     bool c_api = s.name.starts_with("mp_") && s.name == s.demangled;

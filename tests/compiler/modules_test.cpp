@@ -167,5 +167,40 @@ TEST(Modules, OrgListsAreValuesEveryFileCanName) {
   EXPECT_EQ(evaluator.evaluate(m, envelope).tags, std::vector<std::string>{"ours"});
 }
 
+// A scanner that is down: av reads "error".
+class ScannerDown final : public vm::FactSource {
+ public:
+  void prefetch(std::span<const vm::FactUse>) override {}
+  vm::FactValue compute(vm::FieldId fact, std::span<const std::string>) override {
+    vm::FactValue v;
+    if (fact == vm::FieldId::Av) v.text = {"error"};
+    return v;
+  }
+};
+
+vm::Action when_scanner_down(const std::string& policy) {
+  Compilation c = compile_ok(policy);
+  const std::string bytes = vm::write_image(*c.image);
+  vm::Evaluator evaluator(vm::Program::load({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
+  ScannerDown facts;
+  runtime::Message m = runtime::Message::parse("From: a@b.example\n\nx\n");
+  return evaluator.evaluate(m, runtime::Envelope{}, &facts).action;
+}
+
+// An option a module branches on (`antivirus.on_error is "tempfail"`) is decided at
+// compile time.
+TEST(Modules, AModuleBranchesOnItsOption) {
+  EXPECT_EQ(when_scanner_down("import stdlib.antivirus\n"), vm::Action::Tempfail);
+  EXPECT_EQ(when_scanner_down("import stdlib.antivirus\nsettings { antivirus.on_error = accept }\n"),
+            vm::Action::Deliver);
+  Compilation wrong = compile("import stdlib.antivirus\nsettings { antivirus.on_error = \"accept\" }\n");
+  EXPECT_EQ(codes(wrong), std::vector<std::string>{"E062"}) << rendered(wrong);
+  Compilation typo = compile("import stdlib.antivirus\nsettings { antivirus.on_error = acept }\n");
+  ASSERT_EQ(codes(typo), std::vector<std::string>{"E062"}) << rendered(typo);
+  EXPECT_EQ(typo.diagnostics.items()[0].message, "`antivirus.on_error` is one of tempfail, accept");
+  Compilation misuse = compile("import stdlib.antivirus\nif antivirus.on_error contains \"t\" then allow\n");
+  EXPECT_EQ(codes(misuse), std::vector<std::string>{"E020"}) << rendered(misuse);
+}
+
 }  // namespace
 }  // namespace mp::compiler

@@ -1,0 +1,108 @@
+// A private clamd for tests: its own config, socket (unix and TCP on 127.0.0.1) and a
+// signature database made here with `sigtool --md5` from test payloads (no official
+// database offline, so EICAR is not detected: these payloads are). Started once per
+// process by the suites that need it and killed at exit.
+//
+// Header-only: each test binary that scans includes it.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace mp::av_test {
+
+inline const char* kClamd = "/usr/sbin/clamd";
+
+// Bytes clamd reports as infected (their MD5 is in the test database), with the name
+// sigtool gives them: "<file name>.UNOFFICIAL".
+inline const std::string kVirusPayload = "MP-TEST-VIRUS-PAYLOAD-0001: this file is a test signature target\n";
+inline const std::string kVirusName = "mp-test-virus.bin.UNOFFICIAL";
+
+class ClamdProcess {
+ public:
+  ClamdProcess()
+      : dir_(std::filesystem::temp_directory_path() / ("mp_clamd_" + std::to_string(::getpid()))) {}
+  ~ClamdProcess() { stop(); }
+  ClamdProcess(const ClamdProcess&) = delete;
+  ClamdProcess& operator=(const ClamdProcess&) = delete;
+
+  // Starts clamd and waits until it answers; false (with the reason in `error()`)
+  // when clamd is not installed or does not come up within 60 s.
+  bool start() {
+    if (!std::filesystem::exists(kClamd)) return fail("clamd is not installed (scripts/setup installs it)");
+    std::filesystem::create_directories(dir_ / "db");
+    std::ofstream(dir_ / "mp-test-virus.bin", std::ios::binary) << kVirusPayload;
+    const std::string sigtool = "cd " + dir_.string() + " && sigtool --md5 mp-test-virus.bin > db/local.hdb";
+    if (std::system(sigtool.c_str()) != 0) return fail("sigtool failed");
+    port_ = 20000 + ::getpid() % 20000;
+    std::ofstream(dir_ / "clamd.conf")
+        << "Foreground yes\nLocalSocket " << socket() << "\nTCPSocket " << port_
+        << "\nTCPAddr 127.0.0.1\nDatabaseDirectory " << (dir_ / "db").string() << "\nLogFile "
+        << (dir_ / "clamd.log").string() << "\nUser root\nStreamMaxLength 1M\n";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      // clamd in the foreground also logs to its stdout: keep the test output clean.
+      std::freopen((dir_ / "clamd.out").c_str(), "a", stdout);
+      std::freopen((dir_ / "clamd.out").c_str(), "a", stderr);
+      const std::string config = "--config-file=" + (dir_ / "clamd.conf").string();
+      ::execl(kClamd, "clamd", config.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 600; ++i) {
+      if (std::filesystem::exists(socket())) return true;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return fail("clamd exited at start; see " + (dir_ / "clamd.log").string());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return fail("clamd did not create its socket within 60 s");
+  }
+
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+  std::string socket() const { return (dir_ / "clamd.sock").string(); }
+  std::string unix_address() const { return "unix:" + socket(); }
+  std::string tcp_address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& error() const { return error_; }
+
+ private:
+  bool fail(std::string why) {
+    error_ = std::move(why);
+    return false;
+  }
+
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string error_;
+};
+
+// The one clamd of this test process, started on first use.
+inline ClamdProcess& shared_clamd() {
+  static ClamdProcess clamd;
+  static const bool started = clamd.start();
+  if (!started) ADD_FAILURE() << "clamd: " << clamd.error();
+  return clamd;
+}
+
+}  // namespace mp::av_test
