@@ -101,6 +101,8 @@ class Emitter {
       case IrOp::Match: emit(Op::Match, n.bound, field, n.index); break;
       case IrOp::InSet: emit(Op::InSet, n.bound, field, n.index); break;
       case IrOp::InNet: emit(Op::InNet, n.bound, field, n.index); break;
+      case IrOp::Resembles: emit(Op::Resembles, n.bound, field, n.index); break;
+      case IrOp::SameValue: emit(Op::SameValue, n.bound, field, n.index); break;
       case IrOp::NumCompare:
         number_operand(n.lhs, n.children);
         number_operand(n.rhs, {});

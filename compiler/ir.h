@@ -13,7 +13,14 @@
 
 namespace mp::compiler {
 
-enum class IrOp { True, False, Not, And, Or, Loop, Match, InSet, InNet, NumCompare };
+enum class IrOp { True, False, Not, And, Or, Loop, Match, InSet, InNet, Resembles, SameValue, NumCompare };
+
+// A test of one field's values against a pattern, set or net: the leaves that look at
+// the message (NumCompare aside).
+inline bool is_field_test(IrOp op) {
+  return op == IrOp::Match || op == IrOp::InSet || op == IrOp::InNet || op == IrOp::Resembles ||
+         op == IrOp::SameValue;
+}
 
 // One side of a numeric comparison.
 struct IrNumber {
@@ -30,7 +37,7 @@ struct IrNode {
   std::vector<IrNode> children;  // Not, And, Or, Loop (body); NumCompare: count filter
   vm::FieldId field = vm::FieldId::Subject;
   bool bound = false;      // test the collection's current item, not any item
-  uint32_t index = 0;      // pattern, set or net id
+  uint32_t index = 0;      // pattern, set (InSet, Resembles) or net id; SameValue: the other FieldId
   vm::LoopKind loop = vm::LoopKind::Any;
   vm::Collection collection = vm::Collection::Single;
   vm::CmpOp cmp = vm::CmpOp::Eq;

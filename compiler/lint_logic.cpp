@@ -10,8 +10,7 @@ namespace mp::compiler::lint_logic {
 namespace {
 
 bool is_test(const IrNode& n) {
-  return n.op == IrOp::Match || n.op == IrOp::InSet || n.op == IrOp::InNet || n.op == IrOp::NumCompare ||
-         n.op == IrOp::Loop;
+  return is_field_test(n.op) || n.op == IrOp::NumCompare || n.op == IrOp::Loop;
 }
 
 bool same_number(const IrNumber& a, const IrNumber& b) {

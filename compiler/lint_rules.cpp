@@ -145,6 +145,7 @@ bool anchored(const IrNode& n, const LintInput& in) {
     case IrOp::Match:
     case IrOp::InSet:
     case IrOp::InNet:
+    case IrOp::Resembles:
       return n.field == vm::FieldId::ClientIp || n.field == vm::FieldId::EffectiveClientIp || tests_received(n, in);
     default: return false;
   }
@@ -153,8 +154,7 @@ bool anchored(const IrNode& n, const LintInput& in) {
 void collect(const IrNode& n, const LintInput& in, AllowFacts& facts, bool negated) {
   if (n.op == IrOp::Not) return collect(n.children[0], in, facts, !negated);
   for (const auto& child : n.children) collect(child, in, facts, negated);
-  bool test = n.op == IrOp::Match || n.op == IrOp::InSet || n.op == IrOp::InNet;
-  if (!test || negated) return;
+  if (!is_field_test(n.op) || negated) return;
   bool received = tests_received(n, in);
   bool header_value = n.field == vm::FieldId::HeaderValue && !received;
   if (!identity_field(n.field) && !header_value) return;

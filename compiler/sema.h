@@ -1,7 +1,8 @@
 // Semantic analysis: resolves names (consts, lists, defs, fields), checks types and
 // turns the AST into the checked IR, filling the pattern/set/net tables as it goes.
 // Internal to compiler/; split over sema.cpp (declarations, rules, actions, settings)
-// and sema_conditions.cpp (conditions and values).
+// sema_conditions.cpp (conditions), sema_values.cpp (values) and sema_modules.cpp
+// (options, disable, rescore).
 #pragma once
 
 #include <deque>
@@ -92,6 +93,9 @@ class Sema {
   std::optional<IrNode> setting_test(const lang::Condition& c);
   IrNode content_test(const lang::Condition& c, const FieldRef& field);
   IrNode membership_test(const lang::Condition& c, const FieldRef& field);
+  IrNode resembles_test(const lang::Condition& c, const FieldRef& field);
+  // `reply_to.domain is from.domain`: the right side names a field (nullopt when not).
+  std::optional<IrNode> same_value_test(const lang::Condition& c, const FieldRef& field);
   IrNode numeric_test(const lang::Condition& c);
   std::optional<IrNumber> number_operand(const lang::Operand& o, std::vector<IrNode>& filter);
   std::optional<FieldRef> resolve_field(const lang::Operand& o, bool report);
@@ -139,5 +143,8 @@ class Sema {
 // Text fields whose values are lowercased at extraction (so tests on them are
 // case-insensitive), plus address and domain fields.
 bool field_is_caseless(vm::FieldId field);
+// The domain field that goes with an address field: "from.address" → "from.domain",
+// "sender" → "sender.domain".
+std::string domain_field_for(const std::string& address_field);
 
 }  // namespace mp::compiler

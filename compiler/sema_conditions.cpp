@@ -58,11 +58,6 @@ bool dns_zone_ok(std::string_view zone) {
                      [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 vm::CmpOp to_cmp(CompareOp op) {
   switch (op) {
     case CompareOp::Lt: return vm::CmpOp::Lt;
@@ -109,21 +104,12 @@ bool is_item_test_tree(const IrNode& n, vm::Collection c) {
     return std::all_of(n.children.begin(), n.children.end(),
                        [c](const IrNode& child) { return is_item_test_tree(child, c); });
   }
-  bool test = n.op == IrOp::Match || n.op == IrOp::InSet || n.op == IrOp::InNet;
-  return test && vm::field_info(n.field).collection == c;
+  return is_field_test(n.op) && vm::field_info(n.field).collection == c;
 }
 
 void unbind(IrNode& n) {
   n.bound = false;
   for (auto& child : n.children) unbind(child);
-}
-
-// "from.address" → "from.domain", "sender" → "sender.domain".
-// `"Jane Doe" <jane@example.com>` as console exports write it: the address inside.
-std::optional<std::string> angle_address(std::string_view text) {
-  const size_t open = text.rfind('<');
-  if (open == std::string_view::npos || !text.ends_with('>')) return std::nullopt;
-  return std::string(text.substr(open + 1, text.size() - open - 2));
 }
 
 // `*@example.com` and `@example.com` (SpamAssassin whitelist_from, console exports)
@@ -142,12 +128,6 @@ std::optional<std::string> domain_wildcard(const lang::Literal& l) {
 bool is_field_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(),
                                       [](unsigned char c) { return c > ' ' && c < 0x7F && c != ':'; });
-}
-
-std::string domain_field_for(const std::string& address_field) {
-  std::string base = address_field;
-  if (base.ends_with(".address")) base.erase(base.size() - 8);
-  return base + ".domain";
 }
 
 ValueKind kind_of(const FieldRef& field) {
@@ -172,6 +152,12 @@ std::string fold_labels(const std::string& text) {
 }
 
 }  // namespace
+
+std::string domain_field_for(const std::string& address_field) {
+  std::string base = address_field;
+  if (base.ends_with(".address")) base.erase(base.size() - 8);
+  return base + ".domain";
+}
 
 bool field_is_caseless(FieldId field) {
   ValueKind kind = vm::field_info(field).kind;
@@ -322,7 +308,7 @@ std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report)
   if (o.kind == lang::OperandKind::Header || o.kind == lang::OperandKind::AnyHeader) {
     bool named = o.kind == lang::OperandKind::Header;
     ref.field = named ? FieldId::HeaderValue : FieldId::HeaderLine;
-    ref.header_filter = named ? lower(o.header_name) : "";
+    ref.header_filter = named ? runtime::ascii_lowercase(o.header_name) : "";
     ref.bound = is_bound(vm::Collection::Headers);
     if (named && report && !is_field_name(o.header_name)) {
       // RFC 5322 3.6.8: a field name is printable ASCII without ':' or spaces; any
@@ -389,7 +375,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
   if (zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
       dns_zone_ok(arg->literal.text)) {
-    ref.header_filter = lower(arg->literal.text);
+    ref.header_filter = runtime::ascii_lowercase(arg->literal.text);
     return ref;
   }
   ValueKind wanted = ref.field == FieldId::Country ? ValueKind::Ip : ValueKind::Domain;
@@ -469,7 +455,12 @@ IrNode Sema::compare(const lang::Condition& c) {
                        "test IP addresses with `is` or `in` and CIDR prefixes");
     return IrNode::constant(false, c.span);
   }
-  IrNode test = content ? content_test(c, *field) : membership_test(c, *field);
+  if (auto same = c.op == CompareOp::Is ? same_value_test(c, *field) : std::nullopt) {
+    return negate_if(c.negated, std::move(*same));
+  }
+  IrNode test = content                        ? content_test(c, *field)
+                : c.op == CompareOp::Resembles ? resembles_test(c, *field)
+                                               : membership_test(c, *field);
   return negate_if(c.negated, std::move(test));
 }
 
@@ -501,7 +492,8 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   std::vector<IrNode> alternatives;
   for (const auto& item : values(c.rhs, false, &field)) {
     auto text = item_as(item, ValueKind::Text, field);
-    if (!text || !value_can_occur(item, caseless ? lower(*text) : *text, c.op, field)) continue;
+    if (!text || !value_can_occur(item, caseless ? runtime::ascii_lowercase(*text) : *text, c.op, field))
+      continue;
     if (kind_of(field) == ValueKind::Domain || kind_of(field) == ValueKind::Address) {
       *text = fold_labels(*text);  // values are punycode: compare like with like
     }
@@ -531,11 +523,12 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
       continue;
     }
     auto value = item_as(item, kind, field);
-    if (!value || !value_can_occur(item, c.nocase ? lower(*value) : *value, c.op, field)) continue;
+    if (!value || !value_can_occur(item, c.nocase ? runtime::ascii_lowercase(*value) : *value, c.op, field))
+      continue;
     if (kind == ValueKind::Ip)
       prefixes.push_back(*runtime::Cidr::parse(*value));
     else
-      entries.push_back(lowercase ? lower(*value) : *value);
+      entries.push_back(lowercase ? runtime::ascii_lowercase(*value) : *value);
   }
   IrNode n;
   n.span = c.span;
@@ -656,178 +649,6 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
   diagnostics_.error("E020", "numeric comparison on something that is not a number", o.span, what,
                      "numbers: size, attachments.size, count(...), number and size literals (10MB)");
   return std::nullopt;
-}
-
-void Sema::expand_value(const lang::Literal& l, std::vector<ListItem>& out, int depth) {
-  if (l.kind == LiteralKind::List) {
-    for (const auto& item : l.items) expand_value(item, out, depth);
-    return;
-  }
-  if (l.kind == LiteralKind::Path && depth < 8) {
-    if (auto c = find_name(consts_, l.text, l.span); c != consts_.end()) {
-      used_names_.insert(c->first);
-      expand_value(c->second->value, out, depth + 1);
-      return;
-    }
-    if (auto list = find_name(lists_, l.text, l.span); list != lists_.end()) {
-      used_names_.insert(list->first);
-      out.insert(out.end(), list->second.begin(), list->second.end());
-      return;
-    }
-  }
-  out.push_back({l, {}});
-}
-
-std::vector<ListItem> Sema::values(const lang::Operand& rhs, bool want_list, const FieldRef* field) {
-  std::vector<ListItem> out;
-  if (rhs.kind != lang::OperandKind::Literal) {
-    diagnostics_.error("E021", "expected a value here", rhs.span, "a field or function is not a value",
-                       "compare a field with a literal, a const or a list");
-    return out;
-  }
-  const lang::Literal& l = rhs.literal;
-  bool declared = l.kind == LiteralKind::Path && (find_name(consts_, l.text, l.span) != consts_.end() ||
-                                                  find_name(lists_, l.text, l.span) != lists_.end());
-  if (l.kind == LiteralKind::Path && !declared) {
-    if (field_by_path(l.text) || l.text == "received") {
-      diagnostics_.error("E021", "`" + l.text + "` is a field; a test compares a field with values", l.span,
-                         "a field, not a value",
-                         "comparing two fields is not supported; quote the text if you meant it");
-      return out;
-    }
-    // A closed-vocabulary field reads best with bare words (`spf is fail`,
-    // `message.defects contains duplicate_from`); value_can_occur checks them.
-    const bool vocabulary_word =
-        field != nullptr && !vm::field_vocabulary(field->field).empty() && !want_list;
-    if (l.text.find('.') == std::string::npos && !vocabulary_word) {
-      std::string what = want_list ? "list" : "name";
-      diagnostics_.error(
-          "E012", "unknown " + what + " `" + l.text + "`", l.span, "no const or list of this name",
-          want_list ? "declare it with `list " + l.text + " = file(\"...\")` or write a list: [a, b]"
-                    : "quote text (\"" + l.text + "\"); bare words are allowed only inside [lists]");
-      return out;
-    }
-  }
-  expand_value(l, out, 0);
-  return out;
-}
-
-std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, const FieldRef& field) {
-  const lang::Literal& l = item.literal;
-  std::string where = item.origin.empty() ? "" : " (" + item.origin + ")";
-  auto mismatch = [&](const std::string& what, const std::string& hint) -> std::optional<std::string> {
-    std::string message = "`" + field.display + "` is " + std::string(vm::kind_name(kind)) + ", but `" +
-                          l.text + "` is " + what + where;
-    if (!item.origin.empty()) {
-      // A bad line in a list file (often maintained elsewhere) must not stop the build:
-      // the entry is skipped and lint reports it (L011).
-      skipped_entries_.push_back(
-          {message, l.span, item.origin.substr(0, item.origin.rfind(':')), field.display, hint});
-      return std::nullopt;
-    }
-    diagnostics_.error("E021", message, l.span, "wrong kind of value", hint);
-    return std::nullopt;
-  };
-  if (l.kind == LiteralKind::List || l.kind == LiteralKind::Regex) return mismatch("a list", "");
-  switch (kind) {
-    case ValueKind::Text:
-      // Extensions are stored without the dot; ".htm" is what people write.
-      if (field.field == FieldId::AttachmentExtension && l.text.starts_with('.')) return l.text.substr(1);
-      return l.text;
-    case ValueKind::Address:
-      if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
-        return mismatch("not an email address", "");
-      }
-      if (l.kind == LiteralKind::String && l.text.empty()) return std::string();  // the null sender <>
-      if (auto inner = angle_address(l.text)) return runtime::fold_address(*inner);  // "Name" <a@b>
-      if (l.kind == LiteralKind::Path || l.text.find('@') == std::string::npos) {
-        // A name with a space is a display name, anything else most likely a domain.
-        const bool display_name = l.text.find(' ') != std::string::npos && field.display != "sender" &&
-                                  !field.display.starts_with("recipient");
-        std::string base = field.display.substr(0, field.display.find('.'));
-        return mismatch("not an email address",
-                        display_name ? "to test display names, use `" + base + ".display_name`"
-                                     : "to test the domain, use `" + domain_field_for(field.display) + "`");
-      }
-      return runtime::fold_address(l.text);
-    case ValueKind::Domain:
-      if (l.kind == LiteralKind::Address || l.text.find('@') != std::string::npos) {
-        return mismatch("an email address", "compare the whole address with the `.address` field");
-      }
-      if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
-        return mismatch("not a domain", "");
-      }
-      // "http://x.example/", "x.example:25"; an address literal ("[IPv6:2001:db8::1]",
-      // as HELO may be) is written in brackets.
-      if (!l.text.starts_with('[') && l.text.find_first_of("/: \t") != std::string::npos) {
-        return mismatch("not a domain", "write the host name alone: `" + field.display + " is example.com`");
-      }
-      return runtime::fold_domain(l.text);
-    case ValueKind::Ip:
-      if (!runtime::Cidr::parse(l.text)) {
-        if (l.kind == LiteralKind::Ip) {
-          diagnostics_.error("E022", "invalid IP address or CIDR prefix `" + l.text + "`" + where, l.span,
-                             "not an IP address");
-          return std::nullopt;
-        }
-        return mismatch(l.kind == LiteralKind::Address ? "an email address" : "not an IP address",
-                        "IP tests take addresses and prefixes: 203.0.113.10, 198.51.100.0/24, 2001:db8::/32");
-      }
-      return l.text;
-    case ValueKind::Number: return mismatch("not a number", "");
-  }
-  return std::nullopt;
-}
-
-namespace {
-
-bool occurs_in(std::string_view word, std::string_view value, CompareOp op) {
-  switch (op) {
-    case CompareOp::Contains: return word.find(value) != std::string_view::npos;
-    case CompareOp::StartsWith: return word.starts_with(value);
-    case CompareOp::EndsWith: return word.ends_with(value);
-    default: return word == value;
-  }
-}
-
-bool is_country_code(std::string_view value) {
-  return value.size() == 2 && std::isupper(static_cast<unsigned char>(value[0])) &&
-         std::isupper(static_cast<unsigned char>(value[1]));
-}
-
-}  // namespace
-
-// A value a closed-vocabulary field never holds (`spf is passs`, `spf is PASS`,
-// `message.defects contains duplicate_form`, `country(client.ip) in [us]`) makes a
-// test that can never be true: an error, never a rule that silently never fires.
-bool Sema::value_can_occur(const ListItem& item, const std::string& value, CompareOp op,
-                           const FieldRef& field) {
-  std::string hint;
-  if (field.field == FieldId::Country) {
-    if (op != CompareOp::In && op != CompareOp::Is) return true;
-    if (is_country_code(value)) return true;
-    hint = "countries are upper-case ISO 3166 codes: US, DE, GB";
-  } else {
-    const auto& vocabulary = vm::field_vocabulary(field.field);
-    if (vocabulary.empty() || std::any_of(vocabulary.begin(), vocabulary.end(), [&](std::string_view word) {
-          return occurs_in(word, value, op);
-        })) {
-      return true;
-    }
-    std::vector<std::string> words(vocabulary.begin(), vocabulary.end());
-    const std::string closest = lang::closest_name(lower(value), words);
-    std::string all;
-    for (const auto& word : words) all += (all.empty() ? "" : ", ") + word;
-    hint = closest.empty() ? "`" + field.display + "` is one of: " + all : "did you mean `" + closest + "`?";
-  }
-  std::string message = "`" + field.display + "` never has the value `" + value + "`";
-  if (!item.origin.empty()) {
-    skipped_entries_.push_back({message + " (" + item.origin + ")", item.literal.span,
-                                item.origin.substr(0, item.origin.rfind(':')), field.display, hint});
-    return false;
-  }
-  diagnostics_.error("E023", message, item.literal.span, "can never match", hint);
-  return false;
 }
 
 }  // namespace mp::compiler

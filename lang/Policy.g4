@@ -51,6 +51,7 @@ condition
   | operand IS NOT? operand NOCASE?            # isCond
   | operand NOT? IN operand NOCASE?            # inCond
   | operand NOT? MATCHES REGEX                 # matchCond
+  | operand NOT? RESEMBLES operand             # resemblesCond
   | operand relOp operand                      # relCond
   | operand                                    # boolCond
   ;
@@ -108,7 +109,7 @@ word : IDENT | NUMBER | IMPORT | CONST | LIST | DEF | SETTINGS | STAGE | RULE | 
      | INBOUND | OUTBOUND | INTERNAL | NOT | AND | OR | IS | IN | CONTAINS | STARTS | ENDS
      | WITH | MATCHES | NOCASE | ANY | ALL | COUNT | HEADER | TRUE | FALSE | ALLOW | REJECT
      | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | BANNER | ADD | REMOVE | LOG
-     | OPTION | DISABLE | RESCORE ;
+     | OPTION | DISABLE | RESCORE | RESEMBLES ;
 
 // Keywords
 IMPORT: 'import'; CONST: 'const'; LIST: 'list'; DEF: 'def'; SETTINGS: 'settings';
@@ -119,7 +120,7 @@ STARTS: 'starts'; ENDS: 'ends'; WITH: 'with'; MATCHES: 'matches'; NOCASE: 'nocas
 ANY: 'any'; ALL: 'all'; COUNT: 'count'; HEADER: 'header'; TRUE: 'true'; FALSE: 'false';
 ALLOW: 'allow'; REJECT: 'reject'; QUARANTINE: 'quarantine'; DISCARD: 'discard';
 TEMPFAIL: 'tempfail'; SCORE: 'score'; TAG: 'tag'; BANNER: 'banner'; ADD: 'add'; REMOVE: 'remove'; LOG: 'log';
-OPTION: 'option'; DISABLE: 'disable'; RESCORE: 'rescore';
+OPTION: 'option'; DISABLE: 'disable'; RESCORE: 'rescore'; RESEMBLES: 'resembles';
 
 PLUS: '+'; MINUS: '-';
 

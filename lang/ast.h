@@ -39,7 +39,7 @@ struct Operand {
 };
 
 enum class CondKind { Not, And, Or, Quantified, Compare, Bool };
-enum class CompareOp { Is, Contains, StartsWith, EndsWith, Matches, In, Lt, Le, Gt, Ge, Eq, Ne };
+enum class CompareOp { Is, Contains, StartsWith, EndsWith, Matches, In, Resembles, Lt, Le, Gt, Ge, Eq, Ne };
 enum class Quantifier { Any, All };
 
 struct Condition {

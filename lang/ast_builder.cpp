@@ -221,6 +221,9 @@ class AstBuilder {
     } else if (auto* x = dynamic_cast<P::InCondContext*>(c)) {
       node->op = CompareOp::In;
       fill_compare(*node, x->operand(0), x->operand(1), span(x->IN()), x->NOT(), x->NOCASE());
+    } else if (auto* x = dynamic_cast<P::ResemblesCondContext*>(c)) {
+      node->op = CompareOp::Resembles;
+      fill_compare(*node, x->operand(0), x->operand(1), span(x->RESEMBLES()), x->NOT(), nullptr);
     } else if (auto* x = dynamic_cast<P::MatchCondContext*>(c)) {
       node->kind = CondKind::Compare;
       node->op = CompareOp::Matches;

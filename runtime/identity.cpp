@@ -10,8 +10,6 @@
 #include <optional>
 
 namespace mp::runtime {
-namespace {
-
 std::string ascii_lowercase(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
@@ -19,6 +17,8 @@ std::string ascii_lowercase(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 bool is_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });

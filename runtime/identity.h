@@ -6,7 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/api_export.h"
+
 namespace mp::runtime {
+
+// ASCII letters lowercased, every other byte (UTF-8 included) kept as it is.
+MP_API std::string ascii_lowercase(std::string_view text);
 
 // Lowercases and converts an internationalised domain to its ASCII (punycode) form;
 // a trailing dot is dropped. Input that is not a valid IDN is just lowercased.

@@ -2,6 +2,7 @@
 // from the operand kinds of opcodes.def, so every opcode is printed the same way.
 #include <fmt/format.h>
 
+#include "runtime/resemble.h"
 #include "vm/vm.h"
 
 namespace mp::vm {
@@ -15,7 +16,11 @@ std::string quoted(const std::string& s, size_t limit = 40) {
 
 std::string set_preview(const SetInfo& set) {
   std::string out = "{";
-  for (size_t i = 0; i < set.entries.size() && i < 3; ++i) out += (i ? ", " : "") + set.entries[i];
+  for (size_t i = 0; i < set.entries.size() && i < 3; ++i) {
+    const std::string_view entry =
+        set.fold == Fold::Resemble ? runtime::key_text(set.entries[i]) : set.entries[i];
+    out += (i ? ", " : "") + std::string(entry);
+  }
   if (set.entries.size() > 3) out += fmt::format(", … {} entries", set.entries.size());
   return out + "}";
 }
@@ -24,7 +29,8 @@ std::string set_preview(const SetInfo& set) {
 std::string argument_of(const ImageData& im, const Instruction& ins) {
   switch (ins.op) {
     case Op::Match: return im.patterns[ins.c].header_filter;
-    case Op::InSet: return im.sets[ins.c].header_filter;
+    case Op::InSet:
+    case Op::Resembles: return im.sets[ins.c].header_filter;
     case Op::InNet: return im.nets[ins.c].argument;
     default: return {};
   }
@@ -36,7 +42,8 @@ std::string describe(const ImageData& im, OperandKind kind, uint32_t value, cons
     case OperandKind::Field: return field_label(static_cast<FieldId>(value), argument_of(im, ins));
     case OperandKind::Coll: return std::string(collection_names(static_cast<Collection>(value)));
     case OperandKind::Pat: return im.patterns[value].source;
-    case OperandKind::Set: return "in " + set_preview(im.sets[value]);
+    case OperandKind::Set:
+      return (ins.op == Op::Resembles ? "resembles " : "in ") + set_preview(im.sets[value]);
     case OperandKind::Net: return fmt::format("in {} prefixes", im.nets[value].prefixes.size());
     case OperandKind::Num: return fmt::format("{}", im.numbers[value]);
     case OperandKind::Str: return quoted(im.strings[value]);

@@ -7,6 +7,7 @@
 
 #include "runtime/identity.h"
 #include "runtime/received.h"
+#include "runtime/resemble.h"
 
 namespace mp::vm {
 
@@ -67,6 +68,17 @@ const FieldValues& MessageFields::values(FieldId field) {
     slot.ready = true;
   }
   return slot;
+}
+
+const std::vector<std::string>& MessageFields::resemblance_keys(FieldId field) {
+  auto& keys = resemblance_keys_[static_cast<size_t>(field)];
+  if (!keys) {
+    keys.emplace();
+    for (std::string_view value : values(field).text) {
+      keys->push_back(runtime::resemblance_key(value, resemble_kind(field)));
+    }
+  }
+  return *keys;
 }
 
 size_t MessageFields::item_count(Collection collection) {

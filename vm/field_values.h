@@ -5,6 +5,7 @@
 
 #include <array>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ class MessageFields {
         facts_used_(facts_used) {}
 
   const FieldValues& values(FieldId field);
+  // The resemblance key (runtime/resemble.h) of each text value of `field`, computed
+  // on first use: the `resembles` test compares these with its entries.
+  const std::vector<std::string>& resemblance_keys(FieldId field);
   size_t item_count(Collection collection);
   // Lowercase header names, for `header "X"` filters.
   const std::vector<std::string>& header_names();
@@ -88,6 +92,7 @@ class MessageFields {
   };
   std::vector<FailedArgument> failed_arguments_;
   std::array<FieldValues, kFieldCount> cache_;
+  std::array<std::optional<std::vector<std::string>>, kFieldCount> resemblance_keys_;
   std::vector<std::string> header_names_;
   bool header_names_ready_ = false;
 };

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "runtime/message.h"
+#include "runtime/resemble.h"
 
 namespace mp::vm {
 
@@ -125,6 +126,14 @@ bool is_fact(FieldId field) {
 bool takes_argument(FieldId field) {
   return field == FieldId::HeaderValue || field == FieldId::Dnsbl || field == FieldId::Dnswl ||
          field == FieldId::Mx || field == FieldId::Country;
+}
+
+runtime::ResembleKind resemble_kind(FieldId field) {
+  switch (field_info(field).kind) {
+    case ValueKind::Domain: return runtime::ResembleKind::Domain;
+    case ValueKind::Address: return runtime::ResembleKind::Address;
+    default: return runtime::ResembleKind::Name;
+  }
 }
 
 }  // namespace mp::vm

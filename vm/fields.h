@@ -8,6 +8,10 @@
 #include <string_view>
 #include <vector>
 
+namespace mp::runtime {
+enum class ResembleKind;  // runtime/resemble.h
+}  // namespace mp::runtime
+
 namespace mp::vm {
 
 enum class Collection : uint8_t {
@@ -58,5 +62,8 @@ std::string field_label(FieldId field, std::string_view argument);
 // message.defects: the defect names); empty for a field whose values are open.
 // The compiler rejects a value outside it (E023): it could never match.
 const std::vector<std::string_view>& field_vocabulary(FieldId field);
+// How `resembles` reduces the field's values (runtime/resemble.h): domains as domains,
+// addresses as addresses, any other text as a name.
+runtime::ResembleKind resemble_kind(FieldId field);
 
 }  // namespace mp::vm

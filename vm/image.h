@@ -57,8 +57,10 @@ struct FieldDatabase {
   std::string serialized;
 };
 
-enum class Fold : uint8_t { Exact, Lower, Address, Domain };
-inline constexpr uint8_t kFoldCount = 4;
+// Resemble: the entries are resemblance keys (runtime/resemble.h), tested only by the
+// Resembles instruction.
+enum class Fold : uint8_t { Exact, Lower, Address, Domain, Resemble };
+inline constexpr uint8_t kFoldCount = 5;
 
 // Values one field is compared with by `is`/`in`. Sets belong to one field so that
 // the VM can look each of the field's values up once for all sets of the field.

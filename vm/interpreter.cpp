@@ -3,9 +3,11 @@
 // whose guard did not match are skipped in a tight loop over the packed rule table.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
+#include "runtime/resemble.h"
 #include "vm/match_state.h"
 
 namespace mp::vm {
@@ -105,7 +107,7 @@ std::vector<std::string> describe_defects(const runtime::Message& message) {
 }
 
 bool is_test(Op op) {
-  return op == Op::Match || op == Op::InSet || op == Op::InNet;
+  return op == Op::Match || op == Op::InSet || op == Op::InNet || op == Op::Resembles || op == Op::SameValue;
 }
 
 // A test's source text starts at its operator, which includes its own negation.
@@ -169,6 +171,8 @@ class Run {
   bool in_set(FieldId field, uint32_t set, int64_t item);
   std::string values_seen(FieldId field, const std::string& argument);
   bool in_net(FieldId field, uint32_t net, int64_t item);
+  bool resembles(FieldId field, uint32_t set, int64_t item);
+  bool same_value(FieldId field, FieldId other, int64_t item);
   double load_number(FieldId field, int64_t item);
   void loop_begin(const Instruction& ins, size_t& pc);
   void loop_next(const Instruction& ins, size_t& pc);
@@ -330,6 +334,56 @@ bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   return false;
 }
 
+// Key against key, entry by entry: a slip of one letter cannot be looked up in a hash.
+bool Run::resembles(FieldId field, uint32_t set, int64_t item) {
+  const SetInfo& info = im_.sets[set];
+  fields_.require_argument(field, info.header_filter);
+  const auto& keys = fields_.resemblance_keys(field);
+  const runtime::ResembleKind kind = resemble_kind(field);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const auto index = static_cast<uint32_t>(i);
+    if (item >= 0 && static_cast<size_t>(item) != i) continue;
+    if (!info.header_filter.empty() && fields_.item_argument(field, index) != info.header_filter) continue;
+    for (const std::string& entry : info.entries) {
+      if (!runtime::keys_resemble(keys[i], entry, kind)) continue;
+      evidence_.push_back({field_label(field, info.header_filter), info.source, index, -1, -1,
+                           std::string(fields_.values(field).text[i]), item_name(field, index)});
+      trace_test(evidence_.back().field, info.source, true,
+                 in_item(evidence_.back()) + "\"" + evidence_.back().excerpt + "\" looks like \"" +
+                     std::string(runtime::key_text(entry)) + "\"");
+      return true;
+    }
+  }
+  trace_test(field_label(field, info.header_filter), info.source, false,
+             values_seen(field, info.header_filter));
+  return false;
+}
+
+// Every value of one field against every value of the other: both lists are short
+// (addresses of a header, a domain or two).
+bool Run::same_value(FieldId field, FieldId other, int64_t item) {
+  const FieldValues& a = fields_.values(field);
+  const FieldValues& b = fields_.values(other);
+  const bool ip = field_info(field).kind == ValueKind::Ip;
+  const size_t count = ip ? a.ips.size() : a.text.size();
+  const std::string test = "is " + std::string(field_info(other).name);
+  for (size_t i = 0; i < count; ++i) {
+    if (item >= 0 && static_cast<size_t>(item) != i) continue;
+    const bool found = ip ? std::find(b.ips.begin(), b.ips.end(), a.ips[i]) != b.ips.end()
+                          : std::find(b.text.begin(), b.text.end(), a.text[i]) != b.text.end();
+    if (!found) continue;
+    const auto index = static_cast<uint32_t>(i);
+    evidence_.push_back({std::string(field_info(field).name), test, index, -1, -1,
+                         ip ? a.ips[i].str() : std::string(a.text[i]), item_name(field, index)});
+    trace_test(evidence_.back().field, test, true,
+               in_item(evidence_.back()) + "\"" + evidence_.back().excerpt + "\" is a value of both");
+    return true;
+  }
+  trace_test(std::string(field_info(field).name), test, false,
+             ip ? "no common address" : values_seen(field, {}) + ", " + values_seen(other, {}));
+  return false;
+}
+
 double Run::load_number(FieldId field, int64_t item) {
   const auto& numbers = fields_.values(field).numbers;
   size_t index = item < 0 ? 0 : static_cast<size_t>(item);
@@ -439,6 +493,16 @@ void Run::execute(uint8_t direction_bit) {
       case Op::InNet: {
         size_t start = evidence_.size();
         push(in_net(field, ins.c, item_for(field, ins.a)), start);
+        break;
+      }
+      case Op::SameValue: {
+        size_t start = evidence_.size();
+        push(same_value(field, static_cast<FieldId>(ins.c), item_for(field, ins.a)), start);
+        break;
+      }
+      case Op::Resembles: {
+        size_t start = evidence_.size();
+        push(resembles(field, ins.c, item_for(field, ins.a)), start);
         break;
       }
       case Op::LoadField: push(load_number(field, item_for(field, ins.a))); break;

@@ -24,11 +24,16 @@ std::vector<FactUse> collect_facts_used(const ImageData& im) {
     }
   };
   for (const auto& ins : im.code) {
+    // SameValue's second field: a fact without argument (verify rejects the others).
+    if (op_info(ins.op).c == OperandKind::Field && is_fact(static_cast<FieldId>(ins.c))) {
+      use(static_cast<FieldId>(ins.c), {});
+    }
     if (op_info(ins.op).b != OperandKind::Field || !is_fact(static_cast<FieldId>(ins.b))) continue;
     auto field = static_cast<FieldId>(ins.b);
     switch (ins.op) {
       case Op::Match: use(field, im.patterns[ins.c].header_filter); break;
-      case Op::InSet: use(field, im.sets[ins.c].header_filter); break;
+      case Op::InSet:
+      case Op::Resembles: use(field, im.sets[ins.c].header_filter); break;
       case Op::InNet: use(field, im.nets[ins.c].argument); break;
       default: use(field, {});
     }
@@ -64,6 +69,7 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   loaded->field_sets.resize(kFieldCount);
   for (uint32_t id = 0; id < im.sets.size(); ++id) {
     const SetInfo& set = im.sets[id];
+    if (set.fold == Fold::Resemble) continue;  // compared key by key, never looked up
     FieldSetIndex& index = loaded->field_sets[static_cast<size_t>(set.field)];
     auto& map = set.fold == Fold::Lower ? index.lowercase : index.exact;
     for (const auto& entry : set.entries) {

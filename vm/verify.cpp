@@ -54,6 +54,22 @@ void check_semantics(const ImageData& im, size_t pc, const Instruction& ins) {
     case Op::InSet:
       if (im.sets[ins.c].field != static_cast<FieldId>(ins.b)) reject(pc, "set of another field");
       if (kind() == ValueKind::Ip || kind() == ValueKind::Number) reject(pc, "set test on a non-text field");
+      if (im.sets[ins.c].fold == Fold::Resemble) reject(pc, "membership test on a set of resemblance keys");
+      break;
+    case Op::SameValue: {
+      const auto other = static_cast<FieldId>(ins.c);
+      if (field_info(other).kind != kind()) reject(pc, "fields of different kinds compared");
+      if (kind() == ValueKind::Number || takes_argument(other) ||
+          takes_argument(static_cast<FieldId>(ins.b))) {
+        reject(pc, "fields that cannot be compared");
+      }
+      break;
+    }
+    case Op::Resembles:
+      if (im.sets[ins.c].field != static_cast<FieldId>(ins.b)) reject(pc, "set of another field");
+      if (kind() == ValueKind::Ip || kind() == ValueKind::Number)
+        reject(pc, "resemblance on a non-text field");
+      if (im.sets[ins.c].fold != Fold::Resemble) reject(pc, "resemblance test on a plain set");
       break;
     case Op::InNet:
       if (kind() != ValueKind::Ip) reject(pc, "net test on a non-IP field");

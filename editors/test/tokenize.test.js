@@ -132,7 +132,7 @@ const KEYWORDS = [
   'file',     'inbound', 'outbound', 'internal', 'not',      'and',        'or',      'is',       'in',
   'contains', 'starts',  'ends',     'with',     'matches',  'nocase',     'any',     'all',      'count',
   'header',   'true',    'false',    'allow',    'reject',   'quarantine', 'discard', 'tempfail', 'score',
-  'tag',      'banner',  'add',      'remove',   'log',      'option',     'disable', 'rescore',
+  'tag',      'banner',  'add',      'remove',   'log',      'option',     'disable', 'rescore',  'resembles',
 ];
 // Implicit tokens of the parser rules come first in ANTLR, then the lexer rules in order.
 const LITERALS = ['=', '(', ')', '{', '}', ':', ',', '<', '<=', '>', '>=', '==', '!=', '[', ']', '.'];
@@ -188,12 +188,15 @@ function lex(text) {
 }
 
 const CONTROL = new Set(['if', 'then', 'stage', 'rule', 'def', 'const', 'list', 'settings', 'import']);
-const OPERATOR_WORDS = new Set(['and', 'or', 'not', 'is', 'in', 'contains', 'starts', 'ends', 'with', 'matches', 'nocase', 'any', 'all', 'count']);
+const OPERATOR_WORDS = new Set([
+  'and', 'or', 'not', 'is', 'in', 'contains', 'starts', 'ends', 'with', 'matches', 'resembles', 'nocase',
+  'any', 'all', 'count'
+]);
 const ACTIONS = new Set([
   'allow', 'reject', 'quarantine', 'discard', 'tempfail', 'score', 'tag', 'banner', 'add', 'remove', 'log'
 ]);
 const DIRECTIONS = new Set(['inbound', 'outbound', 'internal']);
-const TEST_OPERATORS = new Set(['is', 'in', 'contains', 'starts', 'ends', 'matches']);
+const TEST_OPERATORS = new Set(['is', 'in', 'contains', 'starts', 'ends', 'matches', 'resembles']);
 const RELATIONAL = new Set(['<', '<=', '>', '>=', '==', '!=']);
 const WORD_TYPES = new Set(['IDENT', 'NUMBER', ...KEYWORDS]);
 

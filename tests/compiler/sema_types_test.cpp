@@ -123,10 +123,14 @@ TEST(SemaTypes, ABareWordOutsideAListIsAnUnknownName) {
 }
 
 TEST(SemaTypes, AFieldOnTheRightIsNotALiteral) {
-  // `reply_to.domain is not from.domain` must not compare with a domain named
-  // "from.domain".
-  for (std::string condition : {"reply_to.domain is not from.domain", "subject contains body",
-                                "from.address in [sender]"}) {
+  // `reply_to.domain is not from.domain` compares the two fields, never with a domain
+  // named "from.domain"; other operators do not take a field on the right.
+  Compilation same = compile("if reply_to.domain is not from.domain then allow\n");
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same.image->sets.empty());
+  EXPECT_TRUE(same.image->patterns.empty());
+  for (std::string condition :
+       {"subject contains body", "from.address in [sender]", "from.domain in sender.domain"}) {
     SCOPED_TRACE(condition);
     Compilation c = compile("if " + condition + " then allow\n");
     EXPECT_FALSE(c.ok()) << "compiled; the set/pattern holds the field's name as a value";

@@ -118,4 +118,13 @@ inline std::vector<std::string> fired_names(const Verdict& v) {
   return out;
 }
 
+// The diagnostic codes compiling `policy` gives, each followed by a space ("" when
+// it compiles cleanly).
+inline std::string error_codes(const std::string& policy) {
+  compiler::Compilation c = compiler::compile_source("p.mp", policy);
+  std::string out;
+  for (const auto& d : c.diagnostics.items()) out += d.code + " ";
+  return out;
+}
+
 }  // namespace mp::vm::interpreter_test

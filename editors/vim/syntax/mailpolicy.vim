@@ -34,7 +34,7 @@ syn match mpDomain       /\%([A-Za-z0-9_.-]\)\@<![A-Za-z0-9_][A-Za-z0-9_-]*\%(\.
 " A settings key: a dotted path before `=`.
 syn match mpSettingKey   /\%([A-Za-z0-9_.-]\)\@<![A-Za-z0-9_][A-Za-z0-9_-]*\%(\.[A-Za-z0-9_-]\+\)\+\ze\s*=\%(=\)\@!/
 " A field: the left side of a test, a path or a name before an operator.
-syn match mpField        /\%([A-Za-z0-9_.-]\)\@<![A-Za-z0-9_][A-Za-z0-9_-]*\%(\.[A-Za-z0-9_-]\+\)*\ze\%(\s*\%([<>]=\=\|[=!]=\)\|\s\+\%(not\s\+\)\=\%(is\|in\|contains\|starts\|ends\|matches\)\%([A-Za-z0-9_-]\)\@!\)/
+syn match mpField        /\%([A-Za-z0-9_.-]\)\@<![A-Za-z0-9_][A-Za-z0-9_-]*\%(\.[A-Za-z0-9_-]\+\)*\ze\%(\s*\%([<>]=\=\|[=!]=\)\|\s\+\%(not\s\+\)\=\%(is\|in\|contains\|starts\|ends\|matches\|resembles\)\%([A-Za-z0-9_-]\)\@!\)/
 " A function call: dnsbl("zen.spamhaus.org").
 syn match mpCall         /\%([A-Za-z0-9_.-]\)\@<![A-Za-z0-9_][A-Za-z0-9_-]*\ze\s*(/
 
@@ -73,7 +73,7 @@ syn keyword mpDeclaration  rule nextgroup=mpRuleName skipwhite
 syn keyword mpDeclaration  def nextgroup=mpDefName skipwhite
 syn keyword mpDeclaration  const list nextgroup=mpConstName skipwhite
 syn keyword mpInclude      import
-syn keyword mpOperatorWord and or not is in starts ends with nocase
+syn keyword mpOperatorWord and or not is in starts ends with nocase resembles
 " `contains` is an argument name of :syn keyword, so it needs a match.
 syn match mpOperatorWord   /\%([A-Za-z0-9_.@-]\)\@<!contains\%([A-Za-z0-9_.@-]\)\@!/
 syn keyword mpOperatorWord matches nextgroup=mpRegex skipwhite skipnl skipempty
