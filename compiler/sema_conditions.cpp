@@ -37,6 +37,8 @@ const std::map<std::string, std::string>& path_aliases() {
       {"attachment.extension", "attachments.extension"},
       {"attachment.content_type", "attachments.content_type"},
       {"attachment.size", "attachments.size"},
+      {"attachment.type", "attachments.type"},
+      {"attachment.flags", "attachments.flags"},
   };
   return aliases;
 }
@@ -178,7 +180,8 @@ bool field_is_caseless(FieldId field) {
   if (kind == ValueKind::Address || kind == ValueKind::Domain) return true;
   std::string_view name = vm::field_info(field).name;
   return field == FieldId::AttachmentExtension || field == FieldId::AttachmentType ||
-         name.ends_with(".local");
+         field == FieldId::AttachmentTrueType || field == FieldId::ArchiveMemberExtension ||
+         field == FieldId::ArchiveMemberType || name.ends_with(".local");
 }
 
 IrNode Sema::condition(const lang::Condition& c) {
@@ -252,9 +255,9 @@ IrNode Sema::bool_condition(const lang::Condition& c) {
 IrNode Sema::quantified(const lang::Condition& c) {
   auto collection = vm::collection_by_name(c.collection);
   if (!collection) {
-    diagnostics_.error("E060", "`" + c.collection + "` is not a collection", c.collection_span,
-                       "cannot range over this",
-                       "collections: attachments, urls, recipients, from, to, cc, reply_to, headers");
+    diagnostics_.error(
+        "E060", "`" + c.collection + "` is not a collection", c.collection_span, "cannot range over this",
+        "collections: attachments, archive_members, urls, recipients, from, to, cc, reply_to, headers");
     return IrNode::constant(false, c.span);
   }
   bound_.push_back(*collection);
@@ -614,8 +617,9 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
   if (o.kind == lang::OperandKind::Count) {
     auto collection = vm::collection_by_name(o.name);
     if (!collection) {
-      diagnostics_.error("E060", "`" + o.name + "` is not a collection", o.name_span, "cannot count this",
-                         "collections: attachments, urls, recipients, from, to, cc, reply_to, headers");
+      diagnostics_.error(
+          "E060", "`" + o.name + "` is not a collection", o.name_span, "cannot count this",
+          "collections: attachments, archive_members, urls, recipients, from, to, cc, reply_to, headers");
       return std::nullopt;
     }
     out.kind = IrNumber::Kind::Count;
@@ -732,7 +736,10 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
   switch (kind) {
     case ValueKind::Text:
       // Extensions are stored without the dot; ".htm" is what people write.
-      if (field.field == FieldId::AttachmentExtension && l.text.starts_with('.')) return l.text.substr(1);
+      if ((field.field == FieldId::AttachmentExtension || field.field == FieldId::ArchiveMemberExtension) &&
+          l.text.starts_with('.')) {
+        return l.text.substr(1);
+      }
       return l.text;
     case ValueKind::Address:
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {

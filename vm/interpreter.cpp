@@ -261,7 +261,7 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
     trace_test(field_label(field, p.header_filter), p.source, false, {});
     return false;
   }
-  std::string_view value = fields_.values(field).text[r->item];
+  std::string_view value = fields_.values(field).text[r->value];
   // A literal's start is its end minus its length. Hyperscan reports where a regex
   // match ends; its start would need start-of-match tracking, which Hyperscan only
   // offers without single-match mode (a callback per match), so it is not reported.
@@ -304,7 +304,7 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
     return false;
   }
   evidence_.push_back({field_label(field, info.header_filter), info.source, r->item, -1, -1,
-                       std::string(fields_.values(field).text[r->item]), item_name(field, r->item)});
+                       std::string(fields_.values(field).text[r->value]), item_name(field, r->item)});
   trace_test(evidence_.back().field, info.source, true,
              in_item(evidence_.back()) + "list entry \"" + evidence_.back().excerpt + "\"");
   return true;
@@ -312,14 +312,16 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
 
 bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   fields_.require_argument(field, im_.nets[net].argument);
-  const auto& ips = fields_.values(field).ips;
+  const FieldValues& values = fields_.values(field);
+  const auto& ips = values.ips;
   const std::string& argument = im_.nets[net].argument;
   for (size_t i = 0; i < ips.size(); ++i) {
-    if (item >= 0 && static_cast<size_t>(item) != i) continue;
+    const uint32_t owner = values.item_of(i);
+    if (item >= 0 && owner != item) continue;
     if (!argument.empty() && fields_.item_argument(field, static_cast<uint32_t>(i)) != argument) continue;
     if (loaded_.nets[net].contains(ips[i])) {
-      evidence_.push_back({field_label(field, argument), im_.nets[net].source, static_cast<uint32_t>(i), -1,
-                           -1, ips[i].str(), item_name(field, static_cast<uint32_t>(i))});
+      evidence_.push_back({field_label(field, argument), im_.nets[net].source, owner, -1, -1, ips[i].str(),
+                           item_name(field, owner)});
       trace_test(evidence_.back().field, im_.nets[net].source, true,
                  in_item(evidence_.back()) + ips[i].str());
       return true;
@@ -330,10 +332,13 @@ bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   return false;
 }
 
+// The first value of `item` (of any item when item < 0); 0 when there is none.
 double Run::load_number(FieldId field, int64_t item) {
-  const auto& numbers = fields_.values(field).numbers;
-  size_t index = item < 0 ? 0 : static_cast<size_t>(item);
-  return index < numbers.size() ? numbers[index] : 0;
+  const FieldValues& values = fields_.values(field);
+  for (size_t i = 0; i < values.numbers.size(); ++i) {
+    if (item < 0 || values.item_of(i) == item) return values.numbers[i];
+  }
+  return 0;
 }
 
 void Run::loop_begin(const Instruction& ins, size_t& pc) {
