@@ -12,6 +12,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "attach/magic.h"
 #include "attach/ole.h"
@@ -26,21 +27,35 @@ struct ReadFree {
 };
 using ArchivePtr = std::unique_ptr<archive, ReadFree>;
 
-// Only the formats and filters built into libarchive: no filter that would run an
-// external program (lrzip, lzop, grzip), no format that reads plain text (mtree).
-// `bare`: a compressed stream whose content may be one file rather than an archive.
+using Support = int (*)(archive*);
+
+// The decompression filters libarchive has built in. Without its library (say libzstd)
+// a filter falls back to running an external program and says so with ARCHIVE_WARN;
+// such filters are left out, so that no message ever starts a process.
+const std::vector<Support>& native_filters() {
+  static const std::vector<Support> filters = [] {
+    std::vector<Support> native;
+    for (Support filter :
+         {archive_read_support_filter_gzip, archive_read_support_filter_bzip2, archive_read_support_filter_xz,
+          archive_read_support_filter_lzma, archive_read_support_filter_lzip,
+          archive_read_support_filter_zstd, archive_read_support_filter_compress}) {
+      ArchivePtr probe(archive_read_new());
+      if (filter(probe.get()) == ARCHIVE_OK) native.push_back(filter);
+    }
+    return native;
+  }();
+  return filters;
+}
+
+// No format that reads plain text (mtree). `bare`: a compressed stream whose content
+// may be one file rather than an archive.
 ArchivePtr open_reader(std::string_view bytes, bool bare) {
   ArchivePtr a(archive_read_new());
-  for (auto filter :
-       {archive_read_support_filter_gzip, archive_read_support_filter_bzip2, archive_read_support_filter_xz,
-        archive_read_support_filter_lzma, archive_read_support_filter_lzip, archive_read_support_filter_zstd,
-        archive_read_support_filter_compress}) {
-    filter(a.get());
-  }
-  for (auto format : {archive_read_support_format_zip, archive_read_support_format_7zip,
-                      archive_read_support_format_rar, archive_read_support_format_rar5,
-                      archive_read_support_format_tar, archive_read_support_format_iso9660,
-                      archive_read_support_format_cab, archive_read_support_format_cpio}) {
+  for (Support filter : native_filters()) filter(a.get());
+  for (Support format : {archive_read_support_format_zip, archive_read_support_format_7zip,
+                         archive_read_support_format_rar, archive_read_support_format_rar5,
+                         archive_read_support_format_tar, archive_read_support_format_iso9660,
+                         archive_read_support_format_cab, archive_read_support_format_cpio}) {
     format(a.get());
   }
   if (bare) archive_read_support_format_raw(a.get());  // bids last: a .tar.gz stays tar

@@ -44,7 +44,14 @@ bool search(GsfInfile* storage, int depth, int& budget) {
 
 bool has_vba_project(std::string_view bytes) {
   static std::once_flag initialised;
-  std::call_once(initialised, [] { gsf_init(); });
+  std::call_once(initialised, [] {
+    gsf_init();
+    // A damaged directory is an answer here (no VBA project found), not something
+    // for the gateway's log: libgsf reports it through g_critical.
+    g_log_set_handler(
+        "libgsf:msole", static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK),
+        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+  });
   GsfPtr<GsfInput> input(gsf_input_memory_new(reinterpret_cast<const guint8*>(bytes.data()),
                                               static_cast<gsf_off_t>(bytes.size()), FALSE));
   GError* error = nullptr;

@@ -1,5 +1,6 @@
 // Test fixtures made in the test: archives written with libarchive's write API,
-// OLE2 files with libgsf, and minimal executables libmagic recognises.
+// OLE2 files with libgsf, minimal executables libmagic recognises, and messages
+// carrying them.
 #pragma once
 
 #include <archive.h>
@@ -158,6 +159,22 @@ inline std::string ooxml_document(bool macros) {
       {"word/document.xml", "<?xml version=\"1.0\"?><w:document><w:body>Hello</w:body></w:document>"}};
   if (macros) parts.push_back({"word/vbaProject.bin", ole_document(true)});
   return zip(parts);
+}
+
+// A message from outside with a text part and one base64 attachment per file.
+inline std::string message_with(const std::vector<Entry>& files) {
+  std::string m =
+      "From: Supplier <billing@supplier.example>\r\nTo: ap@widget.com\r\nSubject: documents\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
+      "--B\r\nContent-Type: text/plain\r\n\r\nPlease find the documents attached.\r\n";
+  for (const Entry& f : files) {
+    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(f.data.data()), f.data.size());
+    m += "--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+         "Content-Disposition: attachment; filename=\"" +
+         f.name + "\"\r\n\r\n" + encoded + "\r\n";
+    g_free(encoded);
+  }
+  return m + "--B--\r\n";
 }
 
 }  // namespace mp::attach::testing

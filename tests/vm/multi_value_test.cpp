@@ -2,7 +2,6 @@
 // end to end: policy text → image → Evaluator on messages whose attachments are
 // built here. A bound test looks at all values of its item and at no other item's;
 // any/all/count count items, not values; evidence shows the value and names the item.
-#include <glib.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -19,27 +18,11 @@ namespace {
 using namespace interpreter_test;
 namespace fixtures = attach::testing;
 
-// A multipart/mixed message with one base64 attachment per part.
-std::string with_binary_attachments(const std::vector<Part>& parts) {
-  std::string m =
-      "From: Alice <alice@example.org>\r\nTo: bob@widget.com\r\nSubject: files\r\nMIME-Version: 1.0\r\n"
-      "Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nsee "
-      "attached\r\n";
-  for (const auto& p : parts) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(p.content.data()), p.content.size());
-    m += "--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
-         "Content-Disposition: attachment; filename=\"" +
-         p.filename + "\"\r\n\r\n" + encoded + "\r\n";
-    g_free(encoded);
-  }
-  return m + "--B--\r\n";
-}
-
 // Attachment 0: an encrypted zip; 1: a PE sent as a PDF (executable, type_mismatch);
 // 2: plain text (no flag); 3: a zip holding a zip holding an executable.
 std::string mixed_message() {
   std::string inner = fixtures::zip({{"run.exe", fixtures::pe_executable()}});
-  return with_binary_attachments({
+  return fixtures::message_with({
       {"locked.zip", fixtures::make_archive(fixtures::Format::Zip, {{"a.txt", "secret text"}},
                                             "zip:encryption=zipcrypt", "pw")},
       {"invoice.pdf", fixtures::pe_executable()},
