@@ -37,6 +37,8 @@ const std::map<std::string, std::string>& path_aliases() {
       {"attachment.extension", "attachments.extension"},
       {"attachment.content_type", "attachments.content_type"},
       {"attachment.size", "attachments.size"},
+      {"attachment.type", "attachments.type"},
+      {"attachment.flags", "attachments.flags"},
   };
   return aliases;
 }
@@ -164,7 +166,8 @@ bool field_is_caseless(FieldId field) {
   if (kind == ValueKind::Address || kind == ValueKind::Domain) return true;
   std::string_view name = vm::field_info(field).name;
   return field == FieldId::AttachmentExtension || field == FieldId::AttachmentType ||
-         name.ends_with(".local");
+         field == FieldId::AttachmentTrueType || field == FieldId::ArchiveMemberExtension ||
+         field == FieldId::ArchiveMemberType || name.ends_with(".local");
 }
 
 IrNode Sema::condition(const lang::Condition& c) {
@@ -238,9 +241,9 @@ IrNode Sema::bool_condition(const lang::Condition& c) {
 IrNode Sema::quantified(const lang::Condition& c) {
   auto collection = vm::collection_by_name(c.collection);
   if (!collection) {
-    diagnostics_.error("E060", "`" + c.collection + "` is not a collection", c.collection_span,
-                       "cannot range over this",
-                       "collections: attachments, urls, recipients, from, to, cc, reply_to, headers");
+    diagnostics_.error(
+        "E060", "`" + c.collection + "` is not a collection", c.collection_span, "cannot range over this",
+        "collections: attachments, archive_members, urls, recipients, from, to, cc, reply_to, headers");
     return IrNode::constant(false, c.span);
   }
   bound_.push_back(*collection);
@@ -607,8 +610,9 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
   if (o.kind == lang::OperandKind::Count) {
     auto collection = vm::collection_by_name(o.name);
     if (!collection) {
-      diagnostics_.error("E060", "`" + o.name + "` is not a collection", o.name_span, "cannot count this",
-                         "collections: attachments, urls, recipients, from, to, cc, reply_to, headers");
+      diagnostics_.error(
+          "E060", "`" + o.name + "` is not a collection", o.name_span, "cannot count this",
+          "collections: attachments, archive_members, urls, recipients, from, to, cc, reply_to, headers");
       return std::nullopt;
     }
     out.kind = IrNumber::Kind::Count;

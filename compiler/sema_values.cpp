@@ -116,7 +116,10 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
   switch (kind) {
     case ValueKind::Text:
       // Extensions are stored without the dot; ".htm" is what people write.
-      if (field.field == FieldId::AttachmentExtension && l.text.starts_with('.')) return l.text.substr(1);
+      if ((field.field == FieldId::AttachmentExtension || field.field == FieldId::ArchiveMemberExtension) &&
+          l.text.starts_with('.')) {
+        return l.text.substr(1);
+      }
       return l.text;
     case ValueKind::Address:
       if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {

@@ -223,7 +223,7 @@ struct Message::Impl {
 
   mutable std::optional<detail::BodyContent> body;
   mutable std::optional<std::vector<Url>> urls;
-  mutable std::optional<std::vector<Attachment>> attachments;
+  mutable std::optional<detail::AttachmentList> attachments;
 
   void parse_from(size_t start);
   void locate_body(size_t start, gint64 headers_end);
@@ -403,9 +403,15 @@ const std::vector<Attachment>& Message::attachments() const {
   if (!impl_->attachments) {
     impl_->attachments = impl_->message
                              ? detail::collect_attachments(impl_->message.get(), impl_->walk_context())
-                             : std::vector<Attachment>{};
+                             : detail::AttachmentList{};
   }
-  return *impl_->attachments;
+  return impl_->attachments->attachments;
+}
+
+std::string Message::attachment_content(size_t index) const {
+  (void)attachments();  // finds the sources
+  const auto& sources = impl_->attachments->sources;
+  return index < sources.size() ? detail::attachment_bytes(sources[index]) : std::string();
 }
 
 uint64_t Message::size() const {

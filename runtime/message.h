@@ -114,6 +114,11 @@ class MP_API Message {
   // name or non-text content, attached messages (also when sent base64-encoded) and
   // their own attachments, and uuencoded files inline in a text part.
   const std::vector<Attachment>& attachments() const;
+  // The decoded bytes of attachments()[index]: the transfer encoding undone (no
+  // charset conversion), an attached message as its RFC 5322 text, a uuencoded file
+  // decoded; "" for an index out of range. Decoded anew on each call and not kept, so
+  // only a caller that inspects content pays for it (memory: one attachment).
+  std::string attachment_content(size_t index) const;
 
   uint64_t size() const;  // raw message size in bytes
   std::string_view raw() const;

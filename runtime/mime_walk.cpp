@@ -218,6 +218,12 @@ const char* effective_charset(const char* declared) {
   return declared;
 }
 
+// What a GMimeStreamMem holds.
+std::string stream_bytes(GMimeStream* mem) {
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+  return std::string(reinterpret_cast<const char*>(bytes->data), bytes->len);
+}
+
 // The part's content with its transfer encoding undone and, when the declared
 // charset is known to iconv, converted to UTF-8.
 std::string decoded_content(GMimePart* part) {
@@ -232,8 +238,7 @@ std::string decoded_content(GMimePart* part) {
   }
   g_mime_data_wrapper_write_to_stream(content, filtered.get());
   g_mime_stream_flush(filtered.get());
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(sink.get()));
-  return std::string(reinterpret_cast<const char*>(bytes->data), bytes->len);
+  return stream_bytes(sink.get());
 }
 
 void append_paragraph(std::string& out, std::string_view text) {
@@ -364,7 +369,7 @@ bool is_attachment_part(GMimePart* part, const std::string& filename) {
   return g_mime_part_is_attachment(part) || !filename.empty() || !is_text(GMIME_OBJECT(part));
 }
 
-void add_attachment(GMimeObject* object, GMimeParserOptions* options, std::vector<Attachment>& attachments) {
+void add_attachment(GMimeObject* object, GMimeParserOptions* options, AttachmentList& list) {
   Attachment attachment;
   if (GMIME_IS_MESSAGE_PART(object)) {
     attachment = describe_attached_message(object, options);
@@ -377,12 +382,13 @@ void add_attachment(GMimeObject* object, GMimeParserOptions* options, std::vecto
   }
   attachment.extension = lowercase_extension(attachment.name);
   attachment.content_type = lowercase_mime_type(object);
-  attachments.push_back(std::move(attachment));
+  list.attachments.push_back(std::move(attachment));
+  list.sources.push_back({object, {}});
 }
 
 // Inline text parts are where a uuencoded file hides; attachment parts are already
 // listed whole.
-void add_uuencoded_files(GMimeObject* object, std::vector<Attachment>& attachments) {
+void add_uuencoded_files(GMimeObject* object, AttachmentList& list) {
   if (!GMIME_IS_PART(object) || !is_text(object) || g_mime_part_is_attachment(GMIME_PART(object))) return;
   for (UuencodedFile& file : uuencoded_files(decoded_content(GMIME_PART(object)))) {
     Attachment attachment;
@@ -390,7 +396,8 @@ void add_uuencoded_files(GMimeObject* object, std::vector<Attachment>& attachmen
     attachment.name = std::move(file.name);
     attachment.content_type = "application/octet-stream";
     attachment.size = file.size;
-    attachments.push_back(std::move(attachment));
+    list.attachments.push_back(std::move(attachment));
+    list.sources.push_back({object, std::move(file.block)});
   }
 }
 
@@ -416,13 +423,25 @@ std::string decoded_text(GMimePart* part, GMimeParserOptions* options) {
   return to_valid_utf8(decoded_content(part), options);
 }
 
-std::vector<Attachment> collect_attachments(GMimeMessage* message, const WalkContext& context) {
-  std::vector<Attachment> attachments;
+AttachmentList collect_attachments(GMimeMessage* message, const WalkContext& context) {
+  AttachmentList list;
   walk_message(message, context, [&](GMimeObject* part, bool) {
-    add_attachment(part, context.options, attachments);
-    add_uuencoded_files(part, attachments);
+    add_attachment(part, context.options, list);
+    add_uuencoded_files(part, list);
   });
-  return attachments;
+  return list;
+}
+
+std::string attachment_bytes(const AttachmentSource& source) {
+  if (!source.uuencoded.empty()) return uudecoded(source.uuencoded);
+  GObjectPtr<GMimeStream> sink(g_mime_stream_mem_new());
+  if (GMIME_IS_MESSAGE_PART(source.part)) {
+    GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(source.part));
+    if (inner != nullptr) g_mime_object_write_to_stream(GMIME_OBJECT(inner), nullptr, sink.get());
+  } else if (GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(source.part))) {
+    g_mime_data_wrapper_write_to_stream(content, sink.get());
+  }
+  return stream_bytes(sink.get());
 }
 
 std::string to_valid_utf8(std::string_view bytes, GMimeParserOptions* options) {

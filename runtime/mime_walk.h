@@ -29,7 +29,22 @@ struct WalkContext {
 };
 
 BodyContent collect_body(GMimeMessage* message, const WalkContext& context);
-std::vector<Attachment> collect_attachments(GMimeMessage* message, const WalkContext& context);
+
+// Where an attachment's bytes are, so that they are decoded only when asked for
+// (Message::attachment_content): its MIME part (a leaf or a message/rfc822 part,
+// owned by the parsed message), or the "begin … end" text of a uuencoded file.
+struct AttachmentSource {
+  GMimeObject* part = nullptr;
+  std::string uuencoded;
+};
+struct AttachmentList {
+  std::vector<Attachment> attachments;
+  std::vector<AttachmentSource> sources;  // one per attachment
+};
+AttachmentList collect_attachments(GMimeMessage* message, const WalkContext& context);
+// The decoded bytes of an attachment: transfer encoding undone (no charset
+// conversion), an attached message as GMime writes it, a uuencoded file decoded.
+std::string attachment_bytes(const AttachmentSource& source);
 
 // A text/* leaf part shown inline (not a Content-Disposition attachment).
 bool is_inline_text(GMimeObject* object);
@@ -41,9 +56,12 @@ std::string decoded_text(GMimePart* part, GMimeParserOptions* options);
 struct UuencodedFile {
   std::string name;   // as written on the "begin" line
   uint64_t size = 0;  // decoded bytes
+  std::string block;  // the text from "begin" to "end"
 };
 // Files uuencoded in text ("begin 644 NAME" … "end"), in order.
 std::vector<UuencodedFile> uuencoded_files(std::string_view text);
+// The file a "begin … end" block holds.
+std::string uudecoded(std::string_view block);
 
 // The raw message with every NUL byte in a header line replaced by a space (same
 // length), or nullopt when no header line holds a NUL.

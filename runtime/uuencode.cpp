@@ -28,13 +28,17 @@ bool is_end_line(std::string_view line) {
   return line == "end";
 }
 
-uint64_t uudecoded_size(std::string_view block) {
-  GObjectPtr<GMimeStream> counter(g_mime_stream_null_new());
-  GObjectPtr<GMimeStream> filtered(g_mime_stream_filter_new(counter.get()));
+void uudecode(std::string_view block, GMimeStream* sink) {
+  GObjectPtr<GMimeStream> filtered(g_mime_stream_filter_new(sink));
   GObjectPtr<GMimeFilter> decoder(g_mime_filter_basic_new(GMIME_CONTENT_ENCODING_UUENCODE, FALSE));
   g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), decoder.get());
   g_mime_stream_write(filtered.get(), block.data(), block.size());
   g_mime_stream_flush(filtered.get());
+}
+
+uint64_t uudecoded_size(std::string_view block) {
+  GObjectPtr<GMimeStream> counter(g_mime_stream_null_new());
+  uudecode(block, counter.get());
   return GMIME_STREAM_NULL(counter.get())->written;
 }
 
@@ -48,6 +52,13 @@ std::string_view line_at(std::string_view text, size_t start, size_t& next) {
 }
 
 }  // namespace
+
+std::string uudecoded(std::string_view block) {
+  GObjectPtr<GMimeStream> sink(g_mime_stream_mem_new());
+  uudecode(block, sink.get());
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(sink.get()));
+  return std::string(reinterpret_cast<const char*>(bytes->data), bytes->len);
+}
 
 std::vector<UuencodedFile> uuencoded_files(std::string_view text) {
   std::vector<UuencodedFile> files;
@@ -64,7 +75,8 @@ std::vector<UuencodedFile> uuencoded_files(std::string_view text) {
         break;
       }
     }
-    files.push_back(UuencodedFile{*name, uudecoded_size(text.substr(start, block_end - start))});
+    const std::string_view block = text.substr(start, block_end - start);
+    files.push_back(UuencodedFile{*name, uudecoded_size(block), std::string(block)});
     next = block_end;
   }
   return files;

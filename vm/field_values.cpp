@@ -92,6 +92,7 @@ size_t MessageFields::item_count(Collection collection) {
     case Collection::Headers: return message_.headers().size();
     case Collection::Attachments: return message_.attachments().size();
     case Collection::Urls: return message_.urls().size();
+    case Collection::ArchiveMembers: return archive_members().size();
   }
   return 0;
 }
@@ -129,13 +130,65 @@ std::string MessageFields::item_name(Collection collection, uint32_t item) {
     case Collection::ReplyTo: return addresses(collection)[item].address;
     case Collection::Headers:
       return message_.headers()[item].name + " (header field " + std::to_string(item + 1) + ")";
-    case Collection::Attachments: {
-      const std::string& name = message_.attachments()[item].name;
-      return name.empty() ? "attachment " + std::to_string(item + 1) + " (no name)" : name;
-    }
+    case Collection::Attachments: return attachment_name(item);
     case Collection::Urls: return message_.urls()[item].text;
+    case Collection::ArchiveMembers: {
+      const ArchiveMember& m = archive_members()[item];
+      return attachment_name(m.attachment) + " → " + m.member->path;
+    }
   }
   return {};
+}
+
+std::string MessageFields::attachment_name(uint32_t attachment) const {
+  const std::string& name = message_.attachments()[attachment].name;
+  return name.empty() ? "attachment " + std::to_string(attachment + 1) + " (no name)" : name;
+}
+
+const std::vector<attach::Report>& MessageFields::inspections() {
+  if (!inspections_) {
+    std::vector<attach::Report> reports;
+    const auto& attachments = message_.attachments();
+    for (size_t i = 0; i < attachments.size(); ++i) {
+      reports.push_back(attach::inspect(message_.attachment_content(i), attachments[i].name));
+    }
+    inspections_ = std::move(reports);
+    for (uint32_t i = 0; i < inspections_->size(); ++i) {
+      for (const attach::Member& member : (*inspections_)[i].members)
+        archive_members_.push_back({i, &member});
+    }
+  }
+  return *inspections_;
+}
+
+const std::vector<MessageFields::ArchiveMember>& MessageFields::archive_members() {
+  (void)inspections();
+  return archive_members_;
+}
+
+void MessageFields::extract_inspection(FieldId field, FieldValues& out) {
+  if (field == FieldId::AttachmentTrueType) {
+    for (const auto& report : inspections()) out.borrow(report.type);
+  } else if (field == FieldId::AttachmentFlags) {
+    const auto& reports = inspections();
+    for (uint32_t i = 0; i < reports.size(); ++i) {
+      for (size_t f = 0; f < attach::kFlagCount; ++f) {
+        if (!reports[i].flags.test(f)) continue;
+        out.borrow(attach::flag_name(static_cast<attach::Flag>(f)));
+        out.items.push_back(i);
+      }
+    }
+  }
+  for (const ArchiveMember& m : archive_members()) {
+    switch (field) {
+      case FieldId::ArchiveMemberName: out.borrow(m.member->name); break;
+      case FieldId::ArchiveMemberExtension: out.borrow(m.member->extension); break;
+      case FieldId::ArchiveMemberType: out.borrow(m.member->type); break;
+      case FieldId::ArchiveMemberSize: out.numbers.push_back(static_cast<double>(m.member->size)); break;
+      case FieldId::ArchiveMemberDepth: out.numbers.push_back(m.member->depth); break;
+      default: return;
+    }
+  }
 }
 
 void MessageFields::extract(FieldId field, FieldValues& out) {
@@ -196,6 +249,13 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       for (const auto& a : message_.attachments()) out.numbers.push_back(static_cast<double>(a.size));
       return;
     case FieldId::Size: out.numbers.push_back(static_cast<double>(message_.size())); return;
+    case FieldId::AttachmentTrueType:
+    case FieldId::AttachmentFlags:
+    case FieldId::ArchiveMemberName:
+    case FieldId::ArchiveMemberExtension:
+    case FieldId::ArchiveMemberType:
+    case FieldId::ArchiveMemberSize:
+    case FieldId::ArchiveMemberDepth: return extract_inspection(field, out);
     case FieldId::MessageDefects: {
       const auto kinds = message_.defect_kinds();
       for (size_t i = 0; i < kinds.size(); ++i) {

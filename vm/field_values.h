@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "attach/inspect.h"
 #include "runtime/envelope.h"
 #include "runtime/message.h"
 #include "vm/facts.h"
@@ -27,7 +28,11 @@ struct FieldValues {
   std::vector<double> numbers;          // Number
   std::vector<runtime::IpAddress> ips;  // Ip
   std::vector<std::string> arguments;   // per value, for facts with an argument
+  // The item each value belongs to, for a field with several values per item
+  // (attachments.flags); empty when value i belongs to item i (every other field).
+  std::vector<uint32_t> items;
 
+  uint32_t item_of(size_t value) const { return items.empty() ? static_cast<uint32_t>(value) : items[value]; }
   void borrow(std::string_view value) { text.push_back(value); }
   void own(std::string value) {
     owned.push_back(std::move(value));
@@ -67,6 +72,11 @@ class MessageFields {
   // Throws FactUnavailable when the fact `field` could not be computed for `argument`
   // (dnsbl("ZONE"), mx(FIELD)) and facts.on_temperror = tempfail; a no-op otherwise.
   void require_argument(FieldId field, std::string_view argument);
+  // What attach::inspect found in each attachment, in attachments() order; computed
+  // for all attachments when a rule first reads an inspection field.
+  const std::vector<attach::Report>& inspections();
+  // Whether inspections() ran: a policy that reads no inspection field never runs it.
+  bool inspected() const { return inspections_.has_value(); }
   const runtime::Message& message() const { return message_; }
   const runtime::Envelope& envelope() const { return envelope_; }
   // The facts computed so far, in the order rules first read them.
@@ -77,6 +87,14 @@ class MessageFields {
   void extract_fact(FieldId field, FieldValues& out);
   void add_fact(FieldId field, std::span<const std::string> arguments, FieldValues& out);
   const std::vector<runtime::Address>& addresses(Collection collection) const;
+  // The items of Collection::ArchiveMembers: every member of every attachment.
+  struct ArchiveMember {
+    uint32_t attachment;
+    const attach::Member* member;  // into inspections_
+  };
+  const std::vector<ArchiveMember>& archive_members();
+  void extract_inspection(FieldId field, FieldValues& out);
+  std::string attachment_name(uint32_t attachment) const;
 
   const runtime::Message& message_;
   const runtime::Envelope& envelope_;
@@ -95,6 +113,8 @@ class MessageFields {
   std::array<std::optional<std::vector<std::string>>, kFieldCount> resemblance_keys_;
   std::vector<std::string> header_names_;
   bool header_names_ready_ = false;
+  std::optional<std::vector<attach::Report>> inspections_;
+  std::vector<ArchiveMember> archive_members_;
 };
 
 }  // namespace mp::vm

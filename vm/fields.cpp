@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "attach/inspect.h"
 #include "runtime/message.h"
 #include "runtime/resemble.h"
 
@@ -53,6 +54,12 @@ std::vector<std::string_view> vocabulary_of(FieldId field) {
               "not_client", "ptr_mismatch", "ok",        "temperror"};
     case FieldId::Mx: return {"mx", "a_only", "none", "null_mx", "bad_host", "private", "temperror"};
     case FieldId::Av: return {"clean", "infected", "error"};
+    case FieldId::AttachmentFlags: {
+      std::vector<std::string_view> names;
+      for (size_t i = 0; i < attach::kFlagCount; ++i)
+        names.push_back(attach::flag_name(static_cast<attach::Flag>(i)));
+      return names;
+    }
     case FieldId::MessageDefects: {
       std::vector<std::string_view> names;
       for (size_t i = 0; i < runtime::kDefectKindCount; ++i) {

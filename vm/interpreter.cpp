@@ -265,7 +265,7 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
     trace_test(field_label(field, p.header_filter), p.source, false, {});
     return false;
   }
-  std::string_view value = fields_.values(field).text[r->item];
+  std::string_view value = fields_.values(field).text[r->value];
   // A literal's start is its end minus its length. Hyperscan reports where a regex
   // match ends; its start would need start-of-match tracking, which Hyperscan only
   // offers without single-match mode (a callback per match), so it is not reported.
@@ -308,7 +308,7 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
     return false;
   }
   evidence_.push_back({field_label(field, info.header_filter), info.source, r->item, -1, -1,
-                       std::string(fields_.values(field).text[r->item]), item_name(field, r->item)});
+                       std::string(fields_.values(field).text[r->value]), item_name(field, r->item)});
   trace_test(evidence_.back().field, info.source, true,
              in_item(evidence_.back()) + "list entry \"" + evidence_.back().excerpt + "\"");
   return true;
@@ -316,14 +316,16 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
 
 bool Run::in_net(FieldId field, uint32_t net, int64_t item) {
   fields_.require_argument(field, im_.nets[net].argument);
-  const auto& ips = fields_.values(field).ips;
+  const FieldValues& values = fields_.values(field);
+  const auto& ips = values.ips;
   const std::string& argument = im_.nets[net].argument;
   for (size_t i = 0; i < ips.size(); ++i) {
-    if (item >= 0 && static_cast<size_t>(item) != i) continue;
+    const uint32_t owner = values.item_of(i);
+    if (item >= 0 && owner != item) continue;
     if (!argument.empty() && fields_.item_argument(field, static_cast<uint32_t>(i)) != argument) continue;
     if (loaded_.nets[net].contains(ips[i])) {
-      evidence_.push_back({field_label(field, argument), im_.nets[net].source, static_cast<uint32_t>(i), -1,
-                           -1, ips[i].str(), item_name(field, static_cast<uint32_t>(i))});
+      evidence_.push_back({field_label(field, argument), im_.nets[net].source, owner, -1, -1, ips[i].str(),
+                           item_name(field, owner)});
       trace_test(evidence_.back().field, im_.nets[net].source, true,
                  in_item(evidence_.back()) + ips[i].str());
       return true;
@@ -339,15 +341,18 @@ bool Run::resembles(FieldId field, uint32_t set, int64_t item) {
   const SetInfo& info = im_.sets[set];
   fields_.require_argument(field, info.header_filter);
   const auto& keys = fields_.resemblance_keys(field);
+  const FieldValues& values = fields_.values(field);
   const runtime::ResembleKind kind = resemble_kind(field);
   for (size_t i = 0; i < keys.size(); ++i) {
-    const auto index = static_cast<uint32_t>(i);
-    if (item >= 0 && static_cast<size_t>(item) != i) continue;
-    if (!info.header_filter.empty() && fields_.item_argument(field, index) != info.header_filter) continue;
+    const uint32_t owner = values.item_of(i);
+    if (item >= 0 && owner != item) continue;
+    if (!info.header_filter.empty() &&
+        fields_.item_argument(field, static_cast<uint32_t>(i)) != info.header_filter)
+      continue;
     for (const std::string& entry : info.entries) {
       if (!runtime::keys_resemble(keys[i], entry, kind)) continue;
-      evidence_.push_back({field_label(field, info.header_filter), info.source, index, -1, -1,
-                           std::string(fields_.values(field).text[i]), item_name(field, index)});
+      evidence_.push_back({field_label(field, info.header_filter), info.source, owner, -1, -1,
+                           std::string(values.text[i]), item_name(field, owner)});
       trace_test(evidence_.back().field, info.source, true,
                  in_item(evidence_.back()) + "\"" + evidence_.back().excerpt + "\" looks like \"" +
                      std::string(runtime::key_text(entry)) + "\"");
@@ -368,13 +373,13 @@ bool Run::same_value(FieldId field, FieldId other, int64_t item) {
   const size_t count = ip ? a.ips.size() : a.text.size();
   const std::string test = "is " + std::string(field_info(other).name);
   for (size_t i = 0; i < count; ++i) {
-    if (item >= 0 && static_cast<size_t>(item) != i) continue;
+    const uint32_t owner = a.item_of(i);
+    if (item >= 0 && owner != item) continue;
     const bool found = ip ? std::find(b.ips.begin(), b.ips.end(), a.ips[i]) != b.ips.end()
                           : std::find(b.text.begin(), b.text.end(), a.text[i]) != b.text.end();
     if (!found) continue;
-    const auto index = static_cast<uint32_t>(i);
-    evidence_.push_back({std::string(field_info(field).name), test, index, -1, -1,
-                         ip ? a.ips[i].str() : std::string(a.text[i]), item_name(field, index)});
+    evidence_.push_back({std::string(field_info(field).name), test, owner, -1, -1,
+                         ip ? a.ips[i].str() : std::string(a.text[i]), item_name(field, owner)});
     trace_test(evidence_.back().field, test, true,
                in_item(evidence_.back()) + "\"" + evidence_.back().excerpt + "\" is a value of both");
     return true;
@@ -384,10 +389,13 @@ bool Run::same_value(FieldId field, FieldId other, int64_t item) {
   return false;
 }
 
+// The first value of `item` (of any item when item < 0); 0 when there is none.
 double Run::load_number(FieldId field, int64_t item) {
-  const auto& numbers = fields_.values(field).numbers;
-  size_t index = item < 0 ? 0 : static_cast<size_t>(item);
-  return index < numbers.size() ? numbers[index] : 0;
+  const FieldValues& values = fields_.values(field);
+  for (size_t i = 0; i < values.numbers.size(); ++i) {
+    if (item < 0 || values.item_of(i) == item) return values.numbers[i];
+  }
+  return 0;
 }
 
 void Run::loop_begin(const Instruction& ins, size_t& pc) {

@@ -11,9 +11,9 @@ void MatchTable::reset(size_t ids) {
   records_.clear();
 }
 
-void MatchTable::mark(uint32_t id, uint32_t item, uint64_t end) {
-  bits_[id / 64] |= uint64_t{1} << (id % 64);
-  records_.push_back({id, item, end});
+void MatchTable::mark(const MatchRecord& record) {
+  bits_[record.id / 64] |= uint64_t{1} << (record.id % 64);
+  records_.push_back(record);
 }
 
 const MatchRecord* MatchTable::find(uint32_t id, int64_t item) const {
@@ -38,10 +38,11 @@ int MatchState::on_match(unsigned int id, unsigned long long, unsigned long long
   // A crafted database cannot index past the table or report another field's pattern.
   if (id >= self->im_.patterns.size() || self->im_.patterns[id].field != self->scan_field_) return 0;
   const PatternInfo& p = self->im_.patterns[id];
-  if (!p.header_filter.empty() && self->fields_.item_argument(p.field, self->scan_item_) != p.header_filter) {
+  if (!p.header_filter.empty() &&
+      self->fields_.item_argument(p.field, self->scan_value_) != p.header_filter) {
     return 0;
   }
-  self->patterns_.mark(id, self->scan_item_, to);
+  self->patterns_.mark({id, self->scan_value_, self->scan_item_, to});
   return 0;
 }
 
@@ -50,10 +51,12 @@ void MatchState::scan(FieldId field) {
   scanned_[f] = true;
   const auto& databases = loaded_.field_db[f];
   if (databases.empty()) return;
-  const auto& values = fields_.values(field).text;
+  const FieldValues& field_values = fields_.values(field);
+  const auto& values = field_values.text;
   scan_field_ = field;
   for (uint32_t i = 0; i < values.size(); ++i) {
-    scan_item_ = i;
+    scan_value_ = i;
+    scan_item_ = field_values.item_of(i);
     for (const auto& db : databases) {
       hs_scan(db.get(), values[i].data(), static_cast<unsigned int>(values[i].size()), 0, scratch_, on_match,
               this);
@@ -62,12 +65,13 @@ void MatchState::scan(FieldId field) {
 }
 
 void MatchState::look_up_value(const StringMap<std::vector<uint32_t>>& map, std::string_view value,
-                               uint32_t item) {
+                               uint32_t index, uint32_t item) {
   auto it = map.find(value);
   if (it == map.end()) return;
   for (uint32_t id : it->second) {
     const std::string& filter = im_.sets[id].header_filter;
-    if (filter.empty() || fields_.item_argument(im_.sets[id].field, item) == filter) sets_.mark(id, item, 0);
+    if (filter.empty() || fields_.item_argument(im_.sets[id].field, index) == filter)
+      sets_.mark({id, index, item, 0});
   }
 }
 
@@ -75,14 +79,16 @@ void MatchState::look_up(FieldId field) {
   auto f = static_cast<size_t>(field);
   looked_up_[f] = true;
   const FieldSetIndex& index = loaded_.field_sets[f];
-  const auto& values = fields_.values(field).text;
+  const FieldValues& field_values = fields_.values(field);
+  const auto& values = field_values.text;
   for (uint32_t i = 0; i < values.size(); ++i) {
-    if (!index.exact.empty()) look_up_value(index.exact, values[i], i);
+    const uint32_t item = field_values.item_of(i);
+    if (!index.exact.empty()) look_up_value(index.exact, values[i], i, item);
     if (!index.lowercase.empty()) {
       lowered_.assign(values[i]);
       std::transform(lowered_.begin(), lowered_.end(), lowered_.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      look_up_value(index.lowercase, lowered_, i);
+      look_up_value(index.lowercase, lowered_, i, item);
     }
   }
 }

@@ -18,17 +18,19 @@
 namespace mp::vm {
 
 struct MatchRecord {
-  uint32_t id;    // pattern or set id
-  uint32_t item;  // index of the value within its field
-  uint64_t end;   // end offset of a pattern match (0 for sets)
+  uint32_t id;     // pattern or set id
+  uint32_t value;  // index of the value within its field
+  uint32_t item;   // the item that value belongs to (FieldValues::item_of)
+  uint64_t end;    // end offset of a pattern match (0 for sets)
 };
 
 class MatchTable {
  public:
   void reset(size_t ids);  // clears the bits set by the previous message only
-  void mark(uint32_t id, uint32_t item, uint64_t end);
+  void mark(const MatchRecord& record);
   bool any(uint32_t id) const { return bits_[id / 64] >> (id % 64) & 1; }
-  // The first record of `id` for `item` (any item when item < 0), or null.
+  // The first record of `id` for `item` (any item when item < 0), or null: with
+  // several values per item, the first of that item's values that matched.
   const MatchRecord* find(uint32_t id, int64_t item) const;
 
  private:
@@ -61,7 +63,8 @@ class MatchState {
  private:
   void scan(FieldId field);
   void look_up(FieldId field);
-  void look_up_value(const StringMap<std::vector<uint32_t>>& map, std::string_view value, uint32_t item);
+  void look_up_value(const StringMap<std::vector<uint32_t>>& map, std::string_view value, uint32_t index,
+                     uint32_t item);
   static int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
                       void* context);
 
@@ -74,7 +77,8 @@ class MatchState {
   std::array<bool, kFieldCount> scanned_{};
   std::array<bool, kFieldCount> looked_up_{};
   FieldId scan_field_ = FieldId::Subject;
-  uint32_t scan_item_ = 0;
+  uint32_t scan_value_ = 0;  // index of the value being scanned …
+  uint32_t scan_item_ = 0;   // … and its item
   std::string lowered_;
 };
 
