@@ -136,7 +136,13 @@ class Emitter {
   void number_operand(const IrNumber& x, const std::vector<IrNode>& filter) {
     switch (x.kind) {
       case IrNumber::Kind::Const: emit(Op::LoadConst, 0, 0, number(x.value)); break;
-      case IrNumber::Kind::Field: emit(Op::LoadField, x.bound, static_cast<uint32_t>(x.field), 0); break;
+      case IrNumber::Kind::Field:
+        if (x.argument.empty()) {
+          emit(Op::LoadField, x.bound, static_cast<uint32_t>(x.field), 0);
+        } else {
+          emit(Op::LoadArgNumber, 0, static_cast<uint32_t>(x.field), string(x.argument));
+        }
+        break;
       case IrNumber::Kind::Count:
         if (filter.empty()) emit(Op::LoadCount, 0, static_cast<uint32_t>(x.collection), 0);
         else loop(vm::LoopKind::Count, x.collection, filter[0]);

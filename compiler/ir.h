@@ -29,6 +29,7 @@ struct IrNumber {
   bool bound = false;
   vm::Collection collection = vm::Collection::Single;
   double value = 0;
+  std::string argument;  // Field: for a field written as a call (header_number("NAME"))
 };
 
 struct IrNode {

@@ -15,7 +15,7 @@ bool is_test(const IrNode& n) {
 
 bool same_number(const IrNumber& a, const IrNumber& b) {
   return a.kind == b.kind && a.field == b.field && a.bound == b.bound && a.collection == b.collection &&
-         a.value == b.value;
+         a.value == b.value && a.argument == b.argument;
 }
 
 // A comparison `field CMP constant` as the set of values it accepts: an interval.

@@ -358,15 +358,18 @@ std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report)
 // The facts written as calls. The argument becomes the test's filter, as the header
 // name does for header "X": dnsbl("zen.example") → (Dnsbl, "zen.example").
 std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
-  static const std::map<std::string, FieldId, std::less<>> kFunctions = {{"dnsbl", FieldId::Dnsbl},
-                                                                         {"dnswl", FieldId::Dnswl},
-                                                                         {"mx", FieldId::Mx},
-                                                                         {"country", FieldId::Country}};
+  static const std::map<std::string, FieldId, std::less<>> kFunctions = {
+      {"dnsbl", FieldId::Dnsbl},
+      {"dnswl", FieldId::Dnswl},
+      {"mx", FieldId::Mx},
+      {"country", FieldId::Country},
+      {"header_number", FieldId::HeaderNumber}};
   auto function = kFunctions.find(o.name);
   if (function == kFunctions.end()) {
     if (report) {
       diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
-                         "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), mx(DOMAIN-FIELD)");
+                         "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), "
+                         "header_number(\"NAME\"), mx(DOMAIN-FIELD)");
     }
     return std::nullopt;
   }
@@ -376,13 +379,20 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   ref.display = std::string(sources_.slice(o.span));
   const lang::Operand* arg = o.args.size() == 1 ? &o.args[0] : nullptr;
   bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
+  const bool header = ref.field == FieldId::HeaderNumber;
+  if (header && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
+      is_field_name(arg->literal.text)) {
+    ref.header_filter = runtime::ascii_lowercase(arg->literal.text);
+    return ref;
+  }
   if (zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
       dns_zone_ok(arg->literal.text)) {
     ref.header_filter = runtime::ascii_lowercase(arg->literal.text);
     return ref;
   }
   ValueKind wanted = ref.field == FieldId::Country ? ValueKind::Ip : ValueKind::Domain;
-  if (!zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::Path) {
+  if (!zone && !header && arg && arg->kind == lang::OperandKind::Literal &&
+      arg->literal.kind == LiteralKind::Path) {
     auto field = field_by_path(arg->literal.text);
     if (field && !vm::is_fact(*field) && vm::field_info(*field).kind == wanted &&
         vm::field_info(*field).collection == vm::Collection::Single) {
@@ -391,7 +401,8 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
     }
   }
   if (report) {
-    std::string expected = zone ? "one zone name in quotes, e.g. `" + o.name + "(\"zen.spamhaus.org\")`"
+    std::string expected = zone     ? "one zone name in quotes, e.g. `" + o.name + "(\"zen.spamhaus.org\")`"
+                           : header ? "one header name in quotes, e.g. `header_number(\"X-Spam-Score\")`"
                            : ref.field == FieldId::Country
                                ? "one IP field, e.g. `country(client.ip)` or `country(client.effective_ip)`"
                                : "one domain field, e.g. `mx(sender.domain)` or `mx(helo)`";
@@ -645,6 +656,7 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
     out.kind = IrNumber::Kind::Field;
     out.field = field->field;
     out.bound = field->bound;
+    out.argument = field->header_filter;
     return out;
   }
   std::string what =

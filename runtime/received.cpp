@@ -64,18 +64,35 @@ std::optional<IpAddress> effective_client_ip(const Message& message, std::option
   for (const auto& h : message.headers()) {
     if (strcasecmp(h.name.c_str(), "Received") == 0) hops.push_back(received_from_ip(h.value));
   }
-  // The newest hop that names the client is the one our gateway wrote; older hops
-  // follow it. Without such a hop, start at the top.
-  size_t next = 0;
-  for (size_t i = 0; client && i < hops.size(); ++i) {
-    if (hops[i] == client) {
-      next = i + 1;
-      break;
-    }
-  }
+  // Our gateway's hop, when there is one, is the newest: the top one, naming the
+  // client. A hop further down naming the client proves nothing (the sender writes
+  // what it likes below our hops), so the walk never starts there.
+  size_t next = client && !hops.empty() && hops[0] == client ? 1 : 0;
   std::optional<IpAddress> current = client;
   while (current && is_trusted(*current) && next < hops.size()) current = hops[next++];
   return current;
+}
+
+size_t trusted_header_count(const Message& message, std::optional<IpAddress> client,
+                            const std::function<bool(const IpAddress&)>& is_trusted) {
+  struct Hop {
+    size_t header;
+    std::optional<IpAddress> from;
+  };
+  std::vector<Hop> hops;
+  const auto& headers = message.headers();
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (strcasecmp(headers[i].name.c_str(), "Received") == 0)
+      hops.push_back({i, received_from_ip(headers[i].value)});
+  }
+  // As in effective_client_ip: our gateway's hop is the top one naming the client; the
+  // hosts before it each wrote the next one.
+  const bool ours = !hops.empty() && client && hops[0].from == client;
+  if (!client || !is_trusted(*client)) return ours ? hops[0].header : 0;
+  for (size_t next = ours ? 1 : 0; next < hops.size(); ++next) {
+    if (!hops[next].from || !is_trusted(*hops[next].from)) return hops[next].header;
+  }
+  return headers.size();
 }
 
 }  // namespace mp::runtime

@@ -23,4 +23,14 @@ std::optional<IpAddress> received_from_ip(std::string_view received);
 std::optional<IpAddress> effective_client_ip(const Message& message, std::optional<IpAddress> client,
                                              const std::function<bool(const IpAddress&)>& is_trusted);
 
+// How many header fields, from the top, were written inside our trust zone: above the
+// Received header in which one of our hosts (the gateway, or a trusted relay before
+// it) recorded taking the message from a host we do not trust. Walks the hops as
+// effective_client_ip does. 0 when the connecting client itself is not trusted and no
+// hop names it; every header when the message never left trusted hosts. Seed 002:
+// a spam score another of our systems wrote can be trusted, one in mail from outside
+// cannot.
+size_t trusted_header_count(const Message& message, std::optional<IpAddress> client,
+                            const std::function<bool(const IpAddress&)>& is_trusted);
+
 }  // namespace mp::runtime

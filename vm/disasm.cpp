@@ -32,6 +32,7 @@ std::string argument_of(const ImageData& im, const Instruction& ins) {
     case Op::InSet:
     case Op::Resembles: return im.sets[ins.c].header_filter;
     case Op::InNet: return im.nets[ins.c].argument;
+    case Op::LoadArgNumber: return im.strings[ins.c];
     default: return {};
   }
 }

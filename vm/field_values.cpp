@@ -3,7 +3,9 @@
 #include "vm/field_values.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 
 #include "runtime/identity.h"
 #include "runtime/received.h"
@@ -191,6 +193,24 @@ void MessageFields::extract_inspection(FieldId field, FieldValues& out) {
   }
 }
 
+// The first decimal number of each header field written inside our trust zone, with
+// the field's lowercase name as its argument: "X-Spam-Score: 7.3", "score=300/50".
+void MessageFields::extract_header_numbers(FieldValues& out) {
+  auto trusted = [this](const runtime::IpAddress& ip) { return trusted_relays_.contains(ip); };
+  const size_t count = runtime::trusted_header_count(message_, envelope_.client_ip, trusted);
+  const auto& headers = message_.headers();
+  for (size_t i = 0; i < count && i < headers.size(); ++i) {
+    const std::string& value = headers[i].value;
+    const size_t digit = value.find_first_of("0123456789");
+    if (digit == std::string::npos) continue;
+    double number = 0;
+    const auto [end, error] = std::from_chars(value.data() + digit, value.data() + value.size(), number);
+    if (error != std::errc() || !std::isfinite(number)) continue;
+    out.numbers.push_back(digit > 0 && value[digit - 1] == '-' ? -number : number);
+    out.arguments.push_back(lower(headers[i].name));
+  }
+}
+
 void MessageFields::extract(FieldId field, FieldValues& out) {
   const FieldInfo& info = field_info(field);
   if (is_fact(field)) return extract_fact(field, out);
@@ -256,6 +276,7 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
     case FieldId::ArchiveMemberType:
     case FieldId::ArchiveMemberSize:
     case FieldId::ArchiveMemberDepth: return extract_inspection(field, out);
+    case FieldId::HeaderNumber: return extract_header_numbers(out);
     case FieldId::MessageDefects: {
       const auto kinds = message_.defect_kinds();
       for (size_t i = 0; i < kinds.size(); ++i) {

@@ -90,6 +90,7 @@ std::string field_label(FieldId field, std::string_view argument) {
     case FieldId::Dnswl: return "dnswl(\"" + arg + "\")";
     case FieldId::Mx: return "mx(" + arg + ")";
     case FieldId::Country: return "country(" + arg + ")";
+    case FieldId::HeaderNumber: return "header_number(\"" + arg + "\")";
     default: return std::string(field_info(field).name);
   }
 }
@@ -132,7 +133,7 @@ bool is_fact(FieldId field) {
 
 bool takes_argument(FieldId field) {
   return field == FieldId::HeaderValue || field == FieldId::Dnsbl || field == FieldId::Dnswl ||
-         field == FieldId::Mx || field == FieldId::Country;
+         field == FieldId::Mx || field == FieldId::Country || field == FieldId::HeaderNumber;
 }
 
 runtime::ResembleKind resemble_kind(FieldId field) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "runtime/resemble.h"
@@ -49,7 +50,10 @@ std::string excerpt(std::string_view value, uint64_t begin, uint64_t end) {
   return (from > 0 ? "…" : "") + out + (to < value.size() ? "…" : "");
 }
 
+// A side with no value (NaN: header_number of an absent header) makes every
+// comparison false, `!=` included.
 bool compare(CmpOp op, double x, double y) {
+  if (std::isnan(x) || std::isnan(y)) return false;
   switch (op) {
     case CmpOp::Lt: return x < y;
     case CmpOp::Le: return x <= y;
@@ -174,6 +178,7 @@ class Run {
   bool resembles(FieldId field, uint32_t set, int64_t item);
   bool same_value(FieldId field, FieldId other, int64_t item);
   double load_number(FieldId field, int64_t item);
+  double load_arg_number(FieldId field, std::string_view argument);
   void loop_begin(const Instruction& ins, size_t& pc);
   void loop_next(const Instruction& ins, size_t& pc);
   void fire(uint32_t rule);
@@ -389,6 +394,15 @@ bool Run::same_value(FieldId field, FieldId other, int64_t item) {
   return false;
 }
 
+// The first value for `argument` (header_number("X-Spam-Score")); NaN when none.
+double Run::load_arg_number(FieldId field, std::string_view argument) {
+  const FieldValues& values = fields_.values(field);
+  for (size_t i = 0; i < values.numbers.size() && i < values.arguments.size(); ++i) {
+    if (values.arguments[i] == argument) return values.numbers[i];
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
 // The first value of `item` (of any item when item < 0); 0 when there is none.
 double Run::load_number(FieldId field, int64_t item) {
   const FieldValues& values = fields_.values(field);
@@ -514,6 +528,7 @@ void Run::execute(uint8_t direction_bit) {
         break;
       }
       case Op::LoadField: push(load_number(field, item_for(field, ins.a))); break;
+      case Op::LoadArgNumber: push(load_arg_number(field, im_.strings[ins.c])); break;
       case Op::LoadCount:
         push(static_cast<double>(fields_.item_count(static_cast<Collection>(ins.b))));
         break;

@@ -77,6 +77,11 @@ void check_semantics(const ImageData& im, size_t pc, const Instruction& ins) {
     case Op::LoadField:
       if (kind() != ValueKind::Number) reject(pc, "number load from a non-number field");
       break;
+    case Op::LoadArgNumber:
+      if (kind() != ValueKind::Number || !takes_argument(static_cast<FieldId>(ins.b))) {
+        reject(pc, "argument number load from a field without arguments");
+      }
+      break;
     case Op::EnterRule: {
       const RuleInfo& r = im.rules[ins.c];
       if (r.code_begin != pc) reject(pc, "rule entered outside its code");

@@ -58,11 +58,59 @@ TEST(EffectiveClientIp, NoClientNoAnswer) {
   EXPECT_FALSE(effective_client_ip(chain(), std::nullopt, in_ten_slash_eight));
 }
 
+TEST(EffectiveClientIp, AForgedHopNamingOurRelayDeeperDownIsNotOurs) {
+  // Our relay 10.0.0.5 relays (no gateway hop: policyc run); the sender forged a hop
+  // "from 10.0.0.5" below the relay's genuine one, hoping the walk starts there.
+  Message m = Message::parse(
+      "Received: from outside.example ([198.51.100.99]) by relay1.widget.com\r\n"
+      "Received: from relay1.widget.com ([10.0.0.5]) by gw.widget.com\r\n"
+      "Received: from trusted-looking ([10.9.9.9]) by relay1.widget.com\r\n"
+      "Subject: s\r\n\r\nbody\r\n");
+  auto ip = effective_client_ip(m, IpAddress::parse("10.0.0.5"), in_ten_slash_eight);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->str(), "198.51.100.99");
+}
+
 TEST(EffectiveClientIp, TrustedAllTheWayStopsAtTheOldestHop) {
   auto everything = [](const IpAddress&) { return true; };
   auto ip = effective_client_ip(chain(), IpAddress::parse("10.0.0.5"), everything);
   ASSERT_TRUE(ip);
   EXPECT_EQ(ip->str(), "192.168.1.20");
+}
+
+// Seed 002: which header fields our own systems wrote.
+Message scored_chain() {
+  return Message::parse(
+      "Received: from relay1.widget.com (relay1.widget.com [10.0.0.5]) by gw.widget.com\r\n"
+      "X-Spam-Score: 7.5\r\n"
+      "Received: from outside.example ([198.51.100.99]) by relay1.widget.com\r\n"
+      "X-Spam-Score: -3\r\n"
+      "Received: from laptop ([192.168.1.20]) by outside.example\r\n"
+      "Subject: hop test\r\n\r\nbody\r\n");
+}
+
+TEST(TrustedHeaders, AboveTheHopThatCameFromOutside) {
+  // Through our relay: the relay's score (above its hop from outside) is ours.
+  EXPECT_EQ(trusted_header_count(scored_chain(), IpAddress::parse("10.0.0.5"), in_ten_slash_eight), 2u);
+  // Straight from outside to the gateway: only what sits above the gateway's own hop.
+  EXPECT_EQ(trusted_header_count(scored_chain(), IpAddress::parse("198.51.100.99"), in_ten_slash_eight), 0u);
+  EXPECT_EQ(trusted_header_count(scored_chain(), IpAddress::parse("203.0.113.9"), in_ten_slash_eight), 0u);
+  EXPECT_EQ(trusted_header_count(scored_chain(), std::nullopt, in_ten_slash_eight), 0u);
+}
+
+TEST(TrustedHeaders, EverythingWhenTheMailNeverLeftUs) {
+  auto everything = [](const IpAddress&) { return true; };
+  Message m = scored_chain();
+  EXPECT_EQ(trusted_header_count(m, IpAddress::parse("10.0.0.5"), everything), m.headers().size());
+}
+
+TEST(TrustedHeaders, ATrustedClientWithoutAHopOfOurs) {
+  // policyc run: no gateway hop; the trusted client wrote the top Received.
+  Message m = Message::parse(
+      "X-Spam-Score: 9\r\n"
+      "Received: from outside.example ([198.51.100.99]) by relay1.widget.com\r\n"
+      "Subject: s\r\n\r\nbody\r\n");
+  EXPECT_EQ(trusted_header_count(m, IpAddress::parse("10.0.0.5"), in_ten_slash_eight), 1u);
 }
 
 }  // namespace
