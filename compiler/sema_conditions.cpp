@@ -180,10 +180,40 @@ IrNode Sema::condition(const lang::Condition& c) {
       return junction(c.kind == lang::CondKind::And ? IrOp::And : IrOp::Or, std::move(parts), c.span);
     }
     case lang::CondKind::Quantified: return quantified(c);
-    case lang::CondKind::Compare: return compare(c);
-    case lang::CondKind::Bool: return bool_condition(c);
+    case lang::CondKind::Compare:
+      if (auto each = call_per_argument(c)) return std::move(*each);
+      return compare(c);
+    case lang::CondKind::Bool:
+      if (auto each = call_per_argument(c)) return std::move(*each);
+      return bool_condition(c);
   }
   return IrNode::constant(false, c.span);
+}
+
+// `dnsbl(reputation.dnsbl_zones)`: a call whose argument names a list (a const, list
+// or option) is the test once per entry, any of them: the stdlib's zones come from
+// an option. An empty list makes the test false, and no DNS question is asked.
+std::optional<IrNode> Sema::call_per_argument(const lang::Condition& c) {
+  const lang::Operand& call = c.lhs;
+  if (call.kind != lang::OperandKind::Call || call.args.size() != 1) return std::nullopt;
+  const lang::Literal& name = call.args[0].literal;
+  if (call.args[0].kind != lang::OperandKind::Literal || name.kind != LiteralKind::Path ||
+      (find_name(consts_, name.text, name.span) == consts_.end() &&
+       find_name(lists_, name.text, name.span) == lists_.end())) {
+    return std::nullopt;
+  }
+  std::vector<ListItem> entries;
+  expand_value(name, entries, 0);
+  std::vector<IrNode> tests;
+  for (const ListItem& entry : entries) {
+    lang::Condition one = c;
+    one.negated = false;
+    one.lhs.args[0].literal = entry.literal;
+    one.lhs.args[0].literal.kind = LiteralKind::String;  // a zone or header name, as if quoted
+    one.lhs.args[0].span = entry.literal.span;
+    tests.push_back(c.kind == lang::CondKind::Bool ? bool_condition(one) : compare(one));
+  }
+  return negate_if(c.negated, junction(IrOp::Or, std::move(tests), c.span));
 }
 
 IrNode Sema::bool_condition(const lang::Condition& c) {

@@ -34,7 +34,7 @@ optionChoice : value | actionWord ;
 disableDecl  : DISABLE RULE? path ;
 rescoreDecl  : RESCORE RULE? path (PLUS | MINUS)? NUMBER ;
 // A setting may name an action (facts.on_temperror = tempfail).
-actionWord   : TEMPFAIL | ALLOW | REJECT | QUARANTINE | DISCARD ;
+actionWord   : TEMPFAIL | ALLOW | REJECT | QUARANTINE | DISCARD | SCORE | TAG ;
 
 stageBlock   : STAGE name '{' ruleDecl* '}' ;
 ruleDecl     : RULE name ('(' scope (',' scope)* ')')? ':' IF condition THEN actions ;
