@@ -302,13 +302,36 @@ IrRule Sema::check_rule(const lang::Rule& rule, uint32_t stage) {
   return out;
 }
 
+// The text of a tag, banner or header: the string written, or the value of the const
+// or option named (`banner anti_spoofing.external_banner`). An option left empty makes
+// the action do nothing: check_actions drops it.
+std::string Sema::text_of(const lang::Action& a) {
+  if (a.text_name.empty()) return a.text;
+  auto constant = find_name(consts_, a.text_name, a.text_name_span);
+  if (constant == consts_.end()) {
+    diagnostics_.error("E012", "unknown name `" + a.text_name + "`", a.text_name_span,
+                       "no const or option of this name",
+                       "write the text in quotes, or declare `const " + a.text_name + " = \"...\"`");
+    return {};
+  }
+  used_names_.insert(constant->first);
+  const lang::Literal& value = constant->second->value;
+  if (value.kind != lang::LiteralKind::String && value.kind != lang::LiteralKind::Path) {
+    diagnostics_.error("E021", "`" + a.text_name + "` is not text", a.text_name_span, "not a text value",
+                       "a tag, banner or header value takes text: a string or a const/option holding one");
+    return {};
+  }
+  return value.text;
+}
+
 std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
   static const std::regex reject_code("^5[0-9][0-9]( |$)");
   static const std::regex tempfail_code("^4[0-9][0-9]( |$)");
   std::vector<IrAction> plain;
   std::optional<IrAction> terminal;
   for (const auto& a : rule.actions) {
-    IrAction action{a.kind, a.span, a.text, a.has_text, a.score, a.header};
+    IrAction action{a.kind, a.span, text_of(a), a.has_text, a.score, a.header};
+    if (!a.text_name.empty() && action.text.empty()) continue;
     if (a.kind == lang::ActionKind::Reject && a.has_text && !std::regex_search(a.text, reject_code)) {
       diagnostics_.error("E061", "reject text must start with a 5xx reply code", a.span, "no 5xx code",
                          "write e.g. `reject \"550 " + a.text + "\"`");
@@ -322,7 +345,8 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
       diagnostics_.error("E061", "`" + a.header + "` is not a valid header name", a.span,
                          "invalid header name", "header names are printable ASCII without spaces or ':'");
     }
-    if (a.kind == lang::ActionKind::Banner && a.text.find_first_not_of(" \t") == std::string::npos) {
+    if (a.kind == lang::ActionKind::Banner && a.text_name.empty() &&
+        a.text.find_first_not_of(" \t") == std::string::npos) {
       diagnostics_.error("E061", "a banner needs a text to show", a.span, "empty banner",
                          "write e.g. `banner \"CAUTION: this message comes from outside the organisation\"`");
     }

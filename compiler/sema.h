@@ -94,6 +94,7 @@ class Sema {
   IrNode content_test(const lang::Condition& c, const FieldRef& field);
   IrNode membership_test(const lang::Condition& c, const FieldRef& field);
   IrNode resembles_test(const lang::Condition& c, const FieldRef& field);
+  std::string text_of(const lang::Action& a);
   std::optional<IrNode> call_per_argument(const lang::Condition& c);
   // `reply_to.domain is from.domain`: the right side names a field (nullopt when not).
   std::optional<IrNode> same_value_test(const lang::Condition& c, const FieldRef& field);

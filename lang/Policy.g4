@@ -91,9 +91,9 @@ action
   | DISCARD                                    # discardAction
   | TEMPFAIL STRING?                           # tempfailAction
   | SCORE (PLUS | MINUS)? NUMBER STRING?       # scoreAction
-  | TAG STRING                                 # tagAction
-  | BANNER STRING                              # bannerAction
-  | ADD HEADER headerName STRING               # addHeaderAction
+  | TAG (STRING | path)                        # tagAction
+  | BANNER (STRING | path)                     # bannerAction
+  | ADD HEADER headerName (STRING | path)      # addHeaderAction
   | REMOVE HEADER headerName                   # removeHeaderAction
   | LOG STRING                                 # logAction
   ;

@@ -85,6 +85,10 @@ struct Action {
   bool has_text = false;
   double score = 0;
   std::string header;  // AddHeader/RemoveHeader
+  // Tag, Banner, AddHeader: the text given by a const or option name instead of a
+  // string (`tag anti_spoofing.external_tag`); sema puts its value in `text`.
+  std::string text_name;
+  Span text_name_span;
 };
 
 struct Rule {

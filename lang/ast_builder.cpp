@@ -151,6 +151,13 @@ class AstBuilder {
         a.has_text = true;
       }
     };
+    auto take_name = [&](P::PathContext* p) {
+      if (p) {
+        a.text_name = p->getText();
+        a.text_name_span = span(p);
+        a.has_text = true;
+      }
+    };
     if (dynamic_cast<P::AllowActionContext*>(c)) {
       a.kind = ActionKind::Allow;
     } else if (auto* x = dynamic_cast<P::RejectActionContext*>(c)) {
@@ -171,13 +178,16 @@ class AstBuilder {
     } else if (auto* x = dynamic_cast<P::TagActionContext*>(c)) {
       a.kind = ActionKind::Tag;
       take_text(x->STRING());
+      take_name(x->path());
     } else if (auto* x = dynamic_cast<P::BannerActionContext*>(c)) {
       a.kind = ActionKind::Banner;
       take_text(x->STRING());
+      take_name(x->path());
     } else if (auto* x = dynamic_cast<P::AddHeaderActionContext*>(c)) {
       a.kind = ActionKind::AddHeader;
       a.header = header_name(x->headerName());
       take_text(x->STRING());
+      take_name(x->path());
     } else if (auto* x = dynamic_cast<P::RemoveHeaderActionContext*>(c)) {
       a.kind = ActionKind::RemoveHeader;
       a.header = header_name(x->headerName());
