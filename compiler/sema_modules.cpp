@@ -37,6 +37,10 @@ const char* kind_text(LiteralKind kind) {
   return "a value";
 }
 
+bool same_literal(const lang::Literal& a, const lang::Literal& b) {
+  return a.kind == b.kind && a.text == b.text && a.number == b.number;
+}
+
 }  // namespace
 
 void Sema::declare_options(const std::vector<lang::Policy>& files) {
@@ -55,6 +59,15 @@ void Sema::declare_options(const std::vector<lang::Policy>& files) {
         if (!fresh) d.secondary.push_back({it->second->span, "first declared here"});
         diagnostics_.add(std::move(d));
         continue;
+      }
+      const bool default_listed =
+          option.choices.empty() ||
+          std::any_of(option.choices.begin(), option.choices.end(),
+                      [&](const lang::Literal& c) { return same_literal(c, option.value); });
+      if (!default_listed) {
+        diagnostics_.error("E062", "the default of `" + option.key + "` is not one of its choices",
+                           option.value.span, "not among the choices",
+                           "add it to the `in [...]` list, or choose one of them");
       }
       const std::string key = kOptionPrefix + option.key;
       if (option.value.kind == LiteralKind::List) {
@@ -101,7 +114,7 @@ bool Sema::set_option(const lang::Setting& s) {
     bool listed = false;
     for (const auto& choice : option->second->choices) {
       allowed += (allowed.empty() ? "" : ", ") + std::string(sources_.slice(choice.span));
-      listed |= choice.kind == value.kind && choice.text == value.text && choice.number == value.number;
+      listed |= same_literal(choice, value);
     }
     if (!listed) {
       diagnostics_.error("E062", "`" + s.key + "` is one of " + allowed, s.value.span, "not one of them",

@@ -202,5 +202,12 @@ TEST(Modules, AModuleBranchesOnItsOption) {
   EXPECT_EQ(codes(misuse), std::vector<std::string>{"E020"}) << rendered(misuse);
 }
 
+TEST(Modules, AnOptionsDefaultIsOneOfItsChoices) {
+  Compilation bad = compile("option m.mode in [score, reject] = quarantine\n");
+  ASSERT_EQ(codes(bad), std::vector<std::string>{"E062"}) << rendered(bad);
+  EXPECT_EQ(bad.diagnostics.items()[0].message, "the default of `m.mode` is not one of its choices");
+  EXPECT_TRUE(codes(compile("option m.mode in [score, reject] = score\n")).empty());
+}
+
 }  // namespace
 }  // namespace mp::compiler
