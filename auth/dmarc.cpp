@@ -3,12 +3,11 @@
 // identifiers with the From domain (3.1), applying pct sampling (6.6.4) to a failure.
 #include "auth/dmarc.h"
 
-#include <libpsl.h>
-
 #include <algorithm>
 #include <charconv>
 
 #include "runtime/identity.h"
+#include "runtime/url_form.h"
 
 namespace mp::auth {
 namespace {
@@ -332,11 +331,7 @@ std::optional<DmarcRecord> parse_dmarc_record(std::string_view txt, std::string*
 }
 
 std::string organizational_domain(std::string_view domain) {
-  const std::string folded = runtime::fold_domain(domain);
-  if (folded.empty()) return folded;
-  // NULL when the name is itself a public suffix: then it is its own organization.
-  const char* registrable = psl_registrable_domain(psl_builtin(), folded.c_str());
-  return registrable ? registrable : folded;
+  return runtime::registrable_domain(domain);
 }
 
 namespace {

@@ -257,8 +257,14 @@ const ReverseDns& MessageFacts::need_reverse_dns() {
 }
 
 FactValue MessageFacts::ptr_fact(FieldId field) {
-  const ReverseDns& rdns = need_reverse_dns();
+  // A stored message evaluated outside an SMTP session has no client to look up: no
+  // value, never "none" (which would read as "a client without reverse DNS").
   FactValue v;
+  if (!envelope_.client_ip) {
+    v.detail = "no client address: not an SMTP session";
+    return v;
+  }
+  const ReverseDns& rdns = need_reverse_dns();
   v.temp_error = rdns.temp_error;
   v.detail = rdns.detail;
   if (field == FieldId::Ptr) {
@@ -293,6 +299,10 @@ FactValue MessageFacts::helo_fact() {
   auto literal = runtime::IpAddress::parse(helo.size() > 2 && helo.front() == '[' && helo.back() == ']'
                                                ? std::string_view(helo).substr(1, helo.size() - 2)
                                                : std::string_view(helo));
+  if (helo.empty() && !envelope_.client_ip) {
+    v.detail = "no client address and no HELO: not an SMTP session";
+    return v;  // no value
+  }
   if (helo.empty()) {
     v.text.push_back("missing");
   } else if (literal) {

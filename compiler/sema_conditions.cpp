@@ -33,6 +33,8 @@ const std::map<std::string, std::string>& path_aliases() {
       {"recipient.domain", "recipients.domain"},
       {"url", "urls"},
       {"url.domain", "urls.domain"},
+      {"url.text_domain", "urls.text_domain"},
+      {"url.flags", "urls.flags"},
       {"attachment.name", "attachments.name"},
       {"attachment.extension", "attachments.extension"},
       {"attachment.content_type", "attachments.content_type"},
@@ -106,6 +108,9 @@ bool is_item_test_tree(const IrNode& n, vm::Collection c) {
     return std::all_of(n.children.begin(), n.children.end(),
                        [c](const IrNode& child) { return is_item_test_tree(child, c); });
   }
+  // `text_domain is urls.domain` pairs two values of one item: it needs the loop.
+  if (n.op == IrOp::SameValue && vm::field_info(static_cast<vm::FieldId>(n.index)).collection == c)
+    return false;
   return is_field_test(n.op) && vm::field_info(n.field).collection == c;
 }
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace mp::runtime::detail {
 namespace {
@@ -333,16 +333,23 @@ std::string_view trim_trailing_punctuation(std::string_view url) {
 
 class UrlCollector {
  public:
-  void add(std::string_view text) {
+  // A URL seen again keeps its first place; the link text of a later <a> to it is
+  // kept when the first sighting had none (a bare URL in the text, then its link).
+  void add(std::string_view text, std::string link_text = {}) {
     std::string domain = url_domain(text);
-    if (domain.empty() || !seen_.emplace(text).second) return;
-    urls_.push_back(Url{std::string(text), std::move(domain)});
+    if (domain.empty()) return;
+    auto [seen, fresh] = index_.emplace(text, urls_.size());
+    if (fresh) {
+      urls_.push_back(Url{std::string(text), std::move(domain), std::move(link_text)});
+    } else if (urls_[seen->second].link_text.empty()) {
+      urls_[seen->second].link_text = std::move(link_text);
+    }
   }
   std::vector<Url> take() { return std::move(urls_); }
 
  private:
   std::vector<Url> urls_;
-  std::unordered_set<std::string> seen_;
+  std::unordered_map<std::string, size_t> index_;
 };
 
 void find_text_urls(std::string_view text, UrlCollector& urls) {
@@ -359,6 +366,24 @@ void find_text_urls(std::string_view text, UrlCollector& urls) {
   }
 }
 
+// What a reader sees as the link that opens at `from` (just past an <a> tag): the
+// text up to the next </a>, reduced like any HTML. Bounded, so an unclosed <a>
+// costs a few kilobytes of scanning, not the rest of the document.
+std::string link_text_at(std::string_view html, size_t from) {
+  constexpr size_t kMaxLinkMarkup = 4096;
+  constexpr size_t kMaxLinkText = 256;
+  std::string_view inside = html.substr(from, kMaxLinkMarkup);
+  for (size_t lt = inside.find('<'); lt != std::string_view::npos; lt = inside.find('<', lt + 1)) {
+    if (istarts_with(inside, lt, "</a") || istarts_with(inside, lt, "<a ")) {
+      inside = inside.substr(0, lt);
+      break;
+    }
+  }
+  std::string text(trim(html_to_text(inside)));
+  if (text.size() > kMaxLinkText) text.resize(kMaxLinkText);
+  return text;
+}
+
 void find_attribute_urls(std::string_view html, UrlCollector& urls) {
   for (size_t pos = html.find('<'); pos != std::string_view::npos;) {
     const std::optional<Tag> tag = read_tag(html, pos);
@@ -366,11 +391,14 @@ void find_attribute_urls(std::string_view html, UrlCollector& urls) {
       pos = html.find('<', pos + 1);
       continue;
     }
+    const bool link = !tag->closing && iequals(tag->name, "a");
     for_each_attribute(tag->attributes, [&](std::string_view name, std::string_view value) {
-      if (!iequals(name, "href") && !iequals(name, "src")) return;
+      const bool href = iequals(name, "href");
+      if (!href && !iequals(name, "src")) return;
       const std::string decoded = decode_html_entities(value);
       const std::string_view url = trim(decoded);
-      if (has_url_prefix(url, 0) || url.starts_with("//")) urls.add(url);
+      if (!has_url_prefix(url, 0) && !url.starts_with("//")) return;
+      urls.add(url, link && href ? link_text_at(html, tag->end) : std::string());
     });
     pos = html.find('<', tag->end);
   }
@@ -424,7 +452,7 @@ std::string html_to_text(std::string_view html) {
   return text.finish();
 }
 
-std::string url_domain(std::string_view url) {
+std::string_view url_authority(std::string_view url) {
   size_t start = 0;
   if (const size_t scheme_end = scheme_length(url); scheme_end > 0) {
     start = scheme_end + 3;
@@ -433,16 +461,24 @@ std::string url_domain(std::string_view url) {
   } else if (!istarts_with(url, 0, "www.")) {
     return {};
   }
-  std::string_view authority = url.substr(start);
-  authority = authority.substr(0, authority.find_first_of("/?#\\"));
+  const std::string_view authority = url.substr(start);
+  return authority.substr(0, authority.find_first_of("/?#\\"));
+}
+
+std::string_view authority_host(std::string_view authority) {
   if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
     authority.remove_prefix(at + 1);
   }
   std::string_view host = authority.starts_with('[') ? authority.substr(1, authority.find(']') - 1)
                                                      : authority.substr(0, authority.find(':'));
   while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  return host;
+}
+
+std::string url_domain(std::string_view url) {
+  const std::string_view host = authority_host(url_authority(url));
   // A bare "www." is a word ending a sentence, not a host.
-  if (start == 0 && host.size() <= 4) return {};
+  if (istarts_with(url, 0, "www.") && host.size() <= 4) return {};
   std::string domain(host);
   for (char& c : domain) c = to_lower(c);
   return domain;

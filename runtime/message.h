@@ -74,6 +74,10 @@ struct ParseOptions {
 struct Url {
   std::string text;    // as found in the text or HTML (href values and bare URLs)
   std::string domain;  // lowercased host name (no port, no userinfo)
+  // For the href of an HTML <a>: the text a reader sees as the link (tags dropped,
+  // entities decoded, whitespace collapsed, at most a few hundred bytes); "" for
+  // other URLs. What the link *claims* to be, next to where it goes.
+  std::string link_text;
 };
 
 class MP_API Message {

@@ -277,6 +277,9 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
     case FieldId::ArchiveMemberSize:
     case FieldId::ArchiveMemberDepth: return extract_inspection(field, out);
     case FieldId::HeaderNumber: return extract_header_numbers(out);
+    case FieldId::UrlTextDomain:
+    case FieldId::UrlFlags:
+    case FieldId::MessageObfuscation: return extract_heuristic(field, out);
     case FieldId::MessageDefects: {
       const auto kinds = message_.defect_kinds();
       for (size_t i = 0; i < kinds.size(); ++i) {

@@ -95,6 +95,8 @@ class MessageFields {
   };
   const std::vector<ArchiveMember>& archive_members();
   void extract_inspection(FieldId field, FieldValues& out);
+  // urls.text_domain, urls.flags, message.obfuscation (vm/field_heuristics.cpp).
+  void extract_heuristic(FieldId field, FieldValues& out);
   std::string attachment_name(uint32_t attachment) const;
 
   const runtime::Message& message_;

@@ -7,7 +7,9 @@
 
 #include "attach/inspect.h"
 #include "runtime/message.h"
+#include "runtime/obfuscation.h"
 #include "runtime/resemble.h"
+#include "runtime/url_form.h"
 
 namespace mp::vm {
 
@@ -39,8 +41,16 @@ std::optional<Collection> collection_by_name(std::string_view name) {
 
 namespace {
 
-// The names the facts of auth/ produce (auth tests check each name against this) and
-// the message's defect names.
+// The names of the values 0 .. count-1 of an enumeration, by its name function.
+template <typename Enum>
+std::vector<std::string_view> names_of(size_t count, std::string_view (*name)(Enum)) {
+  std::vector<std::string_view> names;
+  for (size_t i = 0; i < count; ++i) names.push_back(name(static_cast<Enum>(i)));
+  return names;
+}
+
+// The names the facts of auth/ produce (auth tests check each name against this), the
+// message's defect names and the flags of attachments and URLs.
 std::vector<std::string_view> vocabulary_of(FieldId field) {
   switch (field) {
     case FieldId::Spf: return {"none", "neutral", "pass", "fail", "softfail", "temperror", "permerror"};
@@ -54,19 +64,12 @@ std::vector<std::string_view> vocabulary_of(FieldId field) {
               "not_client", "ptr_mismatch", "ok",        "temperror"};
     case FieldId::Mx: return {"mx", "a_only", "none", "null_mx", "bad_host", "private", "temperror"};
     case FieldId::Av: return {"clean", "infected", "error"};
-    case FieldId::AttachmentFlags: {
-      std::vector<std::string_view> names;
-      for (size_t i = 0; i < attach::kFlagCount; ++i)
-        names.push_back(attach::flag_name(static_cast<attach::Flag>(i)));
-      return names;
-    }
-    case FieldId::MessageDefects: {
-      std::vector<std::string_view> names;
-      for (size_t i = 0; i < runtime::kDefectKindCount; ++i) {
-        names.push_back(runtime::defect_name(static_cast<runtime::DefectKind>(i)));
-      }
-      return names;
-    }
+    case FieldId::AttachmentFlags: return names_of<attach::Flag>(attach::kFlagCount, attach::flag_name);
+    case FieldId::MessageDefects:
+      return names_of<runtime::DefectKind>(runtime::kDefectKindCount, runtime::defect_name);
+    case FieldId::UrlFlags: return names_of<runtime::UrlFlag>(runtime::kUrlFlagCount, runtime::url_flag_name);
+    case FieldId::MessageObfuscation:
+      return names_of<runtime::Obfuscation>(runtime::kObfuscationCount, runtime::obfuscation_name);
     default: return {};
   }
 }

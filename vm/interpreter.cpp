@@ -369,6 +369,17 @@ bool Run::resembles(FieldId field, uint32_t set, int64_t item) {
   return false;
 }
 
+// Whether `b` holds value `i` of `a` (for item `item` of b only, when item >= 0).
+bool has_value(const FieldValues& b, const FieldValues& a, size_t i, int64_t item) {
+  const bool ip = !a.ips.empty();
+  const size_t count = ip ? b.ips.size() : b.text.size();
+  for (size_t j = 0; j < count; ++j) {
+    if (item >= 0 && b.item_of(j) != item) continue;
+    if (ip ? b.ips[j] == a.ips[i] : b.text[j] == a.text[i]) return true;
+  }
+  return false;
+}
+
 // Every value of one field against every value of the other: both lists are short
 // (addresses of a header, a domain or two).
 bool Run::same_value(FieldId field, FieldId other, int64_t item) {
@@ -377,12 +388,12 @@ bool Run::same_value(FieldId field, FieldId other, int64_t item) {
   const bool ip = field_info(field).kind == ValueKind::Ip;
   const size_t count = ip ? a.ips.size() : a.text.size();
   const std::string test = "is " + std::string(field_info(other).name);
+  // Inside `any urls (text_domain is urls.domain)` the right side is the same URL.
+  const bool same_item = item >= 0 && field_info(other).collection == field_info(field).collection;
   for (size_t i = 0; i < count; ++i) {
     const uint32_t owner = a.item_of(i);
     if (item >= 0 && owner != item) continue;
-    const bool found = ip ? std::find(b.ips.begin(), b.ips.end(), a.ips[i]) != b.ips.end()
-                          : std::find(b.text.begin(), b.text.end(), a.text[i]) != b.text.end();
-    if (!found) continue;
+    if (!has_value(b, a, i, same_item ? static_cast<int64_t>(owner) : int64_t{-1})) continue;
     evidence_.push_back({std::string(field_info(field).name), test, owner, -1, -1,
                          ip ? a.ips[i].str() : std::string(a.text[i]), item_name(field, owner)});
     trace_test(evidence_.back().field, test, true,

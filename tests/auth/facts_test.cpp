@@ -91,6 +91,17 @@ TEST_F(MessageFactsTest, HeloChecks) {
   EXPECT_EQ(values(envelope("192.0.2.10", ""), FieldId::HeloChecks), std::vector<std::string>{"missing"});
 }
 
+// A stored message evaluated outside an SMTP session (no client, no HELO): the session
+// facts have no value, so "no reverse DNS" and "HELO missing" never fire on it.
+TEST_F(MessageFactsTest, NoSessionNoSessionFacts) {
+  auto no_session = envelope("", "");
+  ASSERT_FALSE(no_session.client_ip);
+  EXPECT_TRUE(values(no_session, FieldId::PtrChecks).empty());
+  EXPECT_TRUE(values(no_session, FieldId::Fcrdns).empty());
+  EXPECT_TRUE(values(no_session, FieldId::HeloChecks).empty());
+  EXPECT_EQ(values(envelope("", "OEMCOMPUTER"), FieldId::HeloChecks), std::vector<std::string>{"not_fqdn"});
+}
+
 TEST_F(MessageFactsTest, SpfThroughTheFactInterfaceAndTheHeader) {
   auto env = envelope("192.0.2.10");
   MessageFacts facts(resolver, message, env);
