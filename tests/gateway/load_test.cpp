@@ -15,6 +15,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "tests/dnsd/test_dns_server.h"
 #include "tests/gateway/policyd_harness.h"
@@ -93,7 +94,14 @@ TEST(GatewayLoad, EveryMessageIsAccountedForThroughOutagesAndReloads) {
     std::lock_guard lock(faults);
     const int i = ++finished;
     // The DNS server goes away for 2 s (longer than its answers' TTL) …
-    if (i == count * 2 / 10) dns.reset(), dns_stopped = std::chrono::steady_clock::now();
+    if (i == count * 2 / 10) {
+      dns.reset();
+      dns_stopped = std::chrono::steady_clock::now();
+      // … and the load pauses past the TTL (every client finishing a message waits on
+      // this lock), so that the cached answers expire while the server is away however
+      // fast the rest of the run would otherwise go.
+      std::this_thread::sleep_for(1200ms);
+    }
     if (!dns && i >= count * 3 / 10 && std::chrono::steady_clock::now() - dns_stopped > 2s) {
       try {  // … and comes back on its port
         dns = std::make_unique<testing::TestDnsServer>(kZone, dns_port);
