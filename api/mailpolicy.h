@@ -214,10 +214,11 @@ MP_EXPORT const char *mp_verdict_removed_header(const mp_verdict *verdict, size_
 MP_EXPORT size_t mp_verdict_result_header_count(const mp_verdict *verdict);
 MP_EXPORT mp_status mp_verdict_result_header(const mp_verdict *verdict, size_t i, mp_header *out);
 
-/* Body edits. The `banner` action's texts, in order; for a message that is passed on
- * (deliver, allow, quarantine) they are put at the top of its text parts
- * (runtime/body_edit.h: text/plain and text/html parts shown as the body; signed
- * or encrypted multiparts and broken MIME structures are left alone).
+/* Body edits. The `banner` action's texts, in order, and the `rewrite urls` action's
+ * link rewriting; for a message that is passed on (deliver, allow, quarantine) the
+ * banners are put at the top of its text parts and its links rewritten
+ * (runtime/body_edit.h: text/plain and text/html parts; signed or encrypted
+ * multiparts and broken MIME structures are left alone).
  *  - mp_verdict_body: the new body, every byte after the header block's empty line,
  *    CRLF line ends when the message's header block has them; NULL (and *size 0)
  *    when the body is unchanged. Valid until mp_verdict_free. A milter passes it to
@@ -225,14 +226,21 @@ MP_EXPORT mp_status mp_verdict_result_header(const mp_verdict *verdict, size_t i
  *  - changed headers: top-level fields that change with the new body
  *    (Content-Type, Content-Transfer-Encoding, MIME-Version), name and new unfolded
  *    value; replace the first field of that name, or add it when absent.
- *  - mp_verdict_body_note: why banners could not be added ("signed or encrypted
- *    multipart: ...", "no inline text part"); "" when they were or there were none. */
+ *  - mp_verdict_body_note: why the body could not be edited ("signed or encrypted
+ *    multipart: ...", "no inline text part", "no link to rewrite"); "" when it was
+ *    or no edit was asked for. */
 MP_EXPORT size_t mp_verdict_banner_count(const mp_verdict *verdict);
 MP_EXPORT const char *mp_verdict_banner(const mp_verdict *verdict, size_t i); /* NULL past the end */
 MP_EXPORT const char *mp_verdict_body(const mp_verdict *verdict, size_t *size);
 MP_EXPORT size_t mp_verdict_changed_header_count(const mp_verdict *verdict);
 MP_EXPORT mp_status mp_verdict_changed_header(const mp_verdict *verdict, size_t i, mp_header *out);
 MP_EXPORT const char *mp_verdict_body_note(const mp_verdict *verdict);
+/* URL defense (the `rewrite urls` action): the target links were rewritten to, with
+ * "{url}" standing for the original link, percent-encoded; NULL when no rule asked
+ * for it. mp_verdict_urls_rewritten: how many links the new body (mp_verdict_body)
+ * has rewritten, 0 when the body is unchanged. */
+MP_EXPORT const char *mp_verdict_url_rewrite(const mp_verdict *verdict);
+MP_EXPORT size_t mp_verdict_urls_rewritten(const mp_verdict *verdict);
 
 /* The facts computed for this message (only those some rule read). */
 typedef struct mp_fact {

@@ -73,8 +73,9 @@ void edit_body(mp_verdict& v, const runtime::Message& message) {
   const vm::Action action = v.verdict.action;
   const bool passed_on =
       action == vm::Action::Deliver || action == vm::Action::Allow || action == vm::Action::Quarantine;
-  if (v.verdict.banners.empty() || !passed_on) return;
-  v.body = runtime::edit_body(message, runtime::BodyEdits{.banners = v.verdict.banners});
+  const runtime::BodyEdits edits = vm::body_edits(v.verdict);
+  if (edits.empty() || !passed_on) return;
+  v.body = runtime::edit_body(message, edits);
 }
 
 }  // namespace mp::api
@@ -168,7 +169,13 @@ mp_status mp_verdict_changed_header(const mp_verdict* v, size_t i, mp_header* ou
   return v ? mp::api::header_at(v->body.changed_headers, i, out) : MP_ERR_INVALID_ARGUMENT;
 }
 const char* mp_verdict_body_note(const mp_verdict* v) {
-  return v && !v->verdict.banners.empty() && !v->body.edited ? v->body.not_edited.c_str() : "";
+  return v && !mp::vm::body_edits(v->verdict).empty() && !v->body.edited ? v->body.not_edited.c_str() : "";
+}
+const char* mp_verdict_url_rewrite(const mp_verdict* v) {
+  return v && v->verdict.url_rewrite ? v->verdict.url_rewrite->target.c_str() : nullptr;
+}
+size_t mp_verdict_urls_rewritten(const mp_verdict* v) {
+  return v && v->body.edited ? v->body.urls_rewritten : 0;
 }
 
 size_t mp_verdict_added_header_count(const mp_verdict* v) {

@@ -157,6 +157,7 @@ class Emitter {
       case lang::ActionKind::Score: emit(Op::Score, 0, text(), number(a.score)); break;
       case lang::ActionKind::Tag: emit(Op::Tag, 0, 0, string(a.text)); break;
       case lang::ActionKind::Banner: emit(Op::Banner, 0, 0, string(a.text)); break;
+      case lang::ActionKind::RewriteUrls: emit(Op::RewriteUrls, 0, string(a.text), a.set); break;
       case lang::ActionKind::AddHeader: emit(Op::AddHeader, 0, string(a.header), string(a.text)); break;
       case lang::ActionKind::RemoveHeader: emit(Op::RemoveHeader, 0, string(a.header), 0); break;
       case lang::ActionKind::Log: emit(Op::Log, 0, 0, string(a.text)); break;

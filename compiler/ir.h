@@ -60,6 +60,7 @@ struct IrAction {
   bool has_text = false;
   double score = 0;
   std::string header;
+  uint32_t set = 0;  // RewriteUrls: the set of domains whose links are left alone
 };
 
 struct IrRule {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "lang/lang.h"
+#include "runtime/body_edit.h"
 #include "runtime/identity.h"
 
 namespace mp::compiler {
@@ -324,6 +325,57 @@ std::string Sema::text_of(const lang::Action& a) {
   return value.text;
 }
 
+// An entry of `rewrite urls … except DOMAINS`, folded; nullopt (reported) when it is
+// not a host name. A bad line of a list file is skipped for lint to report, as in tests.
+std::optional<std::string> Sema::skipped_domain(const ListItem& item) {
+  const lang::Literal& l = item.literal;
+  const bool textual = l.kind == lang::LiteralKind::Path || l.kind == lang::LiteralKind::String;
+  if (textual && !l.text.empty() && l.text.find_first_of("@/: \t") == std::string::npos) {
+    return runtime::fold_domain(l.text);
+  }
+  const std::string message = "`except` takes the domains whose links stay; `" + l.text + "` is not one";
+  const std::string hint = "write host names: `except [widget.com, partner.example]`";
+  if (!item.origin.empty()) {
+    skipped_entries_.push_back({message + " (" + item.origin + ")", l.span,
+                                item.origin.substr(0, item.origin.rfind(':')), "except", hint});
+  } else {
+    diagnostics_.error("E021", message, l.span, "not a domain", hint);
+  }
+  return std::nullopt;
+}
+
+// `rewrite urls TARGET except DOMAINS`: the target must be a URL a link can become
+// (runtime::url_rewrite_target_error; reported where its text is written, the user's
+// setting for an option), the domains go into a set of urls.domain.
+bool Sema::check_rewrite(const lang::Action& a, IrAction& action) {
+  if (const std::string why = runtime::url_rewrite_target_error(action.text); !why.empty()) {
+    lang::Span at = a.span;
+    if (auto named = find_name(consts_, a.text_name, a.text_name_span);
+        !a.text_name.empty() && named != consts_.end())
+      at = named->second->value.span;
+    diagnostics_.error("E061", "`" + action.text + "` cannot be a link rewrite target: " + why, at,
+                       "not a rewrite target",
+                       "write the click-checking URL with {url} where the original link goes, e.g. "
+                       "\"https://urldefense.example/v1?u={url}\"");
+    return false;
+  }
+  std::vector<std::string> domains;
+  std::string source = "rewrite urls";
+  if (a.except) {
+    std::vector<ListItem> items;
+    expand_value(*a.except, items, 0);
+    for (const ListItem& item : items) {
+      if (auto domain = skipped_domain(item)) domains.push_back(std::move(*domain));
+    }
+    source = "except " + source_of(a.except->span, a.except->span);
+  }
+  std::sort(domains.begin(), domains.end());
+  domains.erase(std::unique(domains.begin(), domains.end()), domains.end());
+  action.set =
+      sets.add(vm::SetInfo{vm::FieldId::UrlDomain, vm::Fold::Domain, "", std::move(domains), source});
+  return true;
+}
+
 std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
   static const std::regex reject_code("^5[0-9][0-9]( |$)");
   static const std::regex tempfail_code("^4[0-9][0-9]( |$)");
@@ -332,6 +384,7 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
   for (const auto& a : rule.actions) {
     IrAction action{a.kind, a.span, text_of(a), a.has_text, a.score, a.header};
     if (!a.text_name.empty() && action.text.empty()) continue;
+    if (a.kind == lang::ActionKind::RewriteUrls && !check_rewrite(a, action)) continue;
     if (a.kind == lang::ActionKind::Reject && a.has_text && !std::regex_search(a.text, reject_code)) {
       diagnostics_.error("E061", "reject text must start with a 5xx reply code", a.span, "no 5xx code",
                          "write e.g. `reject \"550 " + a.text + "\"`");

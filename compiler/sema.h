@@ -79,6 +79,8 @@ class Sema {
   std::string known_settings(const std::string& key) const;
   IrRule check_rule(const lang::Rule& rule, uint32_t stage);
   std::vector<IrAction> check_actions(const lang::Rule& rule);
+  bool check_rewrite(const lang::Action& a, IrAction& action);
+  std::optional<std::string> skipped_domain(const ListItem& item);
   // A list-valued setting's entries: its literal, const or list name, or file("...").
   std::vector<ListItem> setting_items(const lang::Setting& s);
   std::vector<ListItem> org_list(const lang::Setting& s);

@@ -93,6 +93,7 @@ action
   | SCORE (PLUS | MINUS)? NUMBER STRING?       # scoreAction
   | TAG (STRING | path)                        # tagAction
   | BANNER (STRING | path)                     # bannerAction
+  | REWRITE name (STRING | path) (EXCEPT value)?  # rewriteUrlsAction
   | ADD HEADER headerName (STRING | path)      # addHeaderAction
   | REMOVE HEADER headerName                   # removeHeaderAction
   | LOG STRING                                 # logAction
@@ -109,7 +110,7 @@ word : IDENT | NUMBER | IMPORT | CONST | LIST | DEF | SETTINGS | STAGE | RULE | 
      | INBOUND | OUTBOUND | INTERNAL | NOT | AND | OR | IS | IN | CONTAINS | STARTS | ENDS
      | WITH | MATCHES | NOCASE | ANY | ALL | COUNT | HEADER | TRUE | FALSE | ALLOW | REJECT
      | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | BANNER | ADD | REMOVE | LOG
-     | OPTION | DISABLE | RESCORE | RESEMBLES ;
+     | OPTION | DISABLE | RESCORE | RESEMBLES | REWRITE | EXCEPT ;
 
 // Keywords
 IMPORT: 'import'; CONST: 'const'; LIST: 'list'; DEF: 'def'; SETTINGS: 'settings';
@@ -121,6 +122,7 @@ ANY: 'any'; ALL: 'all'; COUNT: 'count'; HEADER: 'header'; TRUE: 'true'; FALSE: '
 ALLOW: 'allow'; REJECT: 'reject'; QUARANTINE: 'quarantine'; DISCARD: 'discard';
 TEMPFAIL: 'tempfail'; SCORE: 'score'; TAG: 'tag'; BANNER: 'banner'; ADD: 'add'; REMOVE: 'remove'; LOG: 'log';
 OPTION: 'option'; DISABLE: 'disable'; RESCORE: 'rescore'; RESEMBLES: 'resembles';
+REWRITE: 'rewrite'; EXCEPT: 'except';
 
 PLUS: '+'; MINUS: '-';
 

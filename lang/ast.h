@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,7 @@ enum class ActionKind {
   Score,
   Tag,
   Banner,
+  RewriteUrls,
   AddHeader,
   RemoveHeader,
   Log
@@ -89,6 +91,9 @@ struct Action {
   // string (`tag anti_spoofing.external_tag`); sema puts its value in `text`.
   std::string text_name;
   Span text_name_span;
+  // RewriteUrls: `text`/`text_name` is the target ("https://check.example/?u={url}"),
+  // `except` the domains whose links are left alone (a list, or a const/list/option name).
+  std::optional<Literal> except;
 };
 
 struct Rule {

@@ -183,6 +183,16 @@ class AstBuilder {
       a.kind = ActionKind::Banner;
       take_text(x->STRING());
       take_name(x->path());
+    } else if (auto* x = dynamic_cast<P::RewriteUrlsActionContext*>(c)) {
+      a.kind = ActionKind::RewriteUrls;
+      if (x->name()->getText() != "urls") {
+        diagnostics_.error("E061", "`rewrite` rewrites the message's links: write `rewrite urls`",
+                           span(x->name()), "not `urls`",
+                           "e.g. `rewrite urls \"https://check.example/?u={url}\"`");
+      }
+      take_text(x->STRING());
+      take_name(x->path());
+      if (x->value()) a.except = literal(x->value());
     } else if (auto* x = dynamic_cast<P::AddHeaderActionContext*>(c)) {
       a.kind = ActionKind::AddHeader;
       a.header = header_name(x->headerName());

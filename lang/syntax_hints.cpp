@@ -44,7 +44,7 @@ constexpr SyntaxHint kHints[] = {
      "a named rule goes in a stage: `stage custom_filters { rule NAME: if ... then ... }`; outside a stage, "
      "write "
      "just `if ... then ...`"},
-    {"allow reject quarantine discard tempfail score tag banner", 0, 0, Where::Anywhere,
+    {"allow reject quarantine discard tempfail score tag banner rewrite", 0, 0, Where::Anywhere,
      "a condition is followed by `then` and its actions: `if COND then allow`"},
 };
 

@@ -39,6 +39,11 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v,
   j["text"] = v.text;
   j["tags"] = v.tags;
   j["banners"] = v.banners;
+  if (v.url_rewrite) {
+    j["url_rewrite"] = {{"target", v.url_rewrite->target}, {"skip_domains", v.url_rewrite->skip_domains}};
+  } else {
+    j["url_rewrite"] = nullptr;
+  }
   json contributions = json::array();
   for (const auto& c : v.contributions) {
     contributions.push_back({{"rule", c.rule}, {"stage", c.stage}, {"score", c.delta}, {"reason", c.reason}});
@@ -131,6 +136,7 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   if (!v.text.empty()) out += fmt::format("  \"{}\"", v.text);
   for (const auto& t : v.tags) out += fmt::format("  tag=\"{}\"", t);
   if (!v.banners.empty()) out += fmt::format("  banners={}", v.banners.size());
+  if (v.url_rewrite) out += "  rewrite-urls";
   out += "\n";
   if (!explain) return out;
   for (const auto& f : v.facts) {
@@ -153,6 +159,12 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
   for (const auto& name : v.removed_headers) out += fmt::format("  remove header {}\n", name);
   for (const auto& line : v.logs) out += fmt::format("  log \"{}\"\n", line);
   for (const auto& text : v.banners) out += fmt::format("  banner \"{}\"\n", text);
+  if (v.url_rewrite) {
+    out += fmt::format("  rewrite urls \"{}\"", v.url_rewrite->target);
+    if (!v.url_rewrite->skip_domains.empty())
+      out += fmt::format(" except {}", fmt::join(v.url_rewrite->skip_domains, ", "));
+    out += "\n";
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "runtime/gmime_util.h"
 #include "runtime/mime_walk.h"
+#include "runtime/url_rewrite.h"
 
 namespace mp::runtime {
 namespace {
@@ -38,12 +39,19 @@ bool is_plain_or_html(GMimeObject* object) {
                              g_mime_content_type_is_type(type, "text", "html"));
 }
 
+struct Target {
+  GMimeTextPart* part = nullptr;
+  bool shown = false;  // shown as the message's text: where banners go
+};
+
 struct Targets {
-  std::vector<GMimeTextPart*> parts;
+  std::vector<Target> parts;
   std::string blocked;  // why a branch was not entered
 };
 
-void find_targets(GMimeObject* object, int depth, Targets& targets) {
+// Every inline text/plain and text/html part; `shown` marks the top-level one, the
+// alternatives of a multipart/alternative and the first part of other multiparts.
+void find_targets(GMimeObject* object, int depth, bool shown, Targets& targets) {
   if (object == nullptr || depth > kMaxDepth) return;
   if (GMIME_IS_MULTIPART_SIGNED(object) || GMIME_IS_MULTIPART_ENCRYPTED(object) ||
       is_multipart(object, "signed") || is_multipart(object, "encrypted")) {
@@ -52,13 +60,15 @@ void find_targets(GMimeObject* object, int depth, Targets& targets) {
   }
   if (GMIME_IS_MULTIPART(object)) {
     GMimeMultipart* multipart = GMIME_MULTIPART(object);
-    const int count = g_mime_multipart_get_count(multipart);
-    const int last = is_multipart(object, "alternative") ? count : std::min(count, 1);
-    for (int i = 0; i < last; ++i) find_targets(g_mime_multipart_get_part(multipart, i), depth + 1, targets);
+    const bool alternative = is_multipart(object, "alternative");
+    for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i) {
+      find_targets(g_mime_multipart_get_part(multipart, i), depth + 1, shown && (alternative || i == 0),
+                   targets);
+    }
     return;
   }
   if (GMIME_IS_TEXT_PART(object) && detail::is_inline_text(object) && is_plain_or_html(object)) {
-    targets.parts.push_back(GMIME_TEXT_PART(object));
+    targets.parts.push_back({GMIME_TEXT_PART(object), shown});
   }
 }
 
@@ -119,14 +129,39 @@ std::string charset_of(GMimeObject* object) {
   return charset == nullptr ? std::string() : std::string(charset);
 }
 
-void add_banners(GMimeTextPart* part, const std::vector<std::string>& banners, GMimeParserOptions* options) {
-  GMimePart* mime_part = GMIME_PART(part);
-  std::string text = detail::decoded_text(mime_part, options);
-  if (detail::is_html_part(GMIME_OBJECT(part))) {
-    text.insert(html_insertion_point(text), html_banner(banners));
-  } else {
-    text.insert(0, plain_banner(banners));
+// The part's text with the edits made; `rewritten` grows by the links rewritten.
+std::string edited_text(const Target& target, const std::string& text, const BodyEdits& edits,
+                        size_t& rewritten) {
+  const bool html = detail::is_html_part(GMIME_OBJECT(target.part));
+  std::string out = text;
+  if (edits.url_rewrite) {
+    out = html ? detail::rewrite_html_links(out, *edits.url_rewrite, rewritten)
+               : detail::rewrite_text_urls(out, *edits.url_rewrite, rewritten);
   }
+  if (target.shown && !edits.banners.empty()) {
+    if (html)
+      out.insert(html_insertion_point(out), html_banner(edits.banners));
+    else
+      out.insert(0, plain_banner(edits.banners));
+  }
+  return out;
+}
+
+// The transfer encoding for the new text: the part's own (base64 stays base64, 8bit
+// stays 8bit) unless the text no longer fits it (8 bits in 7bit text, lines over 998
+// bytes), then the best one within the same limit.
+GMimeContentEncoding encoding_for(GMimePart* part, GMimeContentEncoding before) {
+  if (before == GMIME_CONTENT_ENCODING_DEFAULT || before == GMIME_CONTENT_ENCODING_7BIT) {
+    return g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT);
+  }
+  if (before == GMIME_CONTENT_ENCODING_8BIT) {
+    return g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_8BIT);
+  }
+  return before;
+}
+
+void set_text(GMimeTextPart* part, const std::string& text) {
+  GMimePart* mime_part = GMIME_PART(part);
   const GMimeContentEncoding before = g_mime_part_get_content_encoding(mime_part);
   const std::string declared = charset_of(GMIME_OBJECT(part));
   g_mime_text_part_set_text(part, text.c_str());
@@ -136,13 +171,7 @@ void add_banners(GMimeTextPart* part, const std::vector<std::string>& banners, G
       is_ascii_superset(declared)) {
     g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", declared.c_str());
   }
-  // Keep the part's transfer encoding (base64 stays base64, 8bit stays 8bit); 7bit or
-  // none that no longer fits 7 bits gets the best 7-bit-safe one.
-  GMimeContentEncoding after = before;
-  if (before == GMIME_CONTENT_ENCODING_DEFAULT || before == GMIME_CONTENT_ENCODING_7BIT) {
-    after = g_mime_part_get_best_content_encoding(mime_part, GMIME_ENCODING_CONSTRAINT_7BIT);
-  }
-  g_mime_part_set_content_encoding(mime_part, after);
+  g_mime_part_set_content_encoding(mime_part, encoding_for(mime_part, before));
 }
 
 std::vector<std::string> unique(const std::vector<std::string>& texts) {
@@ -248,17 +277,24 @@ EditedMessage edit_body(const Message& message, const BodyEdits& edits) {
   if (top == nullptr) return not_edited("no MIME body");
 
   Targets targets;
-  find_targets(top, 0, targets);
+  find_targets(top, 0, true, targets);
   if (targets.parts.empty())
     return not_edited(targets.blocked.empty() ? "no inline text part" : targets.blocked);
 
   std::vector<std::string> before;
   for (const char* name : kContentFields) before.push_back(field_value(top, name));
-  const std::vector<std::string> banners = unique(edits.banners);
-  for (GMimeTextPart* part : targets.parts) add_banners(part, banners, options.get());
-
+  BodyEdits unique_edits = edits;
+  unique_edits.banners = unique(edits.banners);
   EditedMessage result;
-  result.edited = true;
+  for (const Target& target : targets.parts) {
+    const std::string text = detail::decoded_text(GMIME_PART(target.part), options.get());
+    std::string edited = edited_text(target, text, unique_edits, result.urls_rewritten);
+    if (edited == text) continue;
+    set_text(target.part, edited);
+    result.edited = true;
+  }
+  if (!result.edited)
+    return not_edited(edits.banners.empty() ? "no link to rewrite" : "no part shown as text");
   for (size_t i = 0; i < kContentFields.size(); ++i) {
     std::string now = field_value(top, kContentFields[i]);
     const bool added_implied = before[i].empty() && is_implied(kContentFields[i], now);

@@ -352,20 +352,6 @@ class UrlCollector {
   std::unordered_map<std::string, size_t> index_;
 };
 
-void find_text_urls(std::string_view text, UrlCollector& urls) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    if (!at_word_start(text, pos) || !has_url_prefix(text, pos)) {
-      ++pos;
-      continue;
-    }
-    size_t end = pos;
-    while (end < text.size() && is_url_char(text[end])) ++end;
-    urls.add(trim_trailing_punctuation(text.substr(pos, end - pos)));
-    pos = end;
-  }
-}
-
 // What a reader sees as the link that opens at `from` (just past an <a> tag): the
 // text up to the next </a>, reduced like any HTML. Bounded, so an unclosed <a>
 // costs a few kilobytes of scanning, not the rest of the document.
@@ -384,24 +370,31 @@ std::string link_text_at(std::string_view html, size_t from) {
   return text;
 }
 
-void find_attribute_urls(std::string_view html, UrlCollector& urls) {
+// Every tag of `html`, in order; plain-text '<'s are skipped.
+void for_each_tag(std::string_view html, const std::function<void(const Tag&)>& visit) {
   for (size_t pos = html.find('<'); pos != std::string_view::npos;) {
     const std::optional<Tag> tag = read_tag(html, pos);
     if (!tag) {
       pos = html.find('<', pos + 1);
       continue;
     }
-    const bool link = !tag->closing && iequals(tag->name, "a");
-    for_each_attribute(tag->attributes, [&](std::string_view name, std::string_view value) {
+    visit(*tag);
+    pos = html.find('<', tag->end);
+  }
+}
+
+void find_attribute_urls(std::string_view html, UrlCollector& urls) {
+  for_each_tag(html, [&](const Tag& tag) {
+    const bool link = !tag.closing && iequals(tag.name, "a");
+    for_each_attribute(tag.attributes, [&](std::string_view name, std::string_view value) {
       const bool href = iequals(name, "href");
       if (!href && !iequals(name, "src")) return;
       const std::string decoded = decode_html_entities(value);
       const std::string_view url = trim(decoded);
       if (!has_url_prefix(url, 0) && !url.starts_with("//")) return;
-      urls.add(url, link && href ? link_text_at(html, tag->end) : std::string());
+      urls.add(url, link && href ? link_text_at(html, tag.end) : std::string());
     });
-    pos = html.find('<', tag->end);
-  }
+  });
 }
 
 // Length of the "scheme" in "scheme://...", 0 when the URL does not start with one
@@ -484,9 +477,32 @@ std::string url_domain(std::string_view url) {
   return domain;
 }
 
+void for_each_text_url(std::string_view text, const std::function<void(std::string_view)>& visit) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (!at_word_start(text, pos) || !has_url_prefix(text, pos)) {
+      ++pos;
+      continue;
+    }
+    size_t end = pos;
+    while (end < text.size() && is_url_char(text[end])) ++end;
+    visit(trim_trailing_punctuation(text.substr(pos, end - pos)));
+    pos = end;
+  }
+}
+
+void for_each_link_href(std::string_view html, const std::function<void(std::string_view)>& visit) {
+  for_each_tag(html, [&](const Tag& tag) {
+    if (tag.closing || !is_any_of(tag.name, {"a", "area"})) return;
+    for_each_attribute(tag.attributes, [&](std::string_view name, std::string_view value) {
+      if (iequals(name, "href") && !value.empty()) visit(value);
+    });
+  });
+}
+
 std::vector<Url> find_urls(std::string_view text, std::string_view html) {
   UrlCollector urls;
-  find_text_urls(text, urls);
+  for_each_text_url(text, [&](std::string_view url) { urls.add(url); });
   find_attribute_urls(html, urls);
   return urls.take();
 }

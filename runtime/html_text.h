@@ -2,6 +2,7 @@
 // reader sees, and URLs found in text and in HTML link/source attributes.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,15 @@ std::string_view authority_host(std::string_view authority);
 
 // Lowercased host of an absolute URL or a "www." one; "" when there is none.
 std::string url_domain(std::string_view url);
+
+// Calls `visit` with each http/https/ftp/www. URL of plain `text`, a view into it
+// (trailing sentence punctuation left out), in order.
+void for_each_text_url(std::string_view text, const std::function<void(std::string_view)>& visit);
+
+// Calls `visit` with the value of each href attribute of an <a> or <area> tag of
+// `html`, as written (character references not decoded, quotes left out), a view
+// into `html`, in order. Empty values are not visited.
+void for_each_link_href(std::string_view html, const std::function<void(std::string_view)>& visit);
 
 // http/https/ftp/www. URLs in `text`, then those in href/src attributes of `html`,
 // each once, in order of first appearance. The href of an <a> gets the text a reader

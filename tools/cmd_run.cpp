@@ -32,7 +32,7 @@ struct RunOptions {
 };
 
 // A directory the run writes each message to: --write-headers (header edits only) or
-// --write-message (also the body edits: banners).
+// --write-message (also the body edits: banners, rewritten links).
 struct OutputDir {
   std::string option;  // "--write-headers"
   std::string path;
@@ -88,7 +88,7 @@ bool create_dir(const OutputDir& dir) {
 }
 
 // The message as the gateway would pass it on: result headers on top, removed headers
-// gone and, for --write-message, banners in the body.
+// gone and, for --write-message, banners and rewritten links in the body.
 bool write_output(OutputDir& dir, const std::string& name, const runtime::Message& message,
                   const vm::Verdict& verdict, const auth::MessageFacts& facts) {
   std::filesystem::path out = std::filesystem::path(dir.path) / output_name(name, dir.taken);
@@ -96,7 +96,7 @@ bool write_output(OutputDir& dir, const std::string& name, const runtime::Messag
   if (!facts.auth_summary().empty())
     headers.emplace_back("Authentication-Results", facts.authentication_results());
   runtime::EditedMessage edited;
-  if (dir.body_edits) edited = runtime::edit_body(message, runtime::BodyEdits{.banners = verdict.banners});
+  if (dir.body_edits) edited = runtime::edit_body(message, vm::body_edits(verdict));
   if (!verdict.banners.empty() && dir.body_edits && !edited.edited) {
     std::cerr << name << ": warning: banner not added: " << edited.not_edited << "\n";
   }
@@ -184,7 +184,7 @@ void add_run_command(CLI::App& app, int& status) {
       ->type_name("DIR");
   cmd->add_option("--write-message", o->write_message,
                   "Write each message to DIR/NAME.eml as the gateway passes it on: the headers of "
-                  "--write-headers and the body edits (banners)")
+                  "--write-headers and the body edits (banners, rewritten links)")
       ->type_name("DIR");
   cmd->callback([o, &status] { status = run(*o); });
 }

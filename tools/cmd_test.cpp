@@ -140,6 +140,10 @@ void expect_texts(std::string_view key, const std::vector<std::string>& expected
   }
 }
 
+std::string url_rewrite_text(const std::string& target) {
+  return target.empty() ? "none" : quoted(target);
+}
+
 std::vector<std::string> check_verdict(const TestCase& c, const vm::Verdict& v) {
   std::vector<std::string> failures;
   std::string action(vm::action_name(v.action));
@@ -155,6 +159,11 @@ std::vector<std::string> check_verdict(const TestCase& c, const vm::Verdict& v) 
   }
   expect_texts("tag", c.tags, v.tags, failures);
   expect_texts("banner", c.banners, v.banners, failures);
+  const std::string rewrite = v.url_rewrite ? v.url_rewrite->target : "";
+  if (c.url_rewrite && *c.url_rewrite != rewrite) {
+    failures.push_back(fmt::format("rewrite-urls: expected {}, got {}", url_rewrite_text(*c.url_rewrite),
+                                   url_rewrite_text(rewrite)));
+  }
   auto did_fire = [&](const RuleRef& ref) {
     return std::any_of(v.fired.begin(), v.fired.end(), [&](const vm::FiredRule& f) { return ref.matches(f.stage, f.name); });
   };
@@ -181,6 +190,7 @@ std::string expected_summary(const TestCase& c) {
   if (c.direction) out += ", direction " + *c.direction;
   for (const auto& t : c.tags) out += ", tag " + quoted(t);
   for (const auto& t : c.banners) out += ", banner " + quoted(t);
+  if (c.url_rewrite) out += ", rewrite urls " + url_rewrite_text(*c.url_rewrite);
   for (const auto& r : c.fired) out += ", fired " + r.text();
   for (const auto& r : c.not_fired) out += ", not fired " + r.text();
   if (c.text) out += ", text " + quoted(*c.text);
@@ -195,6 +205,7 @@ std::string got_summary(const vm::Verdict& v) {
                                 number_text(v.score), vm::direction_name(v.direction));
   for (const auto& t : v.tags) out += ", tag " + quoted(t);
   for (const auto& t : v.banners) out += ", banner " + quoted(t);
+  if (v.url_rewrite) out += ", rewrite urls " + quoted(v.url_rewrite->target);
   std::string fired;
   for (const auto& f : v.fired) fired += (fired.empty() ? "" : " ") + f.name;
   out += ", fired " + (fired.empty() ? std::string("nothing") : fired);
@@ -216,6 +227,7 @@ ordered_json expected_json(const TestCase& c) {
   if (c.score) j["score"] = c.score->text;
   if (!c.tags.empty()) j["tags"] = c.tags;
   if (!c.banners.empty()) j["banners"] = c.banners;
+  if (c.url_rewrite) j["rewrite_urls"] = url_rewrite_text(*c.url_rewrite);
   if (c.direction) j["direction"] = *c.direction;
   if (c.text) j["text"] = *c.text;
   auto names = [](const std::vector<RuleRef>& refs) {

@@ -127,8 +127,8 @@ static std::optional<ScoreExpectation> parse_score(const std::string& text) {
 }
 
 static const std::vector<std::string> kCaseKeys = {
-    "message", "sender", "rcpt", "client-ip", "helo",  "auth-user", "tls",       "action",
-    "rule",    "score",  "tag",  "banner",    "fired", "not-fired", "direction", "text"};
+    "message", "sender", "rcpt",   "client-ip", "helo",      "auth-user", "tls",  "action",      "rule",
+    "score",   "tag",    "banner", "fired",     "not-fired", "direction", "text", "rewrite-urls"};
 static const std::set<std::string> kActions = {"deliver", "allow", "reject", "quarantine", "discard", "tempfail"};
 static const std::set<std::string> kDirections = {"inbound", "outbound", "internal"};
 
@@ -259,6 +259,8 @@ static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, 
     c.tags.push_back(unquote(value));
   } else if (key == "banner") {
     c.banners.push_back(unquote(value));
+  } else if (key == "rewrite-urls") {
+    c.url_rewrite = value == "none" ? std::string() : unquote(value);
   } else if (key == "fired" || key == "not-fired") {
     for (const auto& word : split_words(value)) {
       auto ref = parse_rule_ref(word);

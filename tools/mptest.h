@@ -74,6 +74,9 @@ struct TestCase {
   std::optional<ScoreExpectation> score;
   std::vector<std::string> tags;
   std::vector<std::string> banners;  // `banner: "TEXT"`: among the verdict's banners
+  // `rewrite-urls: "TARGET"`: the verdict rewrites links to TARGET; `rewrite-urls: none`
+  // (held as ""): it rewrites none.
+  std::optional<std::string> url_rewrite;
   std::vector<RuleRef> fired, not_fired;
   std::optional<std::string> direction;
   std::optional<std::string> text;

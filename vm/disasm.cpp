@@ -44,7 +44,10 @@ std::string describe(const ImageData& im, OperandKind kind, uint32_t value, cons
     case OperandKind::Coll: return std::string(collection_names(static_cast<Collection>(value)));
     case OperandKind::Pat: return im.patterns[value].source;
     case OperandKind::Set:
-      return (ins.op == Op::Resembles ? "resembles " : "in ") + set_preview(im.sets[value]);
+      return (ins.op == Op::Resembles     ? "resembles "
+              : ins.op == Op::RewriteUrls ? "except "
+                                          : "in ") +
+             set_preview(im.sets[value]);
     case OperandKind::Net: return fmt::format("in {} prefixes", im.nets[value].prefixes.size());
     case OperandKind::Num: return fmt::format("{}", im.numbers[value]);
     case OperandKind::Str: return quoted(im.strings[value]);

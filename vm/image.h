@@ -30,7 +30,9 @@ inline constexpr uint32_t kImageVersion = 3;
 // stages has run, the evaluation goes on through their rules (only theirs), and one
 // of them may still reject, quarantine, tempfail or discard the message
 // (docs/language.md, section 13).
-inline constexpr std::string_view kMandatoryStages[] = {"antivirus", "attachment_defense"};
+// URL defense is one of them: a sender trusted enough to skip the spam checks can
+// still have its account taken over, and the rewrite is what protects the click.
+inline constexpr std::string_view kMandatoryStages[] = {"antivirus", "attachment_defense", "url_defense"};
 inline bool is_mandatory_stage(std::string_view stage) {
   for (std::string_view s : kMandatoryStages) {
     if (s == stage) return true;

@@ -608,6 +608,10 @@ void Run::execute(uint8_t direction_bit) {
       }
       case Op::Tag: verdict_.tags.push_back(im_.strings[ins.c]); break;
       case Op::Banner: verdict_.banners.push_back(im_.strings[ins.c]); break;
+      case Op::RewriteUrls:
+        if (!verdict_.url_rewrite)
+          verdict_.url_rewrite = runtime::UrlRewrite{im_.strings[ins.b], im_.sets[ins.c].entries};
+        break;
       case Op::AddHeader: verdict_.added_headers.emplace_back(im_.strings[ins.b], im_.strings[ins.c]); break;
       case Op::RemoveHeader: verdict_.removed_headers.push_back(im_.strings[ins.b]); break;
       case Op::Log: verdict_.logs.push_back(im_.strings[ins.c]); break;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "runtime/body_edit.h"
 #include "vm/loaded.h"
 
 namespace mp::vm {
@@ -70,6 +71,12 @@ void check_semantics(const ImageData& im, size_t pc, const Instruction& ins) {
       if (kind() == ValueKind::Ip || kind() == ValueKind::Number)
         reject(pc, "resemblance on a non-text field");
       if (im.sets[ins.c].fold != Fold::Resemble) reject(pc, "resemblance test on a plain set");
+      break;
+    case Op::RewriteUrls:
+      if (im.sets[ins.c].field != FieldId::UrlDomain || im.sets[ins.c].fold != Fold::Domain)
+        reject(pc, "link rewrite with a set that is not of domains");
+      if (!runtime::url_rewrite_target_error(im.strings[ins.b]).empty())
+        reject(pc, "link rewrite target is not a URL");
       break;
     case Op::InNet:
       if (kind() != ValueKind::Ip) reject(pc, "net test on a non-IP field");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/api_export.h"
+#include "runtime/body_edit.h"
 #include "runtime/envelope.h"
 #include "runtime/message.h"
 #include "vm/facts.h"
@@ -95,6 +96,9 @@ struct Verdict {
   // Warnings to show at the top of the message's text (the `banner` action), in the
   // order the rules ran; runtime::edit_body puts them into the body.
   std::vector<std::string> banners;
+  // URL defense (the `rewrite urls` action): the first rule's that ran; links are
+  // rewritten as the body is edited (runtime::edit_body).
+  std::optional<runtime::UrlRewrite> url_rewrite;
   std::vector<std::pair<std::string, std::string>> added_headers;
   std::vector<std::string> removed_headers;
   std::vector<std::string> logs;
@@ -107,6 +111,11 @@ struct Verdict {
   std::vector<std::string> defects;
   size_t rules_not_reached = 0;   // rules after the deciding terminal action (when tracing)
 };
+
+// The body edits a verdict asks for (banners, link rewriting), for runtime::edit_body.
+inline runtime::BodyEdits body_edits(const Verdict& verdict) {
+  return runtime::BodyEdits{.banners = verdict.banners, .url_rewrite = verdict.url_rewrite};
+}
 
 class Program;
 using ProgramPtr = std::shared_ptr<const Program>;

@@ -128,11 +128,12 @@ function show(scopes) {
 // ---- A copy of the lexer of lang/Policy.g4 -------------------------------------------
 
 const KEYWORDS = [
-  'import',   'const',   'list',     'def',      'settings', 'stage',      'rule',    'if',       'then',
-  'file',     'inbound', 'outbound', 'internal', 'not',      'and',        'or',      'is',       'in',
-  'contains', 'starts',  'ends',     'with',     'matches',  'nocase',     'any',     'all',      'count',
-  'header',   'true',    'false',    'allow',    'reject',   'quarantine', 'discard', 'tempfail', 'score',
-  'tag',      'banner',  'add',      'remove',   'log',      'option',     'disable', 'rescore',  'resembles',
+  'import',     'const',   'list',     'def',      'settings',  'stage',   'rule',    'if',
+  'then',       'file',    'inbound',  'outbound', 'internal',  'not',     'and',     'or',
+  'is',         'in',      'contains', 'starts',   'ends',      'with',    'matches', 'nocase',
+  'any',        'all',     'count',    'header',   'true',      'false',   'allow',   'reject',
+  'quarantine', 'discard', 'tempfail', 'score',    'tag',       'banner',  'add',     'remove',
+  'log',        'option',  'disable',  'rescore',  'resembles', 'rewrite', 'except',
 ];
 // Implicit tokens of the parser rules come first in ANTLR, then the lexer rules in order.
 const LITERALS = ['=', '(', ')', '{', '}', ':', ',', '<', '<=', '>', '>=', '==', '!=', '[', ']', '.'];
@@ -190,10 +191,11 @@ function lex(text) {
 const CONTROL = new Set(['if', 'then', 'stage', 'rule', 'def', 'const', 'list', 'settings', 'import']);
 const OPERATOR_WORDS = new Set([
   'and', 'or', 'not', 'is', 'in', 'contains', 'starts', 'ends', 'with', 'matches', 'resembles', 'nocase',
-  'any', 'all', 'count'
+  'any', 'all', 'count', 'except'
 ]);
 const ACTIONS = new Set([
-  'allow', 'reject', 'quarantine', 'discard', 'tempfail', 'score', 'tag', 'banner', 'add', 'remove', 'log'
+  'allow', 'reject', 'quarantine', 'discard', 'tempfail', 'score', 'tag', 'banner', 'add', 'remove', 'log',
+  'rewrite'
 ]);
 const DIRECTIONS = new Set(['inbound', 'outbound', 'internal']);
 const TEST_OPERATORS = new Set(['is', 'in', 'contains', 'starts', 'ends', 'matches', 'resembles']);

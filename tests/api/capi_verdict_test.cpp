@@ -237,7 +237,7 @@ std::set<std::string> keys(const json& object) {
 const std::set<std::string> kJsonKeys = {
     "file",  "action",      "rule",           "stage", "location", "fact",
     "score", "direction",   "text",           "tags",  "banners",  "contributions",
-    "fired", "add_headers", "remove_headers", "log",   "facts"};
+    "fired", "add_headers", "remove_headers", "log",   "facts",    "url_rewrite"};
 
 TEST(CapiVerdict, JsonHasTheDocumentedKeysAndValues) {
   Policy policy(kScoringPolicy);
@@ -329,6 +329,40 @@ TEST(CapiVerdict, ChangedHeadersComeWithABodyThatNeedsANewEncoding) {
                          {"MIME-Version", "1.0"}}));
   mp_header h;
   EXPECT_EQ(mp_verdict_changed_header(v.get(), 3, &h), MP_ERR_INVALID_ARGUMENT);
+}
+
+// ---- Body edits (URL defense) -----------------------------------------------------
+
+const char* const kRewritePolicy =
+    "if count(urls) > 0 then rewrite urls \"https://urldefense.example/v1?u={url}\" except [widget.com]\n"
+    "if subject contains \"refuse\" then reject\n";
+
+TEST(CapiVerdict, RewrittenLinksGiveTheNewBodyAndTheirCount) {
+  Policy policy(kRewritePolicy);
+  Verdict v = policy.judge(message("links", "see http://evil.example/a and https://www.widget.com/b\n"));
+  EXPECT_STREQ(mp_verdict_url_rewrite(v.get()), "https://urldefense.example/v1?u={url}");
+  EXPECT_EQ(mp_verdict_urls_rewritten(v.get()), 1u);
+  size_t size = 0;
+  const char* body = mp_verdict_body(v.get(), &size);
+  ASSERT_NE(body, nullptr);
+  EXPECT_EQ(
+      std::string(body, size),
+      "see https://urldefense.example/v1?u=http%3A%2F%2Fevil.example%2Fa and https://www.widget.com/b\n");
+  json j = json::parse(mp_verdict_json(v.get()));
+  EXPECT_EQ(j["url_rewrite"]["target"], "https://urldefense.example/v1?u={url}");
+  EXPECT_EQ(j["url_rewrite"]["skip_domains"], json::array({"widget.com"}));
+  // Refused mail is not passed on; a message without links has nothing to rewrite.
+  Verdict refused = policy.judge(message("refuse", "http://evil.example/\n"));
+  EXPECT_EQ(mp_verdict_body(refused.get(), nullptr), nullptr);
+  EXPECT_EQ(mp_verdict_urls_rewritten(refused.get()), 0u);
+  Verdict ours = policy.judge(message("ours", "https://widget.com/\n"));
+  EXPECT_EQ(mp_verdict_body(ours.get(), nullptr), nullptr);
+  EXPECT_STREQ(mp_verdict_body_note(ours.get()), "no link to rewrite");
+  Verdict none = policy.judge(message("plain"));
+  EXPECT_EQ(mp_verdict_url_rewrite(none.get()), nullptr);
+  EXPECT_TRUE(json::parse(mp_verdict_json(none.get()))["url_rewrite"].is_null());
+  EXPECT_EQ(mp_verdict_url_rewrite(nullptr), nullptr);
+  EXPECT_EQ(mp_verdict_urls_rewritten(nullptr), 0u);
 }
 
 TEST(CapiVerdict, BodyNoteSaysWhyNoBannerWasAdded) {

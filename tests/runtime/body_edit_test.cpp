@@ -13,7 +13,7 @@ namespace {
 const std::string kBanner = "CAUTION: external sender.";
 
 EditedMessage edit(const std::string& raw, std::vector<std::string> banners = {kBanner}) {
-  return edit_body(Message::parse(raw), BodyEdits{.banners = std::move(banners)});
+  return edit_body(Message::parse(raw), BodyEdits{.banners = std::move(banners), .url_rewrite = {}});
 }
 
 size_t count(const std::string& haystack, const std::string& needle) {

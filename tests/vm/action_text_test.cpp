@@ -34,9 +34,28 @@ TEST(VmActionText, AnEmptyOptionTurnsTheActionOff) {
   EXPECT_TRUE(v.banners.empty());
 }
 
+TEST(VmActionText, TheFirstLinkRewriteStandsAndAnEmptyOptionTurnsItOff) {
+  Policy p(
+      "option u.target = \"https://first.example/?u={url}\"\n"
+      "option u.off = \"\"\n"
+      "option u.skip = [Partner.Example, partner.example]\n"
+      "stage s { rule off: if size > 0 then rewrite urls u.off\n"
+      "          rule first: if size > 0 then rewrite urls u.target except [u.skip, widget.com]\n"
+      "          rule second: if size > 0 then rewrite urls \"https://second.example/{url}\" }\n");
+  Verdict v = p.run(kMessage);
+  EXPECT_EQ(v.fired.size(), 3u);
+  ASSERT_TRUE(v.url_rewrite.has_value());
+  EXPECT_EQ(v.url_rewrite->target, "https://first.example/?u={url}");
+  EXPECT_EQ(v.url_rewrite->skip_domains, (std::vector<std::string>{"partner.example", "widget.com"}));
+}
+
 TEST(VmActionText, UnknownOrNotTextIsAnError) {
   EXPECT_EQ(error_codes("if size > 0 then tag w.nosuch\n"), "E012 ");
   EXPECT_EQ(error_codes("const n = 5\nif size > 0 then banner n\n"), "E021 ");
+  EXPECT_EQ(error_codes("const n = 5\nif size > 0 then rewrite urls n\n"), "E021 ");
+  EXPECT_EQ(error_codes("if size > 0 then rewrite urls \"https://a.example/\"\n"), "E061 ");
+  EXPECT_EQ(error_codes("if size > 0 then rewrite urls \"https://a.example/{url}\" except [10.0.0.1/8]\n"),
+            "E021 ");
 }
 
 }  // namespace

@@ -362,6 +362,8 @@ ImageData base_image() {
       "stage s {\n"
       "  rule text: if subject contains \"x\" then score +1 \"why\"\n"
       "  rule set: if sender is a@widget.com then tag \"t\", banner \"w\"\n"
+      "  rule links: if count(urls) > 0 then rewrite urls \"https://check.example/?u={url}\" except "
+      "[widget.com]\n"
       "  rule net: if client.ip in [10.0.0.0/8] then log \"l\"\n"
       "  rule num: if not size < 10 then add header X-A \"b\"\n"
       "  rule loop: if all attachments (size < 5MB) then remove header X-B\n"
@@ -444,6 +446,16 @@ TEST(ImageVerifier, OutOfRangeOperands) {
   with(
       Op::Banner, [&](Instruction& i) { i.c = static_cast<uint32_t>(base.strings.size()); }, "banner string");
   with(Op::AddHeader, [&](Instruction& i) { i.b = static_cast<uint32_t>(base.strings.size()); }, "header name");
+  with(
+      Op::RewriteUrls, [&](Instruction& i) { i.c = static_cast<uint32_t>(base.sets.size()); }, "rewrite set");
+  with(
+      Op::RewriteUrls, [&](Instruction& i) { i.b = static_cast<uint32_t>(base.strings.size()); },
+      "rewrite target");
+  // A set of another field, or a target that is not a URL with {url}: a forged image.
+  with(
+      Op::RewriteUrls, [&](Instruction& i) { i.c = base.code[find_op(base, Op::InSet)].c; }, "sender set");
+  with(
+      Op::RewriteUrls, [&](Instruction& i) { i.b = base.code[find_op(base, Op::Tag)].c; }, "tag as target");
   with(Op::Fire, [&](Instruction& i) { i.c = static_cast<uint32_t>(base.rules.size()); }, "rule index");
   with(Op::EnterRule, [&](Instruction& i) { i.c = static_cast<uint32_t>(base.rules.size()); }, "rule index");
   with(Op::Compare, [](Instruction& i) { i.a = kCmpCount; }, "comparison");

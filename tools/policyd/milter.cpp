@@ -301,8 +301,8 @@ void edit_headers(SMFICTX* ctx, const Connection& c, const mp_verdict* v, const 
   if (config.tags == TagMode::Subject) tag_subject(ctx, c, v);
 }
 
-// The banners: the new body (in chunks, each call appending to the replacement), then
-// the top-level fields that change with it (a new charset or transfer encoding).
+// The body edits (banners, rewritten links): the new body (in chunks, each call appending to the
+// replacement), then the top-level fields that change with it (a new charset or transfer encoding).
 void replace_body(SMFICTX* ctx, const Connection& c, const mp_verdict* v) {
   size_t size = 0;
   const char* body = mp_verdict_body(v, &size);

@@ -275,6 +275,7 @@ void Service::record(const Session& s, const Judgement& j, double seconds, const
     line["banners"] = edited ? "added" : mp_verdict_body_note(v);
     if (!edited) metrics_.count("mailpolicy_banners_not_added_total", {});
   }
+  if (mp_verdict_url_rewrite(v) != nullptr) line["urls_rewritten"] = mp_verdict_urls_rewritten(v);
   log_.write(line);
 }
 

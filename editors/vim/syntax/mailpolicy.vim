@@ -73,13 +73,13 @@ syn keyword mpDeclaration  rule nextgroup=mpRuleName skipwhite
 syn keyword mpDeclaration  def nextgroup=mpDefName skipwhite
 syn keyword mpDeclaration  const list nextgroup=mpConstName skipwhite
 syn keyword mpInclude      import
-syn keyword mpOperatorWord and or not is in starts ends with nocase resembles
+syn keyword mpOperatorWord and or not is in starts ends with nocase resembles except
 " `contains` is an argument name of :syn keyword, so it needs a match.
 syn match mpOperatorWord   /\%([A-Za-z0-9_.@-]\)\@<!contains\%([A-Za-z0-9_.@-]\)\@!/
 syn keyword mpOperatorWord matches nextgroup=mpRegex skipwhite skipnl skipempty
 syn keyword mpQuantifier   any all nextgroup=mpCollection skipwhite
 syn keyword mpQuantifier   count
-syn keyword mpAction       allow reject quarantine discard tempfail score tag banner log
+syn keyword mpAction       allow reject quarantine discard tempfail score tag banner log rewrite
 syn keyword mpAction       add remove nextgroup=mpActionHeader skipwhite
 syn keyword mpActionHeader header contained nextgroup=mpHeaderName skipwhite
 syn keyword mpHeader       header
