@@ -190,36 +190,45 @@ std::vector<ListItem> Sema::setting_items(const lang::Setting& s) {
 
 // The org.* lists are also values every file can name (`client.ip in
 // org.sending_servers`), as options are.
-std::vector<ListItem> Sema::org_list(const lang::Setting& s) {
-  std::vector<ListItem> items = setting_items(s);
-  lists_[kOptionPrefix + s.key] = items;
+std::vector<ListItem>& Sema::org_list(const lang::Setting& s) {
+  std::vector<ListItem>& items = lists_[kOptionPrefix + s.key];
+  items = setting_items(s);
   return items;
 }
 
+// A wrong entry is reported here once, and left out of the list the rules test, so
+// that it does not come back as an error at every rule that reads the setting.
 std::vector<std::string> Sema::domain_setting(const lang::Setting& s) {
   std::vector<std::string> out;
-  for (const auto& item : org_list(s)) {
+  std::vector<ListItem>& items = org_list(s);
+  std::erase_if(items, [&](const ListItem& item) {
+    const std::string& text = item.literal.text;
     auto kind = item.literal.kind;
-    if (kind != lang::LiteralKind::Path && kind != lang::LiteralKind::String) {
-      diagnostics_.error("E062", "`org.domains` takes domain names", item.literal.span, "not a domain");
-      continue;
+    if ((kind != lang::LiteralKind::Path && kind != lang::LiteralKind::String) ||
+        text.find_first_of("@/: \t") != std::string::npos) {
+      diagnostics_.error("E062", "`org.domains` takes domain names", item.literal.span, "not a domain",
+                         "write the domain alone: `widget.com`");
+      return true;
     }
-    out.push_back(runtime::fold_domain(item.literal.text));
-  }
+    out.push_back(runtime::fold_domain(text));
+    return false;
+  });
   return out;
 }
 
 std::vector<runtime::Cidr> Sema::prefix_setting(const lang::Setting& s) {
   std::vector<runtime::Cidr> out;
-  for (const auto& item : org_list(s)) {
+  std::vector<ListItem>& items = org_list(s);
+  std::erase_if(items, [&](const ListItem& item) {
     auto cidr = runtime::Cidr::parse(item.literal.text);
     if (!cidr) {
       diagnostics_.error("E062", "`" + s.key + "` takes IP addresses and CIDR prefixes", item.literal.span,
                          "not an IP address or prefix");
-      continue;
+      return true;
     }
     out.push_back(*cidr);
-  }
+    return false;
+  });
   return out;
 }
 
@@ -329,12 +338,22 @@ std::string Sema::text_of(const lang::Action& a) {
 // not a host name. A bad line of a list file is skipped for lint to report, as in tests.
 std::optional<std::string> Sema::skipped_domain(const ListItem& item) {
   const lang::Literal& l = item.literal;
+  if (l.kind == lang::LiteralKind::Path && item.origin.empty() && l.text.find('.') == std::string::npos) {
+    // Host names have dots: a bare word here is a list or const that does not exist.
+    diagnostics_.error("E012", "unknown name `" + l.text + "`", l.span,
+                       "no const, list or option of this name",
+                       "declare it (`list " + l.text + " = [partner.example]`) or write the domains");
+    return std::nullopt;
+  }
   const bool textual = l.kind == lang::LiteralKind::Path || l.kind == lang::LiteralKind::String;
   if (textual && !l.text.empty() && l.text.find_first_of("@/: \t") == std::string::npos) {
     return runtime::fold_domain(l.text);
   }
-  const std::string message = "`except` takes the domains whose links stay; `" + l.text + "` is not one";
-  const std::string hint = "write host names: `except [widget.com, partner.example]`";
+  const std::string message = "`" + (item.option.empty() ? std::string("except") : item.option) +
+                              "` takes the domains whose links stay; `" + l.text + "` is not one";
+  const std::string hint = item.option.empty()
+                               ? "write host names: `except [widget.com, partner.example]`"
+                               : "write host names: `" + item.option + " = [partner.example]`";
   if (!item.origin.empty()) {
     skipped_entries_.push_back({message + " (" + item.origin + ")", l.span,
                                 item.origin.substr(0, item.origin.rfind(':')), "except", hint});
@@ -359,21 +378,26 @@ bool Sema::check_rewrite(const lang::Action& a, IrAction& action) {
                        "\"https://urldefense.example/v1?u={url}\"");
     return false;
   }
+  const std::string source =
+      a.except ? "except " + source_of(a.except->span, a.except->span) : "rewrite urls";
+  action.set =
+      sets.add(vm::SetInfo{vm::FieldId::UrlDomain, vm::Fold::Domain, "", skipped_domains(a), source});
+  return true;
+}
+
+// The `except` domains of a `rewrite urls`, folded, sorted, once each; wrong entries
+// reported (also while the rewrite is off: the option is wrong all the same).
+std::vector<std::string> Sema::skipped_domains(const lang::Action& a) {
   std::vector<std::string> domains;
-  std::string source = "rewrite urls";
-  if (a.except) {
-    std::vector<ListItem> items;
-    expand_value(*a.except, items, 0);
-    for (const ListItem& item : items) {
-      if (auto domain = skipped_domain(item)) domains.push_back(std::move(*domain));
-    }
-    source = "except " + source_of(a.except->span, a.except->span);
+  if (!a.except) return domains;
+  std::vector<ListItem> items;
+  expand_value(*a.except, items, 0);
+  for (const ListItem& item : items) {
+    if (auto domain = skipped_domain(item)) domains.push_back(std::move(*domain));
   }
   std::sort(domains.begin(), domains.end());
   domains.erase(std::unique(domains.begin(), domains.end()), domains.end());
-  action.set =
-      sets.add(vm::SetInfo{vm::FieldId::UrlDomain, vm::Fold::Domain, "", std::move(domains), source});
-  return true;
+  return domains;
 }
 
 std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
@@ -383,7 +407,10 @@ std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
   std::optional<IrAction> terminal;
   for (const auto& a : rule.actions) {
     IrAction action{a.kind, a.span, text_of(a), a.has_text, a.score, a.header};
-    if (!a.text_name.empty() && action.text.empty()) continue;
+    if (!a.text_name.empty() && action.text.empty()) {
+      if (a.kind == lang::ActionKind::RewriteUrls) skipped_domains(a);
+      continue;
+    }
     if (a.kind == lang::ActionKind::RewriteUrls && !check_rewrite(a, action)) continue;
     if (a.kind == lang::ActionKind::Reject && a.has_text && !std::regex_search(a.text, reject_code)) {
       diagnostics_.error("E061", "reject text must start with a 5xx reply code", a.span, "no 5xx code",

@@ -24,6 +24,9 @@ namespace mp::compiler {
 struct ListItem {
   lang::Literal literal;
   std::string origin;  // "execs.txt:3" for file entries, "" for literals
+  // The option whose value the item is, when a test names an option (a module's rule
+  // testing `custom_filters.blocked_senders`): a wrong item is reported in its terms.
+  std::string option = {};
 };
 
 // A resolved field reference on the left of a test.
@@ -77,13 +80,15 @@ class Sema {
   bool set_option(const lang::Setting& s);
   void adjust_rules(const std::vector<lang::Policy>& files, std::vector<lang::Stage>& stages);
   std::string known_settings(const std::string& key) const;
+  bool misspelt_setting(const lang::Literal& v);
   IrRule check_rule(const lang::Rule& rule, uint32_t stage);
   std::vector<IrAction> check_actions(const lang::Rule& rule);
   bool check_rewrite(const lang::Action& a, IrAction& action);
+  std::vector<std::string> skipped_domains(const lang::Action& a);
   std::optional<std::string> skipped_domain(const ListItem& item);
   // A list-valued setting's entries: its literal, const or list name, or file("...").
   std::vector<ListItem> setting_items(const lang::Setting& s);
-  std::vector<ListItem> org_list(const lang::Setting& s);
+  std::vector<ListItem>& org_list(const lang::Setting& s);
   std::vector<std::string> domain_setting(const lang::Setting& s);
   std::vector<runtime::Cidr> prefix_setting(const lang::Setting& s);
 
@@ -140,6 +145,7 @@ class Sema {
   std::map<std::string, const lang::DefDecl*> defs_;
   std::set<std::string> defs_in_progress_;
   std::set<std::string> used_names_;
+  std::set<std::pair<uint32_t, size_t>> reported_option_items_;  // (file, offset) of items reported
   std::vector<SkippedEntry> skipped_entries_;
   std::vector<vm::Collection> bound_;  // collections bound by enclosing any/all/count
 };

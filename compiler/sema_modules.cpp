@@ -134,6 +134,29 @@ bool Sema::set_option(const lang::Setting& s) {
   return true;
 }
 
+// A dotted name in a value position that no const, list or option has, in a setting's
+// namespace: `org.domain`, `url_defense.skip_domain`. It would otherwise read as a
+// domain (or text) of that spelling and never match, so it is E012. A namespace with
+// `_` cannot be a host name; for the others (org., spam., …) only a near miss of a
+// setting counts, so that `org.uk` stays a domain.
+bool Sema::misspelt_setting(const lang::Literal& v) {
+  const size_t dot = v.text.find('.');
+  if (v.kind != LiteralKind::Path || dot == std::string::npos) return false;
+  const std::string space = v.text.substr(0, dot + 1);
+  std::vector<std::string> names;
+  for (const char* name : kBuiltinSettings) {
+    if (std::string_view(name).starts_with(space)) names.emplace_back(name);
+  }
+  for (const auto& [name, option] : options_) {
+    if (name.starts_with(space)) names.push_back(name);
+  }
+  const std::string near = lang::closest_name(v.text, names);
+  if (names.empty() || (near.empty() && space.find('_') == std::string::npos)) return false;
+  diagnostics_.error("E012", "unknown setting `" + v.text + "`", v.span, "no option or setting of this name",
+                     near.empty() ? known_settings(v.text) : "did you mean `" + near + "`?");
+  return true;
+}
+
 std::string Sema::known_settings(const std::string& key) const {
   std::vector<std::string> names(std::begin(kBuiltinSettings), std::end(kBuiltinSettings));
   for (const auto& [name, option] : options_) names.push_back(name);
@@ -177,8 +200,22 @@ std::vector<std::string> rule_names(const std::vector<lang::Stage>& stages) {
 // `disable` drops the rule; `rescore` gives its one `score` action a new number.
 void Sema::adjust_rules(const std::vector<lang::Policy>& files, std::vector<lang::Stage>& stages) {
   std::vector<std::pair<lang::Stage*, size_t>> disabled;
+  std::map<std::string, const lang::RuleAdjustment*> adjusted;
   for (const auto& file : files) {
     for (const auto& adjustment : file.adjustments) {
+      // A second `disable`/`rescore` of one rule contradicts or repeats the first.
+      auto [first, fresh] = adjusted.emplace(adjustment.rule, &adjustment);
+      if (!fresh) {
+        const bool disabled_first = first->second->kind == lang::RuleAdjustment::Kind::Disable;
+        diagnostics_.add(
+            {lang::Severity::Error,
+             "E042",
+             "rule `" + adjustment.rule + "` is already " + (disabled_first ? "disabled" : "rescored"),
+             {adjustment.span, "second adjustment"},
+             {{first->second->span, "first one here"}},
+             "keep one `disable` or `rescore` line per rule"});
+        continue;
+      }
       auto at = find_rule(stages, adjustment.rule);
       if (!at) {
         std::string near = lang::closest_name(adjustment.rule, rule_names(stages));

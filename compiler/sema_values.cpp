@@ -41,9 +41,14 @@ void Sema::expand_value(const lang::Literal& l, std::vector<ListItem>& out, int 
     }
     if (auto list = find_name(lists_, l.text, l.span); list != lists_.end()) {
       used_names_.insert(list->first);
+      const size_t first = out.size();
       out.insert(out.end(), list->second.begin(), list->second.end());
+      if (list->first.starts_with(kOptionPrefix)) {
+        for (size_t i = first; i < out.size(); ++i) out[i].option = l.text;
+      }
       return;
     }
+    if (misspelt_setting(l)) return;
   }
   out.push_back({l, {}});
 }
@@ -102,6 +107,18 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
   auto mismatch = [&](const std::string& what, const std::string& hint) -> std::optional<std::string> {
     std::string message = "`" + field.display + "` is " + std::string(vm::kind_name(kind)) + ", but `" +
                           l.text + "` is " + what + where;
+    if (!item.option.empty() && item.origin.empty()) {
+      // Said once per entry, in the option's terms: the user set the option, the test
+      // that reads it is a module's.
+      if (!reported_option_items_.insert({l.span.file.value, l.span.begin}).second) return std::nullopt;
+      diagnostics_.error("E021",
+                         "`" + item.option + "` is compared with `" + field.display + "`, " +
+                             std::string(vm::kind_name(kind)) + ", but `" + l.text + "` is " + what,
+                         l.span, "wrong kind of value",
+                         "each entry of `" + item.option + "` must be " + std::string(vm::kind_name(kind)) +
+                             " (docs/stdlib.md lists what each option holds)");
+      return std::nullopt;
+    }
     if (!item.origin.empty()) {
       // A bad line in a list file (often maintained elsewhere) must not stop the build:
       // the entry is skipped and lint reports it (L011).

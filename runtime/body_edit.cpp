@@ -138,11 +138,14 @@ std::string edited_text(const Target& target, const std::string& text, const Bod
     out = html ? detail::rewrite_html_links(out, *edits.url_rewrite, rewritten)
                : detail::rewrite_text_urls(out, *edits.url_rewrite, rewritten);
   }
-  if (target.shown && !edits.banners.empty()) {
-    if (html)
-      out.insert(html_insertion_point(out), html_banner(edits.banners));
-    else
-      out.insert(0, plain_banner(edits.banners));
+  // A banner the part already shows (the message passed the gateway before) is not
+  // added again.
+  std::vector<std::string> banners;
+  for (const std::string& banner : edits.banners) {
+    if (out.find(html ? html_escaped(banner) : banner) == std::string::npos) banners.push_back(banner);
+  }
+  if (target.shown && !banners.empty()) {
+    out.insert(html ? html_insertion_point(out) : 0, html ? html_banner(banners) : plain_banner(banners));
   }
   return out;
 }

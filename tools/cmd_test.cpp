@@ -416,12 +416,16 @@ class Runner {
   // read as no value: said for every case, passing or not, so none passes by accident.
   std::string unstated_note(const std::vector<std::string>& unstated) const {
     std::string list;
-    bool country = false, dns = false;
+    bool dns = false, geoip = false, clamd = false;
     for (const auto& name : unstated) {
       list += (list.empty() ? "" : ", ") + name;
-      (name.starts_with("country(") ? country : dns) = true;
+      (name.starts_with("country(") ? geoip : name == "av" || name == "av.signature" ? clamd : dns) = true;
     }
-    std::string flags = dns && country ? "--dns-server, --geoip" : dns ? "--dns-server" : "--geoip";
+    std::string flags;
+    for (const auto& [needed, flag] :
+         {std::pair{dns, "--dns-server"}, {geoip, "--geoip"}, {clamd, "--clamd"}}) {
+      if (needed) flags += (flags.empty() ? "" : ", ") + std::string(flag);
+    }
     return fmt::format(
         "a rule read {}, which the case does not state and this run does not compute (no {}): no value", list,
         flags);
@@ -468,7 +472,7 @@ void add_test_command(CLI::App& app, int& status) {
   cmd->add_option("paths", o->paths, "Test files, or directories searched recursively for *.mptest")->required();
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("-v,--verbose", o->verbose, "Also list the passing cases");
-  o->facts.add_to(*cmd);
+  o->facts.add_to(*cmd, false);
   cmd->callback([o, &status] { status = Runner(*o).run(); });
 }
 

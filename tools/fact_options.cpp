@@ -5,10 +5,12 @@
 
 namespace mp::tools {
 
-void FactFlags::add_to(CLI::App& command) {
+void FactFlags::add_to(CLI::App& command, bool system_resolver) {
   command
-      .add_option("--dns-server", servers_,
-                  "DNS server for facts (IP, IP:PORT or [IPv6]:PORT), repeatable; default: /etc/resolv.conf")
+      .add_option(
+          "--dns-server", servers_,
+          std::string("DNS server for facts (IP, IP:PORT or [IPv6]:PORT), repeatable; ") +
+              (system_resolver ? "default: /etc/resolv.conf" : "default: none, DNS facts have no value"))
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--dns-timeout", timeout_ms_, "Milliseconds to wait for one DNS answer (per try)")

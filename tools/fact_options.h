@@ -34,7 +34,9 @@ struct FactAvailability {
 
 class FactFlags {
  public:
-  void add_to(CLI::App& command);
+  // `system_resolver`: without --dns-server the command asks /etc/resolv.conf's servers
+  // (run, diff); otherwise facts no case states have no value (test).
+  void add_to(CLI::App& command, bool system_resolver = true);
   bool dns_server_given() const { return !servers_.empty(); }
   bool geoip_given() const { return !geoip_path_.empty(); }
   bool clamd_given() const { return !clamd_.empty(); }

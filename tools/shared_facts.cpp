@@ -30,8 +30,10 @@ const vm::FactValue& SharedFacts::once(vm::FieldId fact, const std::string& argu
     if (!argument.empty()) one.push_back(argument);
     value = inner_->compute(fact, one);
   } else {
-    value.detail =
-        fact == vm::FieldId::Country ? "not computed: no --geoip" : "not computed: no --dns-server";
+    value.detail = fact == vm::FieldId::Country ? "not computed: no --geoip"
+                   : fact == vm::FieldId::Av || fact == vm::FieldId::AvSignature
+                       ? "not computed: no --clamd"
+                       : "not computed: no --dns-server";
   }
   return computed_.emplace(key, std::move(value)).first->second;
 }

@@ -90,6 +90,13 @@ TEST(GatewayLoad, EveryMessageIsAccountedForThroughOutagesAndReloads) {
   std::mutex faults;
   std::atomic<int> finished{0};
   std::chrono::steady_clock::time_point dns_stopped;
+  // policyd looks at the image every reload.poll_ms: a run fast enough to rename twice
+  // within one look would see one reload, so the load waits for each (bounded).
+  auto wait_for_reloads = [&](size_t n) {
+    for (int tries = 0; tries < 200 && policyd.events("reload").size() < n; ++tries) {
+      std::this_thread::sleep_for(50ms);
+    }
+  };
   auto fault_at = [&](int) {
     std::lock_guard lock(faults);
     const int i = ++finished;
@@ -112,12 +119,14 @@ TEST(GatewayLoad, EveryMessageIsAccountedForThroughOutagesAndReloads) {
     if (i == count * 5 / 10) {  // a new image, renamed into place
       fs::copy_file(image_b, dir.path() / "next.pbc", fs::copy_options::overwrite_existing);
       fs::rename(dir.path() / "next.pbc", image);
+      wait_for_reloads(2);
     }
     if (i == count * 7 / 10) {  // a corrupt one: refused, B keeps serving
       std::string bytes = mp::e2e::read_text(image_b);
       bytes[bytes.size() / 3] ^= 0x21;
       mp::e2e::write_text(dir.path() / "next.pbc", bytes);
       fs::rename(dir.path() / "next.pbc", image);
+      wait_for_reloads(3);
     }
   };
   auto started = std::chrono::steady_clock::now();

@@ -136,6 +136,14 @@ TEST(UrlRewrite, BannersAndLinksTogetherBannerOnlyWhereShown) {
   EXPECT_EQ(body.find("CAUTION: external\n\nSecond inline"), std::string::npos);  // not the second text part
 }
 
+TEST(UrlRewrite, ASecondPassAddsNeitherLinksNorBannersAgain) {
+  const BodyEdits edits{.banners = {"CAUTION: external"}, .url_rewrite = rewrite()};
+  EditedMessage first = edit_body(Message::parse(kMixed), edits);
+  ASSERT_TRUE(first.edited);
+  EditedMessage second = edit_body(Message::parse(first.message), edits);
+  EXPECT_FALSE(second.edited) << second.body;
+}
+
 TEST(UrlRewrite, SignedMessagesAreLeftAlone) {
   const std::string raw =
       "From: a@ext.example\nMIME-Version: 1.0\n"

@@ -56,6 +56,29 @@ TEST(VmActionText, UnknownOrNotTextIsAnError) {
   EXPECT_EQ(error_codes("if size > 0 then rewrite urls \"https://a.example/\"\n"), "E061 ");
   EXPECT_EQ(error_codes("if size > 0 then rewrite urls \"https://a.example/{url}\" except [10.0.0.1/8]\n"),
             "E021 ");
+  EXPECT_EQ(error_codes("if size > 0 then rewrite urls \"https://a.example/{url}\" except partner_domains\n"),
+            "E012 ");
+}
+
+// A wrong entry of an option is reported once, in the option's terms, whichever rules
+// read it, and also while the action that reads it is off.
+TEST(VmActionText, AWrongOptionEntryIsReportedOnceAtTheOption) {
+  EXPECT_EQ(error_codes("option o.list = [x@y.example]\n"
+                        "if from.domain in o.list then reject\nif sender.domain in o.list then reject\n"),
+            "E021 ");
+  EXPECT_EQ(error_codes("option u.skip = [\"http://x.example/\"]\noption u.target = \"\"\n"
+                        "if size > 0 then rewrite urls u.target except u.skip\n"),
+            "E021 ");
+}
+
+// `org.domain` for `org.domains`: a misspelt setting is not a domain of that spelling.
+TEST(VmActionText, AMisspeltSettingInAListIsAnUnknownName) {
+  EXPECT_EQ(error_codes("if from.domain in [widget.ca, org.domain] then reject\n"), "E012 ");
+  EXPECT_EQ(error_codes(
+                "option url_defense.skip_domains = []\n"
+                "if size > 0 then rewrite urls \"https://a.example/{url}\" except url_defense.skip_domain\n"),
+            "E012 ");
+  EXPECT_EQ(error_codes("if from.domain in [org.uk, spam.example] then reject\n"), "");
 }
 
 }  // namespace
