@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "runtime/gmime_util.h"
+#include "runtime/html_text.h"
 #include "runtime/mime_walk.h"
 #include "runtime/url_rewrite.h"
 
@@ -72,20 +73,6 @@ void find_targets(GMimeObject* object, int depth, bool shown, Targets& targets) 
   }
 }
 
-std::string html_escaped(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string plain_banner(const std::vector<std::string>& banners) {
   std::string out;
   for (const std::string& banner : banners) out += banner + "\n\n";
@@ -98,7 +85,7 @@ std::string html_banner(const std::vector<std::string>& banners) {
     out +=
         "<div style=\"border:1px solid #c00;background:#fff4e5;color:#000;padding:6px 8px;margin:0 0 8px 0;"
         "font-family:sans-serif;font-size:13px\">" +
-        html_escaped(banner) + "</div>\n";
+        detail::html_escaped(banner) + "</div>\n";
   }
   return out;
 }
@@ -142,7 +129,8 @@ std::string edited_text(const Target& target, const std::string& text, const Bod
   // added again.
   std::vector<std::string> banners;
   for (const std::string& banner : edits.banners) {
-    if (out.find(html ? html_escaped(banner) : banner) == std::string::npos) banners.push_back(banner);
+    if (out.find(html ? detail::html_escaped(banner) : banner) == std::string::npos)
+      banners.push_back(banner);
   }
   if (target.shown && !banners.empty()) {
     out.insert(html ? html_insertion_point(out) : 0, html ? html_banner(banners) : plain_banner(banners));

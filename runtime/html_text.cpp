@@ -445,6 +445,22 @@ std::string html_to_text(std::string_view html) {
   return text.finish();
 }
 
+std::string html_escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string_view url_authority(std::string_view url) {
   size_t start = 0;
   if (const size_t scheme_end = scheme_length(url); scheme_end > 0) {

@@ -19,6 +19,10 @@ std::string html_to_text(std::string_view html);
 // and numeric (&#NNN; &#xHH;) character references; unknown ones are kept as is.
 std::string decode_html_entities(std::string_view text);
 
+// `text` with & < > " ' written as character references: safe as HTML text and as a
+// quoted attribute value.
+std::string html_escaped(std::string_view text);
+
 // The authority of an absolute URL ("scheme://AUTHORITY/...", "//AUTHORITY" or a
 // "www." one): userinfo, host and port as written; "" when the URL has none.
 std::string_view url_authority(std::string_view url);

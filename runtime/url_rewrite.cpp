@@ -45,21 +45,6 @@ std::string percent_encoded(const std::string& url) {
   return escaped.get();
 }
 
-std::string html_attribute_escaped(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 struct Splice {
   std::string_view old_text;  // a view into the text being rewritten
   std::string new_text;
@@ -107,7 +92,7 @@ std::string rewrite_html_links(std::string_view html, const UrlRewrite& rewrite,
   std::vector<Splice> splices;
   for_each_link_href(html, [&](std::string_view value) {
     if (auto to = rewritten_url(decode_html_entities(value), rewrite)) {
-      splices.push_back({value, html_attribute_escaped(*to)});
+      splices.push_back({value, html_escaped(*to)});
     }
   });
   count += splices.size();

@@ -50,28 +50,12 @@ std::string text_of(const std::string& content) {
   return text;
 }
 
-class GatewayBanner : public PostfixTest {
+class GatewayBanner : public PolicydGatewayTest {
  protected:
-  void SetUp() override {
-    image_ = build_image(scratch_.path(), "policy", kPolicy);
-    policyd_ = std::make_unique<PolicydProcess>(image_);
-    ASSERT_TRUE(policyd_->start());
-    postfix_ = std::make_unique<PostfixInstance>(PostfixOptions{.smtpd_milters = policyd_->milter()});
-    ASSERT_TRUE(postfix_->start());
-  }
+  void SetUp() override { start_with(kPolicy); }
   SendResult send(const std::string& data) {
     return postfix_->send({.from = "bob@example.net", .to = {"carol@widget.com"}, .data = data});
   }
-  DeliveredMessage delivered_one() {
-    EXPECT_TRUE(postfix_->wait_for_delivered(1)) << postfix_->log();
-    auto all = postfix_->delivered();
-    return all.empty() ? DeliveredMessage{} : all[0];
-  }
-
-  mp::e2e::TempDir scratch_;
-  fs::path image_;
-  std::unique_ptr<PolicydProcess> policyd_;
-  std::unique_ptr<PostfixInstance> postfix_;
 };
 
 TEST_F(GatewayBanner, PlainTextGetsTheBannerAndKeepsItsHeaders) {

@@ -131,4 +131,31 @@ class PolicydProcess {
   pid_t pid_ = -1;
 };
 
+// Postfix whose milter is a policyd serving a policy given as text: the fixture of the
+// tests that look at what policyd did to the delivered mail.
+class PolicydGatewayTest : public PostfixTest {
+ protected:
+  // `policyd_config`: extra lines of policyd's configuration.
+  void start_with(const std::string& policy, PostfixOptions options = {},
+                  std::vector<std::string> policyd_config = {}) {
+    image_ = build_image(scratch_.path(), "policy", policy);
+    policyd_ = std::make_unique<PolicydProcess>(image_, std::move(policyd_config));
+    ASSERT_TRUE(policyd_->start());
+    options.smtpd_milters = policyd_->milter();
+    postfix_ = std::make_unique<PostfixInstance>(std::move(options));
+    ASSERT_TRUE(postfix_->start());
+  }
+  // The one message delivered (waits for it); empty when none came.
+  DeliveredMessage delivered_one() {
+    EXPECT_TRUE(postfix_->wait_for_delivered(1)) << postfix_->log();
+    auto all = postfix_->delivered();
+    return all.empty() ? DeliveredMessage{} : all[0];
+  }
+
+  mp::e2e::TempDir scratch_;
+  fs::path image_;
+  std::unique_ptr<PolicydProcess> policyd_;
+  std::unique_ptr<PostfixInstance> postfix_;
+};
+
 }  // namespace mp::gateway_test

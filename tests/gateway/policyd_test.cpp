@@ -42,18 +42,13 @@ std::string message(const std::string& subject, const std::string& extra_headers
   return crlf;
 }
 
-class GatewayPolicyd : public PostfixTest {
+class GatewayPolicyd : public PolicydGatewayTest {
  protected:
   // policyd with kPolicy (and `extra` config lines), and a Postfix using it that
   // accepts XCLIENT from the test (so a test can say which client it is).
   void start(std::vector<std::string> extra = {}) {
-    image_ = build_image(scratch_.path(), "policy", kPolicy);
-    policyd_ = std::make_unique<PolicydProcess>(image_, std::move(extra));
-    ASSERT_TRUE(policyd_->start());
-    postfix_ = std::make_unique<PostfixInstance>(
-        PostfixOptions{.smtpd_milters = policyd_->milter(),
-                       .extra_main_cf = {"smtpd_authorized_xclient_hosts = 127.0.0.0/8"}});
-    ASSERT_TRUE(postfix_->start());
+    start_with(kPolicy, PostfixOptions{.extra_main_cf = {"smtpd_authorized_xclient_hosts = 127.0.0.0/8"}},
+               std::move(extra));
   }
   SendResult send(const std::string& data, std::vector<std::string> swaks_args = {},
                   std::string from = "bob@example.net") {
@@ -62,11 +57,6 @@ class GatewayPolicyd : public PostfixTest {
                            .data = data,
                            .swaks_args = std::move(swaks_args)});
   }
-
-  mp::e2e::TempDir scratch_;
-  fs::path image_;
-  std::unique_ptr<PolicydProcess> policyd_;
-  std::unique_ptr<PostfixInstance> postfix_;
 };
 
 TEST_F(GatewayPolicyd, RejectReachesTheClientWithTheRulesReply) {

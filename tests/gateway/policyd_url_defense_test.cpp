@@ -40,27 +40,14 @@ std::string message(const std::string& from) {
       "--A\nContent-Type: text/html\n\n<p><a href=\"http://evil.example/login\">Log in</a></p>\n--A--\n");
 }
 
-class GatewayUrlDefense : public PostfixTest {
+class GatewayUrlDefense : public PolicydGatewayTest {
  protected:
-  void SetUp() override {
-    image_ = build_image(scratch_.path(), "policy", kPolicy);
-    policyd_ = std::make_unique<PolicydProcess>(image_);
-    ASSERT_TRUE(policyd_->start());
-    postfix_ = std::make_unique<PostfixInstance>(PostfixOptions{.smtpd_milters = policyd_->milter()});
-    ASSERT_TRUE(postfix_->start());
-  }
+  void SetUp() override { start_with(kPolicy); }
   runtime::Message delivered_from(const std::string& from) {
     SendResult sent = postfix_->send({.from = from, .to = {"carol@widget.com"}, .data = message(from)});
     EXPECT_EQ(sent.code(), 250) << sent.transcript();
-    EXPECT_TRUE(postfix_->wait_for_delivered(1)) << postfix_->log();
-    auto all = postfix_->delivered();
-    return runtime::Message::parse(all.empty() ? std::string() : all[0].content);
+    return runtime::Message::parse(delivered_one().content);
   }
-
-  mp::e2e::TempDir scratch_;
-  fs::path image_;
-  std::unique_ptr<PolicydProcess> policyd_;
-  std::unique_ptr<PostfixInstance> postfix_;
 };
 
 TEST_F(GatewayUrlDefense, DeliveredLinksPointAtTheCheckerAndOursStay) {
