@@ -1,0 +1,100 @@
+// Choosing a store from its address, and what both stores share.
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "state/store_impl.h"
+
+namespace mp::state {
+namespace {
+
+constexpr std::string_view kLmdb = "lmdb:", kRedis = "redis://", kRedisUnix = "redis+unix:";
+
+std::optional<int> whole_number(std::string_view text, int max) {
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > max) return std::nullopt;
+  return value;
+}
+
+// "HOST:PORT[/DB]", "[V6]:PORT[/DB]", or for a unix socket "PATH[?db=N]".
+std::variant<RedisAddress, std::string> redis_address(std::string_view rest, bool unix_socket) {
+  RedisAddress out;
+  const size_t db_at = rest.rfind(unix_socket ? "?db=" : "/");
+  if (db_at != std::string_view::npos) {
+    auto db = whole_number(rest.substr(db_at + (unix_socket ? 4 : 1)), 1 << 20);
+    if (!db) return std::string("the database number is not a number");
+    out.db = *db;
+    rest = rest.substr(0, db_at);
+  }
+  if (unix_socket) {
+    if (!rest.starts_with('/'))
+      return std::string("a unix socket is an absolute path: redis+unix:/run/redis.sock");
+    out.host = std::string(rest);
+    return out;
+  }
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string_view::npos) return std::string("no port: redis://HOST:PORT");
+  auto port = whole_number(rest.substr(colon + 1), 65535);
+  if (!port || *port == 0) return std::string("the port is not a port number");
+  std::string_view host = rest.substr(0, colon);
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  if (host.empty()) return std::string("no host: redis://HOST:PORT");
+  out.host = std::string(host);
+  out.port = *port;
+  return out;
+}
+
+}  // namespace
+
+double system_clock_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string format_number(double value) {
+  return fmt::format("{}", value);
+}
+
+double parse_number(std::string_view text) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size() && std::isfinite(value) ? value : 0;
+}
+
+double Store::add(std::string_view key, double delta, double ttl) {
+  const std::pair<std::string, double> one{std::string(key), delta};
+  return add(std::span(&one, 1), ttl).front();
+}
+
+std::string address_problem(std::string_view address) {
+  if (address.empty()) return "no store address: lmdb:PATH, redis://HOST:PORT or redis+unix:PATH";
+  if (address.starts_with(kRedis) || address.starts_with(kRedisUnix)) {
+    const bool unix_socket = address.starts_with(kRedisUnix);
+    auto parsed = redis_address(address.substr(unix_socket ? kRedisUnix.size() : kRedis.size()), unix_socket);
+    return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed) : std::string();
+  }
+  if (address.find("://") != std::string_view::npos)
+    return "unknown kind of store: lmdb:PATH or redis://HOST:PORT";
+  if (address.starts_with(kLmdb) && address.size() == kLmdb.size()) return "lmdb: needs a file path";
+  return {};
+}
+
+std::unique_ptr<Store> open_store(const StoreOptions& options) {
+  const std::string_view address = options.address;
+  if (std::string problem = address_problem(address); !problem.empty()) {
+    throw std::invalid_argument("state store `" + options.address + "`: " + problem);
+  }
+  if (address.starts_with(kRedis) || address.starts_with(kRedisUnix)) {
+    const bool unix_socket = address.starts_with(kRedisUnix);
+    auto parsed = redis_address(address.substr(unix_socket ? kRedisUnix.size() : kRedis.size()), unix_socket);
+    return open_redis_store(std::get<RedisAddress>(parsed), options);
+  }
+  const std::string path(address.starts_with(kLmdb) ? address.substr(kLmdb.size()) : address);
+  return open_lmdb_store(path, options);
+}
+
+}  // namespace mp::state

@@ -1,0 +1,169 @@
+// policyc state: what the gateway remembers (state/store.h), for admins: read, set,
+// delete and list keys, and export or import them as JSON lines (one object per key:
+// "key", "value" and "expires", seconds since the epoch or 0). The key layout is in
+// docs/state.md. Exit status: 0 done, 1 a key that `get` or `del` did not find, 2 a
+// usage error or a store that cannot be reached.
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "state/store.h"
+#include "tools/commands.h"
+
+namespace mp::tools {
+
+namespace {
+
+struct StateOptions {
+  std::string store;
+  std::string key, value, prefix, file;
+  std::vector<std::string> keys;
+  double ttl = 0;
+  size_t limit = 1000;                                       // list
+  size_t export_limit = std::numeric_limits<size_t>::max();  // export: everything
+};
+
+using Action = int (*)(state::Store&, const StateOptions&);
+
+int get(state::Store& store, const StateOptions& o) {
+  auto value = store.get(o.key);
+  if (!value) {
+    std::cerr << o.key << ": no value\n";
+    return 1;
+  }
+  std::cout << *value << "\n";
+  return 0;
+}
+
+int set(state::Store& store, const StateOptions& o) {
+  store.put(o.key, o.value, o.ttl);
+  return 0;
+}
+
+int del(state::Store& store, const StateOptions& o) {
+  int status = 0;
+  for (const auto& key : o.keys) {
+    if (!store.erase(key)) {
+      std::cerr << key << ": no such key\n";
+      status = 1;
+    }
+  }
+  return status;
+}
+
+int list(state::Store& store, const StateOptions& o) {
+  for (const auto& key : store.keys(o.prefix, o.limit)) std::cout << key << "\n";
+  return 0;
+}
+
+// Values are text in every key the facts write; bytes that are not UTF-8 would not
+// survive JSON, so such a value goes as "value_hex".
+nlohmann::json entry_json(const state::Entry& e) {
+  nlohmann::json j{{"key", e.key}, {"expires", e.expires}};
+  try {
+    j["value"] = e.value;
+    (void)j.dump();
+  } catch (const nlohmann::json::exception&) {
+    std::string hex;
+    for (unsigned char c : e.value) hex += fmt::format("{:02x}", c);
+    j.erase("value");
+    j["value_hex"] = hex;
+  }
+  return j;
+}
+
+int export_entries(state::Store& store, const StateOptions& o) {
+  for (const auto& e : store.entries(o.prefix, o.export_limit)) std::cout << entry_json(e).dump() << "\n";
+  return 0;
+}
+
+std::string from_hex(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return out;
+}
+
+int import_entries(state::Store& store, const StateOptions& o) {
+  std::ifstream file;
+  if (o.file != "-") {
+    file.open(o.file);
+    if (!file) {
+      std::cerr << "error: cannot read " << o.file << "\n";
+      return 2;
+    }
+  }
+  std::istream& in = o.file == "-" ? std::cin : file;
+  size_t restored = 0, expired = 0, line_number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_number;
+    if (line.empty()) continue;
+    try {
+      const auto j = nlohmann::json::parse(line);
+      state::Entry e{j.at("key").get<std::string>(),
+                     j.contains("value_hex") ? from_hex(j.at("value_hex").get<std::string>())
+                                             : j.at("value").get<std::string>(),
+                     j.value("expires", 0.0)};
+      (store.restore(e) ? restored : expired)++;
+    } catch (const std::exception& e) {
+      std::cerr << o.file << ":" << line_number << ": error: not an exported key: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  std::cerr << "imported " << restored << " keys (" << expired << " already expired, skipped)\n";
+  return 0;
+}
+
+int run(const StateOptions& o, Action action) {
+  if (std::string problem = state::address_problem(o.store); !problem.empty()) {
+    std::cerr << "error: --store: " << problem << "\n";
+    return 2;
+  }
+  try {
+    auto store = state::open_store({.address = o.store});
+    return action(*store, o);
+  } catch (const state::StoreUnavailable& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+void add_state_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<StateOptions>();
+  auto* cmd = app.add_subcommand("state", "Read and change what the gateway remembers (docs/state.md)");
+  cmd->add_option("--store", o->store, "The store: lmdb:PATH, redis://HOST:PORT[/DB] or redis+unix:PATH")
+      ->required()
+      ->type_name("ADDRESS");
+  cmd->require_subcommand(1);
+  auto add = [&](const char* name, const char* what, Action action) {
+    auto* sub = cmd->add_subcommand(name, what);
+    sub->callback([o, &status, action] { status = run(*o, action); });
+    return sub;
+  };
+  add("get", "Print a key's value (exit 1 when it has none)", get)->add_option("key", o->key)->required();
+  auto* set_cmd = add("set", "Set a key's value", set);
+  set_cmd->add_option("key", o->key)->required();
+  set_cmd->add_option("value", o->value)->required();
+  set_cmd->add_option("--ttl", o->ttl, "Seconds until it expires (default: never)")
+      ->check(CLI::NonNegativeNumber);
+  add("del", "Delete keys (exit 1 when one was not there)", del)->add_option("keys", o->keys)->required();
+  auto* list_cmd = add("list", "List the keys that start with PREFIX", list);
+  list_cmd->add_option("prefix", o->prefix, "Key prefix (default: every key)");
+  list_cmd->add_option("--limit", o->limit, "At most this many (default 1000)");
+  auto* export_cmd = add("export", "Write keys, values and expiry times as JSON lines", export_entries);
+  export_cmd->add_option("prefix", o->prefix, "Key prefix (default: every key)");
+  export_cmd->add_option("--limit", o->export_limit, "At most this many (default: all)");
+  add("import", "Read keys written by export (FILE, or - for standard input)", import_entries)
+      ->add_option("file", o->file)
+      ->required();
+}
+
+}  // namespace
+
+MP_REGISTER_COMMAND(80, add_state_command);
+
+}  // namespace mp::tools
