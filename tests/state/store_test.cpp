@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "state/store.h"
-#include "tests/state/redis_harness.h"
+#include "tests/state/store_fixture.h"
 
 namespace mp::state {
 namespace {
@@ -18,68 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// A clock the LMDB tests move by hand.
-struct FakeClock {
-  std::shared_ptr<std::atomic<double>> now = std::make_shared<std::atomic<double>>(1'800'000'000.0);
-  Clock clock() const {
-    return [now = now] { return now->load(); };
-  }
-};
-
-double parse_value(const std::optional<std::string>& text) {
-  return text ? std::stod(*text) : -1;
-}
-
-enum class Kind { Lmdb, RedisUnix, RedisTcp };
-
-std::string kind_name(const testing::TestParamInfo<Kind>& info) {
-  switch (info.param) {
-    case Kind::Lmdb: return "Lmdb";
-    case Kind::RedisUnix: return "RedisUnix";
-    case Kind::RedisTcp: return "RedisTcp";
-  }
-  return "?";
-}
-
-class StoreTest : public testing::TestWithParam<Kind> {
- protected:
-  void SetUp() override {
-    StoreOptions options;
-    if (GetParam() == Kind::Lmdb) {
-      dir_ = fs::temp_directory_path() / ("mp_state_" + std::to_string(::getpid()) + "_" +
-                                          testing::UnitTest::GetInstance()->current_test_info()->name());
-      fs::remove_all(dir_);
-      fs::create_directories(dir_);
-      options.address = "lmdb:" + (dir_ / "state.mdb").string();
-      options.clock = clock_.clock();
-    } else {
-      redis_ = std::make_unique<state_test::RedisProcess>();
-      ASSERT_TRUE(redis_->start()) << redis_->error();
-      options.address = GetParam() == Kind::RedisUnix ? redis_->unix_address() : redis_->tcp_address();
-    }
-    options_ = options;
-    store_ = open_store(options);
-  }
-  void TearDown() override {
-    store_.reset();
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  // Time passes: the fake clock for LMDB, the wall clock for Redis (which expires keys
-  // by its own).
-  void advance(double seconds) {
-    if (GetParam() == Kind::Lmdb) {
-      clock_.now->store(clock_.now->load() + seconds);
-    } else {
-      std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    }
-  }
-
-  FakeClock clock_;
-  fs::path dir_;
-  std::unique_ptr<state_test::RedisProcess> redis_;
-  StoreOptions options_;
-  std::unique_ptr<Store> store_;
-};
+class StoreTest : public StoreFixture {};
 
 TEST_P(StoreTest, ValuesRoundTripAsBytes) {
   const std::string binary("a\0b\xff\r\n", 6);
@@ -164,8 +103,7 @@ TEST_P(StoreTest, ExportAndImportKeepValuesAndExpiry) {
   EXPECT_EQ(store_->get("e:old"), std::nullopt);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, testing::Values(Kind::Lmdb, Kind::RedisUnix, Kind::RedisTcp),
-                         kind_name);
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, kAllKinds, kind_name);
 
 // ---- Each store's own failure modes -----------------------------------------------
 

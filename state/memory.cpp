@@ -1,0 +1,102 @@
+// Reputation decay and rate windows on atomic additions (state/memory.h).
+#include "state/memory.h"
+
+#include <cmath>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace mp::state {
+namespace {
+
+constexpr double kEpochHalfLives = 32;
+constexpr int kBuckets = 10;
+
+double epoch_length(const ReputationOptions& o) {
+  return kEpochHalfLives * o.half_life;
+}
+
+std::string reputation_key(std::string_view subject, long long epoch) {
+  return fmt::format("rep:{}:{}", subject, epoch);
+}
+
+std::string bucket_key(std::string_view key, double window, long long bucket) {
+  return fmt::format("rate:{}:{}:{}", key, static_cast<long long>(window), bucket);
+}
+
+double bucket_length(double window) {
+  return std::max(1.0, window / kBuckets);
+}
+
+double sum(const std::vector<std::optional<std::string>>& values) {
+  double total = 0;
+  for (const auto& v : values) total += v ? std::strtod(v->c_str(), nullptr) : 0;
+  return total;
+}
+
+// The keys of the buckets before the current one that the window still covers.
+std::vector<std::string> earlier_buckets(std::string_view key, double window, double now) {
+  const double length = bucket_length(window);
+  const auto current = static_cast<long long>(std::floor(now / length));
+  std::vector<std::string> keys;
+  for (long long b = current - static_cast<long long>(std::ceil(window / length)) + 1; b < current; ++b) {
+    keys.push_back(bucket_key(key, window, b));
+  }
+  return keys;
+}
+
+}  // namespace
+
+std::string address_subject(const runtime::IpAddress& ip) {
+  return "ip:" + ip.str();
+}
+
+std::string network_subject(const runtime::IpAddress& ip) {
+  const int bits = ip.v6 ? 64 : 24;
+  runtime::IpAddress network = ip;
+  for (int i = bits / 8; i < 16; ++i) network.bytes[static_cast<size_t>(i)] = 0;
+  return "net:" + network.str() + "/" + std::to_string(bits);
+}
+
+double reputation(Store& store, std::string_view subject, double now, const ReputationOptions& options) {
+  const double period = epoch_length(options);
+  const auto current = static_cast<long long>(std::floor(now / period));
+  const std::vector<std::string> keys = {reputation_key(subject, current),
+                                         reputation_key(subject, current - 1)};
+  const auto values = store.get_many(keys);
+  double score = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!values[i]) continue;
+    const double start = static_cast<double>(current - static_cast<long long>(i)) * period;
+    score += std::strtod(values[i]->c_str(), nullptr) * std::exp2(-(now - start) / options.half_life);
+  }
+  return score < 1e-9 ? 0 : score;
+}
+
+void add_reputation(Store& store, std::span<const std::string> subjects, double hits, double now,
+                    const ReputationOptions& options) {
+  const double period = epoch_length(options);
+  const auto epoch = static_cast<long long>(std::floor(now / period));
+  const double start = static_cast<double>(epoch) * period;
+  const double weight = hits * std::exp2((now - start) / options.half_life);
+  std::vector<std::pair<std::string, double>> deltas;
+  for (const auto& subject : subjects) deltas.emplace_back(reputation_key(subject, epoch), weight);
+  // Kept while it can still count: to the end of the next epoch.
+  store.add(deltas, start + 2 * period - now);
+}
+
+double count_event(Store& store, std::string_view key, double window, double now) {
+  const double length = bucket_length(window);
+  const auto current = static_cast<long long>(std::floor(now / length));
+  const double in_current = store.add(bucket_key(key, window, current), 1, window + length);
+  return in_current + sum(store.get_many(earlier_buckets(key, window, now)));
+}
+
+double event_count(Store& store, std::string_view key, double window, double now) {
+  const double length = bucket_length(window);
+  std::vector<std::string> keys = earlier_buckets(key, window, now);
+  keys.push_back(bucket_key(key, window, static_cast<long long>(std::floor(now / length))));
+  return sum(store.get_many(keys));
+}
+
+}  // namespace mp::state
