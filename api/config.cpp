@@ -100,16 +100,27 @@ mp_status set_key(mp_config& config, std::string_view key, const std::string& va
     config.clamd.address = value;
     return MP_OK;
   }
+  if (key == "state") {
+    if (std::string problem = state::address_problem(value); !problem.empty())
+      return fail(err, MP_ERR_INVALID_ARGUMENT, "state: `" + value + "`: " + problem);
+    try {
+      config.store = state::open_store({.address = value});
+    } catch (const std::exception& e) {
+      return fail(err, MP_ERR_INVALID_ARGUMENT, std::string("state: ") + e.what());
+    }
+    return MP_OK;
+  }
   if (key == "authserv_id") {
     if (value.empty() || value.find_first_of(" ;\t\r\n") != std::string::npos)
       return fail(err, MP_ERR_INVALID_ARGUMENT, "authserv_id: `" + value + "` must be one non-empty word");
     config.authserv_id = value;
     return MP_OK;
   }
-  return fail(err, MP_ERR_INVALID_ARGUMENT,
-              "unknown config key `" + std::string(key) +
-                  "` (known: dns.servers, dns.timeout_ms, facts, facts.budget_ms, facts.max_queries, "
-                  "geoip.path, clamd, clamd.timeout_ms, authserv_id, limits.max_message_bytes, trace)");
+  return fail(
+      err, MP_ERR_INVALID_ARGUMENT,
+      "unknown config key `" + std::string(key) +
+          "` (known: dns.servers, dns.timeout_ms, facts, facts.budget_ms, facts.max_queries, "
+          "geoip.path, clamd, clamd.timeout_ms, state, authserv_id, limits.max_message_bytes, trace)");
 }
 
 }  // namespace

@@ -98,7 +98,12 @@ mp_evaluator::mp_evaluator(mp::vm::ProgramPtr program, const mp_config& c)
   fact_options.authserv_id = c.authserv_id;
   fact_options.geoip = c.geoip;
   fact_options.clamd = c.clamd;
-  fact_options.trusted_relays = evaluator.program().image().settings.trusted_relays;
+  const mp::vm::Settings& settings = evaluator.program().image().settings;
+  fact_options.trusted_relays = settings.trusted_relays;
+  fact_options.store = c.store;
+  fact_options.spamtraps = settings.spamtraps;
+  fact_options.state_tempfail = settings.state_on_error == mp::vm::TempErrorPolicy::Tempfail;
+  fact_options.reputation.half_life = settings.reputation_half_life;
 }
 
 using mp::api::fail;
@@ -228,6 +233,8 @@ mp_verdict* mp_evaluate(mp_evaluator* evaluator, const void* message, size_t siz
       mp::auth::MessageFacts facts(*evaluator->resolver, parsed, envelope->envelope, evaluator->fact_options);
       verdict->verdict = evaluator->evaluator.evaluate(parsed, envelope->envelope, &facts);
       mp::api::finish_verdict(*verdict, &facts);
+      const std::string not_learned = facts.learn(verdict->verdict.action, !verdict->verdict.fact.empty());
+      if (!not_learned.empty()) verdict->verdict.logs.push_back(not_learned);
     } else {
       verdict->verdict = evaluator->evaluator.evaluate(parsed, envelope->envelope, nullptr);
       mp::api::finish_verdict(*verdict, nullptr);

@@ -31,6 +31,10 @@ struct mp_config {
   uint32_t facts_max_queries = 200;
   std::shared_ptr<const mp::runtime::GeoIp> geoip;
   mp::av::ClamdOptions clamd;  // address "": no virus scanner (av has no value)
+  // The state store (key `state`: lmdb:PATH or redis://HOST:PORT): shared by every
+  // evaluator made from this config (stores are thread-safe); none: state facts have
+  // no value and nothing is learned.
+  std::shared_ptr<mp::state::Store> store;
   std::string authserv_id = "mailpolicy";
   size_t max_message_bytes = size_t{64} << 20;
   bool trace = false;

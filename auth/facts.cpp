@@ -125,6 +125,9 @@ FactValue MessageFacts::compute(FieldId fact, std::span<const std::string> argum
       return helo_fact();
     case FieldId::Av:
     case FieldId::AvSignature: return av_fact(fact == FieldId::AvSignature);
+    case FieldId::Reputation:
+    case FieldId::NetReputation: return reputation_fact(fact, arguments);
+    case FieldId::Rate: return rate_fact(arguments);
     default:
       return {};
   }

@@ -26,7 +26,10 @@
 #include "runtime/envelope.h"
 #include "runtime/geoip.h"
 #include "runtime/message.h"
+#include "state/memory.h"
+#include "state/store.h"
 #include "vm/facts.h"
+#include "vm/opcodes.h"
 
 namespace mp::auth {
 
@@ -41,6 +44,15 @@ struct FactOptions {
   // The virus scanner for `av` and `av.signature` (address "" : none, and the facts
   // have no value). The message is scanned once, when a rule first reads either.
   av::ClamdOptions clamd;
+  // What the gateway remembers (state/store.h) for reputation, net_reputation and rate;
+  // none: they have no value. A store that cannot answer makes them temperror when
+  // `state_tempfail` (the setting state.on_error = tempfail), else no value.
+  std::shared_ptr<state::Store> store;
+  state::Clock clock = state::system_clock_now;
+  state::ReputationOptions reputation;
+  bool state_tempfail = false;
+  // org.spamtraps: addresses no one uses; mail to one raises its client's reputation.
+  std::vector<std::string> spamtraps;
 };
 
 struct ReverseDns {
@@ -58,6 +70,13 @@ class MP_API MessageFacts final : public vm::FactSource {
 
   void prefetch(std::span<const vm::FactUse> facts) override;
   vm::FactValue compute(vm::FieldId fact, std::span<const std::string> arguments) override;
+
+  // After the verdict: what the gateway learns from this message (state/memory.h).
+  // Mail to a spamtrap adds 10 to its client's reputation and network reputation,
+  // mail the policy rejected or quarantined (not for a fact it could not compute) 1.
+  // Without a store nothing; a store that cannot answer is skipped, reported in the
+  // returned text ("" when all went well).
+  std::string learn(vm::Action action, bool decided_by_fact);
 
   // What was computed (nullopt: no rule needed it).
   const std::optional<SpfOutcome>& spf() const { return spf_; }
@@ -83,6 +102,10 @@ class MP_API MessageFacts final : public vm::FactSource {
   vm::FactValue mx_fact(std::span<const std::string> fields);
   vm::FactValue country_fact(std::span<const std::string> fields);
   vm::FactValue av_fact(bool signature);
+  vm::FactValue reputation_fact(vm::FieldId fact, std::span<const std::string> fields);
+  vm::FactValue rate_fact(std::span<const std::string> arguments);
+  vm::FactValue state_unavailable(const state::StoreUnavailable& e) const;
+  std::string key_of_field(std::string_view field);
   std::optional<runtime::IpAddress> ip_of_field(std::string_view field);
   std::string domain_of_field(std::string_view field) const;
   std::string dns_list_query(const std::string& zone);

@@ -9,6 +9,7 @@
 #include "lang/lang.h"
 #include "runtime/body_edit.h"
 #include "runtime/identity.h"
+#include "vm/facts.h"
 
 namespace mp::compiler {
 
@@ -216,6 +217,23 @@ std::vector<std::string> Sema::domain_setting(const lang::Setting& s) {
   return out;
 }
 
+std::vector<std::string> Sema::address_setting(const lang::Setting& s) {
+  std::vector<std::string> out;
+  std::vector<ListItem>& items = org_list(s);
+  std::erase_if(items, [&](const ListItem& item) {
+    const std::string& text = item.literal.text;
+    const size_t at = text.find('@');
+    if (at == std::string::npos || at == 0 || at + 1 == text.size()) {
+      diagnostics_.error("E062", "`" + s.key + "` takes email addresses", item.literal.span, "not an address",
+                         "e.g. `org.spamtraps = [trap1@widget.com, old-sales@widget.com]`");
+      return true;
+    }
+    out.push_back(runtime::fold_address(text));
+    return false;
+  });
+  return out;
+}
+
 std::vector<runtime::Cidr> Sema::prefix_setting(const lang::Setting& s) {
   std::vector<runtime::Cidr> out;
   std::vector<ListItem>& items = org_list(s);
@@ -248,8 +266,7 @@ void Sema::check_settings(const lang::Policy& policy) {
   lang::Span threshold_span{};
   for (const auto& s : policy.settings) {
     if (set_option(s)) continue;
-    if (s.from_file && s.key != "org.domains" && s.key != "org.sending_servers" &&
-        s.key != "org.trusted_relays") {
+    if (s.from_file && !s.key.starts_with("org.")) {
       diagnostics_.error(
           "E062", "`" + s.key + "` does not take a list file", s.file_span, "a list file",
           "file(\"...\") gives the lists of org.domains, org.sending_servers, org.trusted_relays "
@@ -276,15 +293,26 @@ void Sema::check_settings(const lang::Policy& policy) {
       (s.key.ends_with("quarantine") ? settings.quarantine_threshold : settings.reject_threshold) =
           value->number;
       threshold_span = s.value.span;
-    } else if (s.key == "facts.on_temperror") {
+    } else if (s.key == "facts.on_temperror" || s.key == "state.on_error") {
       if (s.value.kind != lang::LiteralKind::Path ||
           (s.value.text != "tempfail" && s.value.text != "ignore")) {
-        diagnostics_.error("E062", "`facts.on_temperror` is `tempfail` or `ignore`", s.value.span,
+        diagnostics_.error("E062", "`" + s.key + "` is `tempfail` or `ignore`", s.value.span,
                            "not tempfail or ignore");
         continue;
       }
-      settings.on_temperror =
+      (s.key == "state.on_error" ? settings.state_on_error : settings.on_temperror) =
           s.value.text == "ignore" ? vm::TempErrorPolicy::Ignore : vm::TempErrorPolicy::Tempfail;
+    } else if (s.key == "state.reputation.half_life") {
+      const auto seconds = vm::window_seconds(s.value.text);
+      if (!seconds ||
+          (s.value.kind != lang::LiteralKind::Path && s.value.kind != lang::LiteralKind::String)) {
+        diagnostics_.error("E062", "`state.reputation.half_life` is a duration", s.value.span,
+                           "not a duration", "e.g. `12h` (the default), `30m`, `2d`");
+        continue;
+      }
+      settings.reputation_half_life = *seconds;
+    } else if (s.key == "org.spamtraps") {
+      settings.spamtraps = address_setting(s);
     } else if (s.key == "mime.max_depth") {
       mime_depth_setting(s);
     } else {

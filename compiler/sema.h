@@ -91,6 +91,7 @@ class Sema {
   std::vector<ListItem>& org_list(const lang::Setting& s);
   std::vector<std::string> domain_setting(const lang::Setting& s);
   std::vector<runtime::Cidr> prefix_setting(const lang::Setting& s);
+  std::vector<std::string> address_setting(const lang::Setting& s);
 
   // sema_conditions.cpp
   IrNode condition(const lang::Condition& c);
@@ -109,6 +110,7 @@ class Sema {
   std::optional<IrNumber> number_operand(const lang::Operand& o, std::vector<IrNode>& filter);
   std::optional<FieldRef> resolve_field(const lang::Operand& o, bool report);
   std::optional<FieldRef> call_field(const lang::Operand& o, bool report);
+  std::optional<FieldRef> rate_field(const lang::Operand& o, FieldRef ref, bool report);
   std::optional<vm::FieldId> field_by_path(const std::string& path) const;
   bool is_bound(vm::Collection c) const;
   std::vector<ListItem> values(const lang::Operand& rhs, bool want_list, const FieldRef* field = nullptr);

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <map>
+#include <set>
 
 #include "compiler/sema.h"
 #include "runtime/identity.h"
@@ -398,13 +400,17 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
       {"dnswl", FieldId::Dnswl},
       {"mx", FieldId::Mx},
       {"country", FieldId::Country},
-      {"header_number", FieldId::HeaderNumber}};
+      {"header_number", FieldId::HeaderNumber},
+      {"reputation", FieldId::Reputation},
+      {"net_reputation", FieldId::NetReputation},
+      {"rate", FieldId::Rate}};
   auto function = kFunctions.find(o.name);
   if (function == kFunctions.end()) {
     if (report) {
       diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
                          "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), "
-                         "header_number(\"NAME\"), mx(DOMAIN-FIELD)");
+                         "header_number(\"NAME\"), mx(DOMAIN-FIELD), net_reputation(IP-FIELD), "
+                         "rate(KEY-FIELD, WINDOW), reputation(IP-FIELD)");
     }
     return std::nullopt;
   }
@@ -412,6 +418,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   ref.field = function->second;
   ref.span = o.span;
   ref.display = std::string(sources_.slice(o.span));
+  if (ref.field == FieldId::Rate) return rate_field(o, std::move(ref), report);
   const lang::Operand* arg = o.args.size() == 1 ? &o.args[0] : nullptr;
   bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
   const bool header = ref.field == FieldId::HeaderNumber;
@@ -425,7 +432,9 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
     ref.header_filter = runtime::ascii_lowercase(arg->literal.text);
     return ref;
   }
-  ValueKind wanted = ref.field == FieldId::Country ? ValueKind::Ip : ValueKind::Domain;
+  const bool ip_argument = ref.field == FieldId::Country || ref.field == FieldId::Reputation ||
+                           ref.field == FieldId::NetReputation;
+  ValueKind wanted = ip_argument ? ValueKind::Ip : ValueKind::Domain;
   if (!zone && !header && arg && arg->kind == lang::OperandKind::Literal &&
       arg->literal.kind == LiteralKind::Path) {
     auto field = field_by_path(arg->literal.text);
@@ -438,11 +447,42 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   if (report) {
     std::string expected = zone     ? "one zone name in quotes, e.g. `" + o.name + "(\"zen.spamhaus.org\")`"
                            : header ? "one header name in quotes, e.g. `header_number(\"X-Spam-Score\")`"
-                           : ref.field == FieldId::Country
-                               ? "one IP field, e.g. `country(client.ip)` or `country(client.effective_ip)`"
-                               : "one domain field, e.g. `mx(sender.domain)` or `mx(helo)`";
+                           : ip_argument ? "one IP field, e.g. `" + o.name + "(client.ip)` or `" + o.name +
+                                               "(client.effective_ip)`"
+                                         : "one domain field, e.g. `mx(sender.domain)` or `mx(helo)`";
     diagnostics_.error("E015", "bad argument to `" + o.name + "`", arg ? arg->span : o.span,
                        "not accepted here", "`" + o.name + "` takes " + expected);
+  }
+  return std::nullopt;
+}
+
+// `rate(KEY-FIELD, WINDOW)`: a field with one value (its value is the key whose messages
+// are counted) and a window of whole seconds, minutes, hours, days or weeks (`90s`,
+// `30m`, `1h`, `7d`, `1w`). The filter is "FIELD/SECONDS".
+std::optional<FieldRef> Sema::rate_field(const lang::Operand& o, FieldRef ref, bool report) {
+  static const std::set<std::string_view> kKeyFields = {
+      "sender",           "sender.domain", "sender.local",       "helo",
+      "client.auth_user", "client.ip",     "client.effective_ip"};
+  std::string key;  // the key field's name
+  double seconds = 0;
+  if (o.args.size() == 2 && o.args[0].kind == lang::OperandKind::Literal &&
+      o.args[0].literal.kind == LiteralKind::Path) {
+    const auto field = field_by_path(o.args[0].literal.text);
+    if (field && kKeyFields.count(vm::field_info(*field).name)) key = vm::field_info(*field).name;
+  }
+  if (o.args.size() == 2 && o.args[1].kind == lang::OperandKind::Literal) {
+    seconds = vm::window_seconds(o.args[1].literal.text).value_or(0);
+  }
+  if (!key.empty() && seconds > 0) {
+    ref.header_filter = key + "/" + std::to_string(static_cast<long long>(seconds));
+    return ref;
+  }
+  if (report) {
+    diagnostics_.error(
+        "E015", "bad argument to `rate`", o.span, "not accepted here",
+        "`rate` takes a key field (sender, sender.domain, sender.local, helo, client.auth_user, "
+        "client.ip, client.effective_ip) and a window: 90s, 30m, 1h, 7d, 1w; e.g. "
+        "`rate(client.auth_user, 1h)`");
   }
   return std::nullopt;
 }

@@ -420,9 +420,10 @@ int diff(const DiffOptions& o) {
   std::optional<runtime::Envelope> envelope = o.envelope.base();
   if (!envelope) return 2;
   const runtime::Envelope& base = *envelope;
-  FactContext facts{{o.facts.dns_server_given(), o.facts.geoip_given(), o.facts.clamd_given()},
-                    {},
-                    std::make_shared<dns::Cache>()};
+  FactContext facts{
+      {o.facts.dns_server_given(), o.facts.geoip_given(), o.facts.clamd_given(), o.facts.store_given()},
+      {},
+      std::make_shared<dns::Cache>()};
   if (!o.facts.fact_options(after->image(), facts.options)) return 2;
   if (facts.needs_resolver() && !o.facts.resolver(facts.cache)) return 2;  // a bad --dns-server
   const vm::ProgramPtr programs[] = {before, after};

@@ -129,7 +129,10 @@ int run(const RunOptions& o) {
   if (!resolver || !o.facts.fact_options(program->image(), fact_options)) return 2;
   // Without --dns-server the DNS facts use /etc/resolv.conf: only country() can lack a source.
   const vm::ProgramPtr programs[] = {program};
-  warn_uncomputable(programs, {.dns = true, .geoip = o.facts.geoip_given(), .clamd = o.facts.clamd_given()});
+  warn_uncomputable(programs, {.dns = true,
+                               .geoip = o.facts.geoip_given(),
+                               .clamd = o.facts.clamd_given(),
+                               .store = o.facts.store_given()});
   std::vector<OutputDir> outputs;
   if (!o.write_headers.empty()) outputs.push_back({"--write-headers", o.write_headers, false, {}});
   if (!o.write_message.empty()) outputs.push_back({"--write-message", o.write_message, true, {}});
@@ -158,6 +161,9 @@ int run(const RunOptions& o) {
     ++evaluated;
     auth::MessageFacts facts(*resolver, message, envelope.envelope, fact_options);
     vm::Verdict verdict = evaluator.evaluate(message, envelope.envelope, &facts);
+    if (std::string not_learned = facts.learn(verdict.action, !verdict.fact.empty()); !not_learned.empty()) {
+      std::cerr << input.name << ": warning: " << not_learned << "\n";
+    }
     std::cout << verdict_output(input.name, verdict, facts, envelope.sources, o);
     for (OutputDir& dir : outputs) {
       if (!write_output(dir, input.name, message, verdict, facts)) status = 1;

@@ -251,7 +251,8 @@ class Runner {
   int run() {
     // A resolver also for --geoip alone: MessageFacts needs one; SharedFacts keeps
     // the DNS facts from it.
-    if (o_.facts.dns_server_given() || o_.facts.geoip_given() || o_.facts.clamd_given()) {
+    if (o_.facts.dns_server_given() || o_.facts.geoip_given() || o_.facts.clamd_given() ||
+        o_.facts.store_given()) {
       resolver_ = o_.facts.resolver();
       if (!resolver_) return 2;
     }
@@ -409,26 +410,34 @@ class Runner {
   }
 
   FactAvailability available() const {
-    return {o_.facts.dns_server_given(), o_.facts.geoip_given(), o_.facts.clamd_given()};
+    return {o_.facts.dns_server_given(), o_.facts.geoip_given(), o_.facts.clamd_given(),
+            o_.facts.store_given()};
   }
 
   // A fact a rule read that the case does not state and this run does not compute
   // read as no value: said for every case, passing or not, so none passes by accident.
   std::string unstated_note(const std::vector<std::string>& unstated) const {
     std::string list;
-    bool dns = false, geoip = false, clamd = false;
+    std::vector<std::string> flags;
     for (const auto& name : unstated) {
       list += (list.empty() ? "" : ", ") + name;
-      (name.starts_with("country(") ? geoip : name == "av" || name == "av.signature" ? clamd : dns) = true;
+      const bool remembered =
+          name.starts_with("reputation(") || name.starts_with("net_reputation(") || name.starts_with("rate(");
+      const char* flag = name.starts_with("country(")             ? "--geoip"
+                         : name == "av" || name == "av.signature" ? "--clamd"
+                         : remembered                             ? "--store"
+                                                                  : "--dns-server";
+      if (std::find(flags.begin(), flags.end(), flag) == flags.end()) flags.push_back(flag);
     }
-    std::string flags;
-    for (const auto& [needed, flag] :
-         {std::pair{dns, "--dns-server"}, {geoip, "--geoip"}, {clamd, "--clamd"}}) {
-      if (needed) flags += (flags.empty() ? "" : ", ") + std::string(flag);
-    }
+    std::sort(flags.begin(), flags.end(), [](const std::string& a, const std::string& b) {
+      static const std::vector<std::string> order = {"--dns-server", "--geoip", "--clamd", "--store"};
+      return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
+    });
+    std::string joined;
+    for (const auto& f : flags) joined += (joined.empty() ? "" : ", ") + f;
     return fmt::format(
         "a rule read {}, which the case does not state and this run does not compute (no {}): no value", list,
-        flags);
+        joined);
   }
 
   void report_case(const TestFile& file, const TestCase& c, const vm::Verdict& verdict,

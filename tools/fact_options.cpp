@@ -24,6 +24,11 @@ void FactFlags::add_to(CLI::App& command, bool system_resolver) {
       ->type_name("ADDRESS");
   command.add_option("--clamd-timeout", clamd_timeout_ms_, "Milliseconds one virus scan may take")
       ->check(CLI::Range(1, 600000));
+  command
+      .add_option("--store", store_,
+                  "State store for reputation, net_reputation and rate: lmdb:PATH, redis://HOST:PORT[/DB] "
+                  "(docs/state.md)")
+      ->type_name("ADDRESS");
 }
 
 std::unique_ptr<dns::Resolver> FactFlags::resolver(std::shared_ptr<dns::Cache> cache) const {
@@ -44,6 +49,21 @@ bool FactFlags::fact_options(const vm::ImageData& image, auth::FactOptions& out)
     return false;
   }
   out.clamd = av::ClamdOptions{.address = clamd_, .timeout = std::chrono::milliseconds(clamd_timeout_ms_)};
+  out.spamtraps = image.settings.spamtraps;
+  out.state_tempfail = image.settings.state_on_error == vm::TempErrorPolicy::Tempfail;
+  out.reputation.half_life = image.settings.reputation_half_life;
+  if (!store_.empty()) {
+    if (std::string problem = state::address_problem(store_); !problem.empty()) {
+      std::cerr << "error: --store: `" << store_ << "`: " << problem << "\n";
+      return false;
+    }
+    try {
+      out.store = state::open_store({.address = store_});
+    } catch (const std::exception& e) {
+      std::cerr << "error: --store: " << e.what() << "\n";
+      return false;
+    }
+  }
   if (geoip_path_.empty()) return true;
   try {
     out.geoip = runtime::GeoIp::open(geoip_path_);
@@ -58,9 +78,7 @@ std::string fact_name(vm::FieldId fact, std::string_view argument) {
   std::string_view written = vm::field_info(fact).name;
   std::string base(written.substr(0, written.find('(')));
   if (!vm::takes_argument(fact)) return base;
-  if (argument.empty()) return std::string(written);
-  bool zone = fact == vm::FieldId::Dnsbl || fact == vm::FieldId::Dnswl;
-  return base + (zone ? "(\"" + std::string(argument) + "\")" : "(" + std::string(argument) + ")");
+  return argument.empty() ? std::string(written) : vm::field_label(fact, argument);
 }
 
 namespace {
@@ -107,6 +125,7 @@ void warn_uncomputable(std::span<const vm::ProgramPtr> programs, FactAvailabilit
   if (!available.dns) warn(facts_read(programs, needs(&FactAvailability::dns)), "--dns-server", suffix);
   if (!available.geoip) warn(facts_read(programs, needs(&FactAvailability::geoip)), "--geoip", suffix);
   if (!available.clamd) warn(facts_read(programs, needs(&FactAvailability::clamd)), "--clamd", suffix);
+  if (!available.store) warn(facts_read(programs, needs(&FactAvailability::store)), "--store", suffix);
 }
 
 }  // namespace mp::tools

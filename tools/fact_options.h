@@ -25,9 +25,11 @@ struct FactAvailability {
   bool dns = false;
   bool geoip = false;
   bool clamd = false;
+  bool store = false;
   bool computes(vm::FieldId fact) const {
     if (fact == vm::FieldId::Country) return geoip;
     if (fact == vm::FieldId::Av || fact == vm::FieldId::AvSignature) return clamd;
+    if (vm::is_state_fact(fact)) return store;
     return dns;
   }
 };
@@ -38,6 +40,7 @@ class FactFlags {
   // (run, diff); otherwise facts no case states have no value (test).
   void add_to(CLI::App& command, bool system_resolver = true);
   bool dns_server_given() const { return !servers_.empty(); }
+  bool store_given() const { return !store_.empty(); }
   bool geoip_given() const { return !geoip_path_.empty(); }
   bool clamd_given() const { return !clamd_.empty(); }
   // The resolver the flags describe, sharing `cache` (null: a private one); null
@@ -53,6 +56,7 @@ class FactFlags {
   int budget_ms_ = 10000;
   std::string geoip_path_;
   std::string clamd_;
+  std::string store_;  // --store: the state store (state/store.h)
   int clamd_timeout_ms_ = 30000;
 };
 

@@ -340,10 +340,14 @@ TestFile parse_test_file(const std::string& path) {
     };
     size_t colon = line.find(':');
     std::string key = colon == std::string::npos ? std::string() : trim(line.substr(0, colon));
-    // Fact keys add dots, digits and calls: dkim.domains, dnsbl("zen.example").
-    bool key_ok = !key.empty() && std::all_of(key.begin(), key.end(), [](char ch) {
+    // Fact keys add dots, digits and calls: dkim.domains, dnsbl("zen.example"),
+    // rate(client.auth_user, 1h) (a comma and a space inside the parentheses).
+    const size_t open = key.find('(');
+    bool key_ok = !key.empty() && std::all_of(key.begin(), key.end(), [&, i = size_t{0}](char ch) mutable {
+      const bool in_call = open != std::string::npos && i++ > open;
       return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-             std::string_view("-._()\"").find(ch) != std::string_view::npos;
+             std::string_view("-._()\"").find(ch) != std::string_view::npos ||
+             (in_call && (ch == ',' || ch == ' '));
     });
     if (!key_ok) {
       problem(fmt::format("expected `key: value`, got `{}`", line.size() > 60 ? line.substr(0, 60) + "…" : line));

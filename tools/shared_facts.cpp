@@ -30,10 +30,10 @@ const vm::FactValue& SharedFacts::once(vm::FieldId fact, const std::string& argu
     if (!argument.empty()) one.push_back(argument);
     value = inner_->compute(fact, one);
   } else {
-    value.detail = fact == vm::FieldId::Country ? "not computed: no --geoip"
-                   : fact == vm::FieldId::Av || fact == vm::FieldId::AvSignature
-                       ? "not computed: no --clamd"
-                       : "not computed: no --dns-server";
+    value.detail = fact == vm::FieldId::Country                                  ? "not computed: no --geoip"
+                   : fact == vm::FieldId::Av || fact == vm::FieldId::AvSignature ? "not computed: no --clamd"
+                   : vm::is_state_fact(fact)                                     ? "not computed: no --store"
+                                             : "not computed: no --dns-server";
   }
   return computed_.emplace(key, std::move(value)).first->second;
 }
@@ -48,6 +48,7 @@ vm::FactValue SharedFacts::compute(vm::FieldId fact, std::span<const std::string
 void merge_fact_value(vm::FactValue& into, vm::FactValue part) {
   for (auto& t : part.text) into.text.push_back(std::move(t));
   for (auto& ip : part.ips) into.ips.push_back(ip);
+  for (double n : part.numbers) into.numbers.push_back(n);
   for (auto& a : part.arguments) into.arguments.push_back(std::move(a));
   into.temp_error = into.temp_error || part.temp_error;
   if (!part.detail.empty()) into.detail += (into.detail.empty() ? "" : "; ") + part.detail;

@@ -8,6 +8,7 @@
 #include "lang/diagnostics.h"
 #include "tools/fact_options.h"
 #include "tools/mptest.h"
+#include "vm/facts.h"
 #include "vm/fields.h"
 
 namespace mp::tools {
@@ -66,6 +67,11 @@ std::optional<std::string> add_open_value(StatedFact& fact, const std::string& w
                          upper.size() == 2 ? fmt::format("; did you mean `{}`?", upper) : "");
     }
     fact.text.push_back(word);
+  } else if (vm::field_info(fact.field).kind == vm::ValueKind::Number) {
+    char* end = nullptr;
+    const double n = std::strtod(word.c_str(), &end);
+    if (word.empty() || end != word.c_str() + word.size()) return fmt::format("`{}` is not a number", word);
+    fact.numbers.push_back(n);
   } else if (vm::field_info(fact.field).kind == vm::ValueKind::Ip) {
     auto ip = runtime::IpAddress::parse(word);
     if (!ip) return fmt::format("`{}` is not an IP address (a return code of the DNS list, 127.0.0.2)", word);
@@ -76,6 +82,23 @@ std::optional<std::string> add_open_value(StatedFact& fact, const std::string& w
     fact.text.push_back(std::move(folded));
   }
   return std::nullopt;
+}
+
+// `rate(client.auth_user, 1h)`: the argument as the compiler writes it,
+// "client.auth_user/3600".
+std::optional<StatedFact> rate_key(StatedFact out, std::string_view argument) {
+  const size_t comma = argument.find(',');
+  if (comma == std::string_view::npos) return std::nullopt;
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+  };
+  const auto seconds = vm::window_seconds(trim(argument.substr(comma + 1)));
+  const std::string_view field = trim(argument.substr(0, comma));
+  if (!seconds || field.empty()) return std::nullopt;
+  out.argument = std::string(field) + "/" + std::to_string(static_cast<long long>(*seconds));
+  return out;
 }
 
 }  // namespace
@@ -93,6 +116,7 @@ std::optional<StatedFact> parse_fact_key(std::string_view key) {
       if (argument.size() < 3 || argument.front() != '"' || argument.back() != '"') return std::nullopt;
       argument = argument.substr(1, argument.size() - 2);
     }
+    if (fact == FieldId::Rate) return rate_key(std::move(out), argument);
     if (argument.empty() || argument.find_first_of("\"() ") != std::string_view::npos) return std::nullopt;
     out.argument = std::string(argument);
     return out;
@@ -179,7 +203,8 @@ vm::FactValue StatedFacts::compute(FieldId fact, std::span<const std::string> ar
     vm::FactValue v;
     v.text = s.text;
     v.ips = s.ips;
-    if (!argument.empty()) v.arguments.assign(s.text.size() + s.ips.size(), argument);
+    v.numbers = s.numbers;
+    if (!argument.empty()) v.arguments.assign(s.text.size() + s.ips.size() + s.numbers.size(), argument);
     v.temp_error = s.temp_error;
     v.detail = fmt::format("{}stated by the test case (line {})",
                            argument.empty() ? "" : fact_name(fact, argument) + ": ", s.line);

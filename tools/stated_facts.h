@@ -23,6 +23,7 @@ struct StatedFact {
   std::string argument;
   std::vector<std::string> text;        // text and domain facts
   std::vector<runtime::IpAddress> ips;  // dnsbl, dnswl
+  std::vector<double> numbers;          // reputation, net_reputation, rate
   bool temp_error = false;
   int line = 0;
 };

@@ -5,6 +5,7 @@
 // their DNS questions together.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -16,12 +17,20 @@
 namespace mp::vm {
 
 MP_API bool is_fact(FieldId field);
+// The facts read from the state store (state/memory.h): reputation, net_reputation, rate.
+MP_API bool is_state_fact(FieldId field);
+// "1h", "7d", "90s": a rate window (seconds) as a policy writes it.
+MP_API std::string window_text(double seconds);
+// The other way: "90s", "30m", "12h", "7d", "1w" (a whole number of one unit) in
+// seconds; nullopt for anything else.
+MP_API std::optional<double> window_seconds(std::string_view text);
 // Fields written with an argument: header "NAME", dnsbl("ZONE"), mx(sender.domain), …
 MP_API bool takes_argument(FieldId field);
 
 struct FactValue {
   std::vector<std::string> text;        // Text and Domain facts ("pass", "example.com")
   std::vector<runtime::IpAddress> ips;  // Ip facts
+  std::vector<double> numbers;          // Number facts (reputation, rate)
   std::vector<std::string> arguments;   // per value, for facts with an argument: whose value it is
   bool temp_error = false;              // could not be computed (DNS timeout, SERVFAIL)
   std::string detail;                   // for the trace: what decided, or what failed

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "runtime/identity.h"
 #include "runtime/received.h"
 #include "runtime/resemble.h"
@@ -313,6 +315,7 @@ void MessageFields::add_fact(FieldId field, std::span<const std::string> argumen
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (const auto& v : fact.text) report.value += (report.value.empty() ? "" : ", ") + v;
   for (const auto& ip : fact.ips) report.value += (report.value.empty() ? "" : ", ") + ip.str();
+  for (double n : fact.numbers) report.value += (report.value.empty() ? "" : ", ") + fmt::format("{:g}", n);
   if (!facts_) report.detail = "no fact source: facts are not computed here";
   if (fact.temp_error) report.value = "temperror";
   fact_reports_.push_back(report);
@@ -324,6 +327,7 @@ void MessageFields::add_fact(FieldId field, std::span<const std::string> argumen
   }
   for (auto& v : fact.text) out.own(std::move(v));
   out.ips.insert(out.ips.end(), fact.ips.begin(), fact.ips.end());
+  out.numbers.insert(out.numbers.end(), fact.numbers.begin(), fact.numbers.end());
   out.arguments.insert(out.arguments.end(), fact.arguments.begin(), fact.arguments.end());
 }
 

@@ -4,6 +4,8 @@
 #include "vm/opcodes.h"
 
 #include <array>
+#include <charconv>
+#include <map>
 
 #include "attach/inspect.h"
 #include "runtime/message.h"
@@ -94,6 +96,13 @@ std::string field_label(FieldId field, std::string_view argument) {
     case FieldId::Mx: return "mx(" + arg + ")";
     case FieldId::Country: return "country(" + arg + ")";
     case FieldId::HeaderNumber: return "header_number(\"" + arg + "\")";
+    case FieldId::Reputation: return "reputation(" + arg + ")";
+    case FieldId::NetReputation: return "net_reputation(" + arg + ")";
+    case FieldId::Rate: {
+      const size_t slash = arg.rfind('/');
+      if (slash == std::string::npos) return "rate(" + arg + ")";
+      return "rate(" + arg.substr(0, slash) + ", " + window_text(std::stod(arg.substr(slash + 1))) + ")";
+    }
     default: return std::string(field_info(field).name);
   }
 }
@@ -131,12 +140,36 @@ bool is_fact(FieldId field) {
   // Fields are appended to fields.def (images keep their numbers), so the later facts
   // are named one by one.
   return (field >= FieldId::Spf && field <= FieldId::Country) || field == FieldId::Av ||
-         field == FieldId::AvSignature;
+         field == FieldId::AvSignature || is_state_fact(field);
+}
+
+bool is_state_fact(FieldId field) {
+  return field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate;
 }
 
 bool takes_argument(FieldId field) {
   return field == FieldId::HeaderValue || field == FieldId::Dnsbl || field == FieldId::Dnswl ||
-         field == FieldId::Mx || field == FieldId::Country || field == FieldId::HeaderNumber;
+         field == FieldId::Mx || field == FieldId::Country || field == FieldId::HeaderNumber ||
+         field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate;
+}
+
+std::optional<double> window_seconds(std::string_view text) {
+  static const std::map<char, double> kUnits = {
+      {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+  if (text.size() < 2 || !kUnits.count(text.back())) return std::nullopt;
+  long long n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
+  if (ec != std::errc() || end != text.data() + text.size() - 1 || n < 1 || n > 100000000)
+    return std::nullopt;
+  return static_cast<double>(n) * kUnits.at(text.back());
+}
+
+std::string window_text(double seconds) {
+  const auto s = static_cast<long long>(seconds);
+  for (const auto& [unit, length] : {std::pair{"w", 604800LL}, {"d", 86400LL}, {"h", 3600LL}, {"m", 60LL}}) {
+    if (s % length == 0) return std::to_string(s / length) + unit;
+  }
+  return std::to_string(s) + "s";
 }
 
 runtime::ResembleKind resemble_kind(FieldId field) {

@@ -244,6 +244,9 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
   w.f64(im.settings.reject_threshold);
   w.u8(static_cast<uint8_t>(im.settings.on_temperror));
   w.u32(im.settings.max_mime_depth);
+  write_strings(w, im.settings.spamtraps);
+  w.u8(static_cast<uint8_t>(im.settings.state_on_error));
+  w.f64(im.settings.reputation_half_life);
 }
 
 void decode_settings(ImageData& im, ByteReader& r) {
@@ -261,6 +264,12 @@ void decode_settings(ImageData& im, ByteReader& r) {
   if (im.settings.max_mime_depth < 1 || im.settings.max_mime_depth > kMaxMimeDepthSetting) {
     r.fail("mime.max_depth out of range");
   }
+  im.settings.spamtraps = read_strings(r);
+  const uint8_t state_on_error = r.u8();
+  if (state_on_error > static_cast<uint8_t>(TempErrorPolicy::Ignore)) r.fail("unknown state.on_error");
+  im.settings.state_on_error = static_cast<TempErrorPolicy>(state_on_error);
+  im.settings.reputation_half_life = r.f64();
+  if (!(im.settings.reputation_half_life >= 1)) r.fail("state.reputation.half_life out of range");
 }
 
 void encode_lines(const ImageData& im, ByteWriter& w) {

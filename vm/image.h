@@ -24,7 +24,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 3;
+inline constexpr uint32_t kImageVersion = 4;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one
@@ -118,6 +118,13 @@ struct Settings {
   // Levels of MIME nesting a message is examined to (runtime::ParseOptions); deeper
   // parts give the defect mime_depth_exceeded.
   uint32_t max_mime_depth = 64;
+  // org.spamtraps: addresses no one uses (folded); mail to one raises its client's
+  // reputation (auth::MessageFacts::learn).
+  std::vector<std::string> spamtraps;
+  // state.on_error: what a state fact (reputation, rate) does when the store cannot
+  // answer: read as temperror (Tempfail, then facts.on_temperror decides) or as no value.
+  TempErrorPolicy state_on_error = TempErrorPolicy::Ignore;
+  double reputation_half_life = 12 * 3600;  // state.reputation.half_life, seconds
 };
 
 struct ImageData {

@@ -407,6 +407,7 @@ bool Run::same_value(FieldId field, FieldId other, int64_t item) {
 
 // The first value for `argument` (header_number("X-Spam-Score")); NaN when none.
 double Run::load_arg_number(FieldId field, std::string_view argument) {
+  fields_.require_argument(field, argument);
   const FieldValues& values = fields_.values(field);
   for (size_t i = 0; i < values.numbers.size() && i < values.arguments.size(); ++i) {
     if (values.arguments[i] == argument) return values.numbers[i];

@@ -35,6 +35,7 @@ std::vector<FactUse> collect_facts_used(const ImageData& im) {
       case Op::InSet:
       case Op::Resembles: use(field, im.sets[ins.c].header_filter); break;
       case Op::InNet: use(field, im.nets[ins.c].argument); break;
+      case Op::LoadArgNumber: use(field, im.strings[ins.c]); break;
       default: use(field, {});
     }
   }

@@ -1,5 +1,5 @@
 // What libmailpolicy.so exports (nm -D): the C API of mailpolicy.h and the C++ API of
-// the mp::vm, mp::runtime, mp::dns and mp::auth namespaces, nothing else (no
+// the mp::vm, mp::runtime, mp::dns, mp::auth, mp::av and mp::state namespaces, nothing else (no
 // mp::compiler, mp::lang, mp::report, fmt, antlr4, nlohmann or std: they stay free to
 // change and cannot clash with an embedder's own copies); every function mailpolicy.h
 // declares and every declaration marked MP_API is there.
@@ -53,7 +53,7 @@ const std::vector<Symbol>& exported() {
 
 TEST(Symbols, OnlyTheCAndCxxApiAreExported) {
   ASSERT_GT(exported().size(), 100u);
-  const std::regex cxx_api("^((typeinfo|typeinfo name|vtable) for )?mp::(vm|runtime|dns|auth|av)::.*");
+  const std::regex cxx_api("^((typeinfo|typeinfo name|vtable) for )?mp::(vm|runtime|dns|auth|av|state)::.*");
   for (const Symbol& s : exported()) {
     if (s.type == 'A' && s.name == "MAILPOLICY_1") continue;  // the version node of mailpolicy.map
     bool c_api = s.name.starts_with("mp_") && s.name == s.demangled;

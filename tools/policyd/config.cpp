@@ -105,7 +105,8 @@ void check_metrics(const std::string& value) {
 bool library_key(const std::string& key) {
   static const char* const keys[] = {
       "dns.servers", "dns.timeout_ms", "facts", "facts.budget_ms", "facts.max_queries",
-      "geoip.path",  "authserv_id",    "trace", "clamd",           "clamd.timeout_ms"};
+      "geoip.path",  "authserv_id",    "trace", "clamd",           "clamd.timeout_ms",
+      "state"};
   for (const char* k : keys) {
     if (key == k) return true;
   }

@@ -1,0 +1,109 @@
+// The facts read from what the gateway remembers (state/memory.h): reputation,
+// net_reputation and rate, and what the gateway learns from a verdict.
+#include <algorithm>
+
+#include "auth/facts.h"
+#include "runtime/identity.h"
+
+namespace mp::auth {
+
+using vm::FactValue;
+using vm::FieldId;
+
+namespace {
+
+constexpr double kSpamtrapHits = 10;  // about five days for a trap to be forgotten
+constexpr double kVerdictHits = 1;
+
+}  // namespace
+
+FactValue MessageFacts::state_unavailable(const state::StoreUnavailable& e) const {
+  FactValue v;
+  v.temp_error = options_.state_tempfail;
+  v.detail = std::string("state store: ") + e.what() +
+             (options_.state_tempfail ? "" : " (state.on_error = ignore: no value)");
+  return v;
+}
+
+// The address whose reputation a rule reads, and its /24 or /64.
+FactValue MessageFacts::reputation_fact(FieldId fact, std::span<const std::string> fields) {
+  FactValue v;
+  if (!options_.store) {
+    v.detail = "no state store";
+    return v;
+  }
+  try {
+    for (const std::string& field : fields) {
+      const auto ip = ip_of_field(field);
+      if (!ip) continue;
+      const std::string subject =
+          fact == FieldId::Reputation ? state::address_subject(*ip) : state::network_subject(*ip);
+      v.numbers.push_back(state::reputation(*options_.store, subject, options_.clock(), options_.reputation));
+      v.arguments.push_back(field);
+      v.detail += (v.detail.empty() ? "" : "; ") + subject;
+    }
+  } catch (const state::StoreUnavailable& e) {
+    return state_unavailable(e);
+  }
+  return v;
+}
+
+// "client.auth_user/3600": counts this message for the field's value and reads the
+// window. A field without a value (no SASL login) counts nothing and has no value.
+FactValue MessageFacts::rate_fact(std::span<const std::string> arguments) {
+  FactValue v;
+  if (!options_.store) {
+    v.detail = "no state store";
+    return v;
+  }
+  try {
+    for (const std::string& argument : arguments) {
+      const size_t slash = argument.rfind('/');
+      const std::string field = argument.substr(0, slash);
+      const std::string key = key_of_field(field);
+      if (slash == std::string::npos || key.empty()) continue;
+      const double window = std::stod(argument.substr(slash + 1));
+      v.numbers.push_back(state::count_event(*options_.store, field + ":" + key, window, options_.clock()));
+      v.arguments.push_back(argument);
+    }
+  } catch (const state::StoreUnavailable& e) {
+    return state_unavailable(e);
+  }
+  return v;
+}
+
+// The value of a one-valued envelope field, folded as the policy compares it.
+std::string MessageFacts::key_of_field(std::string_view field) {
+  if (field == "sender") return runtime::fold_address(envelope_.sender);
+  if (field == "sender.domain" || field == "helo") return domain_of_field(field);
+  if (field == "sender.local") return envelope_.sender.substr(0, envelope_.sender.rfind('@'));
+  if (field == "client.auth_user") return envelope_.auth_user;
+  if (field == "client.ip" || field == "client.effective_ip") {
+    const auto ip = ip_of_field(field);
+    return ip ? ip->str() : std::string();
+  }
+  return {};
+}
+
+std::string MessageFacts::learn(vm::Action action, bool decided_by_fact) {
+  if (!options_.store || !envelope_.client_ip) return {};
+  const auto ip = ip_of_field("client.effective_ip");
+  if (!ip) return {};
+  const bool trapped =
+      std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(), [&](const auto& r) {
+        return std::find(options_.spamtraps.begin(), options_.spamtraps.end(), runtime::fold_address(r)) !=
+               options_.spamtraps.end();
+      });
+  const bool refused = (action == vm::Action::Reject || action == vm::Action::Quarantine) && !decided_by_fact;
+  const double hits = (trapped ? kSpamtrapHits : 0) + (refused ? kVerdictHits : 0);
+  if (hits == 0) return {};
+  const std::vector<std::string> subjects = {state::address_subject(*ip), state::network_subject(*ip)};
+  try {
+    state::add_reputation(*options_.store, subjects, hits, options_.clock(), options_.reputation);
+  } catch (const state::StoreUnavailable& e) {
+    return std::string("reputation not recorded: ") + e.what();
+  }
+  return {};
+}
+
+}  // namespace mp::auth
