@@ -36,6 +36,7 @@ struct TokenOptions {
   size_t min_word = 3;             // bytes; shorter words are not tokens
   size_t max_word = 15;            // bytes; longer words become "sk:" + their first 7 bytes
   size_t max_body_bytes = 100000;  // of body text examined
+  bool pairs = false;              // also each two neighbouring words of subject and body
 };
 
 // The message's tokens, each once, in the order found: header tokens ("h:..."), subject

@@ -79,9 +79,16 @@ void for_each_word(std::string_view text, F&& f) {
   }
 }
 
+// Words, and with o.pairs each two neighbouring words as one token more ("prefix" +
+// "word1 word2"): phrases separate better than their words ("click here", "to remove").
 void add_words(Sink& sink, std::string_view text, std::string_view prefix, const TokenOptions& o) {
+  std::string previous;
   for_each_word(text, [&](std::string_view w) {
-    sink.add(word_token(w, prefix, o));
+    std::string token = word_token(w, prefix, o);
+    if (token.empty()) return true;
+    if (o.pairs && !previous.empty()) sink.add(previous + " " + token.substr(prefix.size()));
+    previous = token;
+    sink.add(std::move(token));
     return !sink.full();
   });
 }
@@ -125,7 +132,7 @@ std::string hops_bucket(size_t hops) {
   return hops <= 8 ? "6-8" : "9+";
 }
 
-void add_header_tokens(Sink& sink, const runtime::Message& m, const TokenOptions& o) {
+void add_header_tokens(Sink& sink, const runtime::Message& m) {
   size_t hops = 0;
   for (const auto& h : m.headers()) hops += lowered(h.name) == "received";
   sink.add("h:hops:" + hops_bucket(hops));
@@ -133,13 +140,21 @@ void add_header_tokens(Sink& sink, const runtime::Message& m, const TokenOptions
   auto mid = m.header("Message-ID");
   sink.add("h:mid:" + (mid ? id_domain(*mid) : std::string("none")));
   for (const char* name : {"X-Mailer", "User-Agent"}) {
-    if (auto v = m.header(name)) add_words(sink, v->substr(0, 200), "h:xm:", o);
+    if (auto v = m.header(name)) add_words(sink, v->substr(0, 200), "h:xm:", {.pairs = false});
   }
+  // The sender's words (name, address), as SpamAssassin tokenizes From; not To, whose
+  // words are the recipient's, the same for spam and ham.
+  if (auto v = m.header("From")) add_words(sink, v->substr(0, 200), "h:f:", {.pairs = false});
+  if (auto v = m.header("Reply-To")) sink.add("h:rt:" + id_domain(*v));
   if (auto v = m.header("Content-Type")) add_content_type(sink, *v);
   if (auto v = m.header("Content-Transfer-Encoding")) sink.add("h:cte:" + lowered(trim(v->substr(0, 30))));
-  if (auto v = m.header("List-Id")) sink.add("h:list:" + lowered(trim(v->substr(0, 80))));
+  // Not List-Id: as SpamAssassin notes, a list that discusses spam would become a ham
+  // sign, and a spammer can write any list header.
   if (auto v = m.header("Precedence")) sink.add("h:prec:" + lowered(trim(v->substr(0, 20))));
   for (const auto& a : m.attachments()) sink.add("h:att:" + a.content_type.substr(0, 60));
+  // Most spam is HTML, at any depth of the MIME tree (the top-level type only says
+  // multipart/alternative).
+  if (!m.html().empty()) sink.add("h:html");
 }
 
 void add_url_tokens(Sink& sink, const runtime::Message& m) {
@@ -164,7 +179,7 @@ std::vector<std::string> words(std::string_view text, std::string_view prefix, c
 
 std::vector<std::string> tokens(const runtime::Message& message, const TokenOptions& options) {
   Sink sink(options.max_tokens);
-  add_header_tokens(sink, message, options);
+  add_header_tokens(sink, message);
   add_words(sink, message.subject(), "s:", options);
   add_url_tokens(sink, message);
   std::string_view body = message.body_text();

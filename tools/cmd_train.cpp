@@ -26,6 +26,7 @@ struct TrainOptions {
   std::vector<std::string> messages;
   double min_trained = -1;  // bayes-score: overrides min_spam and min_ham when ≥ 0
   size_t clues = 0;         // bayes-score: the most significant tokens to print
+  bayes::Options tuning;    // bayes-score: the combining options (scripts/bayes-measure tunes them)
 };
 
 // Calls `each(name, message)` for every message; prints the unreadable ones. Returns
@@ -110,7 +111,7 @@ nlohmann::json score_json(const std::string& name, const bayes::Score& score, si
 
 int score(const TrainOptions& o) {
   return with_store(o.store, [&](state::Store& store) {
-    bayes::Options options;
+    bayes::Options options = o.tuning;
     if (o.min_trained >= 0) options.min_spam = options.min_ham = o.min_trained;
     bayes::Classifier classifier(store, options);
     return for_each_message(o.messages, [&](const std::string& name, const runtime::Message& m) {
@@ -146,6 +147,9 @@ void add_train_commands(CLI::App& app, int& status) {
   cmd->add_option("messages", o->messages, "Message files, mbox files or directories")->required();
   cmd->add_option("--min-trained", o->min_trained, "Score with fewer trained messages (default 200 each)");
   cmd->add_option("--clues", o->clues, "Print this many of the most significant tokens");
+  cmd->add_option("--strength", o->tuning.strength, "Robinson's s (default 1)");
+  cmd->add_option("--min-significance", o->tuning.min_significance, "Least |f(w) - 0.5| used (default 0.1)");
+  cmd->add_option("--max-significant", o->tuning.max_significant, "Most tokens combined (default 150)");
   cmd->callback([o, &status] { status = score(*o); });
 }
 

@@ -79,7 +79,7 @@ class ClassifierTest : public testing::TestWithParam<Kind> {
 };
 
 const Tokens kSpam{"viagra", "cheap", "u:pills.example", "common"};
-const Tokens kHam{"meeting", "agenda", "h:list:dev", "common"};
+const Tokens kHam{"meeting", "agenda", "h:prec:list", "common"};
 
 TEST_P(ClassifierTest, NoProbabilityUntilEnoughIsTrained) {
   Classifier c(*counting_);  // the defaults: 200 of each
@@ -106,7 +106,7 @@ TEST_P(ClassifierTest, SpammyHighHammyLowUnknownUndecided) {
   ASSERT_EQ(spam.clues.size(), 2u);         // "common" is 0.5, "unknown" never seen
   EXPECT_EQ(spam.clues[0].token, "cheap");  // ties ordered by token
   EXPECT_NEAR(spam.clues[0].probability, (0.5 + 5) / 6, 1e-12);
-  Score ham = c.classify(Tokens{"meeting", "agenda", "h:list:dev"});
+  Score ham = c.classify(Tokens{"meeting", "agenda", "h:prec:list"});
   EXPECT_LT(*ham.probability, 0.05);
   EXPECT_DOUBLE_EQ(*c.classify(Tokens{"unknown"}).probability, 0.5);
 }

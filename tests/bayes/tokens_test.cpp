@@ -65,6 +65,19 @@ TEST(BayesTokens, HeadersSubjectUrlsAndBodyEachOnce) {
   EXPECT_LT(std::find(t.begin(), t.end(), "s:cheap"), std::find(t.begin(), t.end(), "cheap"));
 }
 
+TEST(BayesTokens, SenderWordsAndOptionalWordPairs) {
+  runtime::Message m =
+      parse("From: Seller <a@b.example>\r\nReply-To: x@Other.Example\r\n\r\nclick here now\r\n");
+  Tokens t = tokens(m);
+  EXPECT_TRUE(has(t, "h:f:seller"));
+  EXPECT_TRUE(has(t, "h:rt:other.example"));
+  EXPECT_FALSE(has(t, "click here"));
+  Tokens pairs = tokens(m, {.pairs = true});
+  EXPECT_TRUE(has(pairs, "click here"));
+  EXPECT_TRUE(has(pairs, "here now"));
+  EXPECT_FALSE(has(pairs, "h:f:seller a@b.example"));  // header words go alone
+}
+
 TEST(BayesTokens, NoMessageIdAndTheCap) {
   std::string body;
   for (int i = 0; i < 5000; ++i) body += "word" + std::to_string(i) + " ";
