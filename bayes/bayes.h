@@ -133,6 +133,18 @@ class Classifier {
   Options options_;
 };
 
+// Auto-learning, as SpamAssassin's bayes_auto_learn: a message the rest of the policy
+// scored clearly is trained without an admin. `score` is the policy's score for the
+// message *without* Bayes's own contribution (else Bayes would only confirm itself).
+// The defaults are SpamAssassin's (bayes_auto_learn_threshold_spam 12,
+// _nonspam 0.1); the settings that set them are the language's.
+struct AutoLearn {
+  double spam_score = 12.0;  // score at or above: learn as spam
+  double ham_score = 0.1;    // score at or below: learn as ham
+};
+// The class to learn the message as; nullopt when its score is in between.
+std::optional<Class> auto_learn_class(double score, const AutoLearn& thresholds = {});
+
 // What a message is remembered by: its Message-ID, or (none) a hash of its body.
 std::string message_id(const runtime::Message& message);
 

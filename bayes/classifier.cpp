@@ -64,6 +64,12 @@ std::string_view learned_name(Learned l) {
   return "?";
 }
 
+std::optional<Class> auto_learn_class(double score, const AutoLearn& thresholds) {
+  if (score >= thresholds.spam_score) return Class::Spam;
+  if (score <= thresholds.ham_score) return Class::Ham;
+  return std::nullopt;
+}
+
 uint64_t fnv1a(std::string_view bytes) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (unsigned char c : bytes) {

@@ -55,5 +55,14 @@ TEST(BayesMath, FisherCombining) {
   EXPECT_LT(fisher_combine(mixed), fisher_combine(std::vector<double>{0.95, 0.95, 0.95}));
 }
 
+TEST(BayesAutoLearn, OnlyClearScoresAreLearned) {
+  EXPECT_EQ(auto_learn_class(15), Class::Spam);
+  EXPECT_EQ(auto_learn_class(12), Class::Spam);
+  EXPECT_EQ(auto_learn_class(5), std::nullopt);
+  EXPECT_EQ(auto_learn_class(0.1), Class::Ham);
+  EXPECT_EQ(auto_learn_class(-3), Class::Ham);
+  EXPECT_EQ(auto_learn_class(7, {.spam_score = 6, .ham_score = -1}), Class::Spam);
+}
+
 }  // namespace
 }  // namespace mp::bayes
