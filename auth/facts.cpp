@@ -128,6 +128,7 @@ FactValue MessageFacts::compute(FieldId fact, std::span<const std::string> argum
     case FieldId::Reputation:
     case FieldId::NetReputation: return reputation_fact(fact, arguments);
     case FieldId::Rate: return rate_fact(arguments);
+    case FieldId::Bayes: return bayes_fact();
     default:
       return {};
   }

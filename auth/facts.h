@@ -50,6 +50,9 @@ struct FactOptions {
   std::shared_ptr<state::Store> store;
   state::Clock clock = state::system_clock_now;
   state::ReputationOptions reputation;
+  // The Bayes classifier's training minimum (bayes/bayes.h Options: 200 spam and 200
+  // ham before `bayes` has a value).
+  double bayes_min_spam = 200, bayes_min_ham = 200;
   bool state_tempfail = false;
   // org.spamtraps: addresses no one uses; mail to one raises its client's reputation.
   std::vector<std::string> spamtraps;
@@ -104,6 +107,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   vm::FactValue av_fact(bool signature);
   vm::FactValue reputation_fact(vm::FieldId fact, std::span<const std::string> fields);
   vm::FactValue rate_fact(std::span<const std::string> arguments);
+  vm::FactValue bayes_fact();
   vm::FactValue state_unavailable(const state::StoreUnavailable& e) const;
   std::string key_of_field(std::string_view field);
   std::optional<runtime::IpAddress> ip_of_field(std::string_view field);

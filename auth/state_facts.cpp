@@ -2,7 +2,10 @@
 // net_reputation and rate, and what the gateway learns from a verdict.
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "auth/facts.h"
+#include "bayes/bayes.h"
 #include "runtime/identity.h"
 
 namespace mp::auth {
@@ -65,6 +68,34 @@ FactValue MessageFacts::rate_fact(std::span<const std::string> arguments) {
       const double window = std::stod(argument.substr(slash + 1));
       v.numbers.push_back(state::count_event(*options_.store, field + ":" + key, window, options_.clock()));
       v.arguments.push_back(argument);
+    }
+  } catch (const state::StoreUnavailable& e) {
+    return state_unavailable(e);
+  }
+  return v;
+}
+
+// The classifier's spam probability; the trace names the strongest clues.
+FactValue MessageFacts::bayes_fact() {
+  FactValue v;
+  if (!options_.store) {
+    v.detail = "no state store";
+    return v;
+  }
+  try {
+    bayes::Options options;
+    options.min_spam = options_.bayes_min_spam;
+    options.min_ham = options_.bayes_min_ham;
+    const bayes::Score score = bayes::Classifier(*options_.store, options).classify(message_);
+    if (!score.probability) {
+      v.detail = fmt::format("not trained enough: {:g} spam and {:g} ham learnt, {:g} and {:g} needed",
+                             score.totals.spam, score.totals.ham, options.min_spam, options.min_ham);
+      return v;
+    }
+    v.numbers.push_back(*score.probability);
+    for (size_t i = 0; i < score.clues.size() && i < 5; ++i) {
+      v.detail +=
+          fmt::format("{}{} {:.2f}", i ? ", " : "clues: ", score.clues[i].token, score.clues[i].probability);
     }
   } catch (const state::StoreUnavailable& e) {
     return state_unavailable(e);

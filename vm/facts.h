@@ -17,7 +17,8 @@
 namespace mp::vm {
 
 MP_API bool is_fact(FieldId field);
-// The facts read from the state store (state/memory.h): reputation, net_reputation, rate.
+// The facts read from the state store (state/memory.h, bayes/bayes.h): reputation,
+// net_reputation, rate, bayes.
 MP_API bool is_state_fact(FieldId field);
 // "1h", "7d", "90s": a rate window (seconds) as a policy writes it.
 MP_API std::string window_text(double seconds);

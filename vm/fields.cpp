@@ -144,7 +144,8 @@ bool is_fact(FieldId field) {
 }
 
 bool is_state_fact(FieldId field) {
-  return field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate;
+  return field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
+         field == FieldId::Bayes;
 }
 
 bool takes_argument(FieldId field) {

@@ -416,12 +416,14 @@ double Run::load_arg_number(FieldId field, std::string_view argument) {
 }
 
 // The first value of `item` (of any item when item < 0); 0 when there is none.
+// A fact without a value (bayes before training, no store) is NaN: every comparison
+// with it is false, as for header_number. The message's own number fields always have one.
 double Run::load_number(FieldId field, int64_t item) {
   const FieldValues& values = fields_.values(field);
   for (size_t i = 0; i < values.numbers.size(); ++i) {
     if (item < 0 || values.item_of(i) == item) return values.numbers[i];
   }
-  return 0;
+  return is_fact(field) ? std::numeric_limits<double>::quiet_NaN() : 0;
 }
 
 void Run::loop_begin(const Instruction& ins, size_t& pc) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "auth/facts.h"
+#include "bayes/bayes.h"
 #include "tests/state/store_fixture.h"
 #include "tests/vm/interpreter_test_util.h"
 
@@ -84,6 +85,36 @@ TEST_P(StateFacts, RatesCountEachAccountApart) {
   EXPECT_EQ(fourth.rule_name, "burst");
   // No login: no key, no count, no value.
   EXPECT_EQ(judge(policy, envelope("192.0.2.1")).action, vm::Action::Deliver);
+}
+
+TEST_P(StateFacts, BayesHasAValueOnceTrainedAndItsCluesAreTraced) {
+  vm::interpreter_test::Policy policy("if bayes >= 0.9 then quarantine \"Bayes\"\n");
+  const auto message = [](const std::string& subject, const std::string& body, int n) {
+    return runtime::Message::parse("From: a@b.example\nMessage-ID: <" + std::to_string(n) +
+                                   "@b.example>\nSubject: " + subject + "\n\n" + body + "\n");
+  };
+  bayes::Classifier classifier(*store_, bayes::Options{.min_spam = 3, .min_ham = 3});
+  for (int i = 0; i < 3; ++i) {
+    classifier.train(message("cheap pills", "viagra cialis pharmacy discount", i), bayes::Class::Spam);
+    classifier.train(message("minutes", "the meeting agenda and project budget", 10 + i), bayes::Class::Ham);
+  }
+  FactOptions options;
+  options.store = std::shared_ptr<state::Store>(store_.get(), [](state::Store*) {});
+  options.bayes_min_spam = options.bayes_min_ham = 3;
+  const runtime::Envelope e = envelope("192.0.2.1");
+  const runtime::Message spam = message("cheap pills", "viagra pharmacy discount", 99);
+  MessageFacts facts(resolver_, spam, e, options);
+  vm::Evaluator evaluator(policy.program());
+  const vm::Verdict v = evaluator.evaluate(spam, e, &facts);
+  EXPECT_EQ(v.action, vm::Action::Quarantine);
+  ASSERT_EQ(v.facts.size(), 1u);
+  EXPECT_NE(v.facts[0].detail.find("clues: "), std::string::npos) << v.facts[0].detail;
+  // Untrained below the minimum: no value, and the trace says why.
+  options.bayes_min_spam = 1000;
+  MessageFacts untrained(resolver_, spam, e, options);
+  const vm::Verdict none = evaluator.evaluate(spam, e, &untrained);
+  EXPECT_EQ(none.action, vm::Action::Deliver);
+  EXPECT_NE(none.facts[0].detail.find("not trained enough: 3 spam and 3 ham learnt"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StateFacts, state::kAllKinds, state::kind_name);
