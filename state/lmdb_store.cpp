@@ -186,19 +186,22 @@ class LmdbStore final : public Store {
   size_t purge_expired(size_t limit) override {
     std::lock_guard lock(purge_mutex_);
     Txn txn(env_, true);
-    Cursor cursor(txn.get(), dbi_);
     const double now = clock_();
     size_t removed = 0, visited = 0;
-    MDB_val key, value;
-    bool more = cursor.next(key, value, purge_from_);
-    for (; more && visited < limit * 8 && removed < limit; more = cursor.next(key, value), ++visited) {
-      const double expires = expiry_of(as_view(value));
-      if (expires != 0 && expires <= now) {
-        cursor.erase_current();
-        ++removed;
+    {
+      // Closed before the commit: a committed write transaction frees its cursors.
+      Cursor cursor(txn.get(), dbi_);
+      MDB_val key, value;
+      bool more = cursor.next(key, value, purge_from_);
+      for (; more && visited < limit * 8 && removed < limit; more = cursor.next(key, value), ++visited) {
+        const double expires = expiry_of(as_view(value));
+        if (expires != 0 && expires <= now) {
+          cursor.erase_current();
+          ++removed;
+        }
       }
+      purge_from_ = more ? std::string(as_view(key)) : std::string();
     }
-    purge_from_ = more ? std::string(as_view(key)) : std::string();
     txn.commit();
     return removed;
   }
