@@ -1,5 +1,8 @@
 // policyc train|untrain spam|ham MSG... --store ADDRESS: teach the Bayes classifier
-// (bayes/bayes.h) messages of a class, or make it forget them; and the hidden
+// (bayes/bayes.h) messages of a class, or make it forget them; policyc report fp|fn
+// MSG... --store ADDRESS [--client-ip IP]: the feedback loop (a false positive is
+// learnt as ham and its client's reputation reset, a false negative as spam and its
+// client's reputation raised by 10, as a spamtrap hit), one JSON line per message; and the hidden
 // policyc bayes-score MSG... --store ADDRESS, which prints each message's spam
 // probability as a JSON line (scripts/bayes-measure uses it). Messages are read as
 // `policyc run` reads them (files, directories, mbox). Exit status: 0 every message
@@ -9,9 +12,11 @@
 #include <map>
 #include <memory>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "bayes/bayes.h"
+#include "state/memory.h"
 #include "state/store.h"
 #include "tools/commands.h"
 #include "tools/inputs.h"
@@ -22,7 +27,8 @@ namespace {
 
 struct TrainOptions {
   std::string store;
-  std::string cls;  // "spam" or "ham"
+  std::string cls;        // "spam" or "ham"; report: "fp" or "fn"
+  std::string client_ip;  // report: the client that sent the messages
   std::vector<std::string> messages;
   double min_trained = -1;  // bayes-score: overrides min_spam and min_ham when ≥ 0
   size_t clues = 0;         // bayes-score: the most significant tokens to print
@@ -94,6 +100,40 @@ int learn(const TrainOptions& o, bool forget) {
   });
 }
 
+// The client's reputation after a report: a false positive's is reset to 0 (the
+// administrator vouches for it), a false negative's raised by 10 (as a spamtrap hit), poor at once
+// (stdlib reputation.poor_address).
+std::string report_reputation(state::Store& store, const std::string& client_ip, bool false_positive) {
+  const auto ip = runtime::IpAddress::parse(client_ip);
+  if (!ip) return "unchanged (no --client-ip)";
+  const double now = state::system_clock_now();
+  const std::string address = state::address_subject(*ip);
+  const double before = state::reputation(store, address, now);
+  const std::vector<std::string> subjects = {address, state::network_subject(*ip)};
+  state::add_reputation(store, subjects, false_positive ? -before : 10, now);
+  return fmt::format("{:g} -> {:g}", before, state::reputation(store, address, now));
+}
+
+int report(const TrainOptions& o) {
+  const bool false_positive = o.cls == "fp";
+  if (!o.client_ip.empty() && !runtime::IpAddress::parse(o.client_ip)) {
+    std::cerr << "error: --client-ip: `" << o.client_ip << "` is not an IP address\n";
+    return 2;
+  }
+  return with_store(o.store, [&](state::Store& store) {
+    bayes::Classifier classifier(store);
+    return for_each_message(o.messages, [&](const std::string& name, const runtime::Message& m) {
+      const bayes::Learned learned =
+          classifier.train(m, false_positive ? bayes::Class::Ham : bayes::Class::Spam);
+      const nlohmann::json line{{"report", o.cls},
+                                {"file", name},
+                                {"bayes", std::string(bayes::learned_name(learned))},
+                                {"reputation", report_reputation(store, o.client_ip, false_positive)}};
+      std::cout << line.dump() << "\n";
+    });
+  });
+}
+
 nlohmann::json score_json(const std::string& name, const bayes::Score& score, size_t clues) {
   nlohmann::json j{{"file", name},
                    {"probability", score.probability ? nlohmann::json(*score.probability) : nlohmann::json()},
@@ -151,6 +191,16 @@ void add_train_commands(CLI::App& app, int& status) {
   cmd->add_option("--min-significance", o->tuning.min_significance, "Least |f(w) - 0.5| used (default 0.1)");
   cmd->add_option("--max-significant", o->tuning.max_significant, "Most tokens combined (default 150)");
   cmd->callback([o, &status] { status = score(*o); });
+  auto r = std::make_shared<TrainOptions>();
+  auto* rep = add_common(app, "report",
+                         "Report false positives (fp) or negatives (fn): Bayes and reputation learn", *r);
+  rep->add_option("kind", r->cls, "fp (was not spam) or fn (was spam)")
+      ->required()
+      ->check(CLI::IsMember({"fp", "fn"}));
+  rep->add_option("messages", r->messages, "Message files, mbox files or directories")->required();
+  rep->add_option("--client-ip", r->client_ip, "The client that sent them: its reputation moves too")
+      ->type_name("IP");
+  rep->callback([r, &status] { status = report(*r); });
 }
 
 }  // namespace
