@@ -1,5 +1,6 @@
 // The embedded store: one LMDB file (MDB_NOSUBDIR; LMDB keeps its lock table in
-// PATH-lock), shared by every process of the host that opens it. LMDB serialises
+// PATH-lock), shared by every process of the host that opens it, and within a process
+// by every store opened on it (one environment). LMDB serialises
 // writers across processes and commits atomically, so a crash loses at most the last
 // transaction and never corrupts the file (MDB_NOMETASYNC: the data pages are synced at
 // each commit, the meta page with the next one). Each value is stored behind an 8-byte
@@ -8,6 +9,9 @@
 #include <lmdb.h>
 
 #include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
 #include <mutex>
 
 #include "state/store_impl.h"
@@ -92,24 +96,51 @@ class Cursor {
   bool started_ = false;
 };
 
+// One LMDB environment per file and process: LMDB's locks are per process, so a file
+// opened twice in one process (a policyd reload, two configs of an embedder) would lose
+// them when either handle closed. Stores of one file share the environment.
+struct Environment {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+  Environment() = default;
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+  ~Environment() {
+    if (env != nullptr) mdb_env_close(env);
+  }
+};
+
+std::shared_ptr<Environment> open_environment(const std::string& path, size_t max_bytes) {
+  auto out = std::make_shared<Environment>();
+  check(mdb_env_create(&out->env), "create environment");
+  check(mdb_env_set_mapsize(out->env, max_bytes), "set size");
+  check(mdb_env_open(out->env, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS | MDB_NOMETASYNC, 0640),
+        ("open " + path).c_str());
+  Txn txn(out->env, true);
+  check(mdb_dbi_open(txn.get(), nullptr, 0, &out->dbi), "open database");
+  txn.commit();
+  return out;
+}
+
+std::shared_ptr<Environment> shared_environment(const std::string& path, size_t max_bytes) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<Environment>> open;
+  std::error_code ec;
+  const std::string key = std::filesystem::weakly_canonical(path, ec).string();
+  std::lock_guard lock(mutex);
+  if (auto existing = open[key].lock()) return existing;
+  auto fresh = open_environment(path, max_bytes);
+  open[key] = fresh;
+  return fresh;
+}
+
 class LmdbStore final : public Store {
  public:
   LmdbStore(std::string path, size_t max_bytes, Clock clock)
-      : path_(std::move(path)), clock_(std::move(clock)) {
-    check(mdb_env_create(&env_), "create environment");
-    try {
-      check(mdb_env_set_mapsize(env_, max_bytes), "set size");
-      check(mdb_env_open(env_, path_.c_str(), MDB_NOSUBDIR | MDB_NOTLS | MDB_NOMETASYNC, 0640),
-            ("open " + path_).c_str());
-      Txn txn(env_, true);
-      check(mdb_dbi_open(txn.get(), nullptr, 0, &dbi_), "open database");
-      txn.commit();
-    } catch (...) {
-      mdb_env_close(env_);
-      throw;
-    }
+      : path_(std::move(path)), clock_(std::move(clock)), shared_(shared_environment(path_, max_bytes)) {
+    env_ = shared_->env;
+    dbi_ = shared_->dbi;
   }
-  ~LmdbStore() override { mdb_env_close(env_); }
   LmdbStore(const LmdbStore&) = delete;
   LmdbStore& operator=(const LmdbStore&) = delete;
 
@@ -254,10 +285,11 @@ class LmdbStore final : public Store {
   // LMDB's default largest key (mdb_env_get_maxkeysize).
   static constexpr size_t kMaxKeyBytes = 511;
 
-  MDB_env* env_ = nullptr;
-  MDB_dbi dbi_ = 0;
   std::string path_;
   Clock clock_;
+  std::shared_ptr<Environment> shared_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi dbi_ = 0;
   std::mutex purge_mutex_;
   std::string purge_from_;
 };
