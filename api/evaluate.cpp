@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "api/handles.h"
 #include "compiler/compiler.h"
@@ -102,6 +103,7 @@ mp_evaluator::mp_evaluator(mp::vm::ProgramPtr program, const mp_config& c)
   fact_options.trusted_relays = settings.trusted_relays;
   fact_options.store = c.store;
   fact_options.spamtraps = settings.spamtraps;
+  fact_options.groups = settings.groups;
   fact_options.state_tempfail = settings.state_on_error == mp::vm::TempErrorPolicy::Tempfail;
   fact_options.reputation.half_life = settings.reputation_half_life;
 }
@@ -229,17 +231,18 @@ mp_verdict* mp_evaluate(mp_evaluator* evaluator, const void* message, size_t siz
     auto parsed = mp::runtime::Message::parse(std::string(static_cast<const char*>(message), size),
                                               program.parse_options());
     auto verdict = std::make_unique<mp_verdict>();
-    if (evaluator->resolver) {
-      mp::auth::MessageFacts facts(*evaluator->resolver, parsed, envelope->envelope, evaluator->fact_options);
-      verdict->verdict = evaluator->evaluator.evaluate(parsed, envelope->envelope, &facts);
-      mp::api::finish_verdict(*verdict, &facts);
-      const std::string not_learned = facts.learn(verdict->verdict.action, !verdict->verdict.fact.empty());
+    std::optional<mp::auth::MessageFacts> facts;
+    if (evaluator->resolver)
+      facts.emplace(*evaluator->resolver, parsed, envelope->envelope, evaluator->fact_options);
+    const mp::auth::MessageFacts* facts_seen = facts ? &*facts : nullptr;
+    verdict->verdict = evaluator->evaluator.evaluate(parsed, envelope->envelope, facts ? &*facts : nullptr);
+    mp::api::finish_verdict(*verdict, facts_seen);
+    if (facts) {
+      const std::string not_learned = facts->learn(verdict->verdict);
       if (!not_learned.empty()) verdict->verdict.logs.push_back(not_learned);
-    } else {
-      verdict->verdict = evaluator->evaluator.evaluate(parsed, envelope->envelope, nullptr);
-      mp::api::finish_verdict(*verdict, nullptr);
     }
     mp::api::edit_body(*verdict, parsed);
+    mp::api::split_verdict(*verdict, parsed, envelope->envelope, facts_seen);
     verdict->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return verdict.release();
   });

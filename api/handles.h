@@ -65,6 +65,11 @@ struct mp_verdict {
   // quarantine); `edited` false otherwise.
   mp::runtime::EditedMessage body;
   mutable std::string json;  // made on the first mp_verdict_json call
+  // The recipients this verdict is for (folded); when the recipients got different
+  // verdicts, `split` holds one per outcome (vm::Verdict::per_recipient) and this one
+  // is the first's.
+  std::vector<std::string> recipients;
+  std::vector<std::unique_ptr<mp_verdict>> split;
 };
 
 namespace mp::api {
@@ -100,5 +105,9 @@ void finish_verdict(mp_verdict& v, const mp::auth::MessageFacts* facts);
 // Puts the verdict's banners into the body of `message` when the message is passed on
 // (deliver, allow, quarantine); v.body says what came of it.
 void edit_body(mp_verdict& v, const mp::runtime::Message& message);
+// The reply, headers and body of each per-recipient outcome (v.split), and the
+// recipients of each; call after finish_verdict and edit_body of v.
+void split_verdict(mp_verdict& v, const mp::runtime::Message& message, const mp::runtime::Envelope& envelope,
+                   const mp::auth::MessageFacts* facts);
 
 }  // namespace mp::api

@@ -242,6 +242,21 @@ MP_EXPORT const char *mp_verdict_body_note(const mp_verdict *verdict);
 MP_EXPORT const char *mp_verdict_url_rewrite(const mp_verdict *verdict);
 MP_EXPORT size_t mp_verdict_urls_rewritten(const mp_verdict *verdict);
 
+/* Per-recipient verdicts. Rules scoped to users or groups, and the recipients' own
+ * sender lists (the `sender_list` fact), can give the recipients of one message
+ * different verdicts. mp_verdict_split_count is then the number of different
+ * outcomes (2 or more; 0 when every recipient got this verdict), mp_verdict_split(v, i)
+ * the i-th (NULL past the end; owned by `verdict`, valid until mp_verdict_free), each a
+ * whole verdict that every mp_verdict_* accessor reads: action, reply, headers, body.
+ * `verdict` itself is then the outcome of the first recipient.
+ * mp_verdict_recipient_count / mp_verdict_recipient: the recipients (folded
+ * addresses, envelope order) a verdict or an outcome is for; NULL past the end.
+ * A milter maps them on its transaction: docs/gateway.md, "Per-recipient verdicts". */
+MP_EXPORT size_t mp_verdict_split_count(const mp_verdict *verdict);
+MP_EXPORT const mp_verdict *mp_verdict_split(const mp_verdict *verdict, size_t i);
+MP_EXPORT size_t mp_verdict_recipient_count(const mp_verdict *verdict);
+MP_EXPORT const char *mp_verdict_recipient(const mp_verdict *verdict, size_t i);
+
 /* The facts computed for this message (only those some rule read). */
 typedef struct mp_fact {
   const char *name;   /* "spf", "dnsbl(\"zen.example\")" */

@@ -5,6 +5,7 @@
 
 #include "api/handles.h"
 #include "report/report.h"
+#include "runtime/identity.h"
 
 namespace mp::api {
 
@@ -76,6 +77,20 @@ void edit_body(mp_verdict& v, const runtime::Message& message) {
   const runtime::BodyEdits edits = vm::body_edits(v.verdict);
   if (edits.empty() || !passed_on) return;
   v.body = runtime::edit_body(message, edits);
+}
+
+void split_verdict(mp_verdict& v, const runtime::Message& message, const runtime::Envelope& envelope,
+                   const auth::MessageFacts* facts) {
+  for (const auto& r : envelope.recipients) v.recipients.push_back(runtime::fold_address(r));
+  for (vm::RecipientVerdict& outcome : v.verdict.per_recipient) {
+    auto part = std::make_unique<mp_verdict>();
+    part->verdict = outcome.verdict;
+    part->recipients = outcome.recipients;
+    finish_verdict(*part, facts);
+    edit_body(*part, message);
+    v.split.push_back(std::move(part));
+  }
+  if (!v.split.empty()) v.recipients = v.split.front()->recipients;
 }
 
 }  // namespace mp::api
@@ -176,6 +191,19 @@ const char* mp_verdict_url_rewrite(const mp_verdict* v) {
 }
 size_t mp_verdict_urls_rewritten(const mp_verdict* v) {
   return v && v->body.edited ? v->body.urls_rewritten : 0;
+}
+
+size_t mp_verdict_split_count(const mp_verdict* v) {
+  return v ? v->split.size() : 0;
+}
+const mp_verdict* mp_verdict_split(const mp_verdict* v, size_t i) {
+  return v && i < v->split.size() ? v->split[i].get() : nullptr;
+}
+size_t mp_verdict_recipient_count(const mp_verdict* v) {
+  return v ? v->recipients.size() : 0;
+}
+const char* mp_verdict_recipient(const mp_verdict* v, size_t i) {
+  return v && i < v->recipients.size() ? v->recipients[i].c_str() : nullptr;
 }
 
 size_t mp_verdict_added_header_count(const mp_verdict* v) {

@@ -129,6 +129,7 @@ FactValue MessageFacts::compute(FieldId fact, std::span<const std::string> argum
     case FieldId::NetReputation: return reputation_fact(fact, arguments);
     case FieldId::Rate: return rate_fact(arguments);
     case FieldId::Bayes: return bayes_fact();
+    case FieldId::SenderList: return sender_list_fact();
     default:
       return {};
   }

@@ -29,7 +29,9 @@
 #include "state/memory.h"
 #include "state/store.h"
 #include "vm/facts.h"
+#include "vm/image.h"
 #include "vm/opcodes.h"
+#include "vm/vm.h"
 
 namespace mp::auth {
 
@@ -56,6 +58,8 @@ struct FactOptions {
   bool state_tempfail = false;
   // org.spamtraps: addresses no one uses; mail to one raises its client's reputation.
   std::vector<std::string> spamtraps;
+  // org.groups: the group level of the recipients' sender lists (sender_list).
+  std::vector<vm::RecipientGroup> groups;
 };
 
 struct ReverseDns {
@@ -76,10 +80,13 @@ class MP_API MessageFacts final : public vm::FactSource {
 
   // After the verdict: what the gateway learns from this message (state/memory.h).
   // Mail to a spamtrap adds 10 to its client's reputation and network reputation,
-  // mail the policy rejected or quarantined (not for a fact it could not compute) 1.
+  // mail the policy rejected or quarantined (not for a fact it could not compute) 1;
+  // mail whose recipients got different verdicts counts as not refused: one user's
+  // blocked sender is another's newsletter.
   // Without a store nothing; a store that cannot answer is skipped, reported in the
   // returned text ("" when all went well).
   std::string learn(vm::Action action, bool decided_by_fact);
+  std::string learn(const vm::Verdict& verdict);
 
   // What was computed (nullopt: no rule needed it).
   const std::optional<SpfOutcome>& spf() const { return spf_; }
@@ -108,6 +115,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   vm::FactValue reputation_fact(vm::FieldId fact, std::span<const std::string> fields);
   vm::FactValue rate_fact(std::span<const std::string> arguments);
   vm::FactValue bayes_fact();
+  vm::FactValue sender_list_fact();
   vm::FactValue state_unavailable(const state::StoreUnavailable& e) const;
   std::string key_of_field(std::string_view field);
   std::optional<runtime::IpAddress> ip_of_field(std::string_view field);

@@ -7,6 +7,7 @@
 #include "auth/facts.h"
 #include "bayes/bayes.h"
 #include "runtime/identity.h"
+#include "state/lists.h"
 
 namespace mp::auth {
 
@@ -103,6 +104,39 @@ FactValue MessageFacts::bayes_fact() {
   return v;
 }
 
+// For each recipient, in envelope order: whether their lists (their own, their groups',
+// the organisation's; the narrowest that names the sender decides) block or trust the
+// sender, known by the envelope sender, the From: mailboxes and the client's address.
+FactValue MessageFacts::sender_list_fact() {
+  FactValue v;
+  if (!options_.store) {
+    v.detail = "no state store";
+    return v;
+  }
+  std::vector<std::string> addresses;
+  if (!envelope_.sender.empty()) addresses.push_back(runtime::fold_address(envelope_.sender));
+  for (const auto& mailbox : message_.from()) addresses.push_back(runtime::fold_address(mailbox.address));
+  const std::vector<std::string> entries =
+      state::sender_entries(addresses, ip_of_field("client.effective_ip"));
+  try {
+    for (const std::string& recipient : envelope_.recipients) {
+      const std::string address = runtime::fold_address(recipient);
+      std::vector<std::string> scopes = {state::user_scope(address)};
+      for (const std::string& group : vm::recipient_groups(options_.groups, address))
+        scopes.push_back(state::group_scope(group));
+      scopes.emplace_back(state::kOrgScope);
+      const auto match = state::find_listed(*options_.store, scopes, entries);
+      v.text.emplace_back(match ? state::list_kind_name(match->kind) : "none");
+      if (match)
+        v.detail += fmt::format("{}{}: {} by {} ({})", v.detail.empty() ? "" : "; ", address,
+                                state::list_kind_name(match->kind), match->scope, match->entry);
+    }
+  } catch (const state::StoreUnavailable& e) {
+    return state_unavailable(e);
+  }
+  return v;
+}
+
 // The value of a one-valued envelope field, folded as the policy compares it.
 std::string MessageFacts::key_of_field(std::string_view field) {
   if (field == "sender") return runtime::fold_address(envelope_.sender);
@@ -114,6 +148,10 @@ std::string MessageFacts::key_of_field(std::string_view field) {
     return ip ? ip->str() : std::string();
   }
   return {};
+}
+
+std::string MessageFacts::learn(const vm::Verdict& verdict) {
+  return learn(verdict.action, !verdict.fact.empty() || !verdict.per_recipient.empty());
 }
 
 std::string MessageFacts::learn(vm::Action action, bool decided_by_fact) {

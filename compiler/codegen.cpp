@@ -55,7 +55,8 @@ class Emitter {
     auto lc = sources_.line_col(rule.span.file, rule.span.begin);
     Guard guard = guard_of(rule.condition);
     im_.rules.push_back({rule.name, rule.stage, sources_.file(rule.span.file).path, lc.line, lc.column,
-                         rule.directions, begin, here(), guard.kind, guard.index});
+                         rule.directions, begin, here(), guard.kind, guard.index, rule.scope_users,
+                         rule.scope_groups});
   }
 
   void finish() { emit(Op::Halt, 0, 0, 0); }

@@ -69,6 +69,8 @@ struct IrRule {
   lang::Span span;
   lang::Span name_span;  // the name (or `if` of a bare rule): where rule diagnostics point
   uint8_t directions = 0;
+  std::vector<std::string> scope_users;   // folded addresses
+  std::vector<std::string> scope_groups;  // org.groups names
   IrNode condition;
   std::vector<IrAction> actions;  // non-terminal actions first, the terminal last
 };

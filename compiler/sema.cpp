@@ -70,6 +70,7 @@ IrModule Sema::check(const std::vector<lang::Policy>& files) {
     auto stage_index = static_cast<uint32_t>(module.stages.size());
     module.stages.push_back(stage.name);
     std::map<std::string, const lang::Rule*> names;
+    const size_t first = module.rules.size();
     for (const auto& rule : stage.rules) {
       auto [it, fresh] = names.emplace(rule.name, &rule);
       if (!fresh) {
@@ -83,6 +84,7 @@ IrModule Sema::check(const std::vector<lang::Policy>& files) {
       }
       module.rules.push_back(check_rule(rule, stage_index));
     }
+    order_by_scope(module.rules.begin() + static_cast<std::ptrdiff_t>(first), module.rules.end());
   }
   for (const auto& file : files) check_unused_defs(file);
   return module;
@@ -313,6 +315,8 @@ void Sema::check_settings(const lang::Policy& policy) {
       settings.reputation_half_life = *seconds;
     } else if (s.key == "org.spamtraps") {
       settings.spamtraps = address_setting(s);
+    } else if (s.key == "org.groups") {
+      settings.groups = group_setting(s);
     } else if (s.key == "mime.max_depth") {
       mime_depth_setting(s);
     } else {
@@ -334,6 +338,7 @@ IrRule Sema::check_rule(const lang::Rule& rule, uint32_t stage) {
   out.span = rule.span;
   out.name_span = rule.name_span;
   out.directions = direction_mask(rule.directions);
+  check_scope(rule, out);
   bound_.clear();
   out.condition = condition(*rule.condition);
   out.actions = check_actions(rule);

@@ -38,6 +38,9 @@ struct FieldRef {
   std::string display;  // as the author wrote it
 };
 
+// Sorts one stage's rules: user-scoped first, then group-scoped, then the rest.
+void order_by_scope(std::vector<IrRule>::iterator begin, std::vector<IrRule>::iterator end);
+
 class Sema {
  public:
   Sema(const lang::SourceMap& sources, lang::Diagnostics& diagnostics, std::filesystem::path base_dir)
@@ -92,6 +95,10 @@ class Sema {
   std::vector<std::string> domain_setting(const lang::Setting& s);
   std::vector<runtime::Cidr> prefix_setting(const lang::Setting& s);
   std::vector<std::string> address_setting(const lang::Setting& s);
+  // sema_scope.cpp
+  std::vector<vm::RecipientGroup> group_setting(const lang::Setting& s);
+  void check_scope(const lang::Rule& rule, IrRule& out);
+  static std::string fmt_names(const std::vector<std::string>& names);
 
   // sema_conditions.cpp
   IrNode condition(const lang::Condition& c);

@@ -12,11 +12,17 @@ namespace {
 
 using lang::LiteralKind;
 
-constexpr const char* kBuiltinSettings[] = {
-    "facts.on_temperror",        "mime.max_depth",        "org.domains",
-    "org.sending_servers",       "org.trusted_relays",    "org.spamtraps",
-    "spam.threshold.quarantine", "spam.threshold.reject", "state.on_error",
-    "state.reputation.half_life"};
+constexpr const char* kBuiltinSettings[] = {"facts.on_temperror",
+                                            "mime.max_depth",
+                                            "org.domains",
+                                            "org.groups",
+                                            "org.sending_servers",
+                                            "org.trusted_relays",
+                                            "org.spamtraps",
+                                            "spam.threshold.quarantine",
+                                            "spam.threshold.reject",
+                                            "state.on_error",
+                                            "state.reputation.half_life"};
 
 bool is_builtin_setting(const std::string& key) {
   return std::find(std::begin(kBuiltinSettings), std::end(kBuiltinSettings), key) !=

@@ -96,11 +96,19 @@ struct Action {
   std::optional<Literal> except;
 };
 
+// `user ADDRESS` or `group NAME` in a rule's scope (kind as written, checked by sema).
+struct RecipientScope {
+  std::string kind;
+  Span kind_span;
+  Literal value;
+};
+
 struct Rule {
   std::string name;
   Span name_span;
   Span span;
   std::vector<Direction> directions;  // empty: every direction
+  std::vector<RecipientScope> recipients;  // empty: every recipient
   std::shared_ptr<Condition> condition;
   std::vector<Action> actions;
 };

@@ -127,6 +127,10 @@ class AstBuilder {
     r.name_span = span(c->name());
     r.span = span(c);
     for (auto* s : c->scope()) {
+      if (s->name()) {
+        r.recipients.push_back({s->name()->getText(), span(s->name()), literal(s->value())});
+        continue;
+      }
       r.directions.push_back(s->INBOUND()    ? Direction::Inbound
                              : s->OUTBOUND() ? Direction::Outbound
                                              : Direction::Internal);

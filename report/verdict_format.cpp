@@ -25,10 +25,28 @@ std::string dump(const json& j) {
 
 }  // namespace
 
-std::string verdict_json(const std::string& file, const vm::Verdict& v,
-                         const std::vector<std::pair<std::string, std::string>>& auth) {
+namespace {
+
+json trace_json(const vm::Verdict& v) {
+  json trace = json::array();
+  for (const auto& r : v.trace) {
+    json tests = json::array();
+    for (const auto& t : r.tests) {
+      tests.push_back({{"field", t.field}, {"test", t.test}, {"result", t.result}, {"detail", t.detail}});
+    }
+    trace.push_back({{"rule", r.name},
+                     {"stage", r.stage},
+                     {"location", r.location},
+                     {"outcome", std::string(vm::outcome_name(r.outcome))},
+                     {"note", r.note},
+                     {"tests", tests}});
+  }
+  return trace;
+}
+
+// What the policy decided and did: the keys a per-recipient outcome repeats.
+json decision_json(const vm::Verdict& v) {
   json j;
-  j["file"] = file;
   j["action"] = std::string(vm::action_name(v.action));
   j["rule"] = v.rule ? json(v.rule_name) : json(nullptr);
   j["stage"] = v.rule ? json(v.stage_name) : json(nullptr);
@@ -61,6 +79,16 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v,
   j["add_headers"] = added;
   j["remove_headers"] = v.removed_headers;
   j["log"] = v.logs;
+  if (!v.trace.empty()) j["trace"] = trace_json(v);
+  return j;
+}
+
+}  // namespace
+
+std::string verdict_json(const std::string& file, const vm::Verdict& v,
+                         const std::vector<std::pair<std::string, std::string>>& auth) {
+  json j = decision_json(v);
+  j["file"] = file;
   if (!auth.empty()) {
     json results = json::object();
     for (const auto& [method, result] : auth) results[method] = result;
@@ -72,22 +100,15 @@ std::string verdict_json(const std::string& file, const vm::Verdict& v,
         {{"fact", f.name}, {"value", f.value}, {"detail", f.detail}, {"temperror", f.temp_error}});
   }
   j["facts"] = facts;
-  if (!v.trace.empty()) {
-    json trace = json::array();
-    for (const auto& r : v.trace) {
-      json tests = json::array();
-      for (const auto& t : r.tests) {
-        tests.push_back({{"field", t.field}, {"test", t.test}, {"result", t.result}, {"detail", t.detail}});
-      }
-      trace.push_back({{"rule", r.name},
-                       {"stage", r.stage},
-                       {"location", r.location},
-                       {"outcome", std::string(vm::outcome_name(r.outcome))},
-                       {"note", r.note},
-                       {"tests", tests}});
+  if (!v.trace.empty()) j["defects"] = v.defects;
+  if (!v.per_recipient.empty()) {
+    json outcomes = json::array();
+    for (const auto& o : v.per_recipient) {
+      json outcome = decision_json(o.verdict);
+      outcome["recipients"] = o.recipients;
+      outcomes.push_back(std::move(outcome));
     }
-    j["trace"] = trace;
-    j["defects"] = v.defects;
+    j["per_recipient"] = outcomes;
   }
   return dump(j);
 }
@@ -124,7 +145,9 @@ std::string trace_text(const vm::Verdict& v) {
 
 }  // namespace
 
-std::string verdict_text(const std::string& file, const vm::Verdict& v, bool explain) {
+namespace {
+
+std::string decision_text(const std::string& file, const vm::Verdict& v, bool explain) {
   std::string out = fmt::format("{}: {}", file, vm::action_name(v.action));
   if (v.rule)
     out += fmt::format(" by {}.{} ({})", v.stage_name, v.rule_name, v.location);
@@ -164,6 +187,24 @@ std::string verdict_text(const std::string& file, const vm::Verdict& v, bool exp
     if (!v.url_rewrite->skip_domains.empty())
       out += fmt::format(" except {}", fmt::join(v.url_rewrite->skip_domains, ", "));
     out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+// One line (with --explain, one section) per outcome when the recipients' verdicts
+// differ, each led by the recipients it is for.
+std::string verdict_text(const std::string& file, const vm::Verdict& v, bool explain) {
+  if (v.per_recipient.empty()) return decision_text(file, v, explain);
+  std::string out = fmt::format("{}: {} verdicts for its recipients\n", file, v.per_recipient.size());
+  for (const auto& o : v.per_recipient) {
+    std::string part =
+        decision_text(fmt::format("  for {}", fmt::join(o.recipients, ", ")), o.verdict, explain);
+    for (size_t at = part.find('\n'); at != std::string::npos && at + 1 < part.size();
+         at = part.find('\n', at + 1))
+      part.insert(at + 1, "  ");
+    out += part;
   }
   return out;
 }

@@ -161,7 +161,7 @@ int run(const RunOptions& o) {
     ++evaluated;
     auth::MessageFacts facts(*resolver, message, envelope.envelope, fact_options);
     vm::Verdict verdict = evaluator.evaluate(message, envelope.envelope, &facts);
-    if (std::string not_learned = facts.learn(verdict.action, !verdict.fact.empty()); !not_learned.empty()) {
+    if (std::string not_learned = facts.learn(verdict); !not_learned.empty()) {
       std::cerr << input.name << ": warning: " << not_learned << "\n";
     }
     std::cout << verdict_output(input.name, verdict, facts, envelope.sources, o);

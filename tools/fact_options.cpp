@@ -50,6 +50,7 @@ bool FactFlags::fact_options(const vm::ImageData& image, auth::FactOptions& out)
   }
   out.clamd = av::ClamdOptions{.address = clamd_, .timeout = std::chrono::milliseconds(clamd_timeout_ms_)};
   out.spamtraps = image.settings.spamtraps;
+  out.groups = image.settings.groups;
   out.state_tempfail = image.settings.state_on_error == vm::TempErrorPolicy::Tempfail;
   out.reputation.half_life = image.settings.reputation_half_life;
   if (!store_.empty()) {

@@ -66,6 +66,7 @@ std::vector<std::string_view> vocabulary_of(FieldId field) {
               "not_client", "ptr_mismatch", "ok",        "temperror"};
     case FieldId::Mx: return {"mx", "a_only", "none", "null_mx", "bad_host", "private", "temperror"};
     case FieldId::Av: return {"clean", "infected", "error"};
+    case FieldId::SenderList: return {"blocked", "safe", "none"};
     case FieldId::AttachmentFlags: return names_of<attach::Flag>(attach::kFlagCount, attach::flag_name);
     case FieldId::MessageDefects:
       return names_of<runtime::DefectKind>(runtime::kDefectKindCount, runtime::defect_name);
@@ -145,7 +146,7 @@ bool is_fact(FieldId field) {
 
 bool is_state_fact(FieldId field) {
   return field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
-         field == FieldId::Bayes;
+         field == FieldId::Bayes || field == FieldId::SenderList;
 }
 
 bool takes_argument(FieldId field) {

@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <map>
@@ -213,11 +214,13 @@ void encode_rules(const ImageData& im, ByteWriter& w) {
     w.u32(rule.code_end);
     w.u8(static_cast<uint8_t>(rule.guard_kind));
     w.u32(rule.guard);
+    write_strings(w, rule.scope_users);
+    write_strings(w, rule.scope_groups);
   }
 }
 
 void decode_rules(ImageData& im, ByteReader& r) {
-  im.rules.resize(r.count(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4));
+  im.rules.resize(r.count(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4 + 4 + 4));
   for (auto& rule : im.rules) {
     rule.name = r.str();
     rule.stage = r.u32();
@@ -231,6 +234,8 @@ void decode_rules(ImageData& im, ByteReader& r) {
     if (guard_kind > static_cast<uint8_t>(GuardKind::Set)) r.fail("unknown guard kind");
     rule.guard_kind = static_cast<GuardKind>(guard_kind);
     rule.guard = r.u32();
+    rule.scope_users = read_strings(r);
+    rule.scope_groups = read_strings(r);
   }
 }
 
@@ -247,6 +252,11 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
   write_strings(w, im.settings.spamtraps);
   w.u8(static_cast<uint8_t>(im.settings.state_on_error));
   w.f64(im.settings.reputation_half_life);
+  w.u32(static_cast<uint32_t>(im.settings.groups.size()));
+  for (const auto& g : im.settings.groups) {
+    w.str(g.name);
+    write_strings(w, g.members);
+  }
 }
 
 void decode_settings(ImageData& im, ByteReader& r) {
@@ -270,6 +280,11 @@ void decode_settings(ImageData& im, ByteReader& r) {
   im.settings.state_on_error = static_cast<TempErrorPolicy>(state_on_error);
   im.settings.reputation_half_life = r.f64();
   if (!(im.settings.reputation_half_life >= 1)) r.fail("state.reputation.half_life out of range");
+  im.settings.groups.resize(r.count(4 + 4));
+  for (auto& g : im.settings.groups) {
+    g.name = r.str();
+    g.members = read_strings(r);
+  }
 }
 
 void encode_lines(const ImageData& im, ByteWriter& w) {
@@ -367,6 +382,18 @@ ImageData read_image(std::span<const uint8_t> bytes) {
     if (!section.done()) section.fail("trailing bytes");
   }
   return image;
+}
+
+std::vector<std::string> recipient_groups(std::span<const RecipientGroup> groups,
+                                          std::string_view recipient) {
+  const std::string_view domain = recipient.substr(recipient.rfind('@') + 1);
+  std::vector<std::string> out;
+  for (const RecipientGroup& g : groups) {
+    if (std::find(g.members.begin(), g.members.end(), recipient) != g.members.end() ||
+        std::find(g.members.begin(), g.members.end(), domain) != g.members.end())
+      out.push_back(g.name);
+  }
+  return out;
 }
 
 }  // namespace mp::vm

@@ -24,7 +24,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 4;
+inline constexpr uint32_t kImageVersion = 5;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one
@@ -100,6 +100,19 @@ struct RuleInfo {
   // The VM skips the rule after one bit test when it did not match.
   GuardKind guard_kind = GuardKind::None;
   uint32_t guard = kNoGuard;
+  // A rule for some recipients only (`rule vip (user ceo@widget.com, group finance)`):
+  // it runs once per recipient who is one of the users (folded addresses) or a member
+  // of one of the groups (Settings::groups); both empty: the whole organisation.
+  std::vector<std::string> scope_users;
+  std::vector<std::string> scope_groups;
+  bool scoped() const { return !scope_users.empty() || !scope_groups.empty(); }
+};
+
+// org.groups: a group of recipients and its members, each a folded address or a
+// domain (everyone at it).
+struct RecipientGroup {
+  std::string name;
+  std::vector<std::string> members;
 };
 
 // The largest mime.max_depth a policy may set: the walk recurses once per level.
@@ -125,7 +138,15 @@ struct Settings {
   // answer: read as temperror (Tempfail, then facts.on_temperror decides) or as no value.
   TempErrorPolicy state_on_error = TempErrorPolicy::Ignore;
   double reputation_half_life = 12 * 3600;  // state.reputation.half_life, seconds
+  // org.groups, in the order written: rule scopes and the group level of the
+  // recipients' sender lists (state/lists.h) name them.
+  std::vector<RecipientGroup> groups;
 };
+
+// The groups `recipient` (a folded address) belongs to, in org.groups order: those
+// listing the address or its domain.
+MP_API std::vector<std::string> recipient_groups(std::span<const RecipientGroup> groups,
+                                                 std::string_view recipient);
 
 struct ImageData {
   std::vector<Instruction> code;

@@ -132,7 +132,20 @@ class Run {
         verdict_(verdict),
         tracing_(tracing) {}
 
-  void execute(uint8_t direction_bit);
+  // Runs the rules from `first_rule` on. Returns true when it stopped at `stop_rule`
+  // (the verdict so far is then what every recipient's evaluation continues from),
+  // false when the evaluation is complete.
+  bool execute(uint8_t direction_bit, uint32_t first_rule, uint32_t stop_rule);
+  // From here on the rules see recipient `item` (Collection::Recipients), a folded
+  // address in `groups` (org.groups): scoped rules run when it is in their scope, and
+  // sender_list reads its value only.
+  void set_recipient(uint32_t item, std::string address, std::vector<std::string> groups) {
+    recipient_ = item;
+    recipient_address_ = std::move(address);
+    recipient_groups_ = std::move(groups);
+  }
+  bool allow_pending() const { return allow_pending_; }
+  void set_allow_pending(bool pending) { allow_pending_ = pending; }
   // The rule being evaluated read a fact that failed (facts.on_temperror = tempfail):
   // the verdict names the fact and the rule that needed it.
   void note_fact_failure(const FactReport& fact) {
@@ -166,14 +179,16 @@ class Run {
 
   int64_t item_for(FieldId field, bool bound) const {
     Collection c = field_info(field).collection;
-    if (c == Collection::Single) return -1;                  // any value: facts may hold several
+    if (c == Collection::Single) return -1;  // any value: facts may hold several
+    if (field == FieldId::SenderList && recipient_ >= 0 && !bound) return recipient_;
     return bound ? s_.binding[static_cast<size_t>(c)] : -1;  // -1: any item
   }
 
-  uint32_t next_applicable_rule(uint32_t rule, uint8_t direction_bit);
+  uint32_t next_applicable_rule(uint32_t rule, uint8_t direction_bit, uint32_t stop_rule);
+  bool in_scope(uint32_t rule) const;
   bool match(FieldId field, uint32_t pattern, int64_t item);
   bool in_set(FieldId field, uint32_t set, int64_t item);
-  std::string values_seen(FieldId field, const std::string& argument);
+  std::string values_seen(FieldId field, const std::string& argument, int64_t item = -1);
   bool in_net(FieldId field, uint32_t net, int64_t item);
   bool resembles(FieldId field, uint32_t set, int64_t item);
   bool same_value(FieldId field, FieldId other, int64_t item);
@@ -208,6 +223,9 @@ class Run {
   // An `allow` decided before the mandatory stages were through: the verdict holds it
   // while only their rules still run (image.h, kMandatoryStages).
   bool allow_pending_ = false;
+  int64_t recipient_ = -1;  // the recipient evaluated for, or -1: all of them
+  std::string recipient_address_;
+  std::vector<std::string> recipient_groups_;
   std::vector<Evidence> evidence_;
   bool tracing_;
   std::vector<TestTrace> tests_;  // tests of the current rule, when tracing
@@ -230,11 +248,22 @@ std::string Run::skip_note(const RuleHot& r) const {
   return field_label(set.field, set.header_filter) + " " + set.source + " is false";
 }
 
-// The first rule from `rule` on that applies to this direction and whose guard
-// matched; rules.size() when none is left.
-uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
+bool Run::in_scope(uint32_t rule) const {
+  if (recipient_ < 0) return false;
+  const RuleInfo& r = im_.rules[rule];
+  auto has = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  if (has(r.scope_users, recipient_address_)) return true;
+  return std::any_of(recipient_groups_.begin(), recipient_groups_.end(),
+                     [&](const std::string& g) { return has(r.scope_groups, g); });
+}
+
+// The first rule from `rule` on that applies to this direction (and recipient) and
+// whose guard matched; rules.size() when none is left, `stop_rule` when it is reached.
+uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit, uint32_t stop_rule) {
   const auto& rules = loaded_.rules;
-  for (; rule < rules.size(); ++rule) {
+  for (; rule < rules.size() && rule < stop_rule; ++rule) {
     const RuleHot& r = rules[rule];
     if (allow_pending_ && (rule >= loaded_.mandatory_end || !r.mandatory)) {
       if (rule >= loaded_.mandatory_end) return static_cast<uint32_t>(rules.size());
@@ -245,6 +274,12 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit) {
     }
     if (!(r.directions & direction_bit)) {
       if (tracing_) trace_rule(rule, RuleOutcome::SkippedDirection, "not for this direction");
+      continue;
+    }
+    if (r.scoped && !in_scope(rule)) {
+      if (tracing_)
+        trace_rule(rule, RuleOutcome::SkippedScope,
+                   recipient_ < 0 ? "no recipient" : "not for " + recipient_address_);
       continue;
     }
     current_rule_ = rule;  // a fact its guard reads may fail: name this rule then
@@ -289,10 +324,12 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
 
 // The values a test of `field` looked at, for a false test's trace line: only those of
 // its own argument (mx(helo) never shows the value of mx(sender.domain)).
-std::string Run::values_seen(FieldId field, const std::string& argument) {
-  const auto& values = fields_.values(field).text;
+std::string Run::values_seen(FieldId field, const std::string& argument, int64_t item) {
+  const FieldValues& all = fields_.values(field);
+  const auto& values = all.text;
   std::vector<std::string_view> seen;
   for (size_t i = 0; i < values.size(); ++i) {
+    if (item >= 0 && all.item_of(i) != item) continue;
     const bool own = field == FieldId::HeaderValue || argument.empty() ||
                      fields_.item_argument(field, static_cast<uint32_t>(i)) == argument;
     if (own) seen.push_back(values[i]);
@@ -309,7 +346,7 @@ bool Run::in_set(FieldId field, uint32_t set, int64_t item) {
   const SetInfo& info = im_.sets[set];
   if (r == nullptr) {
     trace_test(field_label(field, info.header_filter), info.source, false,
-               values_seen(field, info.header_filter));
+               values_seen(field, info.header_filter, item));
     return false;
   }
   evidence_.push_back({field_label(field, info.header_filter), info.source, r->item, -1, -1,
@@ -495,19 +532,20 @@ void Run::finish_by_score() {
   }
 }
 
-void Run::execute(uint8_t direction_bit) {
+bool Run::execute(uint8_t direction_bit, uint32_t first_rule, uint32_t stop_rule) {
   const auto& code = im_.code;
-  size_t pc = 0;
+  size_t pc = first_rule < loaded_.rules.size() ? loaded_.rules[first_rule].code_begin : 0;
   while (pc < code.size()) {
     const Instruction& ins = code[pc];
     auto field = static_cast<FieldId>(ins.b);
     switch (ins.op) {
       case Op::EnterRule: {
-        uint32_t rule = next_applicable_rule(ins.c, direction_bit);
+        uint32_t rule = next_applicable_rule(ins.c, direction_bit, stop_rule);
         if (rule == loaded_.rules.size()) {
           pc = code.size() - 1;  // the final Halt
           continue;
         }
+        if (rule == stop_rule) return true;
         current_rule_ = rule;
         evidence_.clear();
         s_.stack.clear();
@@ -627,19 +665,20 @@ void Run::execute(uint8_t direction_bit) {
         }
         terminal(ins);
         verdict_.rules_not_reached = loaded_.rules.size() - current_rule_ - 1;
-        return;
+        return false;
       case Op::Halt:
         if (allow_pending_) {
           verdict_.rules_not_reached =
               loaded_.rules.size() - std::max(loaded_.mandatory_end, current_rule_ + 1);
-          return;
+          return false;
         }
         finish_by_score();
-        return;
+        return false;
     }
     ++pc;
   }
   finish_by_score();
+  return false;
 }
 
 Direction direction_of(const Program::Loaded& loaded, MessageFields& fields) {
@@ -654,7 +693,48 @@ Direction direction_of(const Program::Loaded& loaded, MessageFields& fields) {
   return Direction::Internal;
 }
 
+// Runs `run` from `first_rule`, turning a failure into the verdict's tempfail; true
+// when it stopped at `stop_rule`.
+bool execute_guarded(Run& run, Verdict& verdict, uint8_t direction_bit, uint32_t first_rule,
+                     uint32_t stop_rule) {
+  try {
+    return run.execute(direction_bit, first_rule, stop_rule);
+  } catch (const VmError& e) {
+    // Only a hand-made image can get here (the compiler never emits such code):
+    // fail safe by holding the message rather than delivering it.
+    verdict.action = Action::Tempfail;
+    verdict.text = std::string("451 4.3.0 policy evaluation error: ") + e.what();
+  } catch (const FactUnavailable& missing) {
+    // facts.on_temperror = tempfail: a rule needed a fact that could not be computed,
+    // so no verdict can be trusted yet; the sender retries later.
+    verdict.action = Action::Tempfail;
+    verdict.text = "451 4.4.3 temporary failure computing " + missing.fact.name + ": " + missing.fact.detail;
+    verdict.rule.reset();
+    run.note_fact_failure(missing.fact);
+  }
+  return false;
+}
+
+void add_outcome(std::vector<RecipientVerdict>& outcomes, std::string recipient, Verdict&& verdict) {
+  for (RecipientVerdict& o : outcomes) {
+    if (!same_outcome(o.verdict, verdict)) continue;
+    o.recipients.push_back(std::move(recipient));
+    return;
+  }
+  outcomes.push_back({{std::move(recipient)}, std::move(verdict)});
+}
+
 }  // namespace
+
+bool same_outcome(const Verdict& a, const Verdict& b) {
+  auto rewrite = [](const Verdict& v) {
+    return v.url_rewrite ? std::pair(v.url_rewrite->target, v.url_rewrite->skip_domains)
+                         : std::pair(std::string(), std::vector<std::string>());
+  };
+  return a.action == b.action && a.text == b.text && a.rule == b.rule && a.fact == b.fact &&
+         a.score == b.score && a.tags == b.tags && a.banners == b.banners && rewrite(a) == rewrite(b) &&
+         a.added_headers == b.added_headers && a.removed_headers == b.removed_headers && a.logs == b.logs;
+}
 
 Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Envelope& envelope,
                             FactSource* facts) {
@@ -672,24 +752,37 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
   MatchState matches(*program_, s.hs.get(), fields, s.patterns, s.sets);
   Verdict verdict;
   verdict.direction = direction_of(program_->loaded(), fields);
+  const auto direction_bit = static_cast<uint8_t>(1u << static_cast<unsigned>(verdict.direction));
+  // The rules up to the first that depends on the recipient run once; with several
+  // recipients, the rest runs once per recipient, each from a copy of the verdict so far.
+  const uint32_t split = loaded.split_rule;
+  const size_t recipients = split < loaded.rules.size() ? fields.item_count(Collection::Recipients) : 0;
+  const auto& addresses = fields.values(FieldId::Recipient).text;
+  auto for_recipient = [&](Run& run, uint32_t i) {
+    const std::string address(addresses[i]);
+    run.set_recipient(i, address, recipient_groups(program_->image().settings.groups, address));
+  };
   Run run(*program_, matches, fields, s, verdict, trace_);
-  try {
-    run.execute(static_cast<uint8_t>(1u << static_cast<unsigned>(verdict.direction)));
-  } catch (const VmError& e) {
-    // Only a hand-made image can get here (the compiler never emits such code):
-    // fail safe by holding the message rather than delivering it.
-    verdict.action = Action::Tempfail;
-    verdict.text = std::string("451 4.3.0 policy evaluation error: ") + e.what();
-  } catch (const FactUnavailable& missing) {
-    // facts.on_temperror = tempfail: a rule needed a fact that could not be computed,
-    // so no verdict can be trusted yet; the sender retries later.
-    verdict.action = Action::Tempfail;
-    verdict.text = "451 4.4.3 temporary failure computing " + missing.fact.name + ": " + missing.fact.detail;
-    verdict.rule.reset();
-    run.note_fact_failure(missing.fact);
+  if (recipients == 1) for_recipient(run, 0);
+  if (execute_guarded(run, verdict, direction_bit, 0, recipients > 1 ? split : loaded.rules.size())) {
+    std::vector<RecipientVerdict> outcomes;
+    for (uint32_t i = 0; i < recipients; ++i) {
+      Verdict own = verdict;
+      Run continued(*program_, matches, fields, s, own, trace_);
+      for_recipient(continued, i);
+      continued.set_allow_pending(run.allow_pending());
+      execute_guarded(continued, own, direction_bit, split, loaded.rules.size());
+      add_outcome(outcomes, std::string(addresses[i]), std::move(own));
+    }
+    verdict = outcomes.front().verdict;
+    if (outcomes.size() > 1) verdict.per_recipient = std::move(outcomes);
   }
   verdict.facts = fields.fact_reports();
   if (trace_) verdict.defects = describe_defects(message);
+  for (RecipientVerdict& o : verdict.per_recipient) {
+    o.verdict.facts = verdict.facts;
+    o.verdict.defects = verdict.defects;
+  }
   return verdict;
 }
 
@@ -701,6 +794,7 @@ std::string_view outcome_name(RuleOutcome outcome) {
     case RuleOutcome::SkippedPrefilter: return "false (prefilter)";
     case RuleOutcome::FactUnavailable: return "stopped (fact unavailable)";
     case RuleOutcome::SkippedAllowed: return "skipped (allowed)";
+    case RuleOutcome::SkippedScope: return "skipped (scope)";
   }
   return "?";
 }

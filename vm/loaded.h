@@ -30,6 +30,7 @@ struct RuleHot {
   FieldId guard_field = FieldId::Subject;
   // In a stage an earlier `allow` cannot skip (antivirus, attachment_defense).
   bool mandatory = false;
+  bool scoped = false;  // for some users or groups only (RuleInfo::scope_users, scope_groups)
 };
 
 // Hashing that accepts string_view lookups in maps keyed by std::string.
@@ -54,6 +55,10 @@ struct Program::Loaded {
   // One past the last mandatory rule (0 when there is none): an `allow` decided before
   // it waits for the mandatory rules up to here (lang::kMandatoryStages).
   uint32_t mandatory_end = 0;
+  // The first rule that depends on the recipient (scoped, or reading sender_list);
+  // rules.size() when none does. A message with several recipients is evaluated once
+  // up to it, then once per recipient from it (interpreter.cpp).
+  uint32_t split_rule = 0;
   std::vector<FieldSetIndex> field_sets;  // by FieldId
   std::vector<IpTrie> nets;
   std::vector<std::vector<HsDatabase>> field_db;  // by FieldId; empty when the field has no patterns

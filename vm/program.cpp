@@ -42,6 +42,18 @@ std::vector<FactUse> collect_facts_used(const ImageData& im) {
   return facts;
 }
 
+// Whether the code of `rule` reads a field whose value differs per recipient.
+bool reads_recipient_value(const ImageData& im, const RuleInfo& rule) {
+  for (uint32_t pc = rule.code_begin; pc < rule.code_end; ++pc) {
+    const Instruction& ins = im.code[pc];
+    const OpInfo& info = op_info(ins.op);
+    if ((info.b == OperandKind::Field && static_cast<FieldId>(ins.b) == FieldId::SenderList) ||
+        (info.c == OperandKind::Field && static_cast<FieldId>(ins.c) == FieldId::SenderList))
+      return true;
+  }
+  return false;
+}
+
 HsDatabase deserialize(const FieldDatabase& db) {
   hs_database_t* out = nullptr;
   if (hs_deserialize_database(db.serialized.data(), db.serialized.size(), &out) != HS_SUCCESS) {
@@ -67,6 +79,7 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
 
   auto loaded = std::make_unique<Loaded>();
   const ImageData& im = program->image_;
+  loaded->split_rule = static_cast<uint32_t>(im.rules.size());
   loaded->field_sets.resize(kFieldCount);
   for (uint32_t id = 0; id < im.sets.size(); ++id) {
     const SetInfo& set = im.sets[id];
@@ -84,8 +97,10 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
                                                              : FieldId::Subject;
     const bool mandatory = is_mandatory_stage(im.stages[r.stage]);
     loaded->rules.push_back(
-        {r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field, mandatory});
+        {r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field, mandatory, r.scoped()});
     if (mandatory) loaded->mandatory_end = static_cast<uint32_t>(loaded->rules.size());
+    if (loaded->split_rule == im.rules.size() && (r.scoped() || reads_recipient_value(im, r)))
+      loaded->split_rule = static_cast<uint32_t>(loaded->rules.size() - 1);
   }
   for (const auto& net : im.nets) {
     IpTrie trie;

@@ -62,7 +62,8 @@ enum class RuleOutcome {
   SkippedDirection,
   SkippedPrefilter,
   FactUnavailable,
-  SkippedAllowed
+  SkippedAllowed,
+  SkippedScope  // a rule for other recipients (user/group scope)
 };
 MP_API std::string_view outcome_name(RuleOutcome outcome);
 
@@ -80,6 +81,8 @@ struct RuleTrace {
   std::vector<TestTrace> tests;  // every test evaluated, in order (short-circuit skips the rest)
   std::string note;              // why a rule was skipped
 };
+
+struct RecipientVerdict;
 
 struct Verdict {
   Action action = Action::Deliver;
@@ -110,7 +113,22 @@ struct Verdict {
   // filled only when the evaluator traces (finding them all decodes the whole body).
   std::vector<std::string> defects;
   size_t rules_not_reached = 0;   // rules after the deciding terminal action (when tracing)
+  // When the recipients of one message got different verdicts (rules scoped to users
+  // or groups, their sender lists): one entry per outcome with the recipients that got
+  // it, in the order of their first recipient; the fields above are then those of the
+  // first recipient's. Empty when every recipient got the same verdict.
+  std::vector<RecipientVerdict> per_recipient;
 };
+
+// The verdict for some of a message's recipients (folded addresses, envelope order).
+struct RecipientVerdict {
+  std::vector<std::string> recipients;
+  Verdict verdict;
+};
+
+// Whether two verdicts do the same to a message: action, reply, deciding rule, score
+// and every edit. Recipients whose verdicts are the same share one RecipientVerdict.
+MP_API bool same_outcome(const Verdict& a, const Verdict& b);
 
 // The body edits a verdict asks for (banners, link rewriting), for runtime::edit_body.
 inline runtime::BodyEdits body_edits(const Verdict& verdict) {

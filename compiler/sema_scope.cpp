@@ -1,0 +1,122 @@
+// Recipients in rules: the org.groups setting, `user ADDRESS` and `group NAME` in a
+// rule's scope, and the order they give rules within a stage (LANGUAGE.md: a narrower
+// scope's rules come first).
+#include <algorithm>
+
+#include "compiler/sema.h"
+#include "runtime/identity.h"
+
+namespace mp::compiler {
+
+namespace {
+
+bool is_group_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// "alice@widget.com, bob@widget.com sales.widget.com" → the entries.
+std::vector<std::string> split_members(std::string_view text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t begin = text.find_first_not_of(", \t", at);
+    if (begin == std::string_view::npos) break;
+    const size_t end = std::min(text.find_first_of(", \t", begin), text.size());
+    out.emplace_back(text.substr(begin, end - begin));
+    at = end;
+  }
+  return out;
+}
+
+constexpr const char* kGroupHint =
+    "one group per line: `finance: alice@widget.com, bob@widget.com` (a domain stands for everyone at it)";
+
+}  // namespace
+
+// org.groups = file("groups.txt") or ["finance: alice@widget.com, bob@widget.com"].
+// Lines naming the same group add to it.
+std::vector<vm::RecipientGroup> Sema::group_setting(const lang::Setting& s) {
+  std::vector<vm::RecipientGroup> groups;
+  for (const ListItem& item : setting_items(s)) {
+    const std::string& text = item.literal.text;
+    const size_t colon = text.find(':');
+    const std::string name = colon == std::string::npos ? std::string() : text.substr(0, colon);
+    if (item.literal.kind != lang::LiteralKind::String || !is_group_name(name)) {
+      diagnostics_.error(
+          "E062", "`org.groups` entries are `GROUP: MEMBERS`", item.literal.span,
+          item.origin.empty() ? "not a group line" : "line " + item.origin + " is not a group line",
+          kGroupHint);
+      continue;
+    }
+    auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.name == name; });
+    if (group == groups.end()) group = groups.insert(groups.end(), vm::RecipientGroup{name, {}});
+    for (const std::string& member : split_members(std::string_view(text).substr(colon + 1))) {
+      const bool address = member.find('@') != std::string::npos;
+      if ((address && (member.front() == '@' || member.back() == '@')) ||
+          (!address && member.find('.') == std::string::npos)) {
+        diagnostics_.error("E062", "`" + member + "` in group `" + name + "` is not an address or a domain",
+                           item.literal.span, item.origin.empty() ? "in this group" : "at " + item.origin,
+                           kGroupHint);
+        continue;
+      }
+      group->members.push_back(address ? runtime::fold_address(member) : runtime::fold_domain(member));
+    }
+  }
+  return groups;
+}
+
+// The users and groups of a rule's scope, checked: users are addresses (or consts and
+// lists of them), groups are declared in org.groups.
+void Sema::check_scope(const lang::Rule& rule, IrRule& out) {
+  for (const lang::RecipientScope& scope : rule.recipients) {
+    if (scope.kind == "user") {
+      std::vector<ListItem> items;
+      expand_value(scope.value, items, 0);
+      for (const ListItem& item : items) {
+        const std::string& text = item.literal.text;
+        const size_t at = text.find('@');
+        if (at == std::string::npos || at == 0 || at + 1 == text.size()) {
+          diagnostics_.error("E063", "`user` takes an email address", item.literal.span, "not an address",
+                             "e.g. `rule vip (user ceo@widget.com): …`; for many, a list of them");
+          continue;
+        }
+        out.scope_users.push_back(runtime::fold_address(text));
+      }
+    } else if (scope.kind == "group") {
+      std::vector<std::string> names;
+      for (const auto& g : settings.groups) names.push_back(g.name);
+      const std::string& name = scope.value.text;
+      if (scope.value.kind == lang::LiteralKind::Path &&
+          std::find(names.begin(), names.end(), name) != names.end()) {
+        out.scope_groups.push_back(name);
+        continue;
+      }
+      const std::string near = lang::closest_name(name, names);
+      diagnostics_.error("E063", "unknown group `" + name + "`", scope.value.span, "not in org.groups",
+                         !near.empty()   ? "did you mean `" + near + "`?"
+                         : names.empty() ? "declare it: `settings { org.groups = file(\"groups.txt\") }`"
+                                         : "the groups are: " + fmt_names(names));
+    } else {
+      diagnostics_.error(
+          "E063", "unknown scope `" + scope.kind + "`", scope.kind_span, "not a scope",
+          "a rule's scope takes `inbound`, `outbound`, `internal`, `user ADDRESS` and `group NAME`");
+    }
+  }
+}
+
+std::string Sema::fmt_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Within a stage: rules for users first, then rules for groups, then the rest, each in
+// written order.
+void order_by_scope(std::vector<IrRule>::iterator begin, std::vector<IrRule>::iterator end) {
+  auto rank = [](const IrRule& r) { return !r.scope_users.empty() ? 0 : !r.scope_groups.empty() ? 1 : 2; };
+  std::stable_sort(begin, end, [&](const IrRule& a, const IrRule& b) { return rank(a) < rank(b); });
+}
+
+}  // namespace mp::compiler

@@ -1,0 +1,112 @@
+// Safe and blocked senders in the store (lists.h).
+#include "state/lists.h"
+
+#include <algorithm>
+
+#include "runtime/identity.h"
+
+namespace mp::state {
+
+namespace {
+
+constexpr std::string_view kPrefix = "list:";
+constexpr std::string_view kMarker = "1";
+
+}  // namespace
+
+std::string_view list_kind_name(ListKind kind) {
+  return kind == ListKind::Safe ? "safe" : "blocked";
+}
+
+std::optional<ListKind> list_kind_by_name(std::string_view name) {
+  if (name == "safe") return ListKind::Safe;
+  if (name == "blocked") return ListKind::Blocked;
+  return std::nullopt;
+}
+
+std::string group_scope(std::string_view group) {
+  return "group:" + std::string(group);
+}
+
+std::string user_scope(std::string_view address) {
+  return "user:" + runtime::fold_address(address);
+}
+
+std::optional<std::string> list_entry(std::string_view text) {
+  if (text.empty() || text.find_first_of(" \t\r\n/") != std::string_view::npos) return std::nullopt;
+  if (auto ip = runtime::IpAddress::parse(text)) return ip->str();
+  const size_t at = text.find('@');
+  if (at != std::string_view::npos) {
+    if (at == 0 || at + 1 == text.size() || text.find('@', at + 1) != std::string_view::npos)
+      return std::nullopt;
+    return runtime::fold_address(text);
+  }
+  if (text.find('.') == std::string_view::npos || text.front() == '.' || text.back() == '.')
+    return std::nullopt;
+  return runtime::fold_domain(text);
+}
+
+std::string list_key(ListKind kind, std::string_view scope, std::string_view entry) {
+  return std::string(kPrefix) + std::string(list_kind_name(kind)) + ":" + std::string(scope) + ":" +
+         std::string(entry);
+}
+
+void list_add(Store& store, ListKind kind, std::string_view scope, std::string_view entry) {
+  store.put(list_key(kind, scope, entry), kMarker);
+}
+
+bool list_remove(Store& store, ListKind kind, std::string_view scope, std::string_view entry) {
+  return store.erase(list_key(kind, scope, entry));
+}
+
+std::vector<std::string> list_entries(Store& store, ListKind kind, std::string_view scope, size_t limit) {
+  const std::string prefix = list_key(kind, scope, "");
+  std::vector<std::string> out;
+  for (const std::string& key : store.keys(prefix, limit)) out.push_back(key.substr(prefix.size()));
+  return out;
+}
+
+std::vector<std::string> sender_entries(std::span<const std::string> addresses,
+                                        const std::optional<runtime::IpAddress>& client) {
+  std::vector<std::string> out;
+  auto add = [&out](std::string entry) {
+    if (!entry.empty() && std::find(out.begin(), out.end(), entry) == out.end())
+      out.push_back(std::move(entry));
+  };
+  for (const std::string& address : addresses) {
+    const size_t at = address.rfind('@');
+    if (at == std::string::npos || at == 0) continue;
+    add(address);
+    // The domain and its parents down to two labels: vendor.example covers mail.vendor.example.
+    std::string_view domain = std::string_view(address).substr(at + 1);
+    while (domain.find('.') != std::string_view::npos) {
+      add(std::string(domain));
+      domain = domain.substr(domain.find('.') + 1);
+    }
+  }
+  if (client) add(client->str());
+  return out;
+}
+
+std::optional<ListMatch> find_listed(Store& store, std::span<const std::string> scopes,
+                                     std::span<const std::string> entries) {
+  std::vector<std::string> keys;
+  for (const std::string& scope : scopes) {
+    for (ListKind kind : {ListKind::Blocked, ListKind::Safe}) {
+      for (const std::string& entry : entries) keys.push_back(list_key(kind, scope, entry));
+    }
+  }
+  if (keys.empty()) return std::nullopt;
+  const auto values = store.get_many(keys);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!values[i]) continue;
+    // keys are scope-major, blocked before safe: the first hit is the answer.
+    const size_t per_scope = 2 * entries.size();
+    const bool blocked = i % per_scope < entries.size();
+    return ListMatch{blocked ? ListKind::Blocked : ListKind::Safe, scopes[i / per_scope],
+                     entries[i % entries.size()]};
+  }
+  return std::nullopt;
+}
+
+}  // namespace mp::state

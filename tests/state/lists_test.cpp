@@ -1,0 +1,76 @@
+// Safe and blocked senders in the store, on LMDB and a real Redis: entries are folded,
+// the narrowest scope that names the sender decides, and within one scope the blocked
+// list wins.
+#include <gtest/gtest.h>
+
+#include "state/lists.h"
+#include "tests/state/store_fixture.h"
+
+namespace mp::state {
+namespace {
+
+TEST(ListEntry, FoldsAddressesDomainsAndAddresses) {
+  EXPECT_EQ(list_entry("Info@Widget.COM"), "info@widget.com");
+  EXPECT_EQ(list_entry("Vendor.Example"), "vendor.example");
+  EXPECT_EQ(list_entry("bücher.example"), "xn--bcher-kva.example");
+  EXPECT_EQ(list_entry("2001:DB8::1"), "2001:db8::1");
+  EXPECT_EQ(list_entry("192.0.2.7"), "192.0.2.7");
+  for (const char* bad :
+       {"", "localhost", "@widget.com", "info@", "a@b@c", "a b.example", ".example", "192.0.2.0/24"})
+    EXPECT_EQ(list_entry(bad), std::nullopt) << bad;
+}
+
+TEST(SenderEntries, AddressesDomainsParentsAndTheClient) {
+  const std::vector<std::string> addresses = {"news@mail.vendor.example", "news@mail.vendor.example",
+                                              "boss@widget.com"};
+  EXPECT_EQ(sender_entries(addresses, runtime::IpAddress::parse("192.0.2.7")),
+            (std::vector<std::string>{"news@mail.vendor.example", "mail.vendor.example", "vendor.example",
+                                      "boss@widget.com", "widget.com", "192.0.2.7"}));
+}
+
+class Lists : public StoreFixture {};
+
+TEST_P(Lists, AddListAndRemove) {
+  list_add(*store_, ListKind::Safe, user_scope("Alice@Widget.com"), "vendor.example");
+  list_add(*store_, ListKind::Safe, user_scope("alice@widget.com"), "news@other.example");
+  list_add(*store_, ListKind::Blocked, user_scope("alice@widget.com"), "spam.example");
+  auto safe = list_entries(*store_, ListKind::Safe, user_scope("alice@widget.com"));
+  std::sort(safe.begin(), safe.end());
+  EXPECT_EQ(safe, (std::vector<std::string>{"news@other.example", "vendor.example"}));
+  EXPECT_TRUE(store_->get("list:safe:user:alice@widget.com:vendor.example"));  // the documented layout
+  EXPECT_TRUE(list_remove(*store_, ListKind::Safe, user_scope("alice@widget.com"), "vendor.example"));
+  EXPECT_FALSE(list_remove(*store_, ListKind::Safe, user_scope("alice@widget.com"), "vendor.example"));
+  EXPECT_EQ(list_entries(*store_, ListKind::Safe, user_scope("alice@widget.com")).size(), 1u);
+}
+
+TEST_P(Lists, TheNarrowestScopeDecidesAndBlockedWinsWithinOne) {
+  const std::vector<std::string> scopes = {user_scope("alice@widget.com"), group_scope("finance"),
+                                           std::string(kOrgScope)};
+  const std::vector<std::string> entries = sender_entries({{"news@mail.vendor.example"}}, std::nullopt);
+  EXPECT_EQ(find_listed(*store_, scopes, entries), std::nullopt);
+  list_add(*store_, ListKind::Blocked, kOrgScope, "vendor.example");
+  auto match = find_listed(*store_, scopes, entries);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->kind, ListKind::Blocked);
+  EXPECT_EQ(match->scope, "org");
+  EXPECT_EQ(match->entry, "vendor.example");
+  // The group trusts it: the group is narrower than the organisation.
+  list_add(*store_, ListKind::Safe, group_scope("finance"), "news@mail.vendor.example");
+  match = find_listed(*store_, scopes, entries);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->kind, ListKind::Safe);
+  EXPECT_EQ(match->scope, "group:finance");
+  // The user both trusts and blocks it: blocked wins.
+  list_add(*store_, ListKind::Safe, user_scope("alice@widget.com"), "vendor.example");
+  list_add(*store_, ListKind::Blocked, user_scope("alice@widget.com"), "mail.vendor.example");
+  match = find_listed(*store_, scopes, entries);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->kind, ListKind::Blocked);
+  EXPECT_EQ(match->scope, "user:alice@widget.com");
+  EXPECT_EQ(match->entry, "mail.vendor.example");
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, Lists, kAllKinds, kind_name);
+
+}  // namespace
+}  // namespace mp::state
