@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bayes/bayes.h"
+#include "state/lists.h"
 #include "state/memory.h"
 #include "state/store.h"
 #include "tools/commands.h"
@@ -30,6 +31,8 @@ struct TrainOptions {
   std::string cls;        // "spam" or "ham"; report: "fp" or "fn"
   std::string client_ip;  // report: the client that sent the messages
   std::vector<std::string> messages;
+  std::vector<std::string> recipients;  // release: whose quarantine it was
+  bool approve_sender = false;          // release: add the From: address to their safe lists
   double min_trained = -1;  // bayes-score: overrides min_spam and min_ham when ≥ 0
   size_t clues = 0;         // bayes-score: the most significant tokens to print
   bayes::Options tuning;    // bayes-score: the combining options (scripts/bayes-measure tunes them)
@@ -134,6 +137,43 @@ int report(const TrainOptions& o) {
   });
 }
 
+// A released message was wanted: Bayes learns it as ham; with --approve-sender its
+// From: addresses go on each recipient's safe list (state/lists.h), so that their
+// next messages reach that recipient (custom_filters.recipient_safe_sender).
+int release(const TrainOptions& o) {
+  std::vector<std::string> scopes;
+  for (const std::string& r : o.recipients) {
+    if (!state::list_entry(r) || r.find('@') == std::string::npos) {
+      std::cerr << "error: --rcpt: `" << r << "` is not an email address\n";
+      return 2;
+    }
+    scopes.push_back(state::user_scope(r));
+  }
+  if (o.approve_sender && scopes.empty()) {
+    std::cerr << "error: --approve-sender needs the recipients whose safe list it is (--rcpt)\n";
+    return 2;
+  }
+  return with_store(o.store, [&](state::Store& store) {
+    bayes::Classifier classifier(store);
+    return for_each_message(o.messages, [&](const std::string& name, const runtime::Message& m) {
+      nlohmann::json approved = nlohmann::json::array();
+      for (const auto& mailbox : o.approve_sender ? m.from() : std::vector<runtime::Address>{}) {
+        const auto entry = state::list_entry(mailbox.address);
+        if (!entry) continue;
+        for (const std::string& scope : scopes) {
+          state::list_add(store, state::ListKind::Safe, scope, *entry);
+          approved.push_back({{"list", state::list_key(state::ListKind::Safe, scope, *entry)}});
+        }
+      }
+      const nlohmann::json line{
+          {"release", name},
+          {"bayes", std::string(bayes::learned_name(classifier.train(m, bayes::Class::Ham)))},
+          {"approved", approved}};
+      std::cout << line.dump() << "\n";
+    });
+  });
+}
+
 nlohmann::json score_json(const std::string& name, const bayes::Score& score, size_t clues) {
   nlohmann::json j{{"file", name},
                    {"probability", score.probability ? nlohmann::json(*score.probability) : nlohmann::json()},
@@ -201,6 +241,15 @@ void add_train_commands(CLI::App& app, int& status) {
   rep->add_option("--client-ip", r->client_ip, "The client that sent them: its reputation moves too")
       ->type_name("IP");
   rep->callback([r, &status] { status = report(*r); });
+  auto rel = std::make_shared<TrainOptions>();
+  auto* release_cmd =
+      add_common(app, "release", "A released message was wanted: Bayes learns it as ham", *rel);
+  release_cmd->add_option("messages", rel->messages, "Message files, mbox files or directories")->required();
+  release_cmd->add_option("--rcpt", rel->recipients, "A recipient the message was held for (repeatable)")
+      ->type_name("ADDRESS");
+  release_cmd->add_flag("--approve-sender", rel->approve_sender,
+                        "Add the From: address to each --rcpt's safe list (docs/state.md)");
+  release_cmd->callback([rel, &status] { status = release(*rel); });
 }
 
 }  // namespace

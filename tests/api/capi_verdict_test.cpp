@@ -379,5 +379,47 @@ TEST(CapiVerdict, BodyNoteSaysWhyNoBannerWasAdded) {
   EXPECT_EQ(mp_verdict_changed_header(nullptr, 0, &h), MP_ERR_INVALID_ARGUMENT);
 }
 
+// Recipients of one message with different verdicts: one outcome each, every accessor
+// working on it, each with its own banner in its own body.
+TEST(CapiVerdict, SplitGivesEachOutcomeWithItsRecipients) {
+  Policy policy(R"(settings { org.groups = ["finance: pat@widget.com"] }
+stage custom_filters {
+  rule finance (group finance): if subject contains "invoice" then banner "Check invoices with the supplier"
+  rule ceo (user ceo@widget.com): if subject contains "invoice" then reject "550 5.7.1 not for the CEO"
+}
+)");
+  Envelope env = envelope({"--sender", "sam@example.org", "--rcpt", "Pat@widget.com", "--rcpt",
+                           "ceo@widget.com", "--rcpt", "kim@widget.com"});
+  Verdict v = evaluate(policy.evaluator.get(), message("invoice 9"), env.get());
+  ASSERT_EQ(mp_verdict_split_count(v.get()), 3u);
+  const mp_verdict* pat = mp_verdict_split(v.get(), 0);
+  const mp_verdict* ceo = mp_verdict_split(v.get(), 1);
+  const mp_verdict* kim = mp_verdict_split(v.get(), 2);
+  EXPECT_EQ(mp_verdict_split(v.get(), 3), nullptr);
+  ASSERT_EQ(mp_verdict_recipient_count(pat), 1u);
+  EXPECT_STREQ(mp_verdict_recipient(pat, 0), "pat@widget.com");
+  EXPECT_EQ(mp_verdict_recipient(pat, 1), nullptr);
+  EXPECT_EQ(mp_verdict_action(pat), MP_ACTION_DELIVER);
+  EXPECT_NE(mp_verdict_body(pat, nullptr), nullptr);  // its banner, in its own body
+  EXPECT_EQ(mp_verdict_action(ceo), MP_ACTION_REJECT);
+  EXPECT_EQ(mp_verdict_smtp_code(ceo), 550);
+  EXPECT_STREQ(mp_verdict_rule(ceo), "ceo");
+  EXPECT_EQ(mp_verdict_action(kim), MP_ACTION_DELIVER);
+  EXPECT_EQ(mp_verdict_body(kim, nullptr), nullptr);
+  EXPECT_EQ(mp_verdict_split_count(pat), 0u);
+  // The verdict itself is the first recipient's; its JSON lists the outcomes.
+  EXPECT_EQ(mp_verdict_recipient_count(v.get()), 1u);
+  EXPECT_EQ(mp_verdict_banner_count(v.get()), 1u);
+  EXPECT_EQ(json::parse(mp_verdict_json(v.get()))["per_recipient"].size(), 3u);
+  // One verdict for all: no split, and every recipient is its.
+  Envelope same =
+      envelope({"--sender", "sam@example.org", "--rcpt", "kim@widget.com", "--rcpt", "lee@widget.com"});
+  Verdict plain = evaluate(policy.evaluator.get(), message("invoice 9"), same.get());
+  EXPECT_EQ(mp_verdict_split_count(plain.get()), 0u);
+  EXPECT_EQ(mp_verdict_recipient_count(plain.get()), 2u);
+  EXPECT_EQ(mp_verdict_split_count(nullptr), 0u);
+  EXPECT_EQ(mp_verdict_split(nullptr, 0), nullptr);
+}
+
 }  // namespace
 }  // namespace mp::api_test

@@ -101,7 +101,8 @@ bool iequals(const std::string& a, const std::string& b) {
 // (leading white space included), so the message policyd judges is the one sent.
 constexpr unsigned long kNoReplies = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
                                      SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
-constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY;
+constexpr unsigned long kActions =
+    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY | SMFIF_DELRCPT;
 
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, unsigned long, unsigned long,
                       unsigned long* want_actions, unsigned long* want_steps, unsigned long* f2,
@@ -340,9 +341,54 @@ sfsistat unjudged(SMFICTX* ctx, const Connection& c, const Judgement& j, const C
   return SMFIS_ACCEPT;
 }
 
+// The address of a RCPT TO argument: "<Alice@widget.com>" → "Alice@widget.com".
+std::string bare(const std::string& rcpt) {
+  const size_t open = rcpt.find('<');
+  const size_t close = rcpt.rfind('>');
+  return open != std::string::npos && close != std::string::npos && close > open
+             ? rcpt.substr(open + 1, close - open - 1)
+             : rcpt;
+}
+
+bool refuses(mp_action action) {
+  return action == MP_ACTION_REJECT || action == MP_ACTION_DISCARD;
+}
+
+// Recipients got different verdicts (docs/gateway.md, "Per-recipient verdicts"). One
+// SMTP transaction carries one copy of the message, so: a tempfail for some holds the
+// whole message back (the client retries, nothing is lost); recipients refused
+// (reject, discard) are removed from it with smfi_delrcpt; the others share one
+// outcome, a quarantine if any of them has one, else the first's. Returns the outcome
+// to apply to the message.
+const mp_verdict* split_outcome(SMFICTX* ctx, const Connection& c, const mp_verdict* v) {
+  std::vector<const mp_verdict*> kept, refused;
+  for (size_t i = 0; i < mp_verdict_split_count(v); ++i) {
+    const mp_verdict* o = mp_verdict_split(v, i);
+    if (mp_verdict_action(o) == MP_ACTION_TEMPFAIL) return o;
+    (refuses(mp_verdict_action(o)) ? refused : kept).push_back(o);
+  }
+  if (kept.empty()) {  // refused by all: a reject, if any, says why
+    auto reject = std::find_if(refused.begin(), refused.end(),
+                               [](const mp_verdict* o) { return mp_verdict_action(o) == MP_ACTION_REJECT; });
+    return reject != refused.end() ? *reject : refused.front();
+  }
+  for (const mp_verdict* o : refused) {
+    for (size_t i = 0; i < mp_verdict_recipient_count(o); ++i) {
+      for (const std::string& rcpt : c.session.recipients) {
+        if (iequals(bare(rcpt), mp_verdict_recipient(o, i))) smfi_delrcpt(ctx, bare(rcpt).data());
+      }
+    }
+  }
+  auto quarantine = std::find_if(kept.begin(), kept.end(), [](const mp_verdict* o) {
+    return mp_verdict_action(o) == MP_ACTION_QUARANTINE;
+  });
+  return quarantine != kept.end() ? *quarantine : kept.front();
+}
+
 sfsistat apply(SMFICTX* ctx, const Connection& c, const Judgement& j, const Config& config) {
   if (!j.verdict) return unjudged(ctx, c, j, config);
   const mp_verdict* v = j.verdict.get();
+  if (mp_verdict_split_count(v) > 0) v = split_outcome(ctx, c, v);
   switch (mp_verdict_action(v)) {
     case MP_ACTION_REJECT:
       set_reply(ctx, mp_verdict_smtp_code(v), mp_verdict_smtp_status(v), mp_verdict_smtp_text(v));
@@ -428,7 +474,7 @@ void register_milter(Service& service) {
   g_service = &service;
   static smfiDesc description = {const_cast<char*>("policyd"),
                                  SMFI_VERSION,
-                                 SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY,
+                                 kActions,
                                  on_connect,
                                  on_helo,
                                  on_envfrom,

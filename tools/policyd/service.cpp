@@ -233,6 +233,27 @@ Judgement Service::judge(const Session& session, const std::string& bytes, bool 
   return j;
 }
 
+namespace {
+
+// One {"recipients", "action", "stage", "rule", "text"} per outcome, for the log line.
+json per_recipient_json(const mp_verdict* v) {
+  json outcomes = json::array();
+  for (size_t i = 0; i < mp_verdict_split_count(v); ++i) {
+    const mp_verdict* o = mp_verdict_split(v, i);
+    json recipients = json::array();
+    for (size_t r = 0; r < mp_verdict_recipient_count(o); ++r)
+      recipients.push_back(mp_verdict_recipient(o, r));
+    outcomes.push_back({{"recipients", recipients},
+                        {"action", mp_action_name(mp_verdict_action(o))},
+                        {"stage", mp_verdict_stage(o) ? json(mp_verdict_stage(o)) : json(nullptr)},
+                        {"rule", mp_verdict_rule(o) ? json(mp_verdict_rule(o)) : json(nullptr)},
+                        {"text", mp_verdict_text(o)}});
+  }
+  return outcomes;
+}
+
+}  // namespace
+
 void Service::record(const Session& s, const Judgement& j, double seconds, const std::string& program) {
   json line = {{"event", "message"},       {"queue_id", s.queue_id}, {"client_ip", s.client_ip},
                {"helo", s.helo},           {"sender", s.sender},     {"recipients", s.recipients},
@@ -276,6 +297,7 @@ void Service::record(const Session& s, const Judgement& j, double seconds, const
     if (!edited) metrics_.count("mailpolicy_banners_not_added_total", {});
   }
   if (mp_verdict_url_rewrite(v) != nullptr) line["urls_rewritten"] = mp_verdict_urls_rewritten(v);
+  if (mp_verdict_split_count(v) > 0) line["per_recipient"] = per_recipient_json(v);
   log_.write(line);
 }
 
