@@ -27,6 +27,7 @@
 
 #include "auth/facts.h"
 #include "report/report.h"
+#include "runtime/identity.h"
 #include "runtime/message.h"
 #include "tools/commands.h"
 #include "tools/fact_options.h"
@@ -399,14 +400,34 @@ class Runner {
     vm::Evaluator& evaluator = *policy.evaluator;
     evaluator.set_trace(false);
     vm::Verdict verdict = evaluator.evaluate(message, envelope, &facts);
-    std::vector<std::string> failures = check_verdict(c, verdict);
+    std::vector<std::string> failures;
+    const vm::Verdict& judged = recipient_verdict(c, verdict, failures);
+    for (std::string& f : check_verdict(c, judged)) failures.push_back(std::move(f));
     if (!failures.empty()) {
       // Again with the trace, for the explanation.
       evaluator.set_trace(true);
       verdict = evaluator.evaluate(message, envelope, &facts);
       evaluator.set_trace(false);
     }
-    report_case(file, c, verdict, failures, facts.unstated());
+    std::vector<std::string> ignored;
+    report_case(file, c, recipient_verdict(c, verdict, ignored), failures, facts.unstated());
+  }
+
+  // The verdict of the case's `for:` recipient (the whole verdict when every recipient
+  // got it); a `for:` that is no recipient of the case is a failure.
+  static const vm::Verdict& recipient_verdict(const TestCase& c, const vm::Verdict& verdict,
+                                              std::vector<std::string>& failures) {
+    if (!c.for_recipient) return verdict;
+    for (const auto& outcome : verdict.per_recipient) {
+      if (std::find(outcome.recipients.begin(), outcome.recipients.end(), *c.for_recipient) !=
+          outcome.recipients.end())
+        return outcome.verdict;
+    }
+    const bool known =
+        std::any_of(c.envelope.recipients.begin(), c.envelope.recipients.end(),
+                    [&](const std::string& r) { return runtime::fold_address(r) == *c.for_recipient; });
+    if (!known) failures.push_back("for: " + *c.for_recipient + " is not among the case's rcpt");
+    return verdict;
   }
 
   FactAvailability available() const {

@@ -15,6 +15,7 @@
 #include <sstream>
 #include "lang/diagnostics.h"
 #include "report/report.h"
+#include "runtime/identity.h"
 #include "runtime/message.h"
 #include "tools/inputs.h"
 
@@ -127,8 +128,8 @@ static std::optional<ScoreExpectation> parse_score(const std::string& text) {
 }
 
 static const std::vector<std::string> kCaseKeys = {
-    "message", "sender", "rcpt",   "client-ip", "helo",      "auth-user", "tls",  "action",      "rule",
-    "score",   "tag",    "banner", "fired",     "not-fired", "direction", "text", "rewrite-urls"};
+    "message", "sender", "rcpt",   "client-ip", "helo",      "auth-user", "tls",  "action",       "rule",
+    "score",   "tag",    "banner", "fired",     "not-fired", "direction", "text", "rewrite-urls", "for"};
 static const std::set<std::string> kActions = {"deliver", "allow", "reject", "quarantine", "discard", "tempfail"};
 static const std::set<std::string> kDirections = {"inbound", "outbound", "internal"};
 
@@ -276,6 +277,11 @@ static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, 
     else c.direction = value;
   } else if (key == "text") {
     c.text = unquote(value);
+  } else if (key == "for") {
+    if (value.find('@') == std::string::npos)
+      problem(fmt::format("`{}` is not a recipient's address", value));
+    else
+      c.for_recipient = runtime::fold_address(value);
   }
 }
 

@@ -80,6 +80,9 @@ struct TestCase {
   std::vector<RuleRef> fired, not_fired;
   std::optional<std::string> direction;
   std::optional<std::string> text;
+  // `for: ADDRESS`: the expectations are of the verdict this recipient got (folded),
+  // when the recipients' verdicts differ (language.md, section 13).
+  std::optional<std::string> for_recipient;
 
   std::map<std::string, int> seen;  // single-valued keys given so far, with their line
 };
