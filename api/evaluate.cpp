@@ -1,6 +1,7 @@
 // mailpolicy.h: programs, evaluators, envelopes and mp_evaluate.
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -11,7 +12,9 @@
 #include "compiler/compiler.h"
 #include "lang/diagnostics.h"
 #include "runtime/body_edit.h"
+#include "runtime/identity.h"
 #include "runtime/message.h"
+#include "state/lists.h"
 
 namespace mp::api {
 
@@ -72,6 +75,37 @@ std::string bare_address(const char* text) {
   s.erase(s.find_last_not_of(" \t") + 1);
   if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
   return s;
+}
+
+// mp_recipient_class: the scoped rules that run for the recipient, and what its sender
+// lists say of the envelope's sender and client, hashed; 0 when nothing depends on
+// the recipient.
+uint64_t recipient_class(mp_evaluator& evaluator, const runtime::Envelope& envelope,
+                         const std::string& recipient) {
+  const vm::Program& program = evaluator.evaluator.program();
+  if (!program.per_recipient()) return 0;
+  const std::string folded = runtime::fold_address(recipient);
+  std::string key;
+  for (uint32_t rule : program.rules_for_recipient(folded)) key += std::to_string(rule) + ",";
+  const auto facts = program.facts_used();
+  const bool lists = std::any_of(facts.begin(), facts.end(),
+                                 [](const vm::FactUse& f) { return f.field == vm::FieldId::SenderList; });
+  const auto& store = evaluator.fact_options.store;
+  if (lists && store) {
+    std::vector<std::string> scopes = {state::user_scope(folded)};
+    for (const std::string& g : vm::recipient_groups(program.image().settings.groups, folded))
+      scopes.push_back(state::group_scope(g));
+    scopes.emplace_back(state::kOrgScope);
+    const std::vector<std::string> sender = {runtime::fold_address(envelope.sender)};
+    try {
+      const auto match =
+          state::find_listed(*store, scopes, state::sender_entries(sender, envelope.client_ip));
+      key += "|" + std::string(match ? state::list_kind_name(match->kind) : "none");
+    } catch (const state::StoreUnavailable&) {
+      key += "|none";  // as the fact would read: no value
+    }
+  }
+  return std::hash<std::string>{}(key) | 1;  // never 0, the class of "nothing per recipient"
 }
 
 template <class Body>
@@ -245,6 +279,16 @@ mp_verdict* mp_evaluate(mp_evaluator* evaluator, const void* message, size_t siz
     mp::api::split_verdict(*verdict, parsed, envelope->envelope, facts_seen);
     verdict->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return verdict.release();
+  });
+}
+
+mp_status mp_recipient_class(mp_evaluator* evaluator, const mp_envelope* envelope, const char* recipient,
+                             uint64_t* out, mp_error* err) {
+  return guarded(err, MP_ERR_INTERNAL, [&] {
+    if (evaluator == nullptr || envelope == nullptr || recipient == nullptr || out == nullptr)
+      return fail(err, MP_ERR_INVALID_ARGUMENT, "evaluator, envelope, recipient and out must not be NULL");
+    *out = mp::api::recipient_class(*evaluator, envelope->envelope, mp::api::bare_address(recipient));
+    return MP_OK;
   });
 }
 

@@ -31,6 +31,7 @@
 #define MAILPOLICY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -256,6 +257,19 @@ MP_EXPORT size_t mp_verdict_split_count(const mp_verdict *verdict);
 MP_EXPORT const mp_verdict *mp_verdict_split(const mp_verdict *verdict, size_t i);
 MP_EXPORT size_t mp_verdict_recipient_count(const mp_verdict *verdict);
 MP_EXPORT const char *mp_verdict_recipient(const mp_verdict *verdict, size_t i);
+
+/* Recipient classes, for a milter that keeps recipients of different policies in
+ * different SMTP transactions (docs/gateway.md, "Per-recipient verdicts"). Two
+ * recipients of one class get the same verdict for one message as far as can be known
+ * at RCPT time: the same rules scoped to users and groups run for both, and their
+ * sender lists (the `sender_list` fact) say the same of the envelope's sender and
+ * client address; the From: field, not known yet, may still tell them apart.
+ * Writes the class of `recipient` (an address, "<...>" accepted) for `envelope`'s
+ * sender and client to *out: 0 for every recipient when no rule depends on the
+ * recipient. A state store that cannot answer reads as empty lists.
+ * MP_ERR_INVALID_ARGUMENT when an argument is NULL. */
+MP_EXPORT mp_status mp_recipient_class(mp_evaluator *evaluator, const mp_envelope *envelope,
+                                       const char *recipient, uint64_t *out, mp_error *err);
 
 /* The facts computed for this message (only those some rule read). */
 typedef struct mp_fact {

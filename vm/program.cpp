@@ -119,6 +119,24 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   return program;
 }
 
+bool Program::per_recipient() const {
+  return loaded_->split_rule < loaded_->rules.size();
+}
+
+std::vector<uint32_t> Program::rules_for_recipient(std::string_view recipient) const {
+  std::vector<uint32_t> out;
+  const std::vector<std::string> groups = recipient_groups(image_.settings.groups, recipient);
+  for (uint32_t i = 0; i < image_.rules.size(); ++i) {
+    const RuleInfo& r = image_.rules[i];
+    const bool user = std::find(r.scope_users.begin(), r.scope_users.end(), recipient) != r.scope_users.end();
+    const bool group = std::any_of(groups.begin(), groups.end(), [&](const std::string& g) {
+      return std::find(r.scope_groups.begin(), r.scope_groups.end(), g) != r.scope_groups.end();
+    });
+    if (user || group) out.push_back(i);
+  }
+  return out;
+}
+
 std::string_view direction_name(Direction d) {
   switch (d) {
     case Direction::Inbound: return "inbound";

@@ -155,6 +155,12 @@ class MP_API Program {
   // Every fact some instruction reads, with its arguments (what evaluate() prefetches);
   // the tools warn from it about facts a run cannot compute.
   std::span<const FactUse> facts_used() const;
+  // Whether some rule depends on the recipient (a user or group scope, or sender_list),
+  // so that the recipients of one message may get different verdicts.
+  bool per_recipient() const;
+  // The rules scoped to users or groups that run for `recipient` (a folded address),
+  // by index: recipients with the same list meet the same scoped rules.
+  std::vector<uint32_t> rules_for_recipient(std::string_view recipient) const;
 
  private:
   Program() = default;

@@ -421,5 +421,35 @@ stage custom_filters {
   EXPECT_EQ(mp_verdict_split(nullptr, 0), nullptr);
 }
 
+// Recipient classes: the same scoped rules, the same class; a policy with nothing per
+// recipient gives every recipient class 0.
+TEST(CapiVerdict, RecipientClassesFollowTheScopedRules) {
+  Policy policy(R"(settings { org.groups = ["finance: pat@widget.com, kim@widget.com"] }
+stage custom_filters {
+  rule finance (group finance): if subject contains "invoice" then quarantine
+  rule ceo (user ceo@widget.com): if subject contains "invoice" then reject "550 5.7.1 no"
+}
+)");
+  Envelope env = envelope({"--sender", "sam@example.org", "--client-ip", "192.0.2.1"});
+  auto cls = [&](const char* rcpt) {
+    uint64_t out = 0;
+    EXPECT_EQ(mp_recipient_class(policy.evaluator.get(), env.get(), rcpt, &out, nullptr), MP_OK);
+    return out;
+  };
+  EXPECT_EQ(cls("pat@widget.com"), cls("<Kim@Widget.com>"));
+  EXPECT_NE(cls("pat@widget.com"), cls("lee@widget.com"));
+  EXPECT_NE(cls("ceo@widget.com"), cls("lee@widget.com"));
+  EXPECT_EQ(cls("lee@widget.com"), cls("max@other.example"));
+  EXPECT_NE(cls("lee@widget.com"), 0u);
+  Policy plain("if subject contains \"invoice\" then quarantine\n");
+  uint64_t out = 7;
+  EXPECT_EQ(mp_recipient_class(plain.evaluator.get(), env.get(), "pat@widget.com", &out, nullptr), MP_OK);
+  EXPECT_EQ(out, 0u);
+  mp_error err;
+  EXPECT_EQ(mp_recipient_class(nullptr, env.get(), "pat@widget.com", &out, &err), MP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(mp_recipient_class(plain.evaluator.get(), env.get(), nullptr, &out, &err),
+            MP_ERR_INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace mp::api_test

@@ -134,6 +134,9 @@ void set(Config& c, const std::string& key, const std::string& value, int line) 
   else if (key == "quarantine")
     c.quarantine =
         choice(key, value, {std::pair{"hold", QuarantineMode::Hold}, {"header", QuarantineMode::Header}});
+  else if (key == "recipient_split")
+    c.recipient_split =
+        choice(key, value, {std::pair{"defer", RecipientSplit::Defer}, {"off", RecipientSplit::Off}});
   else if (key == "limits.max_message_bytes") {
     c.max_message_bytes = static_cast<size_t>(number(key, value, 1, 2147483647));
     c.library.push_back({key, value, line});

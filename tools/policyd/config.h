@@ -14,6 +14,9 @@ namespace mp::policyd {
 enum class OnError { Tempfail, Accept };       // when a message cannot be judged
 enum class TagMode { Header, Subject, None };  // where the verdict's tags go
 enum class QuarantineMode { Hold, Header };    // Postfix hold queue, or a header only
+// A RCPT whose recipient class (mp_recipient_class) differs from the transaction's
+// first recipient's: 452 4.5.3, so the client sends it in a transaction of its own.
+enum class RecipientSplit { Defer, Off };
 
 struct Config {
   std::string path;           // the file this came from
@@ -26,6 +29,7 @@ struct Config {
   bool authentication_results = true;
   TagMode tags = TagMode::Header;
   QuarantineMode quarantine = QuarantineMode::Hold;
+  RecipientSplit recipient_split = RecipientSplit::Defer;
   size_t max_message_bytes = size_t{64} << 20;
   int time_budget_ms = 30000;              // whole evaluation; over it: on_error
   int max_inflight = 64;                   // evaluations at once; more: on_error (overloaded)

@@ -27,6 +27,8 @@ struct Header {
 
 // One SMTP connection: the session and the transaction in progress.
 struct Connection {
+  // The class of the transaction's first recipient (Service::recipient_class).
+  uint64_t first_class = 0;
   // Protocol steps the MTA agreed not to wait for (SMFIP_NR_*), and whether header
   // values come with their leading white space (SMFIP_HDR_LEADSPC): xxfi_negotiate.
   unsigned long protocol = 0;
@@ -38,6 +40,7 @@ struct Connection {
   void new_transaction() {
     session.sender.clear();
     session.recipients.clear();
+    first_class = 0;
     session.queue_id.clear();
     message.clear();
     headers.clear();
@@ -110,7 +113,10 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, 
   auto* c = new (std::nothrow) Connection();
   if (c == nullptr) return SMFIS_TEMPFAIL;
   *want_actions = actions & kActions;
-  c->protocol = steps & (kNoReplies | SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+  unsigned long no_replies = kNoReplies;
+  // Splitting recipients needs an answer to each RCPT.
+  if (g_service->config().recipient_split == RecipientSplit::Defer) no_replies &= ~SMFIP_NR_RCPT;
+  c->protocol = steps & (no_replies | SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NODATA);
   *want_steps = c->protocol;
   *f2 = *f3 = 0;
   smfi_setpriv(ctx, c);
@@ -146,10 +152,25 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
   return c->next(SMFIP_NR_MAIL);
 }
 
+void set_reply(SMFICTX* ctx, int code, const std::string& status, const std::string& text);
+
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   Connection* c = connection(ctx);
   if (c == nullptr) return SMFIS_NOREPLY;
-  if (argv && argv[0]) c->session.recipients.emplace_back(argv[0]);
+  if (argv == nullptr || argv[0] == nullptr) return c->next(SMFIP_NR_RCPT);
+  if (g_service->config().recipient_split == RecipientSplit::Defer) {
+    const uint64_t cls = g_service->recipient_class(c->session, argv[0]);
+    if (c->session.recipients.empty()) {
+      c->first_class = cls;
+    } else if (cls != c->first_class) {
+      // RFC 5321 4.5.3.1.10: the client sends this recipient again in a new transaction,
+      // where it gets a verdict of its own (docs/gateway.md, "Per-recipient verdicts").
+      g_service->record_deferred_recipient(c->session, argv[0]);
+      set_reply(ctx, 452, "4.5.3", "Recipient has another policy, send it in a separate transaction");
+      return SMFIS_TEMPFAIL;
+    }
+  }
+  c->session.recipients.emplace_back(argv[0]);
   return c->next(SMFIP_NR_RCPT);
 }
 

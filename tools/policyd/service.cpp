@@ -254,6 +254,30 @@ json per_recipient_json(const mp_verdict* v) {
 
 }  // namespace
 
+uint64_t Service::recipient_class(const Session& session, const std::string& recipient) {
+  std::shared_ptr<Generation> generation = current();
+  mp_evaluator* evaluator = generation->acquire(nullptr);
+  if (evaluator == nullptr) return 0;
+  uint64_t out = 0;
+  Session envelope_only = session;
+  envelope_only.recipients.clear();
+  if (mp_envelope* e = make_envelope(envelope_only)) {
+    if (mp_recipient_class(evaluator, e, recipient.c_str(), &out, nullptr) != MP_OK) out = 0;
+    mp_envelope_free(e);
+  }
+  generation->release(evaluator);
+  return out;
+}
+
+void Service::record_deferred_recipient(const Session& s, const std::string& recipient) {
+  metrics_.count("mailpolicy_recipients_deferred_total", {});
+  log_.write({{"event", "recipient_deferred"},
+              {"client_ip", s.client_ip},
+              {"sender", s.sender},
+              {"recipient", recipient},
+              {"first_recipient", s.recipients.empty() ? "" : s.recipients.front()}});
+}
+
 void Service::record(const Session& s, const Judgement& j, double seconds, const std::string& program) {
   json line = {{"event", "message"},       {"queue_id", s.queue_id}, {"client_ip", s.client_ip},
                {"helo", s.helo},           {"sender", s.sender},     {"recipients", s.recipients},

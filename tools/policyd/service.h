@@ -74,6 +74,11 @@ class Service {
   // On failure the old program keeps serving and a log line says why (also put in
   // *error when given). Returns success.
   bool reload(const char* trigger, std::string* error = nullptr);
+  // The class of `recipient` (mp_recipient_class) for the session's sender and client;
+  // 0 when nothing depends on the recipient or it cannot be told. A RCPT whose class
+  // differs from the first's is deferred (recipient_split = defer), and logged here.
+  uint64_t recipient_class(const Session& session, const std::string& recipient);
+  void record_deferred_recipient(const Session& session, const std::string& recipient);
   // True when the image file's identity (inode, size, mtime) differs from the one loaded.
   bool changed() const;
   const Config& config() const { return config_; }
