@@ -56,7 +56,7 @@ class Emitter {
     Guard guard = guard_of(rule.condition);
     im_.rules.push_back({rule.name, rule.stage, sources_.file(rule.span.file).path, lc.line, lc.column,
                          rule.directions, begin, here(), guard.kind, guard.index, rule.scope_users,
-                         rule.scope_groups});
+                         rule.scope_groups, rule.expires});
   }
 
   void finish() { emit(Op::Halt, 0, 0, 0); }

@@ -71,6 +71,7 @@ struct IrRule {
   uint8_t directions = 0;
   std::vector<std::string> scope_users;   // folded addresses
   std::vector<std::string> scope_groups;  // org.groups names
+  double expires = 0;  // `until DATE`: seconds since the epoch when it stops (UTC); 0 never
   IrNode condition;
   std::vector<IrAction> actions;  // non-terminal actions first, the terminal last
 };

@@ -3,9 +3,11 @@
 #include "compiler/lint_rules.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "compiler/lint_logic.h"
 #include "runtime/identity.h"
+#include "vm/image.h"
 
 namespace mp::compiler {
 
@@ -192,9 +194,23 @@ void spoofable_allows(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   }
 }
 
+// A temporary exception whose day has passed (`until 2026-12-31`).
+void expired_rules(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& r : in.module.rules) {
+    if (r.expires == 0 || now < r.expires) continue;
+    const std::string date = vm::date_of_expiry(r.expires);
+    out.push_back(rule_warning("L014", "rule `" + r.name + "` expired on " + date, r,
+                               "ran until " + date + " (UTC)",
+                               "delete it, or move the date if the exception still holds"));
+  }
+}
+
 }  // namespace
 
 void lint_rules(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  expired_rules(in, out);
   shadowed_and_duplicates(in, out);
   never_fires(in, out);
   spoofable_allows(in, out);

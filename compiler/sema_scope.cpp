@@ -70,7 +70,7 @@ std::vector<vm::RecipientGroup> Sema::group_setting(const lang::Setting& s) {
 // The users and groups of a rule's scope, checked: users are addresses (or consts and
 // lists of them), groups are declared in org.groups.
 void Sema::check_scope(const lang::Rule& rule, IrRule& out) {
-  for (const lang::RecipientScope& scope : rule.recipients) {
+  for (const lang::ScopeTerm& scope : rule.terms) {
     if (scope.kind == "user") {
       std::vector<ListItem> items;
       expand_value(scope.value, items, 0);
@@ -98,10 +98,26 @@ void Sema::check_scope(const lang::Rule& rule, IrRule& out) {
                          !near.empty()   ? "did you mean `" + near + "`?"
                          : names.empty() ? "declare it: `settings { org.groups = file(\"groups.txt\") }`"
                                          : "the groups are: " + fmt_names(names));
+    } else if (scope.kind == "until") {
+      const auto expires = vm::expiry_of_date(scope.value.text);
+      const bool textual =
+          scope.value.kind == lang::LiteralKind::Path || scope.value.kind == lang::LiteralKind::String;
+      if (!textual || !expires) {
+        diagnostics_.error(
+            "E063", "`until` takes a date", scope.value.span, "not a date (YYYY-MM-DD)",
+            "e.g. `rule promo_exception (inbound, until 2026-12-31): …`; the rule runs through "
+            "that day (UTC)");
+      } else if (out.expires > 0) {
+        diagnostics_.error("E063", "a rule has one `until` date", scope.value.span, "second date",
+                           "keep the date the exception really ends");
+      } else {
+        out.expires = *expires;
+      }
     } else {
       diagnostics_.error(
           "E063", "unknown scope `" + scope.kind + "`", scope.kind_span, "not a scope",
-          "a rule's scope takes `inbound`, `outbound`, `internal`, `user ADDRESS` and `group NAME`");
+          "a rule's scope takes `inbound`, `outbound`, `internal`, `user ADDRESS`, `group NAME` "
+          "and `until DATE`");
     }
   }
 }

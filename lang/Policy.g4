@@ -39,8 +39,9 @@ actionWord   : TEMPFAIL | ALLOW | REJECT | QUARANTINE | DISCARD | SCORE | TAG ;
 stageBlock   : STAGE name '{' ruleDecl* '}' ;
 ruleDecl     : RULE name ('(' scope (',' scope)* ')')? ':' IF condition THEN actions ;
 bareRule     : IF condition THEN actions ;
-// A direction, or recipients: `user ceo@widget.com`, `group finance` (the word before
-// the value is checked by the compiler, so `user` and `group` stay plain names).
+// A direction, recipients (`user ceo@widget.com`, `group finance`) or an expiry date
+// (`until 2026-12-31`); the word before the value is checked by the compiler, so
+// `user`, `group` and `until` stay plain names.
 scope        : INBOUND | OUTBOUND | INTERNAL | name value ;
 
 condition

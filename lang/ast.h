@@ -96,8 +96,9 @@ struct Action {
   std::optional<Literal> except;
 };
 
-// `user ADDRESS` or `group NAME` in a rule's scope (kind as written, checked by sema).
-struct RecipientScope {
+// A word and a value in a rule's scope: `user ADDRESS`, `group NAME`, `until DATE`
+// (kind as written, checked by sema).
+struct ScopeTerm {
   std::string kind;
   Span kind_span;
   Literal value;
@@ -108,7 +109,7 @@ struct Rule {
   Span name_span;
   Span span;
   std::vector<Direction> directions;  // empty: every direction
-  std::vector<RecipientScope> recipients;  // empty: every recipient
+  std::vector<ScopeTerm> terms;       // recipients and expiry; empty: every recipient, for ever
   std::shared_ptr<Condition> condition;
   std::vector<Action> actions;
 };

@@ -128,7 +128,7 @@ class AstBuilder {
     r.span = span(c);
     for (auto* s : c->scope()) {
       if (s->name()) {
-        r.recipients.push_back({s->name()->getText(), span(s->name()), literal(s->value())});
+        r.terms.push_back({s->name()->getText(), span(s->name()), literal(s->value())});
         continue;
       }
       r.directions.push_back(s->INBOUND()    ? Direction::Inbound

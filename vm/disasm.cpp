@@ -70,6 +70,15 @@ std::string describe(const ImageData& im, OperandKind kind, uint32_t value, cons
   return {};
 }
 
+// "  [users ceo@widget.com; groups finance; until 2026-12-31]" after a rule's header.
+std::string scope_note(const RuleInfo& r) {
+  std::vector<std::string> parts;
+  if (!r.scope_users.empty()) parts.push_back(fmt::format("users {}", fmt::join(r.scope_users, " ")));
+  if (!r.scope_groups.empty()) parts.push_back(fmt::format("groups {}", fmt::join(r.scope_groups, " ")));
+  if (r.expires > 0) parts.push_back("until " + date_of_expiry(r.expires));
+  return parts.empty() ? std::string() : fmt::format("  [{}]", fmt::join(parts, "; "));
+}
+
 }  // namespace
 
 std::string disassemble(const ImageData& im) {
@@ -82,7 +91,8 @@ std::string disassemble(const ImageData& im) {
     const OpInfo& info = op_info(ins.op);
     if (ins.op == Op::EnterRule && ins.c < im.rules.size()) {
       const RuleInfo& r = im.rules[ins.c];
-      out += fmt::format("; rule {}.{}  ({}:{})\n", im.stages[r.stage], r.name, r.file, r.line);
+      out +=
+          fmt::format("; rule {}.{}  ({}:{}){}\n", im.stages[r.stage], r.name, r.file, r.line, scope_note(r));
     }
     std::string comment;
     for (auto [kind, value] : {std::pair{info.a, uint32_t{ins.a}}, {info.b, ins.b}, {info.c, ins.c}}) {

@@ -2,10 +2,13 @@
 // and one encoder/decoder pair per section.
 #include "vm/image.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <ctime>
 #include <functional>
 #include <map>
 
@@ -216,11 +219,12 @@ void encode_rules(const ImageData& im, ByteWriter& w) {
     w.u32(rule.guard);
     write_strings(w, rule.scope_users);
     write_strings(w, rule.scope_groups);
+    w.f64(rule.expires);
   }
 }
 
 void decode_rules(ImageData& im, ByteReader& r) {
-  im.rules.resize(r.count(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4 + 4 + 4));
+  im.rules.resize(r.count(4 + 4 + 4 + 4 + 4 + 1 + 4 + 4 + 1 + 4 + 4 + 4 + 8));
   for (auto& rule : im.rules) {
     rule.name = r.str();
     rule.stage = r.u32();
@@ -236,6 +240,8 @@ void decode_rules(ImageData& im, ByteReader& r) {
     rule.guard = r.u32();
     rule.scope_users = read_strings(r);
     rule.scope_groups = read_strings(r);
+    rule.expires = r.f64();
+    if (!(rule.expires >= 0)) r.fail("rule expiry out of range");
   }
 }
 
@@ -382,6 +388,30 @@ ImageData read_image(std::span<const uint8_t> bytes) {
     if (!section.done()) section.fail("trailing bytes");
   }
   return image;
+}
+
+std::optional<double> expiry_of_date(std::string_view date) {
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return std::nullopt;
+  int year = 0, month = 0, day = 0;
+  if (std::sscanf(std::string(date).c_str(), "%4d-%2d-%2d", &year, &month, &day) != 3) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  const time_t start = timegm(&tm);
+  std::tm back{};
+  // timegm normalises 2026-02-30 to March 2nd: a day that is not in the calendar does not come back.
+  if (year < 1970 || start < 0 || gmtime_r(&start, &back) == nullptr || back.tm_year != year - 1900 ||
+      back.tm_mon != month - 1 || back.tm_mday != day)
+    return std::nullopt;
+  return static_cast<double>(start) + 86400;
+}
+
+std::string date_of_expiry(double expires) {
+  const auto last_day = static_cast<time_t>(expires) - 86400;
+  std::tm tm{};
+  gmtime_r(&last_day, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 std::vector<std::string> recipient_groups(std::span<const RecipientGroup> groups,

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -106,6 +107,9 @@ struct RuleInfo {
   std::vector<std::string> scope_users;
   std::vector<std::string> scope_groups;
   bool scoped() const { return !scope_users.empty() || !scope_groups.empty(); }
+  // `until 2026-12-31`: from this time on (seconds since the epoch: the end of that day,
+  // UTC) the rule no longer runs; 0: never expires.
+  double expires = 0;
 };
 
 // org.groups: a group of recipients and its members, each a folded address or a
@@ -142,6 +146,13 @@ struct Settings {
   // recipients' sender lists (state/lists.h) name them.
   std::vector<RecipientGroup> groups;
 };
+
+// `until DATE` (YYYY-MM-DD, a day of the proleptic Gregorian calendar from 1970 on):
+// the time the rule stops, the end of that day in UTC (seconds since the epoch);
+// nullopt for anything else ("2026-02-30", "tomorrow").
+MP_API std::optional<double> expiry_of_date(std::string_view date);
+// The other way: the YYYY-MM-DD of the last day an expiry time leaves the rule running.
+MP_API std::string date_of_expiry(double expires);
 
 // The groups `recipient` (a folded address) belongs to, in org.groups order: those
 // listing the address or its domain.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -144,6 +145,7 @@ class Run {
     recipient_address_ = std::move(address);
     recipient_groups_ = std::move(groups);
   }
+  void set_now(double now) { now_ = now; }
   bool allow_pending() const { return allow_pending_; }
   void set_allow_pending(bool pending) { allow_pending_ = pending; }
   // The rule being evaluated read a fact that failed (facts.on_temperror = tempfail):
@@ -223,6 +225,7 @@ class Run {
   // An `allow` decided before the mandatory stages were through: the verdict holds it
   // while only their rules still run (image.h, kMandatoryStages).
   bool allow_pending_ = false;
+  double now_ = 0;          // seconds since the epoch: rules that expired before it are skipped
   int64_t recipient_ = -1;  // the recipient evaluated for, or -1: all of them
   std::string recipient_address_;
   std::vector<std::string> recipient_groups_;
@@ -274,6 +277,11 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit, uint32_
     }
     if (!(r.directions & direction_bit)) {
       if (tracing_) trace_rule(rule, RuleOutcome::SkippedDirection, "not for this direction");
+      continue;
+    }
+    if (r.expires > 0 && now_ >= r.expires) {
+      if (tracing_)
+        trace_rule(rule, RuleOutcome::SkippedExpired, "ran until " + date_of_expiry(r.expires) + " (UTC)");
       continue;
     }
     if (r.scoped && !in_scope(rule)) {
@@ -762,13 +770,18 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
     const std::string address(addresses[i]);
     run.set_recipient(i, address, recipient_groups(program_->image().settings.groups, address));
   };
+  const double now =
+      clock_ ? clock_()
+             : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   Run run(*program_, matches, fields, s, verdict, trace_);
+  run.set_now(now);
   if (recipients == 1) for_recipient(run, 0);
   if (execute_guarded(run, verdict, direction_bit, 0, recipients > 1 ? split : loaded.rules.size())) {
     std::vector<RecipientVerdict> outcomes;
     for (uint32_t i = 0; i < recipients; ++i) {
       Verdict own = verdict;
       Run continued(*program_, matches, fields, s, own, trace_);
+      continued.set_now(now);
       for_recipient(continued, i);
       continued.set_allow_pending(run.allow_pending());
       execute_guarded(continued, own, direction_bit, split, loaded.rules.size());
@@ -795,6 +808,7 @@ std::string_view outcome_name(RuleOutcome outcome) {
     case RuleOutcome::FactUnavailable: return "stopped (fact unavailable)";
     case RuleOutcome::SkippedAllowed: return "skipped (allowed)";
     case RuleOutcome::SkippedScope: return "skipped (scope)";
+    case RuleOutcome::SkippedExpired: return "skipped (expired)";
   }
   return "?";
 }

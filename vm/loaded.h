@@ -31,6 +31,7 @@ struct RuleHot {
   // In a stage an earlier `allow` cannot skip (antivirus, attachment_defense).
   bool mandatory = false;
   bool scoped = false;  // for some users or groups only (RuleInfo::scope_users, scope_groups)
+  double expires = 0;   // RuleInfo::expires
 };
 
 // Hashing that accepts string_view lookups in maps keyed by std::string.

@@ -96,8 +96,8 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
                           : r.guard_kind == GuardKind::Set   ? im.sets[r.guard].field
                                                              : FieldId::Subject;
     const bool mandatory = is_mandatory_stage(im.stages[r.stage]);
-    loaded->rules.push_back(
-        {r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field, mandatory, r.scoped()});
+    loaded->rules.push_back({r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field,
+                             mandatory, r.scoped(), r.expires});
     if (mandatory) loaded->mandatory_end = static_cast<uint32_t>(loaded->rules.size());
     if (loaded->split_rule == im.rules.size() && (r.scoped() || reads_recipient_value(im, r)))
       loaded->split_rule = static_cast<uint32_t>(loaded->rules.size() - 1);

@@ -8,6 +8,7 @@
 // Hyperscan scratch and the per-message state.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -63,7 +64,8 @@ enum class RuleOutcome {
   SkippedPrefilter,
   FactUnavailable,
   SkippedAllowed,
-  SkippedScope  // a rule for other recipients (user/group scope)
+  SkippedScope,   // a rule for other recipients (user/group scope)
+  SkippedExpired  // a rule whose `until` date has passed
 };
 MP_API std::string_view outcome_name(RuleOutcome outcome);
 
@@ -180,6 +182,9 @@ class MP_API Evaluator {
                    FactSource* facts = nullptr);
   // Record a RuleTrace for every rule reached (slower; for `policyc run --explain`).
   void set_trace(bool on) { trace_ = on; }
+  // What time it is (seconds since the epoch), read once per message for rules that
+  // expire (`until DATE`); the system clock unless set (tests, `policyc run --now`).
+  void set_clock(std::function<double()> clock) { clock_ = std::move(clock); }
   const Program& program() const { return *program_; }
 
   struct Scratch;  // opaque per-thread state (vm-internal)
@@ -188,6 +193,7 @@ class MP_API Evaluator {
   ProgramPtr program_;
   std::unique_ptr<Scratch> scratch_;
   bool trace_ = false;
+  std::function<double()> clock_;
 };
 
 // A listing in the style of SQLite's EXPLAIN: address, opcode, operands, and a

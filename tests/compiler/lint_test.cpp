@@ -65,6 +65,8 @@ std::vector<LintCase> cases() {
       {"L012", "stage anti_spofing {\n  rule a: if subject contains \"x\" then tag \"t\"\n}\n",
        "stage anti_spoofing {\n  rule a: if subject contains \"x\" then tag \"t\"\n}\nstage my_checks {\n"
        "  rule b: if subject contains \"y\" then tag \"u\"\n}\n"},
+      {"L014", "rule promo (until 2020-06-30): if subject contains \"promo\" then tag \"p\"\n",
+       "rule promo (until 2099-12-31): if subject contains \"promo\" then tag \"p\"\n"},
       {"L013", "rule f: if country(client.effective_ip) not in [US, CA] then tag \"foreign\"\n",
        "rule f: if country(client.effective_ip) in [RU, KP] then tag \"risky\"\n"},
       {"L013", "rule f: if not dnsbl(\"zen.example\") and spf is pass then tag \"clean\"\n",
