@@ -116,6 +116,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   vm::FactValue rate_fact(std::span<const std::string> arguments);
   vm::FactValue bayes_fact();
   vm::FactValue sender_list_fact();
+  vm::FactValue bulk_fact();
   vm::FactValue state_unavailable(const state::StoreUnavailable& e) const;
   std::string key_of_field(std::string_view field);
   std::optional<runtime::IpAddress> ip_of_field(std::string_view field);

@@ -7,6 +7,7 @@
 #include "auth/facts.h"
 #include "bayes/bayes.h"
 #include "runtime/identity.h"
+#include "state/bulk.h"
 #include "state/lists.h"
 
 namespace mp::auth {
@@ -131,6 +132,27 @@ FactValue MessageFacts::sender_list_fact() {
         v.detail += fmt::format("{}{}: {} by {} ({})", v.detail.empty() ? "" : "; ", address,
                                 state::list_kind_name(match->kind), match->scope, match->entry);
     }
+  } catch (const state::StoreUnavailable& e) {
+    return state_unavailable(e);
+  }
+  return v;
+}
+
+// Counts the message under its body's fingerprint and reads the day's count.
+FactValue MessageFacts::bulk_fact() {
+  FactValue v;
+  if (!options_.store) {
+    v.detail = "no state store";
+    return v;
+  }
+  const state::BulkFingerprint fingerprint = state::bulk_fingerprint(message_.body_text());
+  if (fingerprint.keys.empty()) {
+    v.detail = "body text too short to fingerprint";
+    return v;
+  }
+  try {
+    v.numbers.push_back(state::count_bulk(*options_.store, fingerprint, options_.clock()));
+    v.detail = "ssdeep " + fingerprint.ssdeep;
   } catch (const state::StoreUnavailable& e) {
     return state_unavailable(e);
   }

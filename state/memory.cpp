@@ -28,7 +28,7 @@ double bucket_length(double window) {
   return std::max(1.0, window / kBuckets);
 }
 
-double sum(const std::vector<std::optional<std::string>>& values) {
+double sum(std::span<const std::optional<std::string>> values) {
   double total = 0;
   for (const auto& v : values) total += v ? std::strtod(v->c_str(), nullptr) : 0;
   return total;
@@ -86,10 +86,27 @@ void add_reputation(Store& store, std::span<const std::string> subjects, double 
 }
 
 double count_event(Store& store, std::string_view key, double window, double now) {
+  const std::string keys[] = {std::string(key)};
+  return count_events(store, keys, window, now).front();
+}
+
+std::vector<double> count_events(Store& store, std::span<const std::string> keys, double window, double now) {
   const double length = bucket_length(window);
   const auto current = static_cast<long long>(std::floor(now / length));
-  const double in_current = store.add(bucket_key(key, window, current), 1, window + length);
-  return in_current + sum(store.get_many(earlier_buckets(key, window, now)));
+  std::vector<std::pair<std::string, double>> deltas;
+  std::vector<std::string> earlier;
+  for (const std::string& key : keys) {
+    deltas.emplace_back(bucket_key(key, window, current), 1);
+    std::vector<std::string> buckets = earlier_buckets(key, window, now);
+    earlier.insert(earlier.end(), buckets.begin(), buckets.end());
+  }
+  std::vector<double> counts = store.add(deltas, window + length);
+  const std::vector<std::optional<std::string>> values = store.get_many(earlier);
+  const size_t per_key = keys.empty() ? 0 : values.size() / keys.size();
+  for (size_t k = 0; k < counts.size(); ++k) {
+    counts[k] += sum(std::span(values).subspan(k * per_key, per_key));
+  }
+  return counts;
 }
 
 double event_count(Store& store, std::string_view key, double window, double now) {

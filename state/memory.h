@@ -52,6 +52,10 @@ MP_API void add_reputation(Store& store, std::span<const std::string> subjects, 
 // included. Throws StoreUnavailable.
 MP_API double count_event(Store& store, std::string_view key, double window, double now);
 
+// count_event for several keys at once: one Store::add and one Store::get_many.
+MP_API std::vector<double> count_events(Store& store, std::span<const std::string> keys, double window,
+                                        double now);
+
 // How many events of `key` the window holds at `now`, without counting one.
 MP_API double event_count(Store& store, std::string_view key, double window, double now);
 

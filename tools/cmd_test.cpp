@@ -410,7 +410,8 @@ class Runner {
       evaluator.set_trace(false);
     }
     std::vector<std::string> ignored;
-    report_case(file, c, recipient_verdict(c, verdict, ignored), failures, facts.unstated());
+    report_case(file, c, recipient_verdict(c, verdict, ignored), failures, facts.unstated(),
+                facts.unstated_flags());
   }
 
   // The verdict of the case's `for:` recipient (the whole verdict when every recipient
@@ -437,32 +438,16 @@ class Runner {
 
   // A fact a rule read that the case does not state and this run does not compute
   // read as no value: said for every case, passing or not, so none passes by accident.
-  std::string unstated_note(const std::vector<std::string>& unstated) const {
-    std::string list;
-    std::vector<std::string> flags;
-    for (const auto& name : unstated) {
-      list += (list.empty() ? "" : ", ") + name;
-      const bool remembered =
-          name.starts_with("reputation(") || name.starts_with("net_reputation(") || name.starts_with("rate(");
-      const char* flag = name.starts_with("country(")             ? "--geoip"
-                         : name == "av" || name == "av.signature" ? "--clamd"
-                         : remembered                             ? "--store"
-                                                                  : "--dns-server";
-      if (std::find(flags.begin(), flags.end(), flag) == flags.end()) flags.push_back(flag);
-    }
-    std::sort(flags.begin(), flags.end(), [](const std::string& a, const std::string& b) {
-      static const std::vector<std::string> order = {"--dns-server", "--geoip", "--clamd", "--store"};
-      return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
-    });
-    std::string joined;
-    for (const auto& f : flags) joined += (joined.empty() ? "" : ", ") + f;
+  static std::string unstated_note(const std::vector<std::string>& unstated,
+                                   const std::vector<std::string>& flags) {
     return fmt::format(
-        "a rule read {}, which the case does not state and this run does not compute (no {}): no value", list,
-        joined);
+        "a rule read {}, which the case does not state and this run does not compute (no {}): no value",
+        fmt::join(unstated, ", "), fmt::join(flags, ", "));
   }
 
   void report_case(const TestFile& file, const TestCase& c, const vm::Verdict& verdict,
-                   const std::vector<std::string>& failures, const std::vector<std::string>& unstated) {
+                   const std::vector<std::string>& failures, const std::vector<std::string>& unstated,
+                   const std::vector<std::string>& flags) {
     bool pass = failures.empty();
     (pass ? passed_ : failed_)++;
     if (json_) {
@@ -477,14 +462,14 @@ class Runner {
       if (o_.verbose || !unstated.empty())
         std::cout << fmt::format("PASS {}:{}: {}\n", file.path, c.line, c.name);
       if (o_.verbose) std::cout << fmt::format("  got:      {}\n", got_summary(verdict));
-      if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated) << "\n";
+      if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated, flags) << "\n";
       return;
     }
     std::cout << fmt::format("FAIL {}:{}: {}\n", file.path, c.line, c.name);
     std::cout << fmt::format("  expected: {}\n", expected_summary(c));
     std::cout << fmt::format("  got:      {}\n", got_summary(verdict));
     for (const auto& f : failures) std::cout << "  - " << f << "\n";
-    if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated) << "\n";
+    if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated, flags) << "\n";
     std::cout << "  explanation:\n" << indent(verdict_text(c.message_name, verdict, true), "    ") << "\n";
   }
 

@@ -32,6 +32,13 @@ struct FactAvailability {
     if (vm::is_state_fact(fact)) return store;
     return dns;
   }
+  // The flag that makes a run compute `fact`, by the same division as computes().
+  static const char* flag(vm::FieldId fact) {
+    if (fact == vm::FieldId::Country) return "--geoip";
+    if (fact == vm::FieldId::Av || fact == vm::FieldId::AvSignature) return "--clamd";
+    if (vm::is_state_fact(fact)) return "--store";
+    return "--dns-server";
+  }
 };
 
 class FactFlags {

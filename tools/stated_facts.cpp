@@ -185,6 +185,17 @@ void StatedFacts::prefetch(std::span<const vm::FactUse> facts) {
   computed_.prefetch(unstated);
 }
 
+std::vector<std::string> StatedFacts::unstated_flags() const {
+  std::vector<std::string> flags;
+  for (const char* flag : {"--dns-server", "--geoip", "--clamd", "--store"}) {
+    const bool needed = std::any_of(unstated_fields_.begin(), unstated_fields_.end(), [&](FieldId f) {
+      return std::string_view(FactAvailability::flag(f)) == flag;
+    });
+    if (needed) flags.emplace_back(flag);
+  }
+  return flags;
+}
+
 vm::FactValue StatedFacts::unstated(FieldId fact, std::span<const std::string> arguments) {
   if (!computed_.computes(fact)) {
     auto note = [this](std::string name) {
@@ -192,6 +203,7 @@ vm::FactValue StatedFacts::unstated(FieldId fact, std::span<const std::string> a
     };
     if (arguments.empty()) note(fact_name(fact, ""));
     for (const auto& argument : arguments) note(fact_name(fact, argument));
+    unstated_fields_.push_back(fact);
   }
   return computed_.compute(fact, arguments);
 }

@@ -48,6 +48,9 @@ class StatedFacts final : public vm::FactSource {
   // The facts a rule read that the case does not state and the run could not compute
   // (they read as no value), as the policy writes them.
   const std::vector<std::string>& unstated() const { return unstated_; }
+  // The flags that would compute them (FactAvailability::flag), each once, in the order
+  // --dns-server, --geoip, --clamd, --store.
+  std::vector<std::string> unstated_flags() const;
 
  private:
   const StatedFact* find(vm::FieldId fact, const std::string& argument) const;
@@ -56,6 +59,7 @@ class StatedFacts final : public vm::FactSource {
   std::span<const StatedFact> stated_;
   SharedFacts& computed_;
   std::vector<std::string> unstated_;
+  std::vector<vm::FieldId> unstated_fields_;
 };
 
 }  // namespace mp::tools

@@ -34,6 +34,26 @@ std::string_view local_of(std::string_view address) {
   return at == std::string_view::npos ? address : address.substr(0, at);
 }
 
+std::string lowercase_trimmed(std::string_view s) {
+  const size_t begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  return lower(s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1));
+}
+
+// The <...> parts of a List-Unsubscribe value (RFC 2369 section 2): "<mailto:u@x>, <https://x/u>".
+std::vector<std::string> angle_bracketed(std::string_view value) {
+  std::vector<std::string> out;
+  for (size_t open = value.find('<'); open != std::string_view::npos; open = value.find('<', open + 1)) {
+    const size_t close = value.find('>', open);
+    if (close == std::string_view::npos) break;
+    std::string uri(value.substr(open + 1, close - open - 1));
+    std::erase_if(uri, [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; });
+    if (!uri.empty()) out.push_back(std::move(uri));
+    open = close;
+  }
+  return out;
+}
+
 enum class AddressPart { Address, Domain, Local, DisplayName };
 
 AddressPart part_of(FieldId field) {
@@ -243,6 +263,14 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       if (!envelope_.tls_version.empty()) out.borrow(envelope_.tls_version);
       return;
     case FieldId::Subject: out.borrow(message_.subject()); return;
+    case FieldId::Precedence:
+      if (auto value = message_.header("Precedence")) out.own(lowercase_trimmed(*value));
+      return;
+    case FieldId::ListUnsubscribe:
+      if (auto value = message_.header("List-Unsubscribe")) {
+        for (std::string& uri : angle_bracketed(*value)) out.own(std::move(uri));
+      }
+      return;
     case FieldId::HeaderValue:
       for (const auto& h : message_.headers()) out.borrow(h.value);
       return;

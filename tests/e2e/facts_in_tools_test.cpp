@@ -93,6 +93,20 @@ TEST_F(FactsInToolsTest, TestAnswersStatedFactsWithoutDns) {
   EXPECT_NE(failing.out.find("1 passed, 1 failed"), std::string::npos) << failing.out;
 }
 
+// Each unstated fact names the flag that would compute it: the state facts (bayes,
+// bulk.count, sender_list, …) need --store, whatever their names look like.
+TEST_F(FactsInToolsTest, TheNoteNamesTheFlagOfEachUnstatedFact) {
+  dir.write("state.mp",
+            "if bayes >= 0.9 or bulk.count > 50 or spf is fail or country(client.ip) in [KP] then score +1 "
+            "\"x\"\n");
+  dir.write("t.mptest", "policy: state.mp\n" + stated_case("nothing stated", "", "deliver", "none"));
+  auto r = run_policyc(dir.path(), {"test", "t.mptest"});
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("this run does not compute (no --dns-server, --geoip, --store): no value"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(FactsInToolsTest, TestNamesAFactARuleReadButTheCaseDoesNotState) {
   dir.write("t.mptest", "policy: new.mp\n" + stated_case("nothing stated", "", "deliver", "none"));
   auto r = run_policyc(dir.path(), {"test", "t.mptest"});
