@@ -70,8 +70,12 @@ BulkFingerprint bulk_fingerprint(std::string_view text) {
 
 double count_bulk(Store& store, const BulkFingerprint& fingerprint, double now) {
   if (fingerprint.keys.empty()) return 0;
-  const std::vector<double> counts = count_events(store, fingerprint.keys, kBulkWindow, now);
-  return *std::max_element(counts.begin(), counts.end());
+  std::vector<double> counts = count_events(store, fingerprint.keys, kBulkWindow, now);
+  // The median: a copy of a campaign shares most of its pieces, while two messages of
+  // one mailing list share only the few that fall in their common footer.
+  const auto middle = counts.begin() + static_cast<std::ptrdiff_t>((counts.size() - 1) / 2);
+  std::nth_element(counts.begin(), middle, counts.end());
+  return *middle;
 }
 
 }  // namespace mp::state

@@ -5,8 +5,10 @@
 // piecewise hashing): similar texts share stretches of their fingerprint. Each message
 // is counted under a few 7-character pieces of it, the ones with the smallest hashes
 // (min-hash sampling, so that similar texts pick the same pieces), at the fingerprint's
-// block size and at double it (ssdeep compares those two); its count is the largest of
-// theirs. Key layout in docs/state.md: bulk:BLOCKSIZE:PIECE, counted as rates.
+// block size and at double it (ssdeep compares those two); its count is the median of
+// theirs (the lower one of an even number), so that a campaign's copies, which share
+// most pieces, count together, and a mailing list's messages, which share a footer, do
+// not. Key layout in docs/state.md: bulk:BLOCKSIZE:PIECE, counted as rates.
 #pragma once
 
 #include <string>
