@@ -53,7 +53,8 @@ typedef enum mp_status {
   MP_ERR_BAD_IMAGE = 3,        /* not an image, wrong version, corrupt, fails verification */
   MP_ERR_COMPILE = 4,          /* the policy source has errors (message: the first) */
   MP_ERR_TOO_LARGE = 5,        /* the message is over the config's limits.max_message_bytes */
-  MP_ERR_INTERNAL = 6          /* an unexpected failure (a bug): the message is not judged */
+  MP_ERR_INTERNAL = 6,         /* an unexpected failure (a bug): the message is not judged */
+  MP_ERR_UNAVAILABLE = 7       /* the state store does not answer (Redis down or slow, LMDB full) */
 } mp_status;
 
 typedef struct mp_error {
@@ -155,6 +156,29 @@ MP_EXPORT void mp_envelope_free(mp_envelope *envelope);
  * MP_ERR_INTERNAL): the caller then applies its own fail-safe (tempfail or accept). */
 MP_EXPORT mp_verdict *mp_evaluate(mp_evaluator *evaluator, const void *message, size_t size,
                                   const mp_envelope *envelope, mp_error *err);
+
+/* ---- Feedback: what users and administrators say (docs/state.md) -------------------
+ * The operations of `policyc report` and `policyc release`, for a web console, on the
+ * state store of `config` (key `state`; none: MP_ERR_INVALID_ARGUMENT). A store that
+ * does not answer: MP_ERR_UNAVAILABLE. Messages are `size` bytes as received.
+ *  - mp_report: `kind` "fp" (a false positive: it was not spam; learnt as ham, the
+ *    client's reputation reset to 0) or "fn" (a false negative: learnt as spam, the
+ *    client's reputation raised by 10). `client_ip`: NULL or "" for none.
+ *  - mp_release: a held message was wanted: learnt as ham; with `approve_sender` its
+ *    From: addresses go on the safe list of each of the `count` recipients.
+ *  - mp_list_add / mp_list_remove: one entry (an address, a domain or an IP address)
+ *    of a safe or blocked list: `list` "safe" or "blocked", `scope` "org",
+ *    "group:NAME" or "user:ADDRESS". mp_list_remove of an entry that is not there is
+ *    MP_OK. A bad list, scope or entry: MP_ERR_INVALID_ARGUMENT. */
+MP_EXPORT mp_status mp_report(const mp_config *config, const char *kind, const void *message, size_t size,
+                              const char *client_ip, mp_error *err);
+MP_EXPORT mp_status mp_release(const mp_config *config, const void *message, size_t size,
+                               const char *const *recipients, size_t count, int approve_sender,
+                               mp_error *err);
+MP_EXPORT mp_status mp_list_add(const mp_config *config, const char *list, const char *scope,
+                                const char *entry, mp_error *err);
+MP_EXPORT mp_status mp_list_remove(const mp_config *config, const char *list, const char *scope,
+                                   const char *entry, mp_error *err);
 
 /* ---- Verdicts --------------------------------------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bayes/bayes.h"
+#include "bayes/feedback.h"
 #include "state/lists.h"
 #include "state/memory.h"
 #include "state/store.h"
@@ -103,35 +104,21 @@ int learn(const TrainOptions& o, bool forget) {
   });
 }
 
-// The client's reputation after a report: a false positive's is reset to 0 (the
-// administrator vouches for it), a false negative's raised by 10 (as a spamtrap hit), poor at once
-// (stdlib reputation.poor_address).
-std::string report_reputation(state::Store& store, const std::string& client_ip, bool false_positive) {
-  const auto ip = runtime::IpAddress::parse(client_ip);
-  if (!ip) return "unchanged (no --client-ip)";
-  const double now = state::system_clock_now();
-  const std::string address = state::address_subject(*ip);
-  const double before = state::reputation(store, address, now);
-  const std::vector<std::string> subjects = {address, state::network_subject(*ip)};
-  state::add_reputation(store, subjects, false_positive ? -before : 10, now);
-  return fmt::format("{:g} -> {:g}", before, state::reputation(store, address, now));
-}
-
 int report(const TrainOptions& o) {
   const bool false_positive = o.cls == "fp";
-  if (!o.client_ip.empty() && !runtime::IpAddress::parse(o.client_ip)) {
+  const auto client = runtime::IpAddress::parse(o.client_ip);
+  if (!o.client_ip.empty() && !client) {
     std::cerr << "error: --client-ip: `" << o.client_ip << "` is not an IP address\n";
     return 2;
   }
   return with_store(o.store, [&](state::Store& store) {
-    bayes::Classifier classifier(store);
     return for_each_message(o.messages, [&](const std::string& name, const runtime::Message& m) {
-      const bayes::Learned learned =
-          classifier.train(m, false_positive ? bayes::Class::Ham : bayes::Class::Spam);
+      const bayes::ReportOutcome r =
+          bayes::report_message(store, m, false_positive, client, state::system_clock_now());
       const nlohmann::json line{{"report", o.cls},
                                 {"file", name},
-                                {"bayes", std::string(bayes::learned_name(learned))},
-                                {"reputation", report_reputation(store, o.client_ip, false_positive)}};
+                                {"bayes", std::string(bayes::learned_name(r.learned))},
+                                {"reputation", client ? r.reputation : "unchanged (no --client-ip)"}};
       std::cout << line.dump() << "\n";
     });
   });
@@ -141,34 +128,23 @@ int report(const TrainOptions& o) {
 // From: addresses go on each recipient's safe list (state/lists.h), so that their
 // next messages reach that recipient (custom_filters.recipient_safe_sender).
 int release(const TrainOptions& o) {
-  std::vector<std::string> scopes;
   for (const std::string& r : o.recipients) {
     if (!state::list_entry(r) || r.find('@') == std::string::npos) {
       std::cerr << "error: --rcpt: `" << r << "` is not an email address\n";
       return 2;
     }
-    scopes.push_back(state::user_scope(r));
   }
-  if (o.approve_sender && scopes.empty()) {
+  if (o.approve_sender && o.recipients.empty()) {
     std::cerr << "error: --approve-sender needs the recipients whose safe list it is (--rcpt)\n";
     return 2;
   }
   return with_store(o.store, [&](state::Store& store) {
-    bayes::Classifier classifier(store);
     return for_each_message(o.messages, [&](const std::string& name, const runtime::Message& m) {
+      const bayes::ReleaseOutcome r = bayes::release_message(store, m, o.recipients, o.approve_sender);
       nlohmann::json approved = nlohmann::json::array();
-      for (const auto& mailbox : o.approve_sender ? m.from() : std::vector<runtime::Address>{}) {
-        const auto entry = state::list_entry(mailbox.address);
-        if (!entry) continue;
-        for (const std::string& scope : scopes) {
-          state::list_add(store, state::ListKind::Safe, scope, *entry);
-          approved.push_back({{"list", state::list_key(state::ListKind::Safe, scope, *entry)}});
-        }
-      }
+      for (const std::string& key : r.approved) approved.push_back({{"list", key}});
       const nlohmann::json line{
-          {"release", name},
-          {"bayes", std::string(bayes::learned_name(classifier.train(m, bayes::Class::Ham)))},
-          {"approved", approved}};
+          {"release", name}, {"bayes", std::string(bayes::learned_name(r.learned))}, {"approved", approved}};
       std::cout << line.dump() << "\n";
     });
   });
