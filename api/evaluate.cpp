@@ -138,6 +138,9 @@ mp_evaluator::mp_evaluator(mp::vm::ProgramPtr program, const mp_config& c)
   fact_options.store = c.store;
   fact_options.spamtraps = settings.spamtraps;
   fact_options.groups = settings.groups;
+  fact_options.auto_learn = settings.bayes_auto_learn;
+  fact_options.auto_learn_spam = settings.auto_learn_spam;
+  fact_options.auto_learn_ham = settings.auto_learn_ham;
   fact_options.state_tempfail = settings.state_on_error == mp::vm::TempErrorPolicy::Tempfail;
   fact_options.reputation.half_life = settings.reputation_half_life;
 }

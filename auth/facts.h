@@ -55,6 +55,11 @@ struct FactOptions {
   // The Bayes classifier's training minimum (bayes/bayes.h Options: 200 spam and 200
   // ham before `bayes` has a value).
   double bayes_min_spam = 200, bayes_min_ham = 200;
+  // bayes.auto_learn: after the verdict, learn a message whose score without Bayes is
+  // at or above `auto_learn_spam` as spam, one passed on at or below `auto_learn_ham`
+  // as ham (bayes/bayes.h AutoLearn).
+  bool auto_learn = false;
+  double auto_learn_spam = 12, auto_learn_ham = 0.1;
   bool state_tempfail = false;
   // org.spamtraps: addresses no one uses; mail to one raises its client's reputation.
   std::vector<std::string> spamtraps;
@@ -86,7 +91,10 @@ class MP_API MessageFacts final : public vm::FactSource {
   // Without a store nothing; a store that cannot answer is skipped, reported in the
   // returned text ("" when all went well).
   std::string learn(vm::Action action, bool decided_by_fact);
-  std::string learn(const vm::Verdict& verdict);
+  // The same for a verdict, then Bayes auto-learning (FactOptions::auto_learn): what
+  // was auto-learnt is then a log line of the verdict ("bayes: auto-learnt as spam
+  // (score 14 without Bayes)"), added here.
+  std::string learn(vm::Verdict& verdict);
 
   // What was computed (nullopt: no rule needed it).
   const std::optional<SpfOutcome>& spf() const { return spf_; }

@@ -172,8 +172,25 @@ std::string MessageFacts::key_of_field(std::string_view field) {
   return {};
 }
 
-std::string MessageFacts::learn(const vm::Verdict& verdict) {
-  return learn(verdict.action, !verdict.fact.empty() || !verdict.per_recipient.empty());
+std::string MessageFacts::learn(vm::Verdict& verdict) {
+  const bool split = !verdict.per_recipient.empty();
+  std::string problem = learn(verdict.action, !verdict.fact.empty() || split);
+  if (!options_.auto_learn || !options_.store || !verdict.fact.empty() || split ||
+      verdict.action == vm::Action::Tempfail)
+    return problem;
+  auto cls = bayes::auto_learn_class(verdict.score_without_bayes, {.spam_score = options_.auto_learn_spam,
+                                                                   .ham_score = options_.auto_learn_ham});
+  const bool passed_on = verdict.action == vm::Action::Deliver || verdict.action == vm::Action::Allow;
+  if (!cls || (*cls == bayes::Class::Ham && !passed_on)) return problem;
+  try {
+    const bayes::Learned learned = bayes::Classifier(*options_.store).train(message_, *cls);
+    verdict.logs.push_back(fmt::format("bayes: auto-learnt as {} (score {:g} without Bayes): {}",
+                                       *cls == bayes::Class::Spam ? "spam" : "ham",
+                                       verdict.score_without_bayes, bayes::learned_name(learned)));
+  } catch (const state::StoreUnavailable& e) {
+    problem += (problem.empty() ? "" : "; ") + std::string("bayes not auto-learnt: ") + e.what();
+  }
+  return problem;
 }
 
 std::string MessageFacts::learn(vm::Action action, bool decided_by_fact) {

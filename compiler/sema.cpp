@@ -252,6 +252,32 @@ std::vector<runtime::Cidr> Sema::prefix_setting(const lang::Setting& s) {
   return out;
 }
 
+// bayes.auto_learn = on|off; bayes.auto_learn.spam, bayes.auto_learn.ham: numbers.
+void Sema::auto_learn_setting(const lang::Setting& s) {
+  const lang::Literal& v = s.value;
+  if (s.key == "bayes.auto_learn") {
+    if (v.kind != lang::LiteralKind::Path || (v.text != "on" && v.text != "off")) {
+      diagnostics_.error("E062", "`bayes.auto_learn` is `on` or `off`", v.span, "not on or off",
+                         "the default is off: Bayes learns only from `policyc train` and reports");
+      return;
+    }
+    settings.bayes_auto_learn = v.text == "on";
+    return;
+  }
+  if (s.key != "bayes.auto_learn.spam" && s.key != "bayes.auto_learn.ham") {
+    diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
+                       known_settings(s.key));
+    return;
+  }
+  if (v.kind != lang::LiteralKind::Number) {
+    diagnostics_.error("E062", "`" + s.key + "` takes a number", v.span, "not a number",
+                       "a score without Bayes's own rules: e.g. 12 (spam), 0.1 (ham)");
+    return;
+  }
+  (s.key.ends_with("spam") ? settings.auto_learn_spam : settings.auto_learn_ham) = v.number;
+  auto_learn_span_ = v.span;
+}
+
 void Sema::mime_depth_setting(const lang::Setting& s) {
   const double depth = s.value.number;
   if (s.value.kind != lang::LiteralKind::Number || depth != static_cast<uint32_t>(depth) || depth < 1 ||
@@ -317,12 +343,19 @@ void Sema::check_settings(const lang::Policy& policy) {
       settings.spamtraps = address_setting(s);
     } else if (s.key == "org.groups") {
       settings.groups = group_setting(s);
+    } else if (s.key.starts_with("bayes.auto_learn")) {
+      auto_learn_setting(s);
     } else if (s.key == "mime.max_depth") {
       mime_depth_setting(s);
     } else {
       diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
                          known_settings(s.key));
     }
+  }
+  if (settings.auto_learn_ham >= settings.auto_learn_spam) {
+    diagnostics_.error("E062", "`bayes.auto_learn.ham` must be below `bayes.auto_learn.spam`",
+                       auto_learn_span_, "thresholds out of order",
+                       "the defaults are 0.1 and 12 (SpamAssassin's)");
   }
   if (settings.quarantine_threshold > settings.reject_threshold) {
     diagnostics_.error("E062", "the quarantine threshold is above the reject threshold", threshold_span,

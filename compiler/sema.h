@@ -76,6 +76,8 @@ class Sema {
   std::vector<ListItem> read_list_file(const std::string& file, lang::Span span);
   void check_settings(const lang::Policy& policy);
   void mime_depth_setting(const lang::Setting& s);
+  void auto_learn_setting(const lang::Setting& s);
+  lang::Span auto_learn_span_{};  // the last auto-learn threshold set, for the order check
   void check_unused_defs(const lang::Policy& policy);
   std::vector<lang::Stage> merge_stages(const std::vector<lang::Policy>& files) const;
   // sema_modules.cpp

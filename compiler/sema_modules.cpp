@@ -12,7 +12,10 @@ namespace {
 
 using lang::LiteralKind;
 
-constexpr const char* kBuiltinSettings[] = {"facts.on_temperror",
+constexpr const char* kBuiltinSettings[] = {"bayes.auto_learn",
+                                            "bayes.auto_learn.ham",
+                                            "bayes.auto_learn.spam",
+                                            "facts.on_temperror",
                                             "mime.max_depth",
                                             "org.domains",
                                             "org.groups",

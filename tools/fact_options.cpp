@@ -51,6 +51,9 @@ bool FactFlags::fact_options(const vm::ImageData& image, auth::FactOptions& out)
   out.clamd = av::ClamdOptions{.address = clamd_, .timeout = std::chrono::milliseconds(clamd_timeout_ms_)};
   out.spamtraps = image.settings.spamtraps;
   out.groups = image.settings.groups;
+  out.auto_learn = image.settings.bayes_auto_learn;
+  out.auto_learn_spam = image.settings.auto_learn_spam;
+  out.auto_learn_ham = image.settings.auto_learn_ham;
   out.state_tempfail = image.settings.state_on_error == vm::TempErrorPolicy::Tempfail;
   out.reputation.half_life = image.settings.reputation_half_life;
   if (!store_.empty()) {

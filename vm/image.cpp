@@ -263,6 +263,9 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
     w.str(g.name);
     write_strings(w, g.members);
   }
+  w.u8(im.settings.bayes_auto_learn ? 1 : 0);
+  w.f64(im.settings.auto_learn_spam);
+  w.f64(im.settings.auto_learn_ham);
 }
 
 void decode_settings(ImageData& im, ByteReader& r) {
@@ -291,6 +294,11 @@ void decode_settings(ImageData& im, ByteReader& r) {
     g.name = r.str();
     g.members = read_strings(r);
   }
+  im.settings.bayes_auto_learn = r.u8() != 0;
+  im.settings.auto_learn_spam = r.f64();
+  im.settings.auto_learn_ham = r.f64();
+  if (!(im.settings.auto_learn_ham < im.settings.auto_learn_spam))
+    r.fail("bayes.auto_learn thresholds out of order");
 }
 
 void encode_lines(const ImageData& im, ByteWriter& w) {

@@ -145,6 +145,12 @@ struct Settings {
   // org.groups, in the order written: rule scopes and the group level of the
   // recipients' sender lists (state/lists.h) name them.
   std::vector<RecipientGroup> groups;
+  // bayes.auto_learn (on/off), bayes.auto_learn.spam, bayes.auto_learn.ham: after the
+  // verdict, a message whose score without Bayes is at or above `spam` is learnt as
+  // spam, one at or below `ham` that was passed on as ham (bayes/bayes.h AutoLearn).
+  bool bayes_auto_learn = false;
+  double auto_learn_spam = 12.0;
+  double auto_learn_ham = 0.1;
 };
 
 // `until DATE` (YYYY-MM-DD, a day of the proleptic Gregorian calendar from 1970 on):

@@ -652,6 +652,7 @@ bool Run::execute(uint8_t direction_bit, uint32_t first_rule, uint32_t stop_rule
       case Op::Score: {
         const RuleInfo& r = im_.rules[current_rule_];
         verdict_.score += im_.numbers[ins.c];
+        if (!loaded_.rules[current_rule_].reads_bayes) verdict_.score_without_bayes += im_.numbers[ins.c];
         verdict_.contributions.push_back({r.name, im_.stages[r.stage], im_.numbers[ins.c], str(ins.b)});
         break;
       }

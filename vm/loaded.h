@@ -32,6 +32,7 @@ struct RuleHot {
   bool mandatory = false;
   bool scoped = false;  // for some users or groups only (RuleInfo::scope_users, scope_groups)
   double expires = 0;   // RuleInfo::expires
+  bool reads_bayes = false;  // its score does not count towards Bayes auto-learning
 };
 
 // Hashing that accepts string_view lookups in maps keyed by std::string.

@@ -42,13 +42,13 @@ std::vector<FactUse> collect_facts_used(const ImageData& im) {
   return facts;
 }
 
-// Whether the code of `rule` reads a field whose value differs per recipient.
-bool reads_recipient_value(const ImageData& im, const RuleInfo& rule) {
+// Whether the code of `rule` reads `field`.
+bool reads_field(const ImageData& im, const RuleInfo& rule, FieldId field) {
   for (uint32_t pc = rule.code_begin; pc < rule.code_end; ++pc) {
     const Instruction& ins = im.code[pc];
     const OpInfo& info = op_info(ins.op);
-    if ((info.b == OperandKind::Field && static_cast<FieldId>(ins.b) == FieldId::SenderList) ||
-        (info.c == OperandKind::Field && static_cast<FieldId>(ins.c) == FieldId::SenderList))
+    if ((info.b == OperandKind::Field && static_cast<FieldId>(ins.b) == field) ||
+        (info.c == OperandKind::Field && static_cast<FieldId>(ins.c) == field))
       return true;
   }
   return false;
@@ -97,9 +97,9 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
                                                              : FieldId::Subject;
     const bool mandatory = is_mandatory_stage(im.stages[r.stage]);
     loaded->rules.push_back({r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field,
-                             mandatory, r.scoped(), r.expires});
+                             mandatory, r.scoped(), r.expires, reads_field(im, r, FieldId::Bayes)});
     if (mandatory) loaded->mandatory_end = static_cast<uint32_t>(loaded->rules.size());
-    if (loaded->split_rule == im.rules.size() && (r.scoped() || reads_recipient_value(im, r)))
+    if (loaded->split_rule == im.rules.size() && (r.scoped() || reads_field(im, r, FieldId::SenderList)))
       loaded->split_rule = static_cast<uint32_t>(loaded->rules.size() - 1);
   }
   for (const auto& net : im.nets) {

@@ -96,6 +96,9 @@ struct Verdict {
   // computed, e.g. "spf" or "dnsbl(\"zen.example\")"; "" otherwise.
   std::string fact;
   double score = 0;
+  // The score without the contributions of rules that read `bayes`: what Bayes
+  // auto-learning judges by (bayes.auto_learn), so that Bayes does not confirm itself.
+  double score_without_bayes = 0;
   std::vector<ScoreContribution> contributions;
   std::vector<std::string> tags;
   // Warnings to show at the top of the message's text (the `banner` action), in the
