@@ -92,10 +92,8 @@ uint64_t recipient_class(mp_evaluator& evaluator, const runtime::Envelope& envel
                                  [](const vm::FactUse& f) { return f.field == vm::FieldId::SenderList; });
   const auto& store = evaluator.fact_options.store;
   if (lists && store) {
-    std::vector<std::string> scopes = {state::user_scope(folded)};
-    for (const std::string& g : vm::recipient_groups(program.image().settings.groups, folded))
-      scopes.push_back(state::group_scope(g));
-    scopes.emplace_back(state::kOrgScope);
+    const auto scopes =
+        state::recipient_scopes(folded, vm::recipient_groups(program.image().settings.groups, folded));
     const std::vector<std::string> sender = {runtime::fold_address(envelope.sender)};
     try {
       const auto match =

@@ -125,7 +125,8 @@ class MP_API MessageFacts final : public vm::FactSource {
   vm::FactValue bayes_fact();
   vm::FactValue sender_list_fact();
   vm::FactValue bulk_fact();
-  vm::FactValue state_unavailable(const state::StoreUnavailable& e) const;
+  template <class Compute>
+  vm::FactValue from_store(Compute&& compute);
   std::string key_of_field(std::string_view field);
   std::optional<runtime::IpAddress> ip_of_field(std::string_view field);
   std::string domain_of_field(std::string_view field) const;

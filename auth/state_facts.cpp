@@ -22,141 +22,113 @@ constexpr double kVerdictHits = 1;
 
 }  // namespace
 
-FactValue MessageFacts::state_unavailable(const state::StoreUnavailable& e) const {
+// Runs `compute(store, value)` on the gateway's store: without one the fact has no
+// value; a store that cannot answer gives no value, or a temperror with state.on_error
+// = tempfail, and says why in the detail.
+template <class Compute>
+FactValue MessageFacts::from_store(Compute&& compute) {
   FactValue v;
-  v.temp_error = options_.state_tempfail;
-  v.detail = std::string("state store: ") + e.what() +
-             (options_.state_tempfail ? "" : " (state.on_error = ignore: no value)");
+  if (!options_.store) {
+    v.detail = "no state store";
+    return v;
+  }
+  try {
+    compute(*options_.store, v);
+  } catch (const state::StoreUnavailable& e) {
+    FactValue failed;
+    failed.temp_error = options_.state_tempfail;
+    failed.detail = std::string("state store: ") + e.what() +
+                    (options_.state_tempfail ? "" : " (state.on_error = ignore: no value)");
+    return failed;
+  }
   return v;
 }
 
 // The address whose reputation a rule reads, and its /24 or /64.
 FactValue MessageFacts::reputation_fact(FieldId fact, std::span<const std::string> fields) {
-  FactValue v;
-  if (!options_.store) {
-    v.detail = "no state store";
-    return v;
-  }
-  try {
+  return from_store([&](state::Store& store, FactValue& v) {
     for (const std::string& field : fields) {
       const auto ip = ip_of_field(field);
       if (!ip) continue;
       const std::string subject =
           fact == FieldId::Reputation ? state::address_subject(*ip) : state::network_subject(*ip);
-      v.numbers.push_back(state::reputation(*options_.store, subject, options_.clock(), options_.reputation));
+      v.numbers.push_back(state::reputation(store, subject, options_.clock(), options_.reputation));
       v.arguments.push_back(field);
       v.detail += (v.detail.empty() ? "" : "; ") + subject;
     }
-  } catch (const state::StoreUnavailable& e) {
-    return state_unavailable(e);
-  }
-  return v;
+  });
 }
 
 // "client.auth_user/3600": counts this message for the field's value and reads the
 // window. A field without a value (no SASL login) counts nothing and has no value.
 FactValue MessageFacts::rate_fact(std::span<const std::string> arguments) {
-  FactValue v;
-  if (!options_.store) {
-    v.detail = "no state store";
-    return v;
-  }
-  try {
+  return from_store([&](state::Store& store, FactValue& v) {
     for (const std::string& argument : arguments) {
       const size_t slash = argument.rfind('/');
       const std::string field = argument.substr(0, slash);
       const std::string key = key_of_field(field);
       if (slash == std::string::npos || key.empty()) continue;
       const double window = std::stod(argument.substr(slash + 1));
-      v.numbers.push_back(state::count_event(*options_.store, field + ":" + key, window, options_.clock()));
+      v.numbers.push_back(state::count_event(store, field + ":" + key, window, options_.clock()));
       v.arguments.push_back(argument);
     }
-  } catch (const state::StoreUnavailable& e) {
-    return state_unavailable(e);
-  }
-  return v;
+  });
 }
 
 // The classifier's spam probability; the trace names the strongest clues.
 FactValue MessageFacts::bayes_fact() {
-  FactValue v;
-  if (!options_.store) {
-    v.detail = "no state store";
-    return v;
-  }
-  try {
+  return from_store([&](state::Store& store, FactValue& v) {
     bayes::Options options;
     options.min_spam = options_.bayes_min_spam;
     options.min_ham = options_.bayes_min_ham;
-    const bayes::Score score = bayes::Classifier(*options_.store, options).classify(message_);
+    const bayes::Score score = bayes::Classifier(store, options).classify(message_);
     if (!score.probability) {
       v.detail = fmt::format("not trained enough: {:g} spam and {:g} ham learnt, {:g} and {:g} needed",
                              score.totals.spam, score.totals.ham, options.min_spam, options.min_ham);
-      return v;
+      return;
     }
     v.numbers.push_back(*score.probability);
     for (size_t i = 0; i < score.clues.size() && i < 5; ++i) {
       v.detail +=
           fmt::format("{}{} {:.2f}", i ? ", " : "clues: ", score.clues[i].token, score.clues[i].probability);
     }
-  } catch (const state::StoreUnavailable& e) {
-    return state_unavailable(e);
-  }
-  return v;
+  });
 }
 
 // For each recipient, in envelope order: whether their lists (their own, their groups',
 // the organisation's; the narrowest that names the sender decides) block or trust the
 // sender, known by the envelope sender, the From: mailboxes and the client's address.
 FactValue MessageFacts::sender_list_fact() {
-  FactValue v;
-  if (!options_.store) {
-    v.detail = "no state store";
-    return v;
-  }
   std::vector<std::string> addresses;
   if (!envelope_.sender.empty()) addresses.push_back(runtime::fold_address(envelope_.sender));
   for (const auto& mailbox : message_.from()) addresses.push_back(runtime::fold_address(mailbox.address));
   const std::vector<std::string> entries =
       state::sender_entries(addresses, ip_of_field("client.effective_ip"));
-  try {
+  return from_store([&](state::Store& store, FactValue& v) {
     for (const std::string& recipient : envelope_.recipients) {
       const std::string address = runtime::fold_address(recipient);
-      std::vector<std::string> scopes = {state::user_scope(address)};
-      for (const std::string& group : vm::recipient_groups(options_.groups, address))
-        scopes.push_back(state::group_scope(group));
-      scopes.emplace_back(state::kOrgScope);
-      const auto match = state::find_listed(*options_.store, scopes, entries);
+      const auto match = state::find_listed(
+          store, state::recipient_scopes(address, vm::recipient_groups(options_.groups, address)), entries);
       v.text.emplace_back(match ? state::list_kind_name(match->kind) : "none");
       if (match)
         v.detail += fmt::format("{}{}: {} by {} ({})", v.detail.empty() ? "" : "; ", address,
                                 state::list_kind_name(match->kind), match->scope, match->entry);
     }
-  } catch (const state::StoreUnavailable& e) {
-    return state_unavailable(e);
-  }
-  return v;
+  });
 }
 
 // Counts the message under its body's fingerprint and reads the day's count.
 FactValue MessageFacts::bulk_fact() {
-  FactValue v;
-  if (!options_.store) {
-    v.detail = "no state store";
-    return v;
-  }
   const state::BulkFingerprint fingerprint = state::bulk_fingerprint(message_.body_text());
   if (fingerprint.keys.empty()) {
-    v.detail = "body text too short to fingerprint";
+    FactValue v;
+    v.detail = options_.store ? "body text too short to fingerprint" : "no state store";
     return v;
   }
-  try {
-    v.numbers.push_back(state::count_bulk(*options_.store, fingerprint, options_.clock()));
+  return from_store([&](state::Store& store, FactValue& v) {
+    v.numbers.push_back(state::count_bulk(store, fingerprint, options_.clock()));
     v.detail = "ssdeep " + fingerprint.ssdeep;
-  } catch (const state::StoreUnavailable& e) {
-    return state_unavailable(e);
-  }
-  return v;
+  });
 }
 
 // The value of a one-valued envelope field, folded as the policy compares it.

@@ -46,6 +46,13 @@ std::optional<std::string> list_entry(std::string_view text) {
   return runtime::fold_domain(text);
 }
 
+std::vector<std::string> recipient_scopes(std::string_view recipient, std::span<const std::string> groups) {
+  std::vector<std::string> scopes = {user_scope(recipient)};
+  for (const std::string& g : groups) scopes.push_back(group_scope(g));
+  scopes.emplace_back(kOrgScope);
+  return scopes;
+}
+
 std::string list_key(ListKind kind, std::string_view scope, std::string_view entry) {
   return std::string(kPrefix) + std::string(list_kind_name(kind)) + ":" + std::string(scope) + ":" +
          std::string(entry);

@@ -34,6 +34,11 @@ MP_API std::string user_scope(std::string_view address);
 // text); nullopt for anything else (a bare word, "@x", an empty text).
 MP_API std::optional<std::string> list_entry(std::string_view text);
 
+// The scopes of `recipient` (a folded address in `groups`), narrowest first: its own,
+// each group's, the organisation's.
+MP_API std::vector<std::string> recipient_scopes(std::string_view recipient,
+                                                 std::span<const std::string> groups);
+
 // "list:KIND:SCOPE:ENTRY".
 MP_API std::string list_key(ListKind kind, std::string_view scope, std::string_view entry);
 
