@@ -130,7 +130,8 @@ FactValue MessageFacts::compute(FieldId fact, std::span<const std::string> argum
     case FieldId::Rate: return rate_fact(arguments);
     case FieldId::Bayes: return bayes_fact();
     case FieldId::SenderList: return sender_list_fact();
-    case FieldId::BulkCount: return bulk_fact();
+    case FieldId::BulkCount: return bulk_fact(false);
+    case FieldId::BulkAddresses: return bulk_fact(true);
     default:
       return {};
   }

@@ -26,6 +26,7 @@
 #include "runtime/envelope.h"
 #include "runtime/geoip.h"
 #include "runtime/message.h"
+#include "state/bulk.h"
 #include "state/memory.h"
 #include "state/store.h"
 #include "vm/facts.h"
@@ -124,7 +125,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   vm::FactValue rate_fact(std::span<const std::string> arguments);
   vm::FactValue bayes_fact();
   vm::FactValue sender_list_fact();
-  vm::FactValue bulk_fact();
+  vm::FactValue bulk_fact(bool addresses);
   template <class Compute>
   vm::FactValue from_store(Compute&& compute);
   std::string key_of_field(std::string_view field);
@@ -144,6 +145,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   std::optional<DmarcResult> dmarc_;
   std::optional<ReverseDns> reverse_;
   std::optional<av::ScanResult> scan_;
+  std::optional<state::BulkFingerprint> fingerprint_;
 };
 
 // Generic (dynamic-pool) reverse names carry the address's digits: 1-2-3-4.dsl.example,

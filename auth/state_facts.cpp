@@ -117,17 +117,23 @@ FactValue MessageFacts::sender_list_fact() {
   });
 }
 
-// Counts the message under its body's fingerprint and reads the day's count.
-FactValue MessageFacts::bulk_fact() {
-  const state::BulkFingerprint fingerprint = state::bulk_fingerprint(message_.body_text());
-  if (fingerprint.keys.empty()) {
+// Counts the message under its body's fingerprint and reads the day's count; or, for
+// `addresses`, the client's address under it and the count of its network's.
+FactValue MessageFacts::bulk_fact(bool addresses) {
+  if (!fingerprint_) fingerprint_ = state::bulk_fingerprint(message_.body_text());  // once for both facts
+  const state::BulkFingerprint& fingerprint = *fingerprint_;
+  const auto client = ip_of_field("client.effective_ip");
+  if (fingerprint.keys.empty() || (addresses && !client)) {
     FactValue v;
-    v.detail = options_.store ? "body text too short to fingerprint" : "no state store";
+    v.detail = !options_.store            ? "no state store"
+               : fingerprint.keys.empty() ? "body text too short to fingerprint"
+                                          : "no client address";
     return v;
   }
   return from_store([&](state::Store& store, FactValue& v) {
-    v.numbers.push_back(state::count_bulk(store, fingerprint, options_.clock()));
-    v.detail = "ssdeep " + fingerprint.ssdeep;
+    v.numbers.push_back(addresses ? state::count_bulk_addresses(store, fingerprint, *client)
+                                  : state::count_bulk(store, fingerprint, options_.clock()));
+    v.detail = "ssdeep " + fingerprint.ssdeep + (addresses ? " from " + state::network_subject(*client) : "");
   });
 }
 

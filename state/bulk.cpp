@@ -44,6 +44,13 @@ void add_pieces(std::string_view chunk, unsigned long block_size, std::vector<st
     keys.push_back("bulk:" + std::to_string(block_size) + ":" + std::string(pieces[i].second));
 }
 
+// The lower median.
+double median(std::vector<double> values) {
+  const auto middle = values.begin() + static_cast<std::ptrdiff_t>((values.size() - 1) / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  return *middle;
+}
+
 }  // namespace
 
 BulkFingerprint bulk_fingerprint(std::string_view text) {
@@ -68,14 +75,26 @@ BulkFingerprint bulk_fingerprint(std::string_view text) {
   return out;
 }
 
+double count_bulk_addresses(Store& store, const BulkFingerprint& fingerprint,
+                            const runtime::IpAddress& client) {
+  if (fingerprint.keys.empty()) return 0;
+  const std::string network = network_subject(client);  // "net:192.0.2.0/24"
+  std::vector<std::pair<std::string, double>> marks;
+  for (const std::string& key : fingerprint.keys) marks.emplace_back(key + ":addr:" + client.str(), 1);
+  // An address new to a piece is the first to add to its mark; only it adds to the
+  // network's count, and the others read it by adding 0.
+  const std::vector<double> seen = store.add(marks, kBulkWindow);
+  std::vector<std::pair<std::string, double>> counts;
+  for (size_t i = 0; i < fingerprint.keys.size(); ++i)
+    counts.emplace_back(fingerprint.keys[i] + ":" + network, seen[i] == 1 ? 1 : 0);
+  return median(store.add(counts, kBulkWindow));
+}
+
 double count_bulk(Store& store, const BulkFingerprint& fingerprint, double now) {
   if (fingerprint.keys.empty()) return 0;
-  std::vector<double> counts = count_events(store, fingerprint.keys, kBulkWindow, now);
   // The median: a copy of a campaign shares most of its pieces, while two messages of
   // one mailing list share only the few that fall in their common footer.
-  const auto middle = counts.begin() + static_cast<std::ptrdiff_t>((counts.size() - 1) / 2);
-  std::nth_element(counts.begin(), middle, counts.end());
-  return *middle;
+  return median(count_events(store, fingerprint.keys, kBulkWindow, now));
 }
 
 }  // namespace mp::state

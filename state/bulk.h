@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runtime/api_export.h"
+#include "runtime/ip.h"
 #include "state/store.h"
 
 namespace mp::state {
@@ -30,6 +31,16 @@ struct BulkFingerprint {
 // The fingerprint of a body text (bytes, UTF-8 or not). A text of fewer than 64
 // meaningful bytes gets none: short notes are too alike to tell campaigns apart.
 MP_API BulkFingerprint bulk_fingerprint(std::string_view text);
+
+// Snowshoe spam: one text sent from many addresses of one network, a few messages
+// each, so that no address looks busy. Marks `client` under each of the fingerprint's
+// pieces for a day and returns how many distinct addresses of its network (IPv4 /24,
+// IPv6 /64) are marked under the pieces, the median over the pieces, this one
+// included. A piece's network count lasts while the text keeps coming (it expires a
+// day after its last new address); an address seen again after a day counts again.
+// 0 without keys. Throws StoreUnavailable.
+MP_API double count_bulk_addresses(Store& store, const BulkFingerprint& fingerprint,
+                                   const runtime::IpAddress& client);
 
 // Counts this message under the fingerprint's keys at `now` (seconds) and returns the
 // largest count of the last day, this message included; 0 without keys. Throws

@@ -146,7 +146,8 @@ bool is_fact(FieldId field) {
 
 bool is_state_fact(FieldId field) {
   return field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
-         field == FieldId::Bayes || field == FieldId::SenderList || field == FieldId::BulkCount;
+         field == FieldId::Bayes || field == FieldId::SenderList || field == FieldId::BulkCount ||
+         field == FieldId::BulkAddresses;
 }
 
 bool takes_argument(FieldId field) {

@@ -55,6 +55,22 @@ TEST_P(Bulk, ACampaignCountsTogetherAndForgetsAfterADay) {
   EXPECT_EQ(count_bulk(*store_, bulk_fingerprint(offer("Ann", 4)), now + kBulkWindow * 1.2), 1);
 }
 
+TEST_P(Bulk, SnowshoeCountsTheAddressesOfOneNetwork) {
+  const BulkFingerprint campaign = bulk_fingerprint(offer("John", 1));
+  auto from = [&](const char* ip) {
+    return count_bulk_addresses(*store_, campaign, *runtime::IpAddress::parse(ip));
+  };
+  EXPECT_EQ(from("192.0.2.10"), 1);
+  EXPECT_EQ(from("192.0.2.11"), 2);
+  EXPECT_EQ(from("192.0.2.10"), 2);  // the same address again
+  EXPECT_EQ(from("192.0.2.12"), 3);
+  EXPECT_EQ(from("198.51.100.7"), 1);  // another network
+  EXPECT_EQ(count_bulk_addresses(*store_, bulk_fingerprint(offer("Mary", 2)),
+                                 *runtime::IpAddress::parse("192.0.2.13")),
+            4);  // a personalised copy is the same text
+  EXPECT_EQ(count_bulk_addresses(*store_, BulkFingerprint{}, *runtime::IpAddress::parse("192.0.2.14")), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, Bulk, kAllKinds, kind_name);
 
 }  // namespace
