@@ -4,41 +4,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
 #include "runtime/resemble.h"
-#include "vm/match_state.h"
+#include "vm/run.h"
 
 namespace mp::vm {
 
 namespace {
-
-struct ScratchDeleter {
-  void operator()(hs_scratch_t* s) const { hs_free_scratch(s); }
-};
-
-struct LoopFrame {
-  Collection collection;
-  uint32_t index;
-  uint32_t items;
-  double count;
-  int64_t saved_binding;
-  size_t evidence_start;
-};
-
-// A value on the stack and where the evidence for it begins in the rule's evidence
-// list (see opcodes.def).
-struct Slot {
-  double value;
-  size_t evidence_start;
-};
-
-struct VmError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 std::string excerpt(std::string_view value, uint64_t begin, uint64_t end) {
   constexpr uint64_t kContext = 24;
@@ -66,51 +41,6 @@ bool compare(CmpOp op, double x, double y) {
   return false;
 }
 
-}  // namespace
-
-struct Evaluator::Scratch {
-  std::unique_ptr<hs_scratch_t, ScratchDeleter> hs;
-  std::vector<Slot> stack;
-  std::vector<LoopFrame> loops;
-  MatchTable patterns;
-  MatchTable sets;
-  std::array<int64_t, kCollectionCount> binding{};
-};
-
-Evaluator::Evaluator(ProgramPtr program) : program_(std::move(program)), scratch_(new Scratch) {
-  hs_scratch_t* scratch = nullptr;
-  for (const auto& databases : program_->loaded().field_db) {
-    for (const auto& db : databases) {
-      if (hs_alloc_scratch(db.get(), &scratch) != HS_SUCCESS) {
-        throw std::runtime_error("cannot allocate Hyperscan scratch");
-      }
-    }
-  }
-  scratch_->hs.reset(scratch);
-}
-
-Evaluator::~Evaluator() = default;
-
-namespace {
-
-std::vector<std::string> describe_defects(const runtime::Message& message) {
-  const auto kinds = message.defect_kinds();  // examines the whole message first
-  std::vector<std::string> out;
-  for (size_t i = 0; i < kinds.size(); ++i) {
-    if (!kinds.test(i)) continue;
-    const auto kind = static_cast<runtime::DefectKind>(i);
-    std::string line(runtime::defect_name(kind));
-    for (const auto& defect : message.defects()) {
-      if (defect.kind == kind) {
-        line += ": " + defect.text;
-        break;
-      }
-    }
-    out.push_back(std::move(line));
-  }
-  return out;
-}
-
 bool is_test(Op op) {
   return op == Op::Match || op == Op::InSet || op == Op::InNet || op == Op::Resembles || op == Op::SameValue;
 }
@@ -120,119 +50,7 @@ bool is_negated_test(std::string_view source) {
   return source.starts_with("not ") || source.starts_with("is not ");
 }
 
-// The state of one evaluation; lives on the stack of Evaluator::evaluate.
-class Run {
- public:
-  Run(const Program& program, MatchState& matches, MessageFields& fields, Evaluator::Scratch& scratch,
-      Verdict& verdict, bool tracing)
-      : im_(program.image()),
-        loaded_(program.loaded()),
-        matches_(matches),
-        fields_(fields),
-        s_(scratch),
-        verdict_(verdict),
-        tracing_(tracing) {}
-
-  // Runs the rules from `first_rule` on. Returns true when it stopped at `stop_rule`
-  // (the verdict so far is then what every recipient's evaluation continues from),
-  // false when the evaluation is complete.
-  bool execute(uint8_t direction_bit, uint32_t first_rule, uint32_t stop_rule);
-  // From here on the rules see recipient `item` (Collection::Recipients), a folded
-  // address in `groups` (org.groups): scoped rules run when it is in their scope, and
-  // sender_list reads its value only.
-  void set_recipient(uint32_t item, std::string address, std::vector<std::string> groups) {
-    recipient_ = item;
-    recipient_address_ = std::move(address);
-    recipient_groups_ = std::move(groups);
-  }
-  void set_now(double now) { now_ = now; }
-  bool allow_pending() const { return allow_pending_; }
-  void set_allow_pending(bool pending) { allow_pending_ = pending; }
-  // The rule being evaluated read a fact that failed (facts.on_temperror = tempfail):
-  // the verdict names the fact and the rule that needed it.
-  void note_fact_failure(const FactReport& fact) {
-    const RuleInfo& r = im_.rules[current_rule_];
-    verdict_.fact = fact.name;
-    verdict_.rule_name = r.name;
-    verdict_.stage_name = im_.stages[r.stage];
-    verdict_.location = r.file + ":" + std::to_string(r.line) + ":" + std::to_string(r.column);
-    if (!tracing_) return;
-    trace_test(fact.name, "computed", false, fact.detail);
-    trace_rule(current_rule_, RuleOutcome::FactUnavailable, "fact `" + fact.name + "` could not be computed");
-  }
-
- private:
-  Slot pop() {
-    if (s_.stack.empty()) throw VmError("stack underflow");
-    Slot v = s_.stack.back();
-    s_.stack.pop_back();
-    return v;
-  }
-  // A false value keeps no evidence: whatever its operands found is dropped.
-  void push(double value, size_t evidence_start) {
-    if (value == 0 && evidence_start < evidence_.size()) evidence_.resize(evidence_start);
-    s_.stack.push_back({value, std::min(evidence_start, evidence_.size())});
-  }
-  void push(double value) { push(value, evidence_.size()); }
-  double top() const {
-    if (s_.stack.empty()) throw VmError("stack underflow");
-    return s_.stack.back().value;
-  }
-
-  int64_t item_for(FieldId field, bool bound) const {
-    Collection c = field_info(field).collection;
-    if (c == Collection::Single) return -1;  // any value: facts may hold several
-    if (field == FieldId::SenderList && recipient_ >= 0 && !bound) return recipient_;
-    return bound ? s_.binding[static_cast<size_t>(c)] : -1;  // -1: any item
-  }
-
-  uint32_t next_applicable_rule(uint32_t rule, uint8_t direction_bit, uint32_t stop_rule);
-  bool in_scope(uint32_t rule) const;
-  bool match(FieldId field, uint32_t pattern, int64_t item);
-  bool in_set(FieldId field, uint32_t set, int64_t item);
-  std::string values_seen(FieldId field, const std::string& argument, int64_t item = -1);
-  bool in_net(FieldId field, uint32_t net, int64_t item);
-  bool resembles(FieldId field, uint32_t set, int64_t item);
-  bool same_value(FieldId field, FieldId other, int64_t item);
-  double load_number(FieldId field, int64_t item);
-  double load_arg_number(FieldId field, std::string_view argument);
-  void loop_begin(const Instruction& ins, size_t& pc);
-  void loop_next(const Instruction& ins, size_t& pc);
-  void fire(uint32_t rule);
-  void terminal(const Instruction& ins);
-  void finish_by_score();
-  std::string str(uint32_t i) const { return i == kNoString ? std::string() : im_.strings[i]; }
-  void trace_rule(uint32_t rule, RuleOutcome outcome, std::string note = {});
-  void trace_test(std::string field, std::string test, bool result, std::string detail) {
-    if (tracing_) tests_.push_back({std::move(field), std::move(test), result, std::move(detail)});
-  }
-  std::string skip_note(const RuleHot& r) const;
-  std::string item_name(FieldId field, uint32_t item) {
-    return fields_.item_name(field_info(field).collection, item);
-  }
-  // "in delivery_form.htm: " before a trace detail, for an item of a collection.
-  static std::string in_item(const Evidence& e) {
-    return e.item_name.empty() ? "" : "in " + e.item_name + ": ";
-  }
-
-  const ImageData& im_;
-  const Program::Loaded& loaded_;
-  MatchState& matches_;
-  MessageFields& fields_;
-  Evaluator::Scratch& s_;
-  Verdict& verdict_;
-  uint32_t current_rule_ = 0;
-  // An `allow` decided before the mandatory stages were through: the verdict holds it
-  // while only their rules still run (image.h, kMandatoryStages).
-  bool allow_pending_ = false;
-  double now_ = 0;          // seconds since the epoch: rules that expired before it are skipped
-  int64_t recipient_ = -1;  // the recipient evaluated for, or -1: all of them
-  std::string recipient_address_;
-  std::vector<std::string> recipient_groups_;
-  std::vector<Evidence> evidence_;
-  bool tracing_;
-  std::vector<TestTrace> tests_;  // tests of the current rule, when tracing
-};
+}  // namespace
 
 void Run::trace_rule(uint32_t rule, RuleOutcome outcome, std::string note) {
   const RuleInfo& r = im_.rules[rule];
@@ -414,6 +232,8 @@ bool Run::resembles(FieldId field, uint32_t set, int64_t item) {
   return false;
 }
 
+namespace {
+
 // Whether `b` holds value `i` of `a` (for item `item` of b only, when item >= 0).
 bool has_value(const FieldValues& b, const FieldValues& a, size_t i, int64_t item) {
   const bool ip = !a.ips.empty();
@@ -424,6 +244,8 @@ bool has_value(const FieldValues& b, const FieldValues& a, size_t i, int64_t ite
   }
   return false;
 }
+
+}  // namespace
 
 // Every value of one field against every value of the other: both lists are short
 // (addresses of a header, a domain or two).
@@ -688,130 +510,6 @@ bool Run::execute(uint8_t direction_bit, uint32_t first_rule, uint32_t stop_rule
   }
   finish_by_score();
   return false;
-}
-
-Direction direction_of(const Program::Loaded& loaded, MessageFields& fields) {
-  const auto& sender_domain = fields.values(FieldId::SenderDomain).text;
-  const auto& client = fields.values(FieldId::ClientIp).ips;
-  bool ours = !sender_domain.empty() && loaded.org_domains.contains(sender_domain[0]);
-  bool authorised = !client.empty() && loaded.sending_servers.contains(client[0]);
-  if (!ours || !authorised) return Direction::Inbound;
-  for (const auto& domain : fields.values(FieldId::RecipientDomain).text) {
-    if (!loaded.org_domains.contains(domain)) return Direction::Outbound;
-  }
-  return Direction::Internal;
-}
-
-// Runs `run` from `first_rule`, turning a failure into the verdict's tempfail; true
-// when it stopped at `stop_rule`.
-bool execute_guarded(Run& run, Verdict& verdict, uint8_t direction_bit, uint32_t first_rule,
-                     uint32_t stop_rule) {
-  try {
-    return run.execute(direction_bit, first_rule, stop_rule);
-  } catch (const VmError& e) {
-    // Only a hand-made image can get here (the compiler never emits such code):
-    // fail safe by holding the message rather than delivering it.
-    verdict.action = Action::Tempfail;
-    verdict.text = std::string("451 4.3.0 policy evaluation error: ") + e.what();
-  } catch (const FactUnavailable& missing) {
-    // facts.on_temperror = tempfail: a rule needed a fact that could not be computed,
-    // so no verdict can be trusted yet; the sender retries later.
-    verdict.action = Action::Tempfail;
-    verdict.text = "451 4.4.3 temporary failure computing " + missing.fact.name + ": " + missing.fact.detail;
-    verdict.rule.reset();
-    run.note_fact_failure(missing.fact);
-  }
-  return false;
-}
-
-void add_outcome(std::vector<RecipientVerdict>& outcomes, std::string recipient, Verdict&& verdict) {
-  for (RecipientVerdict& o : outcomes) {
-    if (!same_outcome(o.verdict, verdict)) continue;
-    o.recipients.push_back(std::move(recipient));
-    return;
-  }
-  outcomes.push_back({{std::move(recipient)}, std::move(verdict)});
-}
-
-}  // namespace
-
-bool same_outcome(const Verdict& a, const Verdict& b) {
-  auto rewrite = [](const Verdict& v) {
-    return v.url_rewrite ? std::pair(v.url_rewrite->target, v.url_rewrite->skip_domains)
-                         : std::pair(std::string(), std::vector<std::string>());
-  };
-  return a.action == b.action && a.text == b.text && a.rule == b.rule && a.fact == b.fact &&
-         a.score == b.score && a.tags == b.tags && a.banners == b.banners && rewrite(a) == rewrite(b) &&
-         a.added_headers == b.added_headers && a.removed_headers == b.removed_headers && a.logs == b.logs;
-}
-
-Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Envelope& envelope,
-                            FactSource* facts) {
-  Scratch& s = *scratch_;
-  s.patterns.reset(program_->image().patterns.size());
-  s.sets.reset(program_->image().sets.size());
-  s.binding.fill(-1);
-  s.stack.clear();
-  s.loops.clear();
-
-  const auto& loaded = program_->loaded();
-  if (facts && !loaded.facts_used.empty()) facts->prefetch(loaded.facts_used);
-  MessageFields fields(message, envelope, loaded.trusted_relays, facts,
-                       program_->image().settings.on_temperror, loaded.facts_used);
-  MatchState matches(*program_, s.hs.get(), fields, s.patterns, s.sets);
-  Verdict verdict;
-  verdict.direction = direction_of(program_->loaded(), fields);
-  const auto direction_bit = static_cast<uint8_t>(1u << static_cast<unsigned>(verdict.direction));
-  // The rules up to the first that depends on the recipient run once; with several
-  // recipients, the rest runs once per recipient, each from a copy of the verdict so far.
-  const uint32_t split = loaded.split_rule;
-  const size_t recipients = split < loaded.rules.size() ? fields.item_count(Collection::Recipients) : 0;
-  const auto& addresses = fields.values(FieldId::Recipient).text;
-  auto for_recipient = [&](Run& run, uint32_t i) {
-    const std::string address(addresses[i]);
-    run.set_recipient(i, address, recipient_groups(program_->image().settings.groups, address));
-  };
-  const double now =
-      clock_ ? clock_()
-             : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  Run run(*program_, matches, fields, s, verdict, trace_);
-  run.set_now(now);
-  if (recipients == 1) for_recipient(run, 0);
-  if (execute_guarded(run, verdict, direction_bit, 0, recipients > 1 ? split : loaded.rules.size())) {
-    std::vector<RecipientVerdict> outcomes;
-    for (uint32_t i = 0; i < recipients; ++i) {
-      Verdict own = verdict;
-      Run continued(*program_, matches, fields, s, own, trace_);
-      continued.set_now(now);
-      for_recipient(continued, i);
-      continued.set_allow_pending(run.allow_pending());
-      execute_guarded(continued, own, direction_bit, split, loaded.rules.size());
-      add_outcome(outcomes, std::string(addresses[i]), std::move(own));
-    }
-    verdict = outcomes.front().verdict;
-    if (outcomes.size() > 1) verdict.per_recipient = std::move(outcomes);
-  }
-  verdict.facts = fields.fact_reports();
-  if (trace_) verdict.defects = describe_defects(message);
-  for (RecipientVerdict& o : verdict.per_recipient) {
-    o.verdict.facts = verdict.facts;
-    o.verdict.defects = verdict.defects;
-  }
-  return verdict;
-}
-
-std::string_view outcome_name(RuleOutcome outcome) {
-  switch (outcome) {
-    case RuleOutcome::Fired: return "fired";
-    case RuleOutcome::NotMatched: return "false";
-    case RuleOutcome::SkippedDirection: return "skipped (direction)";
-    case RuleOutcome::SkippedPrefilter: return "false (prefilter)";
-    case RuleOutcome::FactUnavailable: return "stopped (fact unavailable)";
-    case RuleOutcome::SkippedAllowed: return "skipped (allowed)";
-    case RuleOutcome::SkippedScope: return "skipped (scope)";
-    case RuleOutcome::SkippedExpired: return "skipped (expired)";
-  }
-  return "?";
 }
 
 }  // namespace mp::vm
