@@ -39,6 +39,16 @@ bool covers(const std::vector<Atom>& earlier, const std::vector<Atom>& later, co
   });
 }
 
+bool same_scope(const IrRule& a, const IrRule& b) {
+  return a.scope_users == b.scope_users && a.scope_groups == b.scope_groups && a.expires == b.expires;
+}
+
+// Whether `a` runs for every recipient, on every day, that `b` runs for: it has no
+// recipient scope and no expiry, or the same ones.
+bool runs_wherever(const IrRule& a, const IrRule& b) {
+  return same_scope(a, b) || (a.scope_users.empty() && a.scope_groups.empty() && a.expires == 0);
+}
+
 void shadowed_and_duplicates(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   const auto& rules = in.module.rules;
   const auto& sets = in.sema.sets.sets();
@@ -48,7 +58,7 @@ void shadowed_and_duplicates(const LintInput& in, std::vector<lang::Diagnostic>&
     const IrRule& b = rules[later];
     for (size_t earlier = 0; earlier < later; ++earlier) {
       const IrRule& a = rules[earlier];
-      bool same_directions = a.directions == b.directions;
+      bool same_directions = a.directions == b.directions && same_scope(a, b);
       if (same_directions && lint_logic::same_node(a.condition, b.condition)) {
         lang::Diagnostic d = rule_warning("L003", "rule `" + rule_label(in.module, b) + "` duplicates `" +
                                                       rule_label(in.module, a) + "`",
@@ -57,7 +67,7 @@ void shadowed_and_duplicates(const LintInput& in, std::vector<lang::Diagnostic>&
         out.push_back(std::move(d));
         break;
       }
-      bool a_covers_directions = (a.directions & b.directions) == b.directions;
+      bool a_covers_directions = (a.directions & b.directions) == b.directions && runs_wherever(a, b);
       if (terminal_action(a) && a_covers_directions && conj[earlier] && conj[later] &&
           covers(*conj[earlier], *conj[later], sets) && !b.condition.is_constant()) {
         lang::Diagnostic d = rule_warning(

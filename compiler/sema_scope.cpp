@@ -88,7 +88,8 @@ void Sema::check_scope(const lang::Rule& rule, IrRule& out) {
       std::vector<std::string> names;
       for (const auto& g : settings.groups) names.push_back(g.name);
       const std::string& name = scope.value.text;
-      if (scope.value.kind == lang::LiteralKind::Path &&
+      // `group finance` or `group "finance"`: the name either way.
+      if ((scope.value.kind == lang::LiteralKind::Path || scope.value.kind == lang::LiteralKind::String) &&
           std::find(names.begin(), names.end(), name) != names.end()) {
         out.scope_groups.push_back(name);
         continue;

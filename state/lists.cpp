@@ -35,6 +35,7 @@ std::string user_scope(std::string_view address) {
 std::optional<std::string> list_entry(std::string_view text) {
   if (text.empty() || text.find_first_of(" \t\r\n/") != std::string_view::npos) return std::nullopt;
   if (auto ip = runtime::IpAddress::parse(text)) return ip->str();
+  if (text.find(':') != std::string_view::npos) return std::nullopt;  // the keys' separator
   const size_t at = text.find('@');
   if (at != std::string_view::npos) {
     if (at == 0 || at + 1 == text.size() || text.find('@', at + 1) != std::string_view::npos)
@@ -56,6 +57,39 @@ std::vector<std::string> recipient_scopes(std::string_view recipient, std::span<
 std::string list_key(ListKind kind, std::string_view scope, std::string_view entry) {
   return std::string(kPrefix) + std::string(list_kind_name(kind)) + ":" + std::string(scope) + ":" +
          std::string(entry);
+}
+
+std::optional<std::string> canonical_list_key(std::string_view key, std::string* problem) {
+  auto fail = [problem](std::string why) -> std::optional<std::string> {
+    if (problem) *problem = std::move(why);
+    return std::nullopt;
+  };
+  std::string_view rest = key.substr(kPrefix.size());
+  const size_t colon = rest.find(':');
+  const auto kind = list_kind_by_name(rest.substr(0, colon));
+  if (colon == std::string_view::npos || !kind) return fail("a list is `list:safe:` or `list:blocked:`");
+  rest = rest.substr(colon + 1);
+  std::string scope;
+  if (rest.starts_with("org:")) {
+    scope = kOrgScope;
+    rest = rest.substr(4);
+  } else if (rest.starts_with("group:") || rest.starts_with("user:")) {
+    const bool user = rest.starts_with("user:");
+    rest = rest.substr(user ? 5 : 6);
+    const size_t end = rest.find(':');
+    const std::string_view name = rest.substr(0, end);
+    if (end == std::string_view::npos || name.empty() || (user && !list_entry(name)) ||
+        (user && name.find('@') == std::string_view::npos))
+      return fail(user ? "the scope `user:ADDRESS:` needs an email address"
+                       : "the scope `group:NAME:` needs a name");
+    scope = user ? user_scope(name) : group_scope(name);
+    rest = rest.substr(end + 1);
+  } else {
+    return fail("the scope is `org:`, `group:NAME:` or `user:ADDRESS:`");
+  }
+  const auto entry = list_entry(rest);
+  if (!entry) return fail("`" + std::string(rest) + "` is not an address, a domain or an IP address");
+  return list_key(*kind, scope, *entry);
 }
 
 void list_add(Store& store, ListKind kind, std::string_view scope, std::string_view entry) {

@@ -42,6 +42,12 @@ MP_API std::vector<std::string> recipient_scopes(std::string_view recipient,
 // "list:KIND:SCOPE:ENTRY".
 MP_API std::string list_key(ListKind kind, std::string_view scope, std::string_view entry);
 
+// A `list:` key as an admin may type it ("list:blocked:user:Bob@Widget.com:Evil.Example")
+// in the form the lookups use ("list:blocked:user:bob@widget.com:evil.example"); nullopt
+// with *problem set when it names no list entry (an unknown kind or scope, an entry that
+// is not an address, a domain or an IP address). For `policyc state`.
+MP_API std::optional<std::string> canonical_list_key(std::string_view key, std::string* problem);
+
 // Adds or removes one entry (already a list_entry). Throws StoreUnavailable; remove
 // returns false when the entry was not there.
 MP_API void list_add(Store& store, ListKind kind, std::string_view scope, std::string_view entry);

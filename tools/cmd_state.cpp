@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "state/lists.h"
 #include "state/store.h"
 #include "tools/commands.h"
 
@@ -29,8 +30,22 @@ struct StateOptions {
 
 using Action = int (*)(state::Store&, const StateOptions&);
 
+// A `list:` key folded as the lookups fold it (state/lists.h); other keys as given.
+// nullopt (said on stderr) for a list key that names no entry: it would never match.
+std::optional<std::string> key_for(const std::string& key) {
+  if (!key.starts_with("list:")) return key;
+  std::string problem;
+  auto canonical = state::canonical_list_key(key, &problem);
+  if (!canonical)
+    std::cerr << "error: " << key << ": " << problem
+              << " (docs/state.md, \"Safe and blocked senders\": list:KIND:SCOPE:ENTRY)\n";
+  return canonical;
+}
+
 int get(state::Store& store, const StateOptions& o) {
-  auto value = store.get(o.key);
+  const auto key = key_for(o.key);
+  if (!key) return 2;
+  auto value = store.get(*key);
   if (!value) {
     std::cerr << o.key << ": no value\n";
     return 1;
@@ -40,15 +55,23 @@ int get(state::Store& store, const StateOptions& o) {
 }
 
 int set(state::Store& store, const StateOptions& o) {
-  store.put(o.key, o.value, o.ttl);
+  const auto key = key_for(o.key);
+  if (!key) return 2;
+  if (key->starts_with("list:") && o.value != "1") {
+    std::cerr << "error: " << o.key << ": a list entry is there or not: set it to 1, remove it with `del`\n";
+    return 2;
+  }
+  store.put(*key, o.value, o.ttl);
   return 0;
 }
 
 int del(state::Store& store, const StateOptions& o) {
   int status = 0;
-  for (const auto& key : o.keys) {
-    if (!store.erase(key)) {
-      std::cerr << key << ": no such key\n";
+  for (const auto& given : o.keys) {
+    const auto key = key_for(given);
+    if (!key) return 2;
+    if (!store.erase(*key)) {
+      std::cerr << given << ": no such key\n";
       status = 1;
     }
   }

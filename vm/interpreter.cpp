@@ -422,7 +422,10 @@ bool Run::execute(uint8_t direction_bit, uint32_t first_rule, uint32_t stop_rule
         bool result = compare(static_cast<CmpOp>(ins.a), x, y);
         if (tracing_) {
           static const char* ops[] = {"<", "<=", ">", ">=", "==", "!="};
-          trace_test("number", "comparison", result, fmt::format("{:.15g} {} {:.15g}", x, ops[ins.a], y));
+          auto shown = [](double v) {
+            return std::isnan(v) ? std::string("no value") : fmt::format("{:.15g}", v);
+          };
+          trace_test("number", "comparison", result, shown(x) + " " + ops[ins.a] + " " + shown(y));
         }
         push(result, std::min(x_slot.evidence_start, y_slot.evidence_start));
         break;

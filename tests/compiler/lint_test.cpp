@@ -65,6 +65,17 @@ std::vector<LintCase> cases() {
       {"L012", "stage anti_spofing {\n  rule a: if subject contains \"x\" then tag \"t\"\n}\n",
        "stage anti_spoofing {\n  rule a: if subject contains \"x\" then tag \"t\"\n}\nstage my_checks {\n"
        "  rule b: if subject contains \"y\" then tag \"u\"\n}\n"},
+      {"L003",
+       "rule a (user a@widget.com): if subject contains \"x\" then tag \"a\"\n"
+       "rule b (user a@widget.com): if subject contains \"x\" then tag \"b\"\n",
+       "rule a (user a@widget.com): if subject contains \"x\" then tag \"a\"\n"
+       "rule b (user b@widget.com): if subject contains \"x\" then tag \"b\"\n"},
+      {"L001",
+       "rule g (user a@widget.com): if subject contains \"w\" then reject\nrule h (user a@widget.com): "
+       "if subject contains \"w\" and size > 1K then quarantine \"h\"\n",
+       "rule g (user a@widget.com): if subject contains \"w\" then reject\nrule h: if subject contains \"w\" "
+       "and "
+       "size > 1K then quarantine \"h\"\n"},
       {"L014", "rule promo (until 2020-06-30): if subject contains \"promo\" then tag \"p\"\n",
        "rule promo (until 2099-12-31): if subject contains \"promo\" then tag \"p\"\n"},
       {"L013", "rule f: if country(client.effective_ip) not in [US, CA] then tag \"foreign\"\n",

@@ -58,6 +58,36 @@ TEST(Release, AnApprovedSendersNextMessageReachesThatRecipientOnly) {
       << describe(listed);
 }
 
+// What an admin types is folded as the lookups fold it; a list key that could never
+// match is refused, not stored.
+TEST(Release, StateSetFoldsListKeysAndRefusesOnesThatNeverMatch) {
+  TempDir dir;
+  const std::string store = "lmdb:" + (dir.path() / "state.mdb").string();
+  EXPECT_EQ(
+      run_policyc({"state", "--store", store, "set", "list:blocked:user:Bob@Widget.com:Evil.Example", "1"})
+          .status,
+      0);
+  RunResult listed = run_policyc({"state", "--store", store, "list", "list:"});
+  EXPECT_EQ(listed.out, "list:blocked:user:bob@widget.com:evil.example\n") << describe(listed);
+  EXPECT_EQ(
+      run_policyc({"state", "--store", store, "get", "list:blocked:user:BOB@widget.com:evil.example"}).out,
+      "1\n");
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"list:blocked:org:192.0.2.0/24", "1"},
+                                              {"list:trusted:org:evil.example", "1"},
+                                              {"list:blocked:org:evil.example", "0"},
+                                              {"list:blocked:org:evil example", "1"}}) {
+    std::vector<std::string> args = {"state", "--store", store, "set"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    RunResult r = run_policyc(args);
+    EXPECT_EQ(r.status, 2) << describe(r);
+    EXPECT_NE(r.err.find("error: "), std::string::npos) << describe(r);
+  }
+  EXPECT_EQ(
+      run_policyc({"state", "--store", store, "del", "list:blocked:user:bob@WIDGET.com:EVIL.example"}).status,
+      0);
+  EXPECT_EQ(run_policyc({"state", "--store", store, "list", "list:"}).out, "");
+}
+
 TEST(Release, ApprovingNeedsTheRecipients) {
   TempDir dir;
   const std::string held = dir.write("held.eml", kMessage);
@@ -68,6 +98,8 @@ TEST(Release, ApprovingNeedsTheRecipients) {
   r = run_policyc({"release", held, "--store", store, "--rcpt", "widget.com", "--approve-sender"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("not an email address"), std::string::npos) << describe(r);
+  r = run_policyc({"release", held, "--store", store, "--rcpt", "a:b@widget.com", "--approve-sender"});
+  EXPECT_EQ(r.status, 2) << describe(r);
 }
 
 }  // namespace

@@ -15,8 +15,8 @@ TEST(ListEntry, FoldsAddressesDomainsAndAddresses) {
   EXPECT_EQ(list_entry("bücher.example"), "xn--bcher-kva.example");
   EXPECT_EQ(list_entry("2001:DB8::1"), "2001:db8::1");
   EXPECT_EQ(list_entry("192.0.2.7"), "192.0.2.7");
-  for (const char* bad :
-       {"", "localhost", "@widget.com", "info@", "a@b@c", "a b.example", ".example", "192.0.2.0/24"})
+  for (const char* bad : {"", "localhost", "@widget.com", "info@", "a@b@c", "a b.example", ".example",
+                          "192.0.2.0/24", "a:b@widget.com", "http://x.example"})
     EXPECT_EQ(list_entry(bad), std::nullopt) << bad;
 }
 
@@ -26,6 +26,22 @@ TEST(SenderEntries, AddressesDomainsParentsAndTheClient) {
   EXPECT_EQ(sender_entries(addresses, runtime::IpAddress::parse("192.0.2.7")),
             (std::vector<std::string>{"news@mail.vendor.example", "mail.vendor.example", "vendor.example",
                                       "boss@widget.com", "widget.com", "192.0.2.7"}));
+}
+
+TEST(CanonicalListKey, FoldsWhatAnAdminTypes) {
+  std::string problem;
+  EXPECT_EQ(canonical_list_key("list:blocked:org:Evil.Example", &problem), "list:blocked:org:evil.example");
+  EXPECT_EQ(canonical_list_key("list:safe:user:Bob@Widget.com:bücher.example", &problem),
+            "list:safe:user:bob@widget.com:xn--bcher-kva.example");
+  EXPECT_EQ(canonical_list_key("list:safe:group:finance:2001:DB8::1", &problem),
+            "list:safe:group:finance:2001:db8::1");
+  EXPECT_EQ(canonical_list_key("list:trusted:org:evil.example", &problem), std::nullopt);
+  EXPECT_NE(problem.find("list:safe:"), std::string::npos);
+  EXPECT_EQ(canonical_list_key("list:safe:org:192.0.2.0/24", &problem), std::nullopt);
+  EXPECT_NE(problem.find("not an address, a domain or an IP address"), std::string::npos) << problem;
+  EXPECT_EQ(canonical_list_key("list:safe:team:x:evil.example", &problem), std::nullopt);
+  EXPECT_EQ(canonical_list_key("list:safe:user:widget.com:evil.example", &problem), std::nullopt);
+  EXPECT_EQ(canonical_list_key("list:safe:org:evil example", &problem), std::nullopt);
 }
 
 class Lists : public StoreFixture {};

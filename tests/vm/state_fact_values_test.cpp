@@ -27,5 +27,14 @@ TEST(StateFactValues, NoValueMakesEveryComparisonFalse) {
   EXPECT_EQ(v.score, 32);  // only the negation of a false comparison holds
 }
 
+TEST(StateFactValues, TheTraceSaysNoValueNotNan) {
+  Policy p("if bulk.count >= 3 then score +1 \"bulk\"\n");
+  p.evaluator().set_trace(true);
+  const Verdict v = p.run(kMessage);
+  ASSERT_EQ(v.trace.size(), 1u);
+  ASSERT_FALSE(v.trace[0].tests.empty());
+  EXPECT_EQ(v.trace[0].tests.back().detail, "no value >= 3");
+}
+
 }  // namespace
 }  // namespace mp::vm
