@@ -127,7 +127,8 @@ FactValue MessageFacts::compute(FieldId fact, std::span<const std::string> argum
     case FieldId::AvSignature: return av_fact(fact == FieldId::AvSignature);
     case FieldId::Reputation:
     case FieldId::NetReputation: return reputation_fact(fact, arguments);
-    case FieldId::Rate: return rate_fact(arguments);
+    case FieldId::Rate:
+    case FieldId::RateSurge: return rate_fact(fact, arguments);
     case FieldId::Bayes: return bayes_fact();
     case FieldId::SenderList: return sender_list_fact();
     case FieldId::BulkCount: return bulk_fact(false);

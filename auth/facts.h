@@ -122,7 +122,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   vm::FactValue country_fact(std::span<const std::string> fields);
   vm::FactValue av_fact(bool signature);
   vm::FactValue reputation_fact(vm::FieldId fact, std::span<const std::string> fields);
-  vm::FactValue rate_fact(std::span<const std::string> arguments);
+  vm::FactValue rate_fact(vm::FieldId fact, std::span<const std::string> arguments);
   vm::FactValue bayes_fact();
   vm::FactValue sender_list_fact();
   vm::FactValue bulk_fact(bool addresses);

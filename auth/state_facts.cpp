@@ -60,8 +60,9 @@ FactValue MessageFacts::reputation_fact(FieldId fact, std::span<const std::strin
 }
 
 // "client.auth_user/3600": counts this message for the field's value and reads the
-// window. A field without a value (no SASL login) counts nothing and has no value.
-FactValue MessageFacts::rate_fact(std::span<const std::string> arguments) {
+// window, or for rate_surge how many times its usual the window is. A field without a
+// value (no SASL login) counts nothing and has no value.
+FactValue MessageFacts::rate_fact(FieldId fact, std::span<const std::string> arguments) {
   return from_store([&](state::Store& store, FactValue& v) {
     for (const std::string& argument : arguments) {
       const size_t slash = argument.rfind('/');
@@ -69,8 +70,15 @@ FactValue MessageFacts::rate_fact(std::span<const std::string> arguments) {
       const std::string key = key_of_field(field);
       if (slash == std::string::npos || key.empty()) continue;
       const double window = std::stod(argument.substr(slash + 1));
-      v.numbers.push_back(state::count_event(store, field + ":" + key, window, options_.clock()));
       v.arguments.push_back(argument);
+      if (fact == FieldId::Rate) {
+        v.numbers.push_back(state::count_event(store, field + ":" + key, window, options_.clock()));
+        continue;
+      }
+      const state::Surge surge = state::count_surge(store, field + ":" + key, window, options_.clock());
+      v.numbers.push_back(surge.ratio());
+      v.detail += fmt::format("{}{}: {:g} in the last {}, usually {:.1f}", v.detail.empty() ? "" : "; ", key,
+                              surge.count, vm::window_text(window), surge.usual);
     }
   });
 }

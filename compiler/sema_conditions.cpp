@@ -403,14 +403,15 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
       {"header_number", FieldId::HeaderNumber},
       {"reputation", FieldId::Reputation},
       {"net_reputation", FieldId::NetReputation},
-      {"rate", FieldId::Rate}};
+      {"rate", FieldId::Rate},
+      {"rate_surge", FieldId::RateSurge}};
   auto function = kFunctions.find(o.name);
   if (function == kFunctions.end()) {
     if (report) {
       diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
                          "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), "
                          "header_number(\"NAME\"), mx(DOMAIN-FIELD), net_reputation(IP-FIELD), "
-                         "rate(KEY-FIELD, WINDOW), reputation(IP-FIELD)");
+                         "rate(KEY-FIELD, WINDOW), rate_surge(KEY-FIELD, WINDOW), reputation(IP-FIELD)");
     }
     return std::nullopt;
   }
@@ -418,7 +419,8 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   ref.field = function->second;
   ref.span = o.span;
   ref.display = std::string(sources_.slice(o.span));
-  if (ref.field == FieldId::Rate) return rate_field(o, std::move(ref), report);
+  if (ref.field == FieldId::Rate || ref.field == FieldId::RateSurge)
+    return rate_field(o, std::move(ref), report);
   const lang::Operand* arg = o.args.size() == 1 ? &o.args[0] : nullptr;
   bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
   const bool header = ref.field == FieldId::HeaderNumber;
@@ -458,7 +460,8 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
 
 // `rate(KEY-FIELD, WINDOW)`: a field with one value (its value is the key whose messages
 // are counted) and a window of whole seconds, minutes, hours, days or weeks (`90s`,
-// `30m`, `1h`, `7d`, `1w`). The filter is "FIELD/SECONDS".
+// `30m`, `1h`, `7d`, `1w`). The filter is "FIELD/SECONDS". `rate_surge` takes the same,
+// with a window of at most half its week's baseline (3.5 days).
 std::optional<FieldRef> Sema::rate_field(const lang::Operand& o, FieldRef ref, bool report) {
   static const std::set<std::string_view> kKeyFields = {
       "sender",           "sender.domain", "sender.local",       "helo",
@@ -473,16 +476,22 @@ std::optional<FieldRef> Sema::rate_field(const lang::Operand& o, FieldRef ref, b
   if (o.args.size() == 2 && o.args[1].kind == lang::OperandKind::Literal) {
     seconds = vm::window_seconds(o.args[1].literal.text).value_or(0);
   }
+  const bool surge = ref.field == FieldId::RateSurge;
+  constexpr double kLongestSurgeWindow = 3.5 * 86400;  // half of state::kSurgeBaseline, a week
+  if (surge && seconds > kLongestSurgeWindow) seconds = 0;
   if (!key.empty() && seconds > 0) {
     ref.header_filter = key + "/" + std::to_string(static_cast<long long>(seconds));
     return ref;
   }
   if (report) {
     diagnostics_.error(
-        "E015", "bad argument to `rate`", o.span, "not accepted here",
-        "`rate` takes a key field (sender, sender.domain, sender.local, helo, client.auth_user, "
-        "client.ip, client.effective_ip) and a window: 90s, 30m, 1h, 7d, 1w; e.g. "
-        "`rate(client.auth_user, 1h)`");
+        "E015", "bad argument to `" + o.name + "`", o.span, "not accepted here",
+        "`" + o.name +
+            "` takes a key field (sender, sender.domain, sender.local, helo, client.auth_user, "
+            "client.ip, client.effective_ip) and a window: 90s, 30m, 1h, " +
+            (surge ? "1d (at most 3.5 days: the usual is a week's); e.g. `rate_surge"
+                   : "7d, 1w; e.g. `rate") +
+            "(client.auth_user, 1h)`");
   }
   return std::nullopt;
 }

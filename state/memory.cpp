@@ -1,7 +1,9 @@
 // Reputation decay and rate windows on atomic additions (state/memory.h).
 #include "state/memory.h"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include <fmt/format.h>
@@ -107,6 +109,40 @@ std::vector<double> count_events(Store& store, std::span<const std::string> keys
     counts[k] += sum(std::span(values).subspan(k * per_key, per_key));
   }
   return counts;
+}
+
+Surge count_surge(Store& store, std::string_view key, double window, double now, double baseline) {
+  if (window * 2 > baseline) throw std::invalid_argument("surge window longer than half its baseline");
+  const std::string surge_key = "surge:" + std::string(key);
+  const auto add_one = [&](double span) {
+    const double length = bucket_length(span);
+    const std::pair<std::string, double> delta[] = {
+        {bucket_key(surge_key, span, static_cast<long long>(std::floor(now / length))), 1}};
+    return store.add(delta, span + length).front();
+  };
+  const double in_window = add_one(window);
+  const double in_baseline = add_one(baseline);
+  std::vector<std::string> keys = earlier_buckets(surge_key, window, now);
+  const size_t window_keys = keys.size();
+  const std::vector<std::string> baseline_keys = earlier_buckets(surge_key, baseline, now);
+  keys.insert(keys.end(), baseline_keys.begin(), baseline_keys.end());
+  const std::vector<std::optional<std::string>> values = store.get_many(keys);
+  const auto earlier = std::span(values).subspan(window_keys);
+
+  Surge surge;
+  surge.count = in_window + sum(std::span(values).first(window_keys));
+  // The history starts with the oldest baseline bucket that has events (or the current).
+  const double length = bucket_length(baseline);
+  double start = std::floor(now / length) * length;
+  for (size_t i = 0; i < earlier.size(); ++i) {
+    if (earlier[i] && std::strtod(earlier[i]->c_str(), nullptr) > 0) {
+      start -= static_cast<double>(earlier.size() - i) * length;
+      break;
+    }
+  }
+  const double before = std::max(0.0, in_baseline + sum(earlier) - surge.count);
+  surge.usual = before / std::max(1.0, (now - start - window) / window);
+  return surge;
 }
 
 double event_count(Store& store, std::string_view key, double window, double now) {

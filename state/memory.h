@@ -59,4 +59,28 @@ MP_API std::vector<double> count_events(Store& store, std::span<const std::strin
 // How many events of `key` the window holds at `now`, without counting one.
 MP_API double event_count(Store& store, std::string_view key, double window, double now);
 
+// ---- Surges ------------------------------------------------------------------------
+//
+// How a key's last `window` compares with its usual: the average count per window over
+// the `baseline` before it (a week). The baseline is counted in ten buckets of its own;
+// a key's history starts at its oldest baseline bucket with events, so an account a day
+// old is compared with its day, not with a week it did not have. Keys "surge:KEY", apart
+// from count_event's, so a policy reading both counts the message once in each.
+
+constexpr double kSurgeBaseline = 7 * 86400;  // seconds
+
+struct Surge {
+  double count = 0;  // events in the window, this one included
+  double usual = 0;  // average events per window before it; 0 when there were none
+  // How many times its usual the window is; a usual under one counts as one, so a key
+  // with little history is measured by its count.
+  double ratio() const { return count / (usual < 1 ? 1 : usual); }
+};
+
+// Counts one event of `key` at `now` in the window and in the baseline: two
+// Store::add and one Store::get_many. `window` (seconds) is at most half the baseline,
+// else std::invalid_argument. Throws StoreUnavailable.
+MP_API Surge count_surge(Store& store, std::string_view key, double window, double now,
+                         double baseline = kSurgeBaseline);
+
 }  // namespace mp::state

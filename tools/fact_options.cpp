@@ -26,7 +26,8 @@ void FactFlags::add_to(CLI::App& command, bool system_resolver) {
       ->check(CLI::Range(1, 600000));
   command
       .add_option("--store", store_,
-                  "State store for reputation, net_reputation and rate: lmdb:PATH, redis://HOST:PORT[/DB] "
+                  "State store for the state facts (reputation, rate, rate_surge, bayes, sender_list, "
+                  "bulk.*): lmdb:PATH, redis://HOST:PORT[/DB] "
                   "(docs/state.md)")
       ->type_name("ADDRESS");
 }

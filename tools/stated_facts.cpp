@@ -116,7 +116,7 @@ std::optional<StatedFact> parse_fact_key(std::string_view key) {
       if (argument.size() < 3 || argument.front() != '"' || argument.back() != '"') return std::nullopt;
       argument = argument.substr(1, argument.size() - 2);
     }
-    if (fact == FieldId::Rate) return rate_key(std::move(out), argument);
+    if (fact == FieldId::Rate || fact == FieldId::RateSurge) return rate_key(std::move(out), argument);
     if (argument.empty() || argument.find_first_of("\"() ") != std::string_view::npos) return std::nullopt;
     out.argument = std::string(argument);
     return out;

@@ -20,6 +20,10 @@ MP_API bool is_fact(FieldId field);
 // The facts read from the state store (state/memory.h, bayes/bayes.h): reputation,
 // net_reputation, rate, bayes.
 MP_API bool is_state_fact(FieldId field);
+// The facts that count the message as they read (rate, rate_surge, bulk.count,
+// bulk.addresses): the VM computes them when a rule that reads them is reached, before
+// its condition, so that a count never depends on what an `and` before it decided.
+MP_API bool is_counting_fact(FieldId field);
 // "1h", "7d", "90s": a rate window (seconds) as a policy writes it.
 MP_API std::string window_text(double seconds);
 // The other way: "90s", "30m", "12h", "7d", "1w" (a whole number of one unit) in

@@ -99,10 +99,12 @@ std::string field_label(FieldId field, std::string_view argument) {
     case FieldId::HeaderNumber: return "header_number(\"" + arg + "\")";
     case FieldId::Reputation: return "reputation(" + arg + ")";
     case FieldId::NetReputation: return "net_reputation(" + arg + ")";
-    case FieldId::Rate: {
+    case FieldId::Rate:
+    case FieldId::RateSurge: {
+      const std::string name = field == FieldId::Rate ? "rate(" : "rate_surge(";
       const size_t slash = arg.rfind('/');
-      if (slash == std::string::npos) return "rate(" + arg + ")";
-      return "rate(" + arg.substr(0, slash) + ", " + window_text(std::stod(arg.substr(slash + 1))) + ")";
+      if (slash == std::string::npos) return name + arg + ")";
+      return name + arg.substr(0, slash) + ", " + window_text(std::stod(arg.substr(slash + 1))) + ")";
     }
     default: return std::string(field_info(field).name);
   }
@@ -147,13 +149,19 @@ bool is_fact(FieldId field) {
 bool is_state_fact(FieldId field) {
   return field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
          field == FieldId::Bayes || field == FieldId::SenderList || field == FieldId::BulkCount ||
+         field == FieldId::BulkAddresses || field == FieldId::RateSurge;
+}
+
+bool is_counting_fact(FieldId field) {
+  return field == FieldId::Rate || field == FieldId::RateSurge || field == FieldId::BulkCount ||
          field == FieldId::BulkAddresses;
 }
 
 bool takes_argument(FieldId field) {
   return field == FieldId::HeaderValue || field == FieldId::Dnsbl || field == FieldId::Dnswl ||
          field == FieldId::Mx || field == FieldId::Country || field == FieldId::HeaderNumber ||
-         field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate;
+         field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
+         field == FieldId::RateSurge;
 }
 
 std::optional<double> window_seconds(std::string_view text) {

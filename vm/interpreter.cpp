@@ -109,6 +109,7 @@ uint32_t Run::next_applicable_rule(uint32_t rule, uint8_t direction_bit, uint32_
       continue;
     }
     current_rule_ = rule;  // a fact its guard reads may fail: name this rule then
+    for (const FieldId counted : r.counts) (void)fields_.values(counted);
     if (r.guard_kind == GuardKind::Pattern) fields_.require_argument(r.guard_field, im_.patterns[r.guard].header_filter);
     if (r.guard_kind == GuardKind::Set) fields_.require_argument(r.guard_field, im_.sets[r.guard].header_filter);
     bool guard_failed =

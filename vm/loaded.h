@@ -33,6 +33,8 @@ struct RuleHot {
   bool scoped = false;  // for some users or groups only (RuleInfo::scope_users, scope_groups)
   double expires = 0;   // RuleInfo::expires
   bool reads_bayes = false;  // its score does not count towards Bayes auto-learning
+  // The counting facts it reads (is_counting_fact), computed when the rule is reached.
+  std::vector<FieldId> counts;
 };
 
 // Hashing that accepts string_view lookups in maps keyed by std::string.

@@ -42,16 +42,25 @@ std::vector<FactUse> collect_facts_used(const ImageData& im) {
   return facts;
 }
 
-// Whether the code of `rule` reads `field`.
-bool reads_field(const ImageData& im, const RuleInfo& rule, FieldId field) {
+// The fields the code of `rule` reads that `wanted` accepts, each once.
+template <class Wanted>
+std::vector<FieldId> fields_read(const ImageData& im, const RuleInfo& rule, Wanted&& wanted) {
+  std::vector<FieldId> out;
+  const auto add = [&](uint32_t operand) {
+    const auto field = static_cast<FieldId>(operand);
+    if (wanted(field) && std::find(out.begin(), out.end(), field) == out.end()) out.push_back(field);
+  };
   for (uint32_t pc = rule.code_begin; pc < rule.code_end; ++pc) {
     const Instruction& ins = im.code[pc];
     const OpInfo& info = op_info(ins.op);
-    if ((info.b == OperandKind::Field && static_cast<FieldId>(ins.b) == field) ||
-        (info.c == OperandKind::Field && static_cast<FieldId>(ins.c) == field))
-      return true;
+    if (info.b == OperandKind::Field) add(ins.b);
+    if (info.c == OperandKind::Field) add(ins.c);
   }
-  return false;
+  return out;
+}
+
+bool reads_field(const ImageData& im, const RuleInfo& rule, FieldId field) {
+  return !fields_read(im, rule, [field](FieldId f) { return f == field; }).empty();
 }
 
 HsDatabase deserialize(const FieldDatabase& db) {
@@ -97,7 +106,8 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
                                                              : FieldId::Subject;
     const bool mandatory = is_mandatory_stage(im.stages[r.stage]);
     loaded->rules.push_back({r.code_begin, r.code_end, r.guard, r.guard_kind, r.directions, guard_field,
-                             mandatory, r.scoped(), r.expires, reads_field(im, r, FieldId::Bayes)});
+                             mandatory, r.scoped(), r.expires, reads_field(im, r, FieldId::Bayes),
+                             fields_read(im, r, is_counting_fact)});
     if (mandatory) loaded->mandatory_end = static_cast<uint32_t>(loaded->rules.size());
     if (loaded->split_rule == im.rules.size() && (r.scoped() || reads_field(im, r, FieldId::SenderList)))
       loaded->split_rule = static_cast<uint32_t>(loaded->rules.size() - 1);

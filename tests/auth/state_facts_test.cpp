@@ -87,6 +87,40 @@ TEST_P(StateFacts, RatesCountEachAccountApart) {
   EXPECT_EQ(judge(policy, envelope("192.0.2.1")).action, vm::Action::Deliver);
 }
 
+TEST_P(StateFacts, ARuleCountsEveryMessageItReachesWhateverItsAndDecided) {
+  // The rate is read only after `client.ip is …` holds, yet every message the rule
+  // reaches counts: the fourth from jane is the fourth, not the first.
+  vm::interpreter_test::Policy policy(
+      "if client.ip is 192.0.2.9 and rate(client.auth_user, 1h) > 3 then tempfail \"451 4.7.1 slow down\"\n");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(judge(policy, envelope("192.0.2.1", {}, "jane")).action, vm::Action::Deliver);
+  EXPECT_EQ(judge(policy, envelope("192.0.2.9", {}, "jane")).action, vm::Action::Tempfail);
+}
+
+TEST_P(StateFacts, ASurgeIsJudgedAgainstEachAccountsOwnWeek) {
+  vm::interpreter_test::Policy policy(
+      "if rate_surge(client.auth_user, 1h) > 10 and rate(client.auth_user, 1h) > 50\n"
+      "  then tempfail \"451 4.7.1 far more than usual\"\n");
+  const auto send = [&](const std::string& user, int per_hour, int hours) {
+    vm::Verdict last;
+    for (int i = 0; i < per_hour * hours; ++i) {
+      clock_.now->store(clock_.now->load() + 3600.0 / per_hour);
+      last = judge(policy, envelope("192.0.2.1", {}, user));
+    }
+    return last;
+  };
+  // A newsletter account at eighty an hour for a day stays at its pace; a person at two
+  // an hour who suddenly sends sixty in an hour is held back.
+  EXPECT_EQ(send("news", 80, 24).action, vm::Action::Deliver);
+  EXPECT_EQ(send("jane", 2, 24).action, vm::Action::Deliver);
+  const vm::Verdict burst = send("jane", 60, 1);
+  EXPECT_EQ(burst.action, vm::Action::Tempfail);
+  ASSERT_FALSE(burst.facts.empty());
+  EXPECT_TRUE(burst.facts[0].detail.starts_with("jane: 5")) << burst.facts[0].detail;
+  EXPECT_NE(burst.facts[0].detail.find(" in the last 1h, usually 1."), std::string::npos);
+  EXPECT_EQ(send("news", 80, 1).action, vm::Action::Deliver);
+}
+
 TEST_P(StateFacts, BayesHasAValueOnceTrainedAndItsCluesAreTraced) {
   vm::interpreter_test::Policy policy("if bayes >= 0.9 then quarantine \"Bayes\"\n");
   const auto message = [](const std::string& subject, const std::string& body, int n) {

@@ -66,6 +66,38 @@ TEST_P(MemoryTest, RatesCountTheWindowAndForgetWhatSlidOut) {
   EXPECT_EQ(count_event(*store_, "auth:jane", 24 * hour, t0 + 1.7 * hour), 1);
 }
 
+TEST_P(MemoryTest, ASurgeIsMeasuredAgainstTheKeysOwnUsual) {
+  // Two messages an hour for three days, then sixty in one hour.
+  const double start = std::floor(t0 / 86400) * 86400;
+  for (double t = start; t < start + 72 * kHour; t += kHour / 2) count_surge(*store_, "auth:jane", kHour, t);
+  const Surge usual = count_surge(*store_, "auth:jane", kHour, start + 72 * kHour);
+  EXPECT_EQ(usual.count, 2);  // the one 30 minutes before, and this one
+  EXPECT_GT(usual.usual, 1.5);
+  EXPECT_LE(usual.usual, 2);
+  EXPECT_LT(usual.ratio(), 1.5);
+  Surge burst;
+  for (int i = 1; i <= 60; ++i) burst = count_surge(*store_, "auth:jane", kHour, start + 72 * kHour + i * 50);
+  EXPECT_EQ(burst.count, 61);
+  EXPECT_GT(burst.ratio(), 25);
+  // A key never seen: its count, against a usual of none.
+  const Surge first = count_surge(*store_, "auth:john", kHour, start + 72 * kHour);
+  EXPECT_EQ(first.count, 1);
+  EXPECT_EQ(first.usual, 0);
+  EXPECT_EQ(first.ratio(), 1);
+  // rate() of the same key is not disturbed: the surge keeps its own counts.
+  EXPECT_EQ(event_count(*store_, "auth:jane", kHour, start + 73 * kHour), 0);
+  EXPECT_THROW(count_surge(*store_, "auth:jane", 4 * 86400, t0), std::invalid_argument);
+}
+
+TEST_P(MemoryTest, AYoungKeysUsualIsItsOwnDaysNotAWeeks) {
+  // Ten messages an hour for a day: its usual is near ten, not 10 × 24 / 168.
+  const double start = std::floor(t0 / 86400) * 86400;
+  for (double t = start; t < start + 24 * kHour; t += kHour / 10) count_surge(*store_, "auth:new", kHour, t);
+  const Surge s = count_surge(*store_, "auth:new", kHour, start + 24 * kHour);
+  EXPECT_GT(s.usual, 5);
+  EXPECT_LE(s.usual, 10);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, MemoryTest, kAllKinds, kind_name);
 
 }  // namespace
