@@ -1,25 +1,28 @@
-// The Redis store, through hiredis's synchronous API: one connection, one command (or
-// one pipeline) at a time under a mutex; each answer is waited for at most
-// options.timeout. A failure (refused, timed out, an error reply) drops the connection
-// and marks the store down for options.retry_after, during which every call throws at
-// once: a dead or hung Redis costs a message nothing but the first timeout. Expiry
-// is Redis's own (PX on SET, PEXPIRE after INCRBYFLOAT).
-#include <hiredis/hiredis.h>
-
+// The Redis store: a standalone server or a Redis Cluster, found out at connect (CLUSTER
+// SLOTS answers, or is refused by a server without cluster support). Commands are
+// pipelined: all on the one server, or for a cluster grouped by the node that serves
+// each key's hash slot, every node's pipeline written before any reply is read; a
+// MOVED reply re-reads the slot map and sends the command again, an ASK sends it once
+// to the node named, after ASKING (redis_cluster.h). One command (or pipeline) at a
+// time under a mutex; each answer is waited for at most options.timeout. A failure
+// (refused, timed out, an error reply) drops every connection and marks the store
+// down for options.retry_after, during which every call throws at once: a dead or hung
+// Redis costs a message nothing but the first timeout. Expiry is Redis's own (PX on
+// SET, PEXPIRE after INCRBYFLOAT).
 #include <cmath>
+#include <map>
 #include <mutex>
+#include <numeric>
+#include <type_traits>
 
+#include "state/redis_cluster.h"
+#include "state/redis_node.h"
 #include "state/store_impl.h"
 
 namespace mp::state {
 namespace {
 
-using ReplyPtr = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
-
-timeval as_timeval(std::chrono::milliseconds ms) {
-  return timeval{static_cast<time_t>(ms.count() / 1000),
-                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
-}
+constexpr int kMaxRedirections = 5;
 
 long long milliseconds(double seconds) {
   return std::max(1LL, std::llround(seconds * 1000));
@@ -35,34 +38,6 @@ std::string match_prefix(std::string_view prefix) {
   return out + "*";
 }
 
-// A command as its words (binary-safe).
-class Command {
- public:
-  Command& operator<<(std::string_view word) {
-    words_.emplace_back(word);
-    return *this;
-  }
-  int argc() const { return static_cast<int>(words_.size()); }
-  std::vector<const char*> argv() const {
-    std::vector<const char*> out;
-    for (const auto& w : words_) out.push_back(w.data());
-    return out;
-  }
-  std::vector<size_t> lengths() const {
-    std::vector<size_t> out;
-    for (const auto& w : words_) out.push_back(w.size());
-    return out;
-  }
-
- private:
-  std::vector<std::string> words_;
-};
-
-std::optional<std::string> string_of(const redisReply* reply) {
-  if (reply->type == REDIS_REPLY_STRING) return std::string(reply->str, reply->len);
-  return std::nullopt;
-}
-
 class RedisStore final : public Store {
  public:
   RedisStore(RedisAddress address, const StoreOptions& options)
@@ -70,9 +45,6 @@ class RedisStore final : public Store {
         timeout_(options.timeout),
         retry_after_(options.retry_after),
         clock_(options.clock ? options.clock : system_clock_now) {}
-  ~RedisStore() override {
-    if (context_ != nullptr) redisFree(context_);
-  }
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
 
@@ -85,6 +57,12 @@ class RedisStore final : public Store {
   std::vector<std::optional<std::string>> get_many(std::span<const std::string> keys) override {
     std::vector<std::optional<std::string>> out;
     if (keys.empty()) return out;
+    if (cluster()) {  // MGET takes the keys of one slot only: a GET each, pipelined per node
+      std::vector<Command> commands;
+      for (const auto& key : keys) commands.push_back(std::move(Command() << "GET" << key));
+      for (const auto& reply : run(commands)) out.push_back(string_of(reply.get()));
+      return out;
+    }
     Command c;
     c << "MGET";
     for (const auto& key : keys) c << key;
@@ -127,22 +105,24 @@ class RedisStore final : public Store {
     return out;
   }
 
+  // SCAN on the server, or on each node of a cluster in turn.
   std::vector<std::string> keys(std::string_view prefix, size_t limit) override {
     std::vector<std::string> out;
-    std::string cursor = "0";
-    do {
-      Command c;
-      c << "SCAN" << cursor << "MATCH" << match_prefix(prefix) << "COUNT"
-        << "1000";
-      const auto replies = run({c});
-      const redisReply* reply = replies.front().get();
-      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) throw_down("SCAN: unexpected reply");
-      cursor = string_of(reply->element[0]).value_or("0");
-      const redisReply* found = reply->element[1];
-      for (size_t i = 0; i < found->elements && out.size() < limit; ++i) {
-        if (auto key = string_of(found->element[i])) out.push_back(std::move(*key));
-      }
-    } while (cursor != "0" && out.size() < limit);
+    for (const std::string& node : node_names()) {
+      std::string cursor = "0";
+      do {
+        Command c;
+        c << "SCAN" << cursor << "MATCH" << match_prefix(prefix) << "COUNT"
+          << "1000";
+        const ReplyPtr reply = run_on(node, c);
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) fail("SCAN: unexpected reply");
+        cursor = string_of(reply->element[0]).value_or("0");
+        const redisReply* found = reply->element[1];
+        for (size_t i = 0; i < found->elements && out.size() < limit; ++i) {
+          if (auto key = string_of(found->element[i])) out.push_back(std::move(*key));
+        }
+      } while (cursor != "0" && out.size() < limit);
+    }
     return out;
   }
 
@@ -184,52 +164,141 @@ class RedisStore final : public Store {
   }
 
  private:
-  // Sends `commands` as one pipeline and returns their replies, in order. Throws
-  // StoreUnavailable (and drops the connection) when any of them fails.
+  // Sends `commands` and returns their replies, in order. Throws StoreUnavailable (and
+  // drops every connection) when any of them fails.
   std::vector<ReplyPtr> run(const std::vector<Command>& commands) {
+    return connected([&] { return route(commands); });
+  }
+
+  // One command to the node named (SCAN walks each node's keys).
+  ReplyPtr run_on(const std::string& name, const Command& command) {
+    return connected([&] {
+      RedisNode& node = node_named(name);
+      node.append(command);
+      ReplyPtr reply = node.read();
+      if (reply->type == REDIS_REPLY_ERROR) throw NodeError(std::string(reply->str, reply->len));
+      return reply;
+    });
+  }
+
+  bool cluster() {
+    return connected([&] { return !slots_.empty(); });
+  }
+
+  std::vector<std::string> node_names() {
+    return connected([&] { return slots_.empty() ? std::vector<std::string>{seed_} : slots_.nodes; });
+  }
+
+  // `work()` under the mutex, connected: a failure of any node marks the store down.
+  template <class Work>
+  std::invoke_result_t<Work&> connected(Work&& work) {
     std::lock_guard lock(mutex_);
-    connect();
-    for (const Command& c : commands) {
-      const auto argv = c.argv();
-      const auto lengths = c.lengths();
-      if (redisAppendCommandArgv(context_, c.argc(), const_cast<const char**>(argv.data()), lengths.data()) !=
-          REDIS_OK) {
-        throw_down(context_->errstr);
-      }
+    try {
+      start();
+      return work();
+    } catch (const NodeError& e) {
+      fail(e.what());
     }
+  }
+
+  // Each command to its node, all pipelines written before any is read; redirected
+  // commands go round again, at most kMaxRedirections times.
+  std::vector<ReplyPtr> route(const std::vector<Command>& commands) {
     std::vector<ReplyPtr> replies;
-    for (size_t i = 0; i < commands.size(); ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) throw_down(context_->errstr);
-      ReplyPtr reply(static_cast<redisReply*>(raw), &freeReplyObject);
-      if (reply->type == REDIS_REPLY_ERROR) throw_down(std::string(reply->str, reply->len));
-      replies.push_back(std::move(reply));
+    for (size_t i = 0; i < commands.size(); ++i) replies.emplace_back(nullptr, &freeReplyObject);
+    std::vector<size_t> pending(commands.size());
+    std::iota(pending.begin(), pending.end(), 0);
+    std::vector<std::string> asked(commands.size());  // the node an ASK named, for that command only
+    for (int round = 0; !pending.empty(); ++round) {
+      if (round > kMaxRedirections) throw NodeError("more than 5 cluster redirections for one command");
+      std::vector<std::pair<RedisNode*, std::vector<size_t>>> batches;
+      for (const size_t i : pending) {
+        RedisNode* node = asked[i].empty() ? &node_for(commands[i]) : &node_named(asked[i]);
+        auto batch =
+            std::find_if(batches.begin(), batches.end(), [&](const auto& b) { return b.first == node; });
+        if (batch == batches.end()) batch = batches.insert(batches.end(), {node, {}});
+        batch->second.push_back(i);
+        if (!asked[i].empty()) node->append(Command() << "ASKING");
+        node->append(commands[i]);
+      }
+      for (auto& [node, indices] : batches) node->flush();
+      pending.clear();
+      bool moved = false;
+      for (auto& [node, indices] : batches) {
+        for (const size_t i : indices) {
+          if (!asked[i].empty()) node->read();  // ASKING's +OK
+          ReplyPtr reply = node->read();
+          if (reply->type != REDIS_REPLY_ERROR) {
+            replies[i] = std::move(reply);
+            continue;
+          }
+          const std::string error(reply->str, reply->len);
+          const auto redirection = parse_redirection(error);
+          if (!redirection || slots_.empty()) throw NodeError(error);
+          asked[i] = redirection->ask ? redirection->node : "";
+          moved = moved || !redirection->ask;
+          pending.push_back(i);
+        }
+      }
+      if (moved) read_slots(node_named(slots_.nodes.front()));
     }
     return replies;
   }
 
-  void connect() {
-    if (context_ != nullptr) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now < down_until_)
+  // Connects to the address configured, or when it is down to another node of the
+  // cluster it was part of, and learns whether it is a cluster.
+  void start() {
+    if (!nodes_.empty()) return;
+    if (std::chrono::steady_clock::now() < down_until_)
       throw StoreUnavailable(describe() + ": down (" + last_error_ + "); not asked again yet");
-    const timeval tv = as_timeval(timeout_);
-    context_ = address_.port == 0 ? redisConnectUnixWithTimeout(address_.host.c_str(), tv)
-                                  : redisConnectWithTimeout(address_.host.c_str(), address_.port, tv);
-    if (context_ == nullptr) throw_down("cannot allocate a connection");
-    if (context_->err != 0) throw_down(context_->errstr);
-    if (redisSetTimeout(context_, tv) != REDIS_OK) throw_down(context_->errstr);
-    if (address_.db != 0) {
-      ReplyPtr reply(static_cast<redisReply*>(redisCommand(context_, "SELECT %d", address_.db)),
-                     &freeReplyObject);
-      if (!reply || reply->type == REDIS_REPLY_ERROR) throw_down(reply ? reply->str : context_->errstr);
+    std::vector<std::string> others;
+    for (const std::string& name : known_) {
+      if (name != seed_) others.push_back(name);
+    }
+    auto seed = std::make_unique<RedisNode>(address_.host, address_.port, address_.db, timeout_);
+    seed_ = seed->name();
+    nodes_.emplace(seed_, std::move(seed));
+    for (size_t i = 0;; ++i) {
+      try {
+        return read_slots(i == 0 ? *nodes_.at(seed_) : node_named(others[i - 1]));
+      } catch (const NodeError&) {
+        if (i == others.size()) throw;
+      }
     }
   }
 
-  [[noreturn]] void throw_down(const std::string& why) {
+  // CLUSTER SLOTS: the slot map, or none from a server without cluster support.
+  void read_slots(RedisNode& node) {
+    node.append(Command() << "CLUSTER"
+                          << "SLOTS");
+    const ReplyPtr reply = node.read();
+    if (reply->type == REDIS_REPLY_ERROR) {
+      if (!slots_.empty()) throw NodeError(std::string(reply->str, reply->len));
+      return;  // not a cluster
+    }
+    auto map = parse_cluster_slots(reply.get(), address_.host);
+    if (!map) throw NodeError("the cluster does not serve every hash slot (CLUSTER SLOTS)");
+    slots_ = std::move(*map);
+    known_ = slots_.nodes;
+  }
+
+  RedisNode& node_for(const Command& command) {
+    return slots_.empty() ? *nodes_.at(seed_) : node_named(slots_.node_of(key_slot(command.key())));
+  }
+
+  RedisNode& node_named(const std::string& name) {
+    auto found = nodes_.find(name);
+    if (found != nodes_.end()) return *found->second;
+    const auto address = split_node_name(name);
+    if (!address) throw NodeError("a cluster node named '" + name + "'");
+    auto node = std::make_unique<RedisNode>(address->first, address->second, 0, timeout_);
+    return *nodes_.emplace(name, std::move(node)).first->second;
+  }
+
+  [[noreturn]] void fail(const std::string& why) {
     last_error_ = why.empty() ? "no answer" : why;
-    if (context_ != nullptr) redisFree(context_);
-    context_ = nullptr;
+    nodes_.clear();
+    slots_ = {};
     down_until_ = std::chrono::steady_clock::now() + retry_after_;
     throw StoreUnavailable(describe() + ": " + last_error_);
   }
@@ -238,7 +307,10 @@ class RedisStore final : public Store {
   std::chrono::milliseconds timeout_, retry_after_;
   Clock clock_;
   std::mutex mutex_;
-  redisContext* context_ = nullptr;
+  std::map<std::string, std::unique_ptr<RedisNode>> nodes_;  // by name ("host:port")
+  std::string seed_;                                         // the one configured
+  SlotMap slots_;                                            // empty: not a cluster
+  std::vector<std::string> known_;  // the cluster's nodes, kept while the store is down
   std::chrono::steady_clock::time_point down_until_{};
   std::string last_error_;
 };

@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace mp::state_test {
 
@@ -22,8 +25,10 @@ inline const char* kRedisServer = "/usr/bin/redis-server";
 
 class RedisProcess {
  public:
-  explicit RedisProcess(std::string name = "redis")
-      : dir_(std::filesystem::temp_directory_path() /
+  // `cluster`: a node of a Redis Cluster (RedisCluster below), its slots not yet given.
+  explicit RedisProcess(std::string name = "redis", bool cluster = false)
+      : cluster_(cluster),
+        dir_(std::filesystem::temp_directory_path() /
              ("mp_" + name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++))) {}
   ~RedisProcess() {
     stop();
@@ -40,14 +45,18 @@ class RedisProcess {
       return fail("redis-server is not installed (scripts/setup installs it)");
     std::filesystem::create_directories(dir_);
     port_ = free_port();
+    bus_port_ = free_port();  // not port + 10000: that may be past 65535
+    const std::string bus_port = std::to_string(bus_port_);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       std::freopen((dir_ / "redis.log").c_str(), "a", stdout);
       const std::string port = std::to_string(port_);
+      const std::string nodes = (dir_ / "nodes.conf").string();
       ::execl(kRedisServer, "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--unixsocket",
               socket().c_str(), "--save", "", "--appendonly", "no", "--dir", dir_.c_str(),
-              static_cast<char*>(nullptr));
+              "--cluster-enabled", cluster_ ? "yes" : "no", "--cluster-config-file", nodes.c_str(),
+              "--cluster-port", bus_port.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     for (int i = 0; i < 100; ++i) {
@@ -78,6 +87,8 @@ class RedisProcess {
   std::string socket() const { return (dir_ / "redis.sock").string(); }
   std::string unix_address() const { return "redis+unix:" + socket(); }
   std::string tcp_address() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  int bus_port() const { return bus_port_; }  // a cluster node's bus
   const std::string& error() const { return error_; }
 
  private:
@@ -102,9 +113,74 @@ class RedisProcess {
     return false;
   }
 
+  bool cluster_ = false;
   std::filesystem::path dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int bus_port_ = 0;
+  std::string error_;
+};
+
+// A Redis Cluster of three masters on 127.0.0.1, the 16384 slots split between them
+// (CLUSTER ADDSLOTSRANGE) and the nodes introduced (CLUSTER MEET), as `redis-cli
+// --cluster create` does without its one-second waits; start() waits until every node
+// says cluster_state:ok.
+class RedisCluster {
+ public:
+  static constexpr int kNodes = 3;
+
+  bool start() {
+    for (int i = 0; i < kNodes; ++i) {
+      nodes_.push_back(std::make_unique<RedisProcess>("redis_cluster", true));
+      if (!nodes_.back()->start()) return fail(nodes_.back()->error());
+      const int first = 16384 * i / kNodes, last = 16384 * (i + 1) / kNodes - 1;
+      if (on(i, "CLUSTER ADDSLOTSRANGE " + std::to_string(first) + " " + std::to_string(last)) != "OK\n")
+        return fail("CLUSTER ADDSLOTSRANGE refused");
+      if (i > 0)
+        on(0, "CLUSTER MEET 127.0.0.1 " + std::to_string(node(i).port()) + " " +
+                  std::to_string(node(i).bus_port()));
+    }
+    for (int tries = 0; tries < 200; ++tries) {
+      int ready = 0;
+      for (const auto& node : nodes_)
+        ready += cli(command(*node, "CLUSTER INFO")).find("cluster_state:ok") != std::string::npos;
+      if (ready == kNodes) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return fail("the cluster did not reach cluster_state:ok within 20 s");
+  }
+
+  // The first node's address: a client finds the others from it.
+  std::string address() const { return nodes_.front()->tcp_address(); }
+  RedisProcess& node(int i) { return *nodes_[static_cast<size_t>(i)]; }
+  // redis-cli ARGS against node i; its output.
+  std::string on(int i, const std::string& args) { return cli(command(node(i), args)); }
+  // redis-cli --cluster SUBCOMMAND against the first node (reshard, check, …).
+  std::string cluster(const std::string& args) {
+    return cli("/usr/bin/redis-cli --cluster " + args +
+               " 127.0.0.1:" + std::to_string(nodes_.front()->port()));
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  static std::string command(const RedisProcess& node, const std::string& args) {
+    return "/usr/bin/redis-cli -p " + std::to_string(node.port()) + " " + args;
+  }
+  static std::string cli(const std::string& command) {
+    std::string out;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr) return out;
+    char buffer[4096];
+    while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    ::pclose(pipe);
+    return out;
+  }
+  bool fail(std::string why) {
+    error_ = std::move(why);
+    return false;
+  }
+
+  std::vector<std::unique_ptr<RedisProcess>> nodes_;
   std::string error_;
 };
 

@@ -1,6 +1,7 @@
 // The fixture of the suites that run against every store: an LMDB file in a scratch
-// directory (with a clock the test moves) and a real redis-server over its unix socket
-// and over TCP (with the wall clock: Redis expires keys by its own).
+// directory (with a clock the test moves), a real redis-server over its unix socket
+// and over TCP, and a real Redis Cluster of three masters (with the wall clock: Redis
+// expires keys by its own).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -31,13 +32,14 @@ struct FakeClock {
   }
 };
 
-enum class Kind { Lmdb, RedisUnix, RedisTcp };
+enum class Kind { Lmdb, RedisUnix, RedisTcp, RedisCluster };
 
 inline std::string kind_name(const testing::TestParamInfo<Kind>& info) {
   switch (info.param) {
     case Kind::Lmdb: return "Lmdb";
     case Kind::RedisUnix: return "RedisUnix";
     case Kind::RedisTcp: return "RedisTcp";
+    case Kind::RedisCluster: return "RedisCluster";
   }
   return "?";
 }
@@ -53,6 +55,10 @@ class StoreFixture : public testing::TestWithParam<Kind> {
       fs::create_directories(dir_);
       options.address = "lmdb:" + (dir_ / "state.mdb").string();
       options.clock = clock_.clock();
+    } else if (GetParam() == Kind::RedisCluster) {
+      cluster_ = std::make_unique<state_test::RedisCluster>();
+      ASSERT_TRUE(cluster_->start()) << cluster_->error();
+      options.address = cluster_->address();
     } else {
       redis_ = std::make_unique<state_test::RedisProcess>();
       ASSERT_TRUE(redis_->start()) << redis_->error();
@@ -78,10 +84,12 @@ class StoreFixture : public testing::TestWithParam<Kind> {
   FakeClock clock_;
   fs::path dir_;
   std::unique_ptr<state_test::RedisProcess> redis_;
+  std::unique_ptr<state_test::RedisCluster> cluster_;
   StoreOptions options_;
   std::unique_ptr<Store> store_;
 };
 
-inline const auto kAllKinds = testing::Values(Kind::Lmdb, Kind::RedisUnix, Kind::RedisTcp);
+inline const auto kAllKinds =
+    testing::Values(Kind::Lmdb, Kind::RedisUnix, Kind::RedisTcp, Kind::RedisCluster);
 
 }  // namespace mp::state
