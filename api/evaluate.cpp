@@ -275,6 +275,7 @@ mp_verdict* mp_evaluate(mp_evaluator* evaluator, const void* message, size_t siz
     if (facts) {
       const std::string not_learned = facts->learn(verdict->verdict);
       if (!not_learned.empty()) verdict->verdict.logs.push_back(not_learned);
+      verdict->state_errors = {facts->store_errors().facts, facts->store_errors().learning};
     }
     mp::api::edit_body(*verdict, parsed);
     mp::api::split_verdict(*verdict, parsed, envelope->envelope, facts_seen);

@@ -61,6 +61,7 @@ struct mp_verdict {
   std::vector<std::pair<std::string, std::string>> result_headers;
   std::vector<std::pair<std::string, std::string>> auth;  // ("spf", "pass"), …
   double seconds = 0;
+  mp_state_errors state_errors{0, 0};
   // The banners put into the body, for a message that is passed on (deliver, allow,
   // quarantine); `edited` false otherwise.
   mp::runtime::EditedMessage body;

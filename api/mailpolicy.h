@@ -267,6 +267,17 @@ MP_EXPORT const char *mp_verdict_body_note(const mp_verdict *verdict);
 MP_EXPORT const char *mp_verdict_url_rewrite(const mp_verdict *verdict);
 MP_EXPORT size_t mp_verdict_urls_rewritten(const mp_verdict *verdict);
 
+/* How often the state store (docs/state.md) failed while this message was judged:
+ * `facts`, state facts left without their value (or temperror, state.on_error);
+ * `learning`, what the gateway learns from a verdict (reputation hits, Bayes
+ * auto-learning) dropped, not queued. Both 0 without a store or for a NULL verdict;
+ * policyd counts them in mailpolicy_state_errors_total. */
+typedef struct mp_state_errors {
+  size_t facts;
+  size_t learning;
+} mp_state_errors;
+MP_EXPORT mp_state_errors mp_verdict_state_errors(const mp_verdict *verdict);
+
 /* Per-recipient verdicts. Rules scoped to users or groups, and the recipients' own
  * sender lists (the `sender_list` fact), can give the recipients of one message
  * different verdicts. mp_verdict_split_count is then the number of different

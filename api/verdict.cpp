@@ -192,6 +192,9 @@ const char* mp_verdict_url_rewrite(const mp_verdict* v) {
 size_t mp_verdict_urls_rewritten(const mp_verdict* v) {
   return v && v->body.edited ? v->body.urls_rewritten : 0;
 }
+mp_state_errors mp_verdict_state_errors(const mp_verdict* v) {
+  return v ? v->state_errors : mp_state_errors{0, 0};
+}
 
 size_t mp_verdict_split_count(const mp_verdict* v) {
   return v ? v->split.size() : 0;

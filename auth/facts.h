@@ -97,6 +97,15 @@ class MP_API MessageFacts final : public vm::FactSource {
   // (score 14 without Bayes)"), added here.
   std::string learn(vm::Verdict& verdict);
 
+  // How often the state store failed during this message: facts left without their
+  // value (or a temperror) and learning dropped (reputation, Bayes auto-learning);
+  // for the gateway's metrics. Nothing is retried or queued: state is advisory.
+  struct StoreErrors {
+    size_t facts = 0;
+    size_t learning = 0;
+  };
+  const StoreErrors& store_errors() const { return store_errors_; }
+
   // What was computed (nullopt: no rule needed it).
   const std::optional<SpfOutcome>& spf() const { return spf_; }
   const std::optional<DkimVerification>& dkim() const { return dkim_; }
@@ -146,6 +155,7 @@ class MP_API MessageFacts final : public vm::FactSource {
   std::optional<ReverseDns> reverse_;
   std::optional<av::ScanResult> scan_;
   std::optional<state::BulkFingerprint> fingerprint_;
+  StoreErrors store_errors_;
 };
 
 // Generic (dynamic-pool) reverse names carry the address's digits: 1-2-3-4.dsl.example,

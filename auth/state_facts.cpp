@@ -35,6 +35,7 @@ FactValue MessageFacts::from_store(Compute&& compute) {
   try {
     compute(*options_.store, v);
   } catch (const state::StoreUnavailable& e) {
+    ++store_errors_.facts;
     FactValue failed;
     failed.temp_error = options_.state_tempfail;
     failed.detail = std::string("state store: ") + e.what() +
@@ -174,6 +175,7 @@ std::string MessageFacts::learn(vm::Verdict& verdict) {
                                        *cls == bayes::Class::Spam ? "spam" : "ham",
                                        verdict.score_without_bayes, bayes::learned_name(learned)));
   } catch (const state::StoreUnavailable& e) {
+    ++store_errors_.learning;
     problem += (problem.empty() ? "" : "; ") + std::string("bayes not auto-learnt: ") + e.what();
   }
   return problem;
@@ -195,6 +197,7 @@ std::string MessageFacts::learn(vm::Action action, bool decided_by_fact) {
   try {
     state::add_reputation(*options_.store, subjects, hits, options_.clock(), options_.reputation);
   } catch (const state::StoreUnavailable& e) {
+    ++store_errors_.learning;
     return std::string("reputation not recorded: ") + e.what();
   }
   return {};

@@ -99,5 +99,26 @@ TEST_F(CapiFeedback, MisuseIsAClearError) {
   EXPECT_EQ(mp_report(down.get(), "fn", kMessage.data(), kMessage.size(), nullptr, &err), MP_ERR_UNAVAILABLE);
 }
 
+TEST_F(CapiFeedback, AStoreThatIsDownIsCountedInTheVerdict) {
+  // Judged without the store's facts, and without learning from the quarantine.
+  Program program = compile(dir_.write("held.mp", std::string(kPolicy) + R"(stage spam_engine {
+  rule news: if subject contains "news" then quarantine "news"
+}
+)"));
+  Config down = config({{"state", "redis://127.0.0.1:1"}, {"dns.servers", "127.0.0.1:1"}});
+  Evaluator evaluator(mp_evaluator_new(program.get(), down.get(), nullptr));
+  Envelope env =
+      envelope({"--sender", "news@vendor.example", "--rcpt", "pat@widget.com", "--client-ip", "192.0.2.9"});
+  Verdict v = evaluate(evaluator.get(), kMessage, env.get());
+  EXPECT_STREQ(mp_action_name(mp_verdict_action(v.get())), "quarantine");
+  const mp_state_errors errors = mp_verdict_state_errors(v.get());
+  EXPECT_EQ(errors.facts, 2u);  // reputation(client.ip), sender_list
+  EXPECT_EQ(errors.learning, 1u);
+  // With a store that answers, none.
+  Verdict fine = evaluate(evaluator_.get(), kMessage, env.get());
+  EXPECT_EQ(mp_verdict_state_errors(fine.get()).facts + mp_verdict_state_errors(fine.get()).learning, 0u);
+  EXPECT_EQ(mp_verdict_state_errors(nullptr).facts, 0u);
+}
+
 }  // namespace
 }  // namespace mp::api_test

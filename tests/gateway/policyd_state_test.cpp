@@ -59,10 +59,16 @@ TEST_F(GatewayState, AnAccountsBurstIsDeferredAcrossARealRedis) {
   for (int i = 0; i < 2; ++i) EXPECT_EQ(send("carol@widget.com", jane).code(), 250);
   SendResult third = send("carol@widget.com", jane);
   EXPECT_EQ(third.code(), 451) << third.transcript();
-  // The store goes away: no value, mail flows (state.on_error = ignore).
+  // The store goes away: no value, mail flows (state.on_error = ignore), and the
+  // failures are in the log line and the metrics.
   redis.stop();
   EXPECT_EQ(send("carol@widget.com", jane).code(), 250);
   ASSERT_TRUE(policyd_->wait_for_events("message", 4));
+  const auto down = policyd_->events("message")[3];
+  EXPECT_EQ(down["action"], "deliver");
+  EXPECT_GE(down["state_errors"]["facts"].get<int>(), 1) << down.dump();
+  EXPECT_NE(policyd_->metrics().find("mailpolicy_state_errors_total{op=\"facts\"}"), std::string::npos)
+      << policyd_->metrics();
 }
 
 }  // namespace

@@ -322,6 +322,14 @@ void Service::record(const Session& s, const Judgement& j, double seconds, const
   }
   if (mp_verdict_url_rewrite(v) != nullptr) line["urls_rewritten"] = mp_verdict_urls_rewritten(v);
   if (mp_verdict_split_count(v) > 0) line["per_recipient"] = per_recipient_json(v);
+  const mp_state_errors state_errors = mp_verdict_state_errors(v);
+  if (state_errors.facts + state_errors.learning > 0) {
+    line["state_errors"] = {{"facts", state_errors.facts}, {"learning", state_errors.learning}};
+    metrics_.count("mailpolicy_state_errors_total", {{"op", "facts"}},
+                   static_cast<double>(state_errors.facts));
+    metrics_.count("mailpolicy_state_errors_total", {{"op", "learning"}},
+                   static_cast<double>(state_errors.learning));
+  }
   log_.write(line);
 }
 
