@@ -84,7 +84,7 @@ mp_status mp_release(const mp_config* config, const void* message, size_t size, 
     std::vector<std::string> to;
     for (size_t i = 0; i < count; ++i) {
       const std::string r = recipients[i] ? recipients[i] : "";
-      if (r.find('@') == std::string::npos || !mp::state::list_entry(r))
+      if (!mp::state::is_email_address(r))
         return fail(err, MP_ERR_INVALID_ARGUMENT, "`" + r + "` is not an email address");
       to.push_back(r);
     }

@@ -174,7 +174,7 @@ bool field_is_caseless(FieldId field) {
   std::string_view name = vm::field_info(field).name;
   return field == FieldId::AttachmentExtension || field == FieldId::AttachmentType ||
          field == FieldId::AttachmentTrueType || field == FieldId::ArchiveMemberExtension ||
-         field == FieldId::ArchiveMemberType || name.ends_with(".local");
+         field == FieldId::ArchiveMemberType || field == FieldId::Precedence || name.ends_with(".local");
 }
 
 IrNode Sema::condition(const lang::Condition& c) {

@@ -47,6 +47,10 @@ std::optional<std::string> list_entry(std::string_view text) {
   return runtime::fold_domain(text);
 }
 
+bool is_email_address(std::string_view text) {
+  return text.find('@') != std::string_view::npos && list_entry(text).has_value();
+}
+
 std::vector<std::string> recipient_scopes(std::string_view recipient, std::span<const std::string> groups) {
   std::vector<std::string> scopes = {user_scope(recipient)};
   for (const std::string& g : groups) scopes.push_back(group_scope(g));

@@ -33,6 +33,8 @@ MP_API std::string user_scope(std::string_view address);
 // domain (folded; it also stands for its subdomains) or an IP address (canonical
 // text); nullopt for anything else (a bare word, "@x", an empty text).
 MP_API std::optional<std::string> list_entry(std::string_view text);
+// Whether `text` is an email address (LOCAL@DOMAIN) as list_entry takes one.
+MP_API bool is_email_address(std::string_view text);
 
 // The scopes of `recipient` (a folded address in `groups`), narrowest first: its own,
 // each group's, the organisation's.

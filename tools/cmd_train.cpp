@@ -129,7 +129,7 @@ int report(const TrainOptions& o) {
 // next messages reach that recipient (custom_filters.recipient_safe_sender).
 int release(const TrainOptions& o) {
   for (const std::string& r : o.recipients) {
-    if (!state::list_entry(r) || r.find('@') == std::string::npos) {
+    if (!state::is_email_address(r)) {
       std::cerr << "error: --rcpt: `" << r << "` is not an email address\n";
       return 2;
     }

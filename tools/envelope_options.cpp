@@ -7,8 +7,11 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
+#include "runtime/identity.h"
+#include "state/lists.h"
 #include "tools/inputs.h"
 
 namespace mp::tools {
@@ -98,6 +101,17 @@ void add_source(MessageEnvelope& out, const std::string& field, const std::strin
   if (!source.empty()) out.sources.push_back({field, value, source});
 }
 
+// Each recipient an address, and each once: "" or what is wrong.
+std::string recipients_problem(const std::vector<std::string>& recipients) {
+  std::set<std::string> seen;
+  for (const std::string& r : recipients) {
+    if (!state::is_email_address(r)) return "--rcpt `" + r + "` is not an email address (LOCAL@DOMAIN)";
+    if (!seen.insert(runtime::fold_address(r)).second)
+      return "--rcpt " + r + " is given twice: a message has each recipient once";
+  }
+  return {};
+}
+
 void derive_recipient(const runtime::Message& message, MessageEnvelope& out) {
   for (const char* header : kRecipientHeaders) {
     std::string address = header_address(message, header);
@@ -129,6 +143,10 @@ void EnvelopeOptions::add_to(CLI::App& command) {
 }
 
 std::optional<runtime::Envelope> EnvelopeOptions::base() const {
+  if (std::string problem = recipients_problem(recipients_); !problem.empty()) {
+    std::cerr << "error: " << problem << "\n";
+    return std::nullopt;
+  }
   runtime::Envelope envelope;
   envelope.recipients = recipients_;
   envelope.helo = helo_;
@@ -158,7 +176,11 @@ MessageEnvelope EnvelopeOptions::for_message(const runtime::Envelope& base, cons
     add_source(out, "sender", return_path, "Return-Path");
   }
   const bool rcpt_given = !recipients_.empty();
-  if (!rcpt_given && side.flags.count("--rcpt")) out.envelope.recipients = side.flags.at("--rcpt");
+  if (!rcpt_given && side.flags.count("--rcpt")) {
+    out.envelope.recipients = side.flags.at("--rcpt");
+    if (std::string problem = recipients_problem(out.envelope.recipients); !problem.empty())
+      return {base, {}, side.path + ": " + problem};
+  }
   for (const auto& r : out.envelope.recipients)
     add_source(out, "rcpt", r, rcpt_given ? kCommandLine : side.path);
   if (out.envelope.recipients.empty()) derive_recipient(message, out);

@@ -17,6 +17,7 @@
 #include "report/report.h"
 #include "runtime/identity.h"
 #include "runtime/message.h"
+#include "state/lists.h"
 #include "tools/inputs.h"
 
 namespace mp::tools {
@@ -230,6 +231,13 @@ static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, 
   } else if (key == "rcpt") {
     for (auto& word : split_words(value)) {
       if (word.size() >= 2 && word.front() == '<' && word.back() == '>') word = word.substr(1, word.size() - 2);
+      const bool twice =
+          std::any_of(c.envelope.recipients.begin(), c.envelope.recipients.end(),
+                      [&](const auto& r) { return runtime::fold_address(r) == runtime::fold_address(word); });
+      if (!state::is_email_address(word))
+        problem(fmt::format("rcpt `{}` is not an email address (LOCAL@DOMAIN)", word));
+      else if (twice)
+        problem(fmt::format("rcpt {} is given twice: a message has each recipient once", word));
       c.envelope.recipients.push_back(word);
     }
   } else if (key == "client-ip") {

@@ -245,6 +245,11 @@ TEST(SemaSets, MembershipOnCaselessTextFieldsIsCaseless) {
   bool caseless = s.fold == vm::Fold::Lower ||
                   s.entries == std::vector<std::string>{"exe", "scr"};
   EXPECT_TRUE(caseless) << "entries: " << testing::PrintToString(s.entries);
+  // Precedence is lowercased when read (`Precedence: List`): "List" must match it.
+  Compilation p = compile_ok("if precedence in [List, BULK] then score +1 \"list\"\n");
+  ASSERT_TRUE(p.image);
+  ASSERT_EQ(p.image->sets.size(), 1u);
+  EXPECT_EQ(p.image->sets[0].entries, (std::vector<std::string>{"bulk", "list"}));
 }
 
 TEST(SemaNets, IpTestsBuildNets) {

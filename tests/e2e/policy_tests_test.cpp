@@ -168,10 +168,18 @@ TEST(PolicyTests, MalformedCaseIsReportedWithFileLineAndTheOthersStillRun) {
             "case: unknown rule and action\n"
             "  message: mail/ham.eml\n"
             "  action: bounce\n"
-            "  rule: lotery\n");
+            "  rule: lotery\n"
+            "\n"
+            "case: recipients that are no addresses, or twice\n"
+            "  message: mail/ham.eml\n"
+            "  rcpt: carol, bob@widget.com Bob@Widget.com\n"
+            "  action: deliver\n"
+            "  rule: none\n");
   RunResult r = run_policyc(dir.path(), {"test", "."});
   EXPECT_EQ(r.status, 2) << describe(r);
-  EXPECT_EQ(r.last_line(), "1 passed, 2 failed") << describe(r);
+  EXPECT_EQ(r.last_line(), "1 passed, 3 failed") << describe(r);
+  EXPECT_TRUE(contains(r.out, "bad.mptest:20: error: rcpt `carol` is not an email address")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "bad.mptest:20: error: rcpt Bob@Widget.com is given twice")) << describe(r);
   EXPECT_TRUE(contains(r.out, "bad.mptest:4: error: unknown key `mesage`; did you mean `message`?")) << describe(r);
   EXPECT_TRUE(contains(r.out, "bad.mptest:3: error: the case has no `message:`")) << describe(r);
   EXPECT_TRUE(contains(r.out, "bad.mptest:15: error: unknown action `bounce`")) << describe(r);

@@ -144,6 +144,23 @@ TEST_F(Sidecar, JsonTraceListsTheSources) {
   EXPECT_EQ(j.value("envelope", nlohmann::json()), expected) << describe(r);
 }
 
+TEST_F(Sidecar, ABadRecipientIsAnErrorNotAnEmptyOrDoubledEnvelope) {
+  for (const auto& [args, error] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--rcpt", ""}, "error: --rcpt `` is not an email address"},
+           {{"--rcpt", "carol"}, "error: --rcpt `carol` is not an email address"},
+           {{"--rcpt", "carol@widget.com", "--rcpt", "Carol@Widget.com"},
+            "error: --rcpt Carol@Widget.com is given twice"}}) {
+    RunResult r = run(args);
+    EXPECT_EQ(r.status, 2) << describe(r);
+    EXPECT_NE(r.err.find(error), std::string::npos) << describe(r);
+  }
+  dir_.write("out.eml.env", "--rcpt partner@example.org --rcpt partner@example.org\n");
+  RunResult side = run({});
+  EXPECT_EQ(side.status, 1) << describe(side);
+  EXPECT_NE(side.err.find("out.eml.env: --rcpt partner@example.org is given twice"), std::string::npos)
+      << describe(side);
+}
+
 TEST_F(Sidecar, ABadSidecarIsAnErrorForItsMessage) {
   dir_.write("out.eml.env", "--client-ip not-an-ip\n");
   RunResult bad_ip = run({});
