@@ -114,6 +114,7 @@ FactValue MessageFacts::sender_list_fact() {
   const std::vector<std::string> entries =
       state::sender_entries(addresses, ip_of_field("client.effective_ip"));
   return from_store([&](state::Store& store, FactValue& v) {
+    if (envelope_.recipients.empty()) v.detail = "no envelope recipient: no one's lists to read";
     for (const std::string& recipient : envelope_.recipients) {
       const std::string address = runtime::fold_address(recipient);
       const auto match = state::find_listed(

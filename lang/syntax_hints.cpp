@@ -104,6 +104,36 @@ bool applies(Where where, antlr4::TokenStream& tokens, size_t index) {
   return false;
 }
 
+// Is the token at `index` inside a rule's scope, `rule NAME ( … )`?
+bool in_rule_scope(antlr4::TokenStream& tokens, size_t index) {
+  while (index-- > 0) {
+    antlr4::Token* t = tokens.get(index);
+    if (t->getChannel() != antlr4::Token::DEFAULT_CHANNEL) continue;
+    const std::string text = t->getText();
+    if (text == ")" || text == ":" || text == "{" || text == "}" || t->getType() == L::IF) return false;
+    if (text == "(") {
+      antlr4::Token* name = previous_token(tokens, index);
+      antlr4::Token* keyword = name ? previous_token(tokens, name->getTokenIndex()) : nullptr;
+      return keyword != nullptr && keyword->getType() == L::RULE;
+    }
+  }
+  return false;
+}
+
+// An error inside a rule's scope: what the word before it takes, or what a scope is.
+std::string scope_hint(antlr4::Token* before) {
+  const std::string word = before ? before->getText() : "";
+  if (word == "user")
+    return "`user` takes an email address, or a list of them: `rule vip (user ceo@widget.com): …`";
+  if (word == "group")
+    return "`group` takes the name of a group of org.groups: `rule wire (group finance): …`";
+  if (word == "until")
+    return "`until` takes a date, the last day the rule runs: `rule promo (until 2026-12-31): …`";
+  return "a rule's scope takes `inbound`, `outbound`, `internal`, `user ADDRESS`, `group NAME` and `until "
+         "DATE`, "
+         "separated by commas: `rule vip (inbound, user ceo@widget.com): …`";
+}
+
 // "IF", "Then", "AND": a keyword in the wrong case.
 std::string keyword_case_hint(antlr4::Parser& parser, const std::string& text) {
   std::string lower = text;
@@ -124,6 +154,7 @@ std::string syntax_hint(antlr4::Parser& parser, antlr4::Token* offending) {
   size_t index = offending->getTokenIndex();
   antlr4::Token* before = previous_token(tokens, index);
   const std::string text = offending->getText();
+  if (in_rule_scope(tokens, index)) return scope_hint(before);
   for (const auto& h : kHints) {
     if (!h.text.empty() && !one_of(h.text, text)) continue;
     if (h.type != 0 && h.type != offending->getType()) continue;

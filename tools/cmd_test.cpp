@@ -410,8 +410,22 @@ class Runner {
       evaluator.set_trace(false);
     }
     std::vector<std::string> ignored;
-    report_case(file, c, recipient_verdict(c, verdict, ignored), failures, facts.unstated(),
-                facts.unstated_flags());
+    std::vector<std::string> notes;
+    if (!facts.unstated().empty()) notes.push_back(unstated_note(facts.unstated(), facts.unstated_flags()));
+    if (!c.for_recipient && !verdict.per_recipient.empty()) notes.push_back(split_note(verdict));
+    report_case(file, c, recipient_verdict(c, verdict, ignored), failures, facts.unstated(), notes);
+  }
+
+  // A split verdict checked without `for:`: the case saw the first recipient's.
+  static std::string split_note(const vm::Verdict& verdict) {
+    std::vector<std::string> outcomes;
+    for (const auto& outcome : verdict.per_recipient)
+      outcomes.push_back(
+          fmt::format("{} {}", fmt::join(outcome.recipients, ", "), vm::action_name(outcome.verdict.action)));
+    return fmt::format(
+        "the recipients got different verdicts ({}); the case checked the first's: say whose with `for: "
+        "ADDRESS`",
+        fmt::join(outcomes, "; "));
   }
 
   // The verdict of the case's `for:` recipient (the whole verdict when every recipient
@@ -447,7 +461,7 @@ class Runner {
 
   void report_case(const TestFile& file, const TestCase& c, const vm::Verdict& verdict,
                    const std::vector<std::string>& failures, const std::vector<std::string>& unstated,
-                   const std::vector<std::string>& flags) {
+                   const std::vector<std::string>& notes) {
     bool pass = failures.empty();
     (pass ? passed_ : failed_)++;
     if (json_) {
@@ -455,21 +469,22 @@ class Runner {
       j["failures"] = failures;
       j["verdict"] = ordered_json::parse(verdict_json(c.message_name, verdict));
       if (!unstated.empty()) j["unstated_facts"] = unstated;
+      if (!notes.empty()) j["notes"] = notes;
       std::cout << dump(j) << "\n";
       return;
     }
     if (pass) {
-      if (o_.verbose || !unstated.empty())
+      if (o_.verbose || !notes.empty())
         std::cout << fmt::format("PASS {}:{}: {}\n", file.path, c.line, c.name);
       if (o_.verbose) std::cout << fmt::format("  got:      {}\n", got_summary(verdict));
-      if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated, flags) << "\n";
+      for (const auto& note : notes) std::cout << "  note: " << note << "\n";
       return;
     }
     std::cout << fmt::format("FAIL {}:{}: {}\n", file.path, c.line, c.name);
     std::cout << fmt::format("  expected: {}\n", expected_summary(c));
     std::cout << fmt::format("  got:      {}\n", got_summary(verdict));
     for (const auto& f : failures) std::cout << "  - " << f << "\n";
-    if (!unstated.empty()) std::cout << "  note: " << unstated_note(unstated, flags) << "\n";
+    for (const auto& note : notes) std::cout << "  note: " << note << "\n";
     std::cout << "  explanation:\n" << indent(verdict_text(c.message_name, verdict, true), "    ") << "\n";
   }
 

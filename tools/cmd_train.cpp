@@ -143,6 +143,9 @@ int release(const TrainOptions& o) {
       const bayes::ReleaseOutcome r = bayes::release_message(store, m, o.recipients, o.approve_sender);
       nlohmann::json approved = nlohmann::json::array();
       for (const std::string& key : r.approved) approved.push_back({{"list", key}});
+      if (o.approve_sender && r.approved.empty())
+        std::cerr << "warning: " << name
+                  << ": no From: address to approve (the message was learnt as ham, no safe list changed)\n";
       const nlohmann::json line{
           {"release", name}, {"bayes", std::string(bayes::learned_name(r.learned))}, {"approved", approved}};
       std::cout << line.dump() << "\n";

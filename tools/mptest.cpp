@@ -286,10 +286,13 @@ static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, 
   } else if (key == "text") {
     c.text = unquote(value);
   } else if (key == "for") {
-    if (value.find('@') == std::string::npos)
-      problem(fmt::format("`{}` is not a recipient's address", value));
+    std::string address = value;
+    if (address.size() >= 2 && address.front() == '<' && address.back() == '>')
+      address = address.substr(1, address.size() - 2);
+    if (!state::is_email_address(address))
+      problem(fmt::format("`for:` takes one recipient's address, not `{}`", value));
     else
-      c.for_recipient = runtime::fold_address(value);
+      c.for_recipient = runtime::fold_address(address);
   }
 }
 
@@ -320,6 +323,11 @@ static void finish_case(TestCase& c) {
   if (!c.seen.count("rule")) {
     c.problems.push_back({c.line, "the case has no `rule:` (the deciding rule, or `none` for a score or deliver verdict)"});
   }
+  const bool for_known =
+      std::any_of(c.envelope.recipients.begin(), c.envelope.recipients.end(),
+                  [&](const auto& r) { return runtime::fold_address(r) == c.for_recipient; });
+  if (c.for_recipient && !c.envelope.recipients.empty() && !for_known)
+    c.problems.push_back({c.seen.at("for"), "for: " + *c.for_recipient + " is not among the case's rcpt"});
   std::stable_sort(c.problems.begin(), c.problems.end(),
                    [](const Problem& a, const Problem& b) { return a.line < b.line; });
 }

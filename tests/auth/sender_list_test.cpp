@@ -78,6 +78,10 @@ TEST_P(SenderList, NothingListedLeavesTheRestOfThePipelineToDecide) {
   EXPECT_TRUE(v.per_recipient.empty());
   EXPECT_EQ(v.action, vm::Action::Quarantine);  // by score
   EXPECT_FALSE(v.rule);
+  // No envelope recipient: no one's lists, and the trace says why.
+  const vm::Verdict none = judge(policy, {});
+  ASSERT_FALSE(none.facts.empty());
+  EXPECT_EQ(none.facts[0].detail, "no envelope recipient: no one's lists to read");
 }
 
 TEST_P(SenderList, ASplitMessageDoesNotCountAgainstItsClient) {

@@ -100,6 +100,12 @@ TEST(Release, ApprovingNeedsTheRecipients) {
   EXPECT_NE(r.err.find("not an email address"), std::string::npos) << describe(r);
   r = run_policyc({"release", held, "--store", store, "--rcpt", "a:b@widget.com", "--approve-sender"});
   EXPECT_EQ(r.status, 2) << describe(r);
+  // A message without a From: address to approve: released (learnt as ham), and said.
+  const std::string anonymous = dir.write("anonymous.eml", "From: undisclosed\nSubject: hi\n\nhello\n");
+  r = run_policyc({"release", anonymous, "--store", store, "--rcpt", "alice@widget.com", "--approve-sender"});
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.err.find("warning: " + anonymous + ": no From: address to approve"), std::string::npos)
+      << describe(r);
 }
 
 }  // namespace
