@@ -2,9 +2,11 @@
 // rule's scope, and the order they give rules within a stage (LANGUAGE.md: a narrower
 // scope's rules come first).
 #include <algorithm>
+#include <cctype>
 
 #include "compiler/sema.h"
 #include "runtime/identity.h"
+#include "runtime/ip.h"
 
 namespace mp::compiler {
 
@@ -30,6 +32,36 @@ std::vector<std::string> split_members(std::string_view text) {
   return out;
 }
 
+// A domain as a group member: dot-separated labels of letters, digits, hyphens (or
+// UTF-8, for IDN), none empty, none starting or ending with a hyphen, at least two.
+bool is_domain(std::string_view domain) {
+  if (domain.empty() || domain.size() > 253 || domain.find('.') == std::string_view::npos) return false;
+  size_t at = 0;
+  while (at <= domain.size()) {
+    const size_t end = std::min(domain.find('.', at), domain.size());
+    const std::string_view label = domain.substr(at, end - at);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (const char c : label) {
+      const auto u = static_cast<unsigned char>(c);
+      if (!(std::isalnum(u) || c == '-' || u >= 0x80)) return false;
+    }
+    at = end + 1;
+  }
+  return true;
+}
+
+// Why `member` cannot be a group member ("" when it can): an address or a domain.
+std::string member_problem(std::string_view member) {
+  if (runtime::IpAddress::parse(member)) return "an IP address is not a recipient";
+  if (member.find('*') != std::string_view::npos)
+    return "no wildcards: a domain stands for everyone at it (`widget.com`)";
+  const size_t at = member.find('@');
+  if (at == std::string_view::npos) return is_domain(member) ? "" : "not an address or a domain";
+  if (member.find('@', at + 1) != std::string_view::npos) return "an address has one `@`";
+  if (at == 0) return "the address has nothing before `@`";
+  return is_domain(member.substr(at + 1)) ? "" : "the address's domain is not a domain";
+}
+
 constexpr const char* kGroupHint =
     "one group per line: `finance: alice@widget.com, bob@widget.com` (a domain stands for everyone at it)";
 
@@ -53,16 +85,19 @@ std::vector<vm::RecipientGroup> Sema::group_setting(const lang::Setting& s) {
     auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.name == name; });
     if (group == groups.end()) group = groups.insert(groups.end(), vm::RecipientGroup{name, {}});
     for (const std::string& member : split_members(std::string_view(text).substr(colon + 1))) {
-      const bool address = member.find('@') != std::string::npos;
-      if ((address && (member.front() == '@' || member.back() == '@')) ||
-          (!address && member.find('.') == std::string::npos)) {
-        diagnostics_.error("E062", "`" + member + "` in group `" + name + "` is not an address or a domain",
-                           item.literal.span, item.origin.empty() ? "in this group" : "at " + item.origin,
-                           kGroupHint);
+      if (const std::string problem = member_problem(member); !problem.empty()) {
+        diagnostics_.error("E062", "`" + member + "` in group `" + name + "`: " + problem, item.literal.span,
+                           item.origin.empty() ? "in this group" : "at " + item.origin, kGroupHint);
         continue;
       }
+      const bool address = member.find('@') != std::string::npos;
       group->members.push_back(address ? runtime::fold_address(member) : runtime::fold_domain(member));
     }
+  }
+  for (const auto& group : groups) {
+    if (group.members.empty())
+      diagnostics_.error("E062", "group `" + group.name + "` has no members", s.span, "in org.groups",
+                         "rules for an empty group never run; " + std::string(kGroupHint));
   }
   return groups;
 }
