@@ -71,6 +71,8 @@ void compile_into(Compilation& out, lang::FileId file, const std::filesystem::pa
   IrModule module = sema.check(files);
   vm::ImageData image;
   if (out.diagnostics.has_errors()) return;
+  sema.patterns.assign_engines(out.diagnostics);
+  if (out.diagnostics.has_errors()) return;
   if (options.lint) {
     for (auto& warning : lint({out.sources, files.front(), module, sema})) {
       if (in_policy_file(warning, file)) out.diagnostics.add(std::move(warning));

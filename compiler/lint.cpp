@@ -200,6 +200,19 @@ bool base64_alphabet_only(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; });
 }
 
+// A prefilter that can match the empty string finds every value a candidate.
+bool prefilter_accepts_everything(const vm::PatternInfo& p) {
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* error = nullptr;
+  if (hs_expression_info(p.expression.c_str(), p.hs_flags, &info, &error) != HS_SUCCESS) {
+    hs_free_compile_error(error);
+    return false;
+  }
+  const bool everything = info->min_width == 0;
+  free(info);
+  return everything;
+}
+
 void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   static const std::regex big_repeat(R"(\{(\d{4,})(,\d*)?\}|\{\d*,(\d{4,})\})");
   static const std::vector<std::string> address_headers = {"from", "to", "cc", "reply-to", "sender", "return-path"};
@@ -215,8 +228,18 @@ void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     } else if (regex && std::regex_search(p.expression, big_repeat)) {
       out.push_back(warning("L008", "regex has a bounded repeat of 1000 or more", span, "huge repeat",
                             "large bounded repeats make big, slow automata; bound them lower"));
-    } else if (p.field == vm::FieldId::RawBody && !regex && p.literal_length < 12 &&
-               literal.size() >= 2 && base64_alphabet_only(literal.substr(1, literal.size() - 2))) {
+    } else if (regex && p.engine == vm::Engine::Pcre2) {
+      out.push_back(warning(
+          "L008", "regex runs in PCRE2 on every value of `" + std::string(vm::field_info(p.field).name) + "`",
+          span, "Hyperscan cannot prefilter it",
+          "keep PCRE2-only constructs small, or add a literal test with `and` so the rule's "
+          "prefilter skips most messages"));
+    } else if (regex && p.engine == vm::Engine::Prefilter && prefilter_accepts_everything(p)) {
+      out.push_back(warning("L008", "Hyperscan's prefilter of this regex accepts every value", span,
+                            "PCRE2 confirms every value",
+                            "give the regex some text outside its look-arounds, e.g. `/invoice(?!d)/`"));
+    } else if (p.field == vm::FieldId::RawBody && !regex && p.literal_length < 12 && literal.size() >= 2 &&
+               base64_alphabet_only(literal.substr(1, literal.size() - 2))) {
       out.push_back(warning("L008", "short rawbody literal made of base64 characters", span,
                             "base64 attachments will match this by chance",
                             "test `body` (decoded text) instead, or use a longer literal"));

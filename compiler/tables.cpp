@@ -1,6 +1,8 @@
 // Pattern, set and net tables, and the per-field Hyperscan database build.
 #include "compiler/tables.h"
 
+#include "vm/pcre.h"
+
 #include <hs/hs.h>
 
 #include <fmt/format.h>
@@ -100,7 +102,8 @@ std::vector<std::vector<uint32_t>> PatternTable::groups() const {
   for (size_t f = 0; f < vm::kFieldCount; ++f) {
     std::vector<uint32_t> literals, regexes;
     for (uint32_t id = 0; id < patterns_.size(); ++id) {
-      if (static_cast<size_t>(patterns_[id].field) != f) continue;
+      if (static_cast<size_t>(patterns_[id].field) != f || patterns_[id].engine == vm::Engine::Pcre2)
+        continue;
       (plain_literals_[id].empty() ? regexes : literals).push_back(id);
     }
     if (!literals.empty()) out.push_back(std::move(literals));
@@ -115,49 +118,66 @@ std::vector<std::vector<uint32_t>> PatternTable::groups() const {
 
 namespace {
 
-// The hint of E030, by what Hyperscan's compile error says (lower-cased): the first
-// entry whose key the reason contains. Order matters: specific reasons first.
-struct RegexRefusal {
-  std::string_view key;
-  std::string_view hint;
-};
-
-constexpr RegexRefusal kRegexRefusals[] = {
-    {"back-reference",
-     "Hyperscan has no back-references (\\1): write the repeated text out, or test the parts "
-     "separately"},
-    {"zero-width assertion",
-     "Hyperscan has no look-ahead or look-behind ((?=, (?!, (?<=, (?<!): match the context "
-     "as part of the pattern, or add a second test (`and not FIELD matches /.../`)"},
-    {"embedded start anchor",
-     "`^` may only start the pattern (or a line, with the `m` flag): move it to the "
-     "front, or drop it"},
-    {"embedded end anchor",
-     "`$` and `\\z` may only end the pattern (or a line, with the `m` flag): move it to "
-     "the end, or drop it"},
-    {"too large",
-     "the pattern is too large for Hyperscan: use a smaller bound (`{1,100}`), or split it into "
-     "several tests joined by `or`"},
-    {"atomic group",
-     "Hyperscan has no atomic groups: write a plain group `(...)`; a yes/no match is the same"},
-    {"possessive", "Hyperscan has no possessive quantifiers: drop the extra `+` (`a+`, not `a++`)"},
-    {"not supported", "Hyperscan does not support this construct: rewrite the expression without it"},
-    {"unsupported", "Hyperscan does not support this construct: rewrite the expression without it"},
-};
-
-std::string e030_hint(const std::string& reason) {
-  for (const auto& r : kRegexRefusals) {
-    if (reason.find(r.key) != std::string::npos) return std::string(r.hint);
+bool hyperscan_accepts(const std::string& expression, uint32_t flags, std::string* reason) {
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* error = nullptr;
+  if (hs_expression_info(expression.c_str(), flags, &info, &error) == HS_SUCCESS) {
+    free(info);
+    return true;
   }
-  return "the expression is not a valid regular expression: check its parentheses, brackets and repeats";
+  if (reason != nullptr) *reason = error && error->message ? error->message : "unknown error";
+  hs_free_compile_error(error);
+  return false;
+}
+
+std::string sentence_case(std::string reason) {
+  if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
+  if (reason.ends_with(".")) reason.pop_back();
+  return reason;
 }
 
 }  // namespace
 
+// Hyperscan's own analysis of each regex (no database is built): what it refuses
+// goes to PCRE2, behind a Hyperscan prefilter when one can be made. Only a regex
+// neither engine compiles is an error (E030, with both reasons).
+void PatternTable::assign_engines(lang::Diagnostics& diagnostics) {
+  for (uint32_t id = 0; id < patterns_.size(); ++id) {
+    vm::PatternInfo& p = patterns_[id];
+    if (p.literal_length > 0 || !plain_literals_[id].empty() || p.engine != vm::Engine::Hyperscan) continue;
+    std::string hyperscan_reason;
+    if (hyperscan_accepts(p.expression, p.hs_flags, &hyperscan_reason)) continue;
+    demote(id, sentence_case(hyperscan_reason), true, diagnostics);
+  }
+}
+
+void PatternTable::demote(uint32_t id, const std::string& hyperscan_reason, bool allow_prefilter,
+                          lang::Diagnostics& diagnostics) {
+  vm::PatternInfo& p = patterns_[id];
+  std::string pcre_reason;
+  if (!vm::compile_pcre2(p.expression, p.hs_flags, &pcre_reason)) {
+    const bool lookbehind = pcre_reason.find("lookbehind") != std::string::npos;
+    diagnostics.error("E030", "neither Hyperscan nor PCRE2 can compile this pattern: " + pcre_reason,
+                      first_use_[id], "this pattern",
+                      lookbehind
+                          ? "a look-behind has a fixed length: `(?<=re: )invoice`, or match the context "
+                            "as part of the pattern: `re:\\s*invoice`"
+                          : "Hyperscan: " + hyperscan_reason +
+                                "; check the expression's parentheses, brackets, escapes and repeats "
+                                "(pcre2pattern(3))");
+    p.engine = vm::Engine::Pcre2;
+    return;
+  }
+  const bool prefilter =
+      allow_prefilter && hyperscan_accepts(p.expression, p.hs_flags | HS_FLAG_PREFILTER, nullptr);
+  p.engine = prefilter ? vm::Engine::Prefilter : vm::Engine::Pcre2;
+  p.hs_flags = prefilter ? p.hs_flags | HS_FLAG_PREFILTER : p.hs_flags & ~HS_FLAG_PREFILTER;
+}
+
 // Compiles one group; a pattern Hyperscan refuses is reported and left out, and the
 // rest is compiled again, so every bad regex is reported.
 std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_t> members,
-                                                             lang::Diagnostics& diagnostics) const {
+                                                             std::vector<Refusal>& refused) const {
   bool literal_group = !plain_literals_[members[0]].empty();
   while (!members.empty()) {
     std::vector<const char*> exprs;
@@ -172,12 +192,8 @@ std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_
     }
     CompileAttempt attempt = try_compile(exprs, flags, ids, lengths);
     if (attempt.db == nullptr) {
-      uint32_t bad = members[static_cast<size_t>(attempt.failed_expression)];
-      std::string reason = attempt.error;
-      if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
-      if (reason.ends_with(".")) reason.pop_back();
-      diagnostics.error("E030", "Hyperscan cannot compile this pattern: " + reason, first_use_[bad],
-                        "this pattern", e030_hint(reason));
+      refused.push_back(
+          {members[static_cast<size_t>(attempt.failed_expression)], sentence_case(attempt.error)});
       members.erase(members.begin() + attempt.failed_expression);
       continue;
     }
@@ -192,10 +208,10 @@ std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_
   return std::nullopt;
 }
 
-std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostics) const {
+std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostics) {
   std::vector<std::vector<uint32_t>> work = groups();
   std::vector<std::optional<vm::FieldDatabase>> built(work.size());
-  std::vector<lang::Diagnostics> reports(work.size());
+  std::vector<std::vector<Refusal>> reports(work.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < work.size(); i = next++)
@@ -209,7 +225,8 @@ std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostic
 
   std::vector<vm::FieldDatabase> out;
   for (size_t i = 0; i < work.size(); ++i) {
-    diagnostics.append(reports[i]);
+    // Refused only when the database was built (too large, …): PCRE2 runs it alone.
+    for (const Refusal& r : reports[i]) demote(r.id, r.reason, false, diagnostics);
     if (built[i]) out.push_back(std::move(*built[i]));
   }
   return out;

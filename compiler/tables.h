@@ -24,18 +24,27 @@ class PatternTable {
   uint32_t add_regex(vm::FieldId field, std::string expression, uint32_t hs_flags,
                      std::string header_filter, std::string source, lang::Span span);
 
-  // Compiles one database per field. A pattern Hyperscan refuses is reported as
-  // E030 at the span of its first use.
-  std::vector<vm::FieldDatabase> build(lang::Diagnostics& diagnostics) const;
+  // Compiles the Hyperscan databases of each field. A regex Hyperscan refuses goes to
+  // PCRE2 (PatternInfo::engine), behind a prefilter where Hyperscan can make one; one
+  // neither engine compiles is E030 at the span of its first use.
+  // assign_engines first: Hyperscan's analysis of each regex, no database built.
+  void assign_engines(lang::Diagnostics& diagnostics);
+  std::vector<vm::FieldDatabase> build(lang::Diagnostics& diagnostics);
 
   const std::vector<vm::PatternInfo>& patterns() const { return patterns_; }
   lang::Span first_use(uint32_t id) const { return first_use_[id]; }
 
  private:
+  struct Refusal {
+    uint32_t id;
+    std::string reason;  // Hyperscan's
+  };
   uint32_t intern(vm::PatternInfo info, lang::Span span, std::string plain_literal);
+  void demote(uint32_t id, const std::string& hyperscan_reason, bool allow_prefilter,
+              lang::Diagnostics& diagnostics);
   std::vector<std::vector<uint32_t>> groups() const;
   std::optional<vm::FieldDatabase> compile_group(std::vector<uint32_t> members,
-                                                 lang::Diagnostics& diagnostics) const;
+                                                 std::vector<Refusal>& refused) const;
 
   std::vector<vm::PatternInfo> patterns_;
   std::vector<lang::Span> first_use_;

@@ -122,6 +122,7 @@ void encode_patterns(const ImageData& im, ByteWriter& w) {
     w.u16(static_cast<uint16_t>(p.field));
     w.str(p.expression);
     w.u32(p.hs_flags);
+    w.u8(static_cast<uint8_t>(p.engine));
     w.str(p.header_filter);
     w.u32(p.literal_length);
     w.str(p.source);
@@ -129,11 +130,14 @@ void encode_patterns(const ImageData& im, ByteWriter& w) {
 }
 
 void decode_patterns(ImageData& im, ByteReader& r) {
-  im.patterns.resize(r.count(2 + 4 + 4 + 4 + 4 + 4));
+  im.patterns.resize(r.count(2 + 4 + 4 + 1 + 4 + 4 + 4));
   for (auto& p : im.patterns) {
     p.field = read_field(r);
     p.expression = r.str();
     p.hs_flags = r.u32();
+    const uint8_t engine = r.u8();
+    if (engine >= kEngineCount) r.fail("unknown pattern engine");
+    p.engine = static_cast<Engine>(engine);
     p.header_filter = r.str();
     p.literal_length = r.u32();
     p.source = r.str();

@@ -25,7 +25,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 5;
+inline constexpr uint32_t kImageVersion = 6;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one
@@ -44,10 +44,20 @@ inline constexpr uint32_t kNoGuard = 0xFFFFFFFF;
 
 // One content test compiled to a Hyperscan expression. Patterns with the same
 // (field, expression, flags, header filter) are shared between rules.
+// Which engine decides a pattern. Hyperscan runs every pattern it can; a regex it
+// refuses (look-around, back-references, possessive or atomic groups, an embedded
+// anchor, a pattern too large) is found by Hyperscan in prefilter mode, which may
+// report a value that does not match but never misses one, and each candidate value is
+// confirmed by PCRE2; one it cannot even prefilter is run by PCRE2 alone on every value
+// of its field (the Suricata/YARA design).
+enum class Engine : uint8_t { Hyperscan, Prefilter, Pcre2 };
+inline constexpr uint8_t kEngineCount = 3;
+
 struct PatternInfo {
   FieldId field = FieldId::Subject;
-  std::string expression;  // Hyperscan syntax
-  uint32_t hs_flags = 0;
+  std::string expression;  // PCRE syntax, as Hyperscan and PCRE2 both read it
+  uint32_t hs_flags = 0;   // HS_FLAG_*: PCRE2's options are derived from them
+  Engine engine = Engine::Hyperscan;
   std::string header_filter;    // lowercase header name for `header "X"`, else ""
   uint32_t literal_length = 0;  // >0 when the expression is an escaped literal
   std::string source;           // the test as written, for traces: `contains "foo"`

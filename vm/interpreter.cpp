@@ -133,17 +133,20 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
     return false;
   }
   std::string_view value = fields_.values(field).text[r->value];
-  // A literal's start is its end minus its length. Hyperscan reports where a regex
-  // match ends; its start would need start-of-match tracking, which Hyperscan only
-  // offers without single-match mode (a callback per match), so it is not reported.
-  bool literal = p.literal_length > 0 && r->end >= p.literal_length;
-  uint64_t begin = literal ? r->end - p.literal_length : r->end;
+  // A literal's start is its end minus its length; PCRE2 reports both ends. Hyperscan
+  // reports where a regex match ends; its start would need start-of-match tracking,
+  // which Hyperscan only offers without single-match mode (a callback per match).
+  const bool literal = p.literal_length > 0 && r->end >= p.literal_length;
+  const bool known_start = literal || r->begin != MatchRecord::kUnknown;
+  const uint64_t begin = literal ? r->end - p.literal_length : known_start ? r->begin : r->end;
   auto end = static_cast<int64_t>(r->end);
   evidence_.push_back({field_label(field, p.header_filter), p.source, r->item,
-                       literal ? static_cast<int64_t>(begin) : -1, end, excerpt(value, begin, r->end),
+                       known_start ? static_cast<int64_t>(begin) : -1, end, excerpt(value, begin, r->end),
                        item_name(field, r->item)});
   std::string where =
-      literal ? "at offset " + std::to_string(begin) : "ending at offset " + std::to_string(end);
+      known_start ? "at offset " + std::to_string(begin) : "ending at offset " + std::to_string(end);
+  if (p.engine == Engine::Prefilter) where += " (Hyperscan prefilter, confirmed by PCRE2)";
+  if (p.engine == Engine::Pcre2) where += " (PCRE2)";
   trace_test(evidence_.back().field, p.source, true,
              in_item(evidence_.back()) + where + ": " + evidence_.back().excerpt);
   return true;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vm/ip_trie.h"
+#include "vm/pcre.h"
 #include "vm/vm.h"
 
 namespace mp::vm {
@@ -70,6 +71,10 @@ struct Program::Loaded {
   IpTrie trusted_relays;
   StringSet org_domains;
   std::vector<FactUse> facts_used;  // every fact some instruction reads, for prefetch
+  // PCRE2 for the patterns Hyperscan refuses (PatternInfo::engine), by pattern id (null
+  // for Hyperscan's own); by FieldId, the ids PCRE2 runs alone on every value.
+  std::vector<Pcre2Code> pcre;
+  std::vector<std::vector<uint32_t>> pcre_only;
 };
 
 // Checks every instruction's operands, jump targets and the rule table against the

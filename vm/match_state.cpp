@@ -42,15 +42,26 @@ int MatchState::on_match(unsigned int id, unsigned long long, unsigned long long
       self->fields_.item_argument(p.field, self->scan_value_) != p.header_filter) {
     return 0;
   }
-  self->patterns_.mark({id, self->scan_value_, self->scan_item_, to});
+  if (p.engine == Engine::Prefilter) {
+    self->candidates_.push_back(id);
+  } else {
+    self->patterns_.mark({id, self->scan_value_, self->scan_item_, to});
+  }
   return 0;
+}
+
+void MatchState::confirm(uint32_t pattern, std::string_view value, uint32_t index, uint32_t item) {
+  if (!match_data_) match_data_ = make_match_data();
+  if (const auto m = match_pcre2(loaded_.pcre[pattern].get(), match_data_.get(), value))
+    patterns_.mark({pattern, index, item, m->end, m->begin});
 }
 
 void MatchState::scan(FieldId field) {
   auto f = static_cast<size_t>(field);
   scanned_[f] = true;
   const auto& databases = loaded_.field_db[f];
-  if (databases.empty()) return;
+  const auto& pcre_only = loaded_.pcre_only[f];
+  if (databases.empty() && pcre_only.empty()) return;
   const FieldValues& field_values = fields_.values(field);
   const auto& values = field_values.text;
   scan_field_ = field;
@@ -60,6 +71,12 @@ void MatchState::scan(FieldId field) {
     for (const auto& db : databases) {
       hs_scan(db.get(), values[i].data(), static_cast<unsigned int>(values[i].size()), 0, scratch_, on_match,
               this);
+    }
+    for (const uint32_t id : candidates_) confirm(id, values[i], i, scan_item_);
+    candidates_.clear();
+    for (const uint32_t id : pcre_only) {
+      const std::string& filter = im_.patterns[id].header_filter;
+      if (filter.empty() || fields_.item_argument(field, i) == filter) confirm(id, values[i], i, scan_item_);
     }
   }
 }

@@ -18,10 +18,12 @@
 namespace mp::vm {
 
 struct MatchRecord {
+  static constexpr uint64_t kUnknown = UINT64_MAX;
   uint32_t id;     // pattern or set id
   uint32_t value;  // index of the value within its field
   uint32_t item;   // the item that value belongs to (FieldValues::item_of)
   uint64_t end;    // end offset of a pattern match (0 for sets)
+  uint64_t begin = kUnknown;  // start offset, when the engine reports it (PCRE2)
 };
 
 class MatchTable {
@@ -67,6 +69,8 @@ class MatchState {
                      uint32_t item);
   static int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
                       void* context);
+  // PCRE2 on value `index`: a prefilter's candidate, or a pattern PCRE2 runs alone.
+  void confirm(uint32_t pattern, std::string_view value, uint32_t index, uint32_t item);
 
   const ImageData& im_;
   const Program::Loaded& loaded_;
@@ -76,6 +80,8 @@ class MatchState {
   MatchTable& sets_;
   std::array<bool, kFieldCount> scanned_{};
   std::array<bool, kFieldCount> looked_up_{};
+  std::vector<uint32_t> candidates_;  // prefilter patterns Hyperscan reported for the value scanned
+  Pcre2MatchData match_data_;         // made on the first PCRE2 match of the message
   FieldId scan_field_ = FieldId::Subject;
   uint32_t scan_value_ = 0;  // index of the value being scanned …
   uint32_t scan_item_ = 0;   // … and its item

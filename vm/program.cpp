@@ -63,6 +63,22 @@ bool reads_field(const ImageData& im, const RuleInfo& rule, FieldId field) {
   return !fields_read(im, rule, [field](FieldId f) { return f == field; }).empty();
 }
 
+// PCRE2 code for each pattern Hyperscan refused; the compiler checked that it
+// compiles, so a failure here is a damaged or foreign image.
+void load_pcre(const ImageData& im, Program::Loaded& loaded) {
+  loaded.pcre.resize(im.patterns.size());
+  loaded.pcre_only.resize(kFieldCount);
+  for (uint32_t id = 0; id < im.patterns.size(); ++id) {
+    const PatternInfo& p = im.patterns[id];
+    if (p.engine == Engine::Hyperscan) continue;
+    std::string error;
+    loaded.pcre[id] = compile_pcre2(p.expression, p.hs_flags, &error);
+    if (!loaded.pcre[id])
+      throw ImageError("pattern " + std::to_string(id) + " does not compile in PCRE2: " + error);
+    if (p.engine == Engine::Pcre2) loaded.pcre_only[static_cast<size_t>(p.field)].push_back(id);
+  }
+}
+
 HsDatabase deserialize(const FieldDatabase& db) {
   hs_database_t* out = nullptr;
   if (hs_deserialize_database(db.serialized.data(), db.serialized.size(), &out) != HS_SUCCESS) {
@@ -121,6 +137,7 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   for (const auto& db : im.databases) {
     loaded->field_db[static_cast<size_t>(db.field)].push_back(deserialize(db));
   }
+  load_pcre(im, *loaded);
   for (const auto& prefix : im.settings.sending_servers) loaded->sending_servers.insert(prefix);
   for (const auto& prefix : im.settings.trusted_relays) loaded->trusted_relays.insert(prefix);
   loaded->org_domains.insert(im.settings.org_domains.begin(), im.settings.org_domains.end());

@@ -126,19 +126,23 @@ void verify_tables(const ImageData& im) {
       throw ImageError("rule '" + r.name + "' has an invalid guard");
     }
   }
-  // Every pattern is reported by exactly one database, of its own field.
+  // Every pattern is reported by exactly one database, of its own field, except those
+  // PCRE2 runs alone (Engine::Pcre2), which are in none.
   std::vector<bool> reported(im.patterns.size(), false);
   for (const auto& db : im.databases) {
     for (uint32_t id : db.pattern_ids) {
       if (id >= im.patterns.size() || im.patterns[id].field != db.field) {
         throw ImageError("database reports a pattern of another field");
       }
-      if (reported[id]) throw ImageError("two databases report one pattern");
+      if (reported[id] || im.patterns[id].engine == Engine::Pcre2)
+        throw ImageError(reported[id] ? "two databases report one pattern"
+                                      : "a database reports a PCRE2 pattern");
       reported[id] = true;
     }
   }
-  if (std::find(reported.begin(), reported.end(), false) != reported.end()) {
-    throw ImageError("a pattern is in no database");
+  for (uint32_t id = 0; id < im.patterns.size(); ++id) {
+    if (!reported[id] && im.patterns[id].engine != Engine::Pcre2)
+      throw ImageError("a pattern is in no database");
   }
   const auto& s = im.settings;
   if (!std::isfinite(s.quarantine_threshold) || !std::isfinite(s.reject_threshold)) {

@@ -1,0 +1,78 @@
+// Regexes Hyperscan refuses, run through the image and the VM: Hyperscan's prefilter
+// finds candidates and PCRE2 confirms them (a candidate PCRE2 rejects does not match),
+// a regex Hyperscan cannot prefilter runs in PCRE2 alone, header filters and items
+// hold for both, PCRE2 reports where the match starts, and a catastrophic pattern
+// gives up instead of holding the message.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "tests/vm/interpreter_test_util.h"
+
+namespace mp::vm {
+namespace {
+
+using interpreter_test::Policy;
+
+std::string message(const std::string& headers, const std::string& body) {
+  return "From: a@b.example\nTo: c@d.example\n" + headers + "\n" + body + "\n";
+}
+
+TEST(PcreConfirm, APrefilterCandidateIsConfirmedOrRejectedByPcre2) {
+  Policy p(
+      "stage s {\n  rule unpaid: if subject matches /invoice(?! paid)/i then quarantine \"unpaid\"\n}\n");
+  EXPECT_TRUE(p.fires("unpaid", message("Subject: Invoice 42\n", "x")));
+  // Hyperscan's prefilter reports "Invoice paid" (it drops the look-ahead); PCRE2 does not.
+  EXPECT_FALSE(p.fires("unpaid", message("Subject: Invoice paid\n", "x")));
+}
+
+TEST(PcreConfirm, BackReferencesPerHeaderFieldWithTheFilterHeld) {
+  Policy p(
+      "stage s {\n  rule doubled: if header \"X-Id\" matches /^(\\w+)-\\1$/ then quarantine "
+      "\"doubled\"\n}\n");
+  const Verdict v = p.run(message("X-Id: ab-cd\nX-Other: zz-zz\nX-Id: xy-xy\n", "x"));
+  ASSERT_EQ(v.action, Action::Quarantine);
+  ASSERT_FALSE(v.fired.empty());
+  ASSERT_FALSE(v.fired[0].evidence.empty());
+  const Evidence& e = v.fired[0].evidence[0];
+  EXPECT_EQ(e.offset, 0);
+  EXPECT_EQ(e.end, 5);
+  EXPECT_NE(e.item_name.find("X-Id"), std::string::npos) << e.item_name;
+  EXPECT_FALSE(p.fires("doubled", message("X-Id: ab-cd\nX-Other: zz-zz\n", "x")));
+}
+
+TEST(PcreConfirm, ARegexOnlyPcre2CanRunMatchesWithItsOffsets) {
+  // An anchor inside the pattern: Hyperscan refuses it, even as a prefilter.
+  Policy p("stage s {\n  rule split: if rawbody matches /pay\\n^the/m then quarantine \"split\"\n}\n");
+  ASSERT_EQ(p.program()->image().patterns[0].engine, Engine::Pcre2);
+  const Verdict v = p.run(message("Subject: x\n", "please pay\nthe bill"));
+  ASSERT_EQ(v.action, Action::Quarantine);
+  ASSERT_FALSE(v.fired.empty());
+  EXPECT_EQ(v.fired[0].evidence[0].offset, 7);
+  EXPECT_EQ(v.fired[0].evidence[0].end, 14);
+  EXPECT_FALSE(p.fires("split", message("Subject: x\n", "please pay the bill")));
+}
+
+TEST(PcreConfirm, TheTraceNamesTheEngine) {
+  Policy p(
+      "stage s {\n  rule unpaid: if subject matches /invoice(?! paid)/i then quarantine \"unpaid\"\n}\n");
+  p.evaluator().set_trace(true);
+  const Verdict v = p.run(message("Subject: Invoice 42\n", "x"));
+  std::string trace;
+  for (const auto& rule : v.trace)
+    for (const auto& test : rule.tests) trace += test.detail + "\n";
+  EXPECT_NE(trace.find("(Hyperscan prefilter, confirmed by PCRE2)"), std::string::npos) << trace;
+}
+
+TEST(PcreConfirm, ACatastrophicPatternGivesUpInsteadOfHanging) {
+  // Nested repeats that must fail at the `!`: exponential backtracking, cut off by
+  // PCRE2's match limit. The embedded anchor keeps Hyperscan out: PCRE2 alone runs it.
+  Policy p("stage s {\n  rule slow: if rawbody matches /^(a|aa)+$\\n^/m then quarantine \"slow\"\n}\n");
+  ASSERT_EQ(p.program()->image().patterns[0].engine, Engine::Pcre2);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(p.fires("slow", message("Subject: x\n", std::string(60, 'a') + "!\nmore")));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace mp::vm
