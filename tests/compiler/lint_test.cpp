@@ -107,6 +107,12 @@ std::vector<LintCase> cases() {
        "rule h: if body matches /a{20}/ then tag \"z\"\n"},
       {"L008", "rule l: if rawbody contains \"abcd\" then tag \"x\"\n",
        "rule l: if rawbody contains \"Content-Disposition: attachment\" then tag \"x\"\n"},
+      // PCRE2 on every value (no prefilter), and a prefilter that accepts every value;
+      // a look-ahead with text beside it is prefiltered well.
+      {"L008", "rule p: if body matches /pay\\n^the/m then tag \"x\"\n",
+       "rule p: if body matches /invoice(?! paid)/ then tag \"x\"\n"},
+      {"L008", "rule q: if body matches /(?=.*urgent)(?=.*bill)/ then tag \"x\"\n",
+       "rule q: if body matches /urgent(?=.*bill)/ then tag \"x\"\n"},
       {"L009", "rule k: if header \"From\" contains \"CEO@Widget.com\" then tag \"x\"\n",
        "rule k: if header \"From\" contains \"CEO@Widget.com\" nocase then tag \"x\"\n"},
       {"L010", "const unused = [a.com]\nrule r: if subject contains \"x\" then tag \"t\"\n",
