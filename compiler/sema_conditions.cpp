@@ -567,6 +567,7 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   std::string source = source_of(c.op_span, c.span);
   if (c.op == CompareOp::Matches) {
     uint32_t flags = 0;
+    bool extended = false;  // `x`: Perl's free spacing, as the inline (?x) both engines read
     for (char f : c.regex_flags) {
       if (f == 'i')
         flags |= HS_FLAG_CASELESS;
@@ -574,9 +575,11 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
         flags |= HS_FLAG_DOTALL;
       else if (f == 'm')
         flags |= HS_FLAG_MULTILINE;
+      else if (f == 'x')
+        extended = true;
       else
         diagnostics_.error("E030", std::string("unknown regex flag `") + f + "`", c.rhs.span,
-                           "flags are i, s and m");
+                           "flags are i, s, m and x");
     }
     if (caseless) flags |= HS_FLAG_CASELESS;
     IrNode n;
@@ -584,7 +587,8 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
     n.span = c.span;
     n.field = field.field;
     n.bound = field.bound;
-    n.index = patterns.add_regex(field.field, c.regex, flags, field.header_filter, source, c.rhs.span);
+    n.index = patterns.add_regex(field.field, (extended ? "(?x)" : "") + c.regex, flags, field.header_filter,
+                                 source, c.rhs.span);
     return n;
   }
   std::vector<IrNode> alternatives;

@@ -149,7 +149,12 @@ TEST(SemaPatterns, Regexes) {
     ASSERT_TRUE(p);
     EXPECT_EQ(p->hs_flags & (HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_MULTILINE), f.expected) << f.flags;
   }
-  c = compile("if body matches /a/x then allow\n");
+  // `x` is Perl's free spacing, written into the expression as (?x).
+  c = compile_ok("if body matches /a b/x then allow\n");
+  p = only_pattern(c);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->expression, "(?x)a b");
+  c = compile("if body matches /a/g then allow\n");
   EXPECT_EQ(codes(c), std::vector<std::string>{"E030"}) << rendered(c);
 }
 

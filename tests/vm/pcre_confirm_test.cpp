@@ -53,6 +53,22 @@ TEST(PcreConfirm, ARegexOnlyPcre2CanRunMatchesWithItsOffsets) {
   EXPECT_FALSE(p.fires("split", message("Subject: x\n", "please pay the bill")));
 }
 
+TEST(PcreConfirm, PerlFormsSpamAssassinRulesUse) {
+  Policy p(
+      "stage s {\n"
+      "  rule inline_i: if subject matches /(?i)invoice/ then score +1 \"a\"\n"
+      "  rule quoted: if subject matches /\\Q$5.00\\E/ then score +1 \"b\"\n"
+      "  rule spaced: if subject matches / in voice \\s for # free spacing/xi then score +1 \"c\"\n"
+      "  rule atomic: if subject matches /(?>in|inv)oice/i then score +1 \"d\"\n"
+      "  rule possessive: if subject matches /\\d++\\.\\d{2}/ then score +1 \"e\"\n"
+      "}\n");
+  const Verdict v = p.run(message("Subject: INVOICE for $5.00\n", "x"));
+  std::vector<std::string> fired;
+  for (const auto& f : v.fired) fired.push_back(f.name);
+  // The atomic group keeps "in" and then fails on "voice", as in Perl.
+  EXPECT_EQ(fired, (std::vector<std::string>{"inline_i", "quoted", "spaced", "possessive"}));
+}
+
 TEST(PcreConfirm, TheTraceNamesTheEngine) {
   Policy p(
       "stage s {\n  rule unpaid: if subject matches /invoice(?! paid)/i then quarantine \"unpaid\"\n}\n");
