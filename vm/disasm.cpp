@@ -42,7 +42,13 @@ std::string describe(const ImageData& im, OperandKind kind, uint32_t value, cons
   switch (kind) {
     case OperandKind::Field: return field_label(static_cast<FieldId>(value), argument_of(im, ins));
     case OperandKind::Coll: return std::string(collection_names(static_cast<Collection>(value)));
-    case OperandKind::Pat: return im.patterns[value].source;
+    case OperandKind::Pat: {
+      // Like SQLite's EXPLAIN naming the index a step uses: which engine runs the pattern.
+      const Engine engine = im.patterns[value].engine;
+      return im.patterns[value].source + (engine == Engine::Prefilter ? "  [prefilter+PCRE2]"
+                                          : engine == Engine::Pcre2   ? "  [PCRE2]"
+                                                                      : "");
+    }
     case OperandKind::Set:
       return (ins.op == Op::Resembles     ? "resembles "
               : ins.op == Op::RewriteUrls ? "except "
