@@ -109,6 +109,14 @@ class Emitter {
         number_operand(n.rhs, {});
         emit(Op::Compare, static_cast<uint8_t>(n.cmp), 0, 0);
         break;
+      case IrOp::Sum:
+        for (size_t i = 0; i < n.children.size(); ++i) {
+          condition(n.children[i]);
+          if (i > 0) emit(Op::Add, 0, 0, 0);
+        }
+        number_operand(n.rhs, {});
+        emit(Op::Compare, static_cast<uint8_t>(n.cmp), 0, 0);
+        break;
     }
   }
 

@@ -13,7 +13,22 @@
 
 namespace mp::compiler {
 
-enum class IrOp { True, False, Not, And, Or, Loop, Match, InSet, InNet, Resembles, SameValue, NumCompare };
+// Sum: how many of the children hold, compared (cmp) with rhs, a constant.
+enum class IrOp {
+  True,
+  False,
+  Not,
+  And,
+  Or,
+  Loop,
+  Match,
+  InSet,
+  InNet,
+  Resembles,
+  SameValue,
+  NumCompare,
+  Sum
+};
 
 // A test of one field's values against a pattern, set or net: the leaves that look at
 // the message (NumCompare aside).
@@ -35,7 +50,7 @@ struct IrNumber {
 struct IrNode {
   IrOp op = IrOp::True;
   lang::Span span;
-  std::vector<IrNode> children;  // Not, And, Or, Loop (body); NumCompare: count filter
+  std::vector<IrNode> children;  // Not, And, Or, Sum, Loop (body); NumCompare: count filter
   vm::FieldId field = vm::FieldId::Subject;
   bool bound = false;      // test the collection's current item, not any item
   uint32_t index = 0;      // pattern, set (InSet, Resembles) or net id; SameValue: the other FieldId

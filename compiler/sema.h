@@ -105,6 +105,7 @@ class Sema {
   // sema_conditions.cpp
   IrNode condition(const lang::Condition& c);
   IrNode bool_condition(const lang::Condition& c);
+  IrNode sum_condition(const lang::Condition& c);
   IrNode quantified(const lang::Condition& c);
   IrNode compare(const lang::Condition& c);
   std::optional<IrNode> setting_test(const lang::Condition& c);

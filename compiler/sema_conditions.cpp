@@ -3,6 +3,8 @@
 // values of that kind, and emits IR with pattern/set/net ids.
 #include <hs/hs.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -193,8 +195,46 @@ IrNode Sema::condition(const lang::Condition& c) {
     case lang::CondKind::Bool:
       if (auto each = call_per_argument(c)) return std::move(*each);
       return bool_condition(c);
+    case lang::CondKind::Sum: return sum_condition(c);
   }
   return IrNode::constant(false, c.span);
+}
+
+// `(A + B + C) >= 2`: each term counts 1 when it holds. Every term is evaluated (no
+// short circuit), so the evidence of a true sum is that of every term that held. A
+// threshold no count of the terms can reach (or that every count reaches) would make
+// the test constant: an error, not a rule that silently never (or always) fires.
+IrNode Sema::sum_condition(const lang::Condition& c) {
+  IrNode n;
+  n.op = IrOp::Sum;
+  n.span = c.span;
+  n.cmp = to_cmp(c.op);
+  for (const auto& child : c.children) n.children.push_back(condition(*child));
+  std::vector<IrNode> filter;
+  const auto rhs = number_operand(c.rhs, filter);
+  if (!rhs || !filter.empty() || rhs->kind != IrNumber::Kind::Const) {
+    diagnostics_.error("E021", "a sum of conditions is compared with a number", c.rhs.span,
+                       "not a constant number",
+                       "e.g. `(subject contains \"free\" + body contains \"winner\" + html) >= 2`");
+    return IrNode::constant(false, c.span);
+  }
+  n.rhs = *rhs;
+  bool reachable = false, always = true;
+  for (size_t count = 0; count <= n.children.size(); ++count) {
+    const bool holds = vm::compare(n.cmp, static_cast<double>(count), n.rhs.value);
+    reachable = reachable || holds;
+    always = always && holds;
+  }
+  if (!reachable || always) {
+    diagnostics_.error(
+        "E023",
+        fmt::format("a sum of {} conditions is {} `{}`", n.children.size(), always ? "always" : "never",
+                    std::string(sources_.slice(lang::Span{c.op_span.file, c.op_span.begin, c.rhs.span.end}))),
+        lang::Span{c.op_span.file, c.op_span.begin, c.rhs.span.end},
+        always ? "always true" : "can never match",
+        fmt::format("the sum counts the conditions that hold: 0 to {}", n.children.size()));
+  }
+  return n;
 }
 
 // `dnsbl(reputation.dnsbl_zones)`: a call whose argument names a list (a const, list

@@ -48,6 +48,7 @@ condition
   : NOT condition                              # notCond
   | condition AND condition                    # andCond
   | condition OR condition                     # orCond
+  | '(' condition (PLUS condition)+ ')' relOp operand  # sumCond
   | '(' condition ')'                          # parenCond
   | quantifier name '(' condition ')'          # quantCond
   | operand NOT? compareOp operand NOCASE?     # compareCond

@@ -39,14 +39,16 @@ struct Operand {
   std::vector<Operand> args;              // Call
 };
 
-enum class CondKind { Not, And, Or, Quantified, Compare, Bool };
+// Sum: `(A + B + C) >= 2`, how many of the children hold, compared with a number
+// (SpamAssassin's arithmetic metas): children, op (Lt..Ne), rhs.
+enum class CondKind { Not, And, Or, Quantified, Compare, Bool, Sum };
 enum class CompareOp { Is, Contains, StartsWith, EndsWith, Matches, In, Resembles, Lt, Le, Gt, Ge, Eq, Ne };
 enum class Quantifier { Any, All };
 
 struct Condition {
   CondKind kind = CondKind::Bool;
   Span span;
-  std::vector<std::shared_ptr<Condition>> children;  // Not (1), And/Or (n), Quantified (1)
+  std::vector<std::shared_ptr<Condition>> children;  // Not (1), And/Or/Sum (n), Quantified (1)
   // Compare
   CompareOp op = CompareOp::Is;
   bool negated = false;  // `is not`, `not in`, `not contains`

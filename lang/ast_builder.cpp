@@ -222,6 +222,14 @@ class AstBuilder {
     auto node = std::make_shared<Condition>();
     node->span = span(c);
     if (auto* x = dynamic_cast<P::ParenCondContext*>(c)) return condition(x->condition());
+    if (auto* x = dynamic_cast<P::SumCondContext*>(c)) {
+      node->kind = CondKind::Sum;
+      for (auto* term : x->condition()) node->children.push_back(condition(term));
+      node->op = relation(x->relOp()->getText());
+      node->op_span = span(x->relOp());
+      node->rhs = operand(x->operand());
+      return node;
+    }
     if (auto* x = dynamic_cast<P::NotCondContext*>(c)) {
       node->kind = CondKind::Not;
       node->children.push_back(condition(x->condition()));

@@ -210,7 +210,10 @@ class Formatter {
     const std::string b = tokens_[current]->getText();
     int a_type = static_cast<int>(tokens_[previous]->getType());
     if (b == ")" || b == "]" || b == "," || b == ":" || b == "." || a == "(" || a == "[" || a == ".") return false;
-    if (a_type == PolicyLexer::PLUS || a_type == PolicyLexer::MINUS) return false;  // signs
+    // A sign sticks to its number (`score +1`); a `+` between conditions does not.
+    if ((a_type == PolicyLexer::PLUS || a_type == PolicyLexer::MINUS) &&
+        tokens_[current]->getType() == PolicyLexer::NUMBER)
+      return false;
     if (b == "(") return space_before_paren(previous);
     return true;
   }

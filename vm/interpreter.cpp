@@ -26,21 +26,6 @@ std::string excerpt(std::string_view value, uint64_t begin, uint64_t end) {
   return (from > 0 ? "…" : "") + out + (to < value.size() ? "…" : "");
 }
 
-// A side with no value (NaN: header_number of an absent header) makes every
-// comparison false, `!=` included.
-bool compare(CmpOp op, double x, double y) {
-  if (std::isnan(x) || std::isnan(y)) return false;
-  switch (op) {
-    case CmpOp::Lt: return x < y;
-    case CmpOp::Le: return x <= y;
-    case CmpOp::Gt: return x > y;
-    case CmpOp::Ge: return x >= y;
-    case CmpOp::Eq: return x == y;
-    case CmpOp::Ne: return x != y;
-  }
-  return false;
-}
-
 bool is_test(Op op) {
   return op == Op::Match || op == Op::InSet || op == Op::InNet || op == Op::Resembles || op == Op::SameValue;
 }
@@ -456,6 +441,12 @@ bool Run::execute(uint8_t direction_bit, uint32_t first_rule, uint32_t stop_rule
         Slot y = pop();
         Slot x = pop();
         push(y.value, x.evidence_start);
+        break;
+      }
+      case Op::Add: {
+        Slot y = pop();
+        Slot x = pop();
+        push(x.value + y.value, x.evidence_start);
         break;
       }
       case Op::JumpIfTrueElsePop:

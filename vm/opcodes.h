@@ -54,6 +54,21 @@ struct Instruction {
 static_assert(sizeof(Instruction) == 12);
 
 enum class CmpOp : uint8_t { Lt, Le, Gt, Ge, Eq, Ne };
+
+// The Compare instruction's test. A side with no value (NaN: header_number of an
+// absent header) makes every comparison false, `!=` included.
+inline bool compare(CmpOp op, double x, double y) {
+  if (x != x || y != y) return false;  // NaN
+  switch (op) {
+    case CmpOp::Lt: return x < y;
+    case CmpOp::Le: return x <= y;
+    case CmpOp::Gt: return x > y;
+    case CmpOp::Ge: return x >= y;
+    case CmpOp::Eq: return x == y;
+    case CmpOp::Ne: return x != y;
+  }
+  return false;
+}
 inline constexpr uint8_t kCmpCount = 6;
 enum class LoopKind : uint8_t { Any, All, Count };
 inline constexpr uint8_t kLoopKindCount = 3;

@@ -31,6 +31,7 @@ std::string shape(const Condition& c) {
     case CondKind::Quantified: return join(c.quantifier == Quantifier::Any ? "Any" : "All");
     case CondKind::Compare: return "Cmp";
     case CondKind::Bool: return path_text(c.lhs);
+    case CondKind::Sum: return join("Sum");
   }
   return "?";
 }
@@ -127,6 +128,10 @@ TEST(ParserOperators, NotBindsTighterThanAndTighterThanOr) {
   EXPECT_EQ(shape(*parse_condition("a and b and c").cond), "And(a,b,c)");
   EXPECT_EQ(shape(*parse_condition("a and (b and c)").cond), "And(a,And(b,c))");
   EXPECT_EQ(shape(*parse_condition("((a))").cond), "a");
+  // A sum of conditions: each term a whole condition, the sum compared with a number.
+  EXPECT_EQ(shape(*parse_condition("(a + b and c + not d) >= 2").cond), "Sum(a,And(b,c),Not(d))");
+  EXPECT_EQ(shape(*parse_condition("(a + b) > 1 or c").cond), "Or(Sum(a,b),c)");
+  EXPECT_EQ(parse_condition("(a + b) >= 2").cond->op, CompareOp::Ge);
   // `not` applies to a whole comparison, not just its left operand.
   auto h = parse_condition("not from.domain in our_domains and b");
   ASSERT_EQ(h.cond->kind, CondKind::And);
