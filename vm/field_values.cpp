@@ -263,6 +263,7 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       if (!envelope_.tls_version.empty()) out.borrow(envelope_.tls_version);
       return;
     case FieldId::Subject: out.borrow(message_.subject()); return;
+    case FieldId::BodyParagraphs: return extract_paragraphs(out);
     case FieldId::Precedence:
       if (auto value = message_.header("Precedence")) out.own(lowercase_trimmed(*value));
       return;
@@ -322,6 +323,43 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
   // from/to/cc/reply_to parts
   AddressPart part = part_of(field);
   for (const auto& a : addresses(info.collection)) add_address_part(out, a.address, a.display_name, part);
+}
+
+namespace {
+
+// Every run of white space one space, none at the ends.
+std::string squeezed(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+    if (!blank)
+      out += c;
+    else if (!out.empty() && out.back() != ' ')
+      out += ' ';
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+// SpamAssassin's rendered body for its `body` rules (Mail::SpamAssassin::Conf, "body"):
+// the Subject is the first paragraph; a line of nothing but white space ends one.
+void MessageFields::extract_paragraphs(FieldValues& out) {
+  if (std::string subject = squeezed(message_.subject()); !subject.empty()) out.own(std::move(subject));
+  const std::string_view text = message_.body_text();
+  size_t start = 0;  // of the current paragraph
+  for (size_t at = 0; at <= text.size();) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const bool blank = squeezed(text.substr(at, end - at)).empty();
+    if (blank || end == text.size()) {
+      if (std::string paragraph = squeezed(text.substr(start, (blank ? at : end) - start));
+          !paragraph.empty())
+        out.own(std::move(paragraph));
+      start = end + 1;
+    }
+    at = end + 1;
+  }
 }
 
 // Status facts (spf, dkim, …) read "temperror" when they failed and the policy goes
