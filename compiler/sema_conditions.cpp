@@ -213,9 +213,9 @@ IrNode Sema::sum_condition(const lang::Condition& c) {
   std::vector<IrNode> filter;
   const auto rhs = number_operand(c.rhs, filter);
   if (!rhs || !filter.empty() || rhs->kind != IrNumber::Kind::Const) {
-    diagnostics_.error("E021", "a sum of conditions is compared with a number", c.rhs.span,
-                       "not a constant number",
-                       "e.g. `(subject contains \"free\" + body contains \"winner\" + html) >= 2`");
+    diagnostics_.error(
+        "E021", "a sum of conditions is compared with a number", c.rhs.span, "not a constant number",
+        "e.g. `(subject contains \"free\" + body contains \"winner\" + html contains \"<form\") >= 2`");
     return IrNode::constant(false, c.span);
   }
   n.rhs = *rhs;

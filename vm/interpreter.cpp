@@ -45,10 +45,14 @@ void Run::trace_rule(uint32_t rule, RuleOutcome outcome, std::string note) {
   tests_.clear();
 }
 
+constexpr std::string_view kPcreGaveUp =
+    "PCRE2 gave up on a value (its backtracking limit, or the message's PCRE2 time): no match";
+
 std::string Run::skip_note(const RuleHot& r) const {
   if (r.guard_kind == GuardKind::Pattern) {
     const PatternInfo& p = im_.patterns[r.guard];
-    return field_label(p.field, p.header_filter) + " " + p.source + " did not match";
+    return field_label(p.field, p.header_filter) + " " + p.source + " did not match" +
+           (matches_.pcre_gave_up(r.guard) ? ": " + std::string(kPcreGaveUp) : "");
   }
   const SetInfo& set = im_.sets[r.guard];
   return field_label(set.field, set.header_filter) + " " + set.source + " is false";
@@ -114,7 +118,8 @@ bool Run::match(FieldId field, uint32_t pattern, int64_t item) {
   const MatchRecord* r = matches_.pattern_record(field, pattern, item);
   const PatternInfo& p = im_.patterns[pattern];
   if (r == nullptr) {
-    trace_test(field_label(field, p.header_filter), p.source, false, {});
+    trace_test(field_label(field, p.header_filter), p.source, false,
+               matches_.pcre_gave_up(pattern) ? std::string(kPcreGaveUp) : std::string());
     return false;
   }
   std::string_view value = fields_.values(field).text[r->value];

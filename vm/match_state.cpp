@@ -2,6 +2,7 @@
 #include "vm/match_state.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace mp::vm {
 
@@ -51,9 +52,16 @@ int MatchState::on_match(unsigned int id, unsigned long long, unsigned long long
 }
 
 void MatchState::confirm(uint32_t pattern, std::string_view value, uint32_t index, uint32_t item) {
+  const auto note_gave_up = [&] {
+    if (!pcre_gave_up(pattern)) gave_up_.push_back(pattern);
+  };
+  if (pcre_seconds_ > kPcreBudgetSeconds) return note_gave_up();
   if (!match_data_) match_data_ = make_match_data();
-  if (const auto m = match_pcre2(loaded_.pcre[pattern].get(), match_data_.get(), value))
-    patterns_.mark({pattern, index, item, m->end, m->begin});
+  const auto start = std::chrono::steady_clock::now();
+  const Pcre2Result r = match_pcre2(loaded_.pcre[pattern].get(), match_data_.get(), value);
+  pcre_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (r.gave_up) note_gave_up();
+  if (r.match) patterns_.mark({pattern, index, item, r.match->end, r.match->begin});
 }
 
 void MatchState::scan(FieldId field) {

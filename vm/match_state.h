@@ -7,6 +7,7 @@
 
 #include <hs/hs.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -58,6 +59,15 @@ class MatchState {
   const MatchRecord* pattern_record(FieldId field, uint32_t pattern, int64_t item) {
     return pattern_matched(field, pattern) ? patterns_.find(pattern, item) : nullptr;
   }
+  // Whether PCRE2 gave up on some value for `pattern` (its backtracking limit, or the
+  // message's PCRE2 time budget spent): the test read false without a true "no".
+  bool pcre_gave_up(uint32_t pattern) const {
+    return std::find(gave_up_.begin(), gave_up_.end(), pattern) != gave_up_.end();
+  }
+  // PCRE2's wall time for one message, all patterns together; past it the remaining
+  // confirmations are not run (no match, pcre_gave_up), so a crafted message with
+  // thousands of values cannot buy minutes of backtracking.
+  static constexpr double kPcreBudgetSeconds = 0.25;
   const MatchRecord* set_record(FieldId field, uint32_t set, int64_t item) {
     return set_matched(field, set) ? sets_.find(set, item) : nullptr;
   }
@@ -82,6 +92,8 @@ class MatchState {
   std::array<bool, kFieldCount> looked_up_{};
   std::vector<uint32_t> candidates_;  // prefilter patterns Hyperscan reported for the value scanned
   Pcre2MatchData match_data_;         // made on the first PCRE2 match of the message
+  double pcre_seconds_ = 0;           // spent in PCRE2 on this message
+  std::vector<uint32_t> gave_up_;     // patterns PCRE2 gave up on (pcre_gave_up)
   FieldId scan_field_ = FieldId::Subject;
   uint32_t scan_value_ = 0;  // index of the value being scanned …
   uint32_t scan_item_ = 0;   // … and its item

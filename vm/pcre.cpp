@@ -62,13 +62,14 @@ pcre2_match_context* limited_context() {
   return context;
 }
 
-std::optional<Pcre2Match> match_pcre2(const pcre2_real_code_8* code, pcre2_real_match_data_8* data,
-                                      std::string_view value) {
+Pcre2Result match_pcre2(const pcre2_real_code_8* code, pcre2_real_match_data_8* data,
+                        std::string_view value) {
   const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(), 0, 0, data,
                              limited_context());
-  if (rc < 0) return std::nullopt;
+  if (rc == PCRE2_ERROR_NOMATCH) return {};
+  if (rc < 0) return {std::nullopt, true};
   const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
-  return Pcre2Match{ovector[0], ovector[1]};
+  return {Pcre2Match{ovector[0], ovector[1]}, false};
 }
 
 }  // namespace mp::vm

@@ -37,9 +37,14 @@ MP_API Pcre2MatchData make_match_data();
 struct Pcre2Match {
   uint64_t begin = 0, end = 0;  // byte offsets of the first match in the value
 };
-// The first match of `code` in `value`, or nullopt. A match limit or any other PCRE2
-// error counts as no match (the pattern cannot hang a message on a hostile value).
-MP_API std::optional<Pcre2Match> match_pcre2(const pcre2_real_code_8* code, pcre2_real_match_data_8* data,
-                                             std::string_view value);
+struct Pcre2Result {
+  std::optional<Pcre2Match> match;
+  bool gave_up = false;  // the backtracking limit was hit: no match, but not a true "no"
+};
+// The first match of `code` in `value`. The backtracking limits (a million steps, depth
+// ten thousand) keep a hostile value from holding the message: past them PCRE2 gives
+// up, and so does any other PCRE2 error; both are no match, gave_up set.
+MP_API Pcre2Result match_pcre2(const pcre2_real_code_8* code, pcre2_real_match_data_8* data,
+                               std::string_view value);
 
 }  // namespace mp::vm

@@ -86,8 +86,29 @@ TEST(PcreConfirm, ACatastrophicPatternGivesUpInsteadOfHanging) {
   Policy p("stage s {\n  rule slow: if rawbody matches /^(a|aa)+$\\n^/m then quarantine \"slow\"\n}\n");
   ASSERT_EQ(p.program()->image().patterns[0].engine, Engine::Pcre2);
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_FALSE(p.fires("slow", message("Subject: x\n", std::string(60, 'a') + "!\nmore")));
+  p.evaluator().set_trace(true);
+  const Verdict v = p.run(message("Subject: x\n", std::string(60, 'a') + "!\nmore"));
+  EXPECT_EQ(v.action, Action::Deliver);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_FALSE(v.trace.empty());
+  // The pattern is the rule's guard: the rule is skipped, and its note says why.
+  EXPECT_NE(v.trace[0].note.find("PCRE2 gave up"), std::string::npos) << v.trace[0].note;
+}
+
+TEST(PcreConfirm, AMessageOfManyHostileValuesSpendsOnlyItsPcre2Budget) {
+  // Each header makes PCRE2 backtrack to its limit (about 1.6 ms); two thousand of
+  // them would cost seconds. The message's PCRE2 time (MatchState::kPcreBudgetSeconds)
+  // stops the confirmations instead, and the trace says so.
+  Policy p("stage s {\n  rule slow: if header matches /(\\w+\\s?)+\\1z/ then tag \"slow\"\n}\n");
+  std::string headers;
+  for (int i = 0; i < 2000; ++i)
+    headers += "X-H" + std::to_string(i) + ": ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab c z\n";
+  p.evaluator().set_trace(true);
+  const auto start = std::chrono::steady_clock::now();
+  const Verdict v = p.run(message(headers, "x"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  ASSERT_FALSE(v.trace.empty());
+  EXPECT_NE(v.trace[0].note.find("PCRE2 gave up"), std::string::npos) << v.trace[0].note;
 }
 
 }  // namespace
