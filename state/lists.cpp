@@ -59,8 +59,8 @@ std::vector<std::string> recipient_scopes(std::string_view recipient, std::span<
 }
 
 std::string list_key(ListKind kind, std::string_view scope, std::string_view entry) {
-  return std::string(kPrefix) + std::string(list_kind_name(kind)) + ":" + std::string(scope) + ":" +
-         std::string(entry);
+  return std::string(kPrefix) + std::string(list_kind_name(kind)) + ":" + key_part(scope) + ":" +
+         key_part(entry);
 }
 
 std::optional<std::string> canonical_list_key(std::string_view key, std::string* problem) {
@@ -82,16 +82,20 @@ std::optional<std::string> canonical_list_key(std::string_view key, std::string*
     rest = rest.substr(user ? 5 : 6);
     const size_t end = rest.find(':');
     const std::string_view name = rest.substr(0, end);
-    if (end == std::string_view::npos || name.empty() || (user && !list_entry(name)) ||
-        (user && name.find('@') == std::string_view::npos))
+    const std::string hashed = (user ? "user:" : "group:") + std::string(name);  // as list_key keeps it
+    if (end != std::string_view::npos && is_hashed_key_part(hashed)) {
+      scope = hashed;
+    } else if (end == std::string_view::npos || name.empty() || (user && !is_email_address(name))) {
       return fail(user ? "the scope `user:ADDRESS:` needs an email address"
                        : "the scope `group:NAME:` needs a name");
-    scope = user ? user_scope(name) : group_scope(name);
+    } else {
+      scope = user ? user_scope(name) : group_scope(name);
+    }
     rest = rest.substr(end + 1);
   } else {
     return fail("the scope is `org:`, `group:NAME:` or `user:ADDRESS:`");
   }
-  const auto entry = list_entry(rest);
+  const auto entry = is_hashed_key_part(rest) ? std::optional<std::string>(rest) : list_entry(rest);
   if (!entry) return fail("`" + std::string(rest) + "` is not an address, a domain or an IP address");
   return list_key(*kind, scope, *entry);
 }

@@ -164,6 +164,7 @@ class LmdbStore final : public Store {
   }
 
   bool erase(std::string_view key) override {
+    if (!storable(key)) return false;  // no such key can be there
     Txn txn(env_, true);
     MDB_val k = as_val(key);
     const int rc = mdb_del(txn.get(), dbi_, &k, nullptr);
@@ -240,7 +241,11 @@ class LmdbStore final : public Store {
   std::string describe() const override { return "lmdb:" + path_; }
 
  private:
+  // A key LMDB cannot hold (empty, or longer than its largest key) is never there.
+  static bool storable(std::string_view key) { return !key.empty() && key.size() <= kMaxKeyBytes; }
+
   std::optional<std::string> live_value(const Txn& txn, std::string_view key) const {
+    if (!storable(key)) return std::nullopt;
     MDB_val k = as_val(key), v;
     const int rc = mdb_get(txn.get(), dbi_, &k, &v);
     if (rc == MDB_NOTFOUND) return std::nullopt;
@@ -253,11 +258,11 @@ class LmdbStore final : public Store {
 
   double stored_expiry(const Txn& txn, std::string_view key) const {
     MDB_val k = as_val(key), v;
-    return mdb_get(txn.get(), dbi_, &k, &v) == MDB_SUCCESS ? expiry_of(as_view(v)) : 0;
+    return storable(key) && mdb_get(txn.get(), dbi_, &k, &v) == MDB_SUCCESS ? expiry_of(as_view(v)) : 0;
   }
 
   void write(const Txn& txn, std::string_view key, std::string_view value, double expires) {
-    if (key.empty() || key.size() > kMaxKeyBytes) {
+    if (!storable(key)) {
       throw StoreUnavailable("lmdb: a key must have 1 to " + std::to_string(kMaxKeyBytes) + " bytes");
     }
     const std::string bytes = encoded(value, expires);

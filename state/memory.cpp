@@ -23,7 +23,7 @@ std::string reputation_key(std::string_view subject, long long epoch) {
 }
 
 std::string bucket_key(std::string_view key, double window, long long bucket) {
-  return fmt::format("rate:{}:{}:{}", key, static_cast<long long>(window), bucket);
+  return fmt::format("rate:{}:{}:{}", key_part(key), static_cast<long long>(window), bucket);
 }
 
 double bucket_length(double window) {

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include <fmt/format.h>
+#include <openssl/sha.h>
 
 #include "state/store_impl.h"
 
@@ -13,6 +14,7 @@ namespace mp::state {
 namespace {
 
 constexpr std::string_view kLmdb = "lmdb:", kRedis = "redis://", kRedisUnix = "redis+unix:";
+constexpr size_t kKeptBytes = 64, kHashHexDigits = 32;  // key_part of a long value
 
 std::optional<int> whole_number(std::string_view text, int max) {
   int value = 0;
@@ -68,6 +70,22 @@ double parse_number(std::string_view text) {
 double Store::add(std::string_view key, double delta, double ttl) {
   const std::pair<std::string, double> one{std::string(key), delta};
   return add(std::span(&one, 1), ttl).front();
+}
+
+std::string key_part(std::string_view value) {
+  if (value.size() <= kMaxKeyPart) return std::string(value);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(value.data()), value.size(), digest);
+  std::string out(value.substr(0, kKeptBytes));
+  out += '~';
+  for (size_t i = 0; i < kHashHexDigits / 2; ++i) out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+bool is_hashed_key_part(std::string_view part) {
+  if (part.size() != kKeptBytes + 1 + kHashHexDigits || part[kKeptBytes] != '~') return false;
+  const std::string_view hex = part.substr(kKeptBytes + 1);
+  return hex.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 std::string address_problem(std::string_view address) {

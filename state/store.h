@@ -94,6 +94,16 @@ class MP_API Store {
   double add(std::string_view key, double delta, double ttl = 0);
 };
 
+// A part of a key taken from a message or a person (an address, a login, a list
+// entry): itself when it has at most kMaxKeyPart bytes; longer, its first 64 bytes, `~`
+// and the first 32 hex digits of its SHA-256. Every key then stays under LMDB's 511
+// bytes and a long value still has a key of its own, the same on every store (a
+// 700-byte sender is counted, not left without a value).
+inline constexpr size_t kMaxKeyPart = 200;
+MP_API std::string key_part(std::string_view value);
+// Whether `part` is what key_part makes of a longer value.
+MP_API bool is_hashed_key_part(std::string_view part);
+
 // Opens the store at options.address. Throws std::invalid_argument for an address that
 // names no store (address_problem says why) and StoreUnavailable when the store cannot
 // be opened. A Redis store connects lazily: a Redis that is down now is tried again

@@ -87,6 +87,19 @@ TEST_P(StateFacts, RatesCountEachAccountApart) {
   EXPECT_EQ(judge(policy, envelope("192.0.2.1")).action, vm::Action::Deliver);
 }
 
+TEST_P(StateFacts, ALoginLongerThanAnyStoreKeyIsStillCounted) {
+  // 700 bytes is past LMDB's 511-byte keys: the value is counted under its hash, apart
+  // from another long login that shares its first 600 bytes.
+  vm::interpreter_test::Policy policy(kPolicy);
+  const std::string jane(700, 'j'), other = std::string(600, 'j') + std::string(100, 'k');
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(judge(policy, envelope("192.0.2.1", {}, jane)).action, vm::Action::Deliver);
+  EXPECT_EQ(judge(policy, envelope("192.0.2.1", {}, other)).action, vm::Action::Deliver);
+  const vm::Verdict fourth = judge(policy, envelope("192.0.2.1", {}, jane));
+  EXPECT_EQ(fourth.action, vm::Action::Tempfail);
+  EXPECT_EQ(fourth.rule_name, "burst");
+}
+
 TEST_P(StateFacts, ARuleCountsEveryMessageItReachesWhateverItsAndDecided) {
   // The rate is read only after `client.ip is …` holds, yet every message the rule
   // reaches counts: the fourth from jane is the fourth, not the first.

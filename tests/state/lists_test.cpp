@@ -86,6 +86,26 @@ TEST_P(Lists, TheNarrowestScopeDecidesAndBlockedWinsWithinOne) {
   EXPECT_EQ(match->entry, "mail.vendor.example");
 }
 
+TEST_P(Lists, LongAddressesAreListedAndFoundOnEveryStore) {
+  // A local part of 300 bytes for the sender and of 250 for the recipient: the key
+  // would be 600 bytes, past LMDB's 511, without key_part.
+  const std::string sender = std::string(300, 's') + "@spam.example";
+  const std::string recipient = std::string(250, 'r') + "@widget.com";
+  list_add(*store_, ListKind::Blocked, user_scope(recipient), *list_entry(sender));
+  const auto match =
+      find_listed(*store_, recipient_scopes(recipient, {}), sender_entries({{sender}}, std::nullopt));
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->kind, ListKind::Blocked);
+  EXPECT_EQ(match->entry, sender);
+  // What `list` shows is a key `policyc state del` takes back.
+  const auto keys = store_->keys("list:blocked:", 10);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(canonical_list_key(keys[0], nullptr), keys[0]);
+  EXPECT_TRUE(store_->erase(keys[0]));
+  EXPECT_FALSE(store_->get(std::string(600, 'k')));  // no key that long can be there
+  EXPECT_FALSE(store_->erase(std::string(600, 'k')));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, Lists, kAllKinds, kind_name);
 
 }  // namespace

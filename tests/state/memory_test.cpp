@@ -66,6 +66,30 @@ TEST_P(MemoryTest, RatesCountTheWindowAndForgetWhatSlidOut) {
   EXPECT_EQ(count_event(*store_, "auth:jane", 24 * hour, t0 + 1.7 * hour), 1);
 }
 
+TEST_P(MemoryTest, LongKeysAreCountedUnderTheirHashAndKeptApart) {
+  const std::string jane = "sender:" + std::string(700, 'j');
+  const std::string other = "sender:" + std::string(650, 'j') + "x";  // shares the first 650 bytes
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(count_event(*store_, jane, kHour, t0 + i), i);
+  EXPECT_EQ(count_event(*store_, other, kHour, t0 + 5), 1);
+  EXPECT_EQ(count_surge(*store_, jane, kHour, t0 + 6).count, 1);
+  EXPECT_EQ(store_->keys("rate:sender:", 100).size(), 2u);        // jane's and other's buckets
+  EXPECT_EQ(store_->keys("rate:surge:sender:", 100).size(), 2u);  // jane's window and baseline
+  for (const std::string& key : store_->keys("rate:", 100)) EXPECT_LT(key.size(), 200u) << key;
+}
+
+TEST(KeyPart, ShortValuesAsTheyAreLongOnesHashed) {
+  EXPECT_EQ(key_part("jane@widget.com"), "jane@widget.com");
+  EXPECT_EQ(key_part(std::string(kMaxKeyPart, 'a')), std::string(kMaxKeyPart, 'a'));
+  const std::string hashed = key_part(std::string(kMaxKeyPart + 1, 'a'));
+  EXPECT_EQ(hashed.size(), 64u + 1 + 32);
+  EXPECT_EQ(hashed.substr(0, 65), std::string(64, 'a') + "~");
+  EXPECT_TRUE(is_hashed_key_part(hashed));
+  EXPECT_EQ(key_part(hashed), hashed);  // short enough to be kept as it is
+  EXPECT_NE(key_part(std::string(300, 'a')), hashed);
+  EXPECT_FALSE(is_hashed_key_part("jane@widget.com"));
+  EXPECT_FALSE(is_hashed_key_part(std::string(64, 'a') + "~" + std::string(32, 'g')));
+}
+
 TEST_P(MemoryTest, ASurgeIsMeasuredAgainstTheKeysOwnUsual) {
   // Two messages an hour for three days, then sixty in one hour.
   const double start = std::floor(t0 / 86400) * 86400;
