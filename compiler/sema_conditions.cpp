@@ -503,36 +503,19 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
 // `30m`, `1h`, `7d`, `1w`). The filter is "FIELD/SECONDS". `rate_surge` takes the same,
 // with a window of at most half its week's baseline (3.5 days).
 std::optional<FieldRef> Sema::rate_field(const lang::Operand& o, FieldRef ref, bool report) {
-  static const std::set<std::string_view> kKeyFields = {
-      "sender",           "sender.domain", "sender.local",       "helo",
-      "client.auth_user", "client.ip",     "client.effective_ip"};
-  std::string key;  // the key field's name
-  double seconds = 0;
+  std::optional<std::string> argument;
   if (o.args.size() == 2 && o.args[0].kind == lang::OperandKind::Literal &&
-      o.args[0].literal.kind == LiteralKind::Path) {
+      o.args[0].literal.kind == LiteralKind::Path && o.args[1].kind == lang::OperandKind::Literal) {
     const auto field = field_by_path(o.args[0].literal.text);
-    if (field && kKeyFields.count(vm::field_info(*field).name)) key = vm::field_info(*field).name;
+    if (field) argument = vm::rate_argument(ref.field, vm::field_info(*field).name, o.args[1].literal.text);
   }
-  if (o.args.size() == 2 && o.args[1].kind == lang::OperandKind::Literal) {
-    seconds = vm::window_seconds(o.args[1].literal.text).value_or(0);
-  }
-  const bool surge = ref.field == FieldId::RateSurge;
-  constexpr double kLongestSurgeWindow = 3.5 * 86400;  // half of state::kSurgeBaseline, a week
-  if (surge && seconds > kLongestSurgeWindow) seconds = 0;
-  if (!key.empty() && seconds > 0) {
-    ref.header_filter = key + "/" + std::to_string(static_cast<long long>(seconds));
+  if (argument) {
+    ref.header_filter = std::move(*argument);
     return ref;
   }
-  if (report) {
-    diagnostics_.error(
-        "E015", "bad argument to `" + o.name + "`", o.span, "not accepted here",
-        "`" + o.name +
-            "` takes a key field (sender, sender.domain, sender.local, helo, client.auth_user, "
-            "client.ip, client.effective_ip) and a window: 90s, 30m, 1h, " +
-            (surge ? "1d (at most 3.5 days: the usual is a week's); e.g. `rate_surge"
-                   : "7d, 1w; e.g. `rate") +
-            "(client.auth_user, 1h)`");
-  }
+  if (report)
+    diagnostics_.error("E015", "bad argument to `" + o.name + "`", o.span, "not accepted here",
+                       vm::rate_argument_rules(ref.field));
   return std::nullopt;
 }
 

@@ -72,13 +72,20 @@ struct Side {
   std::string rule, stage;
   double score = 0;
 
-  std::string rule_text() const { return has_rule ? stage + "." + rule : "by score"; }
+  std::string fact;  // a tempfail by fact: the fact; `rule` the rule that needed it
+
+  std::string rule_text() const {
+    return !fact.empty() ? "fact " + fact + " in " + stage + "." + rule
+           : has_rule    ? stage + "." + rule
+                         : "by score";
+  }
 };
 
 Side side_of(const vm::Verdict& v) {
   Side s;
   s.action = std::string(vm::action_name(v.action));
-  s.has_rule = v.rule.has_value();
+  s.has_rule = v.rule.has_value() || (!v.fact.empty() && !v.rule_name.empty());
+  s.fact = v.fact;
   if (s.has_rule) {
     s.rule = v.rule_name;
     s.stage = v.stage_name;
@@ -366,6 +373,7 @@ ordered_json side_json(const Side& s) {
   j["action"] = s.action;
   j["rule"] = s.has_rule ? ordered_json(s.rule) : ordered_json(nullptr);
   j["stage"] = s.has_rule ? ordered_json(s.stage) : ordered_json(nullptr);
+  if (!s.fact.empty()) j["fact"] = s.fact;
   j["score"] = s.score;
   return j;
 }

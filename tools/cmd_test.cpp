@@ -127,7 +127,15 @@ void check_rule_names(TestCase& c, const LoadedPolicy& policy) {
 
 // ---- Running a case ---------------------------------------------------------------------
 
-std::string rule_text(const vm::Verdict& v) { return v.rule ? v.stage_name + "." + v.rule_name : "none"; }
+// The deciding rule, or for a tempfail by fact the rule that needed the fact: the rule
+// a case's `rule:` names.
+bool has_rule(const vm::Verdict& v) {
+  return v.rule || (!v.fact.empty() && !v.rule_name.empty());
+}
+
+std::string rule_text(const vm::Verdict& v) {
+  return has_rule(v) ? v.stage_name + "." + v.rule_name : "none";
+}
 
 // Each expected text (a `tag:` or `banner:` line) must be among the verdict's.
 void expect_texts(std::string_view key, const std::vector<std::string>& expected,
@@ -150,7 +158,7 @@ std::vector<std::string> check_verdict(const TestCase& c, const vm::Verdict& v) 
   std::string action(vm::action_name(v.action));
   if (c.action && *c.action != action) failures.push_back(fmt::format("action: expected {}, got {}", *c.action, action));
   if (c.rule_given) {
-    bool ok = c.rule ? (v.rule && c.rule->matches(v.stage_name, v.rule_name)) : !v.rule;
+    bool ok = c.rule ? (has_rule(v) && c.rule->matches(v.stage_name, v.rule_name)) : !has_rule(v);
     if (!ok) {
       failures.push_back(fmt::format("rule: expected {}, got {}", c.rule ? c.rule->text() : "none", rule_text(v)));
     }
@@ -199,7 +207,8 @@ std::string expected_summary(const TestCase& c) {
 }
 
 std::string got_summary(const vm::Verdict& v) {
-  std::string decided = v.rule ? " by " + rule_text(v)
+  std::string decided = !v.fact.empty() ? fmt::format(" by fact {} in {}", v.fact, rule_text(v))
+                        : v.rule        ? " by " + rule_text(v)
                         : v.action == vm::Action::Deliver ? std::string(" (no rule)")
                                                           : std::string(" by score (no rule)");
   std::string out = fmt::format("{}{}, score {}, direction {}", vm::action_name(v.action), decided,
@@ -259,7 +268,7 @@ class Runner {
     }
     std::vector<std::string> files = discover();
     for (const auto& path : files) run_file(parse_test_file(path));
-    warn_uncomputable(policies_.programs(), available(), "unless a case states them");
+    warn_uncomputable(unstated_, "unless a case states them");
     if (files.empty() && !malformed_) {
       std::string where;
       for (const auto& p : o_.paths) where += (where.empty() ? "" : " ") + p;
@@ -412,6 +421,7 @@ class Runner {
     std::vector<std::string> ignored;
     std::vector<std::string> notes;
     if (!facts.unstated().empty()) notes.push_back(unstated_note(facts.unstated(), facts.unstated_flags()));
+    unstated_.insert(unstated_.end(), facts.unstated_sources().begin(), facts.unstated_sources().end());
     if (!c.for_recipient && !verdict.per_recipient.empty()) notes.push_back(split_note(verdict));
     report_case(file, c, recipient_verdict(c, verdict, ignored), failures, facts.unstated(), notes);
   }
@@ -494,6 +504,8 @@ class Runner {
   std::unique_ptr<dns::Resolver> resolver_;  // with --dns-server or --geoip
   int passed_ = 0, failed_ = 0;
   bool malformed_ = false;
+  // The facts cases read without stating them, with their flags: the end-of-run warning.
+  std::vector<std::pair<std::string, std::string>> unstated_;
 };
 
 void add_test_command(CLI::App& app, int& status) {

@@ -133,4 +133,14 @@ void warn_uncomputable(std::span<const vm::ProgramPtr> programs, FactAvailabilit
   if (!available.store) warn(facts_read(programs, needs(&FactAvailability::store)), "--store", suffix);
 }
 
+void warn_uncomputable(std::span<const std::pair<std::string, std::string>> facts, std::string_view unless) {
+  for (const char* flag : FactAvailability::kFlags) {
+    std::vector<std::string> names;
+    for (const auto& [name, needs] : facts) {
+      if (needs == flag && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    warn(names, flag, " " + std::string(unless));
+  }
+}
+
 }  // namespace mp::tools

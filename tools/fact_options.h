@@ -39,6 +39,8 @@ struct FactAvailability {
     if (vm::is_state_fact(fact)) return "--store";
     return "--dns-server";
   }
+  // Every flag, in the order warnings name them.
+  static constexpr const char* kFlags[] = {"--dns-server", "--geoip", "--clamd", "--store"};
 };
 
 class FactFlags {
@@ -76,5 +78,8 @@ std::string fact_name(vm::FieldId fact, std::string_view argument);
 // `unless` is appended to the sentence (test: "unless a case states them").
 void warn_uncomputable(std::span<const vm::ProgramPtr> programs, FactAvailability available,
                        std::string_view unless = {});
+// The same warning for facts known by name, each with the flag that computes it
+// ({"bayes", "--store"}): `test` names those that some case read without stating.
+void warn_uncomputable(std::span<const std::pair<std::string, std::string>> facts, std::string_view unless);
 
 }  // namespace mp::tools

@@ -376,6 +376,7 @@ TestFile parse_test_file(const std::string& path) {
       continue;
     }
     std::string value = trim(line.substr(colon + 1));
+    std::string fact_problem;
     if (key == "case") {
       if (current) finish_case(*current);
       file.cases.emplace_back();
@@ -407,11 +408,13 @@ TestFile parse_test_file(const std::string& path) {
         continue;
       }
       apply_case_key(file, *current, key, value, number, lines, i);
-    } else if (auto fact = parse_fact_key(key)) {
+    } else if (auto fact = parse_fact_key(key, &fact_problem)) {
       if (!current)
         problem(fmt::format("`{}:` outside a case; start a case with `case: NAME`", key));
       else
         apply_fact_key(*current, key, std::move(*fact), value, number);
+    } else if (!fact_problem.empty()) {
+      problem(fmt::format("`{}`: {}", key, fact_problem));
     } else {
       std::vector<std::string> all = kCaseKeys;
       all.insert(all.end(), fact_keys().begin(), fact_keys().end());

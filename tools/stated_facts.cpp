@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <limits>
 
 #include "lang/diagnostics.h"
 #include "tools/fact_options.h"
@@ -55,6 +57,12 @@ std::optional<std::string> vocabulary_problem(FieldId fact, const std::string& w
                      best.empty() ? "" : fmt::format("; did you mean `{}`?", best));
 }
 
+// The largest a number fact can read: bayes is a probability, the others counts and
+// scores without a bound.
+double largest_value(FieldId fact) {
+  return fact == FieldId::Bayes ? 1 : std::numeric_limits<double>::max();
+}
+
 // One word of an open-vocabulary fact: a country code, a DNS list's return code, a name.
 std::optional<std::string> add_open_value(StatedFact& fact, const std::string& word) {
   if (fact.field == FieldId::Country) {
@@ -71,6 +79,9 @@ std::optional<std::string> add_open_value(StatedFact& fact, const std::string& w
     char* end = nullptr;
     const double n = std::strtod(word.c_str(), &end);
     if (word.empty() || end != word.c_str() + word.size()) return fmt::format("`{}` is not a number", word);
+    if (!std::isfinite(n) || n < 0 || n > largest_value(fact.field))
+      return fmt::format("`{}` is not a value {} can have (a number from 0{})", word, base_name(fact.field),
+                         fact.field == FieldId::Bayes ? " to 1" : "");
     fact.numbers.push_back(n);
   } else if (vm::field_info(fact.field).kind == vm::ValueKind::Ip) {
     auto ip = runtime::IpAddress::parse(word);
@@ -85,25 +96,29 @@ std::optional<std::string> add_open_value(StatedFact& fact, const std::string& w
 }
 
 // `rate(client.auth_user, 1h)`: the argument as the compiler writes it,
-// "client.auth_user/3600".
-std::optional<StatedFact> rate_key(StatedFact out, std::string_view argument) {
-  const size_t comma = argument.find(',');
-  if (comma == std::string_view::npos) return std::nullopt;
+// "client.auth_user/3600", by the compiler's rules (vm::rate_argument): a key the
+// language refuses is refused here too, with the same hint.
+std::optional<StatedFact> rate_key(StatedFact out, std::string_view argument, std::string* problem) {
   auto trim = [](std::string_view s) {
     while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
     while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
     return s;
   };
-  const auto seconds = vm::window_seconds(trim(argument.substr(comma + 1)));
-  const std::string_view field = trim(argument.substr(0, comma));
-  if (!seconds || field.empty()) return std::nullopt;
-  out.argument = std::string(field) + "/" + std::to_string(static_cast<long long>(*seconds));
+  const size_t comma = argument.find(',');
+  std::optional<std::string> written;
+  if (comma != std::string_view::npos)
+    written = vm::rate_argument(out.field, trim(argument.substr(0, comma)), trim(argument.substr(comma + 1)));
+  if (!written) {
+    if (problem) *problem = vm::rate_argument_rules(out.field);
+    return std::nullopt;
+  }
+  out.argument = std::move(*written);
   return out;
 }
 
 }  // namespace
 
-std::optional<StatedFact> parse_fact_key(std::string_view key) {
+std::optional<StatedFact> parse_fact_key(std::string_view key, std::string* problem) {
   for (const FieldId fact : all_facts()) {
     std::string base = base_name(fact);
     bool zone = fact == FieldId::Dnsbl || fact == FieldId::Dnswl;
@@ -116,7 +131,8 @@ std::optional<StatedFact> parse_fact_key(std::string_view key) {
       if (argument.size() < 3 || argument.front() != '"' || argument.back() != '"') return std::nullopt;
       argument = argument.substr(1, argument.size() - 2);
     }
-    if (fact == FieldId::Rate || fact == FieldId::RateSurge) return rate_key(std::move(out), argument);
+    if (fact == FieldId::Rate || fact == FieldId::RateSurge)
+      return rate_key(std::move(out), argument, problem);
     if (argument.empty() || argument.find_first_of("\"() ") != std::string_view::npos) return std::nullopt;
     out.argument = std::string(argument);
     return out;
@@ -187,10 +203,9 @@ void StatedFacts::prefetch(std::span<const vm::FactUse> facts) {
 
 std::vector<std::string> StatedFacts::unstated_flags() const {
   std::vector<std::string> flags;
-  for (const char* flag : {"--dns-server", "--geoip", "--clamd", "--store"}) {
-    const bool needed = std::any_of(unstated_fields_.begin(), unstated_fields_.end(), [&](FieldId f) {
-      return std::string_view(FactAvailability::flag(f)) == flag;
-    });
+  for (const char* flag : FactAvailability::kFlags) {
+    const bool needed = std::any_of(unstated_sources_.begin(), unstated_sources_.end(),
+                                    [&](const auto& source) { return source.second == flag; });
     if (needed) flags.emplace_back(flag);
   }
   return flags;
@@ -198,12 +213,13 @@ std::vector<std::string> StatedFacts::unstated_flags() const {
 
 vm::FactValue StatedFacts::unstated(FieldId fact, std::span<const std::string> arguments) {
   if (!computed_.computes(fact)) {
-    auto note = [this](std::string name) {
-      if (std::find(unstated_.begin(), unstated_.end(), name) == unstated_.end()) unstated_.push_back(name);
+    auto note = [this, fact](std::string name) {
+      if (std::find(unstated_.begin(), unstated_.end(), name) != unstated_.end()) return;
+      unstated_.push_back(name);
+      unstated_sources_.emplace_back(std::move(name), FactAvailability::flag(fact));
     };
     if (arguments.empty()) note(fact_name(fact, ""));
     for (const auto& argument : arguments) note(fact_name(fact, argument));
-    unstated_fields_.push_back(fact);
   }
   return computed_.compute(fact, arguments);
 }

@@ -29,8 +29,10 @@ struct StatedFact {
 };
 
 // The fact a `.mptest` key names (spf, dkim.domains, dnsbl("zen.example"), mx,
-// country(client.ip)), nullopt when it names none.
-std::optional<StatedFact> parse_fact_key(std::string_view key);
+// country(client.ip)), nullopt when it names none. A key that names a fact with an
+// argument the language refuses (`rate_surge(subject, 1h)`) is nullopt too, and
+// `problem` (when given) says what the fact takes.
+std::optional<StatedFact> parse_fact_key(std::string_view key, std::string* problem = nullptr);
 // Every fact key, for "did you mean" (dnsbl("ZONE") stands for the zone form).
 const std::vector<std::string>& fact_keys();
 // Reads the stated value into `fact`; the problem when the value is not one the fact
@@ -51,6 +53,10 @@ class StatedFacts final : public vm::FactSource {
   // The flags that would compute them (FactAvailability::flag), each once, in the order
   // --dns-server, --geoip, --clamd, --store.
   std::vector<std::string> unstated_flags() const;
+  // Each unstated fact with its flag: {"bayes", "--store"}.
+  const std::vector<std::pair<std::string, std::string>>& unstated_sources() const {
+    return unstated_sources_;
+  }
 
  private:
   const StatedFact* find(vm::FieldId fact, const std::string& argument) const;
@@ -59,7 +65,7 @@ class StatedFacts final : public vm::FactSource {
   std::span<const StatedFact> stated_;
   SharedFacts& computed_;
   std::vector<std::string> unstated_;
-  std::vector<vm::FieldId> unstated_fields_;
+  std::vector<std::pair<std::string, std::string>> unstated_sources_;
 };
 
 }  // namespace mp::tools

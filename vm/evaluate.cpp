@@ -69,7 +69,9 @@ bool execute_guarded(Run& run, Verdict& verdict, uint8_t direction_bit, uint32_t
     // facts.on_temperror = tempfail: a rule needed a fact that could not be computed,
     // so no verdict can be trusted yet; the sender retries later.
     verdict.action = Action::Tempfail;
-    verdict.text = "451 4.4.3 temporary failure computing " + missing.fact.name + ": " + missing.fact.detail;
+    std::string_view detail = missing.fact.detail;  // a merged fact's detail may name it again
+    if (detail.starts_with(missing.fact.name + ": ")) detail.remove_prefix(missing.fact.name.size() + 2);
+    verdict.text = "451 4.4.3 temporary failure computing " + missing.fact.name + ": " + std::string(detail);
     verdict.rule.reset();
     run.note_fact_failure(missing.fact);
   }

@@ -29,6 +29,17 @@ MP_API std::string window_text(double seconds);
 // The other way: "90s", "30m", "12h", "7d", "1w" (a whole number of one unit) in
 // seconds; nullopt for anything else.
 MP_API std::optional<double> window_seconds(std::string_view text);
+// The argument of rate(KEY-FIELD, WINDOW) or rate_surge(KEY-FIELD, WINDOW) as the
+// compiler writes it, "client.auth_user/3600"; nullopt when the key field is not one a
+// rate keys on (one value per message: sender, sender.domain, sender.local, helo,
+// client.auth_user, client.ip, client.effective_ip), the window is not one of
+// window_seconds', or a rate_surge window is longer than 3.5 days (half of its week's
+// baseline, state/memory.h). The compiler and mptest's stated facts both use it.
+MP_API std::optional<std::string> rate_argument(FieldId fact, std::string_view key_field,
+                                                std::string_view window);
+// What rate_argument takes, said for a diagnostic: "`rate` takes a key field (…) and a
+// window: …; e.g. `rate(client.auth_user, 1h)`".
+MP_API std::string rate_argument_rules(FieldId fact);
 // Fields written with an argument: header "NAME", dnsbl("ZONE"), mx(sender.domain), …
 MP_API bool takes_argument(FieldId field);
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "attach/inspect.h"
 #include "runtime/message.h"
@@ -173,6 +174,27 @@ std::optional<double> window_seconds(std::string_view text) {
   if (ec != std::errc() || end != text.data() + text.size() - 1 || n < 1 || n > 100000000)
     return std::nullopt;
   return static_cast<double>(n) * kUnits.at(text.back());
+}
+
+std::optional<std::string> rate_argument(FieldId fact, std::string_view key_field, std::string_view window) {
+  static const std::set<std::string_view> kKeyFields = {
+      "sender",           "sender.domain", "sender.local",       "helo",
+      "client.auth_user", "client.ip",     "client.effective_ip"};
+  constexpr double kLongestSurgeWindow = 3.5 * 86400;  // half of state::kSurgeBaseline, a week
+  const auto seconds = window_seconds(window);
+  if (!kKeyFields.count(key_field) || !seconds) return std::nullopt;
+  if (fact == FieldId::RateSurge && *seconds > kLongestSurgeWindow) return std::nullopt;
+  return std::string(key_field) + "/" + std::to_string(static_cast<long long>(*seconds));
+}
+
+std::string rate_argument_rules(FieldId fact) {
+  const bool surge = fact == FieldId::RateSurge;
+  const std::string name = surge ? "rate_surge" : "rate";
+  return "`" + name +
+         "` takes a key field (sender, sender.domain, sender.local, helo, client.auth_user, client.ip, "
+         "client.effective_ip) and a window: 90s, 30m, 1h, " +
+         (surge ? "1d (at most 3.5 days: the usual is a week's)" : "7d, 1w") + "; e.g. `" + name +
+         "(client.auth_user, 1h)`";
 }
 
 std::string window_text(double seconds) {

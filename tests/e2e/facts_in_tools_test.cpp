@@ -85,6 +85,7 @@ TEST_F(FactsInToolsTest, TestAnswersStatedFactsWithoutDns) {
   auto passing = run_policyc(dir.path(), {"test", "new.mptest"});
   EXPECT_EQ(passing.status, 0) << describe(passing);
   EXPECT_EQ(passing.out, "2 passed, 0 failed\n") << passing.out;
+  EXPECT_EQ(passing.err, "") << "every case states spf: no warning";
   auto failing = run_policyc(dir.path(), {"test", "old.mptest"});
   EXPECT_EQ(failing.status, 1) << describe(failing);
   EXPECT_NE(failing.out.find("FAIL old.mptest:2: softfail rejected"), std::string::npos) << failing.out;
@@ -142,10 +143,22 @@ TEST_F(FactsInToolsTest, StatedTemperrorFollowsOnTemperror) {
                                  "  tag: x\n" + ignore.substr(ignore.find("  message:")));
   auto r = run_policyc(dir.path(), {"test", "ignore.mptest"});
   EXPECT_EQ(r.status, 0) << describe(r);
+  // `rule:` names the rule that needed the fact; `none` is not it.
   dir.write("tempfail.mptest",
-            "policy: new.mp\n" + stated_case("tempfailed", "  spf: temperror\n", "tempfail", "none"));
+            "policy: new.mp\n" + stated_case("tempfailed", "  spf: temperror\n", "tempfail", "line_1"));
   r = run_policyc(dir.path(), {"test", "tempfail.mptest", "-v"});
-  EXPECT_NE(r.out.find("got:      tempfail"), std::string::npos) << r.out;
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("got:      tempfail by fact spf in custom_filters.line_1, "), std::string::npos)
+      << r.out;
+  EXPECT_NE(
+      r.out.find("text \"451 4.4.3 temporary failure computing spf: stated by the test case (line 3)\""),
+      std::string::npos)
+      << r.out;
+  dir.write("none.mptest",
+            "policy: new.mp\n" + stated_case("tempfailed", "  spf: temperror\n", "tempfail", "none"));
+  r = run_policyc(dir.path(), {"test", "none.mptest"});
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_NE(r.out.find("- rule: expected none, got custom_filters.line_1"), std::string::npos) << r.out;
 }
 
 TEST_F(FactsInToolsTest, BadStatedFactsAreErrorsWithSuggestions) {
@@ -167,6 +180,43 @@ TEST_F(FactsInToolsTest, BadStatedFactsAreErrorsWithSuggestions) {
   EXPECT_NE(r.out.find("bad.mptest:7: error: `notfqdn` is not a value of helo.checks"), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("did you mean `not_fqdn`?"), std::string::npos) << r.out;
+}
+
+// The state facts' keys by the compiler's rules, their numbers by what the fact can read.
+TEST_F(FactsInToolsTest, StatedStateFactsTakeWhatTheLanguageTakes) {
+  dir.write(
+      "bad.mptest",
+      "policy: new.mp\n" + stated_case("bad",
+                                       "  rate_surge(subject, 1h): 3\n  rate_surge(client.auth_user, 4d): 3\n"
+                                       "  rate(client.auth_user, 1h): nan\n  bayes: 1.5\n"
+                                       "  reputation(client.ip): -5\n  bulk.count: inf\n",
+                                       "deliver", "none"));
+  auto r = run_policyc(dir.path(), {"test", "bad.mptest"});
+  EXPECT_EQ(r.status, 2) << describe(r);
+  EXPECT_NE(
+      r.out.find("bad.mptest:3: error: `rate_surge(subject, 1h)`: `rate_surge` takes a key field (sender"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("bad.mptest:4: error: `rate_surge(client.auth_user, 4d)`: `rate_surge` takes"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("at most 3.5 days"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.mptest:5: error: `nan` is not a value rate can have (a number from 0)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("bad.mptest:6: error: `1.5` is not a value bayes can have (a number from 0 to 1)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("bad.mptest:7: error: `-5` is not a value reputation"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.mptest:8: error: `inf` is not a value bulk.count"), std::string::npos) << r.out;
+  // What the language takes is taken: a day's surge, a week's rate, a bare fact.
+  dir.write("good.mptest",
+            "policy: new.mp\n" + stated_case("good",
+                                             "  spf: pass\n  rate_surge(sender.domain, 1d): 3\n"
+                                             "  rate(client.ip, 1w): 0\n  bayes: 1\n  reputation: 7.5\n",
+                                             "deliver", "none"));
+  r = run_policyc(dir.path(), {"test", "good.mptest"});
+  EXPECT_EQ(r.status, 0) << describe(r);
 }
 
 TEST_F(FactsInToolsTest, EveryKindOfStatedFactIsAnswered) {
