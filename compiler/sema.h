@@ -117,6 +117,7 @@ class Sema {
   // `reply_to.domain is from.domain`: the right side names a field (nullopt when not).
   std::optional<IrNode> same_value_test(const lang::Condition& c, const FieldRef& field);
   IrNode numeric_test(const lang::Condition& c);
+  void check_reachable(const lang::Condition& c, const IrNode& n);
   std::optional<IrNumber> number_operand(const lang::Operand& o, std::vector<IrNode>& filter);
   std::optional<FieldRef> resolve_field(const lang::Operand& o, bool report);
   std::optional<FieldRef> call_field(const lang::Operand& o, bool report);

@@ -2,6 +2,8 @@
 // field, checks the operator against the field's kind, resolves the right side to
 // values of that kind, and emits IR with pattern/set/net ids.
 #include <hs/hs.h>
+#include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -476,12 +478,10 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   }
   const bool ip_argument = ref.field == FieldId::Country || ref.field == FieldId::Reputation ||
                            ref.field == FieldId::NetReputation;
-  ValueKind wanted = ip_argument ? ValueKind::Ip : ValueKind::Domain;
   if (!zone && !header && arg && arg->kind == lang::OperandKind::Literal &&
       arg->literal.kind == LiteralKind::Path) {
     auto field = field_by_path(arg->literal.text);
-    if (field && !vm::is_fact(*field) && vm::field_info(*field).kind == wanted &&
-        vm::field_info(*field).collection == vm::Collection::Single) {
+    if (field && vm::fact_argument_ok(ref.field, vm::field_info(*field).name)) {
       ref.header_filter = std::string(vm::field_info(*field).name);
       return ref;
     }
@@ -712,6 +712,7 @@ IrNode Sema::numeric_test(const lang::Condition& c) {
                        "not a constant number");
     return IrNode::constant(false, c.span);
   }
+  check_reachable(c, n);
   // A multi-valued number field outside its quantifier means "any item".
   if (lhs->kind == IrNumber::Kind::Field && !lhs->bound &&
       vm::field_info(lhs->field).collection != vm::Collection::Single) {
@@ -725,6 +726,31 @@ IrNode Sema::numeric_test(const lang::Condition& c) {
     return loop;
   }
   return n;
+}
+
+// A comparison that no value the left side can have satisfies (`bayes > 1`, `count(to)
+// < 0`, `rate(sender, 1h) < 1`: the count includes the message) could never fire: E023.
+void Sema::check_reachable(const lang::Condition& c, const IrNode& n) {
+  if (n.lhs.kind == IrNumber::Kind::Const || c.negated) return;  // `bayes is not 7` holds
+  const vm::NumberRange range = n.lhs.kind == IrNumber::Kind::Count
+                                    ? vm::NumberRange{0, std::numeric_limits<double>::infinity()}
+                                    : vm::number_range(n.lhs.field);
+  const double v = n.rhs.value;
+  bool reachable = true;
+  switch (n.cmp) {
+    case vm::CmpOp::Lt: reachable = range.min < v; break;
+    case vm::CmpOp::Le: reachable = range.min <= v; break;
+    case vm::CmpOp::Gt: reachable = range.max > v; break;
+    case vm::CmpOp::Ge: reachable = range.max >= v; break;
+    case vm::CmpOp::Eq: reachable = range.min <= v && v <= range.max; break;
+    case vm::CmpOp::Ne: break;
+  }
+  if (reachable) return;
+  const lang::Span span{c.lhs.span.file, c.lhs.span.begin, c.rhs.span.end};
+  diagnostics_.error(
+      "E023", "`" + std::string(sources_.slice(span)) + "` can never be true", span, "can never match",
+      std::isinf(range.max) ? fmt::format("its values are {:g} or more", range.min)
+                            : fmt::format("its values are from {:g} to {:g}", range.min, range.max));
 }
 
 std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector<IrNode>& filter) {

@@ -114,8 +114,14 @@ std::shared_ptr<Environment> open_environment(const std::string& path, size_t ma
   auto out = std::make_shared<Environment>();
   check(mdb_env_create(&out->env), "create environment");
   check(mdb_env_set_mapsize(out->env, max_bytes), "set size");
-  check(mdb_env_open(out->env, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS | MDB_NOMETASYNC, 0640),
-        ("open " + path).c_str());
+  // A file that is no LMDB database (a policy given as --store) is refused; the lock
+  // file LMDB made next to it then goes too, unless it was there before.
+  const std::string lock = path + "-lock";
+  std::error_code ec;
+  const bool had_lock = std::filesystem::exists(lock, ec);
+  const int rc = mdb_env_open(out->env, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS | MDB_NOMETASYNC, 0640);
+  if (rc != MDB_SUCCESS && !had_lock) std::filesystem::remove(lock, ec);
+  check(rc, ("open " + path).c_str());
   Txn txn(out->env, true);
   check(mdb_dbi_open(txn.get(), nullptr, 0, &out->dbi), "open database");
   txn.commit();
@@ -159,7 +165,7 @@ class LmdbStore final : public Store {
 
   void put(std::string_view key, std::string_view value, double ttl) override {
     Txn txn(env_, true);
-    write(txn, key, value, ttl > 0 ? clock_() + ttl : 0);
+    write(txn, key, value, ttl > 0 ? clock_() + std::min(ttl, kLongestTtl) : 0);
     txn.commit();
   }
 
@@ -182,7 +188,7 @@ class LmdbStore final : public Store {
     for (const auto& [key, delta] : deltas) {
       const std::optional<std::string> old = live_value(txn, key);
       const double value = (old ? parse_number(*old) : 0) + delta;
-      double expires = ttl > 0 ? now + ttl : 0;
+      double expires = ttl > 0 ? now + std::min(ttl, kLongestTtl) : 0;
       if (ttl <= 0 && old) expires = stored_expiry(txn, key);  // keep the expiry it had
       write(txn, key, format_number(value), expires);
       out.push_back(value);

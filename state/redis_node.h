@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,9 +46,16 @@ struct NodeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What AUTH sends after connecting (Redis 6 ACL user, or only the password); nothing
+// when the password is empty.
+struct RedisCredentials {
+  std::string user, password;
+};
+
 class RedisNode {
  public:
-  RedisNode(std::string host, int port, int db, std::chrono::milliseconds timeout);
+  RedisNode(std::string host, int port, int db, std::chrono::milliseconds timeout,
+            RedisCredentials credentials = {});
   ~RedisNode();
   RedisNode(const RedisNode&) = delete;
   RedisNode& operator=(const RedisNode&) = delete;
@@ -67,6 +75,11 @@ class RedisNode {
   std::string host_;
   int port_, db_;
   std::chrono::milliseconds timeout_;
+  RedisCredentials credentials_;
+
+  std::string failure() const;
+  // Sends one command and waits for its reply; an error reply throws NodeError.
+  void command(std::initializer_list<std::string_view> words);
   redisContext* context_ = nullptr;
 };
 

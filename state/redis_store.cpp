@@ -25,7 +25,7 @@ namespace {
 constexpr int kMaxRedirections = 5;
 
 long long milliseconds(double seconds) {
-  return std::max(1LL, std::llround(seconds * 1000));
+  return std::max(1LL, std::llround(std::min(seconds, kLongestTtl) * 1000));
 }
 
 // Glob characters of a SCAN MATCH pattern, escaped so that a prefix matches itself.
@@ -255,7 +255,8 @@ class RedisStore final : public Store {
     for (const std::string& name : known_) {
       if (name != seed_) others.push_back(name);
     }
-    auto seed = std::make_unique<RedisNode>(address_.host, address_.port, address_.db, timeout_);
+    auto seed = std::make_unique<RedisNode>(address_.host, address_.port, address_.db, timeout_,
+                                            address_.credentials);
     seed_ = seed->name();
     nodes_.emplace(seed_, std::move(seed));
     for (size_t i = 0;; ++i) {
@@ -291,7 +292,8 @@ class RedisStore final : public Store {
     if (found != nodes_.end()) return *found->second;
     const auto address = split_node_name(name);
     if (!address) throw NodeError("a cluster node named '" + name + "'");
-    auto node = std::make_unique<RedisNode>(address->first, address->second, 0, timeout_);
+    auto node =
+        std::make_unique<RedisNode>(address->first, address->second, 0, timeout_, address_.credentials);
     return *nodes_.emplace(name, std::move(node)).first->second;
   }
 

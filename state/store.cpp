@@ -1,4 +1,6 @@
 // Choosing a store from its address, and what both stores share.
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -39,8 +41,19 @@ std::variant<RedisAddress, std::string> redis_address(std::string_view rest, boo
     out.host = std::string(rest);
     return out;
   }
+  if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view credentials = rest.substr(0, at);
+    const size_t colon = credentials.find(':');
+    if (colon == std::string_view::npos || colon + 1 == credentials.size())
+      return std::string("credentials are [USER]:PASSWORD@: redis://:PASSWORD@HOST:PORT");
+    out.credentials = {std::string(credentials.substr(0, colon)), std::string(credentials.substr(colon + 1))};
+    rest = rest.substr(at + 1);
+  }
+  if (rest.starts_with('[') && rest.find(']') == std::string_view::npos)
+    return std::string("an IPv6 address is closed by `]`: redis://[::1]:6379");
   const size_t colon = rest.rfind(':');
-  if (colon == std::string_view::npos) return std::string("no port: redis://HOST:PORT");
+  if (colon == std::string_view::npos || (rest.starts_with('[') && colon < rest.find(']')))
+    return std::string("no port: redis://HOST:PORT");
   auto port = whole_number(rest.substr(colon + 1), 65535);
   if (!port || *port == 0) return std::string("the port is not a port number");
   std::string_view host = rest.substr(0, colon);
@@ -51,7 +64,26 @@ std::variant<RedisAddress, std::string> redis_address(std::string_view rest, boo
   return out;
 }
 
+// "redis:…", "foo:bar": a word and a colon first, as a URL's scheme (RFC 3986, 3.1) —
+// a mistyped store address rather than a file name (`./foo:bar` is one).
+bool has_scheme(std::string_view address) {
+  const size_t colon = address.find(':');
+  if (colon == std::string_view::npos || colon == 0 || !std::isalpha(static_cast<unsigned char>(address[0])))
+    return false;
+  return std::all_of(address.begin(), address.begin() + static_cast<long>(colon), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+  });
+}
+
 }  // namespace
+
+std::string redacted(std::string_view address) {
+  const size_t at = address.rfind('@');
+  const size_t scheme = address.find("://");
+  if (at == std::string_view::npos || scheme == std::string_view::npos || at < scheme)
+    return std::string(address);
+  return std::string(address.substr(0, scheme + 3)) + "…@" + std::string(address.substr(at + 1));
+}
 
 double system_clock_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -95,8 +127,9 @@ std::string address_problem(std::string_view address) {
     auto parsed = redis_address(address.substr(unix_socket ? kRedisUnix.size() : kRedis.size()), unix_socket);
     return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed) : std::string();
   }
-  if (address.find("://") != std::string_view::npos)
-    return "unknown kind of store: lmdb:PATH or redis://HOST:PORT";
+  if (address.find("://") != std::string_view::npos || (has_scheme(address) && !address.starts_with(kLmdb)))
+    return "unknown kind of store: lmdb:PATH, redis://HOST:PORT or redis+unix:PATH (a file whose name has "
+           "a colon: lmdb:PATH)";
   if (address.starts_with(kLmdb) && address.size() == kLmdb.size()) return "lmdb: needs a file path";
   return {};
 }
@@ -104,7 +137,7 @@ std::string address_problem(std::string_view address) {
 std::unique_ptr<Store> open_store(const StoreOptions& options) {
   const std::string_view address = options.address;
   if (std::string problem = address_problem(address); !problem.empty()) {
-    throw std::invalid_argument("state store `" + options.address + "`: " + problem);
+    throw std::invalid_argument("state store `" + redacted(address) + "`: " + problem);
   }
   if (address.starts_with(kRedis) || address.starts_with(kRedisUnix)) {
     const bool unix_socket = address.starts_with(kRedisUnix);

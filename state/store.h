@@ -34,7 +34,8 @@ MP_API double system_clock_now();
 
 struct StoreOptions {
   // "lmdb:PATH" or a path (the embedded store: one file, created when missing);
-  // "redis://HOST:PORT[/DB]" (TCP) or "redis+unix:PATH[?db=N]" (a unix socket).
+  // "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]" (TCP; AUTH with the credentials) or
+  // "redis+unix:PATH[?db=N]" (a unix socket). Any other `word:` prefix names no store.
   std::string address;
   // Redis: connecting and each command. A store that does not answer in time throws
   // StoreUnavailable, and is not asked again for `retry_after` (so a dead Redis costs
@@ -45,6 +46,10 @@ struct StoreOptions {
   size_t max_bytes = size_t{1} << 30;
   Clock clock = system_clock_now;
 };
+
+// The longest a key is kept: a longer ttl (an expiry further away) is cut to it, so
+// that no store turns a very long ttl into an overflow (100 years, seconds).
+inline constexpr double kLongestTtl = 100 * 365.25 * 86400;
 
 // The store could not answer: Redis refused, timed out or said ERR; the LMDB file
 // could not be opened or is full. what() says which and why.
@@ -109,6 +114,9 @@ MP_API bool is_hashed_key_part(std::string_view part);
 // be opened. A Redis store connects lazily: a Redis that is down now is tried again
 // when asked, and opening does not fail for it.
 MP_API std::unique_ptr<Store> open_store(const StoreOptions& options);
+
+// `address` without its password (redis://…@HOST:PORT), for messages and logs.
+MP_API std::string redacted(std::string_view address);
 
 // Why `address` names no store, "" when open_store can use it.
 MP_API std::string address_problem(std::string_view address);

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "state/redis_node.h"
 #include "state/store.h"
 
 namespace mp::state {
@@ -18,6 +19,7 @@ struct RedisAddress {
   std::string host;  // or the unix socket's path
   int port = 0;      // 0: a unix socket
   int db = 0;
+  RedisCredentials credentials;  // redis://[USER]:PASSWORD@HOST:PORT: AUTH on connecting
 };
 std::unique_ptr<Store> open_redis_store(const RedisAddress& address, const StoreOptions& options);
 

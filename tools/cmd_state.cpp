@@ -3,10 +3,14 @@
 // "key", "value" and "expires", seconds since the epoch or 0). The key layout is in
 // docs/state.md. Exit status: 0 done, 1 a key that `get` or `del` did not find, 2 a
 // usage error or a store that cannot be reached.
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <variant>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -104,16 +108,51 @@ int export_entries(state::Store& store, const StateOptions& o) {
   return 0;
 }
 
-std::string from_hex(const std::string& hex) {
+// The bytes of "value_hex"; nullopt unless it is pairs of hex digits.
+std::optional<std::string> from_hex(const std::string& hex) {
+  if (hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    return std::nullopt;
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+  for (size_t i = 0; i < hex.size(); i += 2)
     out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   return out;
 }
 
+// One exported line as an entry; the error says what is wrong with it.
+std::variant<state::Entry, std::string> parse_entry(const std::string& line) {
+  const auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::string("not a JSON object");
+  if (!j.contains("key") || !j["key"].is_string()) return std::string("no \"key\" string");
+  if (j.contains("value") == j.contains("value_hex"))
+    return std::string("one of \"value\" and \"value_hex\"");
+  state::Entry e{j["key"].get<std::string>(), {}, 0};
+  if (j.contains("value")) {
+    if (!j["value"].is_string()) return std::string("\"value\" is not a string");
+    e.value = j["value"].get<std::string>();
+  } else {
+    auto bytes = j["value_hex"].is_string() ? from_hex(j["value_hex"].get<std::string>()) : std::nullopt;
+    if (!bytes) return std::string("\"value_hex\" is not pairs of hex digits");
+    e.value = std::move(*bytes);
+  }
+  if (j.contains("expires")) {
+    if (!j["expires"].is_number() || !std::isfinite(j["expires"].get<double>()) ||
+        j["expires"].get<double>() < 0)
+      return std::string("\"expires\" is not seconds since the epoch (0: never)");
+    e.expires = j["expires"].get<double>();
+  }
+  return e;
+}
+
+// Every line is read and checked before the first is written: a file with a bad line
+// changes nothing.
 int import_entries(state::Store& store, const StateOptions& o) {
   std::ifstream file;
   if (o.file != "-") {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(o.file, ec) && !std::filesystem::is_fifo(o.file, ec)) {
+      std::cerr << "error: " << o.file << ": not a file\n";
+      return 2;
+    }
     file.open(o.file);
     if (!file) {
       std::cerr << "error: cannot read " << o.file << "\n";
@@ -121,24 +160,35 @@ int import_entries(state::Store& store, const StateOptions& o) {
     }
   }
   std::istream& in = o.file == "-" ? std::cin : file;
-  size_t restored = 0, expired = 0, line_number = 0;
+  std::vector<state::Entry> entries;
+  size_t line_number = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_number;
     if (line.empty()) continue;
-    try {
-      const auto j = nlohmann::json::parse(line);
-      state::Entry e{j.at("key").get<std::string>(),
-                     j.contains("value_hex") ? from_hex(j.at("value_hex").get<std::string>())
-                                             : j.at("value").get<std::string>(),
-                     j.value("expires", 0.0)};
-      (store.restore(e) ? restored : expired)++;
-    } catch (const std::exception& e) {
-      std::cerr << o.file << ":" << line_number << ": error: not an exported key: " << e.what() << "\n";
+    auto parsed = parse_entry(line);
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+      std::cerr << o.file << ":" << line_number << ": error: not an exported key: " << *why
+                << " (nothing imported)\n";
       return 2;
     }
+    entries.push_back(std::move(std::get<state::Entry>(parsed)));
   }
+  size_t restored = 0, expired = 0;
+  for (const auto& e : entries) (store.restore(e) ? restored : expired)++;
   std::cerr << "imported " << restored << " keys (" << expired << " already expired, skipped)\n";
   return 0;
+}
+
+// --ttl: seconds, finite, at most state::kLongestTtl.
+std::string ttl_problem(std::string& text) {
+  char* end = nullptr;
+  const double ttl = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || std::isnan(ttl))
+    return "--ttl: `" + text + "` is not a number of seconds";
+  if (ttl < 0 || ttl > state::kLongestTtl)
+    return fmt::format("--ttl: {} is not from 0 (never expires) to {:.0f} seconds (100 years)", text,
+                       state::kLongestTtl);
+  return {};
 }
 
 int run(const StateOptions& o, Action action) {
@@ -172,7 +222,7 @@ void add_state_command(CLI::App& app, int& status) {
   set_cmd->add_option("key", o->key)->required();
   set_cmd->add_option("value", o->value)->required();
   set_cmd->add_option("--ttl", o->ttl, "Seconds until it expires (default: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(ttl_problem, "SECONDS"));
   add("del", "Delete keys (exit 1 when one was not there)", del)->add_option("keys", o->keys)->required();
   auto* list_cmd = add("list", "List the keys that start with PREFIX", list);
   list_cmd->add_option("prefix", o->prefix, "Key prefix (default: every key)");

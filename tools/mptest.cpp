@@ -316,8 +316,22 @@ static void apply_fact_key(TestCase& c, const std::string& key, StatedFact fact,
     c.facts.push_back(std::move(fact));
 }
 
+// sender_list has one value per recipient, in rcpt order (or temperror for them all).
+static void check_sender_list(TestCase& c) {
+  for (const StatedFact& f : c.facts) {
+    if (f.field != vm::FieldId::SenderList || f.temp_error || f.text.size() == c.envelope.recipients.size())
+      continue;
+    c.problems.push_back(
+        {f.line, c.envelope.recipients.empty()
+                     ? std::string("sender_list has one value per recipient: give the case's `rcpt:`")
+                     : fmt::format("sender_list has one value per recipient: {} given for {} in `rcpt:`",
+                                   f.text.size(), c.envelope.recipients.size())});
+  }
+}
+
 static void finish_case(TestCase& c) {
   if (c.name.empty()) c.name = fmt::format("case on line {}", c.line);
+  check_sender_list(c);
   if (!c.seen.count("message")) c.problems.push_back({c.line, "the case has no `message:`"});
   if (!c.seen.count("action")) c.problems.push_back({c.line, "the case has no `action:` (the expected action)"});
   if (!c.seen.count("rule")) {

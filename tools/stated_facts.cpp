@@ -38,8 +38,9 @@ std::string base_name(FieldId fact) {
 
 // Facts that hold one value at most (language.md, section 7: "single fact").
 bool single_valued(FieldId fact) {
-  return fact == FieldId::Spf || fact == FieldId::Dkim || fact == FieldId::Dmarc ||
-         fact == FieldId::DmarcPolicy || fact == FieldId::Fcrdns || fact == FieldId::Ptr;
+  return vm::field_info(fact).kind == vm::ValueKind::Number || fact == FieldId::Spf ||
+         fact == FieldId::Dkim || fact == FieldId::Dmarc || fact == FieldId::DmarcPolicy ||
+         fact == FieldId::Fcrdns || fact == FieldId::Ptr;
 }
 
 bool has_value(std::string_view word, const std::vector<std::string_view>& values) {
@@ -134,6 +135,13 @@ std::optional<StatedFact> parse_fact_key(std::string_view key, std::string* prob
     if (fact == FieldId::Rate || fact == FieldId::RateSurge)
       return rate_key(std::move(out), argument, problem);
     if (argument.empty() || argument.find_first_of("\"() ") != std::string_view::npos) return std::nullopt;
+    if (!zone && !vm::fact_argument_ok(fact, argument)) {
+      if (problem)
+        *problem = fmt::format("`{}` takes one {} field with one value, e.g. `{}({})`", base,
+                               fact == FieldId::Mx ? "domain" : "IP", base,
+                               fact == FieldId::Mx ? "sender.domain" : "client.ip");
+      return std::nullopt;
+    }
     out.argument = std::string(argument);
     return out;
   }

@@ -37,6 +37,18 @@ MP_API std::optional<double> window_seconds(std::string_view text);
 // baseline, state/memory.h). The compiler and mptest's stated facts both use it.
 MP_API std::optional<std::string> rate_argument(FieldId fact, std::string_view key_field,
                                                 std::string_view window);
+// Whether `field_name` can be the argument of country, reputation, net_reputation (an
+// IP field) or mx (a domain field): a field with one value that is no fact itself.
+// The compiler and mptest's stated facts both use it.
+MP_API bool fact_argument_ok(FieldId fact, std::string_view field_name);
+// The values a number field can have, when it has one: bayes is a probability, rate and
+// bulk.count count the message itself (at least 1), the other counts, sizes and scores
+// are never negative; header_number can be anything. The compiler refuses a comparison
+// no value in the range satisfies (E023: `bayes > 1`, `rate(sender, 1h) < 1`).
+struct NumberRange {
+  double min, max;
+};
+MP_API NumberRange number_range(FieldId field);
 // What rate_argument takes, said for a diagnostic: "`rate` takes a key field (…) and a
 // window: …; e.g. `rate(client.auth_user, 1h)`".
 MP_API std::string rate_argument_rules(FieldId fact);

@@ -88,6 +88,9 @@ const std::vector<runtime::Address>& MessageFields::addresses(Collection collect
 const FieldValues& MessageFields::values(FieldId field) {
   FieldValues& slot = cache_[static_cast<size_t>(field)];
   if (!slot.ready) {
+    for (const auto& failed : failed_arguments_) {  // failed before: stops this run too
+      if (failed.field == field && failed.argument.empty()) throw FactUnavailable{failed.report};
+    }
     extract(field, slot);
     slot.ready = true;
   }
@@ -388,8 +391,8 @@ void MessageFields::add_fact(FieldId field, std::span<const std::string> argumen
   if (fact.temp_error && on_temperror_ == TempErrorPolicy::Tempfail) {
     // The zones of dnsbl(...) are computed together, but only a test of the zone
     // that failed may stop the evaluation (require_argument).
+    failed_arguments_.push_back({field, arguments.empty() ? std::string() : arguments.front(), report});
     if (arguments.empty()) throw FactUnavailable{report};
-    failed_arguments_.push_back({field, arguments.front(), report});
   }
   for (auto& v : fact.text) out.own(std::move(v));
   out.ips.insert(out.ips.end(), fact.ips.begin(), fact.ips.end());

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -185,6 +186,28 @@ std::optional<std::string> rate_argument(FieldId fact, std::string_view key_fiel
   if (!kKeyFields.count(key_field) || !seconds) return std::nullopt;
   if (fact == FieldId::RateSurge && *seconds > kLongestSurgeWindow) return std::nullopt;
   return std::string(key_field) + "/" + std::to_string(static_cast<long long>(*seconds));
+}
+
+NumberRange number_range(FieldId field) {
+  constexpr double kNone = std::numeric_limits<double>::infinity();
+  switch (field) {
+    case FieldId::Bayes: return {0, 1};
+    case FieldId::Rate:
+    case FieldId::BulkCount: return {1, kNone};
+    case FieldId::HeaderNumber: return {-kNone, kNone};
+    default: return {0, kNone};
+  }
+}
+
+bool fact_argument_ok(FieldId fact, std::string_view field_name) {
+  const ValueKind wanted = fact == FieldId::Mx ? ValueKind::Domain : ValueKind::Ip;
+  for (size_t i = 0; i < kFieldCount; ++i) {
+    const auto id = static_cast<FieldId>(i);
+    const FieldInfo& info = field_info(id);
+    if (info.name == field_name && id != FieldId::HeaderValue && id != FieldId::HeaderLine)
+      return !is_fact(id) && info.kind == wanted && info.collection == Collection::Single;
+  }
+  return false;
 }
 
 std::string rate_argument_rules(FieldId fact) {

@@ -66,11 +66,16 @@ void MatchState::confirm(uint32_t pattern, std::string_view value, uint32_t inde
 
 void MatchState::scan(FieldId field) {
   auto f = static_cast<size_t>(field);
-  scanned_[f] = true;
   const auto& databases = loaded_.field_db[f];
   const auto& pcre_only = loaded_.pcre_only[f];
-  if (databases.empty() && pcre_only.empty()) return;
+  if (databases.empty() && pcre_only.empty()) {
+    scanned_[f] = true;
+    return;
+  }
+  // A fact that could not be computed throws here, and is not marked scanned: each
+  // recipient's run reads it again and stops on it too (rather than read "no match").
   const FieldValues& field_values = fields_.values(field);
+  scanned_[f] = true;
   const auto& values = field_values.text;
   scan_field_ = field;
   for (uint32_t i = 0; i < values.size(); ++i) {
@@ -102,9 +107,9 @@ void MatchState::look_up_value(const StringMap<std::vector<uint32_t>>& map, std:
 
 void MatchState::look_up(FieldId field) {
   auto f = static_cast<size_t>(field);
-  looked_up_[f] = true;
   const FieldSetIndex& index = loaded_.field_sets[f];
-  const FieldValues& field_values = fields_.values(field);
+  const FieldValues& field_values = fields_.values(field);  // may throw, as in scan()
+  looked_up_[f] = true;
   const auto& values = field_values.text;
   for (uint32_t i = 0; i < values.size(); ++i) {
     const uint32_t item = field_values.item_of(i);

@@ -53,8 +53,7 @@ std::string condition_for(FieldId field, std::string path = "") {
       return path + " is b.example";
     case vm::ValueKind::Ip:
       return path + " in [10.0.0.0/8]";
-    case vm::ValueKind::Number:
-      return path + " > 5";
+    case vm::ValueKind::Number: return path + " >= 1";  // in every number field's range (bayes: 0 to 1)
   }
   return "";
 }

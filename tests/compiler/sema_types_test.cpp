@@ -113,6 +113,20 @@ TEST(SemaTypes, WellTypedTestsCompile) {
   }
 }
 
+TEST(SemaTypes, ANumberComparisonOutsideTheFieldsRangeCanNeverMatch) {
+  for (const char* never :
+       {"bayes > 1", "bayes >= 1.5", "bayes < 0", "rate(sender, 1h) < 1", "rate(sender, 1h) == 0",
+        "bulk.count < 1", "count(to) < 0", "size < 0", "reputation(client.ip) < 0"}) {
+    Compilation c = compile(std::string("if ") + never + " then tag \"x\"\n");
+    EXPECT_EQ(codes(c), std::vector<std::string>{"E023"}) << never << "\n" << rendered(c);
+  }
+  for (const char* possible : {"bayes >= 1", "bayes <= 0", "rate(sender, 1h) <= 1", "count(to) == 0",
+                               "header_number(\"X-Spam-Score\") < -5", "bayes != 7", "bayes is not 7"}) {
+    Compilation c = compile(std::string("if ") + possible + " then tag \"x\"\n");
+    EXPECT_TRUE(c.ok()) << possible << "\n" << rendered(c);
+  }
+}
+
 TEST(SemaTypes, ABareWordOutsideAListIsAnUnknownName) {
   // errors.def: bare words are allowed only inside list literals, so a typo in a
   // const's name is not silently taken as text.

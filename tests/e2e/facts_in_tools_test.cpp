@@ -209,6 +209,25 @@ TEST_F(FactsInToolsTest, StatedStateFactsTakeWhatTheLanguageTakes) {
       << r.out;
   EXPECT_NE(r.out.find("bad.mptest:7: error: `-5` is not a value reputation"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bad.mptest:8: error: `inf` is not a value bulk.count"), std::string::npos) << r.out;
+  dir.write("args.mptest",
+            "policy: new.mp\n" + stated_case("args",
+                                             "  reputation(sender): 3\n  net_reputation(sender.domain): 3\n"
+                                             "  mx(client.ip): null_mx\n  bayes: 0.99 0.5\n",
+                                             "deliver", "none"));
+  r = run_policyc(dir.path(), {"test", "args.mptest"});
+  EXPECT_EQ(r.status, 2) << describe(r);
+  EXPECT_NE(r.out.find("args.mptest:3: error: `reputation(sender)`: `reputation` takes one IP field"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(
+      r.out.find("args.mptest:4: error: `net_reputation(sender.domain)`: `net_reputation` takes one IP"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("args.mptest:5: error: `mx(client.ip)`: `mx` takes one domain field"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("args.mptest:6: error: bayes has one value at most, not 2"), std::string::npos)
+      << r.out;
   // What the language takes is taken: a day's surge, a week's rate, a bare fact.
   dir.write("good.mptest",
             "policy: new.mp\n" + stated_case("good",
@@ -217,6 +236,32 @@ TEST_F(FactsInToolsTest, StatedStateFactsTakeWhatTheLanguageTakes) {
                                              "deliver", "none"));
   r = run_policyc(dir.path(), {"test", "good.mptest"});
   EXPECT_EQ(r.status, 0) << describe(r);
+}
+
+// sender_list has a value per recipient; a store that is down stops every recipient's
+// evaluation, not only the first's (the prefilter once read "no match" for the rest).
+TEST_F(FactsInToolsTest, SenderListIsStatedPerRecipientAndATemperrorHoldsThemAll) {
+  dir.write(
+      "sl.mp",
+      "stage custom_filters {\n  rule blocked: if sender_list is blocked then reject \"550 5.7.1 x\"\n}\n");
+  auto with = [](const std::string& rcpt, const std::string& value, const std::string& action) {
+    return "case: " + value + "\n  message: <<END\n" + message_from("soft.test") + "END\n" +
+           (rcpt.empty() ? "" : "  rcpt: " + rcpt + "\n") + "  sender_list: " + value +
+           "\n  action: " + action + "\n  rule: blocked\n";
+  };
+  dir.write("counts.mptest", "policy: sl.mp\n" + with("a@widget.com b@widget.com", "blocked", "reject") +
+                                 with("", "blocked", "reject"));
+  auto r = run_policyc(dir.path(), {"test", "counts.mptest"});
+  EXPECT_EQ(r.status, 2) << describe(r);
+  EXPECT_NE(r.out.find("sender_list has one value per recipient: 1 given for 2 in `rcpt:`"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("sender_list has one value per recipient: give the case's `rcpt:`"), std::string::npos)
+      << r.out;
+  dir.write("temp.mptest", "policy: sl.mp\n" + with("a@widget.com b@widget.com", "temperror", "tempfail"));
+  r = run_policyc(dir.path(), {"test", "temp.mptest", "-v"});
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(r.out.find("different verdicts"), std::string::npos) << r.out;
 }
 
 TEST_F(FactsInToolsTest, EveryKindOfStatedFactIsAnswered) {

@@ -66,7 +66,66 @@ TEST(StateCli, AStoreThatIsDownOrNamedWronglyIsExitTwo) {
   RunResult bad =
       state("lmdb:" + (dir.path() / "s.mdb").string(), {"import", (dir.path() / "bad.jsonl").string()});
   EXPECT_EQ(bad.status, 2);
-  EXPECT_NE(bad.err.find("bad.jsonl:2: error: not an exported key"), std::string::npos) << describe(bad);
+  EXPECT_NE(bad.err.find("bad.jsonl:2: error: not an exported key: not a JSON object (nothing imported)"),
+            std::string::npos)
+      << describe(bad);
+  // The good first line was not written either: a file with a bad line changes nothing.
+  EXPECT_EQ(state("lmdb:" + (dir.path() / "s.mdb").string(), {"get", "a"}).status, 1);
+  // A mistyped Redis address is an error, not a new file named `redis:…`.
+  RunResult typo = state("redis:127.0.0.1:6379", {"get", "k"});
+  EXPECT_EQ(typo.status, 2);
+  EXPECT_NE(typo.err.find("unknown kind of store"), std::string::npos) << describe(typo);
+  EXPECT_FALSE(std::filesystem::exists("redis:127.0.0.1:6379"));
+}
+
+TEST(StateCli, ImportChecksEveryLineAndTtlsAreSeconds) {
+  TempDir dir;
+  const std::string store = "lmdb:" + (dir.path() / "s.mdb").string();
+  const std::pair<const char*, const char*> bad_lines[] = {
+      {R"({"key":"d","value_hex":"abc","expires":0})", "\"value_hex\" is not pairs of hex digits"},
+      {R"({"key":"d","value_hex":"zz"})", "\"value_hex\" is not pairs of hex digits"},
+      {R"({"key":"d","value":"1","value_hex":"31"})", "one of \"value\" and \"value_hex\""},
+      {R"({"key":"d","value":"1","expires":-4})", "\"expires\" is not seconds since the epoch"},
+      {R"({"value":"1"})", "no \"key\" string"}};
+  for (const auto& [line, why] : bad_lines) {
+    dir.write("in.jsonl", std::string(line) + "\n");
+    RunResult r = state(store, {"import", (dir.path() / "in.jsonl").string()});
+    EXPECT_EQ(r.status, 2) << line;
+    EXPECT_NE(r.err.find(why), std::string::npos) << line << "\n" << describe(r);
+  }
+  RunResult directory = state(store, {"import", dir.path().string()});
+  EXPECT_EQ(directory.status, 2);
+  EXPECT_NE(directory.err.find("not a file"), std::string::npos) << describe(directory);
+  for (const char* ttl : {"nan", "abc", "-5", "1e20", "inf"}) {
+    RunResult r = state(store, {"set", "k", "v", "--ttl", ttl});
+    EXPECT_NE(r.status, 0) << ttl;
+    EXPECT_NE(r.err.find("--ttl"), std::string::npos) << ttl << "\n" << describe(r);
+    EXPECT_LT(r.err.size(), 300u) << r.err;
+  }
+  EXPECT_EQ(state(store, {"set", "k", "v", "--ttl", "3155760000"}).status, 0);  // 100 years
+  // Opening a file that is no LMDB database leaves no lock file beside it.
+  dir.write("policy.mp", "if size > 1 then tag \"x\"\n");
+  EXPECT_EQ(state("lmdb:" + (dir.path() / "policy.mp").string(), {"get", "k"}).status, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "policy.mp-lock"));
+}
+
+TEST(StateCli, ARedisWithAPasswordIsReachedWithItAndItIsNeverPrinted) {
+  mp::state_test::RedisProcess redis;
+  ASSERT_TRUE(redis.start()) << redis.error();
+  const std::string port = redis.tcp_address().substr(redis.tcp_address().rfind(':') + 1);
+  ASSERT_EQ(
+      std::system(("/usr/bin/redis-cli -p " + port + " CONFIG SET requirepass s3cret >/dev/null").c_str()),
+      0);
+  RunResult without = state(redis.tcp_address(), {"set", "k", "v"});
+  EXPECT_EQ(without.status, 2);
+  EXPECT_NE(without.err.find("NOAUTH"), std::string::npos) << describe(without);
+  const std::string with = "redis://:s3cret@127.0.0.1:" + port;
+  EXPECT_EQ(state(with, {"set", "k", "v", "--ttl", "1e9"}).status, 0);
+  RunResult got = state(with, {"get", "k"});
+  EXPECT_EQ(got.out, "v\n") << describe(got);
+  RunResult wrong = state("redis://:wrong@127.0.0.1:" + port, {"get", "k"});
+  EXPECT_EQ(wrong.status, 2);
+  EXPECT_EQ(wrong.err.find("wrong"), std::string::npos) << describe(wrong);
 }
 
 }  // namespace

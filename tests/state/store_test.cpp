@@ -69,6 +69,16 @@ TEST_P(StoreTest, KeysExpire) {
   EXPECT_EQ(store_->add("counter", 1), 1);  // starts again from nothing
 }
 
+TEST_P(StoreTest, AVeryLongTtlKeepsTheKeyRatherThanOverflow) {
+  // 1e20 s would overflow Redis's milliseconds into an expiry in the past.
+  store_->put("long", "v", 1e20);
+  EXPECT_EQ(store_->get("long"), "v");
+  store_->add("counter", 1, 1e20);
+  EXPECT_EQ(store_->get("counter"), "1");
+  EXPECT_TRUE(store_->restore({"restored", "v", 1e20}));
+  EXPECT_EQ(store_->get("restored"), "v");
+}
+
 TEST_P(StoreTest, PrefixesListTheirKeysOnly) {
   for (const char* key :
        {"rep:ip:192.0.2.1", "rep:ip:192.0.2.2", "rep:net:192.0.2.0/24", "rate:x", "rep:ip"}) {
@@ -205,7 +215,28 @@ TEST(StoreAddress, ProblemsAreNamed) {
   EXPECT_EQ(address_problem("redis://10.0.0.5:http"), "the port is not a port number");
   EXPECT_EQ(address_problem("redis+unix:redis.sock"),
             "a unix socket is an absolute path: redis+unix:/run/redis.sock");
-  EXPECT_EQ(address_problem("memcached://x:1"), "unknown kind of store: lmdb:PATH or redis://HOST:PORT");
+  const std::string unknown =
+      "unknown kind of store: lmdb:PATH, redis://HOST:PORT or redis+unix:PATH (a file whose name has a "
+      "colon: "
+      "lmdb:PATH)";
+  EXPECT_EQ(address_problem("memcached://x:1"), unknown);
+  // A mistyped Redis address is not taken for a file name (it would be a new, empty store).
+  EXPECT_EQ(address_problem("redis:10.0.0.5:6379"), unknown);
+  EXPECT_EQ(address_problem("foo:bar"), unknown);
+  EXPECT_EQ(address_problem("./foo:bar"), "");
+  EXPECT_EQ(address_problem("lmdb:./a:b"), "");
+  EXPECT_EQ(address_problem("redis://[::1"), "an IPv6 address is closed by `]`: redis://[::1]:6379");
+  EXPECT_EQ(address_problem("redis://:secret@10.0.0.5:6379/1"), "");
+  EXPECT_EQ(address_problem("redis://jane:secret@[::1]:6379"), "");
+  EXPECT_EQ(address_problem("redis://secret@10.0.0.5:6379"),
+            "credentials are [USER]:PASSWORD@: redis://:PASSWORD@HOST:PORT");
+  EXPECT_EQ(redacted("redis://:secret@10.0.0.5:6379/1"), "redis://…@10.0.0.5:6379/1");
+  try {
+    open_store({.address = "redis://:secret@10.0.0.5"});
+    ADD_FAILURE() << "no port: refused";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).find("secret"), std::string::npos) << e.what();
+  }
   EXPECT_EQ(address_problem(""), "no store address: lmdb:PATH, redis://HOST:PORT or redis+unix:PATH");
   EXPECT_THROW(open_store({.address = "redis://nohost"}), std::invalid_argument);
   EXPECT_THROW(open_store({.address = "lmdb:/nonexistent-dir/x/state.mdb"}), StoreUnavailable);
