@@ -4,6 +4,7 @@
 #include "vm/pcre.h"
 
 #include <hs/hs.h>
+#include <regex>
 
 #include <fmt/format.h>
 #include <atomic>
@@ -95,9 +96,12 @@ CompileAttempt try_compile(const std::vector<const char*>& exprs, const std::vec
 
 // Patterns are compiled in groups: per field, the plain literals together (through
 // Hyperscan's literal API, which skips regex analysis) and the rest in chunks (Hyperscan's compile time grows
-// faster than linearly with the number of regexes in one database), all groups in parallel on every core.
+// faster than linearly with the number of regexes in one database, and with their size:
+// a chunk ends at 400 regexes or 6 KB of them, so that short generated rules share few
+// large databases and SpamAssassin's long regexes compile in small ones), all groups in
+// parallel on every core.
 std::vector<std::vector<uint32_t>> PatternTable::groups() const {
-  constexpr size_t kRegexChunk = 400;
+  constexpr size_t kRegexChunk = 400, kChunkBytes = 6000;
   std::vector<std::vector<uint32_t>> out;
   for (size_t f = 0; f < vm::kFieldCount; ++f) {
     std::vector<uint32_t> literals, regexes;
@@ -107,11 +111,19 @@ std::vector<std::vector<uint32_t>> PatternTable::groups() const {
       (plain_literals_[id].empty() ? regexes : literals).push_back(id);
     }
     if (!literals.empty()) out.push_back(std::move(literals));
-    for (size_t i = 0; i < regexes.size(); i += kRegexChunk) {
-      size_t end = std::min(regexes.size(), i + kRegexChunk);
-      out.emplace_back(regexes.begin() + static_cast<std::ptrdiff_t>(i),
-                       regexes.begin() + static_cast<std::ptrdiff_t>(end));
+    std::vector<uint32_t> chunk;
+    size_t bytes = 0;
+    for (uint32_t id : regexes) {
+      if (!chunk.empty() &&
+          (chunk.size() == kRegexChunk || bytes + patterns_[id].expression.size() > kChunkBytes)) {
+        out.push_back(std::move(chunk));
+        chunk.clear();
+        bytes = 0;
+      }
+      chunk.push_back(id);
+      bytes += patterns_[id].expression.size();
     }
+    if (!chunk.empty()) out.push_back(std::move(chunk));
   }
   return out;
 }
@@ -141,13 +153,37 @@ std::string sentence_case(std::string reason) {
 // Hyperscan's own analysis of each regex (no database is built): what it refuses
 // goes to PCRE2, behind a Hyperscan prefilter when one can be made. Only a regex
 // neither engine compiles is an error (E030, with both reasons).
+// Hyperscan's compile time grows with a pattern's bounded repeats: one with many of
+// them (SpamAssassin's obfuscation-aware phrase rules: 9 to 28 repeats whose bounds add
+// up to 218–333) takes seconds to be refused as too large, and a repeat of a thousand
+// or more (`[^>]{0,2048}`, `[^<\s]{1400}`) took 20 s for a database of seven patterns,
+// in prefilter mode too. Such patterns go to PCRE2 at once (measured in
+// docs/performance.md, "Importing SpamAssassin").
+bool costly_for_hyperscan(const std::string& expression) {
+  static const std::regex kBoundedRepeat(R"(\{(\d{1,9})(,(\d{0,9}))?\})");
+  int repeats = 0;
+  long bounds = 0;
+  for (auto it = std::sregex_iterator(expression.begin(), expression.end(), kBoundedRepeat);
+       it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    if (m[2].matched && m[3].length() == 0) continue;  // {n,}: no upper bound
+    const long upper = std::stol(m[3].matched && m[3].length() > 0 ? m[3].str() : m[1].str());
+    if (upper >= 1000) return true;
+    ++repeats;
+    bounds += upper;
+  }
+  return repeats >= 9 && bounds >= 200;
+}
+
 void PatternTable::assign_engines(lang::Diagnostics& diagnostics) {
   for (uint32_t id = 0; id < patterns_.size(); ++id) {
     vm::PatternInfo& p = patterns_[id];
     if (p.literal_length > 0 || !plain_literals_[id].empty() || p.engine != vm::Engine::Hyperscan) continue;
     std::string hyperscan_reason;
-    if (hyperscan_accepts(p.expression, p.hs_flags, &hyperscan_reason)) continue;
-    demote(id, sentence_case(hyperscan_reason), true, diagnostics);
+    if (!hyperscan_accepts(p.expression, p.hs_flags, &hyperscan_reason))
+      demote(id, sentence_case(hyperscan_reason), true, diagnostics);
+    else if (costly_for_hyperscan(p.expression))
+      demote(id, "Its bounded repeats would take Hyperscan seconds to compile", false, diagnostics);
   }
 }
 

@@ -158,6 +158,25 @@ TEST(SemaPatterns, Regexes) {
   EXPECT_EQ(codes(c), std::vector<std::string>{"E030"}) << rendered(c);
 }
 
+// Patterns whose bounded repeats make Hyperscan's compile take seconds (measured in
+// docs/performance.md) go to PCRE2 without a database; a few small repeats stay.
+TEST(SemaPatterns, RegexesCostlyForHyperscanGoToPcre2) {
+  const std::string many =
+      std::string("(?:a{1,25}b){0,3}") + "c{1,25}d{1,25}e{1,25}f{1,25}g{1,25}h{1,25}i{1,25}j{1,25}";
+  Compilation c = compile_ok(
+      "stage s {\n  rule a: if body matches /<a\\s[^>]{0,2048}>/ then allow\n"
+      "  rule b: if body matches /[^<\\s]{1400}/ then allow\n"
+      "  rule c: if body matches /" +
+      many +
+      "/ then allow\n"
+      "  rule d: if body matches /x{1,80}y{2,5}/ then allow\n}\n");
+  ASSERT_TRUE(c.image) << rendered(c);
+  std::vector<vm::Engine> engines;
+  for (const auto& p : c.image->patterns) engines.push_back(p.engine);
+  EXPECT_EQ(engines, (std::vector<vm::Engine>{vm::Engine::Pcre2, vm::Engine::Pcre2, vm::Engine::Pcre2,
+                                              vm::Engine::Hyperscan}));
+}
+
 TEST(SemaPatterns, RegexesHyperscanRefusesRunInPcre2BehindAPrefilter) {
   Compilation c = compile_ok(
       "stage s {\n"

@@ -1,0 +1,241 @@
+// One SpamAssassin rule as a condition (sa_translate.h). The fields each rule type
+// reads are in docs/import.md, "What maps to what".
+#include "importer/sa_translate.h"
+
+#include <hs/hs.h>
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <map>
+#include <vector>
+
+#include "vm/pcre.h"
+
+namespace mp::importer {
+namespace {
+
+std::string trim(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  return std::string(s.substr(b, s.find_last_not_of(" \t") - b + 1));
+}
+
+char closing_of(char open) {
+  switch (open) {
+    case '{': return '}';
+    case '(': return ')';
+    case '[': return ']';
+    case '<': return '>';
+    default: return open;
+  }
+}
+
+// The pattern between the delimiters, rewritten for `/…/`: a `/` not escaped gets a
+// backslash, a byte outside printable ASCII becomes \xHH.
+std::string rewritten(std::string_view pattern) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const auto c = static_cast<unsigned char>(pattern[i]);
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const auto next = static_cast<unsigned char>(pattern[i + 1]);
+      if (next >= 0x80 || next < 0x20) {
+        out += fmt::format("\\x{:02x}", next);  // an escaped raw byte is that byte
+      } else {
+        out += pattern.substr(i, 2);
+      }
+      ++i;
+    } else if (c == '/') {
+      out += "\\/";
+    } else if (c >= 0x80 || (c < 0x20 && c != '\t')) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// Why PCRE2 cannot compile the pattern with the flags ("" when it can): what neither
+// engine compiles would make the whole imported policy fail (E030), so it is reported.
+std::string pcre2_problem(const std::string& pattern, const std::string& flags) {
+  unsigned int hs_flags = 0;
+  if (flags.find('i') != std::string::npos) hs_flags |= HS_FLAG_CASELESS;
+  if (flags.find('s') != std::string::npos) hs_flags |= HS_FLAG_DOTALL;
+  if (flags.find('m') != std::string::npos) hs_flags |= HS_FLAG_MULTILINE;
+  std::string error;
+  const std::string expression = (flags.find('x') != std::string::npos ? "(?x)" : "") + pattern;
+  return vm::compile_pcre2(expression, hs_flags, &error) ? std::string() : error;
+}
+
+// A header rule's `NAME:addr`, `ALL`, `ToCc`: the fields this language reads for it,
+// tested one after the other (any of them), or why none.
+std::variant<std::vector<std::string>, Untranslatable> header_fields(const std::string& spec) {
+  static const std::map<std::string, std::string> kMailboxes = {
+      {"from", "from"}, {"to", "to"}, {"cc", "cc"}, {"reply-to", "reply_to"}};
+  const size_t colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  const std::string view = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (view == "raw") return Untranslatable{"view", "`" + spec + "`: undecoded header values (:raw)"};
+  if (view == "addr" || view == "name") {
+    auto mailbox = kMailboxes.find(lower);
+    if (mailbox == kMailboxes.end())
+      return Untranslatable{"view", "`" + spec + "`: the " + view + " view of " + name};
+    return std::vector<std::string>{mailbox->second + (view == "addr" ? ".address" : ".display_name")};
+  }
+  if (!view.empty()) return Untranslatable{"view", "`" + spec + "`: the view :" + view};
+  if (name == "ALL") return std::vector<std::string>{"header"};
+  if (name == "ToCc") return std::vector<std::string>{"header \"To\"", "header \"Cc\""};
+  if (name == "MESSAGEID")
+    return std::vector<std::string>{"header \"Message-Id\"", "header \"Resent-Message-Id\"",
+                                    "header \"X-Message-Id\""};
+  if (name == "EnvelopeFrom") return std::vector<std::string>{"sender"};
+  if (name.starts_with("X-Spam-Relays-") || name.starts_with("ALL-") || name == "X-Spam-DCC")
+    return Untranslatable{"view",
+                          "`" + name + "`: a SpamAssassin pseudo-header (its Received-derived relays)"};
+  for (char c : name) {
+    if (c <= ' ' || c > '~' || c == '"') return Untranslatable{"view", "`" + name + "` is not a header name"};
+  }
+  return std::vector<std::string>{"header \"" + name + "\""};
+}
+
+// `F1 matches R or F2 matches R`, negated as a whole for `!~`.
+std::string any_matches(const std::vector<std::string>& fields, const std::string& regex, bool negated) {
+  std::string out;
+  for (const auto& f : fields) out += (out.empty() ? "" : " or ") + f + " matches " + regex;
+  if (!negated) return fields.size() > 1 ? "(" + out + ")" : out;
+  return "not " + (fields.size() > 1 ? "(" + out + ")" : out);
+}
+
+// ReplaceTags: `<NAME>` in a rule listed by replace_rules is the tag's value (tags may
+// name other tags).
+std::string replaced(std::string text, const SaConfig& config) {
+  for (int pass = 0; pass < 5; ++pass) {
+    bool any = false;
+    for (const auto& [tag, value] : config.replace_tags) {
+      const std::string marker = "<" + tag + ">";
+      for (size_t at = text.find(marker); at != std::string::npos;
+           at = text.find(marker, at + value.size())) {
+        text.replace(at, marker.size(), "(?:" + value + ")");
+        any = true;
+      }
+    }
+    if (!any) break;
+  }
+  return text;
+}
+
+std::variant<std::string, Untranslatable> header_condition(const SaRule& rule,
+                                                           const std::string& definition) {
+  if (definition.starts_with("exists:")) {
+    auto fields = header_fields(trim(definition.substr(7)));
+    if (auto* why = std::get_if<Untranslatable>(&fields)) return *why;
+    std::string out;
+    for (const auto& f : std::get<std::vector<std::string>>(fields))
+      out += (out.empty() ? "" : " or ") + f + " contains \"\"";
+    return out;
+  }
+  const size_t op = definition.find_first_of("=!");
+  if (op == std::string::npos || op + 1 >= definition.size() || definition[op + 1] != '~')
+    return Untranslatable{"syntax", "expected `HEADER =~ /pattern/`"};
+  auto fields = header_fields(trim(definition.substr(0, op)));
+  if (auto* why = std::get_if<Untranslatable>(&fields)) return *why;
+  auto regex = regex_literal(trim(definition.substr(op + 2)));
+  if (auto* why = std::get_if<Untranslatable>(&regex)) return *why;
+  const RegexLiteral& r = std::get<RegexLiteral>(regex);
+  if (!r.rest.empty()) {
+    return Untranslatable{"view", "`" + r.rest + "` (if-unset: a value for an absent header)"};
+  }
+  (void)rule;
+  return any_matches(std::get<std::vector<std::string>>(fields), r.literal, definition[op] == '!');
+}
+
+}  // namespace
+
+std::variant<RegexLiteral, Untranslatable> regex_literal(std::string_view perl) {
+  size_t start = 0;
+  if (perl.starts_with("m") && perl.size() > 1 && !std::isalnum(static_cast<unsigned char>(perl[1])) &&
+      perl[1] != ' ')
+    start = 1;
+  else if (!perl.starts_with("/"))
+    return Untranslatable{"syntax", "expected a regex, /pattern/ or m{pattern}"};
+  const char open = perl[start], close = closing_of(open);
+  int depth = 0;
+  size_t end = std::string_view::npos;
+  for (size_t i = start + 1; i < perl.size(); ++i) {
+    if (perl[i] == '\\') {
+      ++i;
+    } else if (open != close && perl[i] == open) {
+      ++depth;
+    } else if (perl[i] == close) {
+      if (depth-- == 0) {
+        end = i;
+        break;
+      }
+    }
+  }
+  if (end == std::string_view::npos) return Untranslatable{"syntax", "the regex is not closed"};
+  size_t flags_end = end + 1;
+  while (flags_end < perl.size() && std::isalpha(static_cast<unsigned char>(perl[flags_end]))) ++flags_end;
+  std::string flags;
+  for (char f : perl.substr(end + 1, flags_end - end - 1)) {
+    if (std::string_view("isxm").find(f) != std::string_view::npos) {
+      if (flags.find(f) == std::string::npos) flags += f;
+    } else if (f != 'g' && f != 'o') {
+      return Untranslatable{"regex", fmt::format("the regex flag `{}`", f)};
+    }
+  }
+  const std::string pattern = rewritten(perl.substr(start + 1, end - start - 1));
+  if (std::string problem = pcre2_problem(pattern, flags); !problem.empty())
+    return Untranslatable{"regex", "PCRE2 cannot compile it: " + problem};
+  return RegexLiteral{"/" + pattern + "/" + flags, trim(perl.substr(flags_end))};
+}
+
+std::variant<std::string, Untranslatable> rule_condition(const SaRule& rule, const SaConfig& config) {
+  const std::string definition =
+      config.replace_rules.count(rule.name) ? replaced(rule.definition, config) : rule.definition;
+  if (definition.starts_with("eval:")) {
+    const std::string function = definition.substr(5, definition.find('(') - 5);
+    return Untranslatable{"eval", "eval:" + function + " (Perl code)"};
+  }
+  if (rule.type == "header") return header_condition(rule, definition);
+  if (rule.type == "mimeheader") return Untranslatable{"view", "mimeheader: the headers of each MIME part"};
+  auto regex = regex_literal(definition);
+  if (auto* why = std::get_if<Untranslatable>(&regex)) return *why;
+  const std::string& r = std::get<RegexLiteral>(regex).literal;
+  if (rule.type == "body") return "body.paragraphs matches " + r;
+  if (rule.type == "uri") return "urls matches " + r;
+  if (rule.type == "rawbody") return "(body matches " + r + " or html matches " + r + ")";
+  if (rule.type == "full") return "(header matches " + r + " or rawbody matches " + r + ")";
+  return Untranslatable{"syntax", "unknown rule type " + rule.type};
+}
+
+std::string off_in_score_set_0(const SaRule& rule, const SaConfig& config) {
+  auto flags = config.tflags.find(rule.name);
+  if (flags != config.tflags.end()) {
+    if (flags->second.count("net")) return "network";
+    if (flags->second.count("learn")) return "bayes";
+  }
+  static const std::vector<std::string_view> kNetwork = {"eval:check_rbl",
+                                                         "eval:check_uridnsbl",
+                                                         "eval:check_uri_host_",
+                                                         "eval:check_dcc",
+                                                         "eval:check_razor",
+                                                         "eval:check_pyzor",
+                                                         "eval:check_spf",
+                                                         "eval:check_dkim",
+                                                         "eval:check_dmarc",
+                                                         "eval:check_hashbl",
+                                                         "eval:check_dns",
+                                                         "eval:check_askdns",
+                                                         "eval:check_senders_reputation"};
+  for (std::string_view prefix : kNetwork) {
+    if (rule.definition.starts_with(prefix)) return "network";
+  }
+  if (rule.definition.starts_with("eval:check_bayes")) return "bayes";
+  return {};
+}
+
+}  // namespace mp::importer

@@ -1,0 +1,157 @@
+// policyc import spamassassin, piece by piece: Perl regexes as this language writes
+// them, the .cf reader's if/ifplugin blocks and scores, metas folded with score set 0,
+// and a small rule set imported whole, compiled and run over a message.
+#include <gtest/gtest.h>
+
+#include "importer/sa_config.h"
+#include "importer/sa_meta.h"
+#include "importer/sa_translate.h"
+#include "importer/spamassassin.h"
+#include "tests/vm/interpreter_test_util.h"
+
+namespace mp::importer {
+namespace {
+
+std::string literal(std::string_view perl) {
+  auto r = regex_literal(perl);
+  if (auto* why = std::get_if<Untranslatable>(&r)) return "! " + why->kind + ": " + why->reason;
+  return std::get<RegexLiteral>(r).literal;
+}
+
+TEST(SaRegex, PerlDelimitersFlagsAndBytes) {
+  EXPECT_EQ(literal(R"(/http:\/\/x/i)"), R"(/http:\/\/x/i)");
+  EXPECT_EQ(literal("m{a/b}i"), R"(/a\/b/i)");
+  EXPECT_EQ(literal("m!x(?:y)!gs"), "/x(?:y)/s");
+  EXPECT_EQ(literal("m{a{2}b}"), "/a{2}b/");  // nested braces inside m{}
+  EXPECT_EQ(literal("/caf\xe9/"), R"(/caf\xe9/)");
+  EXPECT_EQ(literal("/x/e"), "! regex: the regex flag `e`");
+  EXPECT_EQ(literal("/unclosed"), "! syntax: the regex is not closed");
+  EXPECT_EQ(literal("/(?<=a+)b/").substr(0, 30), "! regex: PCRE2 cannot compile ");
+  auto rest = regex_literal("/x/ [if-unset: none]");
+  EXPECT_EQ(std::get<RegexLiteral>(rest).rest, "[if-unset: none]");
+}
+
+TEST(SaConfig, BlocksScoresDescriptionsAndRedefinitions) {
+  const CfFile files[] = {{"a.cf", R"(# comment
+header A From =~ /x/  # a comment after a rule
+ifplugin Mail::SpamAssassin::Plugin::TextCat
+body IN_TEXTCAT /y/
+else
+body NOT_TEXTCAT /y/
+endif
+if (version >= 3.004000) && plugin(Mail::SpamAssassin::Plugin::HeaderEval)
+body NEW_ENOUGH /z\#1/
+endif
+if (version < 3.000000)
+body TOO_OLD /z/
+endif
+score A 1.5 2 3 4
+score NEW_ENOUGH 0.7
+describe A An "A" rule
+tflags A nice
+required_score 6
+frobnicate 1
+)"},
+                          {"b.cf", "header A Subject =~ /again/\n"}};
+  const SaConfig config = read_config(files);
+  std::vector<std::string> names;
+  for (const auto& r : config.rules) names.push_back(r.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"A", "NOT_TEXTCAT", "NEW_ENOUGH"}));
+  EXPECT_EQ(config.rules[0].definition, "Subject =~ /again/");  // b.cf replaced it
+  EXPECT_EQ(config.rules[2].definition, "/z\\#1/");             // an escaped # is no comment
+  EXPECT_EQ(score_of(config, "A", 0), 1.5);
+  EXPECT_EQ(score_of(config, "A", 3), 4);
+  EXPECT_EQ(score_of(config, "NEW_ENOUGH", 2), 0.7);
+  EXPECT_EQ(score_of(config, "UNSCORED", 0), 1);
+  EXPECT_EQ(score_of(config, "T_TEST", 0), 0.01);
+  EXPECT_EQ(score_of(config, "__SUB", 0), 0);
+  EXPECT_EQ(config.descriptions.at("A"), "An \"A\" rule");
+  EXPECT_TRUE(config.tflags.at("A").count("nice"));
+  EXPECT_EQ(config.required_score, 6);
+  ASSERT_EQ(config.notes.size(), 1u);
+  EXPECT_EQ(config.notes[0], "a.cf:19: `frobnicate` not imported");
+}
+
+std::string folded(const std::string& meta, std::set<std::string> off = {}) {
+  auto parsed = parse_meta(meta);
+  if (auto* why = std::get_if<std::string>(&parsed)) return "! " + *why;
+  auto known = [&](const std::string& r) -> std::optional<bool> {
+    return off.count(r) ? std::optional<bool>(false) : std::nullopt;
+  };
+  return meta_condition(fold_meta(std::get<MetaNode>(parsed), known));
+}
+
+TEST(SaMeta, ParsedFoldedAndWritten) {
+  EXPECT_EQ(folded("(__A && !__B) || __C"), "(__A and not __B) or __C");
+  EXPECT_EQ(folded("__A && (__B || __C)"), "__A and (__B or __C)");
+  EXPECT_EQ(folded("(__A + __B + __C) > 1"), "(__A + __B + __C) > 1");
+  EXPECT_EQ(folded("(__A + !__B) >= 1"), "(__A + (not __B)) >= 1");
+  // A network rule reads false in score set 0: the sum keeps the rest.
+  EXPECT_EQ(folded("(__A + __NET + __C) > 1", {"__NET"}), "(__A + __C) > 1");
+  EXPECT_EQ(folded("(__A + __NET) > 1", {"__NET"}), "false");
+  EXPECT_EQ(folded("__A && !__NET", {"__NET"}), "__A");
+  EXPECT_EQ(folded("__A || __NET", {"__NET"}), "__A");
+  EXPECT_EQ(folded("__A > 0"), "__A");
+  EXPECT_EQ(folded("__A * 2 > 1"), "! meta arithmetic `*` (only sums of rules translate)");
+  EXPECT_EQ(folded("(__A + __B"), "! a parenthesis is not closed");
+}
+
+const char* kRules = R"(
+header   __FROM_FREE   From =~ /\@free\.example/i
+header   SUBJ_WIN      Subject =~ /\bwinner\b/i
+describe SUBJ_WIN      Subject says winner
+score    SUBJ_WIN      1.5
+body     BODY_PRIZE    /claim your prize/i
+score    BODY_PRIZE    2.0
+uri      URI_SHORT     m{^https?://bit\.ly/}i
+score    URI_SHORT     0.5
+header   NO_DATE       Date !~ /./
+score    NO_DATE       0.25
+header   __HAS_LIST    exists:List-Id
+meta     PRIZE_FREE    (__FROM_FREE && BODY_PRIZE && !__HAS_LIST)
+score    PRIZE_FREE    3.0
+header   RCVD_IN_X     eval:check_rbl('x', 'zen.example.')
+tflags   RCVD_IN_X     net
+score    RCVD_IN_X     0 2.0 0 2.0
+meta     NET_AND_WIN   RCVD_IN_X && SUBJ_WIN
+score    NET_AND_WIN   1
+header   MISSING_MID   eval:check_for_missing_header('Message-Id')
+score    MISSING_MID   0.5
+meta     MID_AND_WIN   MISSING_MID && SUBJ_WIN
+score    MID_AND_WIN   1
+header   RAW_X         X-Thing:raw =~ /=\?/
+score    RAW_X         1
+)";
+
+TEST(SaImport, ASmallRuleSetCompilesAndScoresAsSpamAssassinWould) {
+  const CfFile files[] = {{"local.cf", kRules}};
+  const ImportResult r = import_spamassassin(files);
+  EXPECT_EQ(r.report.rules, 12u);
+  EXPECT_EQ(r.report.scored, 9u);  // RCVD_IN_X scores 0 in set 0
+  EXPECT_EQ(r.report.translated_scored, 5u) << report_text(r.report) << r.policy;
+  std::map<std::string, std::string> kind;
+  for (const Skipped& s : r.report.skipped) kind[s.rule] = s.kind + ": " + s.reason;
+  EXPECT_EQ(kind["RCVD_IN_X"], "network: a network test (score set 0 has none)");
+  EXPECT_EQ(kind["NET_AND_WIN"], "constant: always false in score set 0 (it needs network or Bayes rules)");
+  EXPECT_EQ(kind["MISSING_MID"], "eval: eval:check_for_missing_header (Perl code)");
+  EXPECT_EQ(kind["MID_AND_WIN"], "depends: needs MISSING_MID (eval:check_for_missing_header (Perl code))");
+  EXPECT_EQ(kind["RAW_X"], "view: `X-Thing:raw`: undecoded header values (:raw)");
+  EXPECT_NE(r.policy.find("if SUBJ_WIN then score +1.5 \"Subject says winner\""), std::string::npos)
+      << r.policy;
+
+  vm::interpreter_test::Policy policy(r.policy);
+  const vm::Verdict v = policy.run(
+      "From: Prize Desk <desk@free.example>\nSubject: You are a WINNER\n\n"
+      "Please claim\nyour prize at https://bit.ly/x today.\n");
+  // SUBJ_WIN 1.5 + BODY_PRIZE 2 (across the line break, as SpamAssassin's body reads it)
+  // + URI_SHORT 0.5 + NO_DATE 0.25 + PRIZE_FREE 3 = 7.25: at or above 5, quarantined.
+  EXPECT_EQ(v.score, 7.25);
+  EXPECT_EQ(v.action, vm::Action::Quarantine);
+  const vm::Verdict listed = policy.run(
+      "From: desk@free.example\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nList-Id: <x.example>\n"
+      "Subject: hello\n\nclaim your prize\n");
+  EXPECT_EQ(listed.score, 2);  // BODY_PRIZE only: the list makes PRIZE_FREE false
+}
+
+}  // namespace
+}  // namespace mp::importer
