@@ -78,7 +78,7 @@ void compile_into(Compilation& out, lang::FileId file, const std::filesystem::pa
       if (in_policy_file(warning, file)) out.diagnostics.add(std::move(warning));
     }
   }
-  image.databases = sema.patterns.build(out.diagnostics);
+  if (options.databases) image.databases = sema.patterns.build(out.diagnostics);
   if (out.diagnostics.has_errors()) return;
   image.patterns = sema.patterns.patterns();
   image.sets = sema.sets.take();

@@ -34,6 +34,11 @@ struct CompileOptions {
   bool lint = false;  // add lint warnings (lints.def) to the diagnostics
   // Looked up before the stdlib, by the full name given to `import`.
   std::map<std::string, ModuleSource> modules;
+  // false: no Hyperscan database is built (policyc check and lint). Every pattern is
+  // still checked by Hyperscan's analysis and PCRE2 and given its engine, so the
+  // diagnostics are the same: a pattern that a database cannot hold is run by PCRE2 at
+  // build, never an error. Saves the compile time (seconds for large rule sets).
+  bool databases = true;
 };
 
 // Reads and compiles a policy file; list files are read relative to its directory.

@@ -95,13 +95,12 @@ CompileAttempt try_compile(const std::vector<const char*>& exprs, const std::vec
 }  // namespace
 
 // Patterns are compiled in groups: per field, the plain literals together (through
-// Hyperscan's literal API, which skips regex analysis) and the rest in chunks (Hyperscan's compile time grows
-// faster than linearly with the number of regexes in one database, and with their size:
-// a chunk ends at 400 regexes or 6 KB of them, so that short generated rules share few
-// large databases and SpamAssassin's long regexes compile in small ones), all groups in
-// parallel on every core.
+// Hyperscan's literal API, which skips regex analysis) and the rest in chunks of 400
+// (Hyperscan's compile time grows faster than linearly with the number of regexes in
+// one database; fewer, larger databases scan faster), all groups in parallel on every
+// core.
 std::vector<std::vector<uint32_t>> PatternTable::groups() const {
-  constexpr size_t kRegexChunk = 400, kChunkBytes = 6000;
+  constexpr size_t kRegexChunk = 400;
   std::vector<std::vector<uint32_t>> out;
   for (size_t f = 0; f < vm::kFieldCount; ++f) {
     std::vector<uint32_t> literals, regexes;
@@ -111,19 +110,11 @@ std::vector<std::vector<uint32_t>> PatternTable::groups() const {
       (plain_literals_[id].empty() ? regexes : literals).push_back(id);
     }
     if (!literals.empty()) out.push_back(std::move(literals));
-    std::vector<uint32_t> chunk;
-    size_t bytes = 0;
-    for (uint32_t id : regexes) {
-      if (!chunk.empty() &&
-          (chunk.size() == kRegexChunk || bytes + patterns_[id].expression.size() > kChunkBytes)) {
-        out.push_back(std::move(chunk));
-        chunk.clear();
-        bytes = 0;
-      }
-      chunk.push_back(id);
-      bytes += patterns_[id].expression.size();
+    for (size_t i = 0; i < regexes.size(); i += kRegexChunk) {
+      size_t end = std::min(regexes.size(), i + kRegexChunk);
+      out.emplace_back(regexes.begin() + static_cast<std::ptrdiff_t>(i),
+                       regexes.begin() + static_cast<std::ptrdiff_t>(end));
     }
-    if (!chunk.empty()) out.push_back(std::move(chunk));
   }
   return out;
 }

@@ -21,7 +21,8 @@ struct CompileOptions {
 };
 
 int check(const CompileOptions& o) {
-  compiler::Compilation c = compiler::compile_file(o.policy);
+  compiler::Compilation c =
+      compiler::compile_file(o.policy, {.lint = false, .modules = {}, .databases = false});
   print_diagnostics(c, o.format, std::cout);
   if (!c.ok()) return 1;
   if (o.format == "text") {

@@ -19,7 +19,7 @@ int lint_policies(const LintOptions& o) {
   int status = 0;
   size_t warnings = 0;
   for (const auto& path : o.policies) {
-    compiler::Compilation c = compiler::compile_file(path, {.lint = true, .modules = {}});
+    compiler::Compilation c = compiler::compile_file(path, {.lint = true, .modules = {}, .databases = false});
     print_diagnostics(c, o.format, std::cout);
     if (!c.ok()) status = 1;
     warnings += c.diagnostics.items().size() - c.diagnostics.error_count();

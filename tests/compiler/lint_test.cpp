@@ -12,7 +12,7 @@ namespace mp::compiler {
 namespace {
 
 std::vector<std::string> lint_codes_of(const std::string& policy, const std::string& path = "lint.mp") {
-  Compilation c = compile_source(path, policy, {.lint = true, .modules = {}});
+  Compilation c = compile_source(path, policy, {.lint = true, .modules = {}, .databases = true});
   std::vector<std::string> codes;
   for (const auto& d : c.diagnostics.items()) {
     codes.push_back(d.code);
@@ -151,7 +151,8 @@ TEST(Lint, OddListFileEntryIsSkippedWithL011) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "senders.txt") << "a@b.com\nnot-an-address\nc@d.com\n";
   std::string policy = "list senders = file(\"senders.txt\")\nif sender in senders then tag \"t\"\n";
-  Compilation c = compile_source((dir / "p.mp").string(), policy, {.lint = true, .modules = {}});
+  Compilation c =
+      compile_source((dir / "p.mp").string(), policy, {.lint = true, .modules = {}, .databases = true});
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c.diagnostics.items().size(), 1u);
   EXPECT_EQ(c.diagnostics.items()[0].code, "L011");
@@ -180,7 +181,8 @@ TEST(Lint, ListFileOfTheWrongKindIsReportedOnce) {
   for (int i = 0; i < 5000; ++i) domains << "d" << i << ".example\n";
   domains.close();
   std::string policy = "list many = file(\"many-domains.txt\")\nif sender in many then tag \"t\"\n";
-  Compilation c = compile_source((dir / "p.mp").string(), policy, {.lint = true, .modules = {}});
+  Compilation c =
+      compile_source((dir / "p.mp").string(), policy, {.lint = true, .modules = {}, .databases = true});
   // One L011 for the 5,000 lines, and L002: the rule can never fire.
   ASSERT_EQ(c.diagnostics.items().size(), 2u) << rendered(c);
   const auto& d = c.diagnostics.items()[0];
@@ -194,7 +196,8 @@ TEST(Lint, AddressesInADomainListAreSkippedNotSilent) {
   auto dir = list_dir("mp_lint_l011_domain");
   std::ofstream(dir / "execs.txt") << "ceo@widget.com\ncfo@widget.com\n";
   std::string policy = "list execs = file(\"execs.txt\")\nif from.domain in execs then tag \"t\"\n";
-  Compilation c = compile_source((dir / "p.mp").string(), policy, {.lint = true, .modules = {}});
+  Compilation c =
+      compile_source((dir / "p.mp").string(), policy, {.lint = true, .modules = {}, .databases = true});
   ASSERT_EQ(c.diagnostics.items().size(), 2u) << rendered(c);
   EXPECT_EQ(c.diagnostics.items()[0].code, "L011");
   EXPECT_EQ(c.diagnostics.items()[1].code, "L002");
@@ -209,7 +212,7 @@ TEST(Lint, ByteOrderMarkIsNotPartOfTheFirstEntry) {
   std::ofstream(dir / "promo.txt") << "\xEF\xBB\xBFpromo@example.com\nnews@example.com\n";
   Compilation c = compile_source((dir / "p.mp").string(),
                                  "list promo = file(\"promo.txt\")\nif sender in promo then tag \"t\"\n",
-                                 {.lint = true, .modules = {}});
+                                 {.lint = true, .modules = {}, .databases = true});
   EXPECT_TRUE(c.diagnostics.items().empty()) << rendered(c);
   ASSERT_TRUE(c.image);
   ASSERT_FALSE(c.image->sets.empty());
@@ -244,7 +247,7 @@ TEST(Lint, AnnotationAboveARuleCoversTestsOnLaterLines) {
 TEST(Lint, ExamplesLintClean) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(MP_SOURCE_DIR "/examples")) {
     if (entry.path().extension() != ".mp") continue;
-    Compilation c = compile_file(entry.path().string(), {.lint = true, .modules = {}});
+    Compilation c = compile_file(entry.path().string(), {.lint = true, .modules = {}, .databases = true});
     EXPECT_TRUE(c.ok()) << entry.path();
     for (const auto& d : c.diagnostics.items()) ADD_FAILURE() << entry.path() << ": " << d.code << " " << d.message;
   }

@@ -37,7 +37,7 @@ stage spam_engine {
 
 CompileOptions with_modules(std::map<std::string, ModuleSource> modules = {}) {
   modules.emplace("site.extra", ModuleSource{"site/extra.mp", kExtra});
-  return CompileOptions{.lint = false, .modules = std::move(modules)};
+  return CompileOptions{.lint = false, .modules = std::move(modules), .databases = true};
 }
 
 Compilation compile_with(const std::string& text, CompileOptions options = with_modules(),

@@ -356,8 +356,8 @@ TEST_F(SemaListFiles, ABadEntryIsSkippedAndLintNamesFileAndLine) {
   for (const auto& p : c.image->nets[0].prefixes) prefixes.push_back(p.str());
   EXPECT_EQ(prefixes, (std::vector<std::string>{"10.0.0.0/8", "192.0.2.0/24"}));
 
-  Compilation linted =
-      compile_source((dir_ / "policy.mp").string(), text, CompileOptions{.lint = true, .modules = {}});
+  Compilation linted = compile_source((dir_ / "policy.mp").string(), text,
+                                      CompileOptions{.lint = true, .modules = {}, .databases = true});
   ASSERT_TRUE(linted.ok()) << rendered(linted);
   bool reported = false;
   for (const auto& d : linted.diagnostics.items()) {
