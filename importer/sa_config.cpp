@@ -234,17 +234,35 @@ class Reader {
       config_.rules[it->second] = std::move(r);
   }
 
+  // `score R 1.5`, `score R 0 1 0 1` (per score set), `score R (0.5)`: a value in
+  // parentheses is added to the score R had (Conf.pm, "score").
   void score(const std::string& name, const std::string& value, const std::string& path, int number) {
     std::istringstream in(value);
-    std::vector<double> values;
-    for (double v; in >> v;) values.push_back(v);
+    std::vector<std::pair<double, bool>> values;  // value, relative
+    for (std::string word; in >> word;) {
+      const bool relative = word.size() > 2 && word.front() == '(' && word.back() == ')';
+      const std::string digits = relative ? word.substr(1, word.size() - 2) : word;
+      char* end = nullptr;
+      const double v = std::strtod(digits.c_str(), &end);
+      if (digits.empty() || end != digits.c_str() + digits.size()) {
+        values.clear();
+        break;
+      }
+      values.emplace_back(v, relative);
+    }
     if (values.size() != 1 && values.size() != 4) {
       config_.notes.push_back(path + ":" + std::to_string(number) + ": score of " + name + " not understood");
       return;
     }
+    const bool known = config_.scores.count(name) > 0;
     auto& s = config_.scores[name];
-    for (size_t i = 0; i < 4; ++i) s[i] = values[values.size() == 1 ? 0 : i];
+    for (size_t i = 0; i < 4; ++i) {
+      const auto [v, relative] = values[values.size() == 1 ? 0 : i];
+      s[i] = relative ? (known ? s[i] : score_default(name)) + v : v;
+    }
   }
+
+  static double score_default(const std::string& name) { return name.starts_with("T_") ? 0.01 : 1.0; }
 
   void tflags(const std::string& name, const std::string& value) {
     auto& flags = config_.tflags[name];

@@ -2,8 +2,10 @@
 // the rules it names), written as a def, and as a scoring rule when it has a score.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "importer/sa_config.h"
@@ -33,6 +35,35 @@ std::string parse_problem(const std::string& name, const std::string& condition)
   return diagnostics.items().empty() ? "does not parse" : diagnostics.items().front().message;
 }
 
+// The length of the UTF-8 sequence `text` starts with; 0 when it is none.
+size_t utf8_length(std::string_view text) {
+  const auto lead = static_cast<unsigned char>(text[0]);
+  const size_t length = lead >= 0xf0 && lead < 0xf5   ? 4
+                        : lead >= 0xe0                ? 3
+                        : lead >= 0xc2 && lead < 0xe0 ? 2
+                                                      : 0;
+  if (length == 0 || lead >= 0xf5 || text.size() < length) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) return 0;
+  }
+  return length;
+}
+
+// A rule's def and rule name: its SpamAssassin name, unless that is one of this
+// language's keywords or has no capital letter (`score`, `size`: a keyword or a field's
+// name), which get `SA_` before them.
+std::string def_name(const std::string& name) {
+  static const std::set<std::string_view> kKeywords = {
+      "import",     "const",   "list",     "def",      "settings",  "stage",   "rule",    "if",
+      "then",       "file",    "inbound",  "outbound", "internal",  "not",     "and",     "or",
+      "is",         "in",      "contains", "starts",   "ends",      "with",    "matches", "nocase",
+      "any",        "all",     "count",    "header",   "true",      "false",   "allow",   "reject",
+      "quarantine", "discard", "tempfail", "score",    "tag",       "banner",  "add",     "remove",
+      "log",        "option",  "disable",  "rescore",  "resembles", "rewrite", "except"};
+  const bool capital = std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  return capital && !kKeywords.count(name) ? name : "SA_" + name;
+}
+
 class Importer {
  public:
   Importer(const SaConfig& config, const ImportOptions& options) : config_(config), options_(options) {
@@ -44,18 +75,28 @@ class Importer {
     if (found != resolved_.end()) return found->second;
     const SaRule& rule = *by_name_.at(name);
     Resolved out;
+    const int set = options_.score_set;
     if (const std::string off = off_in_score_set_0(rule, config_); !off.empty()) {
-      out.off = true;
+      // Score sets 1 and 3 have the network tests, 2 and 3 Bayes (Conf.pm, "score").
+      const bool in_set = off == "network" ? set % 2 == 1 : set >= 2;
+      out.off = !in_set;
       out.why = Untranslatable{
-          off, off == "bayes" ? "Bayes (learnt, not a rule here)" : "a network test (score set 0 has none)"};
+          off, fmt::format("{} ({})", off == "bayes" ? "Bayes" : "a network test",
+                           in_set ? fmt::format("score set {} runs it; it is not run here", set)
+                                  : fmt::format("score set {} has none", set))};
+    } else if (!name.starts_with("__") && config_.scores.count(name) &&
+               config_.scores.at(name)[static_cast<size_t>(set)] == 0) {
+      out.off = true;  // "Setting a rule's score to 0 will disable that rule from running" (Conf.pm)
+      out.why =
+          Untranslatable{"disabled", fmt::format("score 0 in set {}: SpamAssassin does not run it", set)};
     } else if (!resolving_.insert(name).second) {
-      out.why = Untranslatable{"meta", "it names itself"};
+      out.why = Untranslatable{"meta", "a loop of metas: it needs itself"};
     } else {
       auto condition = rule.type == "meta" ? meta(rule) : rule_condition(rule, config_);
       resolving_.erase(name);
       if (auto* why = std::get_if<Untranslatable>(&condition)) {
         out.why = *why;
-      } else if (std::string problem = parse_problem(name, std::get<std::string>(condition));
+      } else if (std::string problem = parse_problem(def_name(name), std::get<std::string>(condition));
                  !problem.empty()) {
         out.why = Untranslatable{"syntax", "the translation does not parse: " + problem};
       } else {
@@ -82,12 +123,12 @@ class Importer {
         defs += "\n# " + rule.file + "\n";
         last_file_ = rule.file;
       }
-      defs += "def " + rule.name + " = " + *resolved.condition + "\n";
+      defs += "def " + def_name(rule.name) + " = " + *resolved.condition + "\n";
       r.report.translated++;
       if (score == 0) continue;
       r.report.translated_scored++;
-      rules += fmt::format("  rule {}: if {} then score {:+g} \"{}\"\n", rule.name, rule.name, score,
-                           description(rule.name));
+      rules += fmt::format("  rule {}: if {} then score {:+g} \"{}\"\n", def_name(rule.name),
+                           def_name(rule.name), score, description(rule.name));
     }
     r.policy = header(r.report) + defs + "\nstage spam_engine {\n" + rules + "}\n";
     format(r);
@@ -100,32 +141,60 @@ class Importer {
     auto parsed = parse_meta(rule.definition);
     if (auto* why = std::get_if<std::string>(&parsed)) return Untranslatable{"meta", *why};
     std::optional<Untranslatable> needs;
+    std::vector<std::string> falses;  // the rules that read as false
     auto known = [&](const std::string& name) -> std::optional<bool> {
-      if (!by_name_.count(name)) return false;  // SpamAssassin reads an unknown rule as 0
+      if (!by_name_.count(name)) {  // SpamAssassin reads an unknown rule as 0
+        falses.push_back(name + " (not defined)");
+        return false;
+      }
       const Resolved& r = resolve(name);
-      if (r.off) return false;
+      if (r.off) {
+        falses.push_back(name + " (" + r.why->kind + ")");
+        return false;
+      }
       if (!r.condition && !needs)
         needs = Untranslatable{"depends", "needs " + name + " (" + r.why->reason + ")"};
       return std::nullopt;
     };
     MetaNode folded = fold_meta(std::get<MetaNode>(std::move(parsed)), known);
     if (needs) return *needs;
-    if (folded.kind == MetaNode::Kind::Constant)
-      return Untranslatable{"constant",
-                            folded.value ? "always true in score set 0"
-                                         : "always false in score set 0 (it needs network or Bayes rules)"};
+    if (folded.kind == MetaNode::Kind::Constant) {
+      std::string list;
+      for (const auto& f : falses) list += (list.empty() ? "" : ", ") + f;
+      return Untranslatable{
+          "constant",
+          fmt::format("always {} in score set {}{}", folded.value ? "true" : "false", options_.score_set,
+                      list.empty() ? std::string(": a comparison that always or never holds")
+                                   : ", since these read as false: " + list)};
+    }
+    rename(folded);
     return meta_condition(folded);
   }
 
-  // The description, as one string of this language: quotes and backslashes escaped,
-  // bytes that are not printable ASCII or UTF-8 made `?`.
+  // The rule names in a folded meta, as the defs are named.
+  static void rename(MetaNode& node) {
+    if (node.kind == MetaNode::Kind::Rule) node.rule = def_name(node.rule);
+    for (MetaNode& t : node.terms) rename(t);
+  }
+
+  // The description as one string of this language: `\#` is `#` (SpamAssassin's
+  // escape), quotes and backslashes escaped, control characters a space, bytes that are
+  // not UTF-8 `?`.
   std::string description(const std::string& name) const {
     auto it = config_.descriptions.find(name);
     const std::string text = it == config_.descriptions.end() ? name : it->second;
     std::string out;
-    for (unsigned char c : text) {
+    for (size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c == '\\' && i + 1 < text.size() && text[i + 1] == '#') continue;
+      if (c >= 0x80) {
+        const size_t length = utf8_length(std::string_view(text).substr(i));
+        out += length ? text.substr(i, length) : "?";
+        i += length ? length - 1 : 0;
+        continue;
+      }
       if (c == '"' || c == '\\') out += '\\';
-      out += c < 0x20 || c >= 0x80 ? '?' : static_cast<char>(c);
+      out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
     }
     return out;
   }

@@ -33,6 +33,8 @@ MetaNode rule_named(std::string name) {
   return n;
 }
 
+bool compare(double count, const std::string& op, double n);
+
 class Parser {
  public:
   explicit Parser(const std::string& text) : text_(text) {}
@@ -108,6 +110,10 @@ class Parser {
       if (end == text_.c_str() + pos_)
         return fail(std::string("a comparison with something other than a number"));
       pos_ = static_cast<size_t>(end - text_.c_str());
+      // A rule compared with a number other than 0/1 is a count of its hits (tflags
+      // multiple): this language's conditions hold or not.
+      if (sum->kind == Kind::Rule && compare(1, op, n) != compare(2, op, n))
+        return fail(fmt::format("a count of {}'s hits (tflags multiple) `{} {:g}`", sum->rule, op, n));
       MetaNode node = sum->kind == Kind::Sum && !sum->compared ? std::move(*sum) : node_of(Kind::Sum, {*sum});
       node.op = op;
       node.threshold = n;
@@ -128,8 +134,11 @@ class Parser {
     while (pos_ < text_.size() &&
            (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
       ++pos_;
-    if (start == pos_) return fail(fmt::format("`{}` not understood", text_.substr(start)));
+    if (start == pos_)
+      return fail(start == text_.size() ? std::string("an empty meta or a missing term")
+                                        : fmt::format("`{}` not understood", text_.substr(start)));
     const std::string word = text_.substr(start, pos_ - start);
+    if (word.empty()) return fail("an empty meta");
     if (std::isdigit(static_cast<unsigned char>(word[0]))) {
       if (word == "0" || word == "1") return constant(word == "1");
       return fail("a number as a term of a meta (only sums of rules translate)");

@@ -58,14 +58,18 @@ std::string rewritten(std::string_view pattern) {
 
 // Why PCRE2 cannot compile the pattern with the flags ("" when it can): what neither
 // engine compiles would make the whole imported policy fail (E030), so it is reported.
-std::string pcre2_problem(const std::string& pattern, const std::string& flags) {
+vm::Pcre2Code compiled(const std::string& pattern, const std::string& flags, std::string* error) {
   unsigned int hs_flags = 0;
   if (flags.find('i') != std::string::npos) hs_flags |= HS_FLAG_CASELESS;
   if (flags.find('s') != std::string::npos) hs_flags |= HS_FLAG_DOTALL;
   if (flags.find('m') != std::string::npos) hs_flags |= HS_FLAG_MULTILINE;
-  std::string error;
   const std::string expression = (flags.find('x') != std::string::npos ? "(?x)" : "") + pattern;
-  return vm::compile_pcre2(expression, hs_flags, &error) ? std::string() : error;
+  return vm::compile_pcre2(expression, hs_flags, error);
+}
+
+std::string pcre2_problem(const std::string& pattern, const std::string& flags) {
+  std::string error;
+  return compiled(pattern, flags, &error) ? std::string() : error;
 }
 
 // A header rule's `NAME:addr`, `ALL`, `ToCc`: the fields this language reads for it,
@@ -90,7 +94,7 @@ std::variant<std::vector<std::string>, Untranslatable> header_fields(const std::
   if (name == "ToCc") return std::vector<std::string>{"header \"To\"", "header \"Cc\""};
   if (name == "MESSAGEID")
     return std::vector<std::string>{"header \"Message-Id\"", "header \"Resent-Message-Id\"",
-                                    "header \"X-Message-Id\""};
+                                    "header \"X-Message-Id\"", "header \"X-Original-Message-ID\""};
   if (name == "EnvelopeFrom") return std::vector<std::string>{"sender"};
   if (name.starts_with("X-Spam-Relays-") || name.starts_with("ALL-") || name == "X-Spam-DCC")
     return Untranslatable{"view",
@@ -127,15 +131,26 @@ std::string replaced(std::string text, const SaConfig& config) {
   return text;
 }
 
-std::variant<std::string, Untranslatable> header_condition(const SaRule& rule,
-                                                           const std::string& definition) {
+// SpamAssassin reads an absent header as its `[if-unset: TEXT]`, "" without one
+// (Plugin/Check.pm): where the regex matches that text, absence matches too.
+std::optional<std::string> unset_value(const std::string& rest) {
+  if (rest.empty()) return std::string();
+  if (!rest.starts_with("[if-unset:") || !rest.ends_with("]")) return std::nullopt;
+  return trim(std::string_view(rest).substr(10, rest.size() - 11));
+}
+
+// Some of the headers is there.
+std::string present(const std::vector<std::string>& fields) {
+  std::string out;
+  for (const auto& f : fields) out += (out.empty() ? "" : " or ") + f + " contains \"\"";
+  return fields.size() > 1 ? "(" + out + ")" : out;
+}
+
+std::variant<std::string, Untranslatable> header_condition(const std::string& definition) {
   if (definition.starts_with("exists:")) {
     auto fields = header_fields(trim(definition.substr(7)));
     if (auto* why = std::get_if<Untranslatable>(&fields)) return *why;
-    std::string out;
-    for (const auto& f : std::get<std::vector<std::string>>(fields))
-      out += (out.empty() ? "" : " or ") + f + " contains \"\"";
-    return out;
+    return present(std::get<std::vector<std::string>>(fields));
   }
   const size_t op = definition.find_first_of("=!");
   if (op == std::string::npos || op + 1 >= definition.size() || definition[op + 1] != '~')
@@ -145,14 +160,31 @@ std::variant<std::string, Untranslatable> header_condition(const SaRule& rule,
   auto regex = regex_literal(trim(definition.substr(op + 2)));
   if (auto* why = std::get_if<Untranslatable>(&regex)) return *why;
   const RegexLiteral& r = std::get<RegexLiteral>(regex);
-  if (!r.rest.empty()) {
-    return Untranslatable{"view", "`" + r.rest + "` (if-unset: a value for an absent header)"};
+  const auto unset = unset_value(r.rest);
+  if (!unset) return Untranslatable{"syntax", "`" + r.rest + "` after the regex"};
+  // SpamAssassin's header values keep their line break, and ALL is one text with
+  // them: a pattern that needs one has no equal among this language's values.
+  if (r.pattern.find("\\n") != std::string::npos || r.pattern.find("\\r") != std::string::npos)
+    return Untranslatable{"view", "the pattern needs the line breaks of the header block"};
+  const auto& names = std::get<std::vector<std::string>>(fields);
+  const bool negated = definition[op] == '!';
+  std::string condition = any_matches(names, r.literal, negated);
+  if (names.front().starts_with("header \"") && regex_matches(r, *unset)) {
+    // Absent, the header reads as the unset text, which the regex matches.
+    condition = negated ? "(" + condition + " and " + present(names) + ")"
+                        : "(" + condition + " or not " + present(names) + ")";
   }
-  (void)rule;
-  return any_matches(std::get<std::vector<std::string>>(fields), r.literal, definition[op] == '!');
+  return condition;
 }
 
 }  // namespace
+
+bool regex_matches(const RegexLiteral& regex, std::string_view text) {
+  const vm::Pcre2Code code = compiled(regex.pattern, regex.flags, nullptr);
+  if (!code) return false;
+  const vm::Pcre2MatchData data = vm::make_match_data();
+  return vm::match_pcre2(code.get(), data.get(), text).match.has_value();
+}
 
 std::variant<RegexLiteral, Untranslatable> regex_literal(std::string_view perl) {
   size_t start = 0;
@@ -190,7 +222,7 @@ std::variant<RegexLiteral, Untranslatable> regex_literal(std::string_view perl) 
   const std::string pattern = rewritten(perl.substr(start + 1, end - start - 1));
   if (std::string problem = pcre2_problem(pattern, flags); !problem.empty())
     return Untranslatable{"regex", "PCRE2 cannot compile it: " + problem};
-  return RegexLiteral{"/" + pattern + "/" + flags, trim(perl.substr(flags_end))};
+  return RegexLiteral{"/" + pattern + "/" + flags, trim(perl.substr(flags_end)), pattern, flags};
 }
 
 std::variant<std::string, Untranslatable> rule_condition(const SaRule& rule, const SaConfig& config) {
@@ -200,12 +232,17 @@ std::variant<std::string, Untranslatable> rule_condition(const SaRule& rule, con
     const std::string function = definition.substr(5, definition.find('(') - 5);
     return Untranslatable{"eval", "eval:" + function + " (Perl code)"};
   }
-  if (rule.type == "header") return header_condition(rule, definition);
+  if (rule.type == "header") return header_condition(definition);
   if (rule.type == "mimeheader") return Untranslatable{"view", "mimeheader: the headers of each MIME part"};
   auto regex = regex_literal(definition);
   if (auto* why = std::get_if<Untranslatable>(&regex)) return *why;
   const std::string& r = std::get<RegexLiteral>(regex).literal;
-  if (rule.type == "body") return "body.paragraphs matches " + r;
+  if (rule.type == "body") {
+    // tflags nosubject: the body without the Subject SpamAssassin puts first.
+    auto flags = config.tflags.find(rule.name);
+    const bool nosubject = flags != config.tflags.end() && flags->second.count("nosubject");
+    return (nosubject ? "body matches " : "body.paragraphs matches ") + r;
+  }
   if (rule.type == "uri") return "urls matches " + r;
   if (rule.type == "rawbody") return "(body matches " + r + " or html matches " + r + ")";
   if (rule.type == "full") return "(header matches " + r + " or rawbody matches " + r + ")";

@@ -21,7 +21,10 @@ struct Untranslatable {
 struct RegexLiteral {
   std::string literal;
   std::string rest;
+  std::string pattern, flags;  // as written between the slashes, and after them
 };
+// Whether the regex matches `text` (PCRE2, as the VM runs it).
+bool regex_matches(const RegexLiteral& regex, std::string_view text);
 std::variant<RegexLiteral, Untranslatable> regex_literal(std::string_view perl);
 
 // The condition a header, body, rawbody, uri, full or mimeheader rule tests, after its

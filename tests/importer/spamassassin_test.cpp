@@ -132,7 +132,8 @@ TEST(SaImport, ASmallRuleSetCompilesAndScoresAsSpamAssassinWould) {
   std::map<std::string, std::string> kind;
   for (const Skipped& s : r.report.skipped) kind[s.rule] = s.kind + ": " + s.reason;
   EXPECT_EQ(kind["RCVD_IN_X"], "network: a network test (score set 0 has none)");
-  EXPECT_EQ(kind["NET_AND_WIN"], "constant: always false in score set 0 (it needs network or Bayes rules)");
+  EXPECT_EQ(kind["NET_AND_WIN"],
+            "constant: always false in score set 0, since these read as false: RCVD_IN_X (network)");
   EXPECT_EQ(kind["MISSING_MID"], "eval: eval:check_for_missing_header (Perl code)");
   EXPECT_EQ(kind["MID_AND_WIN"], "depends: needs MISSING_MID (eval:check_for_missing_header (Perl code))");
   EXPECT_EQ(kind["RAW_X"], "view: `X-Thing:raw`: undecoded header values (:raw)");
@@ -151,6 +152,75 @@ TEST(SaImport, ASmallRuleSetCompilesAndScoresAsSpamAssassinWould) {
       "From: desk@free.example\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nList-Id: <x.example>\n"
       "Subject: hello\n\nclaim your prize\n");
   EXPECT_EQ(listed.score, 2);  // BODY_PRIZE only: the list makes PRIZE_FREE false
+}
+
+// What a first user of the importer found silently wrong (session 10), each a case.
+TEST(SaImport, SpamAssassinsSemanticsTheTranslationMustKeep) {
+  const CfFile files[] = {{"edge.cf", R"(
+header   NO_SUBJ     Subject =~ /^\s*$/
+header   NOT_SPACE   Subject !~ /^\s*$/
+header   UNSET_X     X-Foo =~ /^none$/ [if-unset: none]
+header   NEEDS_NL    ALL =~ /\[\d+\r?\n/s
+body     __LINE      /^\s*\S/
+tflags   __LINE      multiple maxhits=3
+meta     FEW_LINES   __LINE < 2
+body     __ANY_TEXT  /\S/
+tflags   __ANY_TEXT  nosubject
+meta     EMPTY_BODY  !__ANY_TEXT
+header   ZERO        Subject =~ /zero/
+score    ZERO        0
+meta     NOT_ZERO    NO_SUBJ && !ZERO
+score    REL         2
+score    REL         (1.5)
+body     REL         /relative/
+body     score       /lowercase/
+meta     USES_LOWER  score && REL
+)"
+                                      "describe REL R\xc3\xa9sum\xc3\xa9\tcost \\#1 \"quoted\" \xff\n"}};
+  const ImportResult r = import_spamassassin(files);
+  std::map<std::string, std::string> kind;
+  for (const Skipped& s : r.report.skipped) kind[s.rule] = s.kind + ": " + s.reason;
+  EXPECT_EQ(kind["NEEDS_NL"], "view: the pattern needs the line breaks of the header block");
+  EXPECT_EQ(kind["FEW_LINES"], "meta: a count of __LINE's hits (tflags multiple) `< 2`");
+  EXPECT_EQ(kind["ZERO"], "disabled: score 0 in set 0: SpamAssassin does not run it");
+  EXPECT_NE(r.policy.find("def NOT_ZERO = NO_SUBJ\n"), std::string::npos) << r.policy;
+  EXPECT_NE(r.policy.find("def SA_score = body.paragraphs matches /lowercase/"), std::string::npos)
+      << r.policy;
+  EXPECT_NE(r.policy.find("def USES_LOWER = SA_score and REL"), std::string::npos) << r.policy;
+  EXPECT_NE(r.policy.find("score +3.5 \"R\xc3\xa9sum\xc3\xa9 cost #1 \\\"quoted\\\" ?\""), std::string::npos)
+      << r.policy;
+  EXPECT_NE(r.policy.find("def __ANY_TEXT = body matches /\\S/"), std::string::npos) << r.policy;
+
+  vm::interpreter_test::Policy policy(r.policy);
+  auto fired = [&](const std::string& message) {
+    std::set<std::string> names;
+    for (const auto& f : policy.run(message).fired) names.insert(f.name);
+    return names;
+  };
+  // No Subject: SpamAssassin tests "" (the regex matches it); no X-Foo: "none".
+  const auto bare = fired("From: a@b.example\n\nsome text\n");
+  EXPECT_TRUE(bare.count("NO_SUBJ"));
+  EXPECT_FALSE(bare.count("NOT_SPACE"));
+  EXPECT_TRUE(bare.count("UNSET_X"));
+  EXPECT_FALSE(bare.count("EMPTY_BODY"));
+  // An empty body is empty whatever the Subject says (nosubject).
+  const auto empty = fired("From: a@b.example\nSubject: hello there\nX-Foo: other\n\n\n");
+  EXPECT_TRUE(empty.count("EMPTY_BODY"));
+  EXPECT_TRUE(empty.count("NOT_SPACE"));
+  EXPECT_FALSE(empty.count("UNSET_X"));
+}
+
+TEST(SaImport, NetworkRulesInAScoreSetThatRunsThemAreReportedNotFolded) {
+  const CfFile files[] = {{"net.cf",
+                           "header RCVD_IN_X eval:check_rbl('x', 'zen.example.')\ntflags RCVD_IN_X net\n"
+                           "body WIN /win/\nmeta WIN_NOT_LISTED WIN && !RCVD_IN_X\n"}};
+  std::map<std::string, std::string> kind;
+  for (const Skipped& s : import_spamassassin(files, {.score_set = 1}).report.skipped)
+    kind[s.rule] = s.kind + ": " + s.reason;
+  EXPECT_EQ(kind["RCVD_IN_X"], "network: a network test (score set 1 runs it; it is not run here)");
+  EXPECT_EQ(kind["WIN_NOT_LISTED"].substr(0, 25), "depends: needs RCVD_IN_X ");
+  const ImportResult set0 = import_spamassassin(files);
+  EXPECT_NE(set0.policy.find("def WIN_NOT_LISTED = WIN"), std::string::npos) << set0.policy;
 }
 
 }  // namespace
