@@ -213,6 +213,19 @@ bool prefilter_accepts_everything(const vm::PatternInfo& p) {
   return everything;
 }
 
+// `\p{...}`, `\P{...}` or `\X` without (*UTF): the engines read bytes, so a class of
+// letters beyond Latin-1 (`\p{Cyrillic}`) never matches and `\p{Lu}` sees ASCII only.
+bool unicode_in_byte_mode(const std::string& expression) {
+  if (expression.find("(*UTF") != std::string::npos) return false;
+  for (size_t i = 0; i + 1 < expression.size(); ++i) {
+    if (expression[i] != '\\') continue;
+    const char next = expression[i + 1];
+    if (next == 'p' || next == 'P' || next == 'X') return true;
+    ++i;  // an escaped backslash is not the start of another escape
+  }
+  return false;
+}
+
 void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   static const std::regex big_repeat(R"(\{(\d{4,})(,\d*)?\}|\{\d*,(\d{4,})\})");
   static const std::vector<std::string> address_headers = {"from", "to", "cc", "reply-to", "sender", "return-path"};
@@ -222,7 +235,12 @@ void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     lang::Span span = in.sema.patterns.first_use(id);
     bool regex = p.literal_length == 0;
     std::string literal(in.sources.slice(span));
-    if (regex && (p.expression.starts_with(".*") || p.expression.starts_with("^.*"))) {
+    if (regex && unicode_in_byte_mode(p.expression)) {
+      out.push_back(warning("L008", "Unicode class in a regex that reads bytes", span,
+                            "matches single-byte characters only",
+                            "start the regex with (*UTF) so that `\\p{...}` reads UTF-8 characters: "
+                            "`/(*UTF)\\p{Cyrillic}/` (language.md, regexes)"));
+    } else if (regex && (p.expression.starts_with(".*") || p.expression.starts_with("^.*"))) {
       out.push_back(warning("L008", "regex starts with `.*`", span, "leading .* is redundant and slow",
                             "drop the leading .*: the search is unanchored already"));
     } else if (regex && std::regex_search(p.expression, big_repeat)) {

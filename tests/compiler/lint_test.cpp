@@ -113,6 +113,9 @@ std::vector<LintCase> cases() {
        "rule p: if body matches /invoice(?! paid)/ then tag \"x\"\n"},
       {"L008", "rule q: if body matches /(?=.*urgent)(?=.*bill)/ then tag \"x\"\n",
        "rule q: if body matches /urgent(?=.*bill)/ then tag \"x\"\n"},
+      // A Unicode class in byte mode never sees a Cyrillic letter; (*UTF) makes it.
+      {"L008", "rule u: if subject matches /\\p{Cyrillic}/ then tag \"x\"\n",
+       "rule u: if subject matches /(*UTF)\\p{Cyrillic}/ then tag \"x\"\n"},
       {"L009", "rule k: if header \"From\" contains \"CEO@Widget.com\" then tag \"x\"\n",
        "rule k: if header \"From\" contains \"CEO@Widget.com\" nocase then tag \"x\"\n"},
       {"L010", "const unused = [a.com]\nrule r: if subject contains \"x\" then tag \"t\"\n",
