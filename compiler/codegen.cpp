@@ -107,7 +107,7 @@ class Emitter {
       case IrOp::NumCompare:
         number_operand(n.lhs, n.children);
         number_operand(n.rhs, {});
-        emit(Op::Compare, static_cast<uint8_t>(n.cmp), 0, 0);
+        compare(n);
         break;
       case IrOp::Sum:
         for (size_t i = 0; i < n.children.size(); ++i) {
@@ -115,9 +115,24 @@ class Emitter {
           if (i > 0) emit(Op::Add, 0, 0, 0);
         }
         number_operand(n.rhs, {});
-        emit(Op::Compare, static_cast<uint8_t>(n.cmp), 0, 0);
+        compare(n);
         break;
     }
+  }
+
+  // The comparison, with its two sides as written for the trace: `size` and `> 5MB`,
+  // `(urgent + money)` and `>= 2`.
+  void compare(const IrNode& n) {
+    const lang::Span left{n.span.file, n.span.begin, n.op_span.begin};
+    const lang::Span right{n.span.file, n.op_span.begin, n.span.end};
+    auto text = [this](const lang::Span& s) {
+      std::string t(sources_.slice(s));
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\n' || t.back() == '\t')) t.pop_back();
+      return t;
+    };
+    const bool known = n.op_span.end > n.op_span.begin;
+    emit(Op::Compare, static_cast<uint8_t>(n.cmp), string(known ? text(left) : "number"),
+         string(known ? text(right) : "comparison"));
   }
 
   // `a and b and c`:  a JumpIfFalseKeep(L) b MergeAnd JumpIfFalseKeep(L) c MergeAnd L:

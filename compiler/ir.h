@@ -58,6 +58,7 @@ struct IrNode {
   vm::Collection collection = vm::Collection::Single;
   vm::CmpOp cmp = vm::CmpOp::Eq;
   IrNumber lhs, rhs;
+  lang::Span op_span;  // NumCompare, Sum: the operator, which splits the text the trace quotes
 
   static IrNode constant(bool value, lang::Span span) {
     IrNode n;

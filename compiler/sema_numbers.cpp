@@ -39,6 +39,7 @@ IrNode Sema::sum_condition(const lang::Condition& c) {
   n.op = IrOp::Sum;
   n.span = c.span;
   n.cmp = to_cmp(c.op);
+  n.op_span = c.op_span;
   for (const auto& child : c.children) n.children.push_back(condition(*child));
   std::vector<IrNode> filter;
   const auto rhs = number_operand(c.rhs, filter);
@@ -76,6 +77,7 @@ IrNode Sema::numeric_test(const lang::Condition& c) {
   n.op = IrOp::NumCompare;
   n.span = c.span;
   n.cmp = to_cmp(c.op);
+  n.op_span = c.op_span;
   n.lhs = *lhs;
   n.rhs = *rhs;
   n.children = std::move(lhs_filter);

@@ -25,7 +25,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 6;
+inline constexpr uint32_t kImageVersion = 7;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one

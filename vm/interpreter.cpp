@@ -419,7 +419,8 @@ bool Run::execute(uint8_t direction_bit, uint32_t first_rule, uint32_t stop_rule
           auto shown = [](double v) {
             return std::isnan(v) ? std::string("no value") : fmt::format("{:.15g}", v);
           };
-          trace_test("number", "comparison", result, shown(x) + " " + ops[ins.a] + " " + shown(y));
+          trace_test(im_.strings[ins.b], im_.strings[ins.c], result,
+                     shown(x) + " " + ops[ins.a] + " " + shown(y));
         }
         push(result, std::min(x_slot.evidence_start, y_slot.evidence_start));
         break;

@@ -464,7 +464,8 @@ TEST(ImageVerifier, OutOfRangeOperands) {
   with(Op::Terminal, [](Instruction& i) { i.a = static_cast<uint8_t>(Action::Deliver); }, "deliver as terminal");
   with(Op::Terminal, [](Instruction& i) { i.a = kActionCount; }, "action");
   with(Op::Terminal, [&](Instruction& i) { i.b = static_cast<uint32_t>(base.strings.size()); }, "reply text");
-  with(Op::Compare, [](Instruction& i) { i.b = 1; }, "unused operand");
+  with(
+      Op::Compare, [&](Instruction& i) { i.b = static_cast<uint32_t>(base.strings.size()); }, "trace text");
   with(Op::Not, [](Instruction& i) { i.c = 1; }, "unused operand");
   with(Op::Match, [](Instruction& i) { i.pad = 1; }, "padding");
 }
