@@ -1,6 +1,7 @@
 // Reading SpamAssassin .cf files (sa_config.h).
 #include "importer/sa_config.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
@@ -191,6 +192,10 @@ class Reader {
       config_.replace_tags[name] = value;
     else if (key == "replace_rules")
       add_words(rest, config_.replace_rules);
+    else if (key == "freemail_domains")
+      domains(rest, config_.freemail, config_.freemail_suffixes, path, number);
+    else if (key == "url_shortener")
+      domains(rest, config_.shorteners, config_.shortener_suffixes, path, number);
     // Settings that change no rule's match (lang, priority, reuse, report texts, lists
     // for plugins) are left out without a note; anything else is noted.
     else if (!kQuiet.count(key) && !key.starts_with("uridnsbl") && !key.starts_with("urirhs") &&
@@ -270,6 +275,22 @@ class Reader {
     add_words(value, flags);
   }
 
+  // Domains, lowercase; `*.x` and `.x` as the suffix `.x`.
+  void domains(const std::string& text, std::vector<std::string>& exact, std::vector<std::string>& suffixes,
+               const std::string& path, int number) {
+    std::istringstream in(text);
+    for (std::string w; in >> w;) {
+      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (w.starts_with("*.")) w.erase(0, 1);
+      if (w.find_first_of("*?") != std::string::npos) {
+        config_.notes.push_back(path + ":" + std::to_string(number) + ": `" + w +
+                                "` left out: only `*.domain` wildcards translate");
+        continue;
+      }
+      (w.starts_with('.') ? suffixes : exact).push_back(w);
+    }
+  }
+
   static void add_words(const std::string& text, std::set<std::string>& out) {
     std::istringstream in(text);
     for (std::string w; in >> w;) out.insert(w);
@@ -282,7 +303,6 @@ class Reader {
                                                       "loadplugin",
                                                       "tryplugin",
                                                       "require_version",
-                                                      "freemail_domains",
                                                       "freemail_whitelist",
                                                       "freemail_welcomelist",
                                                       "util_rb_tld",
@@ -310,7 +330,6 @@ class Reader {
                                                       "bayes_ignore_header",
                                                       "mimeheader_check",
                                                       "hashbl_acl_freemail",
-                                                      "url_shortener",
                                                       "url_shortener_get",
                                                       "dkim_minimum_key_bits",
                                                       "adsp_override",

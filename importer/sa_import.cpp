@@ -130,7 +130,7 @@ class Importer {
       rules += fmt::format("  rule {}: if {} then score {:+g} \"{}\"\n", def_name(rule.name),
                            def_name(rule.name), score, description(rule.name));
     }
-    r.policy = header(r.report) + defs + "\nstage spam_engine {\n" + rules + "}\n";
+    r.policy = header(r.report) + lists() + defs + "\nstage spam_engine {\n" + rules + "}\n";
     format(r);
     r.report.notes.insert(r.report.notes.begin(), config_.notes.begin(), config_.notes.end());
     return r;
@@ -206,6 +206,22 @@ class Importer {
         "settings {{\n  spam.threshold.quarantine = {:g}\n  spam.threshold.reject = {:g}\n}}\n",
         options_.score_set, options_.score_set == 0 ? "no Bayes, no network tests" : "scores only",
         report.translated, report.rules, config_.required_score, std::max(15.0, config_.required_score * 3));
+  }
+
+  // The domain lists the mapped evals read (eval_condition).
+  std::string lists() const {
+    std::string out;
+    auto list = [&out](const std::string& name, const std::vector<std::string>& entries) {
+      if (entries.empty()) return;
+      out += "list " + name + " = [";
+      for (size_t i = 0; i < entries.size(); ++i) out += (i ? ", \"" : "\"") + entries[i] + "\"";
+      out += "]\n";
+    };
+    list("sa_freemail", config_.freemail);
+    list("sa_freemail_suffixes", config_.freemail_suffixes);
+    list("sa_url_shorteners", config_.shorteners);
+    list("sa_url_shorteners_suffixes", config_.shortener_suffixes);
+    return out;
   }
 
   // In the layout `policyc fmt` writes.

@@ -225,11 +225,65 @@ std::variant<RegexLiteral, Untranslatable> regex_literal(std::string_view perl) 
   return RegexLiteral{"/" + pattern + "/" + flags, trim(perl.substr(flags_end)), pattern, flags};
 }
 
+// `FIELD in LIST or FIELD ends with SUFFIXES`, for the lists the config has ("" when it
+// has neither).
+std::string in_domains(const std::string& field, const std::vector<std::string>& exact,
+                       const std::vector<std::string>& suffixes, const std::string& list) {
+  std::string out;
+  if (!exact.empty()) out = field + " in " + list;
+  if (!suffixes.empty()) out += (out.empty() ? "" : " or ") + field + " ends with " + list + "_suffixes";
+  return out.find(" or ") != std::string::npos ? "(" + out + ")" : out;
+}
+
+// The quoted arguments of an eval: `check_freemail_header('Reply-To', '\d@')`.
+std::vector<std::string> eval_arguments(const std::string& definition) {
+  std::vector<std::string> out;
+  const size_t open = definition.find('(');
+  for (size_t i = open == std::string::npos ? definition.size() : open; i < definition.size(); ++i) {
+    const char quote = definition[i];
+    if (quote != '\'' && quote != '"') continue;
+    const size_t end = definition.find(quote, i + 1);
+    if (end == std::string::npos) break;
+    out.push_back(definition.substr(i + 1, end - i - 1));
+    i = end;
+  }
+  return out;
+}
+
+// The evals this language has the fields for (docs/import.md, "What maps to what"); "" for the rest.
+std::string eval_condition(const std::string& function, const std::string& definition,
+                           const SaConfig& config) {
+  static const std::map<std::string, std::string> kMailboxes = {
+      {"From", "from"}, {"Reply-To", "reply_to"}, {"Reply-To:addr", "reply_to"}, {"To", "to"}, {"Cc", "cc"}};
+  const auto args = eval_arguments(definition);
+  const std::string freemail = "sa_freemail";
+  if (function == "check_freemail_from" && args.empty())
+    return in_domains("from.domain", config.freemail, config.freemail_suffixes, freemail);
+  if (function == "check_freemail_header" && !args.empty() && args.size() <= 2) {
+    const bool envelope = args[0] == "EnvelopeFrom";
+    auto mailbox = kMailboxes.find(args[0]);
+    if (!envelope && mailbox == kMailboxes.end()) return {};
+    const std::string base = envelope ? "sender" : mailbox->second + ".address";
+    std::string out = in_domains(envelope ? "sender.domain" : mailbox->second + ".domain", config.freemail,
+                                 config.freemail_suffixes, freemail);
+    if (out.empty() || args.size() == 1) return out;
+    auto regex = regex_literal("/" + args[1] + "/");
+    if (std::holds_alternative<Untranslatable>(regex)) return {};
+    return out + " and " + base + " matches " + std::get<RegexLiteral>(regex).literal;
+  }
+  if (function == "short_url" && args.empty())
+    return in_domains("urls.domain", config.shorteners, config.shortener_suffixes, "sa_url_shorteners");
+  if (function == "check_for_matching_env_and_hdr_from" && args.empty()) return "from.address is sender";
+  if (function == "html_test" && args.size() == 1 && args[0] == "html") return "html matches /\\S/";
+  return {};
+}
+
 std::variant<std::string, Untranslatable> rule_condition(const SaRule& rule, const SaConfig& config) {
   const std::string definition =
       config.replace_rules.count(rule.name) ? replaced(rule.definition, config) : rule.definition;
   if (definition.starts_with("eval:")) {
-    const std::string function = definition.substr(5, definition.find('(') - 5);
+    const std::string function = trim(definition.substr(5, definition.find('(') - 5));
+    if (std::string mapped = eval_condition(function, definition, config); !mapped.empty()) return mapped;
     return Untranslatable{"eval", "eval:" + function + " (Perl code)"};
   }
   if (rule.type == "header") return header_condition(definition);

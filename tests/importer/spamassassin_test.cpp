@@ -210,6 +210,42 @@ meta     USES_LOWER  score && REL
   EXPECT_FALSE(empty.count("UNSET_X"));
 }
 
+// The evals this language has fields for: freemail senders, URL shorteners, the
+// envelope sender as From, an HTML part.
+TEST(SaImport, EvalsWithAFieldHereAreTranslated) {
+  const CfFile files[] = {{"evals.cf", R"(
+freemail_domains gmail.com Outlook.com *.free.example aol.*
+url_shortener bit.ly .page.link
+header FREEMAIL_FROM eval:check_freemail_from()
+header FREEMAIL_RT_DIGIT eval:check_freemail_header('Reply-To', '\d@')
+header FREEMAIL_SUBJ eval:check_freemail_header('Subject')
+body   SHORT eval:short_url()
+header ENV_IS_FROM eval:check_for_matching_env_and_hdr_from()
+body   HTML_MESSAGE eval:html_test('html')
+)"}};
+  const ImportResult r = import_spamassassin(files);
+  EXPECT_NE(r.policy.find("list sa_freemail = [\"gmail.com\", \"outlook.com\"]"), std::string::npos)
+      << r.policy;
+  EXPECT_NE(r.policy.find("list sa_freemail_suffixes = [\".free.example\"]"), std::string::npos) << r.policy;
+  EXPECT_NE(r.report.notes.front().find("`aol.*` left out"), std::string::npos);
+  std::map<std::string, std::string> kind;
+  for (const Skipped& s : r.report.skipped) kind[s.rule] = s.kind;
+  EXPECT_EQ(kind, (std::map<std::string, std::string>{{"FREEMAIL_SUBJ", "eval"}}));
+
+  vm::interpreter_test::Policy policy(r.policy);
+  runtime::Envelope envelope;
+  envelope.sender = "jane7@gmail.com";
+  std::set<std::string> fired;
+  for (const auto& f : policy
+                           .run("From: Jane <jane7@gmail.com>\nReply-To: j7@mail.free.example\nSubject: hi\n"
+                                "Content-Type: text/html\n\n<p>see https://x.page.link/a</p>\n",
+                                envelope)
+                           .fired)
+    fired.insert(f.name);
+  EXPECT_EQ(fired, (std::set<std::string>{"FREEMAIL_FROM", "FREEMAIL_RT_DIGIT", "SHORT", "ENV_IS_FROM",
+                                          "HTML_MESSAGE"}));
+}
+
 TEST(SaImport, NetworkRulesInAScoreSetThatRunsThemAreReportedNotFolded) {
   const CfFile files[] = {{"net.cf",
                            "header RCVD_IN_X eval:check_rbl('x', 'zen.example.')\ntflags RCVD_IN_X net\n"
