@@ -6,9 +6,13 @@
 // Header-only: each test binary that scans includes it.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,8 +64,10 @@ class ClamdProcess {
       ::execl(kClamd, "clamd", config.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
+    // Ready when both sockets answer PING: the unix socket's file appears at bind(),
+    // before clamd listens, and a scan then was refused now and then.
     for (int i = 0; i < 600; ++i) {
-      if (std::filesystem::exists(socket())) return true;
+      if (answers_ping(unix_socket()) && answers_ping(tcp_socket())) return true;
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -69,7 +75,7 @@ class ClamdProcess {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return fail("clamd did not create its socket within 60 s");
+    return fail("clamd did not answer PING within 60 s");
   }
 
   void stop() {
@@ -81,6 +87,39 @@ class ClamdProcess {
   }
 
   std::string socket() const { return (dir_ / "clamd.sock").string(); }
+
+  // A connected socket to clamd's unix socket or TCP port, -1 when it refuses.
+  int unix_socket() const {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket().c_str());
+    return connected(AF_UNIX, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  }
+  int tcp_socket() const {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return connected(AF_INET, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  }
+  static int connected(int family, sockaddr* address, socklen_t length) {
+    const int fd = ::socket(family, SOCK_STREAM, 0);
+    if (fd >= 0 && ::connect(fd, address, length) == 0) return fd;
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  // Sends zPING on `fd` (closing it) and whether clamd answered PONG.
+  static bool answers_ping(int fd) {
+    if (fd < 0) return false;
+    timeval wait{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    char reply[16] = {};
+    const bool sent = ::write(fd, "zPING", 6) == 6;
+    const bool pong =
+        sent && ::read(fd, reply, sizeof reply - 1) >= 4 && std::string(reply).starts_with("PONG");
+    ::close(fd);
+    return pong;
+  }
   std::string unix_address() const { return "unix:" + socket(); }
   std::string tcp_address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& error() const { return error_; }

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,8 +60,10 @@ class RedisProcess {
               "--cluster-port", bus_port.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
+    // Ready when the unix socket accepts a connection: its file appears at bind(),
+    // before redis-server listens (the TCP port listens before it).
     for (int i = 0; i < 100; ++i) {
-      if (std::filesystem::exists(socket())) return true;
+      if (accepts(socket())) return true;
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -68,7 +71,17 @@ class RedisProcess {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return fail("redis-server did not create its socket within 10 s");
+    return fail("redis-server did not accept on its socket within 10 s");
+  }
+
+  static bool accepts(const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    if (fd >= 0) ::close(fd);
+    return ok;
   }
 
   void stop() {
