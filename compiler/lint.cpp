@@ -249,7 +249,7 @@ void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     } else if (regex && p.engine == vm::Engine::Pcre2) {
       out.push_back(warning(
           "L008", "regex runs in PCRE2 on every value of `" + std::string(vm::field_info(p.field).name) + "`",
-          span, "Hyperscan cannot prefilter it",
+          span, "no prefilter: Hyperscan cannot run it, and no text of 3+ bytes is in every match",
           "keep PCRE2-only constructs small, or add a literal test with `and` so the rule's "
           "prefilter skips most messages"));
     } else if (regex && p.engine == vm::Engine::Prefilter && prefilter_accepts_everything(p)) {

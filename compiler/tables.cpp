@@ -1,6 +1,7 @@
 // Pattern, set and net tables, and the per-field Hyperscan database build.
 #include "compiler/tables.h"
 
+#include "compiler/regex_atoms.h"
 #include "vm/pcre.h"
 
 #include <hs/hs.h>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 #include <atomic>
 #include <cctype>
+#include <map>
 #include <thread>
 
 namespace mp::compiler {
@@ -94,21 +96,27 @@ CompileAttempt try_compile(const std::vector<const char*>& exprs, const std::vec
 
 }  // namespace
 
-// Patterns are compiled in groups: per field, the plain literals together (through
-// Hyperscan's literal API, which skips regex analysis) and the rest in chunks of 400
-// (Hyperscan's compile time grows faster than linearly with the number of regexes in
-// one database; fewer, larger databases scan faster), all groups in parallel on every
-// core.
+// Patterns are compiled in groups: per field and tested header (the VM scans a
+// `header "X"` group only over X's values: vm/loaded.h, FieldDatabases), the plain
+// literals together (through Hyperscan's literal API, which skips regex analysis) and
+// the rest in chunks of 400 (Hyperscan's compile time grows faster than linearly with
+// the number of regexes in one database; fewer, larger databases scan faster), all
+// groups in parallel on every core.
 std::vector<std::vector<uint32_t>> PatternTable::groups() const {
   constexpr size_t kRegexChunk = 400;
-  std::vector<std::vector<uint32_t>> out;
-  for (size_t f = 0; f < vm::kFieldCount; ++f) {
+  struct Group {
     std::vector<uint32_t> literals, regexes;
-    for (uint32_t id = 0; id < patterns_.size(); ++id) {
-      if (static_cast<size_t>(patterns_[id].field) != f || patterns_[id].engine == vm::Engine::Pcre2)
-        continue;
-      (plain_literals_[id].empty() ? regexes : literals).push_back(id);
-    }
+  };
+  std::map<std::pair<vm::FieldId, std::string>, Group> by_key;
+  for (uint32_t id = 0; id < patterns_.size(); ++id) {
+    const vm::PatternInfo& p = patterns_[id];
+    if (p.engine == vm::Engine::Pcre2) continue;
+    Group& g = by_key[{p.field, p.header_filter}];
+    (plain_literals_[id].empty() ? g.regexes : g.literals).push_back(id);
+  }
+  std::vector<std::vector<uint32_t>> out;
+  for (auto& [key, group] : by_key) {
+    auto& [literals, regexes] = group;
     if (!literals.empty()) out.push_back(std::move(literals));
     for (size_t i = 0; i < regexes.size(); i += kRegexChunk) {
       size_t end = std::min(regexes.size(), i + kRegexChunk);
@@ -170,15 +178,17 @@ void PatternTable::assign_engines(lang::Diagnostics& diagnostics) {
   for (uint32_t id = 0; id < patterns_.size(); ++id) {
     vm::PatternInfo& p = patterns_[id];
     if (p.literal_length > 0 || !plain_literals_[id].empty() || p.engine != vm::Engine::Hyperscan) continue;
+    // Costly first: in prefilter mode too such a pattern takes Hyperscan seconds.
     std::string hyperscan_reason;
-    if (!hyperscan_accepts(p.expression, p.hs_flags, &hyperscan_reason))
-      demote(id, sentence_case(hyperscan_reason), true, diagnostics);
-    else if (costly_for_hyperscan(p.expression))
-      demote(id, "Its bounded repeats would take Hyperscan seconds to compile", false, diagnostics);
+    if (costly_for_hyperscan(p.expression))
+      demote(id, "Its bounded repeats would take Hyperscan seconds to compile", Prefilters::AtomsOnly,
+             diagnostics);
+    else if (!hyperscan_accepts(p.expression, p.hs_flags, &hyperscan_reason))
+      demote(id, sentence_case(hyperscan_reason), Prefilters::Any, diagnostics);
   }
 }
 
-void PatternTable::demote(uint32_t id, const std::string& hyperscan_reason, bool allow_prefilter,
+void PatternTable::demote(uint32_t id, const std::string& hyperscan_reason, Prefilters prefilters,
                           lang::Diagnostics& diagnostics) {
   vm::PatternInfo& p = patterns_[id];
   std::string pcre_reason;
@@ -195,10 +205,17 @@ void PatternTable::demote(uint32_t id, const std::string& hyperscan_reason, bool
     p.engine = vm::Engine::Pcre2;
     return;
   }
-  const bool prefilter =
-      allow_prefilter && hyperscan_accepts(p.expression, p.hs_flags | HS_FLAG_PREFILTER, nullptr);
+  p.prefilter.clear();
+  const bool prefilter = prefilters == Prefilters::Any &&
+                         hyperscan_accepts(p.expression, p.hs_flags | HS_FLAG_PREFILTER, nullptr);
   p.engine = prefilter ? vm::Engine::Prefilter : vm::Engine::Pcre2;
   p.hs_flags = prefilter ? p.hs_flags | HS_FLAG_PREFILTER : p.hs_flags & ~HS_FLAG_PREFILTER;
+  if (prefilter || prefilters == Prefilters::None || (p.hs_flags & HS_FLAG_UTF8) != 0) return;
+  // Else its required literals, when it has selective ones (regex_atoms.h).
+  auto atoms = required_atoms(p.expression, (p.hs_flags & HS_FLAG_CASELESS) != 0, false);
+  if (!atoms) return;
+  p.engine = vm::Engine::Prefilter;
+  p.prefilter = atoms_expression(*atoms);
 }
 
 // Compiles one group; a pattern Hyperscan refuses is reported and left out, and the
@@ -212,9 +229,12 @@ std::optional<vm::FieldDatabase> PatternTable::compile_group(std::vector<uint32_
     std::vector<size_t> lengths;
     for (uint32_t id : members) {
       const std::string& literal = plain_literals_[id];
-      exprs.push_back(literal_group ? literal.data() : patterns_[id].expression.c_str());
+      const vm::PatternInfo& p = patterns_[id];
+      exprs.push_back(literal_group         ? literal.data()
+                      : p.prefilter.empty() ? p.expression.c_str()
+                                            : p.prefilter.c_str());
       if (literal_group) lengths.push_back(literal.size());
-      flags.push_back(patterns_[id].hs_flags | HS_FLAG_SINGLEMATCH);
+      flags.push_back((p.prefilter.empty() ? p.hs_flags : 0u) | HS_FLAG_SINGLEMATCH);
       ids.push_back(id);
     }
     CompileAttempt attempt = try_compile(exprs, flags, ids, lengths);
@@ -253,7 +273,7 @@ std::vector<vm::FieldDatabase> PatternTable::build(lang::Diagnostics& diagnostic
   std::vector<vm::FieldDatabase> out;
   for (size_t i = 0; i < work.size(); ++i) {
     // Refused only when the database was built (too large, …): PCRE2 runs it alone.
-    for (const Refusal& r : reports[i]) demote(r.id, r.reason, false, diagnostics);
+    for (const Refusal& r : reports[i]) demote(r.id, r.reason, Prefilters::None, diagnostics);
     if (built[i]) out.push_back(std::move(*built[i]));
   }
   return out;

@@ -40,7 +40,9 @@ class PatternTable {
     std::string reason;  // Hyperscan's
   };
   uint32_t intern(vm::PatternInfo info, lang::Span span, std::string plain_literal);
-  void demote(uint32_t id, const std::string& hyperscan_reason, bool allow_prefilter,
+  // What may find candidates for PCRE2 when Hyperscan cannot run a pattern.
+  enum class Prefilters { Any, AtomsOnly, None };
+  void demote(uint32_t id, const std::string& hyperscan_reason, Prefilters prefilters,
               lang::Diagnostics& diagnostics);
   std::vector<std::vector<uint32_t>> groups() const;
   std::optional<vm::FieldDatabase> compile_group(std::vector<uint32_t> members,

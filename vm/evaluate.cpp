@@ -10,11 +10,14 @@ namespace mp::vm {
 
 Evaluator::Evaluator(ProgramPtr program) : program_(std::move(program)), scratch_(new Scratch) {
   hs_scratch_t* scratch = nullptr;
+  auto fit = [&scratch](const HsDatabase& db) {
+    if (hs_alloc_scratch(db.get(), &scratch) != HS_SUCCESS)
+      throw std::runtime_error("cannot allocate Hyperscan scratch");
+  };
   for (const auto& databases : program_->loaded().field_db) {
-    for (const auto& db : databases) {
-      if (hs_alloc_scratch(db.get(), &scratch) != HS_SUCCESS) {
-        throw std::runtime_error("cannot allocate Hyperscan scratch");
-      }
+    for (const auto& db : databases.every_value) fit(db);
+    for (const auto& [header, dbs] : databases.by_header) {
+      for (const auto& db : dbs) fit(db);
     }
   }
   scratch_->hs.reset(scratch);

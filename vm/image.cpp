@@ -126,11 +126,12 @@ void encode_patterns(const ImageData& im, ByteWriter& w) {
     w.str(p.header_filter);
     w.u32(p.literal_length);
     w.str(p.source);
+    w.str(p.prefilter);
   }
 }
 
 void decode_patterns(ImageData& im, ByteReader& r) {
-  im.patterns.resize(r.count(2 + 4 + 4 + 1 + 4 + 4 + 4));
+  im.patterns.resize(r.count(2 + 4 + 4 + 1 + 4 + 4 + 4 + 4));
   for (auto& p : im.patterns) {
     p.field = read_field(r);
     p.expression = r.str();
@@ -141,6 +142,9 @@ void decode_patterns(ImageData& im, ByteReader& r) {
     p.header_filter = r.str();
     p.literal_length = r.u32();
     p.source = r.str();
+    p.prefilter = r.str();
+    if (!p.prefilter.empty() && p.engine != Engine::Prefilter)
+      r.fail("a prefilter for a pattern of another engine");
   }
 }
 

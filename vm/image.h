@@ -25,7 +25,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 7;
+inline constexpr uint32_t kImageVersion = 8;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one
@@ -61,6 +61,10 @@ struct PatternInfo {
   std::string header_filter;    // lowercase header name for `header "X"`, else ""
   uint32_t literal_length = 0;  // >0 when the expression is an escaped literal
   std::string source;           // the test as written, for traces: `contains "foo"`
+  // For a Prefilter pattern Hyperscan cannot prefilter itself: the Hyperscan expression
+  // of its required literals (compiler/regex_atoms.h), compiled with no flags; "" when
+  // Hyperscan prefilters `expression`.
+  std::string prefilter;
 };
 
 // A Hyperscan database over the patterns of one field, serialised.

@@ -55,6 +55,15 @@ struct FieldSetIndex {
   bool empty() const { return exact.empty() && lowercase.empty(); }
 };
 
+// A field's Hyperscan databases. Those whose patterns all test one header's values
+// (`header "X" matches`: the compiler groups them so) are scanned only over that
+// header's values, so that no Subject or From pattern reads the Received lines.
+struct FieldDatabases {
+  std::vector<HsDatabase> every_value;
+  StringMap<std::vector<HsDatabase>> by_header;  // by lowercase header name
+  bool empty() const { return every_value.empty() && by_header.empty(); }
+};
+
 struct Program::Loaded {
   std::vector<RuleHot> rules;
   // One past the last mandatory rule (0 when there is none): an `allow` decided before
@@ -66,7 +75,7 @@ struct Program::Loaded {
   uint32_t split_rule = 0;
   std::vector<FieldSetIndex> field_sets;  // by FieldId
   std::vector<IpTrie> nets;
-  std::vector<std::vector<HsDatabase>> field_db;  // by FieldId; empty when the field has no patterns
+  std::vector<FieldDatabases> field_db;  // by FieldId
   IpTrie sending_servers;
   IpTrie trusted_relays;
   StringSet org_domains;

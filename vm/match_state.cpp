@@ -81,9 +81,16 @@ void MatchState::scan(FieldId field) {
   for (uint32_t i = 0; i < values.size(); ++i) {
     scan_value_ = i;
     scan_item_ = field_values.item_of(i);
-    for (const auto& db : databases) {
-      hs_scan(db.get(), values[i].data(), static_cast<unsigned int>(values[i].size()), 0, scratch_, on_match,
-              this);
+    const auto scan_with = [&](const std::vector<HsDatabase>& dbs) {
+      for (const auto& db : dbs) {
+        hs_scan(db.get(), values[i].data(), static_cast<unsigned int>(values[i].size()), 0, scratch_,
+                on_match, this);
+      }
+    };
+    scan_with(databases.every_value);
+    if (!databases.by_header.empty()) {
+      auto it = databases.by_header.find(fields_.item_argument(field, i));
+      if (it != databases.by_header.end()) scan_with(it->second);
     }
     for (const uint32_t id : candidates_) confirm(id, values[i], i, scan_item_);
     candidates_.clear();

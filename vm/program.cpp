@@ -79,6 +79,17 @@ void load_pcre(const ImageData& im, Program::Loaded& loaded) {
   }
 }
 
+// The header all of a database's patterns test, or "" (an image of a compiler that
+// mixed them is still read right: MatchState::on_match checks each report's header).
+std::string header_of(const ImageData& im, const FieldDatabase& db) {
+  if (db.pattern_ids.empty()) return "";
+  const std::string& first = im.patterns[db.pattern_ids[0]].header_filter;
+  for (uint32_t id : db.pattern_ids) {
+    if (im.patterns[id].header_filter != first) return "";
+  }
+  return first;
+}
+
 HsDatabase deserialize(const FieldDatabase& db) {
   hs_database_t* out = nullptr;
   if (hs_deserialize_database(db.serialized.data(), db.serialized.size(), &out) != HS_SUCCESS) {
@@ -135,7 +146,9 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
   }
   loaded->field_db.resize(kFieldCount);
   for (const auto& db : im.databases) {
-    loaded->field_db[static_cast<size_t>(db.field)].push_back(deserialize(db));
+    FieldDatabases& dbs = loaded->field_db[static_cast<size_t>(db.field)];
+    std::string header = header_of(im, db);
+    (header.empty() ? dbs.every_value : dbs.by_header[header]).push_back(deserialize(db));
   }
   load_pcre(im, *loaded);
   for (const auto& prefix : im.settings.sending_servers) loaded->sending_servers.insert(prefix);

@@ -74,7 +74,7 @@ TEST(SemaPatterns, DatabasesPerFieldWithContentTests) {
     header_databases += db.field == FieldId::HeaderValue;
   }
   EXPECT_EQ(body_databases, 2u);
-  EXPECT_EQ(header_databases, 1u);
+  EXPECT_EQ(header_databases, 2u);  // one per header: the VM scans each over its header's values only
 }
 
 TEST(SemaPatterns, IdenticalTestsShareOnePattern) {
@@ -183,7 +183,7 @@ TEST(SemaPatterns, RegexesHyperscanRefusesRunInPcre2BehindAPrefilter) {
       "  rule a: if subject matches /(a)\\1/ then allow\n"
       "  rule b: if subject matches /ok/ then allow\n"
       "  rule c: if subject matches /(?<=x)y/ then allow\n"
-      "  rule d: if body matches /pay\\n^the/m then allow\n"
+      "  rule d: if body matches /[a-z]+\\n^[a-z]/m then allow\n"
       "}\n");
   ASSERT_TRUE(c.image) << rendered(c);
   std::vector<vm::Engine> engines;

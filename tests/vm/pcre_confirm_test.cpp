@@ -42,8 +42,10 @@ TEST(PcreConfirm, BackReferencesPerHeaderFieldWithTheFilterHeld) {
 }
 
 TEST(PcreConfirm, ARegexOnlyPcre2CanRunMatchesWithItsOffsets) {
-  // An anchor inside the pattern: Hyperscan refuses it, even as a prefilter.
-  Policy p("stage s {\n  rule split: if rawbody matches /pay\\n^the/m then quarantine \"split\"\n}\n");
+  // An anchor inside the pattern: Hyperscan refuses it, even as a prefilter, and no
+  // text is in every match.
+  Policy p(
+      "stage s {\n  rule split: if rawbody matches /[a-z]+\\n^[a-z]{3}/m then quarantine \"split\"\n}\n");
   ASSERT_EQ(p.program()->image().patterns[0].engine, Engine::Pcre2);
   const Verdict v = p.run(message("Subject: x\n", "please pay\nthe bill"));
   ASSERT_EQ(v.action, Action::Quarantine);
@@ -51,6 +53,36 @@ TEST(PcreConfirm, ARegexOnlyPcre2CanRunMatchesWithItsOffsets) {
   EXPECT_EQ(v.fired[0].evidence[0].offset, 7);
   EXPECT_EQ(v.fired[0].evidence[0].end, 14);
   EXPECT_FALSE(p.fires("split", message("Subject: x\n", "please pay the bill")));
+}
+
+TEST(PcreConfirm, RequiredTextPrefiltersWhatHyperscanCannot) {
+  // Hyperscan refuses the embedded anchor even as a prefilter; every match contains
+  // "pay\nthe", which Hyperscan finds, and PCRE2 confirms those values only.
+  Policy p("stage s {\n  rule split: if rawbody matches /pay\\n^the/m then quarantine \"split\"\n}\n");
+  const PatternInfo& info = p.program()->image().patterns[0];
+  ASSERT_EQ(info.engine, Engine::Prefilter);
+  EXPECT_EQ(info.prefilter, "(?:pay\\x0athe)");
+  const Verdict v = p.run(message("Subject: x\n", "please pay\nthe bill"));
+  ASSERT_EQ(v.action, Action::Quarantine);
+  EXPECT_EQ(v.fired[0].evidence[0].offset, 7);
+  EXPECT_EQ(v.fired[0].evidence[0].end, 14);
+  EXPECT_FALSE(p.fires("split", message("Subject: x\n", "please pay the bill")));
+}
+
+TEST(PcreConfirm, CostlyRepeatsArePrefilteredByTheirRequiredText) {
+  // Nine bounded repeats adding up to 200+: Hyperscan would take seconds, so PCRE2
+  // decides, behind its required literal ("invoice", caseless); PCRE2 still says no
+  // where the literal occurs without a match.
+  std::string gaps;
+  for (int i = 0; i < 5; ++i) gaps += "\\s{0,30}\\d{0,30}";
+  Policy p("stage s {\n  rule r: if body matches /Invoice" + gaps +
+           "(?!paid)[a-z]{3}/i then quarantine \"r\"\n}\n");
+  const PatternInfo& info = p.program()->image().patterns[0];
+  ASSERT_EQ(info.engine, Engine::Prefilter);
+  EXPECT_EQ(info.prefilter, "(?i)(?:invoice)");
+  EXPECT_TRUE(p.fires("r", message("Subject: x\n", "INVOICE 12 34 due")));
+  EXPECT_FALSE(p.fires("r", message("Subject: x\n", "invoice 12 paid")));
+  EXPECT_FALSE(p.fires("r", message("Subject: x\n", "receipt 12 due")));
 }
 
 TEST(PcreConfirm, PerlFormsSpamAssassinRulesUse) {
