@@ -178,12 +178,17 @@ void PatternTable::assign_engines(lang::Diagnostics& diagnostics) {
   for (uint32_t id = 0; id < patterns_.size(); ++id) {
     vm::PatternInfo& p = patterns_[id];
     if (p.literal_length > 0 || !plain_literals_[id].empty() || p.engine != vm::Engine::Hyperscan) continue;
-    // Costly first: in prefilter mode too such a pattern takes Hyperscan seconds.
+    // A costly pattern takes Hyperscan seconds in prefilter mode too: its required text,
+    // if any, is its only prefilter. Hyperscan's own reason, where it has one, is the
+    // better explanation in an E030.
     std::string hyperscan_reason;
+    const bool accepted = hyperscan_accepts(p.expression, p.hs_flags, &hyperscan_reason);
     if (costly_for_hyperscan(p.expression))
-      demote(id, "Its bounded repeats would take Hyperscan seconds to compile", Prefilters::AtomsOnly,
-             diagnostics);
-    else if (!hyperscan_accepts(p.expression, p.hs_flags, &hyperscan_reason))
+      demote(id,
+             accepted ? "Its bounded repeats would take Hyperscan seconds to compile"
+                      : sentence_case(hyperscan_reason),
+             Prefilters::AtomsOnly, diagnostics);
+    else if (!accepted)
       demote(id, sentence_case(hyperscan_reason), Prefilters::Any, diagnostics);
   }
 }

@@ -193,7 +193,7 @@ class Reader {
     else if (key == "replace_rules")
       add_words(rest, config_.replace_rules);
     else if (key == "freemail_domains")
-      domains(rest, config_.freemail, config_.freemail_suffixes, path, number);
+      freemail_domains(rest, path, number);
     else if (key == "url_shortener")
       domains(rest, config_.shorteners, config_.shortener_suffixes, path, number);
     // Settings that change no rule's match (lang, priority, reuse, report texts, lists
@@ -273,6 +273,27 @@ class Reader {
     auto& flags = config_.tflags[name];
     flags.clear();  // a later tflags line replaces the earlier
     add_words(value, flags);
+  }
+
+  // As the FreeMail plugin reads them: lowercase, only letters, digits, `.`, `-`, `*`
+  // and `?`; an entry with a wildcard becomes a regex (SaConfig::freemail_wildcards).
+  void freemail_domains(const std::string& text, const std::string& path, int number) {
+    std::istringstream in(text);
+    for (std::string w; in >> w;) {
+      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (w.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-*?") != std::string::npos) {
+        config_.notes.push_back(path + ":" + std::to_string(number) + ": `" + w +
+                                "` left out: not a freemail_domains entry");
+        continue;
+      }
+      if (w.find_first_of("*?") == std::string::npos) {
+        config_.freemail.push_back(w);
+        continue;
+      }
+      std::string regex;
+      for (char c : w) regex += c == '.' ? "\\." : c == '?' ? "." : c == '*' ? "[^.]*" : std::string(1, c);
+      config_.freemail_wildcards.push_back(regex);
+    }
   }
 
   // Domains, lowercase; `*.x` and `.x` as the suffix `.x`.

@@ -29,10 +29,13 @@ struct SaConfig {
   std::map<std::string, std::string> replace_tags;  // replace_tag/pre/inter/post NAME VALUE
   std::set<std::string> replace_rules;
   double required_score = 5;       // SpamAssassin's default
-  // freemail_domains and url_shortener (FreeMail, DecodeShortURLs): the lists the evals
-  // check_freemail_* and short_url read. `*.x.example` and `.x.example` entries are
-  // kept as suffixes; other wildcards (`aol.*`) are left out (a note says so).
-  std::vector<std::string> freemail, freemail_suffixes, shorteners, shortener_suffixes;
+  // freemail_domains (FreeMail): the domains the evals check_freemail_* read, and the
+  // entries with `*` (any text within one label) or `?` (one character) as regexes, as
+  // the plugin makes them (`aol.*` is `aol\.[^.]*`).
+  std::vector<std::string> freemail, freemail_wildcards;
+  // url_shortener (DecodeShortURLs), for short_url: `*.x.example` and `.x.example` are
+  // kept as suffixes; other wildcards are left out (a note says so).
+  std::vector<std::string> shorteners, shortener_suffixes;
   std::vector<std::string> notes;  // lines not understood
 };
 

@@ -218,7 +218,6 @@ class Importer {
       out += "]\n";
     };
     list("sa_freemail", config_.freemail);
-    list("sa_freemail_suffixes", config_.freemail_suffixes);
     list("sa_url_shorteners", config_.shorteners);
     list("sa_url_shorteners_suffixes", config_.shortener_suffixes);
     return out;

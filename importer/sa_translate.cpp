@@ -146,6 +146,29 @@ std::string present(const std::vector<std::string>& fields) {
   return fields.size() > 1 ? "(" + out + ")" : out;
 }
 
+// Whether a pattern can match across lines: with /m a `^` after the pattern's start,
+// with /s a `.` (unescaped, outside classes). For ALL, one text in SpamAssassin and a
+// value per line here, such a pattern never matches (`^Message-Id:.*?^Received:`).
+bool spans_lines(const std::string& pattern, const std::string& flags) {
+  const bool multiline = flags.find('m') != std::string::npos, dotall = flags.find('s') != std::string::npos;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+    } else if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+      if (pattern.compare(i + 1, 1, "^") == 0) ++i;
+      if (pattern.compare(i + 1, 1, "]") == 0) ++i;  // a leading ] is a member
+    } else if ((multiline && c == '^' && i > 0) || (dotall && c == '.')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::variant<std::string, Untranslatable> header_condition(const std::string& definition) {
   if (definition.starts_with("exists:")) {
     auto fields = header_fields(trim(definition.substr(7)));
@@ -167,6 +190,8 @@ std::variant<std::string, Untranslatable> header_condition(const std::string& de
   if (r.pattern.find("\\n") != std::string::npos || r.pattern.find("\\r") != std::string::npos)
     return Untranslatable{"view", "the pattern needs the line breaks of the header block"};
   const auto& names = std::get<std::vector<std::string>>(fields);
+  if (names.front() == "header" && spans_lines(r.pattern, r.flags))
+    return Untranslatable{"view", "the pattern spans lines of the header block (ALL as one text)"};
   const bool negated = definition[op] == '!';
   std::string condition = any_matches(names, r.literal, negated);
   if (names.front().starts_with("header \"") && regex_matches(r, *unset)) {
@@ -235,6 +260,27 @@ std::string in_domains(const std::string& field, const std::vector<std::string>&
   return out.find(" or ") != std::string::npos ? "(" + out + ")" : out;
 }
 
+// SpamAssassin's FreeMail plugin: an address is freemail when its domain is listed or
+// matches a wildcard entry, unless its local part is one of the role or bounce names of
+// the plugin's $email_welcomelist. `address` and `domain` name the fields (`address`
+// inside `any from (...)`, `sender` for the envelope); `regex` is the eval's own, or "".
+std::string freemail_address(const std::string& address, const std::string& domain, const std::string& regex,
+                             const SaConfig& config) {
+  static const std::string kWelcomelist =
+      "/^(?:abuse|support|sales|info|helpdesk|contact|kontakt|(?:post|host|domain)master|undisclosed.*"
+      "|request-[a-f0-9]{16}|bounced?-|[a-f0-9]{8}(?:\\.[a-f0-9]{8}|-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}"
+      "-[a-f0-9]{12})|.+=.+=.+)\\@/i";
+  std::vector<std::string> listed;
+  if (!config.freemail.empty()) listed.push_back(domain + " in sa_freemail");
+  if (!config.freemail_wildcards.empty())
+    listed.push_back(domain +
+                     " matches /^(?:" + fmt::format("{}", fmt::join(config.freemail_wildcards, "|")) + ")$/");
+  if (listed.empty()) return {};
+  std::string out = listed.size() == 1 ? listed[0] : "(" + listed[0] + " or " + listed[1] + ")";
+  out += " and not " + address + " matches " + kWelcomelist;
+  return regex.empty() ? out : out + " and " + address + " matches " + regex;
+}
+
 // The quoted arguments of an eval: `check_freemail_header('Reply-To', '\d@')`.
 std::vector<std::string> eval_arguments(const std::string& definition) {
   std::vector<std::string> out;
@@ -256,20 +302,30 @@ std::string eval_condition(const std::string& function, const std::string& defin
   static const std::map<std::string, std::string> kMailboxes = {
       {"From", "from"}, {"Reply-To", "reply_to"}, {"Reply-To:addr", "reply_to"}, {"To", "to"}, {"Cc", "cc"}};
   const auto args = eval_arguments(definition);
-  const std::string freemail = "sa_freemail";
-  if (function == "check_freemail_from" && args.empty())
-    return in_domains("from.domain", config.freemail, config.freemail_suffixes, freemail);
+  // The eval's regex argument (index `at`) as a literal; nullopt when it has none.
+  auto eval_regex = [&args](size_t at) -> std::optional<std::string> {
+    if (args.size() <= at) return "";
+    auto regex = regex_literal("/" + args[at] + "/");
+    if (std::holds_alternative<Untranslatable>(regex)) return std::nullopt;
+    return std::get<RegexLiteral>(regex).literal;
+  };
+  auto in_mailbox = [&config](const std::string& collection, const std::string& regex) {
+    std::string test = freemail_address("address", "domain", regex, config);
+    return test.empty() ? test : "any " + collection + " (" + test + ")";
+  };
+  // check_freemail_from: the From addresses and the envelope sender (all_from_addrs).
+  if (function == "check_freemail_from" && args.size() <= 1) {
+    auto regex = eval_regex(0);
+    if (!regex || (config.freemail.empty() && config.freemail_wildcards.empty())) return {};
+    return "(" + in_mailbox("from", *regex) + " or (" +
+           freemail_address("sender", "sender.domain", *regex, config) + "))";
+  }
   if (function == "check_freemail_header" && !args.empty() && args.size() <= 2) {
-    const bool envelope = args[0] == "EnvelopeFrom";
+    auto regex = eval_regex(1);
     auto mailbox = kMailboxes.find(args[0]);
-    if (!envelope && mailbox == kMailboxes.end()) return {};
-    const std::string base = envelope ? "sender" : mailbox->second + ".address";
-    std::string out = in_domains(envelope ? "sender.domain" : mailbox->second + ".domain", config.freemail,
-                                 config.freemail_suffixes, freemail);
-    if (out.empty() || args.size() == 1) return out;
-    auto regex = regex_literal("/" + args[1] + "/");
-    if (std::holds_alternative<Untranslatable>(regex)) return {};
-    return out + " and " + base + " matches " + std::get<RegexLiteral>(regex).literal;
+    if (!regex) return {};
+    if (args[0] == "EnvelopeFrom") return freemail_address("sender", "sender.domain", *regex, config);
+    return mailbox == kMailboxes.end() ? "" : in_mailbox(mailbox->second, *regex);
   }
   if (function == "short_url" && args.empty())
     return in_domains("urls.domain", config.shorteners, config.shortener_suffixes, "sa_url_shorteners");
