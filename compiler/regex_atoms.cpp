@@ -11,21 +11,27 @@ namespace mp::compiler {
 namespace {
 
 constexpr size_t kMaxExact = 16;  // strings an exact set may hold before it is widened
-constexpr size_t kMaxAtoms = 64;
+constexpr size_t kMaxAtoms = 256;
 constexpr size_t kMinAtomLength = 3;
 constexpr size_t kMaxClass = 4;  // a class of up to 4 bytes stays exact
 
 using Strings = std::set<std::string>;
 
-// What a piece matches: exactly one of `exact` when known; else, when known, a set of
-// which every match contains one (`required`). Neither: any text.
+// What a piece matches: exactly one of `exact` when known. Else, when known, a set of
+// which every match contains one (`required`), and sets every match starts and ends
+// with (`prefix`, `suffix`; {""} when unknown), so that `ad+res+` still needs "res"
+// and `x(?:ab)+c` needs "xab" and "abc". Nothing known: any text.
 struct Info {
   std::optional<Strings> exact;
   std::optional<Strings> required;
+  Strings prefix{""}, suffix{""};
 };
 
 Info empty_match() {
   return {Strings{""}, std::nullopt};
+}
+Info inexact(std::optional<Strings> required, Strings prefix = {""}, Strings suffix = {""}) {
+  return {std::nullopt, std::move(required), std::move(prefix), std::move(suffix)};
 }
 
 std::optional<Strings> as_required(const Info& info) {
@@ -57,6 +63,23 @@ Strings cross(const Strings& a, const Strings& b) {
     for (const auto& y : b) out.insert(x + y);
   }
   return out;
+}
+
+Strings prefix_of(const Info& i) {
+  return i.exact ? *i.exact : i.prefix;
+}
+Strings suffix_of(const Info& i) {
+  return i.exact ? *i.exact : i.suffix;
+}
+
+// The union of the branches' sets, while small and none of them is unknown.
+Strings either(const std::vector<Strings>& sets) {
+  Strings out;
+  for (const auto& s : sets) {
+    if (s.contains("")) return {""};
+    out.insert(s.begin(), s.end());
+  }
+  return out.size() <= kMaxExact ? out : Strings{""};
 }
 
 class Reader {
@@ -92,8 +115,8 @@ class Reader {
     std::vector<Info> branches{sequence()};
     while (!failed_ && eat("|")) branches.push_back(sequence());
     if (branches.size() == 1) return branches[0];
-    Info out;
     Strings exact, required;
+    std::vector<Strings> prefixes, suffixes;
     bool all_exact = true, all_required = true;
     for (const auto& b : branches) {
       if (b.exact) exact.insert(b.exact->begin(), b.exact->end());
@@ -101,42 +124,48 @@ class Reader {
       auto r = as_required(b);
       if (r) required.insert(r->begin(), r->end());
       all_required = all_required && r.has_value();
+      prefixes.push_back(prefix_of(b));
+      suffixes.push_back(suffix_of(b));
     }
-    if (all_exact && exact.size() <= kMaxExact)
-      out.exact = std::move(exact);
-    else if (all_required)
-      out.required = std::move(required);
-    return out;
+    if (all_exact && exact.size() <= kMaxExact) return {std::move(exact), std::nullopt};
+    return inexact(all_required ? std::optional<Strings>(std::move(required)) : std::nullopt,
+                   either(prefixes), either(suffixes));
   }
 
-  // A concatenation: runs of exact pieces are multiplied out while small; each run or
-  // piece that ends one is a candidate, and the best candidate is what the whole needs.
+  // A concatenation: runs of exact pieces are multiplied out while small, joined to the
+  // prefix of the inexact piece that ends them and begun again from its suffix; each run
+  // so ended, and each piece's requirement, is a candidate, and the best candidate is
+  // what the whole needs.
   Info sequence() {
     Strings run{""};
-    bool only_run = true;
-    std::optional<Strings> best;
-    auto flush = [&] {
-      best = better(best, as_required(Info{run, std::nullopt}));
-      only_run = false;
+    std::optional<Strings> best, first;  // first: the run ended first, a prefix of every match
+    auto flush = [&](const Strings& ended) {
+      best = better(best, as_required(Info{ended, std::nullopt}));
+      if (!first) first = ended;
+    };
+    auto extend = [&run, &flush](const Strings& next) {
+      if (run.size() * next.size() <= kMaxExact) {
+        run = cross(run, next);
+      } else {
+        flush(run);
+        run = next;
+      }
     };
     while (!failed_ && !at_end() && peek() != '|' && peek() != ')') {
       if (skip_extended()) continue;
       Info piece = quantified(atom());
-      if (piece.exact && run.size() * piece.exact->size() <= kMaxExact) {
-        run = cross(run, *piece.exact);
+      if (piece.exact) {
+        extend(*piece.exact);
         continue;
       }
-      flush();
-      if (piece.exact) {
-        run = *piece.exact;
-      } else {
-        best = better(best, piece.required);
-        run = Strings{""};
-      }
+      extend(piece.prefix);
+      flush(run);
+      best = better(best, piece.required);
+      run = piece.suffix;
     }
-    if (only_run) return {run, std::nullopt};
-    flush();
-    return {std::nullopt, best};
+    if (!first) return {run, std::nullopt};
+    flush(run);
+    return inexact(best, *first, run);
   }
 
   bool skip_extended() {
@@ -174,14 +203,19 @@ class Reader {
       return {};
     }
     if (min == 1 && max == 1) return piece;
-    if (piece.exact && min == max && min <= 8) {  // x{3}: xxx, while the strings are few
+    // x{n,m}: n copies of x, then up to m - n more. Exact while the strings are few
+    // (x{3}: xxx); else it starts and ends with n copies (or with x's own prefix and
+    // suffix) and needs what x needs.
+    if (piece.exact) {
       Strings power{""};
       size_t i = 0;
-      for (; i < min && power.size() * piece.exact->size() <= kMaxExact; ++i)
+      for (; i < min && i < 8 && power.size() * piece.exact->size() <= kMaxExact; ++i)
         power = cross(power, *piece.exact);
-      if (i == min) return {power, std::nullopt};
+      if (i == min && min == max) return {power, std::nullopt};
+      if (i < min) power = *piece.exact;
+      return inexact(better(as_required(piece), as_required(Info{power, std::nullopt})), power, power);
     }
-    return {std::nullopt, as_required(piece)};
+    return inexact(piece.required, piece.prefix, piece.suffix);
   }
 
   // {n}, {n,}, {n,m}; anything else is a literal brace, as in PCRE2 10.42.

@@ -24,7 +24,7 @@ struct RequiredAtoms {
 // the pattern's /i and /x flags): every match contains one of them. Returns nullopt
 // when the expression uses a construct this analysis does not model (\p, \g, \k,
 // conditionals, recursion, (*VERB)s, inline flags other than i, m, s), or when the best
-// set is too weak to be worth it: an atom shorter than 3 bytes, or more than 64 atoms.
+// set is too weak to be worth it: an atom shorter than 3 bytes, or more than 256 atoms.
 // Sound, not complete: a construct is widened to "any text" rather than guessed.
 std::optional<RequiredAtoms> required_atoms(std::string_view expression, bool caseless, bool extended);
 

@@ -41,8 +41,16 @@ TEST(RegexAtoms, AlternationNeedsEveryBranch) {
   EXPECT_EQ(atoms("(?:invoice)?\\d+"), std::nullopt);
 }
 
+TEST(RegexAtoms, RepeatsJoinTheTextAroundThem) {
+  // d+ starts and ends with d: "ad" before it, "dres" from its end to the s+.
+  EXPECT_EQ(atoms("\\bad+res+\\b"), (Atoms{"dres"}));
+  EXPECT_EQ(atoms("x(?:ab)+c"), (Atoms{"xab"}));
+  EXPECT_EQ(atoms("\\d+(?:ab|cd)+\\.exe"), (Atoms{"ab.exe", "cd.exe"}));
+  EXPECT_EQ(atoms("[a-z]+(?:invoice|bill)+s?\\d"), (Atoms{"bill", "invoice"}));
+}
+
 TEST(RegexAtoms, RepeatsKeepWhatTheyNeedOnce) {
-  EXPECT_EQ(atoms("(?:win){2,5}"), (Atoms{"win"}));
+  EXPECT_EQ(atoms("(?:win){2,5}"), (Atoms{"winwin"}));
   EXPECT_EQ(atoms("(?:win)*\\d"), std::nullopt);
   EXPECT_EQ(atoms("x{3}"), (Atoms{"xxx"}));
 }
@@ -100,6 +108,10 @@ TEST(RegexAtoms, EveryMatchContainsAnAtom) {
       {"(?:a|b)+(?:cab|bac)(?:c|$)", false},
       {"x?abc|bca\\b", false},
       {"c(?:ab)?ca?b", false},
+      {"ab+cab+", false},
+      {"c(?:ab)+c", false},
+      {"(?:ba|ab){2,4}c", false},
+      {"b(?:a\\w|c)+abc", false},
   };
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> letter(0, 4), length(0, 24);
