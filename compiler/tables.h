@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "compiler/regex_atoms.h"
 #include "lang/diagnostics.h"
 #include "vm/image.h"
 
@@ -44,6 +45,10 @@ class PatternTable {
   enum class Prefilters { Any, AtomsOnly, None };
   void demote(uint32_t id, const std::string& hyperscan_reason, Prefilters prefilters,
               lang::Diagnostics& diagnostics);
+  void prefilter_by_atoms(uint32_t id, RequiredAtoms atoms);
+  bool in_literal_group(uint32_t id) const {
+    return !plain_literals_[id].empty() || !atoms_[id].literals.empty();
+  }
   std::vector<std::vector<uint32_t>> groups() const;
   std::optional<vm::FieldDatabase> compile_group(std::vector<uint32_t> members,
                                                  std::vector<Refusal>& refused) const;
@@ -51,6 +56,9 @@ class PatternTable {
   std::vector<vm::PatternInfo> patterns_;
   std::vector<lang::Span> first_use_;
   std::vector<std::string> plain_literals_;  // the bytes of unanchored literals, "" for the rest
+  // For a pattern PCRE2 decides behind its required text (PatternInfo::prefilter): the
+  // literals, which go into the field's literal database.
+  std::vector<RequiredAtoms> atoms_;
   std::map<std::tuple<vm::FieldId, std::string, uint32_t, std::string, std::string>, uint32_t> index_;
 };
 
