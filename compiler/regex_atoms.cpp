@@ -153,7 +153,13 @@ class Reader {
     };
     while (!failed_ && !at_end() && peek() != '|' && peek() != ')') {
       if (skip_extended()) continue;
-      Info piece = quantified(atom());
+      quantifiable_ = true;
+      Info item = atom();
+      // A quantifier after (?#...), (?i), \E or a \Q...\E of several bytes applies to
+      // less than, or to something before, what was just read: not modelled.
+      if (!quantifiable_ && !at_end() && std::string_view("*+?{").find(peek()) != std::string_view::npos)
+        fail();
+      Info piece = quantified(std::move(item));
       if (piece.exact) {
         extend(*piece.exact);
         continue;
@@ -264,6 +270,7 @@ class Reader {
       } else if (eat("=") || eat("!") || eat("<=") || eat("<!")) {
         zero_width = true;
       } else if (eat("#")) {
+        quantifiable_ = false;
         while (!at_end() && peek() != ')') ++pos_;
         return eat(")") ? empty_match() : fail();
       } else if (eat("P<") || eat("<") || eat("'")) {
@@ -277,6 +284,7 @@ class Reader {
     if (capture) ++groups_;
     Info inner = alternation();
     if (!eat(")")) return fail();
+    quantifiable_ = true;  // the group, whatever its last item was
     return zero_width ? empty_match() : inner;
   }
 
@@ -284,9 +292,13 @@ class Reader {
   // whole expression beforehand); other flags (x mid-pattern, n, U, J) are not modelled.
   Info inline_flags() {
     while (!at_end() && std::string_view("ims-").find(peek()) != std::string_view::npos) ++pos_;
-    if (eat(")")) return empty_match();
+    if (eat(")")) {
+      quantifiable_ = false;
+      return empty_match();
+    }
     if (!eat(":")) return fail();
     Info inner = alternation();
+    quantifiable_ = true;
     return eat(")") ? inner : fail();
   }
 
@@ -314,7 +326,7 @@ class Reader {
       case 'N':
       case 'R': return {};
       case 'Q': return quoted();
-      case 'E': return empty_match();
+      case 'E': quantifiable_ = false; return empty_match();
       default: break;
     }
     if (c >= '1' && c <= '9' && is_backreference()) return {};
@@ -326,6 +338,7 @@ class Reader {
   Info quoted() {
     std::string text;
     while (!at_end() && !eat("\\E")) text += fold(static_cast<unsigned char>(re_[pos_++]));
+    quantifiable_ = text.size() == 1;
     return {Strings{text}, std::nullopt};
   }
 
@@ -436,7 +449,8 @@ class Reader {
   size_t pos_ = 0;
   bool caseless_, extended_;
   bool failed_ = false;
-  size_t groups_ = 0;  // capturing groups opened so far
+  size_t groups_ = 0;         // capturing groups opened so far
+  bool quantifiable_ = true;  // whether a quantifier may follow the item just read
 };
 
 // Whether some inline flag group turns on caseless matching: then every atom is

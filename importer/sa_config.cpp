@@ -194,6 +194,8 @@ class Reader {
       add_words(rest, config_.replace_rules);
     else if (key == "freemail_domains")
       freemail_domains(rest, path, number);
+    else if (key == "freemail_welcomelist" || key == "freemail_whitelist")
+      freemail_welcomelist(rest);
     else if (key == "url_shortener")
       domains(rest, config_.shorteners, config_.shortener_suffixes, path, number);
     // Settings that change no rule's match (lang, priority, reuse, report texts, lists
@@ -309,6 +311,16 @@ class Reader {
         continue;
       }
       (w.starts_with('.') ? suffixes : exact).push_back(w);
+    }
+  }
+
+  void freemail_welcomelist(const std::string& text) {
+    std::istringstream in(text);
+    for (std::string w; in >> w;) {
+      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      (w.find('@') != std::string::npos ? config_.freemail_welcome_addresses
+                                        : config_.freemail_welcome_domains)
+          .push_back(w);
     }
   }
 

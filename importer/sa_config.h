@@ -33,6 +33,9 @@ struct SaConfig {
   // entries with `*` (any text within one label) or `?` (one character) as regexes, as
   // the plugin makes them (`aol.*` is `aol\.[^.]*`).
   std::vector<std::string> freemail, freemail_wildcards;
+  // freemail_welcomelist (and its old name freemail_whitelist): addresses and domains
+  // that are never freemail, lowercase.
+  std::vector<std::string> freemail_welcome_addresses, freemail_welcome_domains;
   // url_shortener (DecodeShortURLs), for short_url: `*.x.example` and `.x.example` are
   // kept as suffixes; other wildcards are left out (a note says so).
   std::vector<std::string> shorteners, shortener_suffixes;

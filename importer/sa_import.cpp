@@ -218,6 +218,8 @@ class Importer {
       out += "]\n";
     };
     list("sa_freemail", config_.freemail);
+    list("sa_freemail_welcome_addresses", config_.freemail_welcome_addresses);
+    list("sa_freemail_welcome_domains", config_.freemail_welcome_domains);
     list("sa_url_shorteners", config_.shorteners);
     list("sa_url_shorteners_suffixes", config_.shortener_suffixes);
     return out;

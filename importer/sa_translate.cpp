@@ -190,8 +190,12 @@ std::variant<std::string, Untranslatable> header_condition(const std::string& de
   if (r.pattern.find("\\n") != std::string::npos || r.pattern.find("\\r") != std::string::npos)
     return Untranslatable{"view", "the pattern needs the line breaks of the header block"};
   const auto& names = std::get<std::vector<std::string>>(fields);
-  if (names.front() == "header" && spans_lines(r.pattern, r.flags))
-    return Untranslatable{"view", "the pattern spans lines of the header block (ALL as one text)"};
+  // SpamAssassin joins a repeated header's occurrences into one text, line after line.
+  if (spans_lines(r.pattern, r.flags))
+    return Untranslatable{
+        "view", names.front() == "header"
+                    ? "the pattern spans lines of the header block (ALL as one text)"
+                    : "the pattern spans lines (SpamAssassin joins a repeated header's occurrences)"};
   const bool negated = definition[op] == '!';
   std::string condition = any_matches(names, r.literal, negated);
   if (names.front().starts_with("header \"") && regex_matches(r, *unset)) {
@@ -278,6 +282,10 @@ std::string freemail_address(const std::string& address, const std::string& doma
   if (listed.empty()) return {};
   std::string out = listed.size() == 1 ? listed[0] : "(" + listed[0] + " or " + listed[1] + ")";
   out += " and not " + address + " matches " + kWelcomelist;
+  if (!config.freemail_welcome_addresses.empty())
+    out += " and not " + address + " in sa_freemail_welcome_addresses";
+  if (!config.freemail_welcome_domains.empty())
+    out += " and not " + domain + " in sa_freemail_welcome_domains";
   return regex.empty() ? out : out + " and " + address + " matches " + regex;
 }
 

@@ -55,7 +55,15 @@ vm::ProgramPtr load_program(const std::string& path, const std::string& format) 
   print_diagnostics(c, format);
   if (!c.ok()) return nullptr;
   std::string image = vm::write_image(*c.image);
-  return vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()});
+  try {
+    return vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()});
+  } catch (const vm::ImageError& e) {
+    // The compiler accepted what the VM refuses: a compiler bug, reported, not a crash.
+    std::cerr << "error: " << path
+              << ": the compiled policy does not load (a policyc bug; please report it): " << e.what()
+              << "\n";
+    return nullptr;
+  }
 }
 
 std::string default_sender(const runtime::Message& message) {

@@ -80,6 +80,16 @@ TEST(RegexAtoms, WeakOrUnknownGivesNone) {
   EXPECT_EQ(atoms("inv[oice"), std::nullopt);  // unbalanced
 }
 
+TEST(RegexAtoms, AQuantifierAfterWhatMatchesNothingIsNotGuessed) {
+  // PCRE2 applies it to the byte before (?#...), \E or \Q\E, or to the last byte of
+  // \Q...\E: "abc" + "d"? — found by a user in session 11, each a false negative.
+  EXPECT_EQ(atoms("abcd(?#c)?wxyz"), std::nullopt);
+  EXPECT_EQ(atoms("abcd\\E?wxyz"), std::nullopt);
+  EXPECT_EQ(atoms("abcd\\Q\\E{0}wxyz"), std::nullopt);
+  EXPECT_EQ(atoms("x\\Qabcd\\E?yz"), std::nullopt);
+  EXPECT_EQ(atoms("(?:abcd(?#c))?wxyz"), (Atoms{"abcdwxyz", "wxyz"}));  // the group is quantified: fine
+}
+
 TEST(RegexAtoms, ExtendedModeSkipsSpaceAndComments) {
   auto a = required_atoms("(?x) in voice  # the word\n \\d+", false, false);
   ASSERT_TRUE(a);
@@ -112,6 +122,9 @@ TEST(RegexAtoms, EveryMatchContainsAnAtom) {
       {"c(?:ab)+c", false},
       {"(?:ba|ab){2,4}c", false},
       {"b(?:a\\w|c)+abc", false},
+      {"(?:abc(?#x))?cab", false},
+      {"a\\Qbc\\Ea", false},
+
   };
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> letter(0, 4), length(0, 24);

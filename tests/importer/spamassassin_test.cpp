@@ -163,6 +163,7 @@ header   UNSET_X     X-Foo =~ /^none$/ [if-unset: none]
 header   NEEDS_NL    ALL =~ /\[\d+\r?\n/s
 header   TWO_LINES   ALL =~ /^Message-Id:.*?^Received:/msi
 header   ONE_LINE    ALL =~ /^(?:Antivirus|X-[^:]*Zip):/m
+header   TWO_HOPS    Received =~ /from evilhost.*from relay2/s
 body     __LINE      /^\s*\S/
 tflags   __LINE      multiple maxhits=3
 meta     FEW_LINES   __LINE < 2
@@ -185,6 +186,8 @@ meta     USES_LOWER  score && REL
   EXPECT_EQ(kind["NEEDS_NL"], "view: the pattern needs the line breaks of the header block");
   EXPECT_EQ(kind["TWO_LINES"], "view: the pattern spans lines of the header block (ALL as one text)");
   EXPECT_FALSE(kind.count("ONE_LINE"));
+  EXPECT_EQ(kind["TWO_HOPS"],
+            "view: the pattern spans lines (SpamAssassin joins a repeated header's occurrences)");
   EXPECT_EQ(kind["FEW_LINES"], "meta: a count of __LINE's hits (tflags multiple) `< 2`");
   EXPECT_EQ(kind["ZERO"], "disabled: score 0 in set 0: SpamAssassin does not run it");
   EXPECT_NE(r.policy.find("def NOT_ZERO = NO_SUBJ\n"), std::string::npos) << r.policy;
@@ -219,6 +222,7 @@ meta     USES_LOWER  score && REL
 TEST(SaImport, EvalsWithAFieldHereAreTranslated) {
   const CfFile files[] = {{"evals.cf", R"(
 freemail_domains gmail.com Outlook.com *.free.example aol.*
+freemail_welcomelist Friend@gmail.com aol.fr
 url_shortener bit.ly .page.link
 header FREEMAIL_FROM eval:check_freemail_from()
 header FREEMAIL_RT_DIGIT eval:check_freemail_header('Reply-To', '\d@')
@@ -265,6 +269,9 @@ body   HTML_MESSAGE eval:html_test('html')
   EXPECT_FALSE(freemail_from("ann@x.y.free.example", "ann@corp.example"));
   EXPECT_FALSE(freemail_from("info@gmail.com", "postmaster@gmail.com"));
   EXPECT_FALSE(freemail_from("ann@aol.co.uk", "ann@corp.example"));
+  // freemail_welcomelist: an address or a domain that is never freemail.
+  EXPECT_FALSE(freemail_from("friend@gmail.com", "ann@corp.example"));
+  EXPECT_FALSE(freemail_from("ann@aol.fr", "ann@corp.example"));
 }
 
 TEST(SaImport, NetworkRulesInAScoreSetThatRunsThemAreReportedNotFolded) {

@@ -85,6 +85,15 @@ TEST(PcreConfirm, CostlyRepeatsArePrefilteredByTheirRequiredText) {
   EXPECT_FALSE(p.fires("r", message("Subject: x\n", "receipt 12 due")));
 }
 
+TEST(PcreConfirm, ARegexOnlyHyperscanReadsStaysWithHyperscan) {
+  // PCRE2 refuses the range `\w-.` that Hyperscan (and Perl) read as three members, so
+  // its required text cannot send it to PCRE2: found by a user, as a crash at run.
+  Policy p("stage s {\n  rule r: if body matches /ab[\\w-.]defg/ then quarantine \"r\"\n}\n");
+  ASSERT_EQ(p.program()->image().patterns[0].engine, Engine::Hyperscan);
+  EXPECT_TRUE(p.fires("r", message("Subject: x\n", "see ab.defg now")));
+  EXPECT_FALSE(p.fires("r", message("Subject: x\n", "see ab defg now")));
+}
+
 TEST(PcreConfirm, PerlFormsSpamAssassinRulesUse) {
   Policy p(
       "stage s {\n"
