@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
@@ -109,6 +110,7 @@ class Importer {
   ImportResult result() {
     ImportResult r;
     std::string defs, rules;
+    const std::set<std::string> used = used_defs();
     for (const SaRule& rule : config_.rules) {
       const Resolved& resolved = resolve(rule.name);
       const double score = score_of(config_, rule.name, options_.score_set);
@@ -119,12 +121,16 @@ class Importer {
             {rule.name, rule.file, rule.line, resolved.why->kind, resolved.why->reason, score != 0});
         continue;
       }
+      r.report.translated++;
+      if (!used.count(def_name(rule.name))) {
+        r.report.unused++;
+        continue;
+      }
       if (rule.file != last_file_) {
         defs += "\n# " + rule.file + "\n";
         last_file_ = rule.file;
       }
       defs += "def " + def_name(rule.name) + " = " + *resolved.condition + "\n";
-      r.report.translated++;
       if (score == 0) continue;
       r.report.translated_scored++;
       rules += fmt::format("  rule {}: if {} then score {:+g} \"{}\"\n", def_name(rule.name),
@@ -171,6 +177,42 @@ class Importer {
     return meta_condition(folded);
   }
 
+  // The defs a scoring rule reads, directly or through metas: the others are left out,
+  // since every pattern of a policy is matched whether a rule reads it or not (a
+  // SpamAssassin sub-rule only untranslated metas read, such as __FILL_THIS_FORM_LOAN1,
+  // cost a quarter of the evaluation). A name inside a regex may keep a def it does not
+  // need; that only costs.
+  std::set<std::string> used_defs() {
+    std::map<std::string, const std::string*> conditions;
+    std::vector<std::string> pending;
+    for (const SaRule& rule : config_.rules) {
+      const Resolved& resolved = resolve(rule.name);
+      if (!resolved.condition) continue;
+      conditions[def_name(rule.name)] = &*resolved.condition;
+      if (score_of(config_, rule.name, options_.score_set) != 0) pending.push_back(def_name(rule.name));
+    }
+    std::set<std::string> used;
+    while (!pending.empty()) {
+      std::string name = std::move(pending.back());
+      pending.pop_back();
+      if (!used.insert(name).second) continue;
+      const std::string& text = *conditions[name];
+      for (size_t i = 0; i < text.size();) {
+        if (!std::isalpha(static_cast<unsigned char>(text[i])) && text[i] != '_') {
+          ++i;
+          continue;
+        }
+        size_t end = i;
+        while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_'))
+          ++end;
+        std::string word = text.substr(i, end - i);
+        if (conditions.count(word) && !used.count(word)) pending.push_back(std::move(word));
+        i = end;
+      }
+    }
+    return used;
+  }
+
   // The rule names in a folded meta, as the defs are named.
   static void rename(MetaNode& node) {
     if (node.kind == MetaNode::Kind::Rule) node.rule = def_name(node.rule);
@@ -202,10 +244,12 @@ class Importer {
   std::string header(const ImportReport& report) const {
     return fmt::format(
         "# Imported from SpamAssassin by `policyc import spamassassin`, score set {} ({}).\n"
-        "# {} of {} rules translated; `--report` lists the others with their reasons.\n"
+        "# {} of {} rules translated ({} that no scoring rule reads left out); `--report` lists the\n"
+        "# others with their reasons.\n"
         "settings {{\n  spam.threshold.quarantine = {:g}\n  spam.threshold.reject = {:g}\n}}\n",
         options_.score_set, options_.score_set == 0 ? "no Bayes, no network tests" : "scores only",
-        report.translated, report.rules, config_.required_score, std::max(15.0, config_.required_score * 3));
+        report.translated, report.rules, report.unused, config_.required_score,
+        std::max(15.0, config_.required_score * 3));
   }
 
   // The domain lists the mapped evals read (eval_condition).
@@ -258,8 +302,11 @@ std::string report_summary(const ImportReport& report) {
     kinds[s.kind].second += s.scored;
   }
   std::string out = fmt::format(
-      "{} rules read, {} with a score; translated {} ({} scoring rules), not translated {}\n", report.rules,
-      report.scored, report.translated, report.translated_scored, report.skipped.size());
+      "{} rules read, {} with a score; translated {} ({} scoring rules), not translated {}; {} translated "
+      "that "
+      "no scoring rule reads, left out\n",
+      report.rules, report.scored, report.translated, report.translated_scored, report.skipped.size(),
+      report.unused);
   for (const auto& [kind, counts] : kinds)
     out += fmt::format("  {:<9} {:>5} rules, {:>4} with a score\n", kind, counts.first, counts.second);
   return out;

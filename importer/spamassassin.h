@@ -46,6 +46,7 @@ struct ImportReport {
   size_t scored = 0;             // of them, with a non-zero score in the score set
   size_t translated = 0;         // defs written
   size_t translated_scored = 0;  // scoring rules written
+  size_t unused = 0;             // of the translated, defs no scoring rule reads: left out
   std::vector<Skipped> skipped;  // in file order
   // Lines that are no rule and no setting the importer knows (`FILE:LINE: text`), and
   // approximations worth knowing (docs/import.md).

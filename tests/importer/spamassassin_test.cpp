@@ -164,6 +164,7 @@ header   NEEDS_NL    ALL =~ /\[\d+\r?\n/s
 header   TWO_LINES   ALL =~ /^Message-Id:.*?^Received:/msi
 header   ONE_LINE    ALL =~ /^(?:Antivirus|X-[^:]*Zip):/m
 header   TWO_HOPS    Received =~ /from evilhost.*from relay2/s
+body     __UNREAD    /no scoring rule reads this/
 body     __LINE      /^\s*\S/
 tflags   __LINE      multiple maxhits=3
 meta     FEW_LINES   __LINE < 2
@@ -186,6 +187,10 @@ meta     USES_LOWER  score && REL
   EXPECT_EQ(kind["NEEDS_NL"], "view: the pattern needs the line breaks of the header block");
   EXPECT_EQ(kind["TWO_LINES"], "view: the pattern spans lines of the header block (ALL as one text)");
   EXPECT_FALSE(kind.count("ONE_LINE"));
+  // Translated, but read by no scoring rule: left out (its pattern would still be
+  // matched on every message), and counted.
+  EXPECT_EQ(r.policy.find("__UNREAD"), std::string::npos);
+  EXPECT_GE(r.report.unused, 1u);
   EXPECT_EQ(kind["TWO_HOPS"],
             "view: the pattern spans lines (SpamAssassin joins a repeated header's occurrences)");
   EXPECT_EQ(kind["FEW_LINES"], "meta: a count of __LINE's hits (tflags multiple) `< 2`");
