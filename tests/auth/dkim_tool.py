@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""python3-dkim (dkimpy) as a second DKIM implementation for tests/auth/dkim_test.cpp.
+"""python3-dkim (dkimpy) as a second DKIM implementation for tests/auth/dkim_*_test.cpp.
 
   dkim_tool.py sign KEY.pem SELECTOR DOMAIN HEADER/BODY [--length] [--identity I] [--sha1] < msg
       prints the DKIM-Signature field dkimpy makes (rsa-sha256, rsa-sha1 with --sha1,
