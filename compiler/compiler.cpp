@@ -7,6 +7,7 @@
 
 #include "compiler/codegen.h"
 #include "compiler/lint.h"
+#include "compiler/prune.h"
 #include "compiler/sema.h"
 #include "lang/lang.h"
 #include "stdlib/stdlib.h"
@@ -78,6 +79,7 @@ void compile_into(Compilation& out, lang::FileId file, const std::filesystem::pa
       if (in_policy_file(warning, file)) out.diagnostics.add(std::move(warning));
     }
   }
+  drop_unread(module, sema.patterns, sema.sets, sema.nets);
   if (options.databases) image.databases = sema.patterns.build(out.diagnostics);
   if (out.diagnostics.has_errors()) return;
   image.patterns = sema.patterns.patterns();

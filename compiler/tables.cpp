@@ -27,6 +27,65 @@ std::string escape_literal(std::string_view literal) {
   return out;
 }
 
+namespace {
+
+std::vector<uint32_t> renumbering(const std::vector<bool>& used) {
+  std::vector<uint32_t> to(used.size(), kDropped);
+  uint32_t next = 0;
+  for (size_t id = 0; id < used.size(); ++id)
+    if (used[id]) to[id] = next++;
+  return to;
+}
+
+template <typename T>
+void keep(std::vector<T>& items, const std::vector<uint32_t>& to) {
+  size_t kept = 0;
+  for (size_t id = 0; id < items.size(); ++id)
+    if (to[id] != kDropped) {
+      if (kept != id) items[kept] = std::move(items[id]);
+      ++kept;
+    }
+  items.resize(kept);
+}
+
+template <typename Index>
+void keep_index(Index& index, const std::vector<uint32_t>& to) {
+  for (auto it = index.begin(); it != index.end();) {
+    if (to[it->second] == kDropped) {
+      it = index.erase(it);
+    } else {
+      it->second = to[it->second];
+      ++it;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<uint32_t> PatternTable::retain(const std::vector<bool>& used) {
+  std::vector<uint32_t> to = renumbering(used);
+  keep(patterns_, to);
+  keep(first_use_, to);
+  keep(plain_literals_, to);
+  keep(atoms_, to);
+  keep_index(index_, to);
+  return to;
+}
+
+std::vector<uint32_t> SetTable::retain(const std::vector<bool>& used) {
+  std::vector<uint32_t> to = renumbering(used);
+  keep(sets_, to);
+  keep_index(index_, to);
+  return to;
+}
+
+std::vector<uint32_t> NetTable::retain(const std::vector<bool>& used) {
+  std::vector<uint32_t> to = renumbering(used);
+  keep(nets_, to);
+  keep_index(index_, to);
+  return to;
+}
+
 uint32_t PatternTable::intern(vm::PatternInfo info, lang::Span span, std::string plain_literal) {
   // With the source text in the key, evidence and traces quote the test as this rule
   // wrote it (`not contains "x"` and `contains "x"` are two patterns).

@@ -15,6 +15,9 @@
 
 namespace mp::compiler {
 
+// retain(): the new id of each old one, kDropped for an entry not kept.
+inline constexpr uint32_t kDropped = UINT32_MAX;
+
 class PatternTable {
  public:
   // A literal test (contains / starts with / ends with) on a field.
@@ -31,6 +34,11 @@ class PatternTable {
   // assign_engines first: Hyperscan's analysis of each regex, no database built.
   void assign_engines(lang::Diagnostics& diagnostics);
   std::vector<vm::FieldDatabase> build(lang::Diagnostics& diagnostics);
+
+  // Keeps the patterns with used[id] set, in order, and returns each old id's new one
+  // (kDropped for the rest): a pattern no rule reads is then neither compiled nor
+  // scanned. After assign_engines, so that every pattern written is still checked.
+  std::vector<uint32_t> retain(const std::vector<bool>& used);
 
   const std::vector<vm::PatternInfo>& patterns() const { return patterns_; }
   lang::Span first_use(uint32_t id) const { return first_use_[id]; }
@@ -65,6 +73,7 @@ class PatternTable {
 class SetTable {
  public:
   uint32_t add(vm::SetInfo set);
+  std::vector<uint32_t> retain(const std::vector<bool>& used);  // as PatternTable's
   std::vector<vm::SetInfo> take() { return std::move(sets_); }
   const std::vector<vm::SetInfo>& sets() const { return sets_; }
 
@@ -76,7 +85,9 @@ class SetTable {
 class NetTable {
  public:
   uint32_t add(vm::NetInfo net);
+  std::vector<uint32_t> retain(const std::vector<bool>& used);  // as PatternTable's
   std::vector<vm::NetInfo> take() { return std::move(nets_); }
+  const std::vector<vm::NetInfo>& nets() const { return nets_; }
 
  private:
   std::vector<vm::NetInfo> nets_;
