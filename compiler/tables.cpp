@@ -173,7 +173,7 @@ std::vector<std::vector<uint32_t>> PatternTable::groups() const {
   std::map<std::pair<vm::FieldId, std::string>, Group> by_key;
   for (uint32_t id = 0; id < patterns_.size(); ++id) {
     const vm::PatternInfo& p = patterns_[id];
-    if (p.engine == vm::Engine::Pcre2) continue;
+    if (p.engine == vm::Engine::Pcre2 || p.engine == vm::Engine::Affix) continue;
     Group& g = by_key[{p.field, p.header_filter}];
     (in_literal_group(id) ? g.literals : p.literal_length > 0 ? g.anchored : g.regexes).push_back(id);
   }
@@ -261,7 +261,13 @@ std::optional<RequiredAtoms> selective_atoms(const vm::PatternInfo& p) {
 void PatternTable::assign_engines(lang::Diagnostics& diagnostics) {
   for (uint32_t id = 0; id < patterns_.size(); ++id) {
     vm::PatternInfo& p = patterns_[id];
-    if (p.literal_length > 0 || !plain_literals_[id].empty() || p.engine != vm::Engine::Hyperscan) continue;
+    if (p.engine != vm::Engine::Hyperscan || !plain_literals_[id].empty()) continue;
+    // A literal anchored at the start or end of the value is looked up, not scanned
+    // (vm/affix.h).
+    if (p.literal_length > 0) {
+      p.engine = vm::Engine::Affix;
+      continue;
+    }
     // A costly pattern takes Hyperscan seconds in prefilter mode too: its required text,
     // if any, is its only prefilter. Hyperscan's own reason, where it has one, is the
     // better explanation in an E030.

@@ -47,6 +47,7 @@ std::string describe(const ImageData& im, OperandKind kind, uint32_t value, cons
       const Engine engine = im.patterns[value].engine;
       return im.patterns[value].source + (engine == Engine::Prefilter ? "  [prefilter+PCRE2]"
                                           : engine == Engine::Pcre2   ? "  [PCRE2]"
+                                          : engine == Engine::Affix   ? "  [lookup]"
                                                                       : "");
     }
     case OperandKind::Set:

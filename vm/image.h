@@ -25,7 +25,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 8;
+inline constexpr uint32_t kImageVersion = 9;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one
@@ -49,9 +49,11 @@ inline constexpr uint32_t kNoGuard = 0xFFFFFFFF;
 // anchor, a pattern too large) is found by Hyperscan in prefilter mode, which may
 // report a value that does not match but never misses one, and each candidate value is
 // confirmed by PCRE2; one it cannot even prefilter is run by PCRE2 alone on every value
-// of its field (the Suricata/YARA design).
-enum class Engine : uint8_t { Hyperscan, Prefilter, Pcre2 };
-inline constexpr uint8_t kEngineCount = 3;
+// of its field (the Suricata/YARA design). A literal anchored at the start or end of
+// the value (`starts with`, `ends with`) is in no database: the VM looks the value's
+// prefix or suffix up by hash (Affix, vm/affix.h).
+enum class Engine : uint8_t { Hyperscan, Prefilter, Pcre2, Affix };
+inline constexpr uint8_t kEngineCount = 4;
 
 struct PatternInfo {
   FieldId field = FieldId::Subject;

@@ -5,12 +5,12 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "vm/affix.h"
 #include "vm/ip_trie.h"
 #include "vm/pcre.h"
+#include "vm/string_map.h"
 #include "vm/vm.h"
 
 namespace mp::vm {
@@ -37,15 +37,6 @@ struct RuleHot {
   // The counting facts it reads (is_counting_fact), computed when the rule is reached.
   std::vector<FieldId> counts;
 };
-
-// Hashing that accepts string_view lookups in maps keyed by std::string.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 // Every set of one field, merged: value → ids of the sets that contain it, so a
 // field's values are each looked up once per message for all of its sets.
@@ -76,6 +67,7 @@ struct Program::Loaded {
   std::vector<FieldSetIndex> field_sets;  // by FieldId
   std::vector<IpTrie> nets;
   std::vector<FieldDatabases> field_db;  // by FieldId
+  std::vector<AffixIndex> affixes;       // by FieldId: its Engine::Affix patterns
   IpTrie sending_servers;
   IpTrie trusted_relays;
   StringSet org_domains;

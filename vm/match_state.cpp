@@ -68,7 +68,8 @@ void MatchState::scan(FieldId field) {
   auto f = static_cast<size_t>(field);
   const auto& databases = loaded_.field_db[f];
   const auto& pcre_only = loaded_.pcre_only[f];
-  if (databases.empty() && pcre_only.empty()) {
+  const AffixIndex& affixes = loaded_.affixes[f];
+  if (databases.empty() && pcre_only.empty() && affixes.empty()) {
     scanned_[f] = true;
     return;
   }
@@ -94,11 +95,20 @@ void MatchState::scan(FieldId field) {
     }
     for (const uint32_t id : candidates_) confirm(id, values[i], i, scan_item_);
     candidates_.clear();
+    if (!affixes.empty()) look_up_affixes(affixes, values[i]);
     for (const uint32_t id : pcre_only) {
       const std::string& filter = im_.patterns[id].header_filter;
       if (filter.empty() || fields_.item_argument(field, i) == filter) confirm(id, values[i], i, scan_item_);
     }
   }
+}
+
+void MatchState::look_up_affixes(const AffixIndex& affixes, std::string_view value) {
+  affixes.look_up(value, lowered_, [&](uint32_t id, uint64_t end) {
+    const std::string& filter = im_.patterns[id].header_filter;
+    if (filter.empty() || fields_.item_argument(scan_field_, scan_value_) == filter)
+      patterns_.mark({id, scan_value_, scan_item_, end});
+  });
 }
 
 void MatchState::look_up_value(const StringMap<std::vector<uint32_t>>& map, std::string_view value,

@@ -1,6 +1,7 @@
 // vm-internal: what the message's fields matched, computed lazily per field and at
 // most once per message. Hyperscan scans each value of a field once with the field's
-// database; set lookups look each value up once in the field's merged set index.
+// database (and its anchored literals by hash, vm/affix.h); set lookups look each value
+// up once in the field's merged set index.
 // Afterwards every pattern or set test is a bit test (any item) or a short scan of
 // the match records (one bound item).
 #pragma once
@@ -75,6 +76,8 @@ class MatchState {
  private:
   void scan(FieldId field);
   void look_up(FieldId field);
+  // The field's anchored literals (Engine::Affix) on the value being scanned.
+  void look_up_affixes(const AffixIndex& affixes, std::string_view value);
   void look_up_value(const StringMap<std::vector<uint32_t>>& map, std::string_view value, uint32_t index,
                      uint32_t item);
   static int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,

@@ -70,7 +70,7 @@ void load_pcre(const ImageData& im, Program::Loaded& loaded) {
   loaded.pcre_only.resize(kFieldCount);
   for (uint32_t id = 0; id < im.patterns.size(); ++id) {
     const PatternInfo& p = im.patterns[id];
-    if (p.engine == Engine::Hyperscan) continue;
+    if (p.engine == Engine::Hyperscan || p.engine == Engine::Affix) continue;
     std::string error;
     loaded.pcre[id] = compile_pcre2(p.expression, p.hs_flags, &error);
     if (!loaded.pcre[id])
@@ -151,6 +151,11 @@ ProgramPtr Program::load(std::span<const uint8_t> bytes) {
     (header.empty() ? dbs.every_value : dbs.by_header[header]).push_back(deserialize(db));
   }
   load_pcre(im, *loaded);
+  loaded->affixes.resize(kFieldCount);
+  for (uint32_t id = 0; id < im.patterns.size(); ++id) {
+    const PatternInfo& p = im.patterns[id];
+    if (p.engine == Engine::Affix) loaded->affixes[static_cast<size_t>(p.field)].add(id, p);
+  }
   for (const auto& prefix : im.settings.sending_servers) loaded->sending_servers.insert(prefix);
   for (const auto& prefix : im.settings.trusted_relays) loaded->trusted_relays.insert(prefix);
   loaded->org_domains.insert(im.settings.org_domains.begin(), im.settings.org_domains.end());

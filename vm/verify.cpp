@@ -127,22 +127,25 @@ void verify_tables(const ImageData& im) {
     }
   }
   // Every pattern is reported by exactly one database, of its own field, except those
-  // PCRE2 runs alone (Engine::Pcre2), which are in none.
+  // PCRE2 runs alone (Engine::Pcre2) and the anchored literals looked up (Engine::Affix),
+  // which are in none.
+  const auto in_no_database = [&](uint32_t id) {
+    return im.patterns[id].engine == Engine::Pcre2 || im.patterns[id].engine == Engine::Affix;
+  };
   std::vector<bool> reported(im.patterns.size(), false);
   for (const auto& db : im.databases) {
     for (uint32_t id : db.pattern_ids) {
       if (id >= im.patterns.size() || im.patterns[id].field != db.field) {
         throw ImageError("database reports a pattern of another field");
       }
-      if (reported[id] || im.patterns[id].engine == Engine::Pcre2)
+      if (reported[id] || in_no_database(id))
         throw ImageError(reported[id] ? "two databases report one pattern"
-                                      : "a database reports a PCRE2 pattern");
+                                      : "a database reports a pattern of no database");
       reported[id] = true;
     }
   }
   for (uint32_t id = 0; id < im.patterns.size(); ++id) {
-    if (!reported[id] && im.patterns[id].engine != Engine::Pcre2)
-      throw ImageError("a pattern is in no database");
+    if (!reported[id] && !in_no_database(id)) throw ImageError("a pattern is in no database");
   }
   const auto& s = im.settings;
   if (!std::isfinite(s.quarantine_threshold) || !std::isfinite(s.reject_threshold)) {
