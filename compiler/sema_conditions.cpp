@@ -395,6 +395,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
       {"mx", FieldId::Mx},
       {"country", FieldId::Country},
       {"header_number", FieldId::HeaderNumber},
+      {"raw_header", FieldId::HeaderRaw},
       {"reputation", FieldId::Reputation},
       {"net_reputation", FieldId::NetReputation},
       {"rate", FieldId::Rate},
@@ -405,7 +406,8 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
       diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
                          "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), "
                          "header_number(\"NAME\"), mx(DOMAIN-FIELD), net_reputation(IP-FIELD), "
-                         "rate(KEY-FIELD, WINDOW), rate_surge(KEY-FIELD, WINDOW), reputation(IP-FIELD)");
+                         "rate(KEY-FIELD, WINDOW), rate_surge(KEY-FIELD, WINDOW), raw_header(\"NAME\"), "
+                         "reputation(IP-FIELD)");
     }
     return std::nullopt;
   }
@@ -417,10 +419,11 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
     return rate_field(o, std::move(ref), report);
   const lang::Operand* arg = o.args.size() == 1 ? &o.args[0] : nullptr;
   bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
-  const bool header = ref.field == FieldId::HeaderNumber;
+  const bool header = ref.field == FieldId::HeaderNumber || ref.field == FieldId::HeaderRaw;
   if (header && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
       is_field_name(arg->literal.text)) {
     ref.header_filter = runtime::ascii_lowercase(arg->literal.text);
+    ref.bound = ref.field == FieldId::HeaderRaw && is_bound(vm::Collection::Headers);
     return ref;
   }
   if (zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
@@ -440,7 +443,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   }
   if (report) {
     std::string expected = zone     ? "one zone name in quotes, e.g. `" + o.name + "(\"zen.spamhaus.org\")`"
-                           : header ? "one header name in quotes, e.g. `header_number(\"X-Spam-Score\")`"
+                           : header ? "one header name in quotes, e.g. `" + o.name + "(\"X-Spam-Score\")`"
                            : ip_argument ? "one IP field, e.g. `" + o.name + "(client.ip)` or `" + o.name +
                                                "(client.effective_ip)`"
                                          : "one domain field, e.g. `mx(sender.domain)` or `mx(helo)`";

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <vector>
@@ -72,6 +73,12 @@ std::string pcre2_problem(const std::string& pattern, const std::string& flags) 
   return compiled(pattern, flags, &error) ? std::string() : error;
 }
 
+// RFC 5322 3.6.8: printable ASCII but the colon; a quote would end the string it is written in.
+bool header_name(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(),
+                                      [](char c) { return c > ' ' && c <= '~' && c != '"' && c != ':'; });
+}
+
 // A header rule's `NAME:addr`, `ALL`, `ToCc`: the fields this language reads for it,
 // tested one after the other (any of them), or why none.
 std::variant<std::vector<std::string>, Untranslatable> header_fields(const std::string& spec) {
@@ -82,7 +89,14 @@ std::variant<std::vector<std::string>, Untranslatable> header_fields(const std::
   const std::string view = colon == std::string::npos ? "" : spec.substr(colon + 1);
   std::string lower = name;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (view == "raw") return Untranslatable{"view", "`" + spec + "`: undecoded header values (:raw)"};
+  if (view == "raw") {
+    // raw_header("NAME") is one occurrence's field body as received, as SpamAssassin's
+    // :raw less the final line break; ALL:raw would need the raw lines, name included.
+    if (name == "ALL" || name == "ToCc" || name == "MESSAGEID" || name == "EnvelopeFrom" ||
+        !header_name(name))
+      return Untranslatable{"view", "`" + spec + "`: undecoded header lines (:raw of " + name + ")"};
+    return std::vector<std::string>{"raw_header(\"" + name + "\")"};
+  }
   if (view == "addr" || view == "name") {
     auto mailbox = kMailboxes.find(lower);
     if (mailbox == kMailboxes.end())
@@ -99,9 +113,7 @@ std::variant<std::vector<std::string>, Untranslatable> header_fields(const std::
   if (name.starts_with("X-Spam-Relays-") || name.starts_with("ALL-") || name == "X-Spam-DCC")
     return Untranslatable{"view",
                           "`" + name + "`: a SpamAssassin pseudo-header (its Received-derived relays)"};
-  for (char c : name) {
-    if (c <= ' ' || c > '~' || c == '"') return Untranslatable{"view", "`" + name + "` is not a header name"};
-  }
+  if (!header_name(name)) return Untranslatable{"view", "`" + name + "` is not a header name"};
   return std::vector<std::string>{"header \"" + name + "\""};
 }
 
@@ -198,7 +210,8 @@ std::variant<std::string, Untranslatable> header_condition(const std::string& de
                     : "the pattern spans lines (SpamAssassin joins a repeated header's occurrences)"};
   const bool negated = definition[op] == '!';
   std::string condition = any_matches(names, r.literal, negated);
-  if (names.front().starts_with("header \"") && regex_matches(r, *unset)) {
+  const bool one_header = names.front().starts_with("header \"") || names.front().starts_with("raw_header(");
+  if (one_header && regex_matches(r, *unset)) {
     // Absent, the header reads as the unset text, which the regex matches.
     condition = negated ? "(" + condition + " and " + present(names) + ")"
                         : "(" + condition + " or not " + present(names) + ")";

@@ -125,9 +125,23 @@ std::vector<GMimeHeader*> header_block(GMimeMessage* message) {
   return fields;
 }
 
+// GMime keeps the field body as read. As SpamAssassin, a CRLF line break reads as LF
+// (a lone CR stays); the final one is not part of the value a test reads (as with the
+// decoded value).
+std::string received_field_body(GMimeHeader* field) {
+  const char* raw = g_mime_header_get_raw_value(field);
+  std::string body;
+  for (const char* c = raw != nullptr ? raw : ""; *c != '\0'; ++c) {
+    if (c[0] != '\r' || c[1] != '\n') body += *c;
+  }
+  while (!body.empty() && body.back() == '\n') body.pop_back();
+  return body;
+}
+
 HeaderField decode_field(GMimeHeader* field, GMimeParserOptions* options) {
   const char* name = g_mime_header_get_name(field);
-  return HeaderField{name != nullptr ? name : "", detail::decode_header_value(field, options)};
+  return HeaderField{name != nullptr ? name : "", detail::decode_header_value(field, options),
+                     received_field_body(field)};
 }
 
 std::vector<GMimeHeader*> fields_named(const std::vector<GMimeHeader*>& fields, std::string_view name) {

@@ -34,6 +34,10 @@ struct MP_API Address {
 struct HeaderField {
   std::string name;   // as written, e.g. "Received"
   std::string value;  // unfolded, RFC 2047 decoded to UTF-8
+  // The field body as received (RFC 5322 2.2): everything after the colon, the
+  // whitespace after it and the folding line breaks (as LF) included, encoded words
+  // not decoded; without the line break that ends the field. SpamAssassin's `:raw`.
+  std::string raw;
 };
 
 struct Attachment {

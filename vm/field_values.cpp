@@ -133,7 +133,7 @@ const std::vector<std::string>& MessageFields::header_names() {
 }
 
 std::string_view MessageFields::item_argument(FieldId field, uint32_t item) {
-  if (field == FieldId::HeaderValue) return header_names()[item];
+  if (field == FieldId::HeaderValue || field == FieldId::HeaderRaw) return header_names()[item];
   const auto& arguments = values(field).arguments;
   return item < arguments.size() ? std::string_view(arguments[item]) : std::string_view();
 }
@@ -280,6 +280,9 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       return;
     case FieldId::HeaderLine:
       for (const auto& h : message_.headers()) out.own(h.name + ": " + h.value);
+      return;
+    case FieldId::HeaderRaw:
+      for (const auto& h : message_.headers()) out.borrow(h.raw);
       return;
     case FieldId::Body: out.borrow(message_.body_text()); return;
     case FieldId::RawBody: out.borrow(message_.raw_body()); return;
