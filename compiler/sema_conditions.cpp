@@ -396,6 +396,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
       {"country", FieldId::Country},
       {"header_number", FieldId::HeaderNumber},
       {"raw_header", FieldId::HeaderRaw},
+      {"mime_header", FieldId::MimeHeader},
       {"reputation", FieldId::Reputation},
       {"net_reputation", FieldId::NetReputation},
       {"rate", FieldId::Rate},
@@ -403,11 +404,12 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   auto function = kFunctions.find(o.name);
   if (function == kFunctions.end()) {
     if (report) {
-      diagnostics_.error("E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
-                         "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), "
-                         "header_number(\"NAME\"), mx(DOMAIN-FIELD), net_reputation(IP-FIELD), "
-                         "rate(KEY-FIELD, WINDOW), rate_surge(KEY-FIELD, WINDOW), raw_header(\"NAME\"), "
-                         "reputation(IP-FIELD)");
+      diagnostics_.error(
+          "E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
+          "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), "
+          "header_number(\"NAME\"), mime_header(\"NAME\"), mx(DOMAIN-FIELD), net_reputation(IP-FIELD), "
+          "rate(KEY-FIELD, WINDOW), rate_surge(KEY-FIELD, WINDOW), raw_header(\"NAME\"), "
+          "reputation(IP-FIELD)");
     }
     return std::nullopt;
   }
@@ -419,7 +421,8 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
     return rate_field(o, std::move(ref), report);
   const lang::Operand* arg = o.args.size() == 1 ? &o.args[0] : nullptr;
   bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
-  const bool header = ref.field == FieldId::HeaderNumber || ref.field == FieldId::HeaderRaw;
+  const bool header = ref.field == FieldId::HeaderNumber || ref.field == FieldId::HeaderRaw ||
+                      ref.field == FieldId::MimeHeader;
   if (header && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
       is_field_name(arg->literal.text)) {
     ref.header_filter = runtime::ascii_lowercase(arg->literal.text);

@@ -181,42 +181,76 @@ bool spans_lines(const std::string& pattern, const std::string& flags) {
   return false;
 }
 
+// `NAME =~ /re/ [if-unset: TEXT]` (or `!~`), read apart.
+struct HeaderTest {
+  std::string name;
+  bool negated = false;
+  RegexLiteral regex;
+  std::string unset;  // what an absent field reads as
+};
+
+std::variant<HeaderTest, Untranslatable> header_test(const std::string& definition) {
+  const size_t op = definition.find_first_of("=!");
+  if (op == std::string::npos || op + 1 >= definition.size() || definition[op + 1] != '~')
+    return Untranslatable{"syntax", "expected `HEADER =~ /pattern/`"};
+  auto regex = regex_literal(trim(definition.substr(op + 2)));
+  if (auto* why = std::get_if<Untranslatable>(&regex)) return *why;
+  RegexLiteral& r = std::get<RegexLiteral>(regex);
+  const auto unset = unset_value(r.rest);
+  if (!unset) return Untranslatable{"syntax", "`" + r.rest + "` after the regex"};
+  return HeaderTest{trim(definition.substr(0, op)), definition[op] == '!', std::move(r), *unset};
+}
+
+bool needs_line_break(const RegexLiteral& r) {
+  return r.pattern.find("\\n") != std::string::npos || r.pattern.find("\\r") != std::string::npos;
+}
+
 std::variant<std::string, Untranslatable> header_condition(const std::string& definition) {
   if (definition.starts_with("exists:")) {
     auto fields = header_fields(trim(definition.substr(7)));
     if (auto* why = std::get_if<Untranslatable>(&fields)) return *why;
     return present(std::get<std::vector<std::string>>(fields));
   }
-  const size_t op = definition.find_first_of("=!");
-  if (op == std::string::npos || op + 1 >= definition.size() || definition[op + 1] != '~')
-    return Untranslatable{"syntax", "expected `HEADER =~ /pattern/`"};
-  auto fields = header_fields(trim(definition.substr(0, op)));
+  auto test = header_test(definition);
+  if (auto* why = std::get_if<Untranslatable>(&test)) return *why;
+  const HeaderTest& t = std::get<HeaderTest>(test);
+  auto fields = header_fields(t.name);
   if (auto* why = std::get_if<Untranslatable>(&fields)) return *why;
-  auto regex = regex_literal(trim(definition.substr(op + 2)));
-  if (auto* why = std::get_if<Untranslatable>(&regex)) return *why;
-  const RegexLiteral& r = std::get<RegexLiteral>(regex);
-  const auto unset = unset_value(r.rest);
-  if (!unset) return Untranslatable{"syntax", "`" + r.rest + "` after the regex"};
   // SpamAssassin's header values keep their line break, and ALL is one text with
   // them: a pattern that needs one has no equal among this language's values.
-  if (r.pattern.find("\\n") != std::string::npos || r.pattern.find("\\r") != std::string::npos)
+  if (needs_line_break(t.regex))
     return Untranslatable{"view", "the pattern needs the line breaks of the header block"};
   const auto& names = std::get<std::vector<std::string>>(fields);
   // SpamAssassin joins a repeated header's occurrences into one text, line after line.
-  if (spans_lines(r.pattern, r.flags))
+  if (spans_lines(t.regex.pattern, t.regex.flags))
     return Untranslatable{
         "view", names.front() == "header"
                     ? "the pattern spans lines of the header block (ALL as one text)"
                     : "the pattern spans lines (SpamAssassin joins a repeated header's occurrences)"};
-  const bool negated = definition[op] == '!';
-  std::string condition = any_matches(names, r.literal, negated);
+  std::string condition = any_matches(names, t.regex.literal, t.negated);
   const bool one_header = names.front().starts_with("header \"") || names.front().starts_with("raw_header(");
-  if (one_header && regex_matches(r, *unset)) {
+  if (one_header && regex_matches(t.regex, t.unset)) {
     // Absent, the header reads as the unset text, which the regex matches.
-    condition = negated ? "(" + condition + " and " + present(names) + ")"
-                        : "(" + condition + " or not " + present(names) + ")";
+    condition = t.negated ? "(" + condition + " and " + present(names) + ")"
+                          : "(" + condition + " or not " + present(names) + ")";
   }
   return condition;
+}
+
+// MIMEHeader plugin: `NAME =~ /re/` holds when the NAME field of some MIME entity
+// matches, the message's own header block included; an entity without the field reads
+// as its [if-unset: TEXT], which this language cannot say of one part.
+std::variant<std::string, Untranslatable> mimeheader_condition(const std::string& definition) {
+  auto test = header_test(definition);
+  if (auto* why = std::get_if<Untranslatable>(&test)) return *why;
+  const HeaderTest& t = std::get<HeaderTest>(test);
+  if (t.name.find('[') != std::string::npos || !header_name(t.name))
+    return Untranslatable{"view", "mimeheader `" + t.name + "`: only a plain header name is translated"};
+  if (needs_line_break(t.regex))
+    return Untranslatable{"view", "the pattern needs the line break that ends a MIME header value"};
+  if (regex_matches(t.regex, t.unset))
+    return Untranslatable{"view", "mimeheader: a part without `" + t.name + "` matches (its unset value)"};
+  return any_matches({"mime_header(\"" + t.name + "\")"}, t.regex.literal, t.negated);
 }
 
 }  // namespace
@@ -364,7 +398,7 @@ std::variant<std::string, Untranslatable> rule_condition(const SaRule& rule, con
     return Untranslatable{"eval", "eval:" + function + " (Perl code)"};
   }
   if (rule.type == "header") return header_condition(definition);
-  if (rule.type == "mimeheader") return Untranslatable{"view", "mimeheader: the headers of each MIME part"};
+  if (rule.type == "mimeheader") return mimeheader_condition(definition);
   auto regex = regex_literal(definition);
   if (auto* why = std::get_if<Untranslatable>(&regex)) return *why;
   const std::string& r = std::get<RegexLiteral>(regex).literal;

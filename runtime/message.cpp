@@ -106,44 +106,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-void append_headers(GMimeObject* object, std::vector<GMimeHeader*>& out) {
-  GMimeHeaderList* list = g_mime_object_get_header_list(object);
-  const int count = list != nullptr ? g_mime_header_list_get_count(list) : 0;
-  for (int i = 0; i < count; ++i) out.push_back(g_mime_header_list_get_header_at(list, i));
-}
-
-// GMime hands the Content-* fields of the top-level header block to the body
-// part and keeps the rest on the message; merging both by input offset restores
-// the block as written.
-std::vector<GMimeHeader*> header_block(GMimeMessage* message) {
-  std::vector<GMimeHeader*> fields;
-  append_headers(GMIME_OBJECT(message), fields);
-  if (GMimeObject* body = g_mime_message_get_mime_part(message)) append_headers(body, fields);
-  std::stable_sort(fields.begin(), fields.end(), [](GMimeHeader* a, GMimeHeader* b) {
-    return g_mime_header_get_offset(a) < g_mime_header_get_offset(b);
-  });
-  return fields;
-}
-
-// GMime keeps the field body as read. As SpamAssassin, a CRLF line break reads as LF
-// (a lone CR stays); the final one is not part of the value a test reads (as with the
-// decoded value).
-std::string received_field_body(GMimeHeader* field) {
-  const char* raw = g_mime_header_get_raw_value(field);
-  std::string body;
-  for (const char* c = raw != nullptr ? raw : ""; *c != '\0'; ++c) {
-    if (c[0] != '\r' || c[1] != '\n') body += *c;
-  }
-  while (!body.empty() && body.back() == '\n') body.pop_back();
-  return body;
-}
-
-HeaderField decode_field(GMimeHeader* field, GMimeParserOptions* options) {
-  const char* name = g_mime_header_get_name(field);
-  return HeaderField{name != nullptr ? name : "", detail::decode_header_value(field, options),
-                     received_field_body(field)};
-}
-
 std::vector<GMimeHeader*> fields_named(const std::vector<GMimeHeader*>& fields, std::string_view name) {
   std::vector<GMimeHeader*> named;
   for (GMimeHeader* field : fields) {
@@ -238,6 +200,7 @@ struct Message::Impl {
   mutable std::optional<detail::BodyContent> body;
   mutable std::optional<std::vector<Url>> urls;
   mutable std::optional<detail::AttachmentList> attachments;
+  mutable std::optional<std::vector<std::vector<HeaderField>>> mime_headers;
 
   void parse_from(size_t start);
   void locate_body(size_t start, gint64 headers_end);
@@ -272,9 +235,9 @@ void Message::Impl::parse_from(size_t start) {
 // Values and addresses are decoded here rather than taken from GMime's message
 // accessors, which decode without the GMime issue #133 workaround.
 void Message::Impl::read_header_block() {
-  const std::vector<GMimeHeader*> fields = header_block(message.get());
+  const std::vector<GMimeHeader*> fields = detail::header_block(message.get());
   headers.reserve(fields.size());
-  for (GMimeHeader* field : fields) headers.push_back(decode_field(field, options.get()));
+  for (GMimeHeader* field : fields) headers.push_back(detail::decode_field(field, options.get()));
   from = read_address_header(fields, "From");
   to = read_address_header(fields, "To");
   cc = read_address_header(fields, "Cc");
@@ -327,7 +290,7 @@ std::vector<Address> Message::Impl::read_address_header(const std::vector<GMimeH
       flatten_addresses(list.get(), addresses);
       continue;
     }
-    const std::string value = decode_field(field, options.get()).value;
+    const std::string value = detail::decode_field(field, options.get()).value;
     if (value.find_first_not_of(" \t") == std::string::npos) continue;
     defects.add(DefectKind::InvalidAddress, "no address in " + std::string(name) + " header");
     addresses.push_back(Address{value, ""});
@@ -411,6 +374,12 @@ std::string_view Message::raw_body() const {
 const std::vector<Url>& Message::urls() const {
   if (!impl_->urls) impl_->urls = detail::find_urls(body_text(), html());
   return *impl_->urls;
+}
+
+const std::vector<std::vector<HeaderField>>& Message::mime_headers() const {
+  if (!impl_->mime_headers)
+    impl_->mime_headers = detail::part_headers(impl_->message.get(), impl_->walk_context());
+  return *impl_->mime_headers;
 }
 
 const std::vector<Attachment>& Message::attachments() const {

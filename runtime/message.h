@@ -122,6 +122,11 @@ class MP_API Message {
   // name or non-text content, attached messages (also when sent base64-encoded) and
   // their own attachments, and uuencoded files inline in a text part.
   const std::vector<Attachment>& attachments() const;
+  // The header fields of every MIME entity (SpamAssassin's mimeheader view), one list
+  // per entity in document order: the message's own header block first, then each
+  // part at every depth (multiparts and attached messages included); parts nested
+  // deeper than ParseOptions::max_mime_depth are left out. Computed on first use.
+  const std::vector<std::vector<HeaderField>>& mime_headers() const;
   // The decoded bytes of attachments()[index]: the transfer encoding undone (no
   // charset conversion), an attached message as its RFC 5322 text, a uuencoded file
   // decoded; "" for an index out of range. Decoded anew on each call and not kept, so

@@ -78,6 +78,18 @@ std::string raw_header_value(GMimeHeader* header);
 // but from raw_header_value.
 std::string decode_header_value(GMimeHeader* header, GMimeParserOptions* options);
 
+// A message's header block as written: GMime hands the Content-* fields of the
+// top-level block to the body part and keeps the rest on the message; merged by input
+// offset (part_headers.cpp).
+std::vector<GMimeHeader*> header_block(GMimeMessage* message);
+// A field's name, decoded value and field body as received (HeaderField).
+HeaderField decode_field(GMimeHeader* field, GMimeParserOptions* options);
+// Every MIME entity's header fields, in document order, as SpamAssassin's mimeheader
+// sees the parts: the message (its header block), then each part at every depth,
+// multiparts included, and for an attached message/rfc822 its part's own fields, then
+// its header block and its parts. Stops below `context.max_depth` levels.
+std::vector<std::vector<HeaderField>> part_headers(GMimeMessage* message, const WalkContext& context);
+
 // Makes undecoded text valid UTF-8: NULs dropped, CRLF turned into LF, and bytes of
 // an unknown charset guessed with the parser's fallback charsets.
 std::string to_valid_utf8(std::string_view bytes, GMimeParserOptions* options);

@@ -284,6 +284,14 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
     case FieldId::HeaderRaw:
       for (const auto& h : message_.headers()) out.borrow(h.raw);
       return;
+    case FieldId::MimeHeader:
+      for (const auto& entity : message_.mime_headers()) {
+        for (const auto& h : entity) {
+          out.borrow(h.value);
+          out.arguments.push_back(lower(h.name));
+        }
+      }
+      return;
     case FieldId::Body: out.borrow(message_.body_text()); return;
     case FieldId::RawBody: out.borrow(message_.raw_body()); return;
     case FieldId::Html: out.borrow(message_.html()); return;

@@ -3,6 +3,8 @@
 // and a small rule set imported whole, compiled and run over a message.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "importer/sa_config.h"
 #include "importer/sa_meta.h"
 #include "importer/sa_translate.h"
@@ -11,6 +13,13 @@
 
 namespace mp::importer {
 namespace {
+
+// The names of the rules that fire on `message`.
+std::set<std::string> fired_rules(vm::interpreter_test::Policy& policy, const std::string& message) {
+  std::set<std::string> names;
+  for (const auto& f : policy.run(message).fired) names.insert(f.name);
+  return names;
+}
 
 std::string literal(std::string_view perl) {
   auto r = regex_literal(perl);
@@ -205,11 +214,7 @@ meta     USES_LOWER  score && REL
   EXPECT_NE(r.policy.find("def __ANY_TEXT = body matches /\\S/"), std::string::npos) << r.policy;
 
   vm::interpreter_test::Policy policy(r.policy);
-  auto fired = [&](const std::string& message) {
-    std::set<std::string> names;
-    for (const auto& f : policy.run(message).fired) names.insert(f.name);
-    return names;
-  };
+  auto fired = [&](const std::string& message) { return fired_rules(policy, message); };
   // No Subject: SpamAssassin tests "" (the regex matches it); no X-Foo: "none".
   const auto bare = fired("From: a@b.example\n\nsome text\n");
   EXPECT_TRUE(bare.count("NO_SUBJ"));
@@ -239,15 +244,35 @@ header   ALL_RAW     ALL:raw =~ /^(?:Subject|From):\S/ism
   EXPECT_NE(r.policy.find("raw_header(\"Subject\") matches /=\\?\\S+\\?B\\?/i"), std::string::npos)
       << r.policy;
   vm::interpreter_test::Policy policy(r.policy);
-  auto fired = [&](const std::string& message) {
-    std::set<std::string> names;
-    for (const auto& f : policy.run(message).fired) names.insert(f.name);
-    return names;
-  };
+  auto fired = [&](const std::string& message) { return fired_rules(policy, message); };
   EXPECT_EQ(fired("Subject: =?utf-8?B?aGVsbG8=?=\nDate:\tMon, 1 Jan 2024 00:00:00 +0000\n\nx\n"),
             (std::set<std::string>{"SUBJ_B64", "DATE_TAB"}));
   EXPECT_EQ(fired("Subject: hello\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nx\n"), std::set<std::string>{});
   EXPECT_EQ(fired("From: a@b.example\n\nx\n"), std::set<std::string>{"SUBJ_EMPTY"});
+}
+
+// mimeheader: the field of any MIME entity; what the language cannot say of one part
+// (a part without the field reading as its unset value, :raw, a line break) reported.
+TEST(SaImport, MimeheaderRules) {
+  const CfFile files[] = {{"mime.cf", R"(
+mimeheader  GIF_PART     Content-Type =~ /^image\/gif/i
+mimeheader  NOT_ZIP      Content-Type !~ /zip/
+mimeheader  NULL_CTYPE   Content-Type =~ /^\s*;?$/
+mimeheader  RAW_CTYPE    Content-Type:raw =~ /^image\/gif;\n\tname/
+)"}};
+  const ImportResult r = import_spamassassin(files);
+  std::map<std::string, std::string> kind;
+  for (const Skipped& s : r.report.skipped) kind[s.rule] = s.kind + ": " + s.reason;
+  EXPECT_EQ(kind["NULL_CTYPE"], "view: mimeheader: a part without `Content-Type` matches (its unset value)");
+  EXPECT_EQ(kind["RAW_CTYPE"], "view: mimeheader `Content-Type:raw`: only a plain header name is translated");
+  EXPECT_NE(r.policy.find("def GIF_PART = mime_header(\"Content-Type\") matches /^image\\/gif/i"),
+            std::string::npos)
+      << r.policy;
+  vm::interpreter_test::Policy policy(r.policy);
+  auto fired = [&](const std::string& message) { return fired_rules(policy, message); };
+  EXPECT_EQ(fired("Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: image/GIF\n\nx\n--B--\n"),
+            (std::set<std::string>{"GIF_PART", "NOT_ZIP"}));
+  EXPECT_EQ(fired("Content-Type: application/zip\n\nx\n"), std::set<std::string>{});
 }
 
 // The evals this language has fields for: freemail senders, URL shorteners, the
