@@ -168,7 +168,10 @@ void collect(const IrNode& n, const LintInput& in, AllowFacts& facts, bool negat
   for (const auto& child : n.children) collect(child, in, facts, negated);
   if (!is_field_test(n.op) || negated) return;
   bool received = tests_received(n, in);
-  bool header_value = n.field == vm::FieldId::HeaderValue && !received;
+  // Any header a sender writes, decoded, as received or in a MIME part.
+  const bool header_value = (n.field == vm::FieldId::HeaderValue || n.field == vm::FieldId::HeaderRaw ||
+                             n.field == vm::FieldId::MimeHeader) &&
+                            !received;
   if (!identity_field(n.field) && !header_value) return;
   facts.identity = true;
   if (n.op != IrOp::InSet) return;

@@ -84,6 +84,11 @@ std::vector<LintCase> cases() {
        "rule f: if dnsbl(\"zen.example\") or spf is fail then tag \"dirty\"\n"},
       {"L013", "rule f: if not (spf in [pass, neutral]) then tag \"x\"\n",
        "rule f: if not (subject contains \"y\") and not (not (spf in [pass, neutral])) then tag \"x\"\n"},
+      {"L005", "rule g: if raw_header(\"X-Mailer\") contains \"Foo\" then allow\n",
+       "rule g: if raw_header(\"X-Mailer\") contains \"Foo\" and client.ip in [192.0.2.0/24] then allow\n"},
+      {"L005", "rule g: if mime_header(\"Content-Type\") contains \"Foo\" then allow\n",
+       "rule g: if mime_header(\"Content-Type\") contains \"Foo\" and client.ip in [192.0.2.0/24] then "
+       "allow\n"},
       {"L005", "rule g: if header \"X-Mailer\" contains \"Foo\" then allow\n",
        "rule g: if header \"X-Mailer\" contains \"Foo\" and client.ip in [192.0.2.0/24] then allow\n"},
       {"L005", "rule g: if sender is news@partner.example then allow\n",
