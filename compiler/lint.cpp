@@ -289,12 +289,17 @@ void stage_names(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   }
 }
 
+// A fact field, or a call of one (dnsbl, mx, rate, …); the header views written as
+// calls (header_number, raw_header, mime_header) read the message, not a fact.
 bool reads_fact(const lang::Operand& o) {
-  if (o.kind == lang::OperandKind::Call) return true;  // dnsbl, dnswl, mx, country
-  if (o.kind != lang::OperandKind::Literal || o.literal.kind != lang::LiteralKind::Path) return false;
+  const bool call = o.kind == lang::OperandKind::Call;
+  if (!call && (o.kind != lang::OperandKind::Literal || o.literal.kind != lang::LiteralKind::Path))
+    return false;
   for (size_t i = 0; i < vm::kFieldCount; ++i) {
     const auto field = static_cast<vm::FieldId>(i);
-    if (vm::is_fact(field) && vm::field_info(field).name == o.literal.text) return true;
+    const std::string_view name = vm::field_info(field).name;
+    const bool same = call ? name.starts_with(o.name + "(") : name == o.literal.text;
+    if (same) return vm::is_fact(field);
   }
   return false;
 }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "vm/facts.h"
+
 namespace mp::compiler::lint_logic {
 
 namespace {
@@ -63,7 +65,8 @@ bool same_lhs(const IrNode& a, const IrNode& b) { return same_number(a.lhs, b.lh
 bool single_valued(vm::FieldId field) {
   auto c = vm::field_info(field).collection;
   // From and Reply-To hold one address in practice; lint treats them as single.
-  return c == vm::Collection::Single || c == vm::Collection::From || c == vm::Collection::ReplyTo;
+  return !vm::several_values(field) &&
+         (c == vm::Collection::Single || c == vm::Collection::From || c == vm::Collection::ReplyTo);
 }
 
 bool comparable_sets(const vm::SetInfo& a, const vm::SetInfo& b) {

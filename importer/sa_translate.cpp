@@ -148,7 +148,11 @@ std::string replaced(std::string text, const SaConfig& config) {
 std::optional<std::string> unset_value(const std::string& rest) {
   if (rest.empty()) return std::string();
   if (!rest.starts_with("[if-unset:") || !rest.ends_with("]")) return std::nullopt;
-  return trim(std::string_view(rest).substr(10, rest.size() - 11));
+  // SpamAssassin's `\s+\[if-unset:\s+(.+)\]$`: white space, then some text.
+  const std::string_view text = std::string_view(rest).substr(10, rest.size() - 11);
+  if (text.empty() || !std::isspace(static_cast<unsigned char>(text.front())) || trim(text).empty())
+    return std::nullopt;
+  return trim(text);
 }
 
 // Some of the headers is there.
@@ -207,6 +211,8 @@ bool needs_line_break(const RegexLiteral& r) {
 
 std::variant<std::string, Untranslatable> header_condition(const std::string& definition) {
   if (definition.starts_with("exists:")) {
+    if (definition.find(':', 7) != std::string::npos)
+      return Untranslatable{"syntax", "`exists:` of a view: SpamAssassin rejects it (invalid head test)"};
     auto fields = header_fields(trim(definition.substr(7)));
     if (auto* why = std::get_if<Untranslatable>(&fields)) return *why;
     return present(std::get<std::vector<std::string>>(fields));
@@ -250,6 +256,10 @@ std::variant<std::string, Untranslatable> mimeheader_condition(const std::string
     return Untranslatable{"view", "the pattern needs the line break that ends a MIME header value"};
   if (regex_matches(t.regex, t.unset))
     return Untranslatable{"view", "mimeheader: a part without `" + t.name + "` matches (its unset value)"};
+  if (t.negated)
+    return Untranslatable{"view",
+                          "a negated mimeheader rule: SpamAssassin 4.0.1's MIMEHeader plugin fires it "
+                          "on every message"};
   return any_matches({"mime_header(\"" + t.name + "\")"}, t.regex.literal, t.negated);
 }
 

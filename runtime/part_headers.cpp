@@ -32,7 +32,7 @@ std::string received_field_body(GMimeHeader* field) {
 // space after it is one space (RFC 5322 unfolding would keep that white space), white
 // space at either end dropped, encoded words decoded.
 HeaderField sa_unfolded_field(GMimeHeader* field, GMimeParserOptions* options) {
-  HeaderField out = decode_field(field, options);
+  const char* name = g_mime_header_get_name(field);
   const std::string raw = raw_header_value(field);
   std::string folded;
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -47,8 +47,7 @@ HeaderField sa_unfolded_field(GMimeHeader* field, GMimeParserOptions* options) {
   const size_t begin = folded.find_first_not_of(" \t"), end = folded.find_last_not_of(" \t");
   folded = begin == std::string::npos ? std::string() : folded.substr(begin, end - begin + 1);
   GCharPtr decoded(g_mime_utils_header_decode_text(options, folded.c_str()));
-  out.value = decoded ? decoded.get() : "";
-  return out;
+  return HeaderField{name != nullptr ? name : "", decoded ? decoded.get() : "", received_field_body(field)};
 }
 
 struct PartWalk {

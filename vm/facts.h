@@ -17,6 +17,11 @@
 namespace mp::vm {
 
 MP_API bool is_fact(FieldId field);
+// Whether one item of the field (the message, for a single field) can have several
+// values at once: body.paragraphs, mime_header, message.defects, dkim.domains, the
+// findings of helo.checks and mx, the A records of dnsbl, …; lint then cannot say that
+// two `is` tests of it contradict.
+MP_API bool several_values(FieldId field);
 // The facts read from the state store (state/memory.h, bayes/bayes.h): reputation,
 // net_reputation, rate, bayes.
 MP_API bool is_state_fact(FieldId field);

@@ -284,14 +284,7 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
     case FieldId::HeaderRaw:
       for (const auto& h : message_.headers()) out.borrow(h.raw);
       return;
-    case FieldId::MimeHeader:
-      for (const auto& entity : message_.mime_headers()) {
-        for (const auto& h : entity) {
-          out.borrow(h.value);
-          out.arguments.push_back(lower(h.name));
-        }
-      }
-      return;
+    case FieldId::MimeHeader: return extract_mime_headers(out);
     case FieldId::Body: out.borrow(message_.body_text()); return;
     case FieldId::RawBody: out.borrow(message_.raw_body()); return;
     case FieldId::Html: out.borrow(message_.html()); return;
@@ -359,6 +352,21 @@ std::string squeezed(std::string_view text) {
 
 // SpamAssassin's rendered body for its `body` rules (Mail::SpamAssassin::Conf, "body"):
 // the Subject is the first paragraph; a line of nothing but white space ends one.
+// As SpamAssassin's MIMEHeader plugin: of a field repeated within one entity, the last.
+void MessageFields::extract_mime_headers(FieldValues& out) {
+  for (const auto& entity : message_.mime_headers()) {
+    for (size_t i = 0; i < entity.size(); ++i) {
+      std::string name = lower(entity[i].name);
+      const bool repeated_later =
+          std::any_of(entity.begin() + static_cast<std::ptrdiff_t>(i) + 1, entity.end(),
+                      [&](const auto& later) { return lower(later.name) == name; });
+      if (repeated_later) continue;
+      out.borrow(entity[i].value);
+      out.arguments.push_back(std::move(name));
+    }
+  }
+}
+
 void MessageFields::extract_paragraphs(FieldValues& out) {
   if (std::string subject = squeezed(message_.subject()); !subject.empty()) out.own(std::move(subject));
   const std::string_view text = message_.body_text();

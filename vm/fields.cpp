@@ -150,6 +150,25 @@ bool is_fact(FieldId field) {
          field == FieldId::AvSignature || is_state_fact(field);
 }
 
+bool several_values(FieldId field) {
+  switch (field) {
+    case FieldId::BodyParagraphs:
+    case FieldId::MimeHeader:
+    case FieldId::MessageDefects:
+    case FieldId::MessageObfuscation:
+    case FieldId::DkimDomain:
+    case FieldId::PtrChecks:
+    case FieldId::HeloChecks:
+    case FieldId::Dnsbl:
+    case FieldId::Dnswl:
+    case FieldId::Mx:
+    case FieldId::ListUnsubscribe:
+    case FieldId::UrlFlags:
+    case FieldId::AttachmentFlags: return true;
+    default: return false;
+  }
+}
+
 bool is_state_fact(FieldId field) {
   return field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
          field == FieldId::Bayes || field == FieldId::SenderList || field == FieldId::BulkCount ||

@@ -84,6 +84,16 @@ std::vector<LintCase> cases() {
        "rule f: if dnsbl(\"zen.example\") or spf is fail then tag \"dirty\"\n"},
       {"L013", "rule f: if not (spf in [pass, neutral]) then tag \"x\"\n",
        "rule f: if not (subject contains \"y\") and not (not (spf in [pass, neutral])) then tag \"x\"\n"},
+      // Fields with several values per message: two `is` tests can both hold.
+      {"L002", "rule d: if from.domain is a.com and from.domain is b.com then tag \"x\"\n",
+       "rule d: if mime_header(\"Content-Type\") is \"multipart/mixed\" and mime_header(\"Content-Type\") is "
+       "\"text/plain\" then tag \"x\"\nrule e: if message.defects is broken_boundary and message.defects is "
+       "truncated_message then tag \"y\"\n"},
+      // The header views written as calls are no facts.
+      {"L013", "rule f: if not (spf in [pass, neutral]) then tag \"x\"\n",
+       "rule f: if not raw_header(\"X-Mailer\") contains \"bulk\" then tag \"x\"\nrule g: if not "
+       "mime_header(\"Content-Type\") contains \"zip\" then tag \"y\"\nrule h: if not "
+       "header_number(\"X-Score\") > 5 then tag \"z\"\n"},
       {"L005", "rule g: if raw_header(\"X-Mailer\") contains \"Foo\" then allow\n",
        "rule g: if raw_header(\"X-Mailer\") contains \"Foo\" and client.ip in [192.0.2.0/24] then allow\n"},
       {"L005", "rule g: if mime_header(\"Content-Type\") contains \"Foo\" then allow\n",

@@ -45,6 +45,16 @@ TEST(MimeHeader, RulesTestEachEntitysField) {
   EXPECT_EQ(v.fired[0].evidence[0].field, "mime_header(\"content-type\")");
 }
 
+// A field repeated within one entity reads as its last copy, as the plugin reads it:
+// which copy a mail client honours is the sender's game, so the test follows SpamAssassin.
+TEST(MimeHeader, OfARepeatedFieldTheLast) {
+  Policy p(
+      "if mime_header(\"Content-Type\") starts with \"text/plain\" then reject\n"
+      "if mime_header(\"Content-Type\") starts with \"text/html\" then quarantine\n");
+  EXPECT_EQ(p.run("Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx\r\n").action,
+            Action::Quarantine);
+}
+
 TEST(MimeHeader, DeeperThanTheMimeDepthLimitIsLeftOut) {
   runtime::ParseOptions options;
   options.max_mime_depth = 0;
