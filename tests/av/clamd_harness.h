@@ -49,33 +49,15 @@ class ClamdProcess {
     std::ofstream(dir_ / "mp-test-virus.bin", std::ios::binary) << kVirusPayload;
     const std::string sigtool = "cd " + dir_.string() + " && sigtool --md5 mp-test-virus.bin > db/local.hdb";
     if (std::system(sigtool.c_str()) != 0) return fail("sigtool failed");
-    port_ = 20000 + ::getpid() % 20000;
-    std::ofstream(dir_ / "clamd.conf")
-        << "Foreground yes\nLocalSocket " << socket() << "\nTCPSocket " << port_
-        << "\nTCPAddr 127.0.0.1\nDatabaseDirectory " << (dir_ / "db").string() << "\nLogFile "
-        << (dir_ / "clamd.log").string() << "\nUser root\nStreamMaxLength 1M\n";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      // clamd in the foreground also logs to its stdout: keep the test output clean.
-      std::freopen((dir_ / "clamd.out").c_str(), "a", stdout);
-      std::freopen((dir_ / "clamd.out").c_str(), "a", stderr);
-      const std::string config = "--config-file=" + (dir_ / "clamd.conf").string();
-      ::execl(kClamd, "clamd", config.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
+    // The port is free when chosen but another test process (a Redis node, a client
+    // socket) can take it before clamd binds; clamd then runs on with its unix socket
+    // only and logs the failed bind, so a new port is tried.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (start_on(free_port())) return true;
+      if (!tcp_bind_failed()) return false;
+      stop();
     }
-    // Ready when both sockets answer PING: the unix socket's file appears at bind(),
-    // before clamd listens, and a scan then was refused now and then.
-    for (int i = 0; i < 600; ++i) {
-      if (answers_ping(unix_socket()) && answers_ping(tcp_socket())) return true;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return fail("clamd exited at start; see " + (dir_ / "clamd.log").string());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return fail("clamd did not answer PING within 60 s");
+    return fail("clamd could not bind a TCP port in 5 attempts");
   }
 
   void stop() {
@@ -125,6 +107,59 @@ class ClamdProcess {
   const std::string& error() const { return error_; }
 
  private:
+  // A TCP port on 127.0.0.1 that the kernel reports free now.
+  static int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+    ::close(fd);
+    return ntohs(address.sin_port);
+  }
+
+  // Whether clamd logged that its TCP socket could not be bound ("Cannot bind").
+  bool tcp_bind_failed() const {
+    std::ifstream log(dir_ / "clamd.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    return text.find("Cannot bind") != std::string::npos;
+  }
+
+  bool start_on(int port) {
+    port_ = port;
+    std::filesystem::remove(dir_ / "clamd.log");
+    std::filesystem::remove(socket());  // a killed attempt's
+    std::ofstream(dir_ / "clamd.conf")
+        << "Foreground yes\nLocalSocket " << socket() << "\nTCPSocket " << port_
+        << "\nTCPAddr 127.0.0.1\nDatabaseDirectory " << (dir_ / "db").string() << "\nLogFile "
+        << (dir_ / "clamd.log").string() << "\nUser root\nStreamMaxLength 1M\n";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      // clamd in the foreground also logs to its stdout: keep the test output clean.
+      std::freopen((dir_ / "clamd.out").c_str(), "a", stdout);
+      std::freopen((dir_ / "clamd.out").c_str(), "a", stderr);
+      const std::string config = "--config-file=" + (dir_ / "clamd.conf").string();
+      ::execl(kClamd, "clamd", config.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Ready when both sockets answer PING: the unix socket's file appears at bind(),
+    // before clamd listens, and a scan then was refused now and then.
+    for (int i = 0; i < 600; ++i) {
+      if (answers_ping(unix_socket()) && answers_ping(tcp_socket())) return true;
+      if (tcp_bind_failed()) return fail("clamd could not bind 127.0.0.1:" + std::to_string(port_));
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return fail("clamd exited at start; see " + (dir_ / "clamd.log").string());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return fail("clamd did not answer PING within 60 s");
+  }
+
   bool fail(std::string why) {
     error_ = std::move(why);
     return false;
