@@ -397,6 +397,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
       {"header_number", FieldId::HeaderNumber},
       {"raw_header", FieldId::HeaderRaw},
       {"mime_header", FieldId::MimeHeader},
+      {"relays", FieldId::Relays},
       {"reputation", FieldId::Reputation},
       {"net_reputation", FieldId::NetReputation},
       {"rate", FieldId::Rate},
@@ -409,7 +410,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
           "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), "
           "header_number(\"NAME\"), mime_header(\"NAME\"), mx(DOMAIN-FIELD), net_reputation(IP-FIELD), "
           "rate(KEY-FIELD, WINDOW), rate_surge(KEY-FIELD, WINDOW), raw_header(\"NAME\"), "
-          "reputation(IP-FIELD)");
+          "relays(\"KIND\"), reputation(IP-FIELD)");
     }
     return std::nullopt;
   }
@@ -429,6 +430,13 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
     ref.bound = ref.field == FieldId::HeaderRaw && is_bound(vm::Collection::Headers);
     return ref;
   }
+  const bool relays = ref.field == FieldId::Relays;
+  if (relays && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
+      (arg->literal.text == "trusted" || arg->literal.text == "untrusted" ||
+       arg->literal.text == "internal" || arg->literal.text == "external")) {
+    ref.header_filter = arg->literal.text;
+    return ref;
+  }
   if (zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
       dns_zone_ok(arg->literal.text)) {
     ref.header_filter = runtime::ascii_lowercase(arg->literal.text);
@@ -436,7 +444,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   }
   const bool ip_argument = ref.field == FieldId::Country || ref.field == FieldId::Reputation ||
                            ref.field == FieldId::NetReputation;
-  if (!zone && !header && arg && arg->kind == lang::OperandKind::Literal &&
+  if (!zone && !header && !relays && arg && arg->kind == lang::OperandKind::Literal &&
       arg->literal.kind == LiteralKind::Path) {
     auto field = field_by_path(arg->literal.text);
     if (field && vm::fact_argument_ok(ref.field, vm::field_info(*field).name)) {
@@ -447,6 +455,9 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   if (report) {
     std::string expected = zone     ? "one zone name in quotes, e.g. `" + o.name + "(\"zen.spamhaus.org\")`"
                            : header ? "one header name in quotes, e.g. `" + o.name + "(\"X-Spam-Score\")`"
+                           : relays ? std::string(
+                                          "one part of the path in quotes: \"trusted\", \"untrusted\", "
+                                          "\"internal\" or \"external\"")
                            : ip_argument ? "one IP field, e.g. `" + o.name + "(client.ip)` or `" + o.name +
                                                "(client.effective_ip)`"
                                          : "one domain field, e.g. `mx(sender.domain)` or `mx(helo)`";

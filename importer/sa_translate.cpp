@@ -110,6 +110,11 @@ std::variant<std::vector<std::string>, Untranslatable> header_fields(const std::
     return std::vector<std::string>{"header \"Message-Id\"", "header \"Resent-Message-Id\"",
                                     "header \"X-Message-Id\"", "header \"X-Original-Message-ID\""};
   if (name == "EnvelopeFrom") return std::vector<std::string>{"sender"};
+  // X-Spam-Relays-KIND: SpamAssassin's text of the relays, which relays("kind") writes alike.
+  for (const char* kind : {"trusted", "untrusted", "internal", "external"}) {
+    if (lower == std::string("x-spam-relays-") + kind)
+      return std::vector<std::string>{"relays(\"" + std::string(kind) + "\")"};
+  }
   if (name.starts_with("X-Spam-Relays-") || name.starts_with("ALL-") || name == "X-Spam-DCC")
     return Untranslatable{"view",
                           "`" + name + "`: a SpamAssassin pseudo-header (its Received-derived relays)"};

@@ -11,6 +11,7 @@
 
 #include "runtime/identity.h"
 #include "runtime/received.h"
+#include "runtime/relays.h"
 #include "runtime/resemble.h"
 
 namespace mp::vm {
@@ -285,6 +286,7 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       for (const auto& h : message_.headers()) out.borrow(h.raw);
       return;
     case FieldId::MimeHeader: return extract_mime_headers(out);
+    case FieldId::Relays: return extract_relays(out);
     case FieldId::Body: out.borrow(message_.body_text()); return;
     case FieldId::RawBody: out.borrow(message_.raw_body()); return;
     case FieldId::Html: out.borrow(message_.html()); return;
@@ -353,6 +355,20 @@ std::string squeezed(std::string_view text) {
 // SpamAssassin's rendered body for its `body` rules (Mail::SpamAssassin::Conf, "body"):
 // the Subject is the first paragraph; a line of nothing but white space ends one.
 // As SpamAssassin's MIMEHeader plugin: of a field repeated within one entity, the last.
+// The four parts of the relay path, each one value with its part's name as argument.
+void MessageFields::extract_relays(FieldValues& out) {
+  std::function<bool(const runtime::IpAddress&)> trusted;
+  if (!trusted_relays_.empty())
+    trusted = [this](const runtime::IpAddress& ip) { return trusted_relays_.contains(ip); };
+  const runtime::RelayPath path = runtime::relay_path(message_, trusted);
+  for (const auto& [kind, relays] :
+       {std::pair{"trusted", &path.trusted}, std::pair{"untrusted", &path.untrusted},
+        std::pair{"internal", &path.internal}, std::pair{"external", &path.external}}) {
+    out.own(runtime::relays_text(*relays));
+    out.arguments.push_back(kind);
+  }
+}
+
 void MessageFields::extract_mime_headers(FieldValues& out) {
   for (const auto& entity : message_.mime_headers()) {
     for (size_t i = 0; i < entity.size(); ++i) {

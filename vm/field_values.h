@@ -88,6 +88,7 @@ class MessageFields {
   void extract_header_numbers(FieldValues& out);
   void extract_paragraphs(FieldValues& out);
   void extract_mime_headers(FieldValues& out);
+  void extract_relays(FieldValues& out);
   void add_fact(FieldId field, std::span<const std::string> arguments, FieldValues& out);
   const std::vector<runtime::Address>& addresses(Collection collection) const;
   // The items of Collection::ArchiveMembers: every member of every attachment.

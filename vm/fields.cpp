@@ -101,6 +101,7 @@ std::string field_label(FieldId field, std::string_view argument) {
     case FieldId::HeaderNumber: return "header_number(\"" + arg + "\")";
     case FieldId::HeaderRaw: return "raw_header(\"" + arg + "\")";
     case FieldId::MimeHeader: return "mime_header(\"" + arg + "\")";
+    case FieldId::Relays: return "relays(\"" + arg + "\")";
     case FieldId::Reputation: return "reputation(" + arg + ")";
     case FieldId::NetReputation: return "net_reputation(" + arg + ")";
     case FieldId::Rate:
@@ -183,8 +184,9 @@ bool is_counting_fact(FieldId field) {
 bool takes_argument(FieldId field) {
   return field == FieldId::HeaderValue || field == FieldId::Dnsbl || field == FieldId::Dnswl ||
          field == FieldId::Mx || field == FieldId::Country || field == FieldId::HeaderNumber ||
-         field == FieldId::HeaderRaw || field == FieldId::MimeHeader || field == FieldId::Reputation ||
-         field == FieldId::NetReputation || field == FieldId::Rate || field == FieldId::RateSurge;
+         field == FieldId::HeaderRaw || field == FieldId::MimeHeader || field == FieldId::Relays ||
+         field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
+         field == FieldId::RateSurge;
 }
 
 std::optional<double> window_seconds(std::string_view text) {

@@ -14,6 +14,8 @@ class IpTrie {
   IpTrie();
   void insert(const runtime::Cidr& prefix);
   bool contains(const runtime::IpAddress& ip) const;
+  // Whether no prefix was inserted.
+  bool empty() const { return nodes_.size() == 2 && !nodes_[0].terminal && !nodes_[1].terminal; }
 
  private:
   struct Node {

@@ -4,10 +4,19 @@
 #   raw FILE...   its `NAME:raw`: "FILE-INDEX<TAB>NAME<TAB>HEX" (hex: the value's bytes)
 #   mime FILE...  what the MIMEHeader plugin tests, per MIME entity (find_parts) in
 #                 order: "FILE-INDEX<TAB>ENTITY-INDEX<TAB>NAME<TAB>HEX", "-" for none
+#   relays FILE... its Received-derived relays, with no trusted_networks configured:
+#                 "FILE-INDEX<TAB>KIND<TAB>HEX" for X-Spam-Relays-KIND, KIND one of
+#                 Trusted, Untrusted, Internal, External
 use strict;
 use warnings;
 use Mail::SpamAssassin;
 my $mode = shift @ARGV;
+# "@LIST": the file names, one a line, in the file LIST (a whole corpus is too long
+# for a command line).
+if (@ARGV == 1 && $ARGV[0] =~ /^@(.*)/) {
+  open my $list, '<', $1 or die "$1: $!";
+  chomp(@ARGV = <$list>);
+}
 my $sa = Mail::SpamAssassin->new({local_tests_only => 1, dont_copy_prefs => 1,
                                   userprefs_filename => '/dev/null', debug => 0});
 my $index = 0;
@@ -21,6 +30,14 @@ for my $file (@ARGV) {
     for my $name ('Subject', 'From', 'Date', 'To', 'Message-Id', 'Received') {
       my $value = $pms->get("$name:raw");
       print join("\t", $index, $name, unpack('H*', defined $value ? $value : '')), "\n";
+    }
+    $pms->finish();
+  } elsif ($mode eq 'relays') {
+    my $pms = Mail::SpamAssassin::PerMsgStatus->new($sa, $msg);
+    $msg->extract_message_metadata($pms);
+    for my $kind ('Trusted', 'Untrusted', 'Internal', 'External') {
+      my $value = $msg->get_metadata("X-Spam-Relays-$kind");
+      print join("\t", $index, $kind, unpack('H*', defined $value ? $value : '')), "\n";
     }
     $pms->finish();
   } else {

@@ -256,6 +256,34 @@ header   EMPTY_UNSET X-Foo:raw =~ /^$/ [if-unset: ]
   EXPECT_EQ(fired("From: a@b.example\n\nx\n"), std::set<std::string>{"SUBJ_EMPTY"});
 }
 
+// X-Spam-Relays-*: relays("kind"), read as SpamAssassin reads them; ALL-EXTERNAL (the
+// header lines of a part of the path) is reported.
+TEST(SaImport, RelaysPseudoHeaders) {
+  const CfFile files[] = {{"relays.cf", R"(
+header   __RDNS_NONE  X-Spam-Relays-Untrusted =~ /^[^\]]+ rdns= /
+header   RDNS_NONE    X-Spam-Relays-Untrusted =~ /^[^\]]+ rdns= /
+header   NO_AUTH      X-Spam-Relays-External =~ /^[^\]]+ auth= /
+header   VIA_DSL      X-Spam-Relays-External =~ /^[^\]]+ rdns=\S*dsl/i
+header   ALL_EXT      ALL-EXTERNAL =~ /^Received:/m
+)"}};
+  const ImportResult r = import_spamassassin(files);
+  std::map<std::string, std::string> kind;
+  for (const Skipped& s : r.report.skipped) kind[s.rule] = s.kind;
+  EXPECT_EQ(kind["ALL_EXT"], "view");
+  EXPECT_NE(r.policy.find("relays(\"untrusted\") matches /^[^\\]]+ rdns= /"), std::string::npos) << r.policy;
+  vm::interpreter_test::Policy policy(r.policy);
+  const std::string unknown =
+      "Received: from pc (unknown [198.51.100.4]) by mx.example.org (8.11.6/8.11.6) with ESMTP id g7AAAA\n"
+      "From: a@b.example\n\nx\n";
+  const std::string dsl =
+      "Received: from pc (host1.dsl.isp.example [198.51.100.4]) by mx.example.org (8.11.6/8.11.6) with "
+      "ESMTPA "
+      "id g7BBBB\nFrom: a@b.example\n\nx\n";
+  EXPECT_EQ(fired_rules(policy, unknown), (std::set<std::string>{"RDNS_NONE", "NO_AUTH"}));
+  // Authenticated: trusted, so nothing is external.
+  EXPECT_EQ(fired_rules(policy, dsl), std::set<std::string>{});
+}
+
 // mimeheader: the field of any MIME entity; what the language cannot say of one part
 // (a part without the field reading as its unset value, :raw, a line break) reported.
 TEST(SaImport, MimeheaderRules) {
