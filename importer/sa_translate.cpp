@@ -401,6 +401,12 @@ std::string eval_condition(const std::string& function, const std::string& defin
     return in_domains("urls.domain", config.shorteners, config.shortener_suffixes, "sa_url_shorteners");
   if (function == "check_for_matching_env_and_hdr_from" && args.empty()) return "from.address is sender";
   if (function == "html_test" && args.size() == 1 && args[0] == "html") return "html matches /\\S/";
+  // RelayEval: the relay path as SpamAssassin reads it (relays("KIND")).
+  if (function == "check_all_trusted" && args.empty())
+    return "(not relays(\"trusted\") is \"\" and relays(\"untrusted\") is \"\" and relays.unparseable == 0)";
+  if (function == "check_no_relays" && args.empty())
+    return "(relays(\"trusted\") is \"\" and relays(\"untrusted\") is \"\" and relays.unparseable == 0)";
+  if (function == "check_relays_unparseable" && args.empty()) return "relays.unparseable > 0";
   return {};
 }
 

@@ -7,6 +7,7 @@
 #include "runtime/relays.h"
 
 #include <pcre2.h>
+#include <strings.h>
 
 #include <memory>
 #include <stdexcept>
@@ -17,7 +18,8 @@ namespace mp::runtime {
 
 namespace {
 
-// A compiled pattern; compiled once, on first use (the table below is static).
+// A compiled pattern; compiled once, on first use (the tables below are static and
+// shared by the threads that judge messages).
 class Pattern {
  public:
   explicit Pattern(std::string_view source, uint32_t options = 0) {
@@ -26,17 +28,20 @@ class Pattern {
     code_.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(source.data()), source.size(), options, &error,
                               &offset, nullptr));
     if (!code_) throw std::logic_error("relays: bad pattern " + std::string(source));
+    // Every Received field meets dozens of these: JIT them (where the JIT is not
+    // available the interpreter runs them, only slower).
+    pcre2_jit_compile(code_.get(), PCRE2_JIT_COMPLETE);
+    pcre2_pattern_info(code_.get(), PCRE2_INFO_CAPTURECOUNT, &groups_);
+    if (groups_ > kMaxGroups) throw std::logic_error("relays: too many groups in " + std::string(source));
   }
   // The groups of the first match in `text` (group 0 the whole match), or an empty
   // vector when there is none; an unset group is empty.
   std::vector<std::string> match(std::string_view text) const {
-    std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> data(
-        pcre2_match_data_create_from_pattern(code_.get(), nullptr), pcre2_match_data_free);
     const int count = pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, 0,
-                                  data.get(), nullptr);
+                                  match_data(), nullptr);
     if (count <= 0) return {};
-    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data.get());
-    std::vector<std::string> groups(pcre2_get_ovector_count(data.get()));
+    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match_data());
+    std::vector<std::string> groups(groups_ + 1);
     for (size_t i = 0; i < groups.size() && i < static_cast<size_t>(count); ++i) {
       if (ovector[2 * i] != PCRE2_UNSET)
         groups[i] = text.substr(ovector[2 * i], ovector[2 * i + 1] - ovector[2 * i]);
@@ -46,7 +51,16 @@ class Pattern {
   bool found(std::string_view text) const { return !match(text).empty(); }
 
  private:
+  // One match block per thread, large enough for every pattern here (none has more
+  // than kMaxGroups groups).
+  static constexpr uint32_t kMaxGroups = 16;
+  static pcre2_match_data* match_data() {
+    thread_local std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> data(
+        pcre2_match_data_create(kMaxGroups + 1, nullptr), pcre2_match_data_free);
+    return data.get();
+  }
   std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)> code_{nullptr, pcre2_code_free};
+  uint32_t groups_ = 0;
 };
 
 // An IPv4 or IPv6 address as MTAs write them; checked with IpAddress::parse after.
@@ -253,10 +267,32 @@ const Shape* first_shape(const std::vector<Shape>& table, const std::string& cla
   return nullptr;
 }
 
-// Local handovers and pickups that name no connecting host.
+// Handovers that name no connecting host: local submission and delivery, pickup
+// services, gateways' internal hops. Each alternative is one MTA's way of saying so.
 bool is_local_handover(const std::string& clause) {
-  static const Pattern local(
-      R"(^(?:\S+ by \S+ (?:with|via|for|\()|\S+ (?:(?:with|via|for) \S+|\(unverified\)) by\b|\S+@\S+ by \S+ |\S+ \((?:\S+@)?(?:localhost|127\.0\.0\.1)\) ))");
+  static const Pattern local(R"(^(?:)"
+                             R"(\S+ by \S+ (?:with|via|for|\()|)"
+                             R"(\S+ (?:(?:with|via|for) \S+|\(unverified\)) by\b|)"
+                             R"(\S+@\S+ by \S+ |)"
+                             R"(\S+ \((?:\S+@)?(?:localhost|127\.0\.0\.1)\) |)"
+                             R"(\S+ \(\S+@\S+ \[(?:localhost|127\.0\.0\.1)\]\) |)"
+                             R"((?:localhost|127\.0\.0\.1) \((?:\S+@)?(?:localhost|127\.0\.0\.1)[)\[]|)"
+                             R"(localhost \(localhost \[\[UNIX: localhost\]\]\) by |)"
+                             R"(mail pickup service by \S+ with Microsoft SMTPSVC$|)"
+                             R"(\S+ \S+ by \S+ with local-e?smtp |)"
+                             R"(Unknown/Local \(|)"
+                             R"(\(AUTH: \S+\) by \S+ with |)"
+                             R"(\S+ \(\[unix socket\]\) by \S+ \(Cyrus v\d*\.\d*\.\d*\) with LMTPA|)"
+                             R"(\S+ \(unknown\) by \S+ \(SG\) with |)"
+                             R"(\S+ \(\S+ \[local\]\) by \S+ \(OpenSMTPD\) with |)"
+                             R"(\S+ \(\S+\) by \S+ \(Content Technologies |)"
+                             R"([^.]+ by \S+ with Novell_GroupWise|)"
+                             R"(no\.name\.available by \S+ via smtpd \(for |)"
+                             R"(\S+ named \S+ by gmailapi\.google\.com with HTTPREST$|)"
+                             R"(facebook\.com \([^)]+\) by facebook\.com with Thrift id \S+$|)"
+                             R"(\S+ id \S+$|)"
+                             R"(\S+ by \S+ with BSMTP)"
+                             R"()|\(LSMTP for)");
   return local.found(clause);
 }
 
@@ -327,7 +363,10 @@ ReceivedReading read_received(std::string_view received) {
       if (is_local_handover(clause)) return reading;
       static const Pattern any_bracketed(R"(\[()" IP R"()\])"), first_word(R"(^(\S+)[^-A-Za-z0-9.])");
       auto ip = any_bracketed.match(clause);
-      if (ip.empty() || !IpAddress::parse(ip[1]) || relay.by.empty()) return reading;
+      if (ip.empty() || !IpAddress::parse(ip[1]) || relay.by.empty()) {
+        reading.unparseable = true;
+        return reading;
+      }
       relay.ip = ip[1];
       if (auto w = first_word.match(clause); relay.helo.empty() && !w.empty()) relay.helo = w[1];
     }
@@ -369,7 +408,8 @@ std::vector<ReceivedReading> originating_relays(const Message& message) {
         "x-ms-exchange-crosstenant-originalattributedtenantconnectingip"}) {
     const HeaderField* last = nullptr;
     for (const auto& h : message.headers())
-      if (ascii_lowercase(h.name) == name) last = &h;
+      if (h.name.size() == name.size() && strncasecmp(h.name.data(), name.data(), name.size()) == 0)
+        last = &h;
     if (!last) continue;
     auto m = address.match(last->value);
     if (m.empty() || !IpAddress::parse(m[1])) continue;
@@ -386,7 +426,7 @@ std::vector<ReceivedReading> originating_relays(const Message& message) {
 RelayPath relay_path(const Message& message, const std::function<bool(const IpAddress&)>& is_trusted) {
   std::vector<ReceivedReading> readings;
   for (const auto& h : message.headers())
-    if (ascii_lowercase(h.name) == "received") readings.push_back(read_received(h.raw));
+    if (strcasecmp(h.name.c_str(), "received") == 0) readings.push_back(read_received(h.raw));
   for (auto& reading : originating_relays(message)) readings.push_back(std::move(reading));
   RelayPath path;
   bool in_trusted = true, restart_allowed = true;
@@ -396,6 +436,7 @@ RelayPath relay_path(const Message& message, const std::function<bool(const IpAd
       path.internal.clear();
       path.external.clear();
     }
+    path.unparseable += reading.unparseable;
     if (!reading.relay) continue;
     Relay& relay = *reading.relay;
     if (in_trusted) {

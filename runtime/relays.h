@@ -35,15 +35,19 @@ struct Relay {
 // another host (local delivery, a fetchmail pickup, a header too odd to read).
 // `fetched` is set when the field records a POP3/IMAP pickup, after which the trust
 // chain restarts (SpamAssassin's mail-fetcher marker).
+// `unparseable` is set for a "from" field whose shape is unknown and that names no
+// bracketed address and receiving host either (SpamAssassin's unparseable relay).
 struct ReceivedReading {
   std::optional<Relay> relay;
   bool fetched = false;
+  bool unparseable = false;
 };
 ReceivedReading read_received(std::string_view received);
 
 // The relays, newest first, split where the path leaves our hosts.
 struct RelayPath {
   std::vector<Relay> trusted, untrusted, internal, external;
+  size_t unparseable = 0;  // Received fields that could not be read (ReceivedReading)
 };
 
 // Splits the message's relays (its Received fields, then the originating-IP fields

@@ -287,6 +287,9 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       return;
     case FieldId::MimeHeader: return extract_mime_headers(out);
     case FieldId::Relays: return extract_relays(out);
+    case FieldId::RelaysUnparseable:
+      out.numbers.push_back(static_cast<double>(relay_path().unparseable));
+      return;
     case FieldId::Body: out.borrow(message_.body_text()); return;
     case FieldId::RawBody: out.borrow(message_.raw_body()); return;
     case FieldId::Html: out.borrow(message_.html()); return;
@@ -355,12 +358,21 @@ std::string squeezed(std::string_view text) {
 // SpamAssassin's rendered body for its `body` rules (Mail::SpamAssassin::Conf, "body"):
 // the Subject is the first paragraph; a line of nothing but white space ends one.
 // As SpamAssassin's MIMEHeader plugin: of a field repeated within one entity, the last.
+// The relay path, read once per message: trust from org.trusted_relays when the
+// policy names them, else inferred (runtime/relays.h).
+const runtime::RelayPath& MessageFields::relay_path() {
+  if (!relay_path_) {
+    std::function<bool(const runtime::IpAddress&)> trusted;
+    if (!trusted_relays_.empty())
+      trusted = [this](const runtime::IpAddress& ip) { return trusted_relays_.contains(ip); };
+    relay_path_ = runtime::relay_path(message_, trusted);
+  }
+  return *relay_path_;
+}
+
 // The four parts of the relay path, each one value with its part's name as argument.
 void MessageFields::extract_relays(FieldValues& out) {
-  std::function<bool(const runtime::IpAddress&)> trusted;
-  if (!trusted_relays_.empty())
-    trusted = [this](const runtime::IpAddress& ip) { return trusted_relays_.contains(ip); };
-  const runtime::RelayPath path = runtime::relay_path(message_, trusted);
+  const runtime::RelayPath& path = relay_path();
   for (const auto& [kind, relays] :
        {std::pair{"trusted", &path.trusted}, std::pair{"untrusted", &path.untrusted},
         std::pair{"internal", &path.internal}, std::pair{"external", &path.external}}) {

@@ -12,6 +12,7 @@
 #include "attach/inspect.h"
 #include "runtime/envelope.h"
 #include "runtime/message.h"
+#include "runtime/relays.h"
 #include "vm/facts.h"
 #include "vm/fields.h"
 #include "vm/image.h"
@@ -89,6 +90,7 @@ class MessageFields {
   void extract_paragraphs(FieldValues& out);
   void extract_mime_headers(FieldValues& out);
   void extract_relays(FieldValues& out);
+  const runtime::RelayPath& relay_path();
   void add_fact(FieldId field, std::span<const std::string> arguments, FieldValues& out);
   const std::vector<runtime::Address>& addresses(Collection collection) const;
   // The items of Collection::ArchiveMembers: every member of every attachment.
@@ -121,6 +123,7 @@ class MessageFields {
   bool header_names_ready_ = false;
   std::optional<std::vector<attach::Report>> inspections_;
   std::vector<ArchiveMember> archive_members_;
+  std::optional<runtime::RelayPath> relay_path_;
 };
 
 }  // namespace mp::vm

@@ -6,7 +6,8 @@
 #                 order: "FILE-INDEX<TAB>ENTITY-INDEX<TAB>NAME<TAB>HEX", "-" for none
 #   relays FILE... its Received-derived relays, with no trusted_networks configured:
 #                 "FILE-INDEX<TAB>KIND<TAB>HEX" for X-Spam-Relays-KIND, KIND one of
-#                 Trusted, Untrusted, Internal, External
+#                 Trusted, Untrusted, Internal, External; and for KIND Unparseable the
+#                 number of Received fields it could not read
 use strict;
 use warnings;
 use Mail::SpamAssassin;
@@ -34,11 +35,12 @@ for my $file (@ARGV) {
     $pms->finish();
   } elsif ($mode eq 'relays') {
     my $pms = Mail::SpamAssassin::PerMsgStatus->new($sa, $msg);
-    $msg->extract_message_metadata($pms);
+    $pms->extract_message_metadata();
     for my $kind ('Trusted', 'Untrusted', 'Internal', 'External') {
       my $value = $msg->get_metadata("X-Spam-Relays-$kind");
       print join("\t", $index, $kind, unpack('H*', defined $value ? $value : '')), "\n";
     }
+    print join("\t", $index, 'Unparseable', unpack('H*', $pms->{num_relays_unparseable} || 0)), "\n";
     $pms->finish();
   } else {
     my $entity = 0;

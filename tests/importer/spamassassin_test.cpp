@@ -265,6 +265,10 @@ header   RDNS_NONE    X-Spam-Relays-Untrusted =~ /^[^\]]+ rdns= /
 header   NO_AUTH      X-Spam-Relays-External =~ /^[^\]]+ auth= /
 header   VIA_DSL      X-Spam-Relays-External =~ /^[^\]]+ rdns=\S*dsl/i
 header   ALL_EXT      ALL-EXTERNAL =~ /^Received:/m
+header   ALL_TRUSTED  eval:check_all_trusted()
+header   NO_RELAYS    eval:check_no_relays()
+header   __UNPARSEABLE_RELAY_COUNT eval:check_relays_unparseable()
+meta     UNPARSEABLE_RELAY (__UNPARSEABLE_RELAY_COUNT >= 1)
 )"}};
   const ImportResult r = import_spamassassin(files);
   std::map<std::string, std::string> kind;
@@ -280,8 +284,11 @@ header   ALL_EXT      ALL-EXTERNAL =~ /^Received:/m
       "ESMTPA "
       "id g7BBBB\nFrom: a@b.example\n\nx\n";
   EXPECT_EQ(fired_rules(policy, unknown), (std::set<std::string>{"RDNS_NONE", "NO_AUTH"}));
-  // Authenticated: trusted, so nothing is external.
-  EXPECT_EQ(fired_rules(policy, dsl), std::set<std::string>{});
+  // Authenticated: trusted, so nothing is external, and every relay is trusted.
+  EXPECT_EQ(fired_rules(policy, dsl), std::set<std::string>{"ALL_TRUSTED"});
+  EXPECT_EQ(fired_rules(policy, "From: a@b.example\n\nx\n"), std::set<std::string>{"NO_RELAYS"});
+  EXPECT_EQ(fired_rules(policy, "Received: from nowhere at all\n" + dsl),
+            std::set<std::string>{"UNPARSEABLE_RELAY"});
 }
 
 // mimeheader: the field of any MIME entity; what the language cannot say of one part

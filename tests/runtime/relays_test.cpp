@@ -81,6 +81,14 @@ TEST(Relays, WhatIsNoHandover) {
             "(none)");
   EXPECT_EQ(read(""), "(none)");
   EXPECT_EQ(read("from"), "(none)");
+  // A "from" field of no known shape, with no bracketed address: unreadable, counted.
+  EXPECT_TRUE(read_received("from somewhere odd via carrier pigeon").unparseable);
+  EXPECT_FALSE(read_received("by oak.example.cz (Postfix, from userid 1002) id DABBD1BED3").unparseable);
+  EXPECT_EQ(relay_path(Message::parse("Received: from somewhere odd\r\nReceived: from x (y [192.0.2.1]) by "
+                                      "z.example (8.11.6/8.11.6) with ESMTP id g7CCCC\r\n\r\nx\r\n"),
+                       nullptr)
+                .unparseable,
+            1u);
   const auto pickup =
       read_received("from jalapeno [127.0.0.1] by localhost with IMAP (fetchmail-5.9.0) for jm@localhost");
   EXPECT_TRUE(pickup.fetched);

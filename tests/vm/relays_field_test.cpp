@@ -31,6 +31,13 @@ TEST(RelaysField, EachPartIsOneValue) {
   EXPECT_EQ(p.run("From: a@b.example\r\n\r\nx\r\n").tags, std::vector<std::string>{"no-external"});
 }
 
+TEST(RelaysField, UnreadableReceivedFieldsAreCounted) {
+  Policy p("if relays.unparseable > 0 then tag \"odd-trace\"\n");
+  EXPECT_EQ(p.run(std::string("Received: from somewhere odd\r\n") + kMessage).tags,
+            std::vector<std::string>{"odd-trace"});
+  EXPECT_EQ(p.run(kMessage).tags, std::vector<std::string>{});
+}
+
 // Naming our relays moves the trust boundary: 198.51.100.0/24 is ours here.
 TEST(RelaysField, OurRelaysDecideTrust) {
   Policy p(
