@@ -5,6 +5,9 @@
 #include <hs/hs.h>
 #include <pcre2.h>
 
+#include <cctype>
+#include <optional>
+
 namespace mp::vm {
 namespace {
 
@@ -18,6 +21,114 @@ uint32_t pcre2_options(uint32_t hs_flags) {
   if (hs_flags & HS_FLAG_UTF8) options |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
   if (hs_flags & HS_FLAG_UCP) options |= PCRE2_UCP;
   return options;
+}
+
+// Whether the expression refers to its groups by number or name (back-references,
+// subroutine calls): a group added by with_called_repeats would renumber them.
+bool refers_to_groups(const std::string& expression) {
+  for (size_t i = 0; i + 1 < expression.size(); ++i) {
+    if (expression[i] == '\\') {
+      const char next = expression[i + 1];
+      if ((next >= '1' && next <= '9') || next == 'g' || next == 'k') return true;
+      ++i;
+    } else if (expression.compare(i, 3, "(?P") == 0 || expression.compare(i, 3, "(?&") == 0 ||
+               expression.compare(i, 3, "(?R") == 0 ||
+               (expression.compare(i, 2, "(?") == 0 && i + 2 < expression.size() &&
+                (std::isdigit(static_cast<unsigned char>(expression[i + 2])) || expression[i + 2] == '+' ||
+                 expression[i + 2] == '-'))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The end of the group opened at `open` (the index of its ')'), skipping escapes and
+// character classes; npos when it is not closed.
+size_t group_end(const std::string& e, size_t open) {
+  int depth = 0;
+  bool in_class = false;
+  for (size_t i = open; i < e.size(); ++i) {
+    if (e[i] == '\\') {
+      ++i;
+    } else if (in_class) {
+      in_class = e[i] != ']';
+    } else if (e[i] == '[') {
+      in_class = true;
+      if (i + 1 < e.size() && e[i + 1] == '^') ++i;
+      if (i + 1 < e.size() && e[i + 1] == ']') ++i;  // a leading ] is a member
+    } else if (e[i] == '(') {
+      ++depth;
+    } else if (e[i] == ')' && --depth == 0) {
+      return i;
+    }
+  }
+  return std::string::npos;
+}
+
+// A counted repeat at `at`: `{n}`, `{n,}` or `{n,m}` (max nullopt for none).
+struct CountedRepeat {
+  size_t length = 0;
+  unsigned min = 0;
+  std::optional<unsigned> max;
+  bool open = false;  // {n,}
+};
+std::optional<CountedRepeat> counted_repeat(const std::string& e, size_t at) {
+  auto number = [&e](size_t& i) -> std::optional<unsigned> {
+    const size_t start = i;
+    while (i < e.size() && i - start < 5 && std::isdigit(static_cast<unsigned char>(e[i]))) ++i;
+    if (i == start) return std::nullopt;
+    return static_cast<unsigned>(std::stoul(e.substr(start, i - start)));
+  };
+  if (at >= e.size() || e[at] != '{') return std::nullopt;
+  size_t i = at + 1;
+  CountedRepeat r;
+  const auto min = number(i);
+  if (!min || i >= e.size()) return std::nullopt;
+  r.min = *min;
+  if (e[i] == ',') {
+    ++i;
+    r.max = number(i);
+    r.open = !r.max;
+  } else {
+    r.max = r.min;
+  }
+  if (i >= e.size() || e[i] != '}' || r.min < 1 || (r.max && *r.max < r.min)) return std::nullopt;
+  r.length = i + 1 - at;
+  return r;
+}
+
+// PCRE2 copies a repeated group once per repeat, so `(?:X){5}` with a large X (as
+// SpamAssassin's ReplaceTags rules write them) passes the compiled-size limit (64 KiB
+// with Debian's 2-byte links). Defining X once and calling it for the other repeats,
+// `(?<mp_r0>X)(?:(?&mp_r0)){4}`, matches the same texts (calls backtrack like the
+// group since PCRE2 10.30) with one copy. Groups of 64 bytes or less are left as they
+// are; nullopt when nothing was rewritten or the expression refers to its groups.
+std::optional<std::string> with_called_repeats(const std::string& e) {
+  if (refers_to_groups(e)) return std::nullopt;
+  std::string out;
+  int calls = 0;
+  size_t i = 0;
+  while (i < e.size()) {
+    if (e[i] == '\\') {
+      out.append(e, i, 2);
+      i += 2;
+      continue;
+    }
+    const size_t close = e.compare(i, 3, "(?:") == 0 ? group_end(e, i) : std::string::npos;
+    const auto repeat = close == std::string::npos ? std::nullopt : counted_repeat(e, close + 1);
+    if (!repeat || close - i <= 64) {
+      out += e[i++];
+      continue;
+    }
+    // {n} → X then {n-1} calls; {n,} → {n-1,}; {n,m} → {n-1,m-1}.
+    const std::string name = "mp_r" + std::to_string(calls++);
+    out += "(?<" + name + ">" + e.substr(i + 3, close - i - 3) + ")(?:(?&" + name + ")){" +
+           std::to_string(repeat->min - 1) + (repeat->open ? "," : "") +
+           (repeat->max && *repeat->max != repeat->min ? "," + std::to_string(*repeat->max - 1) : "") + "}";
+    i = close + 1 + repeat->length;
+  }
+  if (calls == 0) return std::nullopt;
+  return out;
 }
 
 }  // namespace
@@ -34,6 +145,9 @@ Pcre2Code compile_pcre2(const std::string& expression, uint32_t hs_flags, std::s
   PCRE2_SIZE offset = 0;
   Pcre2Code compiled(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expression.data()), expression.size(),
                                    pcre2_options(hs_flags), &code, &offset, nullptr));
+  if (!compiled && code == PCRE2_ERROR_PATTERN_TOO_LARGE) {
+    if (auto called = with_called_repeats(expression)) return compile_pcre2(*called, hs_flags, error);
+  }
   if (!compiled) {
     if (error != nullptr) {
       PCRE2_UCHAR text[256];
