@@ -395,6 +395,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
       {"mx", FieldId::Mx},
       {"country", FieldId::Country},
       {"header_number", FieldId::HeaderNumber},
+      {"header_address", FieldId::HeaderAddress},
       {"raw_header", FieldId::HeaderRaw},
       {"mime_header", FieldId::MimeHeader},
       {"relays", FieldId::Relays},
@@ -407,7 +408,7 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
     if (report) {
       diagnostics_.error(
           "E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
-          "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), "
+          "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), header_address(\"NAME\"), "
           "header_number(\"NAME\"), mime_header(\"NAME\"), mx(DOMAIN-FIELD), net_reputation(IP-FIELD), "
           "rate(KEY-FIELD, WINDOW), rate_surge(KEY-FIELD, WINDOW), raw_header(\"NAME\"), "
           "relays(\"KIND\"), reputation(IP-FIELD)");
@@ -423,18 +424,21 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   const lang::Operand* arg = o.args.size() == 1 ? &o.args[0] : nullptr;
   bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
   const bool header = ref.field == FieldId::HeaderNumber || ref.field == FieldId::HeaderRaw ||
-                      ref.field == FieldId::MimeHeader;
+                      ref.field == FieldId::MimeHeader || ref.field == FieldId::HeaderAddress;
   if (header && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
       is_field_name(arg->literal.text)) {
     ref.header_filter = runtime::ascii_lowercase(arg->literal.text);
     ref.bound = ref.field == FieldId::HeaderRaw && is_bound(vm::Collection::Headers);
     return ref;
   }
+  // relays("KIND"), KIND in any case: SpamAssassin's names are X-Spam-Relays-Trusted, ….
   const bool relays = ref.field == FieldId::Relays;
-  if (relays && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
-      (arg->literal.text == "trusted" || arg->literal.text == "untrusted" ||
-       arg->literal.text == "internal" || arg->literal.text == "external")) {
-    ref.header_filter = arg->literal.text;
+  const std::string kind =
+      arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String
+          ? runtime::ascii_lowercase(arg->literal.text)
+          : "";
+  if (relays && (kind == "trusted" || kind == "untrusted" || kind == "internal" || kind == "external")) {
+    ref.header_filter = kind;
     return ref;
   }
   if (zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&

@@ -211,6 +211,17 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
     if (op != CompareOp::In && op != CompareOp::Is) return true;
     if (is_country_code(value)) return true;
     hint = "countries are upper-case ISO 3166 codes: US, DE, GB";
+  } else if (field.field == FieldId::Relays) {
+    // The whole text of a part of the path: "" or "[ ip=… ]" per relay.
+    const bool whole = op == CompareOp::In || op == CompareOp::Is;
+    if (!whole && op != CompareOp::StartsWith) return true;
+    if (value.empty() || value.starts_with("[ ip=") ||
+        (!whole && std::string_view("[ ip=").starts_with(value)))
+      return true;
+    hint =
+        "its value is every relay of that part as `[ ip=… rdns=… helo=… … ]`, or \"\" for none; test one "
+        "relay with `contains` or `matches`: `" +
+        field.display + " contains \"ip=" + value + " \"`";
   } else {
     const auto& vocabulary = vm::field_vocabulary(field.field);
     if (vocabulary.empty() || std::any_of(vocabulary.begin(), vocabulary.end(), [&](std::string_view word) {

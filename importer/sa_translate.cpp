@@ -99,6 +99,12 @@ std::variant<std::vector<std::string>, Untranslatable> header_fields(const std::
   }
   if (view == "addr" || view == "name") {
     auto mailbox = kMailboxes.find(lower);
+    // Another header's addresses: header_address("NAME"), read as SpamAssassin's :addr.
+    if (mailbox == kMailboxes.end() && view == "addr" && name == "ToCc")
+      return std::vector<std::string>{"header_address(\"To\")", "header_address(\"Cc\")"};
+    if (mailbox == kMailboxes.end() && view == "addr" && header_name(name) && name != "ALL" &&
+        name != "MESSAGEID" && name != "EnvelopeFrom")
+      return std::vector<std::string>{"header_address(\"" + name + "\")"};
     if (mailbox == kMailboxes.end())
       return Untranslatable{"view", "`" + spec + "`: the " + view + " view of " + name};
     return std::vector<std::string>{mailbox->second + (view == "addr" ? ".address" : ".display_name")};

@@ -344,6 +344,17 @@ std::optional<std::string_view> Message::header(std::string_view name) const {
   return impl_->find_header(name);
 }
 
+std::vector<Address> Message::addresses(std::string_view name) const {
+  std::vector<Address> out;
+  if (!impl_->message) return out;
+  for (GMimeHeader* field : fields_named(detail::header_block(impl_->message.get()), name)) {
+    const std::string raw = detail::raw_header_value(field);
+    GObjectPtr<InternetAddressList> list(internet_address_list_parse(impl_->options.get(), raw.c_str()));
+    flatten_addresses(list.get(), out);
+  }
+  return out;
+}
+
 const std::vector<Address>& Message::from() const {
   return impl_->from;
 }

@@ -106,6 +106,11 @@ class MP_API Message {
   const std::vector<Address>& to() const;
   const std::vector<Address>& cc() const;
   const std::vector<Address>& reply_to() const;
+  // The mailboxes of every header field named `name` (case-insensitive), read from
+  // its field body as From's are (RFC 5322 3.4: groups flattened, the address part
+  // without angle brackets) — SpamAssassin's NAME:addr. A field with no mailbox in
+  // it ("Return-Path: <>", free text) yields none. Parsed anew on each call.
+  std::vector<Address> addresses(std::string_view name) const;
   const std::string& subject() const;
 
   // Decoded text of all text/* parts (charset converted to UTF-8, HTML turned to

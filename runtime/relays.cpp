@@ -67,6 +67,9 @@ class Pattern {
 #define IP \
   R"((?:IPv6:)?(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?::\d{1,3}(?:\.\d{1,3}){3})?))"
 
+// Exchange's "with Microsoft SMTP Server (…) 15.1.1261.35" / "with mapi id 15.20…".
+#define MS_SMTP R"( with (?:Microsoft SMTP Server|mapi id) (?:\([^)]+\) )?\d+\.\d+\.\d+\.\d+(?:$| ))"
+
 // What a shape's groups are, in order.
 enum class Part { Helo, Rdns, Ip, By, Ident, Comment, Skip };
 
@@ -75,6 +78,7 @@ struct Shape {
   Pattern pattern;
   std::vector<Part> parts;
   bool helo_is_rdns = false;  // the MTA writes the name once when HELO and rDNS agree
+  bool no_id = false;         // what follows " id " is not a queue id
 };
 
 using enum Part;
@@ -96,9 +100,11 @@ const std::vector<Shape>& shapes() {
     // Microsoft SMTPSVC and Exchange: `helo ([ip])`, no reverse lookup.
     add(" SMTPSVC", R"(^(\S*) \(\[()" IP R"()\][^)]{0,40}\) by (\S+) with Microsoft SMTPSVC)",
         {Helo, Ip, By});
-    add(" with Microsoft SMTP Server", R"(^(\S+) \(\[?()" IP R"()(?:%[A-Za-z0-9._~-]*)?\]?\) by (\S+) )",
+    // Exchange writes its version right after the protocol ("with Microsoft SMTP Server
+    // (TLS) 15.1.1261.35"); with "id 15.20…" between, the generic shapes below read it.
+    add(" with ", R"(^(?=.*)" MS_SMTP R"()(\S+) \(\[?()" IP R"()(?:%[A-Za-z0-9._~-]*)?\]?\) by (\S+) )",
         {Helo, Ip, By});
-    add(" with mapi id", R"(^(\S+) \(\[?()" IP R"()(?:%[A-Za-z0-9._~-]*)?\]?\) by (\S+) )", {Helo, Ip, By});
+    t.back().no_id = true;
     // Exim: `[ip] (helo=… ident=…)`, `rdns ([ip] helo=…)`, `rdns [ip]`.
     add("Exim", R"(^\[()" IP R"()\] \((.*?)\) by (\S+) )", {Ip, Comment, By});
     add("Exim", R"(^(\S+) \(\[()" IP R"()\](.*?)\) by (\S+) )", {Rdns, Ip, Comment, By}, true);
@@ -150,7 +156,7 @@ const std::vector<Shape>& late_shapes() {
     add(R"(^(\S+) \((?:HELO|EHLO) (\S*)\) \((?:(\S+)@)?()" IP R"().*?\) by (\S+) with )",
         {Rdns, Helo, Ident, Ip, By});
     add(R"(^\[()" IP R"()\] \((?:account \S+ )?(?:HELO|EHLO) (\S*)\) by (\S+) \()", {Ip, Helo, By});
-    add(R"(^(\S+) \(\[()" IP R"()\] verified\) by (\S+) \()", {Rdns, Ip, By}, true);  // CommuniGate Pro
+    add(R"(^(?=.* \(CommuniGate Pro)(\S+) \(\[()" IP R"()\] verified\) by (\S+) \()", {Rdns, Ip, By}, true);
     add(R"(^([^\d]\S+) \(()" IP R"()\) by (\S+) )", {Helo, Ip, By});
     add(R"(^()" IP R"() by (\S+) with )", {Ip, By});
     add(R"(^(\S+) \((\S+)\[()" IP R"()\]\) by (\S+) )", {Helo, Rdns, Ip, By});
@@ -351,10 +357,9 @@ ReceivedReading read_received(std::string_view received) {
   static const Pattern fetcher(R"(with (?:POP3|IMAP))");
   static const Pattern exim_local(R"(\bwith local(?:-\S+)? )");
   if (clause.find("Exim") != std::string::npos && exim_local.found(clause)) return reading;
-  if (clause.find(" with Microsoft SMTP Server") != std::string::npos ||
-      clause.find(" with mapi id") != std::string::npos)
-    relay.id.clear();
-  if (!first_shape(shapes(), clause, relay)) {
+  if (const Shape* shape = first_shape(shapes(), clause, relay); shape && shape->no_id) {
+    relay.id.clear();  // Exchange's "id" is its version
+  } else if (!shape) {
     if (fetcher.found(clause)) {
       reading.fetched = true;
       return reading;
@@ -387,8 +392,9 @@ bool is_loopback(const IpAddress& ip) {
 bool is_private(const IpAddress& ip) {
   static const std::vector<Cidr> kPrivate = [] {
     std::vector<Cidr> nets;
+    // SpamAssassin's IP_PRIVATE, which has no IPv6 unique-local (fc00::/7).
     for (const char* net : {"10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
-                            "100.64.0.0/10", "::1/128", "fc00::/7", "fe80::/10"})
+                            "100.64.0.0/10", "::1/128", "fe80::/10"})
       nets.push_back(*Cidr::parse(net));
     return nets;
   }();

@@ -55,8 +55,9 @@ struct RelayPath {
 // a relay is trusted while every relay before it (newer) was, and it authenticated or
 // its address is trusted or loopback; internal is the same here (SpamAssassin's trusted_networks
 // with no internal_networks). Without it, trust is inferred as SpamAssassin infers it
-// with no trusted_networks: private addresses (RFC 1918, loopback, link-local, CGN,
-// IPv6 ULA) and authenticated senders are trusted.
+// with no trusted_networks: private addresses (RFC 1918, loopback, link-local, CGN;
+// not IPv6 unique-local, which SpamAssassin leaves out) and authenticated senders are
+// trusted.
 RelayPath relay_path(const Message& message, const std::function<bool(const IpAddress&)>& is_trusted);
 
 // The relays as SpamAssassin writes them in X-Spam-Relays-*: each

@@ -287,6 +287,7 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       return;
     case FieldId::MimeHeader: return extract_mime_headers(out);
     case FieldId::Relays: return extract_relays(out);
+    case FieldId::HeaderAddress: return extract_header_addresses(out);
     case FieldId::RelaysUnparseable:
       out.numbers.push_back(static_cast<double>(relay_path().unparseable));
       return;
@@ -358,6 +359,22 @@ std::string squeezed(std::string_view text) {
 // SpamAssassin's rendered body for its `body` rules (Mail::SpamAssassin::Conf, "body"):
 // the Subject is the first paragraph; a line of nothing but white space ends one.
 // As SpamAssassin's MIMEHeader plugin: of a field repeated within one entity, the last.
+// The addresses of every header field, each with its field's lowercase name. Only the
+// names with an '@' in some occurrence are parsed (a mailbox has one), each once.
+void MessageFields::extract_header_addresses(FieldValues& out) {
+  std::vector<std::string> names;
+  for (const auto& h : message_.headers()) {
+    if (h.raw.find('@') == std::string::npos) continue;
+    std::string name = lower(h.name);
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    for (const auto& a : message_.addresses(name)) {
+      out.own(runtime::fold_address(a.address));
+      out.arguments.push_back(name);
+    }
+    names.push_back(std::move(name));
+  }
+}
+
 // The relay path, read once per message: trust from org.trusted_relays when the
 // policy names them, else inferred (runtime/relays.h).
 const runtime::RelayPath& MessageFields::relay_path() {

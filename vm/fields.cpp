@@ -102,6 +102,7 @@ std::string field_label(FieldId field, std::string_view argument) {
     case FieldId::HeaderRaw: return "raw_header(\"" + arg + "\")";
     case FieldId::MimeHeader: return "mime_header(\"" + arg + "\")";
     case FieldId::Relays: return "relays(\"" + arg + "\")";
+    case FieldId::HeaderAddress: return "header_address(\"" + arg + "\")";
     case FieldId::Reputation: return "reputation(" + arg + ")";
     case FieldId::NetReputation: return "net_reputation(" + arg + ")";
     case FieldId::Rate:
@@ -155,6 +156,7 @@ bool several_values(FieldId field) {
   switch (field) {
     case FieldId::BodyParagraphs:
     case FieldId::MimeHeader:
+    case FieldId::HeaderAddress:
     case FieldId::MessageDefects:
     case FieldId::MessageObfuscation:
     case FieldId::DkimDomain:
@@ -185,8 +187,8 @@ bool takes_argument(FieldId field) {
   return field == FieldId::HeaderValue || field == FieldId::Dnsbl || field == FieldId::Dnswl ||
          field == FieldId::Mx || field == FieldId::Country || field == FieldId::HeaderNumber ||
          field == FieldId::HeaderRaw || field == FieldId::MimeHeader || field == FieldId::Relays ||
-         field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
-         field == FieldId::RateSurge;
+         field == FieldId::HeaderAddress || field == FieldId::Reputation || field == FieldId::NetReputation ||
+         field == FieldId::Rate || field == FieldId::RateSurge;
 }
 
 std::optional<double> window_seconds(std::string_view text) {

@@ -113,6 +113,22 @@ TEST(SemaTypes, WellTypedTestsCompile) {
   }
 }
 
+// relays("KIND") is the whole text of the part, "[ ip=… ]" per relay, or "".
+TEST(SemaTypes, ARelaysValueThatIsNoRelayTextCanNeverMatch) {
+  for (const char* never :
+       {"relays(\"external\") is \"1.2.3.4\"", "relays(\"untrusted\") in [1.2.3.4, \"x\"]"}) {
+    Compilation c = compile(std::string("if ") + never + " then tag \"x\"\n");
+    EXPECT_EQ(codes(c).front(), "E023") << never << "\n" << rendered(c);
+  }
+  for (const char* possible :
+       {"relays(\"external\") is \"\"", "relays(\"trusted\") starts with \"[ ip=10.\"",
+        "relays(\"untrusted\") is \"[ ip=1.2.3.4 rdns= helo= by= ident= envfrom= intl=0 id= "
+        "auth= msa=0 ]\""}) {
+    SCOPED_TRACE(possible);
+    compile_ok(std::string("if ") + possible + " then tag \"x\"\n");
+  }
+}
+
 TEST(SemaTypes, ANumberComparisonOutsideTheFieldsRangeCanNeverMatch) {
   for (const char* never :
        {"bayes > 1", "bayes >= 1.5", "bayes < 0", "rate(sender, 1h) < 1", "rate(sender, 1h) == 0",

@@ -8,6 +8,8 @@
 #                 "FILE-INDEX<TAB>KIND<TAB>HEX" for X-Spam-Relays-KIND, KIND one of
 #                 Trusted, Untrusted, Internal, External; and for KIND Unparseable the
 #                 number of Received fields it could not read
+#   addr FILE...  its `NAME:addr` (every address, in list context) for a few headers:
+#                 "FILE-INDEX<TAB>NAME<TAB>HEX" (hex: the addresses joined by "\n")
 use strict;
 use warnings;
 use Mail::SpamAssassin;
@@ -31,6 +33,13 @@ for my $file (@ARGV) {
     for my $name ('Subject', 'From', 'Date', 'To', 'Message-Id', 'Received') {
       my $value = $pms->get("$name:raw");
       print join("\t", $index, $name, unpack('H*', defined $value ? $value : '')), "\n";
+    }
+    $pms->finish();
+  } elsif ($mode eq 'addr') {
+    my $pms = Mail::SpamAssassin::PerMsgStatus->new($sa, $msg);
+    for my $name ('Return-Path', 'To', 'Cc', 'Sender', 'X-Envelope-From', 'Errors-To') {
+      my @addresses = $pms->get("$name:addr");
+      print join("\t", $index, $name, unpack('H*', join("\n", grep { defined && $_ ne '' } @addresses))), "\n";
     }
     $pms->finish();
   } elsif ($mode eq 'relays') {

@@ -139,6 +139,32 @@ TEST(SaHeaderViews, MimeHeaderSeesTheEntitiesSpamAssassinSees) {
   EXPECT_EQ(count_differ, 0u);
 }
 
+// NAME:addr: every address of the NAME fields, as header_address("NAME") reads them
+// (compared without regard to case: the language folds addresses).
+TEST(SaHeaderViews, HeaderAddressReadsTheAddressesSpamAssassinReads) {
+  const auto sample = spamassassin_reading("addr");
+  if (!sample) GTEST_SKIP() << "no corpus or no Mail::SpamAssassin";
+  size_t differ = 0, compared = 0;
+  for (const auto& l : sample->lines) {
+    ASSERT_GE(l.size(), 2u);
+    const size_t index = std::stoul(l[0]);
+    ASSERT_LT(index, sample->messages.size());
+    std::string ours;
+    for (const auto& a : sample->messages[index].addresses(l[1]))
+      ours += (ours.empty() ? "" : "\n") + a.address;
+    std::string theirs = l.size() > 2 ? unhex(l[2]) : "";
+    for (std::string* s : {&ours, &theirs})
+      std::transform(s->begin(), s->end(), s->begin(), [](unsigned char c) { return std::tolower(c); });
+    compared += !theirs.empty();
+    if (ours != theirs && ++differ < 20)
+      ADD_FAILURE() << sample->files[index] << " " << l[1] << ":addr: SpamAssassin reads `" << theirs
+                    << "`, we read `" << ours << "`";
+  }
+  EXPECT_EQ(sample->lines.size(), sample->files.size() * 6);
+  EXPECT_GT(compared, sample->files.size());
+  EXPECT_EQ(differ, 0u);
+}
+
 // X-Spam-Relays-*: the relays SpamAssassin reads from the Received fields, with no
 // trusted_networks configured (trust inferred from private addresses and
 // authentication), against relay_path with no trusted relays.

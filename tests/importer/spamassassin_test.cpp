@@ -256,6 +256,25 @@ header   EMPTY_UNSET X-Foo:raw =~ /^$/ [if-unset: ]
   EXPECT_EQ(fired("From: a@b.example\n\nx\n"), std::set<std::string>{"SUBJ_EMPTY"});
 }
 
+// NAME:addr of headers other than From, To, Cc and Reply-To: header_address("NAME").
+TEST(SaImport, AddrViewOfAnyHeader) {
+  const CfFile files[] = {{"addr.cf", R"(
+header   __ML5          Return-Path:addr =~ m{^(?:[^\@]+-(?:request|bounces|admin|owner)|owner-[^\@]+)(?:\@|\z)}i
+header   ML5            Return-Path:addr =~ m{^owner-}i
+header   APOSTROPHE     ToCc:addr =~ /'/
+header   NAME_VIEW      Return-Path:name =~ /x/
+)"}};
+  const ImportResult r = import_spamassassin(files);
+  std::map<std::string, std::string> kind;
+  for (const Skipped& s : r.report.skipped) kind[s.rule] = s.kind;
+  EXPECT_EQ(kind["NAME_VIEW"], "view");
+  vm::interpreter_test::Policy policy(r.policy);
+  EXPECT_EQ(fired_rules(policy, "Return-Path: <owner-x@lists.example>\nTo: o'brien@example.com\n\nx\n"),
+            (std::set<std::string>{"ML5", "APOSTROPHE"}));
+  EXPECT_EQ(fired_rules(policy, "Return-Path: <a@b.example>\nCc: c@d.example\n\nx\n"),
+            std::set<std::string>{});
+}
+
 // X-Spam-Relays-*: relays("kind"), read as SpamAssassin reads them; ALL-EXTERNAL (the
 // header lines of a part of the path) is reported.
 TEST(SaImport, RelaysPseudoHeaders) {

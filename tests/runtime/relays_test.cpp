@@ -52,6 +52,29 @@ TEST(Relays, EachMtasShape) {
             "msa=0 ]");
 }
 
+// Exchange: with its version right after the protocol, no rDNS and no queue id; with
+// "id 15.20…" between (Office 365), the generic shape reads the name as the rDNS, as
+// SpamAssassin does.
+TEST(Relays, ExchangeShapes) {
+  EXPECT_EQ(read("from EXC-DAG-02.global.net (10.45.252.152) by EXC-DAG-01.global.net (10.45.252.151) with "
+                 "Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) "
+                 "15.1.1261.35"),
+            "[ ip=10.45.252.152 rdns= helo=EXC-DAG-02.global.net by=EXC-DAG-01.global.net ident= envfrom= "
+            "intl=0 id= "
+            "auth= msa=0 ]");
+  EXPECT_EQ(
+      read("from mail.sender.example (203.0.113.90) by mx.protection.outlook.com (10.167.16.167) with "
+           "Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id "
+           "15.20.7202.16 via Frontend Transport; Tue, 16 Jan 2024 08:12:44 +0000"),
+      "[ ip=203.0.113.90 rdns=mail.sender.example helo=mail.sender.example by=mx.protection.outlook.com "
+      "ident= envfrom= intl=0 id=15.20.7202.16 auth= msa=0 ]");
+  // "[ip] verified" is CommuniGate's rDNS check only when CommuniGate wrote it.
+  EXPECT_EQ(
+      read("from mx7.test.ru ([198.51.100.7] verified) by mail.test.ru (test mail) with ESMTP id 60578244"),
+      "[ ip=198.51.100.7 rdns= helo=mx7.test.ru by=mail.test.ru ident= envfrom= intl=0 id=60578244 auth= "
+      "msa=0 ]");
+}
+
 TEST(Relays, AuthenticationEnvelopeSenderAndOddCharacters) {
   EXPECT_EQ(
       read("from [10.1.2.3] (account kguest HELO tuatha.org) by stockbyte.com (CommuniGate Pro SMTP 3.5.9) "
@@ -126,6 +149,19 @@ TEST(Relays, TrustInferredFromPrivateAddresses) {
             "[ ip=10.0.0.5 rdns=relay.widget.com helo=relay.widget.com by=mx.widget.com ident= envfrom= "
             "intl=1 id=g1AAA "
             "auth= msa=0 ]");
+}
+
+// SpamAssassin's private ranges have no IPv6 unique-local addresses: such a relay
+// is not inferred ours (name it in org.trusted_relays).
+TEST(Relays, UniqueLocalIpv6IsNotInferredPrivate) {
+  const RelayPath path = relay_path(
+      Message::parse(
+          "Received: from a.example ([fd00::5]) by b.example (8.12.5/8.12.5) with ESMTP id g7DDDD\r\n"
+          "Received: from c.example ([fe80::1]) by a.example (8.12.5/8.12.5) with ESMTP id g7EEEE\r\n"
+          "\r\nx\r\n"),
+      nullptr);
+  EXPECT_EQ(ips(path.untrusted), (std::vector<std::string>{"fd00::5", "fe80::1"}));
+  EXPECT_TRUE(path.trusted.empty());
 }
 
 // Our relays named: 192.0.2.7 is ours too, and trust stops at the first that is not.

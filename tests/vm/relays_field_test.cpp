@@ -22,6 +22,12 @@ TEST(RelaysField, FirstUntrustedRelayWithoutReverseName) {
   EXPECT_EQ(v.fired[0].evidence[0].field, "relays(\"untrusted\")");
 }
 
+// SpamAssassin's names are capitalised (X-Spam-Relays-Trusted): any case is the part.
+TEST(RelaysField, KindInAnyCase) {
+  Policy p("if relays(\"Untrusted\") contains \"ip=198.51.100.4 \" then tag \"seen\"\n");
+  EXPECT_EQ(p.run(kMessage).tags, std::vector<std::string>{"seen"});
+}
+
 TEST(RelaysField, EachPartIsOneValue) {
   Policy p(
       "if relays(\"trusted\") starts with \"[ ip=10.0.0.5 \" and relays(\"internal\") ends with \"msa=0 ]\" "
