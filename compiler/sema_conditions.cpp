@@ -396,6 +396,8 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
       {"country", FieldId::Country},
       {"header_number", FieldId::HeaderNumber},
       {"header_address", FieldId::HeaderAddress},
+      {"first_header", FieldId::FirstHeader},
+      {"last_header", FieldId::LastHeader},
       {"raw_header", FieldId::HeaderRaw},
       {"mime_header", FieldId::MimeHeader},
       {"relays", FieldId::Relays},
@@ -408,7 +410,8 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
     if (report) {
       diagnostics_.error(
           "E011", "unknown function `" + o.name + "`", o.name_span, "no such function",
-          "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), header_address(\"NAME\"), "
+          "functions: country(IP-FIELD), dnsbl(\"ZONE\"), dnswl(\"ZONE\"), first_header(\"NAME\"), "
+          "header_address(\"NAME\"), last_header(\"NAME\"), "
           "header_number(\"NAME\"), mime_header(\"NAME\"), mx(DOMAIN-FIELD), net_reputation(IP-FIELD), "
           "rate(KEY-FIELD, WINDOW), rate_surge(KEY-FIELD, WINDOW), raw_header(\"NAME\"), "
           "relays(\"KIND\"), reputation(IP-FIELD)");
@@ -424,7 +427,8 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   const lang::Operand* arg = o.args.size() == 1 ? &o.args[0] : nullptr;
   bool zone = ref.field == FieldId::Dnsbl || ref.field == FieldId::Dnswl;
   const bool header = ref.field == FieldId::HeaderNumber || ref.field == FieldId::HeaderRaw ||
-                      ref.field == FieldId::MimeHeader || ref.field == FieldId::HeaderAddress;
+                      ref.field == FieldId::MimeHeader || ref.field == FieldId::HeaderAddress ||
+                      ref.field == FieldId::FirstHeader || ref.field == FieldId::LastHeader;
   if (header && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
       is_field_name(arg->literal.text)) {
     ref.header_filter = runtime::ascii_lowercase(arg->literal.text);

@@ -109,6 +109,10 @@ std::variant<std::vector<std::string>, Untranslatable> header_fields(const std::
       return Untranslatable{"view", "`" + spec + "`: the " + view + " view of " + name};
     return std::vector<std::string>{mailbox->second + (view == "addr" ? ".address" : ".display_name")};
   }
+  // NAME:first and NAME:last: one occurrence of the field.
+  if ((view == "first" || view == "last") && header_name(name) && name != "ALL" && name != "ToCc" &&
+      name != "MESSAGEID" && name != "EnvelopeFrom")
+    return std::vector<std::string>{view + "_header(\"" + name + "\")"};
   if (!view.empty()) return Untranslatable{"view", "`" + spec + "`: the view :" + view};
   if (name == "ALL") return std::vector<std::string>{"header"};
   if (name == "ToCc") return std::vector<std::string>{"header \"To\"", "header \"Cc\""};

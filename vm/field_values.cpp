@@ -288,6 +288,8 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
     case FieldId::MimeHeader: return extract_mime_headers(out);
     case FieldId::Relays: return extract_relays(out);
     case FieldId::HeaderAddress: return extract_header_addresses(out);
+    case FieldId::FirstHeader:
+    case FieldId::LastHeader: return extract_end_headers(field == FieldId::FirstHeader, out);
     case FieldId::RelaysUnparseable:
       out.numbers.push_back(static_cast<double>(relay_path().unparseable));
       return;
@@ -372,6 +374,26 @@ void MessageFields::extract_header_addresses(FieldValues& out) {
       out.arguments.push_back(name);
     }
     names.push_back(std::move(name));
+  }
+}
+
+// Of each header name, the value of its first (or last) field, with the lowercase name.
+void MessageFields::extract_end_headers(bool first, FieldValues& out) {
+  std::vector<std::string> names;
+  std::vector<const runtime::HeaderField*> fields;
+  for (const auto& h : message_.headers()) {
+    std::string name = lower(h.name);
+    const auto at = std::find(names.begin(), names.end(), name);
+    if (at == names.end()) {
+      names.push_back(std::move(name));
+      fields.push_back(&h);
+    } else if (!first) {
+      fields[static_cast<size_t>(at - names.begin())] = &h;
+    }
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    out.borrow(fields[i]->value);
+    out.arguments.push_back(std::move(names[i]));
   }
 }
 

@@ -91,6 +91,7 @@ class MessageFields {
   void extract_mime_headers(FieldValues& out);
   void extract_relays(FieldValues& out);
   void extract_header_addresses(FieldValues& out);
+  void extract_end_headers(bool first, FieldValues& out);
   const runtime::RelayPath& relay_path();
   void add_fact(FieldId field, std::span<const std::string> arguments, FieldValues& out);
   const std::vector<runtime::Address>& addresses(Collection collection) const;

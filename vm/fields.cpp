@@ -103,6 +103,8 @@ std::string field_label(FieldId field, std::string_view argument) {
     case FieldId::MimeHeader: return "mime_header(\"" + arg + "\")";
     case FieldId::Relays: return "relays(\"" + arg + "\")";
     case FieldId::HeaderAddress: return "header_address(\"" + arg + "\")";
+    case FieldId::FirstHeader: return "first_header(\"" + arg + "\")";
+    case FieldId::LastHeader: return "last_header(\"" + arg + "\")";
     case FieldId::Reputation: return "reputation(" + arg + ")";
     case FieldId::NetReputation: return "net_reputation(" + arg + ")";
     case FieldId::Rate:
@@ -187,8 +189,9 @@ bool takes_argument(FieldId field) {
   return field == FieldId::HeaderValue || field == FieldId::Dnsbl || field == FieldId::Dnswl ||
          field == FieldId::Mx || field == FieldId::Country || field == FieldId::HeaderNumber ||
          field == FieldId::HeaderRaw || field == FieldId::MimeHeader || field == FieldId::Relays ||
-         field == FieldId::HeaderAddress || field == FieldId::Reputation || field == FieldId::NetReputation ||
-         field == FieldId::Rate || field == FieldId::RateSurge;
+         field == FieldId::HeaderAddress || field == FieldId::FirstHeader || field == FieldId::LastHeader ||
+         field == FieldId::Reputation || field == FieldId::NetReputation || field == FieldId::Rate ||
+         field == FieldId::RateSurge;
 }
 
 std::optional<double> window_seconds(std::string_view text) {

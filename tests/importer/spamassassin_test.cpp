@@ -263,6 +263,8 @@ header   __ML5          Return-Path:addr =~ m{^(?:[^\@]+-(?:request|bounces|admi
 header   ML5            Return-Path:addr =~ m{^owner-}i
 header   APOSTROPHE     ToCc:addr =~ /'/
 header   NAME_VIEW      Return-Path:name =~ /x/
+header   FIRST_RCVD     Received:first =~ /^from a\.example /
+header   LAST_RCVD      Received:last =~ /^from a\.example /
 )"}};
   const ImportResult r = import_spamassassin(files);
   std::map<std::string, std::string> kind;
@@ -271,6 +273,9 @@ header   NAME_VIEW      Return-Path:name =~ /x/
   vm::interpreter_test::Policy policy(r.policy);
   EXPECT_EQ(fired_rules(policy, "Return-Path: <owner-x@lists.example>\nTo: o'brien@example.com\n\nx\n"),
             (std::set<std::string>{"ML5", "APOSTROPHE"}));
+  EXPECT_EQ(
+      fired_rules(policy, "Received: from a.example by b\nReceived: from c.example by a.example\n\nx\n"),
+      std::set<std::string>{"FIRST_RCVD"});
   EXPECT_EQ(fired_rules(policy, "Return-Path: <a@b.example>\nCc: c@d.example\n\nx\n"),
             std::set<std::string>{});
 }
