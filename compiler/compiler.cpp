@@ -88,6 +88,7 @@ void compile_into(Compilation& out, lang::FileId file, const std::filesystem::pa
   image.settings = sema.settings;
   generate(module, out.sources, image);
   out.image = std::move(image);
+  if (options.keep_ir) out.module = std::make_shared<const IrModule>(std::move(module));
 }
 
 }  // namespace

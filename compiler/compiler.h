@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,10 +16,15 @@
 
 namespace mp::compiler {
 
+struct IrModule;  // compiler/ir.h
+
 struct Compilation {
   lang::SourceMap sources;
   lang::Diagnostics diagnostics;
   std::optional<vm::ImageData> image;  // set when there are no errors
+  // With CompileOptions::keep_ir: the checked IR the image was generated from, its
+  // pattern, set and net ids those of the image (policyc fuzz reasons over it).
+  std::shared_ptr<const IrModule> module;
 
   bool ok() const { return image.has_value() && !diagnostics.has_errors(); }
 };
@@ -39,6 +45,7 @@ struct CompileOptions {
   // diagnostics are the same: a pattern that a database cannot hold is run by PCRE2 at
   // build, never an error. Saves the compile time (seconds for large rule sets).
   bool databases = true;
+  bool keep_ir = false;  // keep the checked IR in Compilation::module
 };
 
 // Reads and compiles a policy file; list files are read relative to its directory.

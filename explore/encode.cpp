@@ -1,0 +1,413 @@
+// A compiled policy as formulas (encode.h).
+#include "explore/encode.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <functional>
+
+#include "compiler/sema.h"
+#include "explore/regex_smt.h"
+#include "vm/vm.h"
+
+namespace mp::explore {
+
+using compiler::IrNode;
+using compiler::IrNumber;
+using compiler::IrOp;
+using vm::Collection;
+using vm::FieldId;
+
+namespace {
+
+constexpr unsigned kMaxSlots = 6;
+
+z3::expr real(z3::context& ctx, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9f", v);
+  return ctx.real_val(buf);
+}
+
+z3::expr comparison(vm::CmpOp op, const z3::expr& a, const z3::expr& b) {
+  switch (op) {
+    case vm::CmpOp::Lt: return a < b;
+    case vm::CmpOp::Le: return a <= b;
+    case vm::CmpOp::Gt: return a > b;
+    case vm::CmpOp::Ge: return a >= b;
+    case vm::CmpOp::Eq: return a == b;
+    case vm::CmpOp::Ne: return a != b;
+  }
+  return a == b;
+}
+
+std::optional<vm::Action> terminal_action(lang::ActionKind k) {
+  switch (k) {
+    case lang::ActionKind::Allow: return vm::Action::Allow;
+    case lang::ActionKind::Reject: return vm::Action::Reject;
+    case lang::ActionKind::Quarantine: return vm::Action::Quarantine;
+    case lang::ActionKind::Discard: return vm::Action::Discard;
+    case lang::ActionKind::Tempfail: return vm::Action::Tempfail;
+    default: return std::nullopt;
+  }
+}
+
+// A key that names the same test the same way wherever it is written (a def used by
+// two rules): free booleans for it are then one variable.
+std::string canonical(const IrNode& n, const std::map<Collection, unsigned>& bound) {
+  auto number = [](const IrNumber& x) {
+    return std::to_string(static_cast<int>(x.kind)) + "," + std::to_string(static_cast<int>(x.field)) + "," +
+           std::to_string(x.bound) + "," + std::to_string(static_cast<int>(x.collection)) + "," +
+           std::to_string(x.value) + "," + x.argument;
+  };
+  std::string s = "(" + std::to_string(static_cast<int>(n.op)) + " " +
+                  std::to_string(static_cast<int>(n.field)) + " " + std::to_string(n.index) + " " +
+                  std::to_string(static_cast<int>(n.loop)) + " " +
+                  std::to_string(static_cast<int>(n.collection)) + " " +
+                  std::to_string(static_cast<int>(n.cmp)) + " " + number(n.lhs) + " " + number(n.rhs);
+  if (n.bound) {
+    auto it = bound.find(vm::field_info(n.field).collection);
+    s += " @" + (it == bound.end() ? std::string("?") : std::to_string(it->second));
+  }
+  for (const auto& c : n.children) s += " " + canonical(c, bound);
+  return s + ")";
+}
+
+// Tests of each collection a proof must give a slot each (model.h), and the items a
+// count compared with a constant wants.
+void count_tests(const IrNode& n, std::map<Collection, unsigned>& tests,
+                 std::map<Collection, unsigned>& counted) {
+  if (compiler::is_field_test(n.op)) ++tests[vm::field_info(n.field).collection];
+  if (n.op == IrOp::Loop) ++tests[n.collection];
+  if (n.op == IrOp::NumCompare) {
+    for (const IrNumber* x : {&n.lhs, &n.rhs}) {
+      if (x->kind == IrNumber::Kind::Count) {
+        unsigned want = std::min<unsigned>(static_cast<unsigned>(std::max(0.0, n.rhs.value)) + 2, kMaxSlots);
+        counted[x->collection] = std::max(counted[x->collection], want);
+      }
+    }
+  }
+  for (const auto& c : n.children) count_tests(c, tests, counted);
+}
+
+}  // namespace
+
+z3::expr ipv4_in(z3::context& ctx, const z3::expr& ip, const std::vector<runtime::Cidr>& prefixes) {
+  z3::expr any = ctx.bool_val(false);
+  for (const auto& p : prefixes) {
+    if (p.base.v6) continue;
+    uint32_t base = (uint32_t{p.base.bytes[0]} << 24) | (uint32_t{p.base.bytes[1]} << 16) |
+                    (uint32_t{p.base.bytes[2]} << 8) | p.base.bytes[3];
+    uint32_t mask = p.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - p.prefix_len);
+    any = any || ((ip & ctx.bv_val(mask, 32)) == ctx.bv_val(base & mask, 32));
+  }
+  return any;
+}
+
+PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& module,
+                             const vm::ImageData& image, double now)
+    : m_(model),
+      ctx_(model.ctx()),
+      module_(module),
+      image_(image),
+      action_(ctx_.int_val(0)),
+      score_(ctx_.real_val(0)) {
+  size_collections();
+  for (const auto& r : module_.rules) conditions_.push_back(node(r.condition, {}));
+  chain(now);
+  m_.link_addresses();
+}
+
+void PolicyEncoder::size_collections() {
+  std::map<Collection, unsigned> tests, counted;
+  for (const auto& r : module_.rules) count_tests(r.condition, tests, counted);
+  tests[Collection::Recipients] += 1;  // a recipient outside org.domains decides the direction
+  for (auto [c, n] : tests) {
+    if (c == Collection::Single) continue;
+    if (n > kMaxSlots) slots_exceeded_ = true;
+    // A witness rarely needs more than two items of a kind; fewer slots, fewer variables.
+    if (m_.mode() == Mode::Witness) n = std::min(n, 2u);
+    m_.set_slots(c, std::clamp(std::max(n, counted[c]), 1u, kMaxSlots));
+  }
+}
+
+bool PolicyEncoder::terminal(size_t i) const {
+  const auto& actions = module_.rules[i].actions;
+  return !actions.empty() && terminal_action(actions.back().kind).has_value();
+}
+
+z3::expr PolicyEncoder::node(const IrNode& n, const Bound& bound) {
+  switch (n.op) {
+    case IrOp::True: return ctx_.bool_val(true);
+    case IrOp::False: return ctx_.bool_val(false);
+    case IrOp::Not: return !node(n.children[0], bound);
+    case IrOp::And:
+    case IrOp::Or: {
+      z3::expr_vector parts(ctx_);
+      for (const auto& c : n.children) parts.push_back(node(c, bound));
+      return n.op == IrOp::And ? z3::mk_and(parts) : z3::mk_or(parts);
+    }
+    case IrOp::Loop: return loop(n, bound);
+    case IrOp::NumCompare: return compare(n, bound);
+    case IrOp::Sum: return sum(n, bound);
+    default: return field_test(n, bound);
+  }
+}
+
+z3::expr PolicyEncoder::approximate(const IrNode& n, const Bound& bound) {
+  std::string label = n.op == IrOp::Loop ? "any/all " + std::string(vm::collection_names(n.collection))
+                                         : std::string(vm::field_info(n.field).name);
+  if (std::find(approximated_.begin(), approximated_.end(), label) == approximated_.end())
+    approximated_.push_back(label);
+  return m_.free_bool(canonical(n, bound));
+}
+
+z3::expr PolicyEncoder::any_item(const IrNode& n, const Bound& bound, const std::string& argument,
+                                 const std::function<z3::expr(const ValueKey&)>& test) {
+  Collection c = vm::field_info(n.field).collection;
+  auto one = [&](unsigned k) { return m_.present(n.field, argument, k) && test({n.field, argument, k}); };
+  if (c == Collection::Single) return one(0);
+  if (n.bound) {
+    auto it = bound.find(c);
+    if (it == bound.end()) return approximate(n, bound);
+    return one(it->second);
+  }
+  z3::expr_vector any(ctx_);
+  for (unsigned k = 0; k < m_.slots(c); ++k) any.push_back(one(k));
+  return z3::mk_or(any);
+}
+
+z3::expr PolicyEncoder::field_test(const IrNode& n, const Bound& bound) {
+  if (!m_.modeled(n.field) || n.field == FieldId::SenderList) return approximate(n, bound);
+  switch (n.op) {
+    case IrOp::Match: return match(n, bound);
+    case IrOp::InSet: return in_set(n, bound);
+    case IrOp::InNet: return in_net(n, bound);
+    case IrOp::SameValue: return same_value(n, bound);
+    default: return approximate(n, bound);
+  }
+}
+
+z3::expr PolicyEncoder::match(const IrNode& n, const Bound& bound) {
+  const vm::PatternInfo& p = image_.patterns[n.index];
+  auto kind = vm::field_info(n.field).kind;
+  if (kind == vm::ValueKind::Ip || kind == vm::ValueKind::Number) return approximate(n, bound);
+  if (auto lit = literal_pattern(p); lit && (!lit->caseless || compiler::field_is_caseless(n.field))) {
+    std::string bytes = lit->bytes;
+    if (lit->caseless)
+      for (char& c : bytes) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    z3::expr l = string_constant(ctx_, bytes);
+    bool start = lit->anchored_start, end = lit->anchored_end;
+    return any_item(n, bound, p.header_filter, [&](const ValueKey& k) {
+      z3::expr v = m_.text(k);
+      return m_.string_test(start && end ? v == l
+                            : start      ? z3::prefixof(l, v)
+                            : end        ? z3::suffixof(l, v)
+                                         : v.contains(l));
+    });
+  }
+  auto [it, fresh] = languages_.try_emplace(n.index);
+  if (fresh) it->second = pattern_language(ctx_, p);
+  if (!it->second) return approximate(n, bound);
+  z3::expr language = *it->second;
+  return any_item(n, bound, p.header_filter,
+                  [&](const ValueKey& k) { return m_.string_test(z3::in_re(m_.text(k), language)); });
+}
+
+z3::expr PolicyEncoder::in_set(const IrNode& n, const Bound& bound) {
+  const vm::SetInfo& set = image_.sets[n.index];
+  auto kind = vm::field_info(n.field).kind;
+  if (set.fold == vm::Fold::Resemble || kind == vm::ValueKind::Ip || kind == vm::ValueKind::Number ||
+      set.entries.size() > 20000)
+    return approximate(n, bound);
+  if (set.fold == vm::Fold::Lower) {
+    z3::expr language = words_language(ctx_, set.entries, true);
+    return any_item(n, bound, set.header_filter,
+                    [&](const ValueKey& k) { return m_.string_test(z3::in_re(m_.text(k), language)); });
+  }
+  return any_item(n, bound, set.header_filter, [&](const ValueKey& k) {
+    z3::expr v = m_.text(k);
+    z3::expr_vector any(ctx_);
+    for (const auto& e : set.entries) any.push_back(v == string_constant(ctx_, e));
+    return m_.string_test(z3::mk_or(any));
+  });
+}
+
+z3::expr PolicyEncoder::in_net(const IrNode& n, const Bound& bound) {
+  const vm::NetInfo& net = image_.nets[n.index];
+  if (vm::field_info(n.field).kind != vm::ValueKind::Ip) return approximate(n, bound);
+  bool has_v6 =
+      std::any_of(net.prefixes.begin(), net.prefixes.end(), [](const auto& p) { return p.base.v6; });
+  return any_item(n, bound, net.argument, [&](const ValueKey& k) {
+    z3::expr v6 = m_.ip_is_v6(k);
+    z3::expr in_v6 = has_v6 ? m_.free_bool("net6|" + std::to_string(n.index) + "|" + canonical(n, bound) +
+                                           "|" + std::to_string(k.slot))
+                            : ctx_.bool_val(false);
+    return z3::ite(v6, in_v6, ipv4_in(ctx_, m_.ipv4(k), net.prefixes));
+  });
+}
+
+z3::expr PolicyEncoder::same_value(const IrNode& n, const Bound& bound) {
+  auto other = static_cast<FieldId>(n.index);
+  auto kind = vm::field_info(n.field).kind;
+  if (!m_.modeled(other) || kind == vm::ValueKind::Ip || kind == vm::ValueKind::Number)
+    return approximate(n, bound);
+  Collection oc = vm::field_info(other).collection;
+  bool same_item = n.bound && oc == vm::field_info(n.field).collection;
+  return any_item(n, bound, "", [&](const ValueKey& k) {
+    z3::expr_vector any(ctx_);
+    unsigned slots = oc == Collection::Single ? 1 : m_.slots(oc);
+    for (unsigned j = 0; j < slots; ++j) {
+      if (same_item && j != k.slot) continue;
+      any.push_back(m_.present(other, "", j) && m_.string_test(m_.text(k) == m_.text({other, "", j})));
+    }
+    return z3::mk_or(any);
+  });
+}
+
+z3::expr PolicyEncoder::loop(const IrNode& n, const Bound& bound) {
+  if (n.loop == vm::LoopKind::Count || n.children.empty()) return approximate(n, bound);
+  z3::expr_vector parts(ctx_);
+  for (unsigned k = 0; k < m_.slots(n.collection); ++k) {
+    Bound inner = bound;
+    inner[n.collection] = k;
+    z3::expr item = m_.item(n.collection, k);
+    z3::expr body = node(n.children[0], inner);
+    parts.push_back(n.loop == vm::LoopKind::Any ? (item && body) : z3::implies(item, body));
+  }
+  return n.loop == vm::LoopKind::Any ? z3::mk_or(parts) : z3::mk_and(parts);
+}
+
+std::optional<z3::expr> PolicyEncoder::number(const IrNumber& x, const IrNode& n, const Bound& bound,
+                                              z3::expr& has) {
+  switch (x.kind) {
+    case IrNumber::Kind::Const: return real(ctx_, x.value);
+    case IrNumber::Kind::Count: {
+      if (n.children.empty()) return z3::to_real(m_.count(x.collection));
+      z3::expr sum = ctx_.int_val(0);
+      for (unsigned k = 0; k < m_.slots(x.collection); ++k) {
+        Bound inner = bound;
+        inner[x.collection] = k;
+        sum = sum + z3::ite(m_.item(x.collection, k) && node(n.children[0], inner), ctx_.int_val(1),
+                            ctx_.int_val(0));
+      }
+      if (m_.mode() == Mode::Witness) return z3::to_real(sum);
+      z3::expr more = ctx_.int_const(("count|" + canonical(n, bound)).c_str());
+      has = has && more >= sum;
+      return z3::to_real(more);
+    }
+    case IrNumber::Kind::Field: {
+      if (!m_.modeled(x.field) || vm::field_info(x.field).kind != vm::ValueKind::Number) return std::nullopt;
+      Collection c = vm::field_info(x.field).collection;
+      unsigned slot = 0;
+      if (c != Collection::Single) {
+        auto it = bound.find(c);
+        if (!x.bound || it == bound.end()) return std::nullopt;
+        slot = it->second;
+      }
+      has = has && m_.present(x.field, x.argument, slot);
+      return m_.number({x.field, x.argument, slot});
+    }
+  }
+  return std::nullopt;
+}
+
+z3::expr PolicyEncoder::compare(const IrNode& n, const Bound& bound) {
+  z3::expr has = ctx_.bool_val(true);
+  auto l = number(n.lhs, n, bound, has);
+  auto r = number(n.rhs, n, bound, has);
+  if (!l || !r) return approximate(n, bound);
+  return has && comparison(n.cmp, *l, *r);
+}
+
+z3::expr PolicyEncoder::sum(const IrNode& n, const Bound& bound) {
+  z3::expr total = ctx_.int_val(0);
+  for (const auto& c : n.children) total = total + z3::ite(node(c, bound), ctx_.int_val(1), ctx_.int_val(0));
+  return comparison(n.cmp, z3::to_real(total), real(ctx_, n.rhs.value));
+}
+
+// vm/evaluate.cpp direction_of: outbound or internal when the sender's domain is one
+// of org.domains and the client one of org.sending_servers; internal when every
+// recipient is in org.domains too. Returns the vm::Direction as an integer.
+z3::expr PolicyEncoder::direction() {
+  const vm::Settings& s = image_.settings;
+  auto ours = [&](const z3::expr& domain) {
+    z3::expr_vector any(ctx_);
+    for (const auto& d : s.org_domains) any.push_back(domain == string_constant(ctx_, d));
+    return m_.string_test(z3::mk_or(any));
+  };
+  z3::expr sender_ours =
+      m_.present(FieldId::SenderDomain, "", 0) && ours(m_.text({FieldId::SenderDomain, "", 0}));
+  ValueKey client{FieldId::ClientIp, "", 0};
+  bool v6_servers = std::any_of(s.sending_servers.begin(), s.sending_servers.end(),
+                                [](const auto& p) { return p.base.v6; });
+  z3::expr authorised =
+      m_.present(FieldId::ClientIp, "", 0) &&
+      z3::ite(m_.ip_is_v6(client), v6_servers ? m_.free_bool("v6 sending server") : ctx_.bool_val(false),
+              ipv4_in(ctx_, m_.ipv4(client), s.sending_servers));
+  z3::expr_vector all_ours(ctx_);
+  for (unsigned k = 0; k < m_.slots(Collection::Recipients); ++k) {
+    ValueKey d{FieldId::RecipientDomain, "", k};
+    all_ours.push_back(z3::implies(m_.present(FieldId::RecipientDomain, "", k), ours(m_.text(d))));
+  }
+  z3::expr mine = sender_ours && authorised;
+  auto id = [&](vm::Direction d) { return ctx_.int_val(static_cast<int>(d)); };
+  return z3::ite(!mine, id(vm::Direction::Inbound),
+                 z3::ite(z3::mk_and(all_ours), id(vm::Direction::Internal), id(vm::Direction::Outbound)));
+}
+
+z3::expr PolicyEncoder::in_scope(const compiler::IrRule& r) {
+  ValueKey rcpt{FieldId::Recipient, "", 0};
+  z3::expr_vector any(ctx_);
+  for (const auto& u : r.scope_users)
+    any.push_back(m_.string_test(m_.text(rcpt) == string_constant(ctx_, u)));
+  for (const auto& g : r.scope_groups) any.push_back(m_.free_bool("group|" + g));
+  return m_.present(FieldId::Recipient, "", 0) && z3::mk_or(any);
+}
+
+void PolicyEncoder::chain(double now) {
+  const size_t n = module_.rules.size();
+  size_t mandatory_end = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (vm::is_mandatory_stage(module_.stages[module_.rules[i].stage])) mandatory_end = i + 1;
+  }
+  z3::expr dir = direction();
+  z3::expr decided = ctx_.bool_val(false), pending = ctx_.bool_val(false);
+  std::vector<std::pair<z3::expr, vm::Action>> deciders;
+  for (size_t i = 0; i < n; ++i) {
+    const compiler::IrRule& r = module_.rules[i];
+    z3::expr_vector directions(ctx_);
+    for (int d = 0; d < 3; ++d) {
+      if (r.directions & (1u << d)) directions.push_back(dir == ctx_.int_val(d));
+    }
+    z3::expr applies = z3::mk_or(directions);
+    if (r.expires > 0 && now >= r.expires) applies = ctx_.bool_val(false);
+    if (!r.scope_users.empty() || !r.scope_groups.empty()) applies = applies && in_scope(r);
+    bool mandatory = vm::is_mandatory_stage(module_.stages[r.stage]) && i < mandatory_end;
+    z3::expr reached = applies && !decided && (mandatory ? ctx_.bool_val(true) : !pending);
+    applicable_.push_back(applies.simplify());
+    reached_.push_back(reached.simplify());
+    z3::expr fires = reached && conditions_[i];
+    for (const auto& a : r.actions) {
+      if (a.kind == lang::ActionKind::Score)
+        score_ = score_ + z3::ite(fires, real(ctx_, a.score), ctx_.real_val(0));
+    }
+    if (!terminal(i)) continue;
+    vm::Action action = *terminal_action(r.actions.back().kind);
+    if (action == vm::Action::Allow && i + 1 < mandatory_end) {
+      pending = pending || fires;  // the first allow stands unless a mandatory rule decides
+      continue;
+    }
+    deciders.emplace_back(fires, action);
+    decided = decided || fires;
+  }
+  auto act = [&](vm::Action a) { return ctx_.int_val(static_cast<int>(a)); };
+  const vm::Settings& s = image_.settings;
+  z3::expr by_score = z3::ite(score_ >= real(ctx_, s.reject_threshold), act(vm::Action::Reject),
+                              z3::ite(score_ >= real(ctx_, s.quarantine_threshold),
+                                      act(vm::Action::Quarantine), act(vm::Action::Deliver)));
+  action_ = z3::ite(pending, act(vm::Action::Allow), by_score);
+  for (auto it = deciders.rbegin(); it != deciders.rend(); ++it)
+    action_ = z3::ite(it->first, act(it->second), action_);
+}
+
+}  // namespace mp::explore

@@ -1,0 +1,82 @@
+// explore-internal: a compiled policy as formulas over a MessageModel — what each rule's
+// condition is, whether the evaluation reaches the rule, whether it fires, and the
+// verdict's action and score, following the VM's order (vm/interpreter.cpp: first
+// terminal action decides; an allow waits for the mandatory stages; scores add up and
+// meet the thresholds when no rule decided).
+#pragma once
+
+#include <z3++.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/ir.h"
+#include "explore/model.h"
+#include "vm/image.h"
+
+namespace mp::explore {
+
+class PolicyEncoder {
+ public:
+  // Both must outlive the encoder. Sets the model's slot counts on first use.
+  PolicyEncoder(MessageModel& model, const compiler::IrModule& module, const vm::ImageData& image,
+                double now);
+
+  size_t rule_count() const { return module_.rules.size(); }
+  const compiler::IrRule& rule(size_t i) const { return module_.rules[i]; }
+  bool terminal(size_t i) const;
+
+  const z3::expr& condition(size_t i) const { return conditions_[i]; }
+  // The rule applies to the message: its direction, its recipients, not expired.
+  const z3::expr& applicable(size_t i) const { return applicable_[i]; }
+  // The evaluation reaches the rule (no earlier rule decided) and it applies.
+  const z3::expr& reached(size_t i) const { return reached_[i]; }
+  z3::expr fires(size_t i) const { return reached_[i] && conditions_[i]; }
+  // vm::Action as an integer, and the score the rules that fire add.
+  const z3::expr& action() const { return action_; }
+  const z3::expr& score() const { return score_; }
+
+  // Tests stated only as free booleans (field, as written), when the model could not
+  // state them: proofs stay sound, but a witness may need them.
+  const std::vector<std::string>& approximated() const { return approximated_; }
+  // A collection had more tests than slots: a proof is then not sound.
+  bool slots_exceeded() const { return slots_exceeded_; }
+
+ private:
+  using Bound = std::map<vm::Collection, unsigned>;
+  void size_collections();
+  z3::expr node(const compiler::IrNode& n, const Bound& bound);
+  z3::expr any_item(const compiler::IrNode& n, const Bound& bound, const std::string& argument,
+                    const std::function<z3::expr(const ValueKey&)>& test);
+  z3::expr field_test(const compiler::IrNode& n, const Bound& bound);
+  z3::expr match(const compiler::IrNode& n, const Bound& bound);
+  z3::expr in_set(const compiler::IrNode& n, const Bound& bound);
+  z3::expr in_net(const compiler::IrNode& n, const Bound& bound);
+  z3::expr same_value(const compiler::IrNode& n, const Bound& bound);
+  z3::expr loop(const compiler::IrNode& n, const Bound& bound);
+  z3::expr compare(const compiler::IrNode& n, const Bound& bound);
+  std::optional<z3::expr> number(const compiler::IrNumber& x, const compiler::IrNode& n, const Bound& bound,
+                                 z3::expr& has);
+  z3::expr sum(const compiler::IrNode& n, const Bound& bound);
+  z3::expr approximate(const compiler::IrNode& n, const Bound& bound);
+  z3::expr direction();
+  z3::expr in_scope(const compiler::IrRule& r);
+  void chain(double now);
+
+  MessageModel& m_;
+  z3::context& ctx_;
+  const compiler::IrModule& module_;
+  const vm::ImageData& image_;
+  std::map<uint32_t, std::optional<z3::expr>> languages_;
+  std::vector<z3::expr> conditions_, applicable_, reached_;
+  z3::expr action_, score_;
+  std::vector<std::string> approximated_;
+  bool slots_exceeded_ = false;
+};
+
+// An IP prefix test on a 32-bit vector: (ip & mask) == network.
+z3::expr ipv4_in(z3::context& ctx, const z3::expr& ip, const std::vector<runtime::Cidr>& prefixes);
+
+}  // namespace mp::explore

@@ -1,0 +1,249 @@
+// The search behind policyc fuzz (explore.h): for each rule, a witness that makes it
+// fire and one that reaches it without firing, each proposed by the solver over the
+// witness model, written out and confirmed by the VM; a goal the witness model cannot
+// meet is then put to the proof model, which says whether any message could.
+#include "explore/explore.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+
+#include "compiler/ir.h"
+#include "explore/encode.h"
+#include "explore/realize.h"
+#include "explore/strings.h"
+
+namespace mp::explore {
+
+std::string_view goal_status_name(GoalStatus s) {
+  switch (s) {
+    case GoalStatus::Found: return "found";
+    case GoalStatus::Impossible: return "impossible";
+    case GoalStatus::NotFound: return "not-found";
+    case GoalStatus::NotTried: return "not-tried";
+  }
+  return "not-tried";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+class Search {
+ public:
+  Search(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
+         const FuzzOptions& o)
+      : image_(image),
+        judge_(judge),
+        options_(o),
+        witness_model_(ctx_, Mode::Witness),
+        proof_model_(ctx_, Mode::Prove),
+        witness_(witness_model_, module, image, o.now),
+        proof_(proof_model_, module, image, o.now),
+        witness_solver_(ctx_),
+        proof_solver_(ctx_) {
+    witness_model_.complete_for_writing();
+    strings_.emplace(ctx_, witness_model_, o.solver_timeout_ms);
+    z3::params p(ctx_);
+    p.set("timeout", o.solver_timeout_ms);
+    witness_solver_.set(p);
+    proof_solver_.set(p);
+    witness_solver_.add(witness_model_.constraints());
+    for (const auto& [test, relation] : witness_model_.string_tests()) witness_solver_.add_soft(!test, 1);
+    for (const auto& [collection, items] : witness_model_.presence()) {
+      for (const auto& item : items) witness_solver_.add_soft(!item, 2);
+    }
+    proof_solver_.add(proof_model_.constraints());
+  }
+
+  FuzzReport run() {
+    start_ = Clock::now();
+    for (uint32_t i = 0; i < witness_.rule_count(); ++i) {
+      const vm::RuleInfo& r = image_.rules[i];
+      report_.rules.push_back({i,
+                               image_.stages[r.stage],
+                               r.name,
+                               r.file + ":" + std::to_string(r.line) + ":" + std::to_string(r.column),
+                               {},
+                               {}});
+    }
+    for (uint32_t i = 0; i < witness_.rule_count(); ++i) {
+      pursue(i, true);
+      pursue(i, false);
+    }
+    report_.approximated = proof_.approximated();
+    report_.seconds = elapsed();
+    return std::move(report_);
+  }
+
+ private:
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+  std::string rule_name(uint32_t i) const { return report_.rules[i].stage + "." + report_.rules[i].name; }
+
+  z3::check_result check(z3::solver& s, const z3::expr& goal) {
+    ++report_.solver_queries;
+    s.push();
+    s.add(goal);
+    z3::check_result r = s.check();
+    if (r != z3::sat) s.pop();
+    return r;  // sat: the caller reads the model, then pops
+  }
+
+  void pursue(uint32_t i, bool fire) {
+    Goal& goal = fire ? report_.rules[i].fire : report_.rules[i].not_fire;
+    if (goal.status == GoalStatus::Found) return;  // an earlier witness did it
+    if (elapsed() > options_.budget_seconds) {
+      goal = {GoalStatus::NotTried, "the budget ran out", -1};
+      return;
+    }
+    z3::expr want = fire ? witness_.fires(i) : witness_.reached(i) && !witness_.condition(i);
+    std::optional<Witness> w;
+    z3::check_result r = find_witness(want, w);
+    if (r == z3::sat) {
+      judge_witness(std::move(*w), rule_name(i) + (fire ? " fires" : " does not fire"));
+      if (goal.status == GoalStatus::Found) return;
+      goal = {GoalStatus::NotFound,
+              "the message the solver proposed did not " +
+                  std::string(fire ? "fire it" : "reach it unfired") + " in the VM" + approximated_note(),
+              -1};
+      return;
+    }
+    prove(i, fire, goal, r);
+  }
+
+  // Lazy solving: the skeleton solver picks which string tests hold, the strings
+  // solver finds values for that choice; a choice it refutes is ruled out for good by
+  // a clause of the tests in its unsat core (a fact about strings, true for every goal).
+  z3::check_result find_witness(const z3::expr& goal, std::optional<Witness>& out) {
+    constexpr int kRounds = 200;
+    witness_solver_.push();
+    witness_solver_.add(goal);
+    z3::check_result result = z3::unknown;
+    bool gave_up = false;  // a choice was ruled out without proof: unsat then means unknown
+    for (int round = 0; round < kRounds && elapsed() <= options_.budget_seconds; ++round) {
+      ++report_.solver_queries;
+      result = witness_solver_.check();
+      if (result != z3::sat) break;
+      z3::model skeleton = witness_solver_.get_model();
+      std::vector<z3::expr> refuted, given_up;
+      ++report_.solver_queries;
+      z3::check_result strings = strings_->solve(skeleton, refuted, given_up);
+      if (strings == z3::sat) {
+        out = realize(witness_model_, skeleton, strings_->model());
+        break;
+      }
+      result = z3::unknown;
+      gave_up = gave_up || strings == z3::unknown;
+      for (const auto& clause : given_up) witness_solver_.add(clause);  // this goal only
+      for (auto& lemma : refuted) {
+        witness_solver_.add(lemma);
+        lemmas_.push_back(std::move(lemma));
+      }
+    }
+    witness_solver_.pop();
+    if (result == z3::unsat && gave_up) result = z3::unknown;
+    for (const auto& lemma : lemmas_) witness_solver_.add(lemma);  // kept for later goals
+    lemmas_.clear();
+    return result;
+  }
+
+  std::string approximated_note() const {
+    const auto& a = witness_.approximated();
+    return a.empty() ? "" : " (tests fuzz cannot write yet: " + joined(a) + ")";
+  }
+
+  // The witness model found nothing: can any message do it?
+  void prove(uint32_t i, bool fire, Goal& goal, z3::check_result witness_result) {
+    z3::expr want = fire ? proof_.fires(i) : proof_.reached(i) && !proof_.condition(i);
+    z3::check_result r = check(proof_solver_, want);
+    if (r == z3::sat) proof_solver_.pop();
+    if (r == z3::unsat && !proof_.slots_exceeded()) {
+      goal = {GoalStatus::Impossible, fire ? why_never_fires(i) : why_always_fires(i), -1};
+      return;
+    }
+    std::string why = witness_result == z3::unknown
+                          ? "the solver gave up within the time limit"
+                          : "no message fuzz can write does it" + approximated_note();
+    goal = {GoalStatus::NotFound, why, -1};
+  }
+
+  bool unsat(const z3::expr& e) {
+    z3::check_result r = check(proof_solver_, e);
+    if (r == z3::sat) proof_solver_.pop();
+    return r == z3::unsat;
+  }
+
+  std::string why_never_fires(uint32_t i) {
+    if (unsat(proof_.condition(i))) return "its condition can never be true";
+    if (unsat(proof_.applicable(i) && proof_.condition(i)))
+      return "no message its direction, recipients and date admit meets its condition";
+    std::vector<std::string> first;
+    for (uint32_t q = 0; q < i; ++q) {
+      if (!proof_.terminal(q)) continue;
+      if (unsat(proof_.applicable(i) && proof_.condition(i) &&
+                !(proof_.applicable(q) && proof_.condition(q))))
+        first.push_back(rule_name(q));
+    }
+    if (!first.empty()) return "every message it matches is decided first by " + joined(first);
+    return "the earlier rules together decide every message it matches";
+  }
+
+  std::string why_always_fires(uint32_t i) {
+    if (unsat(proof_.reached(i))) return "no message reaches it (see why it never fires)";
+    return "its condition is true of every message that reaches it";
+  }
+
+  void judge_witness(Witness w, std::string purpose) {
+    vm::Verdict verdict = judge_(w);
+    const int index = static_cast<int>(report_.witnesses.size());
+    bool used = false;
+    for (const auto& t : verdict.trace) {
+      if (t.rule >= report_.rules.size()) continue;
+      RuleCoverage& rc = report_.rules[t.rule];
+      bool fired = t.outcome == vm::RuleOutcome::Fired;
+      bool unfired =
+          t.outcome == vm::RuleOutcome::NotMatched || t.outcome == vm::RuleOutcome::SkippedPrefilter;
+      Goal* g = fired ? &rc.fire : unfired ? &rc.not_fire : nullptr;
+      if (g == nullptr || g->status == GoalStatus::Found) continue;
+      *g = {GoalStatus::Found, "", index};
+      used = true;
+    }
+    if (used) report_.witnesses.push_back({std::move(w), std::move(verdict), std::move(purpose)});
+  }
+
+  const vm::ImageData& image_;
+  const Judge& judge_;
+  FuzzOptions options_;
+  z3::context ctx_;
+  MessageModel witness_model_, proof_model_;
+  PolicyEncoder witness_, proof_;
+  // The skeleton: an optimizer, so that of the choices that meet a goal it takes the
+  // one with the fewest string tests true and the fewest items present: a small
+  // message, and string problems the solver finds easy.
+  z3::optimize witness_solver_;
+  z3::solver proof_solver_;
+  std::optional<StringSolver> strings_;  // after complete_for_writing
+  std::vector<z3::expr> lemmas_;         // refuted choices of this goal, kept after its scope
+  FuzzReport report_;
+  Clock::time_point start_;
+};
+
+}  // namespace
+
+FuzzReport fuzz(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
+                const FuzzOptions& options) {
+  try {
+    return Search(module, image, judge, options).run();
+  } catch (const z3::exception& e) {
+    throw std::runtime_error(std::string("the solver failed: ") + e.msg());
+  }
+}
+
+}  // namespace mp::explore

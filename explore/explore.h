@@ -1,0 +1,87 @@
+// explore/: searching a compiled policy for the messages that make its rules fire or
+// not, and for messages that break a promise about its verdicts — what `policyc fuzz`
+// does (docs/fuzzing.md).
+//
+//   auto c = mp::compiler::compile_file("policy.mp", {.keep_ir = true});
+//   mp::explore::FuzzReport r = mp::explore::fuzz(*c.module, *c.image, judge, {});
+//
+// The rules are read as formulas over a message model (the checked IR: every test a
+// pattern, set, net or comparison on a known field) and handed to the Z3 SMT solver
+// (Debian libz3): a model of "rule R fires" is written out as a message, envelope and
+// stated facts, and the real VM — the judge — confirms it. When the solver shows that
+// no message can satisfy a goal, the goal is impossible, with the reason.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/envelope.h"
+#include "vm/vm.h"
+
+namespace mp::compiler {
+struct IrModule;
+}
+
+namespace mp::explore {
+
+// A message policyc fuzz wrote: RFC 5322 text (LF line ends), the SMTP envelope and
+// the facts a policy test states for it (`.mptest` key and value: "spf", "pass").
+struct Witness {
+  std::string message;
+  runtime::Envelope envelope;
+  std::vector<std::pair<std::string, std::string>> facts;
+};
+
+// Runs a witness through the VM, tracing (vm::Verdict::trace filled): the judge of
+// every witness the solver proposes. May throw; the search then stops with the error.
+using Judge = std::function<vm::Verdict(const Witness&)>;
+
+struct FuzzOptions {
+  double budget_seconds = 60;          // wall time for the whole search
+  unsigned solver_timeout_ms = 10000;  // per solver query
+  double now = 0;                      // seconds since the epoch: rules past `until` never run
+};
+
+enum class GoalStatus {
+  Found,       // a witness made it happen in the VM
+  Impossible,  // the solver proved no message can (why says what stops it)
+  NotFound,    // neither (why says what was missing)
+  NotTried     // the budget ran out first
+};
+std::string_view goal_status_name(GoalStatus s);
+
+struct Goal {
+  GoalStatus status = GoalStatus::NotTried;
+  std::string why;   // Impossible and NotFound: the reason
+  int witness = -1;  // Found: index into FuzzReport::witnesses
+};
+
+struct RuleCoverage {
+  uint32_t rule = 0;  // index in the image
+  std::string stage, name, location;
+  Goal fire;      // a message on which the rule fires
+  Goal not_fire;  // a message that reaches the rule without its condition holding
+};
+
+struct FoundWitness {
+  Witness witness;
+  vm::Verdict verdict;  // the VM's, traced
+  std::string purpose;  // the goal it was made for: "stage.rule fires"
+};
+
+struct FuzzReport {
+  std::vector<RuleCoverage> rules;
+  std::vector<FoundWitness> witnesses;
+  // Fields whose tests the solver could only treat as unknown booleans.
+  std::vector<std::string> approximated;
+  size_t solver_queries = 0;
+  double seconds = 0;
+};
+
+// Throws std::runtime_error when the solver cannot be set up.
+FuzzReport fuzz(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
+                const FuzzOptions& options);
+
+}  // namespace mp::explore

@@ -1,0 +1,350 @@
+// The message as solver variables (model.h).
+#include "explore/model.h"
+
+#include <hs/hs.h>
+
+#include "compiler/sema.h"
+#include "explore/regex_smt.h"
+#include "vm/facts.h"
+
+namespace mp::explore {
+
+using vm::FieldId;
+
+// The shapes of what policyc fuzz writes: a run of characters from one class, with
+// characters it may not start or end with and texts it may not contain. Flat shapes
+// like these are what Z3's string solver is quick on. Printable ASCII without the
+// backslash (Z3 escapes it); header texts without leading or trailing blanks
+// (unfolding drops them).
+struct Shape {
+  const char* chars;  // a PCRE class
+  unsigned min_length = 0;
+  const char* edges = "";                    // characters it neither starts nor ends with
+  std::vector<const char*> not_inside = {};  // texts it does not contain
+  const char* inside = nullptr;              // a text it contains
+  unsigned max_length = 64;
+};
+constexpr unsigned kMaxTextLength = 256;  // header and body texts: room for a few literals
+namespace {
+
+const Shape kText{"[ -\\[\\]-~]", 0, " ", {}, nullptr, kMaxTextLength};
+const Shape kLowerText{"[ -@\\[\\]-~]", 0, " ", {}, nullptr, kMaxTextLength};
+const Shape kDisplayName{"[A-Za-z0-9 .-]", 0, " "};
+const Shape kLocal{"[a-z0-9_+.-]", 1, ".", {".."}};
+const Shape kDomain{"[a-z0-9.-]", 1, ".-", {"..", ".-", "-."}};
+const Shape kToken{"[A-Za-z0-9_-]", 1};
+const Shape kExtension{"[a-z0-9]", 1, "", {}, nullptr, 8};
+const Shape kMimeType{"[a-z0-9./+-]", 3, "/", {"//"}, "/"};
+const Shape kPath{"[a-z0-9/._-]", 0};
+const Shape kCountry{"[A-Z]", 2, "", {}, nullptr, 2};
+
+// The address fields of a mailbox collection: address, domain, local part.
+struct Mailbox {
+  FieldId address, domain, local;
+};
+std::optional<Mailbox> mailbox_of(FieldId f) {
+  static const Mailbox boxes[] = {
+      {FieldId::Sender, FieldId::SenderDomain, FieldId::SenderLocal},
+      {FieldId::FromAddress, FieldId::FromDomain, FieldId::FromLocal},
+      {FieldId::ToAddress, FieldId::ToDomain, FieldId::ToLocal},
+      {FieldId::CcAddress, FieldId::CcDomain, FieldId::CcLocal},
+      {FieldId::ReplyToAddress, FieldId::ReplyToDomain, FieldId::ReplyToLocal},
+      // recipients have no .local field: the local part is a hidden variable
+      {FieldId::Recipient, FieldId::RecipientDomain, FieldId::SenderList},
+  };
+  for (const auto& b : boxes) {
+    if (f == b.address || f == b.domain || f == b.local) return b;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string header_line_name(unsigned slot) {
+  return "X-Fuzz-" + std::to_string(slot + 1);
+}
+
+std::string presence_argument(FieldId field, const std::string& argument) {
+  return vm::field_info(field).collection == vm::Collection::Headers ? argument : std::string();
+}
+
+unsigned MessageModel::slots(vm::Collection c) const {
+  if (c == vm::Collection::Single) return 1;
+  auto it = slots_.find(c);
+  return it == slots_.end() ? 2 : it->second;
+}
+
+bool MessageModel::writable(FieldId f) {
+  switch (f) {
+    case FieldId::Sender:
+    case FieldId::SenderDomain:
+    case FieldId::SenderLocal:
+    case FieldId::Recipient:
+    case FieldId::RecipientDomain:
+    case FieldId::ClientIp:
+    case FieldId::Helo:
+    case FieldId::ClientAuthUser:
+    case FieldId::FromAddress:
+    case FieldId::FromDomain:
+    case FieldId::FromLocal:
+    case FieldId::FromDisplayName:
+    case FieldId::ToAddress:
+    case FieldId::ToDomain:
+    case FieldId::ToLocal:
+    case FieldId::ToDisplayName:
+    case FieldId::CcAddress:
+    case FieldId::CcDomain:
+    case FieldId::CcLocal:
+    case FieldId::CcDisplayName:
+    case FieldId::ReplyToAddress:
+    case FieldId::ReplyToDomain:
+    case FieldId::ReplyToLocal:
+    case FieldId::ReplyToDisplayName:
+    case FieldId::Subject:
+    case FieldId::HeaderValue:
+    case FieldId::HeaderLine:
+    case FieldId::Body:
+    case FieldId::Url:
+    case FieldId::UrlDomain:
+    case FieldId::AttachmentName:
+    case FieldId::AttachmentExtension:
+    case FieldId::AttachmentType:
+    case FieldId::AttachmentSize:
+    case FieldId::Size:
+    case FieldId::Spf:
+    case FieldId::Dkim:
+    case FieldId::Dmarc:
+    case FieldId::DmarcPolicy:
+    case FieldId::Fcrdns:
+    case FieldId::Av:
+    case FieldId::Country:
+    case FieldId::Dnsbl:
+    case FieldId::Dnswl:
+    case FieldId::Reputation:
+    case FieldId::NetReputation:
+    case FieldId::Bayes: return true;
+    default: return false;
+  }
+}
+
+bool MessageModel::modeled(FieldId f) const {
+  if (mode_ == Mode::Witness) return writable(f);
+  if (vm::several_values(f)) return false;  // one variable cannot hold two values
+  return true;
+}
+
+z3::expr MessageModel::variable(const std::string& name, const z3::sort& sort) {
+  return ctx_.constant((name + "!" + std::to_string(next_id_++)).c_str(), sort);
+}
+
+z3::expr& MessageModel::slot_presence(vm::Collection c, const std::string& argument, unsigned slot) {
+  auto& v = presence_[{c, argument}];
+  while (v.size() <= slot) {
+    if (c == vm::Collection::Single)
+      v.push_back(ctx_.bool_val(true));
+    else
+      v.push_back(variable("item." + std::string(vm::collection_names(c)) + argument, ctx_.bool_sort()));
+  }
+  return v[slot];
+}
+
+z3::expr MessageModel::present(FieldId field, const std::string& argument, unsigned slot) {
+  z3::expr item = slot_presence(vm::field_info(field).collection, presence_argument(field, argument), slot);
+  if (mode_ == Mode::Witness) return item;
+  // Proof: any value may be missing (an absent header, a number with no value).
+  z3::expr has = free_bool("has|" + std::to_string(static_cast<int>(field)) + "|" + argument + "|" +
+                           std::to_string(slot));
+  return has && item;
+}
+
+z3::expr MessageModel::count(vm::Collection c) {
+  auto it = counts_.find(c);
+  if (it != counts_.end()) return it->second;
+  z3::expr n = variable("count." + std::string(vm::collection_names(c)), ctx_.int_sort());
+  z3::expr present = ctx_.int_val(0);
+  for (unsigned k = 0; k < slots(c); ++k)
+    present = present + z3::ite(slot_presence(c, "", k), ctx_.int_val(1), ctx_.int_val(0));
+  constraints_.push_back(mode_ == Mode::Witness ? n == present : n >= present);
+  counts_.emplace(c, n);
+  return n;
+}
+
+z3::expr MessageModel::free_bool(const std::string& key) {
+  auto it = free_.find(key);
+  if (it != free_.end()) return it->second;
+  z3::expr b = variable("free", ctx_.bool_sort());
+  free_.emplace(key, b);
+  return b;
+}
+
+z3::expr MessageModel::text(const ValueKey& key) {
+  auto it = texts_.find(key);
+  if (it != texts_.end()) return it->second;
+  z3::expr v = text_variable(key);
+  texts_.emplace(key, v);
+  return v;
+}
+
+// A field that derives from others when writing: an address from its local part and
+// domain, an extension from the file name, a URL from its domain, a header line from
+// a name and a value.
+std::optional<z3::expr> MessageModel::derived_text(const ValueKey& key) {
+  auto part = [&](FieldId f) { return text({f, key.argument, key.slot}); };
+  auto hidden = [&](const std::string& what, const Shape& shape) {
+    ValueKey hidden_key{key.field, "\x01" + what + key.argument, key.slot};
+    auto it = texts_.find(hidden_key);
+    if (it != texts_.end()) return it->second;
+    z3::expr v = variable(what, ctx_.string_sort());
+    add_shape(v, shape);
+    texts_.emplace(hidden_key, v);
+    return v;
+  };
+  if (auto box = mailbox_of(key.field); box && key.field == box->address) {
+    z3::expr local = box->local == FieldId::SenderList ? hidden("rcpt.local", kLocal) : part(box->local);
+    return z3::concat(z3::concat(local, string_constant(ctx_, "@")), part(box->domain));
+  }
+  if (key.field == FieldId::AttachmentName) {
+    z3::expr base = hidden("attachment.base", kToken);
+    return z3::concat(z3::concat(base, string_constant(ctx_, ".")), part(FieldId::AttachmentExtension));
+  }
+  if (key.field == FieldId::Url) {
+    z3::expr path = hidden("url.path", kPath);
+    return z3::concat(z3::concat(string_constant(ctx_, "http://"), part(FieldId::UrlDomain)),
+                      z3::concat(string_constant(ctx_, "/"), path));
+  }
+  if (key.field == FieldId::HeaderLine) {
+    // A field of its own name per slot: one variable is much easier on the solver
+    // than a name and a value.
+    z3::expr value = hidden("header.value", kText);
+    return z3::concat(string_constant(ctx_, header_line_name(key.slot) + ": "), value);
+  }
+  return std::nullopt;
+}
+
+z3::expr MessageModel::text_variable(const ValueKey& key) {
+  if (mode_ == Mode::Witness) {
+    if (auto d = derived_text(key)) return *d;
+  }
+  z3::expr v = variable(std::string(vm::field_info(key.field).name), ctx_.string_sort());
+  if (mode_ == Mode::Witness) shape(key, v);
+  return v;
+}
+
+// What policyc fuzz can write for the field (Mode::Witness).
+void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
+  const Shape* pcre = compiler::field_is_caseless(key.field) ? &kLowerText : &kText;
+  switch (vm::field_info(key.field).kind) {
+    case vm::ValueKind::Domain: pcre = &kDomain; break;
+    case vm::ValueKind::Address: pcre = &kLocal; break;  // only hidden parts reach here
+    default: break;
+  }
+  if (auto box = mailbox_of(key.field); box && key.field == box->local) pcre = &kLocal;
+  switch (key.field) {
+    case FieldId::FromDisplayName:
+    case FieldId::ToDisplayName:
+    case FieldId::CcDisplayName:
+    case FieldId::ReplyToDisplayName: pcre = &kDisplayName; break;
+    case FieldId::AttachmentExtension: pcre = &kExtension; break;
+    case FieldId::AttachmentType: pcre = &kMimeType; break;
+    case FieldId::ClientAuthUser: pcre = &kToken; break;
+    default: break;
+  }
+  const auto& vocabulary = vm::field_vocabulary(key.field);
+  if (!vocabulary.empty()) {
+    z3::expr any = ctx_.bool_val(false);
+    for (std::string_view word : vocabulary) any = any || v == string_constant(ctx_, word);
+    string_constraints_.push_back(any);
+    return;
+  }
+  if (key.field == FieldId::Country) pcre = &kCountry;
+  add_shape(v, *pcre);
+}
+
+void MessageModel::add_shape(const z3::expr& v, const Shape& shape) {
+  auto& c = string_constraints_;
+  c.push_back(z3::in_re(v, z3::star(exact_language(ctx_, shape.chars))));
+  c.push_back(v.length() >= static_cast<int>(shape.min_length) &&
+              v.length() <= static_cast<int>(shape.max_length));
+  for (const char* e = shape.edges; *e; ++e) {
+    z3::expr edge = string_constant(ctx_, std::string(1, *e));
+    c.push_back(!z3::prefixof(edge, v) && !z3::suffixof(edge, v));
+  }
+  for (const char* text : shape.not_inside) c.push_back(!v.contains(string_constant(ctx_, text)));
+  if (shape.inside) c.push_back(v.contains(string_constant(ctx_, shape.inside)));
+}
+
+z3::expr MessageModel::string_test(const z3::expr& relation) {
+  if (mode_ == Mode::Prove) return relation;
+  z3::expr b = variable("str", ctx_.bool_sort());
+  string_tests_.emplace_back(b, relation);
+  return b;
+}
+
+void MessageModel::link_addresses() {
+  if (mode_ != Mode::Prove) return;
+  std::vector<std::pair<ValueKey, z3::expr>> addresses;
+  for (const auto& [key, value] : texts_) {
+    if (auto box = mailbox_of(key.field); box && key.field == box->address)
+      addresses.emplace_back(key, value);
+  }
+  for (const auto& [key, address] : addresses) {
+    ValueKey domain_key{mailbox_of(key.field)->domain, key.argument, key.slot};
+    auto it = texts_.find(domain_key);
+    if (it == texts_.end()) continue;
+    // vm/field_values.cpp: the domain is what follows the address's last '@'.
+    z3::expr local = variable("local", ctx_.string_sort());
+    z3::expr at = string_constant(ctx_, "@");
+    constraints_.push_back(z3::implies(present(key.field, key.argument, key.slot) && address.contains(at),
+                                       present(domain_key.field, key.argument, key.slot) &&
+                                           address == z3::concat(z3::concat(local, at), it->second) &&
+                                           !it->second.contains(at)));
+  }
+}
+
+void MessageModel::complete_for_writing() {
+  std::vector<ValueKey> keys;
+  for (const auto& [key, value] : texts_) keys.push_back(key);
+  for (const auto& [key, value] : numbers_) keys.push_back(key);
+  for (const ValueKey& key : keys) {
+    if (key.argument.starts_with('\x01')) continue;  // a hidden part
+    if (auto box = mailbox_of(key.field)) text({box->address, "", key.slot});
+    if (key.field == FieldId::AttachmentExtension || key.field == FieldId::AttachmentType ||
+        key.field == FieldId::AttachmentSize)
+      text({FieldId::AttachmentName, "", key.slot});
+    if (key.field == FieldId::UrlDomain) text({FieldId::Url, "", key.slot});
+  }
+}
+
+z3::expr MessageModel::number(const ValueKey& key) {
+  auto it = numbers_.find(key);
+  if (it != numbers_.end()) return it->second;
+  z3::expr v = variable(std::string(vm::field_info(key.field).name), ctx_.real_sort());
+  if (mode_ == Mode::Witness) {
+    if (key.field == FieldId::Size || key.field == FieldId::AttachmentSize) {
+      constraints_.push_back(v >= 0 && v <= 32 * 1024 * 1024 && z3::is_int(v));
+    } else if (key.field == FieldId::Bayes) {
+      constraints_.push_back(v >= 0 && v <= 1);
+    }
+  }
+  numbers_.emplace(key, v);
+  return v;
+}
+
+z3::expr MessageModel::ipv4(const ValueKey& key) {
+  auto it = ips_.find(key);
+  if (it != ips_.end()) return it->second;
+  z3::expr v = variable(std::string(vm::field_info(key.field).name), ctx_.bv_sort(32));
+  ips_.emplace(key, v);
+  return v;
+}
+
+z3::expr MessageModel::ip_is_v6(const ValueKey& key) {
+  if (mode_ == Mode::Witness) return ctx_.bool_val(false);  // fuzz writes IPv4 clients
+  auto it = v6_.find(key);
+  if (it != v6_.end()) return it->second;
+  z3::expr v = variable("v6", ctx_.bool_sort());
+  v6_.emplace(key, v);
+  return v;
+}
+
+}  // namespace mp::explore

@@ -1,0 +1,123 @@
+// explore-internal: a message and its envelope as solver variables.
+//
+// Each collection (recipients, From mailboxes, attachments, header fields of one name…)
+// has a fixed number of item slots, each with a presence bit and a value per field.
+// A test of "any value" is true when some present slot's value passes; `all` and
+// counts read the slots the same way. For a proof (Mode::Prove) every field is a
+// free variable, so that any real message has an assignment that gives every test the
+// value it has on that message (the slots hold one item per test that needs a
+// witness); what the model cannot state exactly is a free boolean. For a witness
+// (Mode::Witness) the values are restricted to what policyc fuzz can write into a
+// message, and fields that derive from others (from.address from from.local and
+// from.domain) are expressions over them.
+#pragma once
+
+#include <z3++.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "vm/fields.h"
+
+namespace mp::explore {
+
+struct Shape;  // model.cpp
+
+enum class Mode { Prove, Witness };
+
+// Where a value lives: the field, its argument (header name, DNS zone, …) and the slot.
+struct ValueKey {
+  vm::FieldId field = vm::FieldId::Subject;
+  std::string argument;
+  unsigned slot = 0;
+  auto operator<=>(const ValueKey&) const = default;
+};
+
+class MessageModel {
+ public:
+  MessageModel(z3::context& ctx, Mode mode)
+      : ctx_(ctx), mode_(mode), constraints_(ctx), string_constraints_(ctx) {}
+  z3::context& ctx() { return ctx_; }
+  Mode mode() const { return mode_; }
+
+  // Slots of a collection; set before the collection is first read (Single: 1).
+  void set_slots(vm::Collection c, unsigned n) { slots_[c] = n; }
+  unsigned slots(vm::Collection c) const;
+
+  // Whether `field` has a value model here (else its tests are free booleans), and
+  // whether policyc fuzz can write it into a message or an envelope or state it.
+  bool modeled(vm::FieldId field) const;
+  static bool writable(vm::FieldId field);
+
+  // Slot `slot` of the collection of `field` (the header fields named `argument` for
+  // a header test) holds an item.
+  z3::expr present(vm::FieldId field, const std::string& argument, unsigned slot);
+  // The value of a text, address or domain field (String), a number (Real) or an IP
+  // (32-bit vector, with ip_is_v6 for the addresses it does not hold).
+  z3::expr text(const ValueKey& key);
+  z3::expr number(const ValueKey& key);
+  z3::expr ipv4(const ValueKey& key);
+  z3::expr ip_is_v6(const ValueKey& key);
+  // Slot `slot` of collection `c` holds an item (any/all, counts).
+  z3::expr item(vm::Collection c, unsigned slot) { return slot_presence(c, "", slot); }
+  // How many items a collection has (Int); at least the present slots.
+  z3::expr count(vm::Collection c);
+  // A test the model does not state exactly, by a canonical key.
+  z3::expr free_bool(const std::string& key);
+
+  // Proof: ties each address to its domain where both are read (`sender is x@a.com`
+  // implies `sender.domain is a.com`), as the VM derives one from the other.
+  void link_addresses();
+
+  // Witness: adds what writing the message needs besides what the tests read (the
+  // address of a mailbox whose domain alone is tested, an attachment's file name).
+  void complete_for_writing();
+
+  // A relation between strings (a regex membership, an equality). For a proof it is
+  // the formula itself. For a witness it is a boolean standing for it (recorded in
+  // string_tests()): the search solves the boolean skeleton and the strings apart
+  // (explore.cpp), as the strings in one conjunction are far easier for the solver.
+  z3::expr string_test(const z3::expr& relation);
+  const std::vector<std::pair<z3::expr, z3::expr>>& string_tests() const { return string_tests_; }
+
+  // What every model must satisfy: counts (constraints) and, for a witness, the shapes
+  // of the values fuzz writes (string_constraints).
+  const z3::expr_vector& constraints() const { return constraints_; }
+  const z3::expr_vector& string_constraints() const { return string_constraints_; }
+
+  const std::map<ValueKey, z3::expr>& texts() const { return texts_; }
+  const std::map<ValueKey, z3::expr>& numbers() const { return numbers_; }
+  const std::map<ValueKey, z3::expr>& ips() const { return ips_; }
+  const std::map<std::pair<vm::Collection, std::string>, std::vector<z3::expr>>& presence() const {
+    return presence_;
+  }
+
+ private:
+  z3::expr variable(const std::string& name, const z3::sort& sort);
+  z3::expr& slot_presence(vm::Collection c, const std::string& argument, unsigned slot);
+  z3::expr text_variable(const ValueKey& key);
+  std::optional<z3::expr> derived_text(const ValueKey& key);
+  void shape(const ValueKey& key, const z3::expr& value);
+  void add_shape(const z3::expr& value, const Shape& shape);
+
+  z3::context& ctx_;
+  Mode mode_;
+  z3::expr_vector constraints_, string_constraints_;
+  std::vector<std::pair<z3::expr, z3::expr>> string_tests_;
+  std::map<vm::Collection, unsigned> slots_;
+  std::map<std::pair<vm::Collection, std::string>, std::vector<z3::expr>> presence_;
+  std::map<ValueKey, z3::expr> texts_, numbers_, ips_, v6_;
+  std::map<vm::Collection, z3::expr> counts_;
+  std::map<std::string, z3::expr> free_;
+  unsigned next_id_ = 0;
+};
+
+// The presence key of a field: header fields are items per header name, every other
+// collection's items are shared by its fields.
+std::string presence_argument(vm::FieldId field, const std::string& argument);
+
+// The name of the header field fuzz writes for slot `slot` of `header` (any field).
+std::string header_line_name(unsigned slot);
+
+}  // namespace mp::explore

@@ -1,0 +1,194 @@
+// Writing a witness (realize.h): the smallest message that carries the values the
+// model chose — only the header fields the policy reads, a text body, the
+// attachments as base64 parts — and the envelope and stated facts beside it.
+#include "explore/realize.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "runtime/ip.h"
+#include "vm/facts.h"
+
+namespace mp::explore {
+
+using vm::Collection;
+using vm::FieldId;
+
+namespace {
+
+class Writer {
+ public:
+  Writer(const MessageModel& model, const z3::model& skeleton, const z3::model& strings)
+      : m_(model), s_(skeleton), strings_(strings) {}
+
+  Witness write() {
+    Witness w;
+    envelope(w.envelope);
+    facts(w.facts);
+    w.message = message();
+    return w;
+  }
+
+ private:
+  bool item(Collection c, const std::string& argument, unsigned k) const {
+    if (c == Collection::Single) return true;
+    auto it = m_.presence().find({c, argument});
+    return it != m_.presence().end() && k < it->second.size() && s_.eval(it->second[k], true).is_true();
+  }
+  std::optional<std::string> text(FieldId f, const std::string& argument = "", unsigned k = 0) const {
+    auto it = m_.texts().find({f, argument, k});
+    if (it == m_.texts().end()) return std::nullopt;
+    return strings_.eval(it->second, true).get_string();
+  }
+  std::optional<double> number(FieldId f, const std::string& argument = "", unsigned k = 0) const {
+    auto it = m_.numbers().find({f, argument, k});
+    if (it == m_.numbers().end()) return std::nullopt;
+    z3::expr v = s_.eval(it->second, true);
+    double out = 0;
+    if (v.is_numeral()) out = std::stod(v.get_decimal_string(6));
+    return out;
+  }
+  std::optional<std::string> ip(FieldId f, const std::string& argument = "", unsigned k = 0) const {
+    auto it = m_.ips().find({f, argument, k});
+    if (it == m_.ips().end()) return std::nullopt;
+    uint64_t v = s_.eval(it->second, true).get_numeral_uint64();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", unsigned(v >> 24) & 255, unsigned(v >> 16) & 255,
+                  unsigned(v >> 8) & 255, unsigned(v) & 255);
+    return std::string(buf);
+  }
+  unsigned slots(Collection c) const { return m_.slots(c); }
+
+  void envelope(runtime::Envelope& e) const {
+    e.sender = text(FieldId::Sender).value_or("");
+    for (unsigned k = 0; k < slots(Collection::Recipients); ++k) {
+      if (!item(Collection::Recipients, "", k)) continue;
+      if (auto r = text(FieldId::Recipient, "", k)) e.recipients.push_back(*r);
+    }
+    if (e.recipients.empty()) e.recipients.push_back("postmaster@example.net");
+    e.client_ip = runtime::IpAddress::parse(ip(FieldId::ClientIp).value_or("192.0.2.1"));
+    e.helo = text(FieldId::Helo).value_or("mail.example.net");
+    e.auth_user = text(FieldId::ClientAuthUser).value_or("");
+  }
+
+  void facts(std::vector<std::pair<std::string, std::string>>& out) const {
+    for (const auto& [key, value] : m_.texts()) {
+      if (vm::is_fact(key.field) && !key.argument.starts_with('\x01'))
+        out.emplace_back(vm::field_label(key.field, key.argument), strings_.eval(value, true).get_string());
+    }
+    for (const auto& [key, value] : m_.numbers()) {
+      if (!vm::is_fact(key.field)) continue;
+      std::ostringstream v;
+      v << *number(key.field, key.argument, key.slot);
+      out.emplace_back(vm::field_label(key.field, key.argument), v.str());
+    }
+    for (const auto& [key, value] : m_.ips()) {
+      if (vm::is_fact(key.field))
+        out.emplace_back(vm::field_label(key.field, key.argument), *ip(key.field, key.argument));
+    }
+  }
+
+  std::string mailboxes(Collection c, FieldId address, FieldId display) const {
+    std::string out;
+    for (unsigned k = 0; k < slots(c); ++k) {
+      if (!item(c, "", k)) continue;
+      auto a = text(address, "", k);
+      if (!a) continue;
+      std::string name = text(display, "", k).value_or("");
+      out += (out.empty() ? "" : ", ") + (name.empty() ? *a : "\"" + name + "\" <" + *a + ">");
+    }
+    return out;
+  }
+
+  std::string headers() const {
+    std::string h;
+    struct Box {
+      const char* name;
+      Collection c;
+      FieldId address, display;
+    };
+    static const Box boxes[] = {
+        {"From", Collection::From, FieldId::FromAddress, FieldId::FromDisplayName},
+        {"To", Collection::To, FieldId::ToAddress, FieldId::ToDisplayName},
+        {"Cc", Collection::Cc, FieldId::CcAddress, FieldId::CcDisplayName},
+        {"Reply-To", Collection::ReplyTo, FieldId::ReplyToAddress, FieldId::ReplyToDisplayName}};
+    for (const Box& b : boxes) {
+      std::string list = mailboxes(b.c, b.address, b.display);
+      if (!list.empty()) h += std::string(b.name) + ": " + list + "\n";
+    }
+    if (auto subject = text(FieldId::Subject)) h += "Subject: " + *subject + "\n";
+    for (const auto& [key, value] : m_.texts()) {
+      if (key.field == FieldId::HeaderValue && item(Collection::Headers, key.argument, key.slot))
+        h += key.argument + ": " + strings_.eval(value, true).get_string() + "\n";
+      if (key.field == FieldId::HeaderLine && key.argument.empty() && item(Collection::Headers, "", key.slot))
+        h += strings_.eval(value, true).get_string() + "\n";
+    }
+    return h;
+  }
+
+  std::string body() const {
+    std::string b = text(FieldId::Body).value_or("");
+    for (unsigned k = 0; k < slots(Collection::Urls); ++k) {
+      if (!item(Collection::Urls, "", k)) continue;
+      if (auto u = text(FieldId::Url, "", k)) b += (b.empty() ? "" : "\n") + *u;
+    }
+    return b + "\n";
+  }
+
+  std::string attachments(const std::string& boundary) const {
+    std::string out;
+    for (unsigned k = 0; k < slots(Collection::Attachments); ++k) {
+      if (!item(Collection::Attachments, "", k)) continue;
+      std::string name = text(FieldId::AttachmentName, "", k).value_or("file" + std::to_string(k) + ".bin");
+      std::string type = text(FieldId::AttachmentType, "", k).value_or("application/octet-stream");
+      auto size = static_cast<size_t>(number(FieldId::AttachmentSize, "", k).value_or(3));
+      out += "--" + boundary + "\nContent-Type: " + type + "; name=\"" + name +
+             "\"\nContent-Disposition: attachment; filename=\"" + name +
+             "\"\nContent-Transfer-Encoding: base64\n\n" + base64_of_zeros(size) + "\n";
+    }
+    return out;
+  }
+
+  // `size` bytes of 'A' in base64, 76 characters a line.
+  static std::string base64_of_zeros(size_t size) {
+    std::string encoded;
+    size_t full = size / 3;
+    encoded.reserve(full * 4 + 4);
+    for (size_t i = 0; i < full; ++i) encoded += "QUFB";
+    if (size % 3 == 1) encoded += "QQ==";
+    if (size % 3 == 2) encoded += "QUE=";
+    std::string out;
+    for (size_t i = 0; i < encoded.size(); i += 76) out += encoded.substr(i, 76) + "\n";
+    return out;
+  }
+
+  std::string message() const {
+    std::string attached = attachments("=-fuzz-=");
+    std::string msg = headers();
+    if (attached.empty()) {
+      msg += "\n" + body();
+    } else {
+      msg +=
+          "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"=-fuzz-=\"\n\n--=-fuzz-=\n"
+          "Content-Type: text/plain\n\n" +
+          body() + attached + "--=-fuzz-=--\n";
+    }
+    if (auto size = number(FieldId::Size)) {
+      // Blank lines at the end of the text reach the size without changing what it says.
+      if (msg.size() < *size) msg += std::string(static_cast<size_t>(*size) - msg.size(), '\n');
+    }
+    return msg;
+  }
+
+  const MessageModel& m_;
+  const z3::model& s_;
+  const z3::model& strings_;
+};
+
+}  // namespace
+
+Witness realize(const MessageModel& model, const z3::model& skeleton, const z3::model& strings) {
+  return Writer(model, skeleton, strings).write();
+}
+
+}  // namespace mp::explore

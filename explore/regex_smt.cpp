@@ -1,0 +1,443 @@
+// PCRE → Z3 regular expressions (regex_smt.h). Character sets are built as 256-bit
+// sets of bytes first, so that case folding, negation and `.` are exact set
+// operations, then written as unions of Z3 ranges.
+#include "explore/regex_smt.h"
+
+#include <hs/hs.h>
+
+#include <bitset>
+#include <cctype>
+#include <cstdio>
+
+namespace mp::explore {
+
+namespace {
+
+using Bytes = std::bitset<256>;
+
+z3::sort regex_sort(z3::context& ctx) {
+  z3::sort s = ctx.string_sort();
+  return ctx.re_sort(s);
+}
+
+// The union of `v`; the empty language for none.
+z3::expr re_union(z3::context& ctx, const z3::expr_vector& v) {
+  if (v.empty()) return z3::re_empty(regex_sort(ctx));
+  if (v.size() == 1) return v[0];
+  std::vector<Z3_ast> args;
+  for (unsigned i = 0; i < v.size(); ++i) args.push_back(v[i]);
+  Z3_ast r = Z3_mk_re_union(ctx, static_cast<unsigned>(args.size()), args.data());
+  ctx.check_error();
+  return z3::expr(ctx, r);
+}
+
+std::string escaped(std::string_view bytes) {
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (std::isalnum(c) || c == ' ') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "\\u{%x}", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+Bytes with_other_case(Bytes set) {
+  for (int c = 'a'; c <= 'z'; ++c) {
+    if (set[c] || set[c - 32]) set.set(c).set(c - 32);
+  }
+  return set;
+}
+
+Bytes range(int lo, int hi) {
+  Bytes b;
+  for (int c = lo; c <= hi; ++c) b.set(c);
+  return b;
+}
+
+Bytes digits() {
+  return range('0', '9');
+}
+Bytes words() {
+  return range('a', 'z') | range('A', 'Z') | digits() | range('_', '_');
+}
+Bytes spaces() {
+  Bytes b;
+  for (char c : std::string_view(" \t\n\r\f\v")) b.set(static_cast<unsigned char>(c));
+  return b;
+}
+
+class Parser {
+ public:
+  Parser(z3::context& ctx, const vm::PatternInfo& p)
+      : ctx_(ctx),
+        s_(p.expression),
+        caseless_(p.hs_flags & HS_FLAG_CASELESS),
+        dotall_(p.hs_flags & HS_FLAG_DOTALL),
+        multiline_(p.hs_flags & HS_FLAG_MULTILINE),
+        utf8_(p.hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP)) {}
+
+  // exact: the pattern must match the whole value and has no anchors (witness shapes).
+  std::optional<z3::expr> language(bool exact = false) {
+    z3::expr_vector branches(ctx_);
+    do {
+      bool start = false, end = false;
+      if (peek() == '^') {
+        ++i_;
+        start = true;
+        start_or_end_ = true;
+      } else if (s_.substr(i_, 2) == "\\A") {
+        i_ += 2;
+        start = true;
+      }
+      auto body = sequence(0, &end);
+      if (!body) return std::nullopt;
+      if (exact) {
+        if (start || end) return std::nullopt;
+        branches.push_back(*body);
+        continue;
+      }
+      z3::expr full = z3::re_full(regex_sort(ctx_));
+      z3::expr tail = end ? (strict_end_ ? epsilon() : z3::option(lit("\n"))) : full;
+      branches.push_back(start ? z3::concat(*body, tail) : z3::concat(z3::concat(full, *body), tail));
+    } while (take('|'));
+    if (i_ != s_.size() || ((start_or_end_ && multiline_) || (wide_ && utf8_))) return std::nullopt;
+    return alternatives(branches);
+  }
+
+ private:
+  int peek() const { return i_ < s_.size() ? static_cast<unsigned char>(s_[i_]) : -1; }
+  bool take(char c) {
+    if (peek() != static_cast<unsigned char>(c)) return false;
+    ++i_;
+    return true;
+  }
+  z3::expr lit(std::string_view bytes) { return z3::to_re(string_constant(ctx_, bytes)); }
+  z3::expr epsilon() { return lit(""); }
+  z3::expr alternatives(const z3::expr_vector& v) { return re_union(ctx_, v); }
+  z3::expr set_language(Bytes set) {
+    if (caseless_) set = with_other_case(set);
+    if (set.count() == 1) {
+      char c = static_cast<char>(set._Find_first());
+      return lit({&c, 1});
+    }
+    z3::expr_vector parts(ctx_);
+    for (int c = 0; c < 256;) {
+      if (!set[c]) {
+        ++c;
+        continue;
+      }
+      int hi = c;
+      while (hi + 1 < 256 && set[hi + 1]) ++hi;
+      char lo_ch = static_cast<char>(c), hi_ch = static_cast<char>(hi);
+      Z3_ast r = Z3_mk_re_range(ctx_, string_constant(ctx_, {&lo_ch, 1}), string_constant(ctx_, {&hi_ch, 1}));
+      ctx_.check_error();
+      parts.push_back(z3::expr(ctx_, r));
+      c = hi + 1;
+    }
+    return alternatives(parts);
+  }
+
+  // Items up to `|`, `)` or the end. `end` (top level only): a `$` closed the branch.
+  std::optional<z3::expr> sequence(int depth, bool* end) {
+    z3::expr seq = epsilon();
+    while (i_ < s_.size() && peek() != '|' && peek() != ')') {
+      if (s_.substr(i_, 2) == "\\z" && depth == 0 && (i_ + 2 == s_.size() || s_[i_ + 2] == '|')) {
+        i_ += 2;
+        *end = true;
+        strict_end_ = true;  // \z: the very end, no final newline allowed
+        break;
+      }
+      if (peek() == '$') {
+        ++i_;
+        start_or_end_ = true;
+        if (depth > 0 || (i_ < s_.size() && peek() != '|')) return std::nullopt;
+        *end = true;
+        break;
+      }
+      auto item = atom(depth);
+      if (!item) return std::nullopt;
+      auto repeated = quantified(*item);
+      if (!repeated) return std::nullopt;
+      seq = z3::concat(seq, *repeated);
+    }
+    return seq;
+  }
+
+  std::optional<z3::expr> group(int depth) {
+    if (take('?')) {
+      if (take(':')) {
+      } else if (take('<') || (take('P') && take('<'))) {
+        if (peek() == '=' || peek() == '!') return std::nullopt;  // look-behind
+        while (i_ < s_.size() && s_[i_] != '>') ++i_;
+        if (!take('>')) return std::nullopt;
+      } else {
+        return std::nullopt;  // look-ahead, options, recursion, comments
+      }
+    }
+    z3::expr_vector branches(ctx_);
+    do {
+      bool end = false;
+      auto b = sequence(depth + 1, &end);
+      if (!b) return std::nullopt;
+      branches.push_back(*b);
+    } while (take('|'));
+    if (!take(')')) return std::nullopt;
+    return alternatives(branches);
+  }
+
+  std::optional<z3::expr> atom(int depth) {
+    int c = peek();
+    ++i_;
+    switch (c) {
+      case '(': return group(depth);
+      case '[': {
+        auto set = char_class();
+        if (!set) return std::nullopt;
+        return set_language(*set);
+      }
+      case '.': {
+        wide_ = true;
+        Bytes any;
+        any.set();
+        if (!dotall_) any.reset('\n');
+        return set_language(any);
+      }
+      case '\\': {
+        auto set = escape(false);
+        if (!set) return std::nullopt;
+        return set_language(*set);
+      }
+      case '^': start_or_end_ = true; return std::nullopt;  // not at the start of a branch
+      case '*':
+      case '+':
+      case '?': return std::nullopt;  // nothing to repeat
+      default: {
+        if (c >= 0x80) wide_ = true;
+        Bytes b;
+        b.set(static_cast<size_t>(c));
+        return set_language(b);
+      }
+    }
+  }
+
+  // After a backslash; `in_class`: \b is a backspace there. Sets wide_ for the negated
+  // shorthand classes (they match bytes of multi-byte characters too).
+  std::optional<Bytes> escape(bool in_class) {
+    int c = peek();
+    if (c < 0) return std::nullopt;
+    ++i_;
+    Bytes b;
+    switch (c) {
+      case 'd': return digits();
+      case 'w': return words();
+      case 's': return spaces();
+      case 'D': wide_ = true; return ~digits();
+      case 'W': wide_ = true; return ~words();
+      case 'S': wide_ = true; return ~spaces();
+      case 't': return b.set('\t');
+      case 'n': return b.set('\n');
+      case 'r': return b.set('\r');
+      case 'f': return b.set('\f');
+      case 'v': return b.set('\v');
+      case 'e': return b.set(27);
+      case 'a': return b.set(7);
+      case 'b':
+        if (in_class) return b.set(8);
+        return std::nullopt;
+      case 'x': {
+        if (peek() == '{') return std::nullopt;
+        int value = 0, n = 0;
+        while (n < 2 && std::isxdigit(peek())) {
+          value = value * 16 + (std::isdigit(peek()) ? peek() - '0' : std::tolower(peek()) - 'a' + 10);
+          ++i_;
+          ++n;
+        }
+        if (value >= 0x80) wide_ = true;
+        return b.set(static_cast<size_t>(value));
+      }
+      default:
+        if (std::isalnum(c)) return std::nullopt;  // \b \A \z \p{…} \1 \Q …: not translated
+        return b.set(static_cast<size_t>(c));
+    }
+  }
+
+  std::optional<Bytes> char_class() {
+    Bytes set;
+    bool negated = take('^');
+    bool first = true;
+    while (i_ < s_.size() && (first || peek() != ']')) {
+      first = false;
+      if (peek() == '[' && i_ + 1 < s_.size() &&
+          (s_[i_ + 1] == ':' || s_[i_ + 1] == '=' || s_[i_ + 1] == '.'))
+        return std::nullopt;  // POSIX classes
+      std::optional<Bytes> item;
+      int lo = -1;
+      if (take('\\')) {
+        item = escape(true);
+        if (!item) return std::nullopt;
+        if (item->count() == 1) lo = static_cast<int>(item->_Find_first());
+      } else {
+        lo = peek();
+        ++i_;
+        item = Bytes().set(static_cast<size_t>(lo));
+        if (lo >= 0x80) wide_ = true;
+      }
+      if (lo >= 0 && peek() == '-' && i_ + 1 < s_.size() && s_[i_ + 1] != ']') {
+        ++i_;
+        int hi;
+        if (take('\\')) {
+          auto e = escape(true);
+          if (!e || e->count() != 1) return std::nullopt;
+          hi = static_cast<int>(e->_Find_first());
+        } else {
+          hi = peek();
+          ++i_;
+        }
+        if (hi < lo) return std::nullopt;
+        if (hi >= 0x80) wide_ = true;
+        item = range(lo, hi);
+      }
+      set |= *item;
+    }
+    if (!take(']')) return std::nullopt;
+    if (negated) {
+      wide_ = true;
+      return ~(caseless_ ? with_other_case(set) : set);
+    }
+    return set;
+  }
+
+  std::optional<z3::expr> quantified(z3::expr item) {
+    unsigned lo = 0, hi = 0;
+    bool bounded = true;
+    size_t save = i_;
+    if (take('*')) {
+      bounded = false;
+    } else if (take('+')) {
+      lo = 1;
+      bounded = false;
+    } else if (take('?')) {
+      hi = 1;
+    } else if (take('{')) {
+      if (!number(lo)) {
+        i_ = save;  // a literal `{`
+        return item;
+      }
+      hi = lo;
+      if (take(',')) {
+        if (peek() == '}')
+          bounded = false;
+        else if (!number(hi))
+          return std::nullopt;
+      }
+      if (!take('}') || (bounded && hi < lo)) {
+        i_ = save;
+        return item;
+      }
+    } else {
+      return item;
+    }
+    if (take('+')) return std::nullopt;  // possessive: a different language
+    take('?');                           // lazy: the same language
+    if (!bounded && lo == 0) return z3::star(item);
+    if (!bounded && lo == 1) return z3::plus(item);
+    Z3_ast r = bounded ? Z3_mk_re_loop(ctx_, item, lo, hi) : Z3_mk_re_loop(ctx_, item, lo, 0);
+    ctx_.check_error();
+    z3::expr loop(ctx_, r);
+    if (!bounded) loop = z3::concat(loop, z3::star(item));
+    return loop;
+  }
+
+  bool number(unsigned& out) {
+    if (!std::isdigit(peek())) return false;
+    out = 0;
+    while (std::isdigit(peek())) {
+      out = out * 10 + static_cast<unsigned>(peek() - '0');
+      if (out > 10000) return false;
+      ++i_;
+    }
+    return true;
+  }
+
+  z3::context& ctx_;
+  std::string_view s_;
+  size_t i_ = 0;
+  bool caseless_, dotall_, multiline_, utf8_;
+  bool strict_end_ = false;
+  bool start_or_end_ = false;  // the pattern has ^ or $ (meant per line under MULTILINE)
+  bool wide_ = false;          // it has something that reads UTF-8 differently from bytes
+};
+
+}  // namespace
+
+z3::expr string_constant(z3::context& ctx, std::string_view bytes) {
+  Z3_ast r = Z3_mk_string(ctx, escaped(bytes).c_str());
+  ctx.check_error();
+  return z3::expr(ctx, r);
+}
+
+std::optional<z3::expr> pattern_language(z3::context& ctx, const vm::PatternInfo& pattern) {
+  return Parser(ctx, pattern).language();
+}
+
+std::optional<LiteralPattern> literal_pattern(const vm::PatternInfo& p) {
+  if (p.literal_length == 0 || (p.hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP))) return std::nullopt;
+  std::string_view e = p.expression;
+  LiteralPattern out;
+  out.caseless = p.hs_flags & HS_FLAG_CASELESS;
+  if (e.starts_with("\\A")) {
+    out.anchored_start = true;
+    e.remove_prefix(2);
+  }
+  if (e.ends_with("\\z")) {
+    out.anchored_end = true;
+    e.remove_suffix(2);
+  }
+  for (size_t i = 0; i < e.size();) {
+    if (std::isalnum(static_cast<unsigned char>(e[i]))) {
+      out.bytes += e[i++];
+    } else if (e.substr(i, 2) == "\\x" && i + 4 <= e.size()) {
+      out.bytes += static_cast<char>(std::stoi(std::string(e.substr(i + 2, 2)), nullptr, 16));
+      i += 4;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+z3::expr exact_language(z3::context& ctx, std::string_view pcre) {
+  vm::PatternInfo p;
+  p.expression = std::string(pcre);
+  auto language = Parser(ctx, p).language(true);
+  if (!language) throw std::logic_error("not a translatable shape: " + p.expression);
+  return *language;
+}
+
+z3::expr words_language(z3::context& ctx, const std::vector<std::string>& words, bool caseless) {
+  z3::expr_vector alternatives(ctx);
+  for (const auto& w : words) {
+    if (!caseless) {
+      alternatives.push_back(z3::to_re(string_constant(ctx, w)));
+      continue;
+    }
+    z3::expr seq = z3::to_re(string_constant(ctx, ""));
+    for (unsigned char c : w) {
+      std::string one(1, static_cast<char>(c));
+      std::string other = one;
+      if (std::isalpha(c)) other[0] = static_cast<char>(std::islower(c) ? std::toupper(c) : std::tolower(c));
+      z3::expr_vector cases(ctx);
+      cases.push_back(z3::to_re(string_constant(ctx, one)));
+      if (other != one) cases.push_back(z3::to_re(string_constant(ctx, other)));
+      seq = z3::concat(seq, re_union(ctx, cases));
+    }
+    alternatives.push_back(seq);
+  }
+  return re_union(ctx, alternatives);
+}
+
+}  // namespace mp::explore

@@ -1,0 +1,43 @@
+// explore-internal: what a pattern of the image matches, as a Z3 regular expression
+// over the whole value (SMT-LIB's theory of strings), for the subset of PCRE whose
+// language Z3 can state exactly: literals, classes, `.`, groups, alternation, the
+// repeats, and ^/$ at the ends. Look-around, back-references, \b, inline options and
+// possessive repeats are not translated: the caller then treats the test as a free
+// boolean, which keeps every proof sound (it only loses precision).
+#pragma once
+
+#include <z3++.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vm/image.h"
+
+namespace mp::explore {
+
+// A Z3 string constant holding exactly `bytes` (each byte one character, 0–255).
+z3::expr string_constant(z3::context& ctx, std::string_view bytes);
+
+// The set of values in which `pattern` finds a match (Hyperscan/PCRE2 search
+// semantics: unanchored unless the pattern says ^ or $), or nullopt when the pattern
+// is outside the translated subset.
+std::optional<z3::expr> pattern_language(z3::context& ctx, const vm::PatternInfo& pattern);
+
+// A pattern the compiler wrote for `contains`/`starts with`/`ends with`/`is` of a
+// literal (PatternInfo::literal_length): the solver reasons about str.contains,
+// str.prefixof and str.suffixof far better than about the equivalent regex.
+struct LiteralPattern {
+  std::string bytes;
+  bool anchored_start = false, anchored_end = false, caseless = false;
+};
+std::optional<LiteralPattern> literal_pattern(const vm::PatternInfo& pattern);
+
+// The values `pcre` (no anchors, no flags) matches as a whole; throws std::logic_error
+// when it is outside the translated subset (a programming error).
+z3::expr exact_language(z3::context& ctx, std::string_view pcre);
+
+// Every value equal to one of `words`, ignoring ASCII case when `caseless`.
+z3::expr words_language(z3::context& ctx, const std::vector<std::string>& words, bool caseless);
+
+}  // namespace mp::explore

@@ -1,0 +1,209 @@
+// The string half of a witness search (strings.h).
+#include "explore/strings.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <unordered_set>
+
+namespace mp::explore {
+
+namespace {
+
+// The uninterpreted constants (the model's variables) in `e`.
+void variables(const z3::expr& e, std::vector<z3::expr>& out, std::unordered_set<unsigned>& seen) {
+  if (!seen.insert(e.id()).second) return;
+  if (e.is_const() && e.decl().decl_kind() == Z3_OP_UNINTERPRETED) {
+    out.push_back(e);
+    return;
+  }
+  if (!e.is_app()) return;
+  for (unsigned i = 0; i < e.num_args(); ++i) variables(e.arg(i), out, seen);
+}
+
+std::vector<z3::expr> variables(const z3::expr& e) {
+  std::vector<z3::expr> out;
+  std::unordered_set<unsigned> seen;
+  variables(e, out, seen);
+  return out;
+}
+
+class UnionFind {
+ public:
+  unsigned add() {
+    parent_.push_back(static_cast<unsigned>(parent_.size()));
+    return parent_.back();
+  }
+  unsigned find(unsigned x) {
+    while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
+    return x;
+  }
+  void join(unsigned a, unsigned b) { parent_[find(a)] = find(b); }
+
+ private:
+  std::vector<unsigned> parent_;
+};
+
+}  // namespace
+
+struct StringSolver::Group {
+  explicit Group(z3::context& ctx) : shapes(ctx) {}
+  z3::expr_vector shapes;
+  struct Tracker {
+    z3::expr test, relation, yes, no;
+  };
+  std::vector<Tracker> trackers;
+  std::vector<z3::expr> variables;
+  // Choices solved before (most rounds change one group's): the values, or the clause.
+  std::map<std::vector<bool>, std::vector<std::pair<z3::func_decl, z3::expr>>> solved;
+  std::map<std::vector<bool>, z3::expr> refuted;
+};
+
+StringSolver::~StringSolver() = default;
+
+StringSolver::StringSolver(z3::context& ctx, const MessageModel& model, unsigned timeout_ms)
+    : ctx_(ctx), timeout_ms_(timeout_ms), model_(ctx) {
+  // Each constraint and test joins the groups of its variables.
+  std::vector<z3::expr> items;
+  for (const auto& c : model.string_constraints()) items.push_back(c);
+  for (const auto& [test, relation] : model.string_tests()) items.push_back(relation);
+  UnionFind sets;
+  std::map<unsigned, unsigned> set_of;  // variable id → set
+  std::vector<std::vector<z3::expr>> item_vars;
+  std::vector<z3::expr> all_vars;
+  for (const auto& item : items) {
+    item_vars.push_back(variables(item));
+    std::optional<unsigned> first;
+    for (const auto& v : item_vars.back()) {
+      auto [it, fresh] = set_of.try_emplace(v.id(), 0);
+      if (fresh) {
+        it->second = sets.add();
+        all_vars.push_back(v);
+      }
+      if (first) sets.join(it->second, *first);
+      first = sets.find(it->second);
+    }
+  }
+  std::map<unsigned, Group*> by_root;
+  auto group_of = [&](const std::vector<z3::expr>& vars) -> Group* {
+    unsigned root = vars.empty() ? UINT32_MAX : sets.find(set_of.at(vars.front().id()));
+    auto [it, fresh] = by_root.try_emplace(root, nullptr);
+    if (fresh) {
+      groups_.push_back(std::make_unique<Group>(ctx_));
+      it->second = groups_.back().get();
+    }
+    return it->second;
+  };
+  for (const auto& v : all_vars) group_of({v})->variables.push_back(v);
+  const size_t shapes = model.string_constraints().size();
+  for (size_t i = 0; i < items.size(); ++i) {
+    Group* g = group_of(item_vars[i]);
+    if (i < shapes) {
+      g->shapes.push_back(items[i]);
+      continue;
+    }
+    const z3::expr& test = model.string_tests()[i - shapes].first;
+    std::string n = std::to_string(i);
+    z3::expr yes = ctx_.bool_const(("yes!" + n).c_str()), no = ctx_.bool_const(("no!" + n).c_str());
+    g->trackers.push_back({test, items[i], yes, no});
+  }
+}
+
+z3::solver StringSolver::fresh_solver(const char* engine, unsigned timeout_ms) const {
+  z3::solver s(ctx_);
+  z3::params p(ctx_);
+  p.set("timeout", timeout_ms);
+  p.set("string_solver", ctx_.str_symbol(engine));
+  s.set(p);
+  return s;
+}
+
+// A fresh solver for each choice: Z3's string solver stalls on check(assumptions)
+// and after earlier checks where a fresh one answers at once.
+z3::check_result StringSolver::solve(const z3::model& skeleton, std::vector<z3::expr>& lemmas,
+                                     std::vector<z3::expr>& given_up) {
+  model_ = z3::model(ctx_);
+  bool unknown = false, refuted = false;
+  for (auto& g : groups_) {
+    std::vector<bool> holds;
+    for (const auto& t : g->trackers) holds.push_back(skeleton.eval(t.test, true).is_true());
+    if (auto it = g->refuted.find(holds); it != g->refuted.end()) {
+      refuted = true;
+      lemmas.push_back(it->second);
+      continue;
+    }
+    auto it = g->solved.find(holds);
+    if (it == g->solved.end()) {
+      z3::check_result r = solve_group(*g, holds);
+      if (r == z3::unsat) {
+        refuted = true;
+        lemmas.push_back(g->refuted.at(holds));
+        continue;
+      }
+      if (r == z3::unknown) {
+        unknown = true;
+        given_up.push_back(choice_clause(*g, holds));
+        continue;
+      }
+      it = g->solved.find(holds);
+    }
+    for (auto& [decl, value] : it->second) model_.add_const_interp(decl, value);
+  }
+  return refuted ? z3::unsat : unknown ? z3::unknown : z3::sat;
+}
+
+// Rules out exactly this choice of the group's tests.
+z3::expr StringSolver::choice_clause(const Group& g, const std::vector<bool>& holds) const {
+  z3::expr_vector differ(ctx_);
+  for (size_t i = 0; i < g.trackers.size(); ++i)
+    differ.push_back(holds[i] ? !g.trackers[i].test : g.trackers[i].test);
+  return z3::mk_or(differ);
+}
+
+// Z3 4.8's two string engines fail on different problems (seq on a contains beside
+// two not-contains, z3str3 on others): seq first for a short while, then z3str3.
+z3::check_result StringSolver::solve_group(Group& g, const std::vector<bool>& holds) const {
+  for (const char* engine : {"seq", "z3str3"}) {
+    z3::solver s = fresh_solver(engine, engine[0] == 's' ? std::min(timeout_ms_, 500u) : timeout_ms_);
+    s.add(g.shapes);
+    for (size_t i = 0; i < g.trackers.size(); ++i)
+      s.add(holds[i] ? g.trackers[i].relation : !g.trackers[i].relation);
+    z3::check_result r = s.check();
+    if (r == z3::sat) {
+      z3::model m = s.get_model();
+      auto& values = g.solved[holds];
+      for (auto& v : g.variables) values.emplace_back(v.decl(), m.eval(v, true));
+      return r;
+    }
+    if (r == z3::unsat) {
+      g.refuted.emplace(holds, refutation(g, holds));
+      return r;
+    }
+  }
+  return z3::unknown;
+}
+
+// The clause that rules out this choice: from the unsat core of the tests when the
+// solver finds one, else the whole choice.
+z3::expr StringSolver::refutation(const Group& g, const std::vector<bool>& holds) const {
+  z3::solver s = fresh_solver("seq", timeout_ms_);
+  s.add(g.shapes);
+  z3::expr_vector choice(ctx_);
+  for (size_t i = 0; i < g.trackers.size(); ++i) {
+    const auto& t = g.trackers[i];
+    s.add(z3::implies(t.yes, t.relation));
+    s.add(z3::implies(t.no, !t.relation));
+    choice.push_back(holds[i] ? t.yes : t.no);
+  }
+  z3::expr_vector core = s.check(choice) == z3::unsat ? s.unsat_core() : choice;
+  z3::expr_vector differ(ctx_);
+  for (unsigned i = 0; i < core.size(); ++i) {
+    for (const auto& t : g.trackers) {
+      if (z3::eq(core[i], t.yes)) differ.push_back(!t.test);
+      if (z3::eq(core[i], t.no)) differ.push_back(t.test);
+    }
+  }
+  return z3::mk_or(differ);
+}
+
+}  // namespace mp::explore

@@ -1,0 +1,56 @@
+// policyc fuzz end to end: the example policy's rules all get witnesses, written as
+// .eml files and a fuzz.mptest that `policyc test` replays green; a rule no message
+// can fire is reported with the reason.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/e2e_util.h"
+
+namespace mp::e2e {
+namespace {
+
+TEST(FuzzCli, WidgetWitnessesReplayThroughPolicycTest) {
+  TempDir out;
+  RunResult fuzz = run_policyc({"fuzz", std::string(MP_SOURCE_DIR) + "/examples/widget/policy.mp", "--out",
+                                out.path().string(), "--format", "json", "--budget", "300"});
+  ASSERT_EQ(fuzz.status, 0) << describe(fuzz);
+  auto report = nlohmann::json::parse(fuzz.out);
+  for (const auto& rule : report["rules"]) {
+    for (const char* goal : {"fire", "not_fire"}) {
+      EXPECT_EQ(rule[goal]["status"], "found")
+          << rule["stage"] << "." << rule["name"] << " " << goal << ": " << rule[goal].value("why", "");
+    }
+  }
+  EXPECT_EQ(report["summary"]["rules"], 12);
+  ASSERT_TRUE(std::filesystem::exists(out.path() / "fuzz.mptest"));
+  size_t witnesses = report["witnesses"].size();
+  RunResult replay = run_policyc({"test", out.path().string()});
+  EXPECT_EQ(replay.status, 0) << describe(replay);
+  EXPECT_EQ(replay.last_line(), std::to_string(witnesses) + " passed, 0 failed") << describe(replay);
+}
+
+TEST(FuzzCli, ARuleNoMessageCanFireIsReportedWithWhy) {
+  TempDir dir;
+  auto policy = dir.write("dead.mp", R"(stage custom_filters {
+  rule dead:  # lint: allow(L002)
+    if size > 10MB and size < 1MB then reject "550 5.7.1 never"
+}
+)");
+  RunResult fuzz = run_policyc({"fuzz", policy.string()});
+  ASSERT_EQ(fuzz.status, 0) << describe(fuzz);
+  EXPECT_NE(fuzz.out.find("fires:         impossible: its condition can never be true"), std::string::npos)
+      << describe(fuzz);
+  EXPECT_NE(fuzz.out.find("1 rules, 2 goals: 1 found, 1 impossible"), std::string::npos) << describe(fuzz);
+}
+
+TEST(FuzzCli, APolicyThatDoesNotCompileGetsItsDiagnostics) {
+  TempDir dir;
+  auto policy = dir.write("bad.mp", "if subjct contains \"x\" then allow\n");
+  RunResult fuzz = run_policyc({"fuzz", policy.string()});
+  EXPECT_EQ(fuzz.status, 2) << describe(fuzz);
+  EXPECT_NE(fuzz.err.find("bad.mp:1:4"), std::string::npos) << describe(fuzz);
+}
+
+}  // namespace
+}  // namespace mp::e2e

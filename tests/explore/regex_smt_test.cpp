@@ -1,0 +1,88 @@
+// explore/regex_smt: the Z3 language of a pattern agrees with what the pattern
+// matches, checked on ground strings (Z3 decides membership of a constant exactly).
+#include "explore/regex_smt.h"
+
+#include <gtest/gtest.h>
+#include <hs/hs.h>
+
+namespace mp::explore {
+namespace {
+
+class RegexSmt : public ::testing::Test {
+ protected:
+  // true/false: the pattern matches the value or not; nullopt: not translated.
+  std::optional<bool> matches(const std::string& expression, const std::string& value, unsigned flags = 0) {
+    vm::PatternInfo p;
+    p.expression = expression;
+    p.hs_flags = flags;
+    auto language = pattern_language(ctx_, p);
+    if (!language) return std::nullopt;
+    z3::expr verdict = z3::in_re(string_constant(ctx_, value), *language).simplify();
+    EXPECT_TRUE(verdict.is_true() || verdict.is_false()) << verdict;
+    return verdict.is_true();
+  }
+  z3::context ctx_;
+};
+
+TEST_F(RegexSmt, SearchesAnywhereUnlessAnchored) {
+  EXPECT_EQ(matches("wire", "urgent wire transfer"), true);
+  EXPECT_EQ(matches("^wire", "urgent wire"), false);
+  EXPECT_EQ(matches("^urgent", "urgent wire"), true);
+  EXPECT_EQ(matches("wire$", "urgent wire"), true);
+  EXPECT_EQ(matches("wire$", "urgent wire\n"), true);  // $ allows a final newline, as PCRE's
+  EXPECT_EQ(matches("wire\\z", "urgent wire\n"), false);
+  EXPECT_EQ(matches("\\Aurgent", "an urgent"), false);
+}
+
+TEST_F(RegexSmt, ClassesRepeatsAndAlternation) {
+  EXPECT_EQ(matches("inv[o0]ice", "your inv0ice"), true);
+  EXPECT_EQ(matches("[^a-z]{3}", "abc"), false);
+  EXPECT_EQ(matches("[^a-z]{3}", "ab123"), true);
+  EXPECT_EQ(matches("\\d{4}-\\d{2}", "on 2026-12 at"), true);
+  EXPECT_EQ(matches("a(?:bc)+d", "abcbcd"), true);
+  EXPECT_EQ(matches("a(?:bc)+d", "ad"), false);
+  EXPECT_EQ(matches("^(?:cat|dog)s?$", "dogs"), true);
+  EXPECT_EQ(matches("^(?:cat|dog)s?$", "cow"), false);
+  EXPECT_EQ(matches("x{2,3}y", "xxxy"), true);
+  EXPECT_EQ(matches("^x{2,3}y", "xy"), false);
+  EXPECT_EQ(matches("a.c", "a\nc"), false);
+  EXPECT_EQ(matches("a.c", "a\nc", HS_FLAG_DOTALL), true);
+  EXPECT_EQ(matches("\\x2e", "a.b"), true);
+  EXPECT_EQ(matches("a{b", "a{b"), true);  // a brace that starts no repeat is literal
+}
+
+TEST_F(RegexSmt, CaselessFoldsLettersAndClasses) {
+  EXPECT_EQ(matches("urgent", "URGENT", HS_FLAG_CASELESS), true);
+  EXPECT_EQ(matches("[a-c]x", "BX", HS_FLAG_CASELESS), true);
+  EXPECT_EQ(matches("urgent", "URGENT"), false);
+}
+
+TEST_F(RegexSmt, WhatZ3CannotStateIsNotTranslated) {
+  EXPECT_EQ(matches("foo(?=bar)", "foobar"), std::nullopt);  // look-ahead
+  EXPECT_EQ(matches("(a)\\1", "aa"), std::nullopt);          // back-reference
+  EXPECT_EQ(matches("\\bword\\b", "a word"), std::nullopt);  // word boundary
+  EXPECT_EQ(matches("(?i)x", "X"), std::nullopt);            // inline options
+  EXPECT_EQ(matches("a++b", "aab"), std::nullopt);           // possessive
+  EXPECT_EQ(matches("^a", "b\na", HS_FLAG_MULTILINE), std::nullopt);
+  EXPECT_EQ(matches("a.b",
+                    "a\xc3\xa9"
+                    "b",
+                    HS_FLAG_UTF8),
+            std::nullopt);  // . reads characters
+}
+
+TEST_F(RegexSmt, LiteralPatternsAreRecognised) {
+  vm::PatternInfo p;
+  p.expression = "\\Accsend\\x2econstantcontact\\x2ecom";
+  p.literal_length = 26;
+  auto l = literal_pattern(p);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->bytes, "ccsend.constantcontact.com");
+  EXPECT_TRUE(l->anchored_start);
+  EXPECT_FALSE(l->anchored_end);
+  p.literal_length = 0;  // a regex, not a literal
+  EXPECT_FALSE(literal_pattern(p));
+}
+
+}  // namespace
+}  // namespace mp::explore
