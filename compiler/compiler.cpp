@@ -64,11 +64,40 @@ bool in_policy_file(const lang::Diagnostic& d, lang::FileId policy) {
   return d.primary.span.file == policy;
 }
 
+// The properties file's assertions, added to the policy file's; nullopt when there is
+// none or it cannot be read (E050).
+std::optional<lang::FileId> add_properties(Compilation& out, lang::Policy& policy, const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  lang::FileId id = out.sources.add(path, in ? text.str() : "");
+  if (!in) {
+    out.diagnostics.error("E050", "cannot read properties file `" + path + "`", lang::Span{id, 0, 0},
+                          "no readable file here");
+    return std::nullopt;
+  }
+  lang::Policy properties = lang::parse(out.sources, id, out.diagnostics);
+  bool only_assertions = properties.imports.empty() && properties.consts.empty() &&
+                         properties.lists.empty() && properties.defs.empty() && properties.settings.empty() &&
+                         properties.options.empty() && properties.adjustments.empty() &&
+                         properties.stages.empty();
+  if (!only_assertions) {
+    out.diagnostics.error("E064", "a properties file holds only `assert` declarations", lang::Span{id, 0, 0},
+                          "something else is declared here",
+                          "declare consts, lists, defs and rules in the policy; the assertions read them");
+  }
+  for (auto& a : properties.assertions) policy.assertions.push_back(std::move(a));
+  return id;
+}
+
 void compile_into(Compilation& out, lang::FileId file, const std::filesystem::path& base_dir,
                   const CompileOptions& options) {
   std::vector<lang::Policy> files = parse_with_imports(out, file, options);
+  std::optional<lang::FileId> properties = add_properties(out, files.front(), options.properties);
   if (out.diagnostics.has_errors()) return;
   Sema sema(out.sources, out.diagnostics, base_dir);
+  if (properties) sema.set_properties_file(*properties);
   IrModule module = sema.check(files);
   vm::ImageData image;
   if (out.diagnostics.has_errors()) return;
@@ -92,6 +121,31 @@ void compile_into(Compilation& out, lang::FileId file, const std::filesystem::pa
 }
 
 }  // namespace
+
+vm::ImageData assertion_probe(const Compilation& c) {
+  vm::ImageData probe = *c.image;
+  probe.code.clear();
+  probe.code_lines.clear();
+  probe.rules.clear();
+  IrModule module;
+  module.stages = {"assert"};
+  for (size_t i = 0; i < c.module->assertions.size(); ++i) {
+    const IrAssertion& a = c.module->assertions[i];
+    IrRule rule;
+    rule.name = "assert_" + std::to_string(i + 1);
+    rule.span = rule.name_span = a.span;
+    rule.directions = vm::kAllDirections;
+    rule.condition = a.condition;
+    IrAction tag;
+    tag.kind = lang::ActionKind::Tag;
+    tag.text = rule.name;
+    tag.has_text = true;
+    rule.actions.push_back(std::move(tag));
+    module.rules.push_back(std::move(rule));
+  }
+  generate(module, c.sources, probe);
+  return probe;
+}
 
 Compilation compile_source(const std::string& path, std::string text, const CompileOptions& options) {
   Compilation out;

@@ -46,7 +46,16 @@ struct CompileOptions {
   // build, never an error. Saves the compile time (seconds for large rule sets).
   bool databases = true;
   bool keep_ir = false;  // keep the checked IR in Compilation::module
+  // A file of `assert` declarations about the policy, read in its scope (its consts,
+  // lists and defs); "" for none. Anything else in it is E064.
+  std::string properties = {};
 };
+
+// For checking a message against the policy's assertions (policyc fuzz): an image
+// with the same tables whose rules are the assertions' conditions, rule `assert_N`
+// firing (a tag, no verdict) when assertion N's condition holds. Needs a Compilation
+// made with keep_ir.
+vm::ImageData assertion_probe(const Compilation& c);
 
 // Reads and compiles a policy file; list files are read relative to its directory.
 Compilation compile_file(const std::string& path, const CompileOptions& options = {});

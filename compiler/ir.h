@@ -92,9 +92,20 @@ struct IrRule {
   std::vector<IrAction> actions;  // non-terminal actions first, the terminal last
 };
 
+// `assert never VERDICT when CONDITION`: checked by policyc fuzz, not compiled into
+// the image's code.
+struct IrAssertion {
+  lang::Span span;
+  vm::Action verdict = vm::Action::Allow;
+  IrNode condition;      // True when none is written
+  std::string text;      // the declaration as written
+  std::string location;  // file:line:col
+};
+
 struct IrModule {
   std::vector<std::string> stages;
   std::vector<IrRule> rules;  // in evaluation order
+  std::vector<IrAssertion> assertions;
 };
 
 }  // namespace mp::compiler

@@ -27,6 +27,7 @@ void visit_references(IrModule& module, const Visit& visit) {
     for (IrAction& action : rule.actions)
       if (action.kind == lang::ActionKind::RewriteUrls) visit(Table::Sets, action.set);
   }
+  for (IrAssertion& a : module.assertions) visit_node(a.condition, visit);
 }
 
 }  // namespace

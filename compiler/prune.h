@@ -9,7 +9,8 @@
 
 namespace mp::compiler {
 
-// Keeps only the patterns, sets and nets some rule's condition or action refers to,
+// Keeps only the patterns, sets and nets some rule's condition or action, or an
+// assertion's condition, refers to,
 // and renumbers the module's references to match. Call after lint (which reports on
 // what the policy wrote) and before the databases are built.
 void drop_unread(IrModule& module, PatternTable& patterns, SetTable& sets, NetTable& nets);

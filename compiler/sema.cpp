@@ -86,8 +86,36 @@ IrModule Sema::check(const std::vector<lang::Policy>& files) {
     }
     order_by_scope(module.rules.begin() + static_cast<std::ptrdiff_t>(first), module.rules.end());
   }
+  for (const auto& file : files) check_assertions(file, module);
   for (const auto& file : files) check_unused_defs(file);
   return module;
+}
+
+void Sema::check_assertions(const lang::Policy& file, IrModule& module) {
+  static const std::pair<const char*, vm::Action> verdicts[] = {
+      {"allow", vm::Action::Allow},     {"deliver", vm::Action::Deliver},
+      {"reject", vm::Action::Reject},   {"quarantine", vm::Action::Quarantine},
+      {"discard", vm::Action::Discard}, {"tempfail", vm::Action::Tempfail}};
+  for (const auto& a : file.assertions) {
+    const auto* v = std::find_if(std::begin(verdicts), std::end(verdicts),
+                                 [&](const auto& p) { return a.verdict == p.first; });
+    if (v == std::end(verdicts)) {
+      std::vector<std::string> names;
+      for (const auto& [name, action] : verdicts) names.emplace_back(name);
+      std::string near = lang::closest_name(a.verdict, names);
+      diagnostics_.error("E064", "`" + a.verdict + "` is not a verdict", a.verdict_span, "not a verdict",
+                         near.empty()
+                             ? "an assertion names allow, deliver, reject, quarantine, discard or tempfail"
+                             : "did you mean `" + near + "`?");
+      continue;
+    }
+    bound_.clear();
+    IrNode condition_ir = a.condition ? condition(*a.condition) : IrNode::constant(true, a.span);
+    auto lc = sources_.line_col(a.span.file, a.span.begin);
+    module.assertions.push_back(
+        {a.span, v->second, std::move(condition_ir), source_of(a.span, a.span),
+         sources_.file(a.span.file).path + ":" + std::to_string(lc.line) + ":" + std::to_string(lc.column)});
+  }
 }
 
 // One list of stages for all files: a stage's rules from the policy file first (so a

@@ -50,6 +50,9 @@ class Sema {
   // file's consts, lists and defs are its own; options are shared by all, and the
   // settings of the policy file override the modules' defaults.
   IrModule check(const std::vector<lang::Policy>& files);
+  // A file of `assert` declarations that reads the policy file's names (policyc fuzz
+  // --properties); its assertions are added to the policy file's before check().
+  void set_properties_file(lang::FileId file) { properties_file_ = file; }
 
   PatternTable patterns;
   SetTable sets;
@@ -87,6 +90,7 @@ class Sema {
   std::string known_settings(const std::string& key) const;
   bool misspelt_setting(const lang::Literal& v);
   IrRule check_rule(const lang::Rule& rule, uint32_t stage);
+  void check_assertions(const lang::Policy& file, IrModule& module);
   std::vector<IrAction> check_actions(const lang::Rule& rule);
   bool check_rewrite(const lang::Action& a, IrAction& action);
   std::vector<std::string> skipped_domains(const lang::Action& a);
@@ -135,9 +139,10 @@ class Sema {
   std::string suggest_field(const std::string& path) const;
 
   // The key a name declared in `file` is stored under: the name itself in the policy
-  // file (lint reads those), "FILE:NAME" in a module, "option:KEY" for an option.
+  // file (lint reads those) and its properties file, "FILE:NAME" in a module,
+  // "option:KEY" for an option.
   std::string scoped(const std::string& name, lang::FileId file) const {
-    return file == policy_file_ ? name : std::to_string(file.value) + ":" + name;
+    return file == policy_file_ || file == properties_file_ ? name : std::to_string(file.value) + ":" + name;
   }
   // What a name written at `at` means: its own file's declaration, else an option.
   template <class Map>
@@ -151,6 +156,7 @@ class Sema {
   lang::Diagnostics& diagnostics_;
   std::filesystem::path base_dir_;
   lang::FileId policy_file_;
+  std::optional<lang::FileId> properties_file_;
   std::map<std::string, const lang::ConstDecl*> consts_;
   std::deque<lang::ConstDecl> option_values_;               // the consts_ entries of scalar options
   std::map<std::string, const lang::OptionDecl*> options_;  // by key, for kind checks

@@ -113,6 +113,7 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
       score_(ctx_.real_val(0)) {
   size_collections();
   for (const auto& r : module_.rules) conditions_.push_back(node(r.condition, {}));
+  for (const auto& a : module_.assertions) assertions_.push_back(node(a.condition, {}));
   chain(now);
   m_.link_addresses();
 }
@@ -120,6 +121,7 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
 void PolicyEncoder::size_collections() {
   std::map<Collection, unsigned> tests, counted;
   for (const auto& r : module_.rules) count_tests(r.condition, tests, counted);
+  for (const auto& a : module_.assertions) count_tests(a.condition, tests, counted);
   tests[Collection::Recipients] += 1;  // a recipient outside org.domains decides the direction
   for (auto [c, n] : tests) {
     if (c == Collection::Single) continue;

@@ -36,6 +36,8 @@ class PolicyEncoder {
   z3::expr fires(size_t i) const { return reached_[i] && conditions_[i]; }
   // vm::Action as an integer, and the score the rules that fire add.
   const z3::expr& action() const { return action_; }
+  // Assertion i's condition (IrModule::assertions).
+  const z3::expr& assertion(size_t i) const { return assertions_[i]; }
   const z3::expr& score() const { return score_; }
 
   // Tests stated only as free booleans (field, as written), when the model could not
@@ -70,7 +72,7 @@ class PolicyEncoder {
   const compiler::IrModule& module_;
   const vm::ImageData& image_;
   std::map<uint32_t, std::optional<z3::expr>> languages_;
-  std::vector<z3::expr> conditions_, applicable_, reached_;
+  std::vector<z3::expr> conditions_, applicable_, reached_, assertions_;
   z3::expr action_, score_;
   std::vector<std::string> approximated_;
   bool slots_exceeded_ = false;

@@ -4,6 +4,7 @@
 // meet is then put to the proof model, which says whether any message could.
 #include "explore/explore.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,16 @@ std::string_view goal_status_name(GoalStatus s) {
   return "not-tried";
 }
 
+std::string_view property_status_name(PropertyStatus s) {
+  switch (s) {
+    case PropertyStatus::Proved: return "proved";
+    case PropertyStatus::Violated: return "violated";
+    case PropertyStatus::Unknown: return "unknown";
+    case PropertyStatus::NotTried: return "not-tried";
+  }
+  return "not-tried";
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -38,10 +49,12 @@ std::string joined(const std::vector<std::string>& items) {
 
 class Search {
  public:
-  Search(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
+  Search(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge, const Probe& probe,
          const FuzzOptions& o)
-      : image_(image),
+      : module_(module),
+        image_(image),
         judge_(judge),
+        probe_(probe),
         options_(o),
         witness_model_(ctx_, Mode::Witness),
         proof_model_(ctx_, Mode::Prove),
@@ -74,6 +87,7 @@ class Search {
                                {},
                                {}});
     }
+    for (size_t i = 0; i < module_.assertions.size(); ++i) check_property(i);
     for (uint32_t i = 0; i < witness_.rule_count(); ++i) {
       pursue(i, true);
       pursue(i, false);
@@ -200,10 +214,55 @@ class Search {
     return "its condition is true of every message that reaches it";
   }
 
-  void judge_witness(Witness w, std::string purpose) {
-    vm::Verdict verdict = judge_(w);
+  // `assert never V when C`: a message with verdict V on which C holds, confirmed by
+  // the VM on the policy and on the assertion probe; else a proof that there is none.
+  void check_property(size_t i) {
+    const compiler::IrAssertion& a = module_.assertions[i];
+    report_.properties.push_back({a.text, a.location, PropertyStatus::NotTried, "the budget ran out", -1});
+    PropertyResult& p = report_.properties.back();
+    if (elapsed() > options_.budget_seconds) return;
+    z3::expr verdict = ctx_.int_val(static_cast<int>(a.verdict));
+    std::optional<Witness> w;
+    z3::check_result r = find_witness(witness_.action() == verdict && witness_.assertion(i), w);
+    if (r == z3::sat) {
+      bool holds = probe_(*w)[i];
+      vm::Verdict v = judge_(*w);
+      if (holds && v.action == a.verdict) {
+        p.status = PropertyStatus::Violated;
+        p.why = "";
+        p.witness =
+            record(std::move(*w), std::move(v), "counterexample to assertion " + std::to_string(i + 1));
+        return;
+      }
+      p.status = PropertyStatus::Unknown;
+      p.why = "the counterexample the solver proposed did not hold in the VM" + approximated_note();
+      return;
+    }
+    z3::check_result proof = check(proof_solver_, proof_.action() == verdict && proof_.assertion(i));
+    if (proof == z3::sat) proof_solver_.pop();
+    if (proof == z3::unsat && !proof_.slots_exceeded()) {
+      p.status = PropertyStatus::Proved;
+      p.why = "";
+      return;
+    }
+    p.status = PropertyStatus::Unknown;
+    p.why = r == z3::unknown || proof == z3::unknown
+                ? "the solver gave up within the time limit"
+                : "no message fuzz can write breaks it, but it is not proved" + approximated_note();
+  }
+
+  // Keeps a witness and counts the goals it meets; returns its index.
+  int record(Witness w, vm::Verdict verdict, std::string purpose) {
     const int index = static_cast<int>(report_.witnesses.size());
-    bool used = false;
+    cover(verdict, index);
+    report_.witnesses.push_back({std::move(w), std::move(verdict), std::move(purpose)});
+    return index;
+  }
+
+  // Marks the goals the witness's trace meets; returns the first it met that no
+  // earlier witness did ("stage.rule fires"), "" for none.
+  std::string cover(const vm::Verdict& verdict, int index) {
+    std::string first;
     for (const auto& t : verdict.trace) {
       if (t.rule >= report_.rules.size()) continue;
       RuleCoverage& rc = report_.rules[t.rule];
@@ -213,13 +272,29 @@ class Search {
       Goal* g = fired ? &rc.fire : unfired ? &rc.not_fire : nullptr;
       if (g == nullptr || g->status == GoalStatus::Found) continue;
       *g = {GoalStatus::Found, "", index};
-      used = true;
+      if (first.empty()) first = rule_name(t.rule) + (fired ? " fires" : " does not fire");
     }
-    if (used) report_.witnesses.push_back({std::move(w), std::move(verdict), std::move(purpose)});
+    return first;
   }
 
+  // Keeps the witness when it meets a goal no earlier one did, named after the goal it
+  // was made for when it met that one, else after the first it met.
+  void judge_witness(Witness w, const std::string& purpose) {
+    vm::Verdict verdict = judge_(w);
+    std::string met = cover(verdict, static_cast<int>(report_.witnesses.size()));
+    if (met.empty()) return;
+    bool own = std::any_of(verdict.trace.begin(), verdict.trace.end(), [&](const vm::RuleTrace& t) {
+      return t.rule < report_.rules.size() &&
+             rule_name(t.rule) + (t.outcome == vm::RuleOutcome::Fired ? " fires" : " does not fire") ==
+                 purpose;
+    });
+    report_.witnesses.push_back({std::move(w), std::move(verdict), own ? purpose : met});
+  }
+
+  const compiler::IrModule& module_;
   const vm::ImageData& image_;
   const Judge& judge_;
+  const Probe& probe_;
   FuzzOptions options_;
   z3::context ctx_;
   MessageModel witness_model_, proof_model_;
@@ -238,9 +313,9 @@ class Search {
 }  // namespace
 
 FuzzReport fuzz(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
-                const FuzzOptions& options) {
+                const Probe& probe, const FuzzOptions& options) {
   try {
-    return Search(module, image, judge, options).run();
+    return Search(module, image, judge, probe, options).run();
   } catch (const z3::exception& e) {
     throw std::runtime_error(std::string("the solver failed: ") + e.msg());
   }

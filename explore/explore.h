@@ -65,6 +65,22 @@ struct RuleCoverage {
   Goal not_fire;  // a message that reaches the rule without its condition holding
 };
 
+enum class PropertyStatus {
+  Proved,    // the solver showed that no message breaks it
+  Violated,  // a witness breaks it in the VM: the counterexample
+  Unknown,   // neither (why says what was missing)
+  NotTried   // the budget ran out first
+};
+std::string_view property_status_name(PropertyStatus s);
+
+struct PropertyResult {
+  std::string text;      // `assert never allow when …` as written
+  std::string location;  // file:line:col
+  PropertyStatus status = PropertyStatus::NotTried;
+  std::string why;
+  int witness = -1;  // Violated: index into FuzzReport::witnesses
+};
+
 struct FoundWitness {
   Witness witness;
   vm::Verdict verdict;  // the VM's, traced
@@ -73,6 +89,7 @@ struct FoundWitness {
 
 struct FuzzReport {
   std::vector<RuleCoverage> rules;
+  std::vector<PropertyResult> properties;  // one per assertion, in the order written
   std::vector<FoundWitness> witnesses;
   // Fields whose tests the solver could only treat as unknown booleans.
   std::vector<std::string> approximated;
@@ -80,8 +97,12 @@ struct FuzzReport {
   double seconds = 0;
 };
 
+// Whether each assertion's condition holds for a witness (compiler::assertion_probe
+// run through the VM), in the order of IrModule::assertions.
+using Probe = std::function<std::vector<bool>(const Witness&)>;
+
 // Throws std::runtime_error when the solver cannot be set up.
 FuzzReport fuzz(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
-                const FuzzOptions& options);
+                const Probe& probe, const FuzzOptions& options);
 
 }  // namespace mp::explore

@@ -17,6 +17,7 @@ item
   | rescoreDecl
   | stageBlock
   | bareRule
+  | assertDecl
   ;
 
 importDecl   : IMPORT path ;
@@ -35,6 +36,11 @@ disableDecl  : DISABLE RULE? path ;
 rescoreDecl  : RESCORE RULE? path (PLUS | MINUS)? NUMBER ;
 // A setting may name an action (facts.on_temperror = tempfail).
 actionWord   : TEMPFAIL | ALLOW | REJECT | QUARANTINE | DISCARD | SCORE | TAG ;
+
+// A property of the policy's verdicts, checked and proved by `policyc fuzz`
+// (docs/fuzzing.md): `assert never allow when from.domain in org.domains`.
+assertDecl   : ASSERT NEVER verdictWord (WHEN condition)? ;
+verdictWord  : ALLOW | REJECT | QUARANTINE | DISCARD | TEMPFAIL | name ;
 
 stageBlock   : STAGE name '{' ruleDecl* '}' ;
 ruleDecl     : RULE name ('(' scope (',' scope)* ')')? ':' IF condition THEN actions ;
@@ -107,14 +113,16 @@ headerName : STRING | path ;
 // A dotted name: a field path (from.domain), a domain literal (widget.com), a
 // setting key (spam.threshold.reject), or a plain name (a const, a bare word).
 path : word ('.' word)+ | name ;
-name : IDENT ;
+// The words of `assert` are keywords only there: a rule, def or const may still be named
+// `never` or `when`.
+name : IDENT | ASSERT | NEVER | WHEN ;
 // In a dotted path any word is allowed, keywords and numbers included, so that setting
 // keys (spam.threshold.reject) and domains (163.com, in.gov) need no quotes.
 word : IDENT | NUMBER | IMPORT | CONST | LIST | DEF | SETTINGS | STAGE | RULE | IF | THEN | FILE
      | INBOUND | OUTBOUND | INTERNAL | NOT | AND | OR | IS | IN | CONTAINS | STARTS | ENDS
      | WITH | MATCHES | NOCASE | ANY | ALL | COUNT | HEADER | TRUE | FALSE | ALLOW | REJECT
      | QUARANTINE | DISCARD | TEMPFAIL | SCORE | TAG | BANNER | ADD | REMOVE | LOG
-     | OPTION | DISABLE | RESCORE | RESEMBLES | REWRITE | EXCEPT ;
+     | OPTION | DISABLE | RESCORE | RESEMBLES | REWRITE | EXCEPT | ASSERT | NEVER | WHEN ;
 
 // Keywords
 IMPORT: 'import'; CONST: 'const'; LIST: 'list'; DEF: 'def'; SETTINGS: 'settings';
@@ -126,7 +134,7 @@ ANY: 'any'; ALL: 'all'; COUNT: 'count'; HEADER: 'header'; TRUE: 'true'; FALSE: '
 ALLOW: 'allow'; REJECT: 'reject'; QUARANTINE: 'quarantine'; DISCARD: 'discard';
 TEMPFAIL: 'tempfail'; SCORE: 'score'; TAG: 'tag'; BANNER: 'banner'; ADD: 'add'; REMOVE: 'remove'; LOG: 'log';
 OPTION: 'option'; DISABLE: 'disable'; RESCORE: 'rescore'; RESEMBLES: 'resembles';
-REWRITE: 'rewrite'; EXCEPT: 'except';
+REWRITE: 'rewrite'; EXCEPT: 'except'; ASSERT: 'assert'; NEVER: 'never'; WHEN: 'when';
 
 PLUS: '+'; MINUS: '-';
 

@@ -169,6 +169,15 @@ struct RuleAdjustment {
   double score = 0;  // Rescore
 };
 
+// `assert never VERDICT [when CONDITION]`: no message may get VERDICT (an action
+// name, or `deliver`) while CONDITION holds (every message when there is none).
+struct Assertion {
+  Span span;            // the whole declaration
+  std::string verdict;  // as written
+  Span verdict_span;
+  std::shared_ptr<Condition> condition;  // null: every message
+};
+
 struct Import {
   std::string module;  // "stdlib", "stdlib.anti_spoofing"
   Span span;
@@ -186,6 +195,7 @@ struct Policy {
   std::vector<OptionDecl> options;
   std::vector<RuleAdjustment> adjustments;
   std::vector<Stage> stages;
+  std::vector<Assertion> assertions;
 };
 
 }  // namespace mp::lang

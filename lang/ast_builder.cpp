@@ -84,6 +84,9 @@ class AstBuilder {
       for (auto* r : c->ruleDecl()) stage.rules.push_back(rule(r));
     } else if (auto* c = item->bareRule()) {
       add_bare_rule(c);
+    } else if (auto* c = item->assertDecl()) {
+      policy_.assertions.push_back({span(c), c->verdictWord()->getText(), span(c->verdictWord()),
+                                    c->condition() ? condition(c->condition()) : nullptr});
     }
   }
 

@@ -37,10 +37,13 @@ class Formatter {
     if (auto* s = item->settingsBlock()) return emit_settings(s);
     if (auto* s = item->stageBlock()) return emit_stage(s);
     if (auto* r = item->bareRule()) return emit_rule_body(r->IF(), r->condition(), r->THEN(), r->actions(), 0);
-    if (auto* d = item->defDecl()) {
+    P::ConditionContext* condition = item->defDecl()      ? item->defDecl()->condition()
+                                     : item->assertDecl() ? item->assertDecl()->condition()
+                                                          : nullptr;
+    if (condition) {  // a def or an assert: the condition breaks as a rule's does
       start_line(0);
-      emit_range(d->getStart()->getTokenIndex(), d->condition()->getStart()->getTokenIndex() - 1, 0);
-      emit_condition(d->condition(), 0, current_column());
+      emit_range(item->getStart()->getTokenIndex(), condition->getStart()->getTokenIndex() - 1, 0);
+      emit_condition(condition, 0, current_column());
       return end_line();
     }
     start_line(0);

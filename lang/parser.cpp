@@ -78,7 +78,11 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
       return {};
     }
     std::vector<std::string> names;
+    const bool name_expected = expected.contains(static_cast<size_t>(PolicyLexer::IDENT));
     for (size_t type : expected.toList()) {
+      // assert's words are names everywhere else: "a name" covers them.
+      bool soft = type == PolicyLexer::ASSERT || type == PolicyLexer::NEVER || type == PolicyLexer::WHEN;
+      if (soft && name_expected) continue;
       names.push_back(describe_token(parser.getVocabulary(), type));
     }
     if (names.empty() || names.size() > 6) return {};
@@ -93,9 +97,9 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
   // The index of the first token after `index` that starts an item or a rule: a
   // keyword that begins one, first on its line. Past the end when there is none.
   static size_t next_item(antlr4::TokenStream& tokens, size_t index) {
-    static const std::vector<size_t> starts = {PolicyLexer::IF,       PolicyLexer::RULE,  PolicyLexer::STAGE,
-                                               PolicyLexer::LIST,     PolicyLexer::CONST, PolicyLexer::DEF,
-                                               PolicyLexer::SETTINGS, PolicyLexer::IMPORT};
+    static const std::vector<size_t> starts = {
+        PolicyLexer::IF,  PolicyLexer::RULE,     PolicyLexer::STAGE,  PolicyLexer::LIST,  PolicyLexer::CONST,
+        PolicyLexer::DEF, PolicyLexer::SETTINGS, PolicyLexer::IMPORT, PolicyLexer::ASSERT};
     size_t line = tokens.get(index)->getLine();
     for (size_t i = index + 1; i < tokens.size(); ++i) {
       antlr4::Token* t = tokens.get(i);

@@ -4,6 +4,7 @@
 // .mptest file that `policyc test` replays (docs/fuzzing.md).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/compiler.h"
+#include "compiler/ir.h"
 #include "explore/explore.h"
 #include "tools/commands.h"
 #include "tools/inputs.h"
@@ -27,18 +29,24 @@ using ordered_json = nlohmann::ordered_json;
 
 struct FuzzCommandOptions {
   std::string policy;
+  std::string properties;
   std::string out;
   std::string format = "text";
   double budget = 60;
   unsigned solver_timeout_ms = 10000;
 };
 
-// The VM side: the compiled policy loaded as gateways load it, one traced evaluation
-// per witness with the witness's facts stated.
+vm::ProgramPtr load_image(const vm::ImageData& image) {
+  std::string bytes = vm::write_image(image);
+  return vm::Program::load({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+}
+
+// The VM side: a compiled image loaded as gateways load it, one evaluation per
+// witness with the witness's facts stated.
 class VmJudge {
  public:
-  explicit VmJudge(vm::ProgramPtr program) : program_(std::move(program)), evaluator_(program_) {
-    evaluator_.set_trace(true);
+  VmJudge(const vm::ImageData& image, bool trace) : program_(load_image(image)), evaluator_(program_) {
+    evaluator_.set_trace(trace);
   }
 
   vm::Verdict operator()(const explore::Witness& w) {
@@ -138,16 +146,38 @@ struct Tally {
   }
 };
 
+std::string property_summary(const explore::FuzzReport& r) {
+  if (r.properties.empty()) return "";
+  size_t proved = 0, violated = 0;
+  for (const auto& p : r.properties) {
+    proved += p.status == explore::PropertyStatus::Proved;
+    violated += p.status == explore::PropertyStatus::Violated;
+  }
+  return fmt::format("; {} assertions: {} proved, {} violated, {} open", r.properties.size(), proved,
+                     violated, r.properties.size() - proved - violated);
+}
+
 void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const Tally& t) {
   std::cout << fmt::format(
-      "{}: {} rules, {} goals: {} found, {} impossible, {} without a witness{} "
+      "{}: {} rules, {} goals: {} found, {} impossible, {} without a witness{}{} "
       "({:.1f} s, {} solver queries)\n",
       o.policy, r.rules.size(), 2 * r.rules.size(), t.found, t.impossible, t.not_found,
-      t.not_tried ? fmt::format(", {} not tried", t.not_tried) : "", r.seconds, r.solver_queries);
+      t.not_tried ? fmt::format(", {} not tried", t.not_tried) : "", property_summary(r), r.seconds,
+      r.solver_queries);
   for (const auto& rule : r.rules) {
     std::cout << fmt::format("  {}.{} ({})\n    fires:         {}\n    does not fire: {}\n", rule.stage,
                              rule.name, rule.location, goal_text(r, rule.fire, !o.out.empty()),
                              goal_text(r, rule.not_fire, !o.out.empty()));
+  }
+  for (const auto& p : r.properties) {
+    std::string result =
+        p.status == explore::PropertyStatus::Violated
+            ? "VIOLATED: counterexample " +
+                  (o.out.empty() ? "#" + std::to_string(p.witness + 1) : witness_file(r, p.witness))
+        : p.status == explore::PropertyStatus::Proved
+            ? "proved: no message breaks it"
+            : std::string(explore::property_status_name(p.status)) + ": " + p.why;
+    std::cout << fmt::format("  {} ({})\n    {}\n", p.text, p.location, result);
   }
   if (!r.approximated.empty()) {
     std::string a;
@@ -188,8 +218,19 @@ void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
                          {"action", vm::action_name(w.verdict.action)},
                          {"rule", rule_ref(w.verdict)}});
   }
+  ordered_json properties = ordered_json::array();
+  for (const auto& p : r.properties) {
+    ordered_json pj{
+        {"assertion", p.text}, {"location", p.location}, {"status", explore::property_status_name(p.status)}};
+    if (p.status == explore::PropertyStatus::Violated)
+      pj["witness"] = o.out.empty() ? ordered_json(p.witness + 1) : ordered_json(witness_file(r, p.witness));
+    else if (p.status != explore::PropertyStatus::Proved)
+      pj["why"] = p.why;
+    properties.push_back(pj);
+  }
   ordered_json j{{"policy", o.policy},
                  {"rules", rules},
+                 {"properties", properties},
                  {"witnesses", witnesses},
                  {"approximated", r.approximated},
                  {"summary",
@@ -206,11 +247,17 @@ void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
 int run_fuzz(const FuzzCommandOptions& o) {
   compiler::CompileOptions options;
   options.keep_ir = true;
+  options.properties = o.properties;
   compiler::Compilation c = compiler::compile_file(o.policy, options);
   print_diagnostics(c, o.format);
   if (!c.ok()) return 2;
-  std::string image = vm::write_image(*c.image);
-  VmJudge judge(vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()}));
+  VmJudge judge(*c.image, true);
+  VmJudge probe_judge(compiler::assertion_probe(c), false);
+  explore::Probe probe = [&](const explore::Witness& w) {
+    std::vector<bool> holds(c.module->assertions.size());
+    for (const auto& fired : probe_judge(w).fired) holds[fired.rule] = true;
+    return holds;
+  };
   explore::FuzzOptions fo;
   fo.budget_seconds = o.budget;
   fo.solver_timeout_ms = o.solver_timeout_ms;
@@ -218,7 +265,7 @@ int run_fuzz(const FuzzCommandOptions& o) {
   explore::FuzzReport r;
   try {
     r = explore::fuzz(
-        *c.module, *c.image, [&](const explore::Witness& w) { return judge(w); }, fo);
+        *c.module, *c.image, [&](const explore::Witness& w) { return judge(w); }, probe, fo);
   } catch (const std::exception& e) {
     std::cerr << "error: " << o.policy << ": " << e.what() << "\n";
     return 2;
@@ -233,7 +280,9 @@ int run_fuzz(const FuzzCommandOptions& o) {
     print_json(o, r, t);
   else
     print_text(o, r, t);
-  return 0;
+  bool violated = std::any_of(r.properties.begin(), r.properties.end(),
+                              [](const auto& p) { return p.status == explore::PropertyStatus::Violated; });
+  return violated ? 1 : 0;
 }
 
 void add_fuzz_command(CLI::App& app, int& status) {
@@ -242,6 +291,8 @@ void add_fuzz_command(CLI::App& app, int& status) {
       "fuzz",
       "Search for messages that make each rule fire and not fire; prove the goals no message can reach");
   cmd->add_option("policy", o->policy, "Policy source file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--properties", o->properties, "A file of `assert never ...` declarations about the policy")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out,
                   "Write the witnesses here: NNN-*.eml and fuzz.mptest (`policyc test DIR`)");
   cmd->add_option("--budget", o->budget, "Seconds for the whole search (default 60)")

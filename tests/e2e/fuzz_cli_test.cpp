@@ -52,5 +52,46 @@ TEST(FuzzCli, APolicyThatDoesNotCompileGetsItsDiagnostics) {
   EXPECT_NE(fuzz.err.find("bad.mp:1:4"), std::string::npos) << describe(fuzz);
 }
 
+TEST(FuzzCli, PropertiesFromASideFileAreCheckedInThePolicysScope) {
+  TempDir dir;
+  auto policy = dir.write("policy.mp", R"(settings {
+  org.domains = [widget.com]
+  org.sending_servers = [203.0.113.10]
+}
+const newsletter_host = "ccsend.constantcontact.com"
+if header contains newsletter_host and sender is info@widget.com then allow  # lint: allow(L005, L006)
+stage attachment_defense {
+  rule executables:
+    if attachments.type is "application/x-dosexec" then reject "550 5.7.1 no executables"
+}
+)");
+  auto holds =
+      dir.write("holds.mp", "assert never deliver when attachments.type is \"application/x-dosexec\"\n");
+  RunResult proved = run_policyc({"fuzz", policy.string(), "--properties", holds.string()});
+  EXPECT_EQ(proved.status, 0) << describe(proved);
+  EXPECT_NE(proved.out.find("1 assertions: 1 proved, 0 violated, 0 open"), std::string::npos)
+      << describe(proved);
+  EXPECT_NE(proved.out.find("holds.mp:1:1)\n    proved: no message breaks it"), std::string::npos)
+      << describe(proved);
+
+  auto broken = dir.write("broken.mp",
+                          "assert never allow when from.domain in org.domains\n"
+                          "  and client.ip not in org.sending_servers and header contains newsletter_host\n");
+  TempDir out;
+  RunResult violated =
+      run_policyc({"fuzz", policy.string(), "--properties", broken.string(), "--out", out.path().string()});
+  EXPECT_EQ(violated.status, 1) << describe(violated);
+  EXPECT_NE(violated.out.find("VIOLATED: counterexample 001-counterexample-to-assertion-1.eml"),
+            std::string::npos)
+      << describe(violated);
+  RunResult replay = run_policyc({"test", out.path().string()});
+  EXPECT_EQ(replay.status, 0) << describe(replay);
+
+  auto not_only = dir.write("mixed.mp", "const x = 1\nassert never allow\n");
+  RunResult mixed = run_policyc({"fuzz", policy.string(), "--properties", not_only.string()});
+  EXPECT_EQ(mixed.status, 2) << describe(mixed);
+  EXPECT_NE(mixed.err.find("E064"), std::string::npos) << describe(mixed);
+}
+
 }  // namespace
 }  // namespace mp::e2e

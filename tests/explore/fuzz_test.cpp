@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "compiler/compiler.h"
+#include "compiler/ir.h"
 #include "explore/explore.h"
 #include "runtime/message.h"
 #include "vm/image_io.h"
@@ -26,18 +27,29 @@ Fuzzed fuzz_policy(const std::string& text) {
   options.keep_ir = true;
   compiler::Compilation c = compiler::compile_source("test.mp", text, options);
   if (!c.ok()) throw std::runtime_error("the test policy does not compile");
-  std::string image = vm::write_image(*c.image);
-  vm::ProgramPtr program = vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()});
+  auto load = [](const vm::ImageData& image) {
+    std::string bytes = vm::write_image(image);
+    return vm::Program::load({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  };
+  vm::ProgramPtr program = load(*c.image);
   vm::Evaluator evaluator(program);
   evaluator.set_trace(true);
+  vm::Evaluator probe_evaluator(load(compiler::assertion_probe(c)));
+  const size_t assertions = c.module->assertions.size();
   Fuzzed out;
   Judge judge = [&](const Witness& w) {
     ++out.judged;
     return evaluator.evaluate(runtime::Message::parse(w.message, program->parse_options()), w.envelope);
   };
+  Probe probe = [&](const Witness& w) {
+    std::vector<bool> holds(assertions);
+    auto message = runtime::Message::parse(w.message, program->parse_options());
+    for (const auto& fired : probe_evaluator.evaluate(message, w.envelope).fired) holds[fired.rule] = true;
+    return holds;
+  };
   FuzzOptions fo;
   fo.budget_seconds = 120;
-  out.report = fuzz(*c.module, *c.image, judge, fo);
+  out.report = fuzz(*c.module, *c.image, judge, probe, fo);
   return out;
 }
 
@@ -151,6 +163,47 @@ stage spam_engine {
 )");
   expect_found(f, "a");
   expect_found(f, "b");
+}
+
+TEST(Fuzz, APropertyTheRulesKeepIsProved) {
+  Fuzzed f = fuzz_policy(R"(
+stage attachment_defense {
+  rule executables:
+    if attachments.type is "application/x-dosexec" then reject "550 5.7.1 no executables"
+}
+stage custom_filters {
+  rule partner:  # lint: allow(L005)
+    if sender is info@partner.example then allow
+}
+assert never deliver when attachments.type is "application/x-dosexec"
+assert never allow when attachments.type is "application/x-dosexec"
+)");
+  ASSERT_EQ(f.report.properties.size(), 2u);
+  for (const auto& p : f.report.properties) {
+    EXPECT_EQ(p.status, PropertyStatus::Proved) << p.text << ": " << p.why;
+    EXPECT_EQ(p.location.substr(0, 8), "test.mp:") << p.location;
+  }
+}
+
+TEST(Fuzz, ABrokenPropertyGetsACounterexampleTheVmConfirms) {
+  Fuzzed f = fuzz_policy(R"(
+settings {
+  org.domains = [widget.com]
+  org.sending_servers = [203.0.113.10]
+}
+# The vendor's sentence: anyone can write that header and that envelope sender.
+if header contains "ccsend.constantcontact.com" and sender is info@widget.com then allow  # lint: allow(L005, L006)
+assert never allow when from.domain in org.domains and client.ip not in org.sending_servers
+)");
+  ASSERT_EQ(f.report.properties.size(), 1u);
+  const PropertyResult& p = f.report.properties[0];
+  ASSERT_EQ(p.status, PropertyStatus::Violated) << p.why;
+  const FoundWitness& w = f.report.witnesses[p.witness];
+  EXPECT_EQ(w.verdict.action, vm::Action::Allow);
+  EXPECT_NE(w.witness.message.find("ccsend.constantcontact.com"), std::string::npos) << w.witness.message;
+  EXPECT_NE(w.witness.message.find("@widget.com"), std::string::npos) << w.witness.message;
+  ASSERT_TRUE(w.witness.envelope.client_ip);
+  EXPECT_NE(w.witness.envelope.client_ip->str(), "203.0.113.10");
 }
 
 }  // namespace
