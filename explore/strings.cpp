@@ -10,6 +10,9 @@ namespace mp::explore {
 
 namespace {
 
+constexpr unsigned kFirstTryMs = 500;
+constexpr unsigned kFallbackMs = 2000;
+
 // The uninterpreted constants (the model's variables) in `e`.
 void variables(const z3::expr& e, std::vector<z3::expr>& out, std::unordered_set<unsigned>& seen) {
   if (!seen.insert(e.id()).second) return;
@@ -161,10 +164,14 @@ z3::expr StringSolver::choice_clause(const Group& g, const std::vector<bool>& ho
 }
 
 // Z3 4.8's two string engines fail on different problems (seq on a contains beside
-// two not-contains, z3str3 on others): seq first for a short while, then z3str3.
+// two not-contains, z3str3 on others): seq briefly, then z3str3, then seq with the
+// whole time limit — which a busy machine needs where an idle one answers at once.
 z3::check_result StringSolver::solve_group(Group& g, const std::vector<bool>& holds) const {
-  for (const char* engine : {"seq", "z3str3"}) {
-    z3::solver s = fresh_solver(engine, engine[0] == 's' ? std::min(timeout_ms_, 500u) : timeout_ms_);
+  const std::pair<const char*, unsigned> attempts[] = {{"seq", std::min(timeout_ms_, kFirstTryMs)},
+                                                       {"z3str3", std::min(timeout_ms_, kFallbackMs)},
+                                                       {"seq", timeout_ms_}};
+  for (const auto& [engine, timeout] : attempts) {
+    z3::solver s = fresh_solver(engine, timeout);
     s.add(g.shapes);
     for (size_t i = 0; i < g.trackers.size(); ++i)
       s.add(holds[i] ? g.trackers[i].relation : !g.trackers[i].relation);
