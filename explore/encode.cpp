@@ -112,8 +112,15 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
       action_(ctx_.int_val(0)),
       score_(ctx_.real_val(0)) {
   size_collections();
-  for (const auto& r : module_.rules) conditions_.push_back(node(r.condition, {}));
-  for (const auto& a : module_.assertions) assertions_.push_back(node(a.condition, {}));
+  for (const auto& r : module_.rules) {
+    approximating_ = &rule_approximated_.emplace_back();
+    conditions_.push_back(node(r.condition, {}));
+  }
+  for (const auto& a : module_.assertions) {
+    approximating_ = &assertion_approximated_.emplace_back();
+    assertions_.push_back(node(a.condition, {}));
+  }
+  approximating_ = nullptr;
   chain(now);
   m_.link_addresses();
 }
@@ -156,10 +163,21 @@ z3::expr PolicyEncoder::node(const IrNode& n, const Bound& bound) {
 }
 
 z3::expr PolicyEncoder::approximate(const IrNode& n, const Bound& bound) {
+  std::string argument = n.op == IrOp::Match   ? image_.patterns[n.index].header_filter
+                         : n.op == IrOp::InSet ? image_.sets[n.index].header_filter
+                         : n.op == IrOp::InNet ? image_.nets[n.index].argument
+                                               : std::string();
+  const IrNumber& number = n.lhs.kind == IrNumber::Kind::Field ? n.lhs : n.rhs;
   std::string label = n.op == IrOp::Loop ? "any/all " + std::string(vm::collection_names(n.collection))
-                                         : std::string(vm::field_info(n.field).name);
-  if (std::find(approximated_.begin(), approximated_.end(), label) == approximated_.end())
-    approximated_.push_back(label);
+                      : n.op == IrOp::NumCompare
+                          ? number.kind == IrNumber::Kind::Field
+                                ? vm::field_label(number.field, number.argument)
+                                : "count(" + std::string(vm::collection_names(number.collection)) + ")"
+                          : vm::field_label(n.field, argument);
+  for (auto* list : {&approximated_, approximating_}) {
+    if (list != nullptr && std::find(list->begin(), list->end(), label) == list->end())
+      list->push_back(label);
+  }
   return m_.free_bool(canonical(n, bound));
 }
 

@@ -43,6 +43,11 @@ class PolicyEncoder {
   // Tests stated only as free booleans (field, as written), when the model could not
   // state them: proofs stay sound, but a witness may need them.
   const std::vector<std::string>& approximated() const { return approximated_; }
+  // Those of rule i's condition, and of assertion i's.
+  const std::vector<std::string>& approximated_in_rule(size_t i) const { return rule_approximated_[i]; }
+  const std::vector<std::string>& approximated_in_assertion(size_t i) const {
+    return assertion_approximated_[i];
+  }
   // A collection had more tests than slots: a proof is then not sound.
   bool slots_exceeded() const { return slots_exceeded_; }
 
@@ -75,6 +80,8 @@ class PolicyEncoder {
   std::vector<z3::expr> conditions_, applicable_, reached_, assertions_;
   z3::expr action_, score_;
   std::vector<std::string> approximated_;
+  std::vector<std::vector<std::string>> rule_approximated_, assertion_approximated_;
+  std::vector<std::string>* approximating_ = nullptr;  // the list of the condition being encoded
   bool slots_exceeded_ = false;
 };
 

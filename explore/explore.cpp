@@ -125,7 +125,8 @@ class Search {
       if (goal.status == GoalStatus::Found) return;
       goal = {GoalStatus::NotFound,
               "the message the solver proposed did not " +
-                  std::string(fire ? "fire it" : "reach it unfired") + " in the VM" + approximated_note(),
+                  std::string(fire ? "fire it" : "reach it unfired") + " in the VM" +
+                  approximated_note(witness_.approximated_in_rule(i)),
               -1};
       return;
     }
@@ -168,9 +169,9 @@ class Search {
     return result;
   }
 
-  std::string approximated_note() const {
-    const auto& a = witness_.approximated();
-    return a.empty() ? "" : " (tests fuzz cannot write yet: " + joined(a) + ")";
+  // The tests of the rule (or assertion) the solver could only guess at.
+  std::string approximated_note(const std::vector<std::string>& a) const {
+    return a.empty() ? "" : " (tests of " + joined(a) + " that fuzz cannot state or write yet)";
   }
 
   // The witness model found nothing: can any message do it?
@@ -182,9 +183,9 @@ class Search {
       goal = {GoalStatus::Impossible, fire ? why_never_fires(i) : why_always_fires(i), -1};
       return;
     }
-    std::string why = witness_result == z3::unknown
-                          ? "the solver gave up within the time limit"
-                          : "no message fuzz can write does it" + approximated_note();
+    std::string why = witness_result == z3::unknown ? "the solver gave up within the time limit"
+                                                    : "no message fuzz can write does it" +
+                                                          approximated_note(witness_.approximated_in_rule(i));
     goal = {GoalStatus::NotFound, why, -1};
   }
 
@@ -235,7 +236,8 @@ class Search {
         return;
       }
       p.status = PropertyStatus::Unknown;
-      p.why = "the counterexample the solver proposed did not hold in the VM" + approximated_note();
+      p.why = "the counterexample the solver proposed did not hold in the VM" +
+              approximated_note(witness_.approximated_in_assertion(i));
       return;
     }
     z3::check_result proof = check(proof_solver_, proof_.action() == verdict && proof_.assertion(i));
@@ -248,7 +250,8 @@ class Search {
     p.status = PropertyStatus::Unknown;
     p.why = r == z3::unknown || proof == z3::unknown
                 ? "the solver gave up within the time limit"
-                : "no message fuzz can write breaks it, but it is not proved" + approximated_note();
+                : "no message fuzz can write breaks it, but it is not proved" +
+                      approximated_note(witness_.approximated_in_assertion(i));
   }
 
   // Keeps a witness and counts the goals it meets; returns its index.

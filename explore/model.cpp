@@ -313,6 +313,13 @@ void MessageModel::complete_for_writing() {
       text({FieldId::AttachmentName, "", key.slot});
     if (key.field == FieldId::UrlDomain) text({FieldId::Url, "", key.slot});
   }
+  // An envelope names each recipient once (a .mptest refuses a repeated rcpt).
+  for (unsigned k = 0; k < slots(vm::Collection::Recipients); ++k) {
+    for (unsigned j = k + 1; j < slots(vm::Collection::Recipients); ++j) {
+      auto a = texts_.find({FieldId::Recipient, "", k}), b = texts_.find({FieldId::Recipient, "", j});
+      if (a != texts_.end() && b != texts_.end()) string_constraints_.push_back(a->second != b->second);
+    }
+  }
 }
 
 z3::expr MessageModel::number(const ValueKey& key) {

@@ -2,6 +2,8 @@
 // VM confirms, and the goals none can reach are proved impossible with the reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "compiler/compiler.h"
 #include "compiler/ir.h"
 #include "explore/explore.h"
@@ -149,6 +151,19 @@ stage custom_filters {
 }
 )");
   expect_never_fires(f, "out", "no message its direction, recipients and date admit meets its condition");
+}
+
+TEST(Fuzz, ARecipientCountIsMetWithDistinctRecipients) {
+  // policyc test refuses a repeated rcpt: the witness must name each recipient once.
+  Fuzzed f = fuzz_policy(R"(
+if count(recipients) > 3 then tag "many"
+)");
+  const RuleCoverage& r = f.report.rules.at(0);
+  ASSERT_EQ(r.fire.status, GoalStatus::Found) << r.fire.why;
+  std::vector<std::string> rcpt = f.report.witnesses[r.fire.witness].witness.envelope.recipients;
+  EXPECT_GE(rcpt.size(), 4u);
+  std::sort(rcpt.begin(), rcpt.end());
+  EXPECT_EQ(std::adjacent_find(rcpt.begin(), rcpt.end()), rcpt.end());
 }
 
 TEST(Fuzz, ScoresAddUpToTheThreshold) {
