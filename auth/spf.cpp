@@ -1,6 +1,7 @@
 #include "auth/spf.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <vector>
@@ -102,7 +103,10 @@ void check_macro_string(std::string_view s, bool explain_string = false) {
       perm_error("macro letter not allowed here");
     size_t j = 1;
     while (j < body.size() && is_digit(body[j])) ++j;
-    if (j > 1 && std::stoul(std::string(body.substr(1, j - 1))) == 0) perm_error("macro transformer 0");
+    // Only whether the number is 0 matters here: std::stoul would throw out_of_range on
+    // a long one (%{l99999999999999999999}), which no caller expects of a record.
+    if (j > 1 && body.substr(1, j - 1).find_first_not_of('0') == std::string_view::npos)
+      perm_error("macro transformer 0");
     if (j < body.size() && (body[j] == 'r' || body[j] == 'R')) ++j;
     for (; j < body.size(); ++j) {
       if (std::string_view(".-+,/_=").find(body[j]) == std::string_view::npos)
@@ -669,7 +673,12 @@ std::string Evaluation::expand(std::string_view s, const std::string& domain, bo
     char letter = static_cast<char>(std::tolower(static_cast<unsigned char>(body[0])));
     size_t j = 1;
     size_t keep = 0;
-    while (j < body.size() && is_digit(body[j])) keep = keep * 10 + static_cast<size_t>(body[j++] - '0');
+    // Saturated, not wrapped: any number past the count of parts keeps them all, however
+    // many digits it has (a wrapped 18446744073709551617 would keep one).
+    while (j < body.size() && is_digit(body[j])) {
+      const size_t digit = static_cast<size_t>(body[j++] - '0');
+      keep = keep > (SIZE_MAX - digit) / 10 ? SIZE_MAX : keep * 10 + digit;
+    }
     bool reverse = j < body.size() && (body[j] == 'r' || body[j] == 'R');
     if (reverse) ++j;
     std::string_view delimiters = j < body.size() ? body.substr(j) : ".";

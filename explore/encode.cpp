@@ -51,16 +51,42 @@ std::optional<vm::Action> terminal_action(lang::ActionKind k) {
   }
 }
 
+// What a test's table entry holds, so that a pattern, set or net is named by its
+// content: two policies (fuzz --diff) number their tables apart.
+std::string table_key(const IrNode& n, const vm::ImageData& image) {
+  switch (n.op) {
+    case IrOp::Match: {
+      const vm::PatternInfo& p = image.patterns[n.index];
+      return "/" + p.expression + "/" + std::to_string(p.hs_flags) + " " + p.header_filter;
+    }
+    case IrOp::InSet: {
+      const vm::SetInfo& set = image.sets[n.index];
+      std::string entries;
+      for (const auto& e : set.entries) entries += e + '\n';
+      return "{" + std::to_string(static_cast<int>(set.fold)) + " " + set.header_filter + " " +
+             std::to_string(std::hash<std::string>{}(entries)) + "}";
+    }
+    case IrOp::InNet: {
+      const vm::NetInfo& net = image.nets[n.index];
+      std::string s = "[" + net.argument;
+      for (const auto& p : net.prefixes) s += " " + p.str();
+      return s + "]";
+    }
+    default: return std::to_string(n.index);
+  }
+}
+
 // A key that names the same test the same way wherever it is written (a def used by
-// two rules): free booleans for it are then one variable.
-std::string canonical(const IrNode& n, const std::map<Collection, unsigned>& bound) {
+// two rules, the same test in two policies): free booleans for it are then one variable.
+std::string canonical(const IrNode& n, const vm::ImageData& image,
+                      const std::map<Collection, unsigned>& bound) {
   auto number = [](const IrNumber& x) {
     return std::to_string(static_cast<int>(x.kind)) + "," + std::to_string(static_cast<int>(x.field)) + "," +
            std::to_string(x.bound) + "," + std::to_string(static_cast<int>(x.collection)) + "," +
            std::to_string(x.value) + "," + x.argument;
   };
   std::string s = "(" + std::to_string(static_cast<int>(n.op)) + " " +
-                  std::to_string(static_cast<int>(n.field)) + " " + std::to_string(n.index) + " " +
+                  std::to_string(static_cast<int>(n.field)) + " " + table_key(n, image) + " " +
                   std::to_string(static_cast<int>(n.loop)) + " " +
                   std::to_string(static_cast<int>(n.collection)) + " " +
                   std::to_string(static_cast<int>(n.cmp)) + " " + number(n.lhs) + " " + number(n.rhs);
@@ -68,7 +94,7 @@ std::string canonical(const IrNode& n, const std::map<Collection, unsigned>& bou
     auto it = bound.find(vm::field_info(n.field).collection);
     s += " @" + (it == bound.end() ? std::string("?") : std::to_string(it->second));
   }
-  for (const auto& c : n.children) s += " " + canonical(c, bound);
+  for (const auto& c : n.children) s += " " + canonical(c, image, bound);
   return s + ")";
 }
 
@@ -111,7 +137,7 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
       image_(image),
       action_(ctx_.int_val(0)),
       score_(ctx_.real_val(0)) {
-  size_collections();
+  if (!m_.sized()) size_slots(m_, {&module_});
   for (const auto& r : module_.rules) {
     approximating_ = &rule_approximated_.emplace_back();
     conditions_.push_back(node(r.condition, {}));
@@ -125,18 +151,22 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
   m_.link_addresses();
 }
 
-void PolicyEncoder::size_collections() {
+void size_slots(MessageModel& model, const std::vector<const compiler::IrModule*>& modules) {
   std::map<Collection, unsigned> tests, counted;
-  for (const auto& r : module_.rules) count_tests(r.condition, tests, counted);
-  for (const auto& a : module_.assertions) count_tests(a.condition, tests, counted);
+  for (const compiler::IrModule* module : modules) {
+    for (const auto& r : module->rules) count_tests(r.condition, tests, counted);
+    for (const auto& a : module->assertions) count_tests(a.condition, tests, counted);
+  }
   tests[Collection::Recipients] += 1;  // a recipient outside org.domains decides the direction
+  bool exceeded = false;
   for (auto [c, n] : tests) {
     if (c == Collection::Single) continue;
-    if (n > kMaxSlots) slots_exceeded_ = true;
+    exceeded = exceeded || n > kMaxSlots;
     // A witness rarely needs more than two items of a kind; fewer slots, fewer variables.
-    if (m_.mode() == Mode::Witness) n = std::min(n, 2u);
-    m_.set_slots(c, std::clamp(std::max(n, counted[c]), 1u, kMaxSlots));
+    if (model.mode() == Mode::Witness) n = std::min(n, 2u);
+    model.set_slots(c, std::clamp(std::max(n, counted[c]), 1u, kMaxSlots));
   }
+  model.mark_sized(exceeded);
 }
 
 bool PolicyEncoder::terminal(size_t i) const {
@@ -178,7 +208,7 @@ z3::expr PolicyEncoder::approximate(const IrNode& n, const Bound& bound) {
     if (list != nullptr && std::find(list->begin(), list->end(), label) == list->end())
       list->push_back(label);
   }
-  return m_.free_bool(canonical(n, bound));
+  return m_.free_bool(canonical(n, image_, bound));
 }
 
 z3::expr PolicyEncoder::any_item(const IrNode& n, const Bound& bound, const std::string& argument,
@@ -259,9 +289,9 @@ z3::expr PolicyEncoder::in_net(const IrNode& n, const Bound& bound) {
       std::any_of(net.prefixes.begin(), net.prefixes.end(), [](const auto& p) { return p.base.v6; });
   return any_item(n, bound, net.argument, [&](const ValueKey& k) {
     z3::expr v6 = m_.ip_is_v6(k);
-    z3::expr in_v6 = has_v6 ? m_.free_bool("net6|" + std::to_string(n.index) + "|" + canonical(n, bound) +
-                                           "|" + std::to_string(k.slot))
-                            : ctx_.bool_val(false);
+    z3::expr in_v6 = has_v6
+                         ? m_.free_bool("net6|" + canonical(n, image_, bound) + "|" + std::to_string(k.slot))
+                         : ctx_.bool_val(false);
     return z3::ite(v6, in_v6, ipv4_in(ctx_, m_.ipv4(k), net.prefixes));
   });
 }
@@ -311,7 +341,7 @@ std::optional<z3::expr> PolicyEncoder::number(const IrNumber& x, const IrNode& n
                             ctx_.int_val(0));
       }
       if (m_.mode() == Mode::Witness) return z3::to_real(sum);
-      z3::expr more = ctx_.int_const(("count|" + canonical(n, bound)).c_str());
+      z3::expr more = ctx_.int_const(("count|" + canonical(n, image_, bound)).c_str());
       has = has && more >= sum;
       return z3::to_real(more);
     }

@@ -20,7 +20,8 @@ namespace mp::explore {
 
 class PolicyEncoder {
  public:
-  // Both must outlive the encoder. Sets the model's slot counts on first use.
+  // Both must outlive the encoder. Sizes the model's slots for this module unless
+  // size_slots did for several.
   PolicyEncoder(MessageModel& model, const compiler::IrModule& module, const vm::ImageData& image,
                 double now);
 
@@ -49,11 +50,10 @@ class PolicyEncoder {
     return assertion_approximated_[i];
   }
   // A collection had more tests than slots: a proof is then not sound.
-  bool slots_exceeded() const { return slots_exceeded_; }
+  bool slots_exceeded() const { return m_.slots_exceeded(); }
 
  private:
   using Bound = std::map<vm::Collection, unsigned>;
-  void size_collections();
   z3::expr node(const compiler::IrNode& n, const Bound& bound);
   z3::expr any_item(const compiler::IrNode& n, const Bound& bound, const std::string& argument,
                     const std::function<z3::expr(const ValueKey&)>& test);
@@ -82,8 +82,12 @@ class PolicyEncoder {
   std::vector<std::string> approximated_;
   std::vector<std::vector<std::string>> rule_approximated_, assertion_approximated_;
   std::vector<std::string>* approximating_ = nullptr;  // the list of the condition being encoded
-  bool slots_exceeded_ = false;
 };
+
+// Gives each collection of `model` the slots the tests of all `modules` need (a
+// proof needs one per test; a witness rarely more than two), before any encoder
+// reads the model: policyc fuzz --diff reads two policies over one message.
+void size_slots(MessageModel& model, const std::vector<const compiler::IrModule*>& modules);
 
 // An IP prefix test on a 32-bit vector: (ip & mask) == network.
 z3::expr ipv4_in(z3::context& ctx, const z3::expr& ip, const std::vector<runtime::Cidr>& prefixes);

@@ -105,4 +105,39 @@ using Probe = std::function<std::vector<bool>(const Witness&)>;
 FuzzReport fuzz(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
                 const Probe& probe, const FuzzOptions& options);
 
+// ---- Two policies (policyc fuzz --diff) -------------------------------------------
+// Messages whose verdict's action differs between an old and a new policy, searched
+// over one message model read by both (beyond the corpus `policyc diff` replays).
+
+struct DiffSide {
+  const compiler::IrModule* module = nullptr;
+  const vm::ImageData* image = nullptr;
+  Judge judge;  // need not trace
+};
+
+// One way the verdict can change: old action → new action.
+struct VerdictChange {
+  vm::Action old_action = vm::Action::Deliver, new_action = vm::Action::Deliver;
+  Goal goal;  // Found: a message that changes this way; Impossible: none can
+};
+
+struct DiffWitness {
+  Witness witness;
+  vm::Verdict old_verdict, new_verdict;  // the VM's
+};
+
+struct DiffReport {
+  // Proved: every message gets the same action from both policies (`changes` then
+  // all impossible).
+  bool equivalent = false;
+  std::vector<VerdictChange> changes;  // every pair of different actions, old-major
+  std::vector<DiffWitness> witnesses;
+  std::vector<std::string> approximated;  // of both policies
+  size_t solver_queries = 0;
+  double seconds = 0;
+};
+
+// Throws std::runtime_error when the solver cannot be set up.
+DiffReport fuzz_diff(const DiffSide& old_policy, const DiffSide& new_policy, const FuzzOptions& options);
+
 }  // namespace mp::explore

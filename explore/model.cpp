@@ -148,10 +148,20 @@ z3::expr& MessageModel::slot_presence(vm::Collection c, const std::string& argum
   return v[slot];
 }
 
+namespace {
+
+// Values every message, or every item of their collection, has (vm/field_values.cpp):
+// `not (size > 1MB)` and `size <= 1MB` are the same test.
+bool always_valued(FieldId field) {
+  return field == FieldId::Size || field == FieldId::AttachmentSize;
+}
+
+}  // namespace
+
 z3::expr MessageModel::present(FieldId field, const std::string& argument, unsigned slot) {
   z3::expr item = slot_presence(vm::field_info(field).collection, presence_argument(field, argument), slot);
-  if (mode_ == Mode::Witness) return item;
-  // Proof: any value may be missing (an absent header, a number with no value).
+  if (mode_ == Mode::Witness || always_valued(field)) return item;
+  // Proof: any other value may be missing (an absent header, a number with no value).
   z3::expr has = free_bool("has|" + std::to_string(static_cast<int>(field)) + "|" + argument + "|" +
                            std::to_string(slot));
   return has && item;

@@ -44,6 +44,14 @@ class MessageModel {
   // Slots of a collection; set before the collection is first read (Single: 1).
   void set_slots(vm::Collection c, unsigned n) { slots_[c] = n; }
   unsigned slots(vm::Collection c) const;
+  // Set by size_slots (encode.h) once every policy read over the model is counted;
+  // exceeded: a collection had more tests than slots, so a proof is not sound.
+  void mark_sized(bool exceeded) {
+    sized_ = true;
+    slots_exceeded_ = exceeded;
+  }
+  bool sized() const { return sized_; }
+  bool slots_exceeded() const { return slots_exceeded_; }
 
   // Whether `field` has a value model here (else its tests are free booleans), and
   // whether policyc fuzz can write it into a message or an envelope or state it.
@@ -111,6 +119,7 @@ class MessageModel {
   std::map<vm::Collection, z3::expr> counts_;
   std::map<std::string, z3::expr> free_;
   unsigned next_id_ = 0;
+  bool sized_ = false, slots_exceeded_ = false;
 };
 
 // The presence key of a field: header fields are items per header name, every other

@@ -15,10 +15,9 @@
 #include "compiler/ir.h"
 #include "explore/explore.h"
 #include "tools/commands.h"
+#include "tools/fuzz_diff.h"
+#include "tools/fuzz_witnesses.h"
 #include "tools/inputs.h"
-#include "tools/mptest.h"
-#include "tools/shared_facts.h"
-#include "tools/stated_facts.h"
 
 namespace mp::tools {
 
@@ -29,6 +28,7 @@ using ordered_json = nlohmann::ordered_json;
 
 struct FuzzCommandOptions {
   std::string policy;
+  std::string diff_old;  // --diff OLD: compare OLD with `policy`
   std::string properties;
   std::string out;
   std::string format = "text";
@@ -36,90 +36,24 @@ struct FuzzCommandOptions {
   unsigned solver_timeout_ms = 10000;
 };
 
-vm::ProgramPtr load_image(const vm::ImageData& image) {
-  std::string bytes = vm::write_image(image);
-  return vm::Program::load({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-}
-
-// The VM side: a compiled image loaded as gateways load it, one evaluation per
-// witness with the witness's facts stated.
-class VmJudge {
- public:
-  VmJudge(const vm::ImageData& image, bool trace) : program_(load_image(image)), evaluator_(program_) {
-    evaluator_.set_trace(trace);
-  }
-
-  vm::Verdict operator()(const explore::Witness& w) {
-    runtime::Message message = runtime::Message::parse(w.message, program_->parse_options());
-    std::vector<StatedFact> stated;
-    for (const auto& [key, value] : w.facts) {
-      std::optional<StatedFact> fact = parse_fact_key(key);
-      if (!fact) throw std::runtime_error("fuzz wrote a fact no test can state: " + key);
-      if (auto problem = parse_fact_value(*fact, value))
-        throw std::runtime_error("fuzz wrote a fact value no test can state: " + key + ": " + *problem);
-      stated.push_back(std::move(*fact));
-    }
-    SharedFacts computed(nullptr, FactAvailability{});
-    StatedFacts facts(stated, computed);
-    return evaluator_.evaluate(message, w.envelope, &facts);
-  }
-
- private:
-  vm::ProgramPtr program_;
-  vm::Evaluator evaluator_;
-};
-
-std::string file_safe(std::string s) {
-  for (char& c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '-';
-  }
-  return s;
-}
-
 std::string witness_file(const explore::FuzzReport& r, int index) {
   return fmt::format("{:03}-{}.eml", index + 1, file_safe(r.witnesses[index].purpose));
 }
 
-std::string rule_ref(const vm::Verdict& v) {
-  return v.rule ? v.stage_name + "." + v.rule_name : "none";
-}
-
-// One .mptest case: the envelope and facts the witness needs, and the verdict the VM
-// gave as the expectation, so that the case pins today's behaviour.
-std::string test_case(const explore::FuzzReport& r, int index) {
-  const explore::FoundWitness& f = r.witnesses[index];
-  const runtime::Envelope& e = f.witness.envelope;
-  std::string c = fmt::format("case: {}\n  message: {}\n", f.purpose, witness_file(r, index));
-  c += fmt::format("  sender: {}\n", e.sender.empty() ? "<>" : e.sender);
-  for (const auto& rcpt : e.recipients) c += fmt::format("  rcpt: {}\n", rcpt);
-  if (e.client_ip) c += fmt::format("  client-ip: {}\n", e.client_ip->str());
-  if (!e.helo.empty()) c += fmt::format("  helo: {}\n", e.helo);
-  if (!e.auth_user.empty()) c += fmt::format("  auth-user: {}\n", e.auth_user);
-  for (const auto& [key, value] : f.witness.facts)
-    c += fmt::format("  {}: {}\n", key, value.empty() ? "none" : value);
-  c += fmt::format("  action: {}\n  rule: {}\n", vm::action_name(f.verdict.action), rule_ref(f.verdict));
-  for (const auto& fired : f.verdict.fired) c += fmt::format("  fired: {}.{}\n", fired.stage, fired.name);
-  for (const auto& t : f.verdict.trace) {
-    if (t.outcome == vm::RuleOutcome::NotMatched || t.outcome == vm::RuleOutcome::SkippedPrefilter)
-      c += fmt::format("  not-fired: {}.{}\n", t.stage, t.name);
-  }
-  return c;
-}
-
 void write_witnesses(const FuzzCommandOptions& o, const explore::FuzzReport& r) {
+  std::vector<std::string> cases;
   fs::create_directories(o.out);
-  std::string tests = fmt::format(
-      "# Written by `policyc fuzz {}`: one case per witness message. The expectations are\n"
-      "# the verdicts the policy gave, so that `policyc test` shows any change.\n",
-      o.policy);
-  std::error_code ec;
-  fs::path policy = fs::relative(fs::absolute(o.policy), fs::absolute(o.out), ec);
-  tests += fmt::format("policy: {}\n", (ec ? fs::absolute(o.policy) : policy).string());
   for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
-    std::ofstream(fs::path(o.out) / witness_file(r, i), std::ios::binary) << r.witnesses[i].witness.message;
-    tests += "\n" + test_case(r, i);
+    const explore::FoundWitness& f = r.witnesses[i];
+    std::ofstream(fs::path(o.out) / witness_file(r, i), std::ios::binary) << f.witness.message;
+    cases.push_back(test_case(f.purpose, witness_file(r, i), f.witness, f.verdict));
   }
-  std::ofstream(fs::path(o.out) / "fuzz.mptest", std::ios::binary) << tests;
+  write_test_file(
+      o.out, "fuzz.mptest",
+      fmt::format("Written by `policyc fuzz {}`: one case per witness message. The expectations are\n"
+                  "the verdicts the policy gave, so that `policyc test` shows any change.",
+                  o.policy),
+      o.policy, cases);
 }
 
 std::string goal_text(const explore::FuzzReport& r, const explore::Goal& g, bool written) {
@@ -245,6 +179,8 @@ void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
 }
 
 int run_fuzz(const FuzzCommandOptions& o) {
+  if (!o.diff_old.empty())
+    return run_fuzz_diff({o.diff_old, o.policy, o.out, o.format, o.budget, o.solver_timeout_ms});
   compiler::CompileOptions options;
   options.keep_ir = true;
   options.properties = o.properties;
@@ -258,10 +194,7 @@ int run_fuzz(const FuzzCommandOptions& o) {
     for (const auto& fired : probe_judge(w).fired) holds[fired.rule] = true;
     return holds;
   };
-  explore::FuzzOptions fo;
-  fo.budget_seconds = o.budget;
-  fo.solver_timeout_ms = o.solver_timeout_ms;
-  fo.now = static_cast<double>(std::time(nullptr));
+  const explore::FuzzOptions fo = search_options(o.budget, o.solver_timeout_ms);
   explore::FuzzReport r;
   try {
     r = explore::fuzz(
@@ -291,8 +224,15 @@ void add_fuzz_command(CLI::App& app, int& status) {
       "fuzz",
       "Search for messages that make each rule fire and not fire; prove the goals no message can reach");
   cmd->add_option("policy", o->policy, "Policy source file")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--properties", o->properties, "A file of `assert never ...` declarations about the policy")
-      ->check(CLI::ExistingFile);
+  CLI::Option* properties = cmd->add_option("--properties", o->properties,
+                                            "A file of `assert never ...` declarations about the policy")
+                                ->check(CLI::ExistingFile);
+  cmd->add_option("--diff", o->diff_old,
+                  "Search for messages whose action differs between OLD and POLICY (`--diff OLD NEW`); "
+                  "--out writes them with old.mptest and new.mptest")
+      ->check(CLI::ExistingFile)
+      ->excludes(properties)
+      ->option_text("OLD");
   cmd->add_option("--out", o->out,
                   "Write the witnesses here: NNN-*.eml and fuzz.mptest (`policyc test DIR`)");
   cmd->add_option("--budget", o->budget, "Seconds for the whole search (default 60)")

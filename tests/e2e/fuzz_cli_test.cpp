@@ -93,5 +93,50 @@ stage attachment_defense {
   EXPECT_NE(mixed.err.find("E064"), std::string::npos) << describe(mixed);
 }
 
+// The seed case: the Constant Contact allow tightened to the org's sending servers.
+// fuzz --diff finds the message the old policy allowed and the new one delivers
+// through the other rules, writes it with a case file per policy, and both replay.
+TEST(FuzzCli, DiffFindsTheMessageATightenedAllowNoLongerAllows) {
+  TempDir dir;
+  const std::string head = R"(settings {
+  org.domains = [widget.com]
+  org.sending_servers = [203.0.113.10]
+}
+)";
+  auto old_policy = dir.write("old.mp", head + R"(stage custom_filters {
+  rule partner:
+    if header contains "ccsend.constantcontact.com" and sender is info@widget.com then allow
+}
+)");
+  auto new_policy = dir.write("new.mp", head + R"(stage custom_filters {
+  rule partner:
+    if header contains "ccsend.constantcontact.com" and sender is info@widget.com
+      and client.ip in org.sending_servers then allow
+}
+)");
+  TempDir out;
+  RunResult diff = run_policyc({"fuzz", "--diff", old_policy.string(), new_policy.string(), "--out",
+                                out.path().string(), "--format", "json"});
+  ASSERT_EQ(diff.status, 1) << describe(diff);
+  auto report = nlohmann::json::parse(diff.out);
+  EXPECT_EQ(report["equivalent"], false);
+  ASSERT_EQ(report["witnesses"].size(), 1u) << diff.out;
+  EXPECT_EQ(report["witnesses"][0]["old_action"], "allow");
+  EXPECT_EQ(report["witnesses"][0]["old_rule"], "custom_filters.partner");
+  EXPECT_EQ(report["witnesses"][0]["new_action"], "deliver");
+  EXPECT_EQ(report["witnesses"][0]["file"], "001-allow-to-deliver.eml");
+  EXPECT_EQ(report["summary"]["found"], 1);
+  for (const char* file : {"old.mptest", "new.mptest"}) {
+    RunResult replay = run_policyc({"test", (out.path() / file).string()});
+    EXPECT_EQ(replay.status, 0) << file << ": " << describe(replay);
+    EXPECT_EQ(replay.last_line(), "1 passed, 0 failed") << describe(replay);
+  }
+
+  RunResult same = run_policyc({"fuzz", "--diff", new_policy.string(), new_policy.string()});
+  EXPECT_EQ(same.status, 0) << describe(same);
+  EXPECT_NE(same.out.find("proved: every message gets the same action from both"), std::string::npos)
+      << describe(same);
+}
+
 }  // namespace
 }  // namespace mp::e2e

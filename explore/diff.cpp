@@ -1,0 +1,137 @@
+// The two-policy search behind policyc fuzz --diff (explore.h): both policies are
+// encoded over one message model, so that "old says A and new says B" is one formula;
+// each pair of different actions is a goal, met by a witness both VMs confirm or
+// proved impossible by the proof model.
+#include <algorithm>
+
+#include "compiler/ir.h"
+#include "explore/encode.h"
+#include "explore/explore.h"
+#include "explore/search.h"
+
+namespace mp::explore {
+
+namespace {
+
+class DiffSearch {
+ public:
+  DiffSearch(const DiffSide& old_policy, const DiffSide& new_policy, const FuzzOptions& o)
+      : old_(old_policy),
+        new_(new_policy),
+        budget_(o.budget_seconds),
+        witness_model_(sized(ctx_, Mode::Witness)),
+        proof_model_(sized(ctx_, Mode::Prove)),
+        old_witness_(witness_model_, *old_.module, *old_.image, o.now),
+        new_witness_(witness_model_, *new_.module, *new_.image, o.now),
+        old_proof_(proof_model_, *old_.module, *old_.image, o.now),
+        new_proof_(proof_model_, *new_.module, *new_.image, o.now),
+        finder_(witness_model_, o.solver_timeout_ms, budget_, report_.solver_queries),
+        prover_(proof_model_, o.solver_timeout_ms, report_.solver_queries) {}
+
+  DiffReport run() {
+    for (uint8_t a = 0; a < vm::kActionCount; ++a) {
+      for (uint8_t b = 0; b < vm::kActionCount; ++b) {
+        if (a != b) report_.changes.push_back({vm::Action(a), vm::Action(b), {}});
+      }
+    }
+    z3::check_result any = prover_.check(old_proof_.action() != new_proof_.action());
+    report_.equivalent = any == z3::unsat && !proof_model_.slots_exceeded();
+    for (auto& change : report_.changes) {
+      if (report_.equivalent)
+        change.goal = {GoalStatus::Impossible, "the policies give every message the same action", -1};
+      else
+        pursue(change);
+    }
+    report_.approximated = old_proof_.approximated();
+    for (const auto& a : new_proof_.approximated()) {
+      if (std::find(report_.approximated.begin(), report_.approximated.end(), a) ==
+          report_.approximated.end())
+        report_.approximated.push_back(a);
+    }
+    report_.seconds = budget_.elapsed();
+    return std::move(report_);
+  }
+
+ private:
+  // Both policies' slots are counted before either is encoded.
+  MessageModel sized(z3::context& ctx, Mode mode) {
+    MessageModel m(ctx, mode);
+    size_slots(m, {old_.module, new_.module});
+    return m;
+  }
+
+  static z3::expr changes_to(const PolicyEncoder& old_p, const PolicyEncoder& new_p, const VerdictChange& c) {
+    z3::context& ctx = old_p.action().ctx();
+    return old_p.action() == ctx.int_val(static_cast<int>(c.old_action)) &&
+           new_p.action() == ctx.int_val(static_cast<int>(c.new_action));
+  }
+
+  void pursue(VerdictChange& change) {
+    if (change.goal.status == GoalStatus::Found) return;  // an earlier witness did it
+    if (budget_.over()) {
+      change.goal = {GoalStatus::NotTried, "the budget ran out", -1};
+      return;
+    }
+    z3::check_result possible = prover_.check(changes_to(old_proof_, new_proof_, change));
+    if (possible == z3::unsat && !proof_model_.slots_exceeded()) {
+      change.goal = {GoalStatus::Impossible, "no message gets these two actions", -1};
+      return;
+    }
+    std::optional<Witness> w;
+    z3::check_result r = finder_.find(changes_to(old_witness_, new_witness_, change), w);
+    if (r == z3::sat) {
+      judge_witness(std::move(*w));
+      if (change.goal.status != GoalStatus::Found)
+        change.goal = {GoalStatus::NotFound,
+                       "the message the solver proposed did not change so in the VM" + note(), -1};
+      return;
+    }
+    change.goal = {GoalStatus::NotFound,
+                   r == z3::unknown || possible == z3::unknown ? "the solver gave up within the time limit"
+                                                               : "no message fuzz can write does it" + note(),
+                   -1};
+  }
+
+  std::string note() const {
+    std::vector<std::string> a = old_witness_.approximated();
+    for (const auto& f : new_witness_.approximated()) {
+      if (std::find(a.begin(), a.end(), f) == a.end()) a.push_back(f);
+    }
+    return approximated_note(a);
+  }
+
+  // Keeps a witness whose verdicts differ in the VM, for the change it shows (which
+  // may be another than the one it was made for).
+  void judge_witness(Witness w) {
+    vm::Verdict old_v = old_.judge(w), new_v = new_.judge(w);
+    if (old_v.action == new_v.action) return;
+    auto it = std::find_if(report_.changes.begin(), report_.changes.end(), [&](const VerdictChange& c) {
+      return c.old_action == old_v.action && c.new_action == new_v.action;
+    });
+    if (it->goal.status == GoalStatus::Found) return;
+    it->goal = {GoalStatus::Found, "", static_cast<int>(report_.witnesses.size())};
+    report_.witnesses.push_back({std::move(w), std::move(old_v), std::move(new_v)});
+  }
+
+  const DiffSide& old_;
+  const DiffSide& new_;
+  Budget budget_;
+  DiffReport report_;
+  z3::context ctx_;
+  MessageModel witness_model_, proof_model_;
+  PolicyEncoder old_witness_, new_witness_, old_proof_, new_proof_;
+  WitnessFinder finder_;  // after the encoders: they fill the models it reads
+  Prover prover_;
+};
+
+}  // namespace
+
+DiffReport fuzz_diff(const DiffSide& old_policy, const DiffSide& new_policy, const FuzzOptions& options) {
+  try {
+    return DiffSearch(old_policy, new_policy, options).run();
+  } catch (const z3::exception& e) {
+    throw std::runtime_error(std::string("the solver failed: ") + e.msg());
+  }
+}
+
+}  // namespace mp::explore

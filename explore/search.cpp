@@ -1,0 +1,99 @@
+// The witness and proof solvers of a search (search.h).
+#include "explore/search.h"
+
+#include "explore/realize.h"
+
+namespace mp::explore {
+
+namespace {
+
+z3::params timeout_params(z3::context& ctx, unsigned timeout_ms) {
+  z3::params p(ctx);
+  p.set("timeout", timeout_ms);
+  return p;
+}
+
+// The model must be complete before the strings solver reads its variables.
+MessageModel& completed(MessageModel& model) {
+  model.complete_for_writing();
+  return model;
+}
+
+}  // namespace
+
+WitnessFinder::WitnessFinder(MessageModel& model, unsigned timeout_ms, const Budget& budget, size_t& queries)
+    : model_(completed(model)),
+      budget_(budget),
+      queries_(queries),
+      skeleton_(model.ctx()),
+      strings_(model.ctx(), model, timeout_ms) {
+  skeleton_.set(timeout_params(model.ctx(), timeout_ms));
+  skeleton_.add(model.constraints());
+  for (const auto& [test, relation] : model.string_tests()) skeleton_.add_soft(!test, 1);
+  for (const auto& [collection, items] : model.presence()) {
+    for (const auto& item : items) skeleton_.add_soft(!item, 2);
+  }
+}
+
+// Lazy solving: the skeleton solver picks which string tests hold, the strings
+// solver finds values for that choice; a choice it refutes is ruled out for good by
+// a clause of the tests in its unsat core (a fact about strings, true for every goal).
+z3::check_result WitnessFinder::find(const z3::expr& goal, std::optional<Witness>& out) {
+  constexpr int kRounds = 200;
+  skeleton_.push();
+  skeleton_.add(goal);
+  z3::check_result result = z3::unknown;
+  bool gave_up = false;  // a choice was ruled out without proof: unsat then means unknown
+  for (int round = 0; round < kRounds && !budget_.over(); ++round) {
+    ++queries_;
+    result = skeleton_.check();
+    if (result != z3::sat) break;
+    z3::model skeleton = skeleton_.get_model();
+    std::vector<z3::expr> refuted, given_up;
+    ++queries_;
+    z3::check_result strings = strings_.solve(skeleton, refuted, given_up);
+    if (strings == z3::sat) {
+      out = realize(model_, skeleton, strings_.model());
+      break;
+    }
+    result = z3::unknown;
+    gave_up = gave_up || strings == z3::unknown;
+    for (const auto& clause : given_up) skeleton_.add(clause);  // this goal only
+    for (auto& lemma : refuted) {
+      skeleton_.add(lemma);
+      lemmas_.push_back(std::move(lemma));
+    }
+  }
+  skeleton_.pop();
+  if (result == z3::unsat && gave_up) result = z3::unknown;
+  for (const auto& lemma : lemmas_) skeleton_.add(lemma);  // kept for later goals
+  lemmas_.clear();
+  return result;
+}
+
+Prover::Prover(MessageModel& model, unsigned timeout_ms, size_t& queries)
+    : solver_(model.ctx()), queries_(queries) {
+  solver_.set(timeout_params(model.ctx(), timeout_ms));
+  solver_.add(model.constraints());
+}
+
+z3::check_result Prover::check(const z3::expr& goal) {
+  ++queries_;
+  solver_.push();
+  solver_.add(goal);
+  z3::check_result r = solver_.check();
+  solver_.pop();
+  return r;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string approximated_note(const std::vector<std::string>& a) {
+  return a.empty() ? "" : " (tests of " + joined(a) + " that fuzz cannot state or write yet)";
+}
+
+}  // namespace mp::explore

@@ -1,0 +1,77 @@
+// explore-internal: the two solvers every search puts its goals to. The witness side
+// proposes a message that meets a goal (lazily: the boolean skeleton first, then the
+// strings of that choice); the proof side says whether any message could. Used by
+// the per-rule search (explore.cpp) and the two-policy one (diff.cpp).
+#pragma once
+
+#include <z3++.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "explore/explore.h"
+#include "explore/model.h"
+#include "explore/strings.h"
+
+namespace mp::explore {
+
+// Wall time for a whole search, counted from construction.
+class Budget {
+ public:
+  explicit Budget(double seconds) : seconds_(seconds), start_(std::chrono::steady_clock::now()) {}
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  bool over() const { return elapsed() > seconds_; }
+
+ private:
+  double seconds_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Proposes witnesses over a Mode::Witness model. Construct it after every encoder has
+// read the model: it completes the model for writing (MessageModel::complete_for_writing).
+class WitnessFinder {
+ public:
+  // `queries` counts the solver calls (FuzzReport::solver_queries); all three must
+  // outlive the finder. `timeout_ms`: per solver call.
+  WitnessFinder(MessageModel& model, unsigned timeout_ms, const Budget& budget, size_t& queries);
+
+  // sat: `out` holds a message meeting `goal` in the model (the VM still has to
+  // confirm it). unsat: no message fuzz can write meets it. unknown: the solver gave
+  // up or the budget ran out.
+  z3::check_result find(const z3::expr& goal, std::optional<Witness>& out);
+
+ private:
+  MessageModel& model_;
+  const Budget& budget_;
+  size_t& queries_;
+  // The skeleton: an optimizer, so that of the choices that meet a goal it takes the
+  // one with the fewest string tests true and the fewest items present: a small
+  // message, and string problems the solver finds easy.
+  z3::optimize skeleton_;
+  StringSolver strings_;
+  std::vector<z3::expr> lemmas_;  // refuted choices of this goal, kept after its scope
+};
+
+// Decides goals over a Mode::Prove model, where every message has an assignment.
+class Prover {
+ public:
+  Prover(MessageModel& model, unsigned timeout_ms, size_t& queries);
+  // Whether some assignment meets `goal`; the solver is left as it was.
+  z3::check_result check(const z3::expr& goal);
+  bool unsat(const z3::expr& goal) { return check(goal) == z3::unsat; }
+
+ private:
+  z3::solver solver_;
+  size_t& queries_;
+};
+
+// " (tests of F, G that fuzz cannot state or write yet)" for a goal whose tests the
+// model could only guess at; "" for none.
+std::string approximated_note(const std::vector<std::string>& approximated);
+std::string joined(const std::vector<std::string>& items);  // "a, b, c"
+
+}  // namespace mp::explore

@@ -1,0 +1,124 @@
+// explore::fuzz_diff over pairs of small policies: a change of action is found and
+// confirmed by both VMs; the changes no message can make are impossible; a rewrite
+// that changes nothing is proved equivalent.
+#include <gtest/gtest.h>
+
+#include "compiler/compiler.h"
+#include "compiler/ir.h"
+#include "explore/explore.h"
+#include "runtime/message.h"
+#include "vm/image_io.h"
+
+namespace mp::explore {
+namespace {
+
+// One policy compiled, loaded and judged as policyc fuzz does.
+struct Side {
+  compiler::Compilation c;
+  vm::ProgramPtr program;
+  std::unique_ptr<vm::Evaluator> evaluator;
+
+  explicit Side(const std::string& text) {
+    compiler::CompileOptions options;
+    options.keep_ir = true;
+    c = compiler::compile_source("test.mp", text, options);
+    if (!c.ok()) throw std::runtime_error("a test policy does not compile");
+    std::string bytes = vm::write_image(*c.image);
+    program = vm::Program::load({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    evaluator = std::make_unique<vm::Evaluator>(program);
+  }
+  DiffSide side() {
+    return {c.module.get(), &*c.image, [this](const Witness& w) {
+              return evaluator->evaluate(runtime::Message::parse(w.message, program->parse_options()),
+                                         w.envelope);
+            }};
+  }
+};
+
+DiffReport diff(const std::string& old_text, const std::string& new_text) {
+  Side old_side(old_text), new_side(new_text);
+  FuzzOptions o;
+  o.budget_seconds = 120;
+  return fuzz_diff(old_side.side(), new_side.side(), o);
+}
+
+const VerdictChange& change(const DiffReport& r, vm::Action from, vm::Action to) {
+  for (const auto& c : r.changes) {
+    if (c.old_action == from && c.new_action == to) return c;
+  }
+  throw std::runtime_error("no such change");
+}
+
+constexpr const char* kOld = R"(
+stage attachment_defense {
+  rule executables:
+    if any attachment (extension in [exe]) then reject "550 5.7.1 no executables"
+}
+)";
+
+TEST(FuzzDiff, AWiderRuleRejectsWhatTheOldPolicyDelivered) {
+  DiffReport r = diff(kOld, R"(
+stage attachment_defense {
+  rule executables:
+    if any attachment (extension in [exe, scr]) then reject "550 5.7.1 no executables"
+}
+)");
+  EXPECT_FALSE(r.equivalent);
+  const VerdictChange& widened = change(r, vm::Action::Deliver, vm::Action::Reject);
+  ASSERT_EQ(widened.goal.status, GoalStatus::Found) << widened.goal.why;
+  const DiffWitness& w = r.witnesses[widened.goal.witness];
+  EXPECT_EQ(w.old_verdict.action, vm::Action::Deliver);
+  EXPECT_EQ(w.new_verdict.action, vm::Action::Reject);
+  runtime::Message m = runtime::Message::parse(w.witness.message);
+  bool scr = false;
+  for (const auto& a : m.attachments()) scr = scr || a.extension == "scr";
+  EXPECT_TRUE(scr) << w.witness.message;
+  // The new policy rejects all the old one did: nothing goes the other way.
+  EXPECT_EQ(change(r, vm::Action::Reject, vm::Action::Deliver).goal.status, GoalStatus::Impossible);
+  EXPECT_EQ(r.witnesses.size(), 1u);
+}
+
+TEST(FuzzDiff, ConditionsWrittenInAnotherOrderAreProvedEquivalent) {
+  DiffReport r = diff(R"(
+if subject contains "win" and sender.domain is "spam.example" then reject "550 no"
+if not (size > 1MB or from.domain in [a.example, b.example]) then quarantine "look"
+)",
+                      R"(
+if sender.domain is "spam.example" and subject contains "win" then reject "550 no"
+if size <= 1MB and from.domain not in [b.example, a.example] then quarantine "look"
+)");
+  EXPECT_TRUE(r.equivalent);
+  EXPECT_TRUE(r.witnesses.empty());
+  for (const auto& c : r.changes) EXPECT_EQ(c.goal.status, GoalStatus::Impossible);
+}
+
+TEST(FuzzDiff, AnAllowMovedAfterARejectShowsBothWays) {
+  const char* old_text = R"(
+stage custom_filters {
+  rule partner:
+    if sender is info@widget.com then allow
+  rule invoices:
+    if subject contains "invoice" then reject "550 5.7.1 no invoices"
+}
+)";
+  const char* new_text = R"(
+stage custom_filters {
+  rule invoices:
+    if subject contains "invoice" then reject "550 5.7.1 no invoices"
+  rule partner:
+    if sender is info@widget.com then allow
+}
+)";
+  DiffReport r = diff(old_text, new_text);
+  const VerdictChange& c = change(r, vm::Action::Allow, vm::Action::Reject);
+  ASSERT_EQ(c.goal.status, GoalStatus::Found) << c.goal.why;
+  const DiffWitness& w = r.witnesses[c.goal.witness];
+  EXPECT_EQ(w.witness.envelope.sender, "info@widget.com");
+  EXPECT_EQ(w.old_verdict.rule_name, "partner");
+  EXPECT_EQ(w.new_verdict.rule_name, "invoices");
+  EXPECT_EQ(change(r, vm::Action::Reject, vm::Action::Allow).goal.status, GoalStatus::Impossible);
+  EXPECT_EQ(change(r, vm::Action::Deliver, vm::Action::Reject).goal.status, GoalStatus::Impossible);
+}
+
+}  // namespace
+}  // namespace mp::explore

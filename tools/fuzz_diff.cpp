@@ -1,0 +1,177 @@
+// policyc fuzz --diff (fuzz_diff.h).
+#include "tools/fuzz_diff.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/compiler.h"
+#include "compiler/ir.h"
+#include "explore/explore.h"
+#include "tools/fuzz_witnesses.h"
+#include "tools/inputs.h"
+
+namespace mp::tools {
+
+namespace {
+
+namespace fs = std::filesystem;
+using ordered_json = nlohmann::ordered_json;
+using explore::GoalStatus;
+
+std::string change_name(const explore::VerdictChange& c) {
+  return fmt::format("{} → {}", vm::action_name(c.old_action), vm::action_name(c.new_action));
+}
+
+std::string witness_file(const explore::DiffReport& r, int index) {
+  const explore::DiffWitness& w = r.witnesses[index];
+  return fmt::format("{:03}-{}-to-{}.eml", index + 1, vm::action_name(w.old_verdict.action),
+                     vm::action_name(w.new_verdict.action));
+}
+
+void write_witnesses(const FuzzDiffOptions& o, const explore::DiffReport& r) {
+  fs::create_directories(o.out);
+  std::vector<std::string> old_cases, new_cases;
+  for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
+    const explore::DiffWitness& w = r.witnesses[i];
+    std::ofstream(fs::path(o.out) / witness_file(r, i), std::ios::binary) << w.witness.message;
+    std::string name =
+        fmt::format("{} {} in the old policy, {} in the new", witness_file(r, i),
+                    vm::action_name(w.old_verdict.action), vm::action_name(w.new_verdict.action));
+    old_cases.push_back(test_case(name, witness_file(r, i), w.witness, w.old_verdict));
+    new_cases.push_back(test_case(name, witness_file(r, i), w.witness, w.new_verdict));
+  }
+  const std::string comment = fmt::format(
+      "Written by `policyc fuzz --diff {} {}`: messages whose action differs.\n"
+      "The expectations are the verdicts of {}.",
+      o.old_policy, o.new_policy, "{}");
+  write_test_file(o.out, "old.mptest", fmt::format(fmt::runtime(comment), "the old policy"), o.old_policy,
+                  old_cases);
+  write_test_file(o.out, "new.mptest", fmt::format(fmt::runtime(comment), "the new policy"), o.new_policy,
+                  new_cases);
+}
+
+struct Tally {
+  size_t found = 0, impossible = 0, not_found = 0, not_tried = 0;
+  explicit Tally(const explore::DiffReport& r) {
+    for (const auto& c : r.changes) {
+      found += c.goal.status == GoalStatus::Found;
+      impossible += c.goal.status == GoalStatus::Impossible;
+      not_found += c.goal.status == GoalStatus::NotFound;
+      not_tried += c.goal.status == GoalStatus::NotTried;
+    }
+  }
+};
+
+std::string witness_ref(const FuzzDiffOptions& o, const explore::DiffReport& r, int index) {
+  return o.out.empty() ? "#" + std::to_string(index + 1) : witness_file(r, index);
+}
+
+void print_text(const FuzzDiffOptions& o, const explore::DiffReport& r) {
+  Tally t(r);
+  const std::string timing = fmt::format("{:.1f} s, {} solver queries", r.seconds, r.solver_queries);
+  if (r.equivalent) {
+    std::cout << fmt::format("{} → {}: proved: every message gets the same action from both ({})\n",
+                             o.old_policy, o.new_policy, timing);
+    return;
+  }
+  std::cout << fmt::format(
+      "{} → {}: {} changes of action found, {} impossible, {} without a witness{} ({})\n", o.old_policy,
+      o.new_policy, t.found, t.impossible, t.not_found,
+      t.not_tried ? fmt::format(", {} not tried", t.not_tried) : "", timing);
+  for (const auto& c : r.changes) {
+    if (c.goal.status == GoalStatus::Impossible) continue;
+    std::string what;
+    if (c.goal.status == GoalStatus::Found) {
+      const explore::DiffWitness& w = r.witnesses[c.goal.witness];
+      what = fmt::format("witness {} (old: {}; new: {})", witness_ref(o, r, c.goal.witness),
+                         rule_ref(w.old_verdict), rule_ref(w.new_verdict));
+    } else {
+      what = std::string(explore::goal_status_name(c.goal.status)) + ": " + c.goal.why;
+    }
+    std::cout << fmt::format("  {:<24} {}\n", change_name(c), what);
+  }
+  if (!r.approximated.empty())
+    std::cout << "tests the solver reads as unknowns (proofs hold; witnesses may miss): "
+              << fmt::format("{}\n", fmt::join(r.approximated, ", "));
+  if (!o.out.empty())
+    std::cout << fmt::format("wrote {} witnesses, {}/old.mptest and {}/new.mptest\n", r.witnesses.size(),
+                             o.out, o.out);
+}
+
+ordered_json change_json(const FuzzDiffOptions& o, const explore::DiffReport& r,
+                         const explore::VerdictChange& c) {
+  ordered_json j{{"old_action", vm::action_name(c.old_action)},
+                 {"new_action", vm::action_name(c.new_action)},
+                 {"status", explore::goal_status_name(c.goal.status)}};
+  if (c.goal.status == GoalStatus::Found)
+    j["witness"] =
+        o.out.empty() ? ordered_json(c.goal.witness + 1) : ordered_json(witness_file(r, c.goal.witness));
+  else
+    j["why"] = c.goal.why;
+  return j;
+}
+
+void print_json(const FuzzDiffOptions& o, const explore::DiffReport& r) {
+  Tally t(r);
+  ordered_json changes = ordered_json::array(), witnesses = ordered_json::array();
+  for (const auto& c : r.changes) changes.push_back(change_json(o, r, c));
+  for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
+    const explore::DiffWitness& w = r.witnesses[i];
+    witnesses.push_back({{"file", o.out.empty() ? ordered_json(nullptr) : ordered_json(witness_file(r, i))},
+                         {"old_action", vm::action_name(w.old_verdict.action)},
+                         {"old_rule", rule_ref(w.old_verdict)},
+                         {"new_action", vm::action_name(w.new_verdict.action)},
+                         {"new_rule", rule_ref(w.new_verdict)}});
+  }
+  ordered_json j{{"old", o.old_policy},
+                 {"new", o.new_policy},
+                 {"equivalent", r.equivalent},
+                 {"changes", changes},
+                 {"witnesses", witnesses},
+                 {"approximated", r.approximated},
+                 {"summary",
+                  {{"found", t.found},
+                   {"impossible", t.impossible},
+                   {"not_found", t.not_found},
+                   {"not_tried", t.not_tried},
+                   {"solver_queries", r.solver_queries},
+                   {"seconds", r.seconds}}}};
+  std::cout << j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace
+
+int run_fuzz_diff(const FuzzDiffOptions& o) {
+  compiler::CompileOptions options;
+  options.keep_ir = true;
+  compiler::Compilation old_c = compiler::compile_file(o.old_policy, options);
+  print_diagnostics(old_c, o.format);
+  compiler::Compilation new_c = compiler::compile_file(o.new_policy, options);
+  print_diagnostics(new_c, o.format);
+  if (!old_c.ok() || !new_c.ok()) return 2;
+  VmJudge old_judge(*old_c.image, true), new_judge(*new_c.image, true);
+  const explore::FuzzOptions fo = search_options(o.budget, o.solver_timeout_ms);
+  explore::DiffReport r;
+  try {
+    r = explore::fuzz_diff(
+        {old_c.module.get(), &*old_c.image, [&](const explore::Witness& w) { return old_judge(w); }},
+        {new_c.module.get(), &*new_c.image, [&](const explore::Witness& w) { return new_judge(w); }}, fo);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << o.old_policy << " → " << o.new_policy << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (!o.out.empty()) write_witnesses(o, r);
+  if (o.format == "json")
+    print_json(o, r);
+  else
+    print_text(o, r);
+  return r.witnesses.empty() ? 0 : 1;
+}
+
+}  // namespace mp::tools

@@ -1,0 +1,99 @@
+// Witnesses as files (fuzz_witnesses.h).
+#include "tools/fuzz_witnesses.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tools/shared_facts.h"
+#include "tools/stated_facts.h"
+
+namespace mp::tools {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+vm::ProgramPtr load_image(const vm::ImageData& image) {
+  std::string bytes = vm::write_image(image);
+  return vm::Program::load({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+}
+
+}  // namespace
+
+VmJudge::VmJudge(const vm::ImageData& image, bool trace) : program_(load_image(image)), evaluator_(program_) {
+  evaluator_.set_trace(trace);
+}
+
+vm::Verdict VmJudge::operator()(const explore::Witness& w) {
+  runtime::Message message = runtime::Message::parse(w.message, program_->parse_options());
+  std::vector<StatedFact> stated;
+  for (const auto& [key, value] : w.facts) {
+    std::optional<StatedFact> fact = parse_fact_key(key);
+    if (!fact) throw std::runtime_error("fuzz wrote a fact no test can state: " + key);
+    if (auto problem = parse_fact_value(*fact, value))
+      throw std::runtime_error("fuzz wrote a fact value no test can state: " + key + ": " + *problem);
+    stated.push_back(std::move(*fact));
+  }
+  SharedFacts computed(nullptr, FactAvailability{});
+  StatedFacts facts(stated, computed);
+  return evaluator_.evaluate(message, w.envelope, &facts);
+}
+
+explore::FuzzOptions search_options(double budget_seconds, unsigned solver_timeout_ms) {
+  explore::FuzzOptions o;
+  o.budget_seconds = budget_seconds;
+  o.solver_timeout_ms = solver_timeout_ms;
+  o.now = static_cast<double>(std::time(nullptr));
+  return o;
+}
+
+std::string file_safe(std::string s) {
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '-';
+  }
+  return s;
+}
+
+std::string rule_ref(const vm::Verdict& v) {
+  return v.rule ? v.stage_name + "." + v.rule_name : "none";
+}
+
+std::string test_case(const std::string& name, const std::string& message_file, const explore::Witness& w,
+                      const vm::Verdict& verdict) {
+  const runtime::Envelope& e = w.envelope;
+  std::string c = fmt::format("case: {}\n  message: {}\n", name, message_file);
+  c += fmt::format("  sender: {}\n", e.sender.empty() ? "<>" : e.sender);
+  for (const auto& rcpt : e.recipients) c += fmt::format("  rcpt: {}\n", rcpt);
+  if (e.client_ip) c += fmt::format("  client-ip: {}\n", e.client_ip->str());
+  if (!e.helo.empty()) c += fmt::format("  helo: {}\n", e.helo);
+  if (!e.auth_user.empty()) c += fmt::format("  auth-user: {}\n", e.auth_user);
+  for (const auto& [key, value] : w.facts)
+    c += fmt::format("  {}: {}\n", key, value.empty() ? "none" : value);
+  c += fmt::format("  action: {}\n  rule: {}\n", vm::action_name(verdict.action), rule_ref(verdict));
+  for (const auto& fired : verdict.fired) c += fmt::format("  fired: {}.{}\n", fired.stage, fired.name);
+  for (const auto& t : verdict.trace) {
+    if (t.outcome == vm::RuleOutcome::NotMatched || t.outcome == vm::RuleOutcome::SkippedPrefilter)
+      c += fmt::format("  not-fired: {}.{}\n", t.stage, t.name);
+  }
+  return c;
+}
+
+void write_test_file(const std::string& dir, const std::string& file, const std::string& comment,
+                     const std::string& policy, const std::vector<std::string>& cases) {
+  fs::create_directories(dir);
+  std::string text;
+  std::istringstream lines(comment);
+  for (std::string line; std::getline(lines, line);) text += "# " + line + "\n";
+  std::error_code ec;
+  fs::path relative = fs::relative(fs::absolute(policy), fs::absolute(dir), ec);
+  text += fmt::format("policy: {}\n", (ec ? fs::absolute(policy) : relative).string());
+  for (const auto& c : cases) text += "\n" + c;
+  std::ofstream(fs::path(dir) / file, std::ios::binary) << text;
+}
+
+}  // namespace mp::tools

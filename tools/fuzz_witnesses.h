@@ -1,0 +1,47 @@
+// What policyc fuzz and fuzz --diff share: the VM that confirms a witness, and the
+// writing of witnesses as .eml files and .mptest cases that `policyc test` replays.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "explore/explore.h"
+#include "vm/vm.h"
+
+namespace mp::tools {
+
+// A compiled image loaded as gateways load it, one evaluation per witness with the
+// witness's facts stated. Throws std::runtime_error when a witness states a fact no
+// .mptest could (a bug of explore/).
+class VmJudge {
+ public:
+  VmJudge(const vm::ImageData& image, bool trace);
+  vm::Verdict operator()(const explore::Witness& w);
+
+ private:
+  vm::ProgramPtr program_;
+  vm::Evaluator evaluator_;
+};
+
+// The search's options from the command's: wall seconds for the whole search,
+// milliseconds per solver query, and now as the date the rules' `until` is read at.
+explore::FuzzOptions search_options(double budget_seconds, unsigned solver_timeout_ms);
+
+// `s` with every character a file name should not hold turned into '-'.
+std::string file_safe(std::string s);
+
+// "STAGE.RULE" of the deciding rule, or "none".
+std::string rule_ref(const vm::Verdict& v);
+
+// A .mptest case for `w` (saved as `message_file`): its envelope and stated facts, and
+// `verdict`'s action, deciding rule and fired rules as the expectations (with the
+// rules that were reached and did not fire when the verdict is traced).
+std::string test_case(const std::string& name, const std::string& message_file, const explore::Witness& w,
+                      const vm::Verdict& verdict);
+
+// Writes DIR/FILE: `comment` (lines without '#'), the `policy:` line naming
+// `policy` relative to DIR, and the cases. Creates DIR.
+void write_test_file(const std::string& dir, const std::string& file, const std::string& comment,
+                     const std::string& policy, const std::vector<std::string>& cases);
+
+}  // namespace mp::tools
