@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "bayes/bayes.h"
+#include "runtime/score.h"
 
 namespace mp::bayes {
 
@@ -65,8 +66,8 @@ std::string_view learned_name(Learned l) {
 }
 
 std::optional<Class> auto_learn_class(double score, const AutoLearn& thresholds) {
-  if (score >= thresholds.spam_score) return Class::Spam;
-  if (score <= thresholds.ham_score) return Class::Ham;
+  if (runtime::score_at_least(score, thresholds.spam_score)) return Class::Spam;
+  if (runtime::score_at_most(score, thresholds.ham_score)) return Class::Ham;
   return std::nullopt;
 }
 

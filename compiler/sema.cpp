@@ -306,16 +306,43 @@ void Sema::auto_learn_setting(const lang::Setting& s) {
   auto_learn_span_ = v.span;
 }
 
-void Sema::mime_depth_setting(const lang::Setting& s) {
-  const double depth = s.value.number;
-  if (s.value.kind != lang::LiteralKind::Number || depth != static_cast<uint32_t>(depth) || depth < 1 ||
-      depth > vm::kMaxMimeDepthSetting) {
-    diagnostics_.error(
-        "E062", "`mime.max_depth` is a whole number from 1 to " + std::to_string(vm::kMaxMimeDepthSetting),
-        s.value.span, "not a nesting depth", "the default is 64");
-    return;
+std::optional<uint64_t> Sema::whole_number_setting(const lang::Setting& s, uint64_t max,
+                                                   const std::string& what, const std::string& default_text,
+                                                   bool size) {
+  const double v = s.value.number;
+  const bool number =
+      s.value.kind == lang::LiteralKind::Number || (size && s.value.kind == lang::LiteralKind::Size);
+  if (!number || v < 1 || v > static_cast<double>(max) ||
+      v != static_cast<double>(static_cast<uint64_t>(v))) {
+    diagnostics_.error("E062", "`" + s.key + "` is a whole number from 1 to " + std::to_string(max),
+                       s.value.span, "not " + what, "the default is " + default_text);
+    return std::nullopt;
   }
-  settings.max_mime_depth = static_cast<uint32_t>(depth);
+  return static_cast<uint64_t>(v);
+}
+
+void Sema::mime_depth_setting(const lang::Setting& s) {
+  if (auto depth = whole_number_setting(s, vm::kMaxMimeDepthSetting, "a nesting depth", "64"))
+    settings.max_mime_depth = static_cast<uint32_t>(*depth);
+}
+
+// archive.max_depth, archive.max_members, archive.max_bytes (a size: 100MB),
+// archive.max_ratio: attach::Limits, in the image.
+void Sema::archive_limit_setting(const lang::Setting& s) {
+  attach::Limits& limits = settings.archive_limits;
+  if (s.key == "archive.max_depth") {
+    if (auto v = whole_number_setting(s, vm::kMaxArchiveDepthSetting, "a nesting depth", "8"))
+      limits.max_depth = static_cast<uint32_t>(*v);
+  } else if (s.key == "archive.max_members") {
+    if (auto v = whole_number_setting(s, vm::kMaxArchiveMembersSetting, "a count of members", "1000"))
+      limits.max_members = static_cast<uint32_t>(*v);
+  } else if (s.key == "archive.max_bytes") {
+    if (auto v = whole_number_setting(s, vm::kMaxArchiveBytesSetting, "a size", "100MB", true))
+      limits.max_bytes = *v;
+  } else {
+    if (auto v = whole_number_setting(s, vm::kMaxArchiveRatioSetting, "a ratio", "100"))
+      limits.max_ratio = static_cast<uint32_t>(*v);
+  }
 }
 
 void Sema::check_settings(const lang::Policy& policy) {
@@ -375,6 +402,9 @@ void Sema::check_settings(const lang::Policy& policy) {
       auto_learn_setting(s);
     } else if (s.key == "mime.max_depth") {
       mime_depth_setting(s);
+    } else if (s.key == "archive.max_depth" || s.key == "archive.max_members" ||
+               s.key == "archive.max_bytes" || s.key == "archive.max_ratio") {
+      archive_limit_setting(s);
     } else {
       diagnostics_.error("E013", "unknown setting `" + s.key + "`", s.span, "not a known setting",
                          known_settings(s.key));

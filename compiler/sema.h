@@ -78,7 +78,12 @@ class Sema {
   void load_list(const lang::ListDecl& decl);
   std::vector<ListItem> read_list_file(const std::string& file, lang::Span span);
   void check_settings(const lang::Policy& policy);
+  // A setting that is a whole number (or, with `size`, a size: 100MB) from 1 to `max`:
+  // its value, or nullopt after E062 (the hint names the default).
+  std::optional<uint64_t> whole_number_setting(const lang::Setting& s, uint64_t max, const std::string& what,
+                                               const std::string& default_text, bool size = false);
   void mime_depth_setting(const lang::Setting& s);
+  void archive_limit_setting(const lang::Setting& s);
   void auto_learn_setting(const lang::Setting& s);
   lang::Span auto_learn_span_{};  // the last auto-learn threshold set, for the order check
   void check_unused_defs(const lang::Policy& policy);

@@ -12,20 +12,13 @@ namespace {
 
 using lang::LiteralKind;
 
-constexpr const char* kBuiltinSettings[] = {"bayes.auto_learn",
-                                            "bayes.auto_learn.ham",
-                                            "bayes.auto_learn.spam",
-                                            "facts.on_temperror",
-                                            "mime.max_depth",
-                                            "org.domains",
-                                            "org.groups",
-                                            "org.sending_servers",
-                                            "org.trusted_relays",
-                                            "org.spamtraps",
-                                            "spam.threshold.quarantine",
-                                            "spam.threshold.reject",
-                                            "state.on_error",
-                                            "state.reputation.half_life"};
+constexpr const char* kBuiltinSettings[] = {
+    "archive.max_bytes",     "archive.max_depth",  "archive.max_members",
+    "archive.max_ratio",     "bayes.auto_learn",   "bayes.auto_learn.ham",
+    "bayes.auto_learn.spam", "facts.on_temperror", "mime.max_depth",
+    "org.domains",           "org.groups",         "org.sending_servers",
+    "org.trusted_relays",    "org.spamtraps",      "spam.threshold.quarantine",
+    "spam.threshold.reject", "state.on_error",     "state.reputation.half_life"};
 
 bool is_builtin_setting(const std::string& key) {
   return std::find(std::begin(kBuiltinSettings), std::end(kBuiltinSettings), key) !=

@@ -5,9 +5,11 @@
 #include <cctype>
 #include <cstdio>
 #include <functional>
+#include <set>
 
 #include "compiler/sema.h"
 #include "explore/regex_smt.h"
+#include "vm/facts.h"
 #include "vm/vm.h"
 
 namespace mp::explore {
@@ -414,6 +416,40 @@ z3::expr PolicyEncoder::in_scope(const compiler::IrRule& r) {
   return m_.present(FieldId::Recipient, "", 0) && z3::mk_or(any);
 }
 
+namespace {
+
+// The fields of the facts a condition reads.
+void facts_read(const IrNode& n, std::set<FieldId>& out) {
+  if (compiler::is_field_test(n.op) && vm::is_fact(n.field)) out.insert(n.field);
+  for (const IrNumber* x : {&n.lhs, &n.rhs}) {
+    if (x->kind == IrNumber::Kind::Field && vm::is_fact(x->field)) out.insert(x->field);
+  }
+  for (const auto& c : n.children) facts_read(c, out);
+}
+
+}  // namespace
+
+// A fact that could not be computed (DNS timeout, the store down) stops the evaluation
+// with tempfail at the first rule that reads it, when facts.on_temperror (and, for a
+// state fact, state.on_error) says so. For a proof: each fact may have failed, and a
+// reached rule that reads a failed one may stop there (whether it reads it depends on
+// what its `and`/`or` decided first, so that is left open, the same for the same
+// condition). A witness states no failed fact.
+z3::expr PolicyEncoder::fact_tempfail(const compiler::IrRule& r) {
+  const vm::Settings& s = image_.settings;
+  if (m_.mode() == Mode::Witness || s.on_temperror != vm::TempErrorPolicy::Tempfail)
+    return ctx_.bool_val(false);
+  std::set<FieldId> facts;
+  facts_read(r.condition, facts);
+  z3::expr_vector failed(ctx_);
+  for (FieldId f : facts) {
+    if (vm::is_state_fact(f) && s.state_on_error != vm::TempErrorPolicy::Tempfail) continue;
+    failed.push_back(m_.free_bool("temperror|" + std::string(vm::field_info(f).name)));
+  }
+  if (failed.empty()) return ctx_.bool_val(false);
+  return z3::mk_or(failed) && m_.free_bool("reads-failed|" + canonical(r.condition, image_, {}));
+}
+
 void PolicyEncoder::chain(double now) {
   const size_t n = module_.rules.size();
   size_t mandatory_end = 0;
@@ -436,7 +472,11 @@ void PolicyEncoder::chain(double now) {
     z3::expr reached = applies && !decided && (mandatory ? ctx_.bool_val(true) : !pending);
     applicable_.push_back(applies.simplify());
     reached_.push_back(reached.simplify());
-    z3::expr fires = reached && conditions_[i];
+    z3::expr failed = reached && fact_tempfail(r);
+    deciders.emplace_back(failed, vm::Action::Tempfail);
+    decided = decided || failed;
+    z3::expr fires = reached && !failed && conditions_[i];
+    fires_.push_back(fires.simplify());
     for (const auto& a : r.actions) {
       if (a.kind == lang::ActionKind::Score)
         score_ = score_ + z3::ite(fires, real(ctx_, a.score), ctx_.real_val(0));

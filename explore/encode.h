@@ -34,7 +34,8 @@ class PolicyEncoder {
   const z3::expr& applicable(size_t i) const { return applicable_[i]; }
   // The evaluation reaches the rule (no earlier rule decided) and it applies.
   const z3::expr& reached(size_t i) const { return reached_[i]; }
-  z3::expr fires(size_t i) const { return reached_[i] && conditions_[i]; }
+  // Reached, no fact it reads failed, and its condition holds.
+  const z3::expr& fires(size_t i) const { return fires_[i]; }
   // vm::Action as an integer, and the score the rules that fire add.
   const z3::expr& action() const { return action_; }
   // Assertion i's condition (IrModule::assertions).
@@ -77,7 +78,8 @@ class PolicyEncoder {
   const compiler::IrModule& module_;
   const vm::ImageData& image_;
   std::map<uint32_t, std::optional<z3::expr>> languages_;
-  std::vector<z3::expr> conditions_, applicable_, reached_, assertions_;
+  z3::expr fact_tempfail(const compiler::IrRule& r);
+  std::vector<z3::expr> conditions_, applicable_, reached_, fires_, assertions_;
   z3::expr action_, score_;
   std::vector<std::string> approximated_;
   std::vector<std::vector<std::string>> rule_approximated_, assertion_approximated_;

@@ -87,17 +87,18 @@ std::string property_summary(const explore::FuzzReport& r) {
     proved += p.status == explore::PropertyStatus::Proved;
     violated += p.status == explore::PropertyStatus::Violated;
   }
-  return fmt::format("; {} assertions: {} proved, {} violated, {} open", r.properties.size(), proved,
-                     violated, r.properties.size() - proved - violated);
+  return fmt::format("; {}: {} proved, {} violated, {} open",
+                     counted(r.properties.size(), "assertion", "assertions"), proved, violated,
+                     r.properties.size() - proved - violated);
 }
 
 void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const Tally& t) {
   std::cout << fmt::format(
-      "{}: {} rules, {} goals: {} found, {} impossible, {} without a witness{}{} "
-      "({:.1f} s, {} solver queries)\n",
-      o.policy, r.rules.size(), 2 * r.rules.size(), t.found, t.impossible, t.not_found,
-      t.not_tried ? fmt::format(", {} not tried", t.not_tried) : "", property_summary(r), r.seconds,
-      r.solver_queries);
+      "{}: {}, {}: {} found, {} impossible, {} without a witness{}{} "
+      "({:.1f} s, {})\n",
+      o.policy, counted(r.rules.size(), "rule", "rules"), counted(2 * r.rules.size(), "goal", "goals"),
+      t.found, t.impossible, t.not_found, t.not_tried ? fmt::format(", {} not tried", t.not_tried) : "",
+      property_summary(r), r.seconds, counted(r.solver_queries, "solver query", "solver queries"));
   for (const auto& rule : r.rules) {
     std::cout << fmt::format("  {}.{} ({})\n    fires:         {}\n    does not fire: {}\n", rule.stage,
                              rule.name, rule.location, goal_text(r, rule.fire, !o.out.empty()),
@@ -121,8 +122,9 @@ void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
   if (o.out.empty() && !r.witnesses.empty())
     std::cout
         << "--out DIR writes the witnesses as .eml files and a fuzz.mptest that `policyc test` replays\n";
-  else if (!o.out.empty())
-    std::cout << fmt::format("wrote {} witnesses and {}/fuzz.mptest\n", r.witnesses.size(), o.out);
+  else if (!o.out.empty() && !r.witnesses.empty())
+    std::cout << fmt::format("wrote {} and {}/fuzz.mptest\n",
+                             counted(r.witnesses.size(), "witness", "witnesses"), o.out);
 }
 
 ordered_json goal_json(const explore::FuzzReport& r, const explore::Goal& g, bool written) {
@@ -203,7 +205,8 @@ int run_fuzz(const FuzzCommandOptions& o) {
     std::cerr << "error: " << o.policy << ": " << e.what() << "\n";
     return 2;
   }
-  if (!o.out.empty()) write_witnesses(o, r);
+  // No case file without a case: `policyc test` refuses a file with none.
+  if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
   Tally t;
   for (const auto& rule : r.rules) {
     t.add(rule.fire);
@@ -236,7 +239,15 @@ void add_fuzz_command(CLI::App& app, int& status) {
   cmd->add_option("--out", o->out,
                   "Write the witnesses here: NNN-*.eml and fuzz.mptest (`policyc test DIR`)");
   cmd->add_option("--budget", o->budget, "Seconds for the whole search (default 60)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            char* end = nullptr;
+            const double seconds = std::strtod(v.c_str(), &end);
+            return end != v.c_str() && *end == '\0' && seconds > 0
+                       ? ""
+                       : "`" + v + "` is not a number of seconds above 0";
+          },
+          "SECONDS", "budget"));
   cmd->add_option("--solver-timeout", o->solver_timeout_ms, "Milliseconds per solver query (default 10000)")
       ->check(CLI::Range(1u, 3600000u));
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));

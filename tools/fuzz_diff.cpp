@@ -74,16 +74,19 @@ std::string witness_ref(const FuzzDiffOptions& o, const explore::DiffReport& r, 
 
 void print_text(const FuzzDiffOptions& o, const explore::DiffReport& r) {
   Tally t(r);
-  const std::string timing = fmt::format("{:.1f} s, {} solver queries", r.seconds, r.solver_queries);
+  const std::string timing =
+      fmt::format("{:.1f} s, {}", r.seconds, counted(r.solver_queries, "solver query", "solver queries"));
   if (r.equivalent) {
     std::cout << fmt::format("{} → {}: proved: every message gets the same action from both ({})\n",
                              o.old_policy, o.new_policy, timing);
     return;
   }
   std::cout << fmt::format(
-      "{} → {}: {} changes of action found, {} impossible, {} without a witness{} ({})\n", o.old_policy,
-      o.new_policy, t.found, t.impossible, t.not_found,
+      "{} → {}: of {} changes of action, {} found, {} impossible, {} without a witness{} ({})\n",
+      o.old_policy, o.new_policy, r.changes.size(), t.found, t.impossible, t.not_found,
       t.not_tried ? fmt::format(", {} not tried", t.not_tried) : "", timing);
+  if (t.found == 0)
+    std::cout << "no message found that changes action, but that is not proved: the changes below are open\n";
   for (const auto& c : r.changes) {
     if (c.goal.status == GoalStatus::Impossible) continue;
     std::string what;
@@ -99,9 +102,9 @@ void print_text(const FuzzDiffOptions& o, const explore::DiffReport& r) {
   if (!r.approximated.empty())
     std::cout << "tests the solver reads as unknowns (proofs hold; witnesses may miss): "
               << fmt::format("{}\n", fmt::join(r.approximated, ", "));
-  if (!o.out.empty())
-    std::cout << fmt::format("wrote {} witnesses, {}/old.mptest and {}/new.mptest\n", r.witnesses.size(),
-                             o.out, o.out);
+  if (!o.out.empty() && !r.witnesses.empty())
+    std::cout << fmt::format("wrote {}, {}/old.mptest and {}/new.mptest\n",
+                             counted(r.witnesses.size(), "witness", "witnesses"), o.out, o.out);
 }
 
 ordered_json change_json(const FuzzDiffOptions& o, const explore::DiffReport& r,
@@ -166,7 +169,8 @@ int run_fuzz_diff(const FuzzDiffOptions& o) {
     std::cerr << "error: " << o.old_policy << " → " << o.new_policy << ": " << e.what() << "\n";
     return 2;
   }
-  if (!o.out.empty()) write_witnesses(o, r);
+  // No case files without a case: `policyc test` refuses a file with none.
+  if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
   if (o.format == "json")
     print_json(o, r);
   else

@@ -52,6 +52,10 @@ explore::FuzzOptions search_options(double budget_seconds, unsigned solver_timeo
   return o;
 }
 
+std::string counted(size_t n, const std::string& one, const std::string& many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 std::string file_safe(std::string s) {
   for (char& c : s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '-';

@@ -27,6 +27,9 @@ class VmJudge {
 // milliseconds per solver query, and now as the date the rules' `until` is read at.
 explore::FuzzOptions search_options(double budget_seconds, unsigned solver_timeout_ms);
 
+// "1 witness", "2 witnesses".
+std::string counted(size_t n, const std::string& one, const std::string& many);
+
 // `s` with every character a file name should not hold turned into '-'.
 std::string file_safe(std::string s);
 

@@ -115,6 +115,7 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
   if (facts && !loaded.facts_used.empty()) facts->prefetch(loaded.facts_used);
   MessageFields fields(message, envelope, loaded.trusted_relays, facts,
                        program_->image().settings.on_temperror, loaded.facts_used);
+  fields.set_archive_limits(program_->image().settings.archive_limits);
   MatchState matches(*program_, s.hs.get(), fields, s.patterns, s.sets);
   Verdict verdict;
   verdict.direction = direction_of(program_->loaded(), fields);

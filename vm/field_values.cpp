@@ -178,7 +178,8 @@ const std::vector<attach::Report>& MessageFields::inspections() {
     std::vector<attach::Report> reports;
     const auto& attachments = message_.attachments();
     for (size_t i = 0; i < attachments.size(); ++i) {
-      reports.push_back(attach::inspect(message_.attachment_content(i), attachments[i].name));
+      reports.push_back(
+          attach::inspect(message_.attachment_content(i), attachments[i].name, archive_limits_));
     }
     inspections_ = std::move(reports);
     for (uint32_t i = 0; i < inspections_->size(); ++i) {

@@ -56,6 +56,10 @@ class MessageFields {
         on_temperror_(on_temperror),
         facts_used_(facts_used) {}
 
+  // The bounds of attachment inspection (the image's archive.* settings); before the
+  // first read of an attachment field.
+  void set_archive_limits(const attach::Limits& limits) { archive_limits_ = limits; }
+
   const FieldValues& values(FieldId field);
   // The resemblance key (runtime/resemble.h) of each text value of `field`, computed
   // on first use: the `resembles` test compares these with its entries.
@@ -124,6 +128,7 @@ class MessageFields {
   std::vector<std::string> header_names_;
   bool header_names_ready_ = false;
   std::optional<std::vector<attach::Report>> inspections_;
+  attach::Limits archive_limits_;
   std::vector<ArchiveMember> archive_members_;
   std::optional<runtime::RelayPath> relay_path_;
 };

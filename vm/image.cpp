@@ -274,6 +274,11 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
   w.u8(im.settings.bayes_auto_learn ? 1 : 0);
   w.f64(im.settings.auto_learn_spam);
   w.f64(im.settings.auto_learn_ham);
+  const attach::Limits& a = im.settings.archive_limits;
+  w.u32(a.max_depth);
+  w.u32(a.max_members);
+  w.u64(a.max_bytes);
+  w.u32(a.max_ratio);
 }
 
 void decode_settings(ImageData& im, ByteReader& r) {
@@ -307,6 +312,12 @@ void decode_settings(ImageData& im, ByteReader& r) {
   im.settings.auto_learn_ham = r.f64();
   if (!(im.settings.auto_learn_ham < im.settings.auto_learn_spam))
     r.fail("bayes.auto_learn thresholds out of order");
+  attach::Limits& a = im.settings.archive_limits;
+  a.max_depth = r.u32();
+  a.max_members = r.u32();
+  a.max_bytes = r.u64();
+  a.max_ratio = r.u32();
+  if (!archive_limits_valid(a)) r.fail("archive limits out of range");
 }
 
 void encode_lines(const ImageData& im, ByteWriter& w) {

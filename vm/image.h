@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "attach/inspect.h"
 #include "runtime/api_export.h"
 #include "runtime/ip.h"
 #include "vm/fields.h"
@@ -25,7 +26,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 9;
+inline constexpr uint32_t kImageVersion = 10;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one
@@ -137,6 +138,16 @@ struct RecipientGroup {
 
 // The largest mime.max_depth a policy may set: the walk recurses once per level.
 inline constexpr uint32_t kMaxMimeDepthSetting = 1000;
+// The largest values of the archive.* settings (each at least 1).
+inline constexpr uint32_t kMaxArchiveDepthSetting = 64;
+inline constexpr uint32_t kMaxArchiveMembersSetting = 1'000'000;
+inline constexpr uint64_t kMaxArchiveBytesSetting = uint64_t{64} << 30;  // 64 GiB
+inline constexpr uint32_t kMaxArchiveRatioSetting = 1'000'000;
+inline bool archive_limits_valid(const attach::Limits& l) {
+  return l.max_depth >= 1 && l.max_depth <= kMaxArchiveDepthSetting && l.max_members >= 1 &&
+         l.max_members <= kMaxArchiveMembersSetting && l.max_bytes >= 1 &&
+         l.max_bytes <= kMaxArchiveBytesSetting && l.max_ratio >= 1 && l.max_ratio <= kMaxArchiveRatioSetting;
+}
 
 struct Settings {
   std::vector<std::string> org_domains;  // folded
@@ -167,6 +178,9 @@ struct Settings {
   bool bayes_auto_learn = false;
   double auto_learn_spam = 12.0;
   double auto_learn_ham = 0.1;
+  // archive.max_depth, archive.max_members, archive.max_bytes, archive.max_ratio: the
+  // bounds of each attachment's inspection; reaching one sets its archive_limit flag.
+  attach::Limits archive_limits;
 };
 
 // `until DATE` (YYYY-MM-DD, a day of the proleptic Gregorian calendar from 1970 on):

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "runtime/resemble.h"
+#include "runtime/score.h"
 #include "vm/run.h"
 
 namespace mp::vm {
@@ -347,10 +348,10 @@ void Run::terminal(const Instruction& ins) {
 
 void Run::finish_by_score() {
   const Settings& s = im_.settings;
-  if (verdict_.score >= s.reject_threshold) {
+  if (runtime::score_at_least(verdict_.score, s.reject_threshold)) {
     verdict_.action = Action::Reject;
     verdict_.text = "550 5.7.1 Message refused as spam";
-  } else if (verdict_.score >= s.quarantine_threshold) {
+  } else if (runtime::score_at_least(verdict_.score, s.quarantine_threshold)) {
     verdict_.action = Action::Quarantine;
     verdict_.text = "spam score above the quarantine threshold";
   }

@@ -162,6 +162,16 @@ inline std::string ooxml_document(bool macros) {
 }
 
 // A message from outside with a text part and one base64 attachment per file.
+// A zip holding a zip … `levels` deep, a text file innermost.
+inline std::string nested_zips(int levels) {
+  std::string bytes = "innermost\n", name = "core.txt";
+  for (int i = 0; i < levels; ++i) {
+    bytes = zip({{name, bytes}});
+    name = "level" + std::to_string(i) + ".zip";
+  }
+  return bytes;
+}
+
 inline std::string message_with(const std::vector<Entry>& files) {
   std::string m =
       "From: Supplier <billing@supplier.example>\r\nTo: ap@widget.com\r\nSubject: documents\r\n"

@@ -19,15 +19,6 @@ namespace fx = attach::testing;
 using File = fx::Entry;
 using fx::message_with;
 
-std::string nested_zips(int levels) {
-  std::string bytes = "innermost\n", name = "core.txt";
-  for (int i = 0; i < levels; ++i) {
-    bytes = fx::zip({{name, bytes}});
-    name = "level" + std::to_string(i) + ".zip";
-  }
-  return bytes;
-}
-
 std::string damaged_zip() {
   std::string words;
   for (int i = 0; words.size() < 20000; ++i) words += "word" + std::to_string(i * 7919 % 1000) + " ";
@@ -54,7 +45,7 @@ void write_messages(const TempDir& dir) {
       {"macros", {{"report.docm", fx::ooxml_document(true)}}},
       {"html", {{"statement.htm", "<!DOCTYPE html>\n<html><body><form action=x></form></body></html>\n"}}},
       {"bomb", {{"bomb.zip", fx::zip({{"zeros.bin", std::string(150u << 20, '\0')}})}}},
-      {"nested", {{"matryoshka.zip", nested_zips(100)}}},
+      {"nested", {{"matryoshka.zip", fx::nested_zips(100)}}},
       {"corrupt", {{"words.zip", damaged_zip()}}},
   };
   for (const auto& [name, files] : messages) dir.write("mail/" + name + ".eml", message_with(files));

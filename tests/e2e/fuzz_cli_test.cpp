@@ -41,7 +41,7 @@ TEST(FuzzCli, ARuleNoMessageCanFireIsReportedWithWhy) {
   ASSERT_EQ(fuzz.status, 0) << describe(fuzz);
   EXPECT_NE(fuzz.out.find("fires:         impossible: its condition can never be true"), std::string::npos)
       << describe(fuzz);
-  EXPECT_NE(fuzz.out.find("1 rules, 2 goals: 1 found, 1 impossible"), std::string::npos) << describe(fuzz);
+  EXPECT_NE(fuzz.out.find("1 rule, 2 goals: 1 found, 1 impossible"), std::string::npos) << describe(fuzz);
 }
 
 TEST(FuzzCli, APolicyThatDoesNotCompileGetsItsDiagnostics) {
@@ -69,7 +69,7 @@ stage attachment_defense {
       dir.write("holds.mp", "assert never deliver when attachments.type is \"application/x-dosexec\"\n");
   RunResult proved = run_policyc({"fuzz", policy.string(), "--properties", holds.string()});
   EXPECT_EQ(proved.status, 0) << describe(proved);
-  EXPECT_NE(proved.out.find("1 assertions: 1 proved, 0 violated, 0 open"), std::string::npos)
+  EXPECT_NE(proved.out.find("1 assertion: 1 proved, 0 violated, 0 open"), std::string::npos)
       << describe(proved);
   EXPECT_NE(proved.out.find("holds.mp:1:1)\n    proved: no message breaks it"), std::string::npos)
       << describe(proved);

@@ -120,5 +120,59 @@ stage custom_filters {
   EXPECT_EQ(change(r, vm::Action::Deliver, vm::Action::Reject).goal.status, GoalStatus::Impossible);
 }
 
+// A DNS fact that could not be computed tempfails the message at the first rule that
+// reads it (facts.on_temperror = tempfail): a rule that reads spf is not the same as
+// `true`, however its condition reads, and a rule added that reads spf can tempfail
+// what the old policy delivered. Neither may be claimed impossible.
+TEST(FuzzDiff, AFactThatFailsCanTempfailAndIsNeverProvedAway) {
+  DiffReport tautology = diff(R"(
+stage custom_filters {
+  rule r: if spf is "fail" or spf is not "fail" then quarantine "q"
+}
+)",
+                              R"(
+stage custom_filters {
+  rule r: if true then quarantine "q"
+}
+)");
+  EXPECT_FALSE(tautology.equivalent);
+  EXPECT_NE(change(tautology, vm::Action::Tempfail, vm::Action::Quarantine).goal.status,
+            GoalStatus::Impossible);
+
+  DiffReport added = diff(R"(if subject contains "hello" then quarantine "hello")",
+                          R"(if subject contains "hello" then quarantine "hello"
+if spf is "fail" then reject "550 5.7.1 spf")");
+  EXPECT_NE(change(added, vm::Action::Deliver, vm::Action::Tempfail).goal.status, GoalStatus::Impossible);
+  // With facts.on_temperror = ignore a failed fact reads as temperror and rules go on.
+  DiffReport ignored = diff(R"(settings {
+  facts.on_temperror = ignore
+}
+stage custom_filters {
+  rule r: if spf is "fail" or spf is not "fail" then quarantine "q"
+}
+)",
+                            R"(settings {
+  facts.on_temperror = ignore
+}
+stage custom_filters {
+  rule r: if true then quarantine "q"
+}
+)");
+  EXPECT_EQ(change(ignored, vm::Action::Tempfail, vm::Action::Quarantine).goal.status,
+            GoalStatus::Impossible);
+}
+
+// The same policy read twice is proved equivalent even when it reads facts: a failed
+// fact stops both at the same rule.
+TEST(FuzzDiff, APolicyThatReadsFactsIsEquivalentToItself) {
+  const char* text = R"(
+stage custom_filters {
+  rule spf_fail: if spf is "fail" and subject contains "x" then reject "550 5.7.1 spf"
+  rule listed: if dnsbl("zen.example") in [127.0.0.2/31] then quarantine "listed"
+}
+)";
+  EXPECT_TRUE(diff(text, text).equivalent);
+}
+
 }  // namespace
 }  // namespace mp::explore
