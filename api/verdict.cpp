@@ -1,7 +1,10 @@
 // mailpolicy.h: the verdict getters, and the SMTP reply and result headers a verdict
 // is turned into once, right after evaluation.
 #include <cctype>
+#include <cstring>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "api/handles.h"
 #include "report/report.h"
@@ -111,8 +114,14 @@ mp_action mp_verdict_action(const mp_verdict* v) {
 }
 
 const char* mp_action_name(mp_action action) {
-  if (action < MP_ACTION_DELIVER || action > MP_ACTION_TEMPFAIL) return "";
-  return mp::vm::action_name(static_cast<mp::vm::Action>(action)).data();
+  // A C caller may pass any value of the enum's underlying type; in C++, reading such
+  // a value as the enum is undefined (clang's UBSan says so), so its bytes are read.
+  std::underlying_type_t<mp_action> value;
+  std::memcpy(&value, &action, sizeof value);
+  if (std::cmp_less(value, static_cast<int>(MP_ACTION_DELIVER)) ||
+      std::cmp_greater(value, static_cast<int>(MP_ACTION_TEMPFAIL)))
+    return "";
+  return mp::vm::action_name(static_cast<mp::vm::Action>(value)).data();
 }
 
 int mp_verdict_smtp_code(const mp_verdict* v) {

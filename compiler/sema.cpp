@@ -321,9 +321,25 @@ std::optional<uint64_t> Sema::whole_number_setting(const lang::Setting& s, uint6
   return static_cast<uint64_t>(v);
 }
 
-void Sema::mime_depth_setting(const lang::Setting& s) {
-  if (auto depth = whole_number_setting(s, vm::kMaxMimeDepthSetting, "a nesting depth", "64"))
-    settings.max_mime_depth = static_cast<uint32_t>(*depth);
+// mime.max_depth, mime.max_parts, header.max_fields, header.max_field_bytes (a size:
+// 100KB), urls.max_count: runtime::ParseOptions, in the image.
+void Sema::parse_limit_setting(const lang::Setting& s) {
+  runtime::ParseOptions& p = settings.parse_limits;
+  if (s.key == "mime.max_depth") {
+    if (auto v = whole_number_setting(s, vm::kMaxMimeDepthSetting, "a nesting depth", "64"))
+      p.max_mime_depth = static_cast<int>(*v);
+  } else if (s.key == "mime.max_parts") {
+    if (auto v = whole_number_setting(s, vm::kMaxMimePartsSetting, "a count of parts", "1000"))
+      p.max_mime_parts = static_cast<uint32_t>(*v);
+  } else if (s.key == "header.max_fields") {
+    if (auto v = whole_number_setting(s, vm::kMaxHeaderFieldsSetting, "a count of fields", "1000"))
+      p.max_header_fields = static_cast<uint32_t>(*v);
+  } else if (s.key == "header.max_field_bytes") {
+    if (auto v = whole_number_setting(s, vm::kMaxHeaderFieldBytesSetting, "a size", "100KB", true))
+      p.max_header_field_bytes = *v;
+  } else if (auto v = whole_number_setting(s, vm::kMaxUrlsSetting, "a count of URLs", "1000")) {
+    p.max_urls = static_cast<uint32_t>(*v);  // urls.max_count
+  }
 }
 
 // archive.max_depth, archive.max_members, archive.max_bytes (a size: 100MB),
@@ -400,8 +416,9 @@ void Sema::check_settings(const lang::Policy& policy) {
       settings.groups = group_setting(s);
     } else if (s.key.starts_with("bayes.auto_learn")) {
       auto_learn_setting(s);
-    } else if (s.key == "mime.max_depth") {
-      mime_depth_setting(s);
+    } else if (s.key == "mime.max_depth" || s.key == "mime.max_parts" || s.key == "header.max_fields" ||
+               s.key == "header.max_field_bytes" || s.key == "urls.max_count") {
+      parse_limit_setting(s);
     } else if (s.key == "archive.max_depth" || s.key == "archive.max_members" ||
                s.key == "archive.max_bytes" || s.key == "archive.max_ratio") {
       archive_limit_setting(s);

@@ -15,10 +15,12 @@ using lang::LiteralKind;
 constexpr const char* kBuiltinSettings[] = {
     "archive.max_bytes",     "archive.max_depth",  "archive.max_members",
     "archive.max_ratio",     "bayes.auto_learn",   "bayes.auto_learn.ham",
-    "bayes.auto_learn.spam", "facts.on_temperror", "mime.max_depth",
+    "bayes.auto_learn.spam", "facts.on_temperror", "header.max_field_bytes",
+    "header.max_fields",     "mime.max_depth",     "mime.max_parts",
     "org.domains",           "org.groups",         "org.sending_servers",
     "org.trusted_relays",    "org.spamtraps",      "spam.threshold.quarantine",
-    "spam.threshold.reject", "state.on_error",     "state.reputation.half_life"};
+    "spam.threshold.reject", "state.on_error",     "state.reputation.half_life",
+    "urls.max_count"};
 
 bool is_builtin_setting(const std::string& key) {
   return std::find(std::begin(kBuiltinSettings), std::end(kBuiltinSettings), key) !=

@@ -207,7 +207,10 @@ struct Message::Impl {
   void read_header_block();
   std::vector<Address> read_address_header(const std::vector<GMimeHeader*>& fields, std::string_view name);
   void check_field_counts(const std::vector<GMimeHeader*>& fields);
-  detail::WalkContext walk_context() const { return {options.get(), limits.max_mime_depth, defects}; }
+  detail::WalkContext walk_context() const {
+    return {options.get(), limits.max_mime_depth, limits.max_mime_parts, limits.max_header_field_bytes,
+            defects};
+  }
   std::optional<std::string_view> find_header(std::string_view name) const;
   const detail::BodyContent& body_content() const;
 };
@@ -235,9 +238,18 @@ void Message::Impl::parse_from(size_t start) {
 // Values and addresses are decoded here rather than taken from GMime's message
 // accessors, which decode without the GMime issue #133 workaround.
 void Message::Impl::read_header_block() {
-  const std::vector<GMimeHeader*> fields = detail::header_block(message.get());
+  std::vector<GMimeHeader*> fields = detail::header_block(message.get());
+  if (fields.size() > limits.max_header_fields) {
+    defects.add(DefectKind::HeaderFieldsExceeded,
+                std::to_string(fields.size()) + " header fields; those after the first " +
+                    std::to_string(limits.max_header_fields) + " not examined");
+    fields.resize(limits.max_header_fields);
+  }
   headers.reserve(fields.size());
-  for (GMimeHeader* field : fields) headers.push_back(detail::decode_field(field, options.get()));
+  for (GMimeHeader* field : fields) {
+    headers.push_back(detail::decode_field(field, options.get()));
+    detail::cut_field(headers.back(), walk_context());
+  }
   from = read_address_header(fields, "From");
   to = read_address_header(fields, "To");
   cc = read_address_header(fields, "Cc");
@@ -383,7 +395,16 @@ std::string_view Message::raw_body() const {
 }
 
 const std::vector<Url>& Message::urls() const {
-  if (!impl_->urls) impl_->urls = detail::find_urls(body_text(), html());
+  if (!impl_->urls) {
+    impl_->urls = detail::find_urls(body_text(), html());
+    const uint32_t max = impl_->limits.max_urls;
+    if (impl_->urls->size() > max) {
+      impl_->defects.add(DefectKind::UrlsExceeded, std::to_string(impl_->urls->size()) +
+                                                       " URLs; those after the first " + std::to_string(max) +
+                                                       " not examined");
+      impl_->urls->resize(max);
+    }
+  }
   return *impl_->urls;
 }
 
@@ -421,6 +442,7 @@ const std::vector<Defect>& Message::defects() const {
 std::bitset<kDefectKindCount> Message::defect_kinds() const {
   (void)body_text();  // the body walks find the MIME defects
   (void)attachments();
+  (void)urls();
   return impl_->defects.kinds;
 }
 

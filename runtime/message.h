@@ -68,11 +68,30 @@ struct Defect {
   std::string text;  // what was found, with the offending item ("duplicated header: From")
 };
 
-// Limits on what parsing examines; the defaults suit a gateway.
+// Limits on what parsing examines; the defaults suit a gateway. Past each, the message
+// is examined up to it and gets a defect the policy can read (settings of the same
+// names, docs/language.md section 4; docs/reliability.md).
 struct ParseOptions {
   // Levels of multipart / message/rfc822 nesting examined; parts below are not
-  // examined and the message gets DefectKind::MimeDepthExceeded.
+  // examined and the message gets DefectKind::MimeDepthExceeded (mime.max_depth).
   int max_mime_depth = 64;
+  // MIME entities examined, counted in document order: multiparts, leaf parts,
+  // attached messages and their parts. Later ones are not examined (no body text,
+  // attachment or part header from them): DefectKind::MimePartsExceeded (mime.max_parts).
+  uint32_t max_mime_parts = 1000;
+  // Fields of the message's header block examined, in order; later fields are not
+  // (not in headers(), nor in From/To/Cc/Reply-To/Subject): DefectKind::HeaderFieldsExceeded
+  // (header.max_fields). RFC 5322 sets no count; real mail has well under a hundred.
+  uint32_t max_header_fields = 1000;
+  // Bytes of one header field's value (and of its raw body) that tests read; a longer
+  // field is cut at a UTF-8 character boundary: DefectKind::HeaderFieldTooLong
+  // (header.max_field_bytes). Postfix's header_size_limit has the same default.
+  uint64_t max_header_field_bytes = 102400;
+  // URLs taken from the text and HTML, in order; later ones are not examined:
+  // DefectKind::UrlsExceeded (urls.max_count).
+  uint32_t max_urls = 1000;
+
+  bool operator==(const ParseOptions&) const = default;
 };
 
 struct Url {

@@ -6,6 +6,7 @@
 // are decoded here too, around a GMime bug with padded base64 encoded-words.
 #include "runtime/mime_walk.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -107,6 +108,7 @@ using PartVisitor = std::function<void(GMimeObject* part, bool in_attached_messa
 struct Walk {
   const WalkContext& context;
   const PartVisitor& visit;
+  mutable uint32_t parts = 0;  // entities counted so far (WalkContext::admit_part)
 
   void object(GMimeObject* object, int depth, bool in_attached_message) const;
   void message(GMimeMessage* message, int depth) const;
@@ -134,6 +136,7 @@ void Walk::object(GMimeObject* object, int depth, bool in_attached_message) cons
                                                            " levels; deeper parts not examined");
     return;
   }
+  if (!context.admit_part(parts)) return;
   if (GMIME_IS_MULTIPART(object)) {
     GMimeMultipart* multipart = GMIME_MULTIPART(object);
     const int count = g_mime_multipart_get_count(multipart);
@@ -167,6 +170,13 @@ void Walk::encoded_message(GMimePart* part, int depth) const {
   GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(decoded.get()));
   GObjectPtr<GMimeMessage> inner(g_mime_parser_construct_message(parser.get(), context.options));
   message(inner.get(), depth);
+}
+
+// A cut inside a multibyte character would leave invalid UTF-8 for the patterns.
+void cut_utf8(std::string& s, uint64_t max_bytes) {
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  s.resize(end);
 }
 
 void walk_message(GMimeMessage* message, const WalkContext& context, const PartVisitor& visit) {
@@ -402,6 +412,24 @@ void add_uuencoded_files(GMimeObject* object, AttachmentList& list) {
 }
 
 }  // namespace
+
+bool WalkContext::admit_part(uint32_t& seen) const {
+  if (++seen <= max_parts) return true;
+  defects.add(DefectKind::MimePartsExceeded,
+              "more than " + std::to_string(max_parts) + " MIME parts; later parts not examined");
+  return false;
+}
+
+void cut_field(HeaderField& field, const WalkContext& context) {
+  const uint64_t max = context.max_field_bytes;
+  if (field.value.size() <= max && field.raw.size() <= max) return;
+  context.defects.add(DefectKind::HeaderFieldTooLong,
+                      field.name + " field of " +
+                          std::to_string(std::max(field.value.size(), field.raw.size())) +
+                          " bytes; tests read its first " + std::to_string(max));
+  if (field.value.size() > max) cut_utf8(field.value, max);
+  if (field.raw.size() > max) cut_utf8(field.raw, max);
+}
 
 BodyContent collect_body(GMimeMessage* message, const WalkContext& context) {
   BodyContent body;

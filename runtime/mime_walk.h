@@ -20,13 +20,25 @@ struct BodyContent {
   std::string html;  // inline text/html parts, decoded
 };
 
-// Both walks stop at `max_depth` levels of multipart/message nesting and record
-// a defect, so a hostile message cannot exhaust the stack.
+// Every walk stops at `max_depth` levels of multipart/message nesting, so a hostile
+// message cannot exhaust the stack, and after `max_parts` MIME entities in document
+// order, so it cannot buy unbounded work with thousands of tiny parts; each records
+// its defect. The walks count alike, so they stop at the same entity.
 struct WalkContext {
   GMimeParserOptions* options;
   int max_depth;
+  uint32_t max_parts;
+  uint64_t max_field_bytes;  // of one header field (cut_field)
   DefectList& defects;
+
+  // Counts one more entity of a walk (`seen`, the walk's own count): whether it may be
+  // examined. Past the limit it is not, and the message gets MimePartsExceeded.
+  bool admit_part(uint32_t& seen) const;
 };
+
+// Cuts `field`'s value and raw body to `context.max_field_bytes` (at a UTF-8
+// character boundary) when longer, with the defect HeaderFieldTooLong.
+void cut_field(HeaderField& field, const WalkContext& context);
 
 BodyContent collect_body(GMimeMessage* message, const WalkContext& context);
 

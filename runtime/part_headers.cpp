@@ -54,12 +54,19 @@ struct PartWalk {
   const WalkContext& context;
   std::vector<std::vector<HeaderField>>& out;
 
+  mutable uint32_t parts = 0;  // counted as the body walk counts (WalkContext::admit_part)
+
   void entity(const std::vector<GMimeHeader*>& fields) const {
     std::vector<HeaderField>& decoded = out.emplace_back();
-    for (GMimeHeader* field : fields) decoded.push_back(sa_unfolded_field(field, context.options));
+    for (GMimeHeader* field : fields) {
+      decoded.push_back(sa_unfolded_field(field, context.options));
+      cut_field(decoded.back(), context);
+    }
   }
-  // A message's entity is its header block; then what its body part holds.
+  // A message's entity is its header block with its body part's fields: the body
+  // walk's entity for that part. Then what the body part holds.
   void message(GMimeMessage* message, int depth) const {
+    if (!context.admit_part(parts)) return;
     entity(header_block(message));
     children(g_mime_message_get_mime_part(message), depth);
   }
@@ -75,7 +82,7 @@ struct PartWalk {
     }
   }
   void part(GMimeObject* object, int depth) const {
-    if (object == nullptr || depth > context.max_depth) return;
+    if (object == nullptr || depth > context.max_depth || !context.admit_part(parts)) return;
     std::vector<GMimeHeader*> fields;
     append_headers(object, fields);
     entity(fields);

@@ -1,6 +1,8 @@
 // Hash slots, slot maps and redirections of a Redis Cluster (redis_cluster.h).
 #include "state/redis_cluster.h"
 
+#include <algorithm>
+
 #include <charconv>
 
 namespace mp::state {
@@ -65,6 +67,12 @@ std::optional<SlotMap> parse_cluster_slots(const redisReply* reply, const std::s
     if (owner == kNone) return std::nullopt;
   }
   return map;
+}
+
+void SlotMap::move(uint16_t slot, const std::string& node) {
+  auto known = std::find(nodes.begin(), nodes.end(), node);
+  if (known == nodes.end()) known = nodes.insert(nodes.end(), node);
+  owner[slot] = static_cast<uint16_t>(known - nodes.begin());
 }
 
 std::optional<Redirection> parse_redirection(std::string_view error) {

@@ -26,6 +26,8 @@ struct SlotMap {
   std::vector<uint16_t> owner;     // per slot: index into nodes; empty when not a cluster
   bool empty() const { return owner.empty(); }
   const std::string& node_of(uint16_t slot) const { return nodes[owner[slot]]; }
+  // `slot` is served by `node` now (a MOVED redirection), whatever the map said.
+  void move(uint16_t slot, const std::string& node);
 };
 
 // The map from a CLUSTER SLOTS reply (an array of [first, last, [host, port, id], replicas…]);

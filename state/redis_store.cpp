@@ -223,7 +223,7 @@ class RedisStore final : public Store {
       }
       for (auto& [node, indices] : batches) node->flush();
       pending.clear();
-      bool moved = false;
+      std::vector<Redirection> moved;
       for (auto& [node, indices] : batches) {
         for (const size_t i : indices) {
           if (!asked[i].empty()) node->read();  // ASKING's +OK
@@ -236,11 +236,18 @@ class RedisStore final : public Store {
           const auto redirection = parse_redirection(error);
           if (!redirection || slots_.empty()) throw NodeError(error);
           asked[i] = redirection->ask ? redirection->node : "";
-          moved = moved || !redirection->ask;
+          if (!redirection->ask) moved.push_back(*redirection);
           pending.push_back(i);
         }
       }
-      if (moved) read_slots(node_named(slots_.nodes.front()));
+      // The whole map again, as the cluster spec advises after a MOVED; but the node
+      // asked may not have heard of the move yet (the cluster bus is gossip), and a
+      // MOVED is the freshest word on its slot, so it stands over the map.
+      if (!moved.empty()) {
+        read_slots(node_named(slots_.nodes.front()));
+        for (const Redirection& r : moved)
+          if (!slots_.empty()) slots_.move(r.slot, r.node);
+      }
     }
     return replies;
   }

@@ -258,10 +258,10 @@ class Worker {
   void evaluate(size_t file, size_t part, const std::string& name, std::string bytes) {
     Outcome out;
     try {
-      // Each policy sees the message as its own settings parse it (mime.max_depth).
+      // Each policy sees the message as its own settings parse it (mime.max_depth, ...).
       const runtime::ParseOptions old_options = before_->parse_options(),
                                   new_options = after_->parse_options();
-      const bool same_parse = old_options.max_mime_depth == new_options.max_mime_depth;
+      const bool same_parse = old_options == new_options;
       runtime::Message message = runtime::Message::parse(same_parse ? std::move(bytes) : bytes, old_options);
       MessageEnvelope envelope = o_.envelope.for_message(base_, message, files_[file]);
       if (!envelope.error.empty()) {

@@ -68,18 +68,6 @@ std::string goal_text(const explore::FuzzReport& r, const explore::Goal& g, bool
   return "";
 }
 
-struct Tally {
-  size_t found = 0, impossible = 0, not_found = 0, not_tried = 0;
-  void add(const explore::Goal& g) {
-    switch (g.status) {
-      case explore::GoalStatus::Found: ++found; break;
-      case explore::GoalStatus::Impossible: ++impossible; break;
-      case explore::GoalStatus::NotFound: ++not_found; break;
-      case explore::GoalStatus::NotTried: ++not_tried; break;
-    }
-  }
-};
-
 std::string property_summary(const explore::FuzzReport& r) {
   if (r.properties.empty()) return "";
   size_t proved = 0, violated = 0;
@@ -92,13 +80,11 @@ std::string property_summary(const explore::FuzzReport& r) {
                      r.properties.size() - proved - violated);
 }
 
-void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const Tally& t) {
-  std::cout << fmt::format(
-      "{}: {}, {}: {} found, {} impossible, {} without a witness{}{} "
-      "({:.1f} s, {})\n",
-      o.policy, counted(r.rules.size(), "rule", "rules"), counted(2 * r.rules.size(), "goal", "goals"),
-      t.found, t.impossible, t.not_found, t.not_tried ? fmt::format(", {} not tried", t.not_tried) : "",
-      property_summary(r), r.seconds, counted(r.solver_queries, "solver query", "solver queries"));
+void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const GoalTally& t) {
+  std::cout << fmt::format("{}: {}, {}: {}{} ({:.1f} s, {})\n", o.policy,
+                           counted(r.rules.size(), "rule", "rules"),
+                           counted(2 * r.rules.size(), "goal", "goals"), t.text(), property_summary(r),
+                           r.seconds, counted(r.solver_queries, "solver query", "solver queries"));
   for (const auto& rule : r.rules) {
     std::cout << fmt::format("  {}.{} ({})\n    fires:         {}\n    does not fire: {}\n", rule.stage,
                              rule.name, rule.location, goal_text(r, rule.fire, !o.out.empty()),
@@ -114,11 +100,7 @@ void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
             : std::string(explore::property_status_name(p.status)) + ": " + p.why;
     std::cout << fmt::format("  {} ({})\n    {}\n", p.text, p.location, result);
   }
-  if (!r.approximated.empty()) {
-    std::string a;
-    for (const auto& f : r.approximated) a += (a.empty() ? "" : ", ") + f;
-    std::cout << "tests the solver reads as unknowns (proofs hold; witnesses may miss): " << a << "\n";
-  }
+  std::cout << approximated_line(r.approximated);
   if (o.out.empty() && !r.witnesses.empty())
     std::cout
         << "--out DIR writes the witnesses as .eml files and a fuzz.mptest that `policyc test` replays\n";
@@ -127,24 +109,24 @@ void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
                              counted(r.witnesses.size(), "witness", "witnesses"), o.out);
 }
 
-ordered_json goal_json(const explore::FuzzReport& r, const explore::Goal& g, bool written) {
-  ordered_json j{{"status", explore::goal_status_name(g.status)}};
-  if (g.status == explore::GoalStatus::Found) {
-    j["witness"] = written ? ordered_json(witness_file(r, g.witness)) : ordered_json(g.witness + 1);
-  } else {
-    j["why"] = g.why;
-  }
-  return j;
+// A witness in JSON: its file when written, else its number in the report.
+ordered_json witness_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, int index) {
+  return o.out.empty() ? ordered_json(index + 1) : ordered_json(witness_file(r, index));
 }
 
-void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const Tally& t) {
+ordered_json rule_goal_json(const FuzzCommandOptions& o, const explore::FuzzReport& r,
+                            const explore::Goal& g) {
+  return goal_json(g, g.status == explore::GoalStatus::Found ? witness_json(o, r, g.witness) : nullptr);
+}
+
+void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const GoalTally& t) {
   ordered_json rules = ordered_json::array();
   for (const auto& rule : r.rules) {
     rules.push_back({{"stage", rule.stage},
                      {"name", rule.name},
                      {"location", rule.location},
-                     {"fire", goal_json(r, rule.fire, !o.out.empty())},
-                     {"not_fire", goal_json(r, rule.not_fire, !o.out.empty())}});
+                     {"fire", rule_goal_json(o, r, rule.fire)},
+                     {"not_fire", rule_goal_json(o, r, rule.not_fire)}});
   }
   ordered_json witnesses = ordered_json::array();
   for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
@@ -159,24 +141,19 @@ void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
     ordered_json pj{
         {"assertion", p.text}, {"location", p.location}, {"status", explore::property_status_name(p.status)}};
     if (p.status == explore::PropertyStatus::Violated)
-      pj["witness"] = o.out.empty() ? ordered_json(p.witness + 1) : ordered_json(witness_file(r, p.witness));
+      pj["witness"] = witness_json(o, r, p.witness);
     else if (p.status != explore::PropertyStatus::Proved)
       pj["why"] = p.why;
     properties.push_back(pj);
   }
+  ordered_json summary{{"rules", r.rules.size()}};
+  summary.update(t.json(r.solver_queries, r.seconds));
   ordered_json j{{"policy", o.policy},
                  {"rules", rules},
                  {"properties", properties},
                  {"witnesses", witnesses},
                  {"approximated", r.approximated},
-                 {"summary",
-                  {{"rules", r.rules.size()},
-                   {"found", t.found},
-                   {"impossible", t.impossible},
-                   {"not_found", t.not_found},
-                   {"not_tried", t.not_tried},
-                   {"solver_queries", r.solver_queries},
-                   {"seconds", r.seconds}}}};
+                 {"summary", summary}};
   std::cout << j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
 }
 
@@ -207,7 +184,7 @@ int run_fuzz(const FuzzCommandOptions& o) {
   }
   // No case file without a case: `policyc test` refuses a file with none.
   if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
-  Tally t;
+  GoalTally t;
   for (const auto& rule : r.rules) {
     t.add(rule.fire);
     t.add(rule.not_fire);

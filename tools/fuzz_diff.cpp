@@ -56,24 +56,18 @@ void write_witnesses(const FuzzDiffOptions& o, const explore::DiffReport& r) {
                   new_cases);
 }
 
-struct Tally {
-  size_t found = 0, impossible = 0, not_found = 0, not_tried = 0;
-  explicit Tally(const explore::DiffReport& r) {
-    for (const auto& c : r.changes) {
-      found += c.goal.status == GoalStatus::Found;
-      impossible += c.goal.status == GoalStatus::Impossible;
-      not_found += c.goal.status == GoalStatus::NotFound;
-      not_tried += c.goal.status == GoalStatus::NotTried;
-    }
-  }
-};
-
 std::string witness_ref(const FuzzDiffOptions& o, const explore::DiffReport& r, int index) {
   return o.out.empty() ? "#" + std::to_string(index + 1) : witness_file(r, index);
 }
 
+GoalTally tally(const explore::DiffReport& r) {
+  GoalTally t;
+  for (const auto& c : r.changes) t.add(c.goal);
+  return t;
+}
+
 void print_text(const FuzzDiffOptions& o, const explore::DiffReport& r) {
-  Tally t(r);
+  const GoalTally t = tally(r);
   const std::string timing =
       fmt::format("{:.1f} s, {}", r.seconds, counted(r.solver_queries, "solver query", "solver queries"));
   if (r.equivalent) {
@@ -81,10 +75,8 @@ void print_text(const FuzzDiffOptions& o, const explore::DiffReport& r) {
                              o.old_policy, o.new_policy, timing);
     return;
   }
-  std::cout << fmt::format(
-      "{} → {}: of {} changes of action, {} found, {} impossible, {} without a witness{} ({})\n",
-      o.old_policy, o.new_policy, r.changes.size(), t.found, t.impossible, t.not_found,
-      t.not_tried ? fmt::format(", {} not tried", t.not_tried) : "", timing);
+  std::cout << fmt::format("{} → {}: of {} changes of action, {} ({})\n", o.old_policy, o.new_policy,
+                           r.changes.size(), t.text(), timing);
   if (t.found == 0)
     std::cout << "no message found that changes action, but that is not proved: the changes below are open\n";
   for (const auto& c : r.changes) {
@@ -99,9 +91,7 @@ void print_text(const FuzzDiffOptions& o, const explore::DiffReport& r) {
     }
     std::cout << fmt::format("  {:<24} {}\n", change_name(c), what);
   }
-  if (!r.approximated.empty())
-    std::cout << "tests the solver reads as unknowns (proofs hold; witnesses may miss): "
-              << fmt::format("{}\n", fmt::join(r.approximated, ", "));
+  std::cout << approximated_line(r.approximated);
   if (!o.out.empty() && !r.witnesses.empty())
     std::cout << fmt::format("wrote {}, {}/old.mptest and {}/new.mptest\n",
                              counted(r.witnesses.size(), "witness", "witnesses"), o.out, o.out);
@@ -110,18 +100,15 @@ void print_text(const FuzzDiffOptions& o, const explore::DiffReport& r) {
 ordered_json change_json(const FuzzDiffOptions& o, const explore::DiffReport& r,
                          const explore::VerdictChange& c) {
   ordered_json j{{"old_action", vm::action_name(c.old_action)},
-                 {"new_action", vm::action_name(c.new_action)},
-                 {"status", explore::goal_status_name(c.goal.status)}};
-  if (c.goal.status == GoalStatus::Found)
-    j["witness"] =
-        o.out.empty() ? ordered_json(c.goal.witness + 1) : ordered_json(witness_file(r, c.goal.witness));
-  else
-    j["why"] = c.goal.why;
+                 {"new_action", vm::action_name(c.new_action)}};
+  const bool found = c.goal.status == GoalStatus::Found;
+  j.update(goal_json(c.goal, !found          ? ordered_json(nullptr)
+                             : o.out.empty() ? ordered_json(c.goal.witness + 1)
+                                             : ordered_json(witness_file(r, c.goal.witness))));
   return j;
 }
 
 void print_json(const FuzzDiffOptions& o, const explore::DiffReport& r) {
-  Tally t(r);
   ordered_json changes = ordered_json::array(), witnesses = ordered_json::array();
   for (const auto& c : r.changes) changes.push_back(change_json(o, r, c));
   for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
@@ -138,13 +125,7 @@ void print_json(const FuzzDiffOptions& o, const explore::DiffReport& r) {
                  {"changes", changes},
                  {"witnesses", witnesses},
                  {"approximated", r.approximated},
-                 {"summary",
-                  {{"found", t.found},
-                   {"impossible", t.impossible},
-                   {"not_found", t.not_found},
-                   {"not_tried", t.not_tried},
-                   {"solver_queries", r.solver_queries},
-                   {"seconds", r.seconds}}}};
+                 {"summary", tally(r).json(r.solver_queries, r.seconds)}};
   std::cout << j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
 }
 

@@ -2,6 +2,7 @@
 #include "tools/fuzz_witnesses.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cctype>
 #include <ctime>
@@ -61,6 +62,40 @@ std::string file_safe(std::string s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '-';
   }
   return s;
+}
+
+void GoalTally::add(const explore::Goal& g) {
+  switch (g.status) {
+    case explore::GoalStatus::Found: ++found; break;
+    case explore::GoalStatus::Impossible: ++impossible; break;
+    case explore::GoalStatus::NotFound: ++not_found; break;
+    case explore::GoalStatus::NotTried: ++not_tried; break;
+  }
+}
+
+std::string GoalTally::text() const {
+  return fmt::format("{} found, {} impossible, {} without a witness{}", found, impossible, not_found,
+                     not_tried ? fmt::format(", {} not tried", not_tried) : "");
+}
+
+nlohmann::ordered_json GoalTally::json(size_t solver_queries, double seconds) const {
+  return {{"found", found},         {"impossible", impossible},         {"not_found", not_found},
+          {"not_tried", not_tried}, {"solver_queries", solver_queries}, {"seconds", seconds}};
+}
+
+nlohmann::ordered_json goal_json(const explore::Goal& g, const nlohmann::ordered_json& witness) {
+  nlohmann::ordered_json j{{"status", explore::goal_status_name(g.status)}};
+  if (g.status == explore::GoalStatus::Found)
+    j["witness"] = witness;
+  else
+    j["why"] = g.why;
+  return j;
+}
+
+std::string approximated_line(const std::vector<std::string>& approximated) {
+  if (approximated.empty()) return "";
+  return fmt::format("tests the solver reads as unknowns (proofs hold; witnesses may miss): {}\n",
+                     fmt::join(approximated, ", "));
 }
 
 std::string rule_ref(const vm::Verdict& v) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "explore/explore.h"
 #include "vm/vm.h"
 
@@ -32,6 +34,23 @@ std::string counted(size_t n, const std::string& one, const std::string& many);
 
 // `s` with every character a file name should not hold turned into '-'.
 std::string file_safe(std::string s);
+
+// Goals counted by status: the summary both commands print.
+struct GoalTally {
+  size_t found = 0, impossible = 0, not_found = 0, not_tried = 0;
+  void add(const explore::Goal& g);
+  // "F found, I impossible, N without a witness" and ", T not tried" when some were not.
+  std::string text() const;
+  // The JSON summary's counts, then the search's solver queries and wall seconds.
+  nlohmann::ordered_json json(size_t solver_queries, double seconds) const;
+};
+
+// A goal as JSON: its status, then `witness` (the reference given) when found, else
+// `why`.
+nlohmann::ordered_json goal_json(const explore::Goal& g, const nlohmann::ordered_json& witness);
+
+// The line naming the tests the solver reads as unknowns; "" when there are none.
+std::string approximated_line(const std::vector<std::string>& approximated);
 
 // "STAGE.RULE" of the deciding rule, or "none".
 std::string rule_ref(const vm::Verdict& v);

@@ -262,7 +262,12 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
   w.f64(im.settings.quarantine_threshold);
   w.f64(im.settings.reject_threshold);
   w.u8(static_cast<uint8_t>(im.settings.on_temperror));
-  w.u32(im.settings.max_mime_depth);
+  const runtime::ParseOptions& p = im.settings.parse_limits;
+  w.u32(static_cast<uint32_t>(p.max_mime_depth));
+  w.u32(p.max_mime_parts);
+  w.u32(p.max_header_fields);
+  w.u64(p.max_header_field_bytes);
+  w.u32(p.max_urls);
   write_strings(w, im.settings.spamtraps);
   w.u8(static_cast<uint8_t>(im.settings.state_on_error));
   w.f64(im.settings.reputation_half_life);
@@ -292,10 +297,14 @@ void decode_settings(ImageData& im, ByteReader& r) {
   uint8_t on_temperror = r.u8();
   if (on_temperror > static_cast<uint8_t>(TempErrorPolicy::Ignore)) r.fail("unknown facts.on_temperror");
   im.settings.on_temperror = static_cast<TempErrorPolicy>(on_temperror);
-  im.settings.max_mime_depth = r.u32();
-  if (im.settings.max_mime_depth < 1 || im.settings.max_mime_depth > kMaxMimeDepthSetting) {
-    r.fail("mime.max_depth out of range");
-  }
+  runtime::ParseOptions& p = im.settings.parse_limits;
+  const uint32_t depth = r.u32();
+  p.max_mime_depth = static_cast<int>(std::min(depth, kMaxMimeDepthSetting + 1));
+  p.max_mime_parts = r.u32();
+  p.max_header_fields = r.u32();
+  p.max_header_field_bytes = r.u64();
+  p.max_urls = r.u32();
+  if (!parse_limits_valid(p)) r.fail("message limits (mime.*, header.*, urls.*) out of range");
   im.settings.spamtraps = read_strings(r);
   const uint8_t state_on_error = r.u8();
   if (state_on_error > static_cast<uint8_t>(TempErrorPolicy::Ignore)) r.fail("unknown state.on_error");

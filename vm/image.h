@@ -21,12 +21,13 @@
 #include "attach/inspect.h"
 #include "runtime/api_export.h"
 #include "runtime/ip.h"
+#include "runtime/message.h"
 #include "vm/fields.h"
 #include "vm/opcodes.h"
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 10;
+inline constexpr uint32_t kImageVersion = 11;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one
@@ -138,6 +139,19 @@ struct RecipientGroup {
 
 // The largest mime.max_depth a policy may set: the walk recurses once per level.
 inline constexpr uint32_t kMaxMimeDepthSetting = 1000;
+// The largest mime.max_parts, header.max_fields, header.max_field_bytes (a size) and
+// urls.max_count (each at least 1): runtime::ParseOptions.
+inline constexpr uint32_t kMaxMimePartsSetting = 1'000'000;
+inline constexpr uint32_t kMaxHeaderFieldsSetting = 1'000'000;
+inline constexpr uint64_t kMaxHeaderFieldBytesSetting = uint64_t{1} << 30;  // 1 GiB
+inline constexpr uint32_t kMaxUrlsSetting = 1'000'000;
+inline bool parse_limits_valid(const runtime::ParseOptions& p) {
+  return p.max_mime_depth >= 1 && static_cast<uint32_t>(p.max_mime_depth) <= kMaxMimeDepthSetting &&
+         p.max_mime_parts >= 1 && p.max_mime_parts <= kMaxMimePartsSetting && p.max_header_fields >= 1 &&
+         p.max_header_fields <= kMaxHeaderFieldsSetting && p.max_header_field_bytes >= 1 &&
+         p.max_header_field_bytes <= kMaxHeaderFieldBytesSetting && p.max_urls >= 1 &&
+         p.max_urls <= kMaxUrlsSetting;
+}
 // The largest values of the archive.* settings (each at least 1).
 inline constexpr uint32_t kMaxArchiveDepthSetting = 64;
 inline constexpr uint32_t kMaxArchiveMembersSetting = 1'000'000;
@@ -159,9 +173,10 @@ struct Settings {
   double reject_threshold = 15.0;
   // What a fact that could not be computed (DNS timeout, SERVFAIL) does to the verdict.
   TempErrorPolicy on_temperror = TempErrorPolicy::Tempfail;
-  // Levels of MIME nesting a message is examined to (runtime::ParseOptions); deeper
-  // parts give the defect mime_depth_exceeded.
-  uint32_t max_mime_depth = 64;
+  // How much of a message is examined (mime.max_depth, mime.max_parts,
+  // header.max_fields, header.max_field_bytes, urls.max_count); past each limit the
+  // message gets its defect (runtime::ParseOptions).
+  runtime::ParseOptions parse_limits;
   // org.spamtraps: addresses no one uses (folded); mail to one raises its client's
   // reputation (auth::MessageFacts::learn).
   std::vector<std::string> spamtraps;

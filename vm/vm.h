@@ -150,10 +150,8 @@ class MP_API Program {
   ~Program();
 
   const ImageData& image() const { return image_; }
-  // How messages for this program are parsed (settings mime.max_depth).
-  runtime::ParseOptions parse_options() const {
-    return runtime::ParseOptions{.max_mime_depth = static_cast<int>(image_.settings.max_mime_depth)};
-  }
+  // How messages for this program are parsed (settings mime.*, header.*, urls.*).
+  runtime::ParseOptions parse_options() const { return image_.settings.parse_limits; }
 
   struct Loaded;  // sets, nets and databases ready for lookups (vm-internal)
   const Loaded& loaded() const { return *loaded_; }

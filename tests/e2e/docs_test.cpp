@@ -315,6 +315,23 @@ TEST(DocsTables, SettingsTableMatchesSema) {
   EXPECT_EQ(documented, listed_keys(explanation.substr(explanation.find(':')))) << "vs lang/errors.def E013";
 }
 
+TEST(DocsTables, DefectTableMatchesDefectsDef) {
+  const std::string section = doc_section("language.md", "## 7.");
+  const size_t table = section.find("| Defect | Meaning |");
+  ASSERT_NE(table, std::string::npos) << "no defect table in section 7";
+  const std::string rows = section.substr(table, section.find("\n\n", table) - table);
+  std::set<std::string> known;
+  for (size_t i = 0; i < mp::runtime::kDefectKindCount; ++i)
+    known.insert(std::string(mp::runtime::defect_name(static_cast<mp::runtime::DefectKind>(i))));
+  // A row may name several defects: `duplicate_from`, `duplicate_sender`, ...
+  std::set<std::string> documented;
+  static const std::regex name("`([a-z_0-9]+)`");
+  for (const std::string& cell : matches_of(rows, R"(^\| (`[^|]+) \|)"))
+    for (std::sregex_iterator it(cell.begin(), cell.end(), name), end; it != end; ++it)
+      documented.insert((*it)[1]);
+  EXPECT_EQ(documented, known) << "section 7's defect table vs runtime/defects.def";
+}
+
 TEST(DocsTables, TraceOutcomesMatchTheVm) {
   std::set<std::string> outcomes;
   for (int i = 0; mp::vm::outcome_name(static_cast<mp::vm::RuleOutcome>(i)) != "?"; ++i) {

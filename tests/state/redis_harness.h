@@ -135,9 +135,9 @@ class RedisProcess {
 };
 
 // A Redis Cluster of three masters on 127.0.0.1, the 16384 slots split between them
-// (CLUSTER ADDSLOTSRANGE) and the nodes introduced (CLUSTER MEET), as `redis-cli
-// --cluster create` does without its one-second waits; start() waits until every node
-// says cluster_state:ok.
+// (CLUSTER ADDSLOTSRANGE), each given its config epoch and the nodes introduced
+// (CLUSTER MEET), as `redis-cli --cluster create` does without its one-second waits; start() waits until
+// every node says cluster_state:ok.
 class RedisCluster {
  public:
   static constexpr int kNodes = 3;
@@ -149,6 +149,11 @@ class RedisCluster {
       const int first = 16384 * i / kNodes, last = 16384 * (i + 1) / kNodes - 1;
       if (on(i, "CLUSTER ADDSLOTSRANGE " + std::to_string(first) + " " + std::to_string(last)) != "OK\n")
         return fail("CLUSTER ADDSLOTSRANGE refused");
+      // Distinct config epochs before the nodes meet, as redis-cli gives them: with all
+      // at 0 the cluster settles the collision by gossip later, and a slot moved by
+      // CLUSTER SETSLOT meanwhile can be claimed back by its old node.
+      if (on(i, "CLUSTER SET-CONFIG-EPOCH " + std::to_string(i + 1)) != "OK\n")
+        return fail("CLUSTER SET-CONFIG-EPOCH refused");
       if (i > 0)
         on(0, "CLUSTER MEET 127.0.0.1 " + std::to_string(node(i).port()) + " " +
                   std::to_string(node(i).bus_port()));

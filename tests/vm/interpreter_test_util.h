@@ -46,8 +46,9 @@ class Policy {
     evaluator_ = std::make_unique<Evaluator>(program_);
   }
 
+  // Parsed as a gateway parses for this program: with its settings' limits.
   Verdict run(const std::string& raw, const Envelope& envelope = {}) {
-    return evaluator_->evaluate(Message::parse(raw), envelope);
+    return evaluator_->evaluate(Message::parse(raw, program_->parse_options()), envelope);
   }
   Verdict run(const Message& message, const Envelope& envelope = {}) {
     return evaluator_->evaluate(message, envelope);
