@@ -141,12 +141,14 @@ bool Cache::lookup(std::string_view name, RrType type, Answer& out) {
   return true;
 }
 
-void Cache::store(std::string_view name, RrType type, const Answer& answer, uint32_t ttl_seconds) {
-  if (answer.temp_error() || ttl_seconds == 0) return;
+void Cache::store(std::string_view name, RrType type, const Answer& answer, uint32_t ttl_seconds,
+                  std::chrono::steady_clock::time_point asked) {
   auto now = std::chrono::steady_clock::now();
+  auto expires = asked + std::chrono::seconds(ttl_seconds);
+  if (answer.temp_error() || expires <= now) return;
   std::lock_guard lock(impl_->mutex);
   impl_->make_room(now);
-  impl_->entries[cache_key(name, type)] = {answer, now + std::chrono::seconds(ttl_seconds)};
+  impl_->entries[cache_key(name, type)] = {answer, expires};
 }
 
 size_t Cache::size() const {
@@ -381,16 +383,21 @@ struct Resolver::Impl {
   ResolverOptions options;
   ares_channel channel = nullptr;
   std::shared_ptr<Cache> cache;
-  // Questions on the wire, by cache key, each with everyone waiting for it.
+  // Questions on the wire, by cache key, each with everyone waiting for it. `id` tells
+  // this question from an earlier one for the same key that was given up (its answer,
+  // should it still come, is dropped: see live()).
   struct Pending {
     std::string name;
     RrType type;
     std::vector<Callback> waiters;
+    Clock::time_point asked;
+    uint64_t id = 0;
   };
   std::unordered_map<std::string, Pending> pending;
   struct QueryContext {  // what c-ares hands back to on_answer
     Impl* impl;
     std::string key;
+    uint64_t id;
   };
   uint64_t sent = 0;
   uint32_t budget = 0;
@@ -399,13 +406,22 @@ struct Resolver::Impl {
   static void on_answer(void* arg, int status, int, unsigned char* buf, int len);
   void deliver(const std::string& key, const Answer& answer, uint32_t ttl);
   bool over_budget() const { return budget && sent - budget_base >= budget; }
+  // A question no one drove to its end (its caller's deadline passed first) may have
+  // its answer lying unread in the socket, long after it was sent: a later caller must
+  // not be given that answer, so a question is merged only within the time c-ares
+  // would give it (timeout × tries × servers) and is asked afresh after.
+  bool live(const Pending& p) const {
+    const int64_t servers = static_cast<int64_t>(std::max<size_t>(1, options.servers.size()));
+    return Clock::now() - p.asked <
+           std::chrono::milliseconds(int64_t{options.timeout_ms} * options.tries * servers);
+  }
   void wait_for_io(Clock::time_point deadline);
 };
 
 void Resolver::Impl::on_answer(void* arg, int status, int, unsigned char* buf, int len) {
   std::unique_ptr<QueryContext> ctx(static_cast<QueryContext*>(arg));
   auto it = ctx->impl->pending.find(ctx->key);
-  if (it == ctx->impl->pending.end()) return;
+  if (it == ctx->impl->pending.end() || it->second.id != ctx->id) return;  // a question given up
   RrType type = it->second.type;
   Decoded decoded;
   switch (status) {
@@ -427,7 +443,8 @@ void Resolver::Impl::on_answer(void* arg, int status, int, unsigned char* buf, i
 void Resolver::Impl::deliver(const std::string& key, const Answer& answer, uint32_t ttl) {
   auto node = pending.extract(key);
   if (node.empty()) return;
-  cache->store(node.mapped().name, node.mapped().type, answer, ttl);
+  // The TTL counts from when the question was asked: the answer is at least that old.
+  cache->store(node.mapped().name, node.mapped().type, answer, ttl, node.mapped().asked);
   // Waiters may start new queries (an SPF include, a CNAME target); the entry is
   // already out of the map, so they cannot attach to this finished one.
   for (auto& waiter : node.mapped().waiters) waiter(answer);
@@ -489,7 +506,8 @@ void Resolver::query(std::string_view unicode_name, RrType type, Callback callba
     return;
   }
   std::string key = cache_key(name, type);
-  if (auto it = impl_->pending.find(key); it != impl_->pending.end()) {
+  auto it = impl_->pending.find(key);
+  if (it != impl_->pending.end() && impl_->live(it->second)) {
     it->second.waiters.push_back(std::move(callback));
     return;
   }
@@ -498,11 +516,14 @@ void Resolver::query(std::string_view unicode_name, RrType type, Callback callba
     callback(answer);
     return;
   }
+  std::vector<Callback> waiters;
+  if (it != impl_->pending.end()) waiters = std::move(it->second.waiters);  // a fresh answer for them too
+  waiters.push_back(std::move(callback));
   std::string owned(name);
-  impl_->pending[key] = {owned, type, {std::move(callback)}};
-  ++impl_->sent;
+  const uint64_t id = ++impl_->sent;
+  impl_->pending[key] = {owned, type, std::move(waiters), Clock::now(), id};
   ares_query(impl_->channel, owned.c_str(), ns_c_in, static_cast<int>(type), &Impl::on_answer,
-             new Impl::QueryContext{impl_.get(), key});
+             new Impl::QueryContext{impl_.get(), key, id});
 }
 
 void Resolver::Impl::wait_for_io(Clock::time_point deadline) {

@@ -60,8 +60,13 @@ class MP_API Cache {
  public:
   explicit Cache(size_t max_entries = 50000);
   ~Cache();
+  // True and `out` set (from_cache) when an unexpired answer is held.
   bool lookup(std::string_view name, RrType type, Answer& out);
-  void store(std::string_view name, RrType type, const Answer& answer, uint32_t ttl_seconds);
+  // Holds `answer` until `asked` + ttl_seconds: `asked` is when the question was sent,
+  // since the answer is at least that old (RFC 1035 3.2.1: the TTL is the time it may be
+  // cached). A TempError, or an answer already expired, is not held.
+  void store(std::string_view name, RrType type, const Answer& answer, uint32_t ttl_seconds,
+             std::chrono::steady_clock::time_point asked = std::chrono::steady_clock::now());
   size_t size() const;
 
  private:

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tests/dnsd/test_dns_server.h"
 
 namespace mp::dns {
@@ -150,6 +152,37 @@ TEST_F(ResolverTest, ADeadlineShorterThanTheTimeoutStopsWaiting) {
   r.query("slow.example.test", RrType::Mx, [](const Answer&) {});
   r.run_until_idle(Resolver::Clock::now() + std::chrono::milliseconds(50));
   EXPECT_EQ(r.outstanding(), 0u);  // cancelled at the deadline
+}
+
+// GatewayLoad's DNS outage found this: a question whose caller stopped waiting stays on
+// the wire, and its answer may lie unread in the socket until the next question for the
+// same name, after the server is gone and the answer's TTL has run out. That answer
+// must be neither given to the later question nor cached.
+TEST(ResolverStaleAnswers, AnAnswerLeftUnreadIsNotGivenToALaterQuestion) {
+  auto server = std::make_unique<testing::TestDnsServer>("stale.test. 1 IN A 192.0.2.1\n");
+  Resolver r({.servers = {server->address()}, .timeout_ms = 100, .tries = 1, .cache = nullptr});
+  EXPECT_EQ(r.resolve("stale.test", RrType::A, Resolver::Clock::now()).reason, "timeout");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the answer comes, unread
+  server.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past its TTL and its question's time
+  Answer later = r.resolve("stale.test", RrType::A);
+  EXPECT_TRUE(later.temp_error()) << "given an answer sent over a second ago, " << later.records.size()
+                                  << " records";
+  EXPECT_TRUE(r.resolve("stale.test", RrType::A).temp_error()) << "it was cached";
+}
+
+TEST(DnsCache, TheTtlCountsFromWhenTheQuestionWasAsked) {
+  Cache cache;
+  Answer ok;
+  ok.status = Status::Ok;
+  Answer out;
+  const auto now = std::chrono::steady_clock::now();
+  cache.store("old.test", RrType::A, ok, 300, now - std::chrono::seconds(301));
+  EXPECT_FALSE(cache.lookup("old.test", RrType::A, out));
+  cache.store("recent.test", RrType::A, ok, 300, now - std::chrono::seconds(299));
+  EXPECT_TRUE(cache.lookup("recent.test", RrType::A, out));
+  cache.store("zero.test", RrType::A, ok, 0);
+  EXPECT_FALSE(cache.lookup("zero.test", RrType::A, out));
 }
 
 TEST_F(ResolverTest, ServfailIsATempError) {

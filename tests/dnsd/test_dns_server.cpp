@@ -81,8 +81,10 @@ Zone parse_zone(const std::string& text) {
 int bind_socket(int type, uint16_t port) {
   int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);  // never inherited by the programs tests start
   if (fd < 0) throw std::runtime_error("socket() failed");
+  // TCP only: a restarted server rebinds past TIME_WAIT. On UDP the option would let two
+  // sockets share the port, and the restart in GatewayLoad must own it alone.
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
