@@ -208,7 +208,11 @@ struct Message::Impl {
   std::vector<Address> read_address_header(const std::vector<GMimeHeader*>& fields, std::string_view name);
   void check_field_counts(const std::vector<GMimeHeader*>& fields);
   detail::WalkContext walk_context() const {
-    return {options.get(), limits.max_mime_depth, limits.max_mime_parts, limits.max_header_field_bytes,
+    return {options.get(),
+            limits.max_mime_depth,
+            limits.max_mime_parts,
+            limits.max_header_field_bytes,
+            limits.max_header_fields,
             defects};
   }
   std::optional<std::string_view> find_header(std::string_view name) const;
@@ -238,17 +242,12 @@ void Message::Impl::parse_from(size_t start) {
 // Values and addresses are decoded here rather than taken from GMime's message
 // accessors, which decode without the GMime issue #133 workaround.
 void Message::Impl::read_header_block() {
-  std::vector<GMimeHeader*> fields = detail::header_block(message.get());
-  if (fields.size() > limits.max_header_fields) {
-    defects.add(DefectKind::HeaderFieldsExceeded,
-                std::to_string(fields.size()) + " header fields; those after the first " +
-                    std::to_string(limits.max_header_fields) + " not examined");
-    fields.resize(limits.max_header_fields);
-  }
+  const detail::WalkContext context = walk_context();
+  std::vector<GMimeHeader*> fields = detail::header_block(message.get(), context);
   headers.reserve(fields.size());
   for (GMimeHeader* field : fields) {
     headers.push_back(detail::decode_field(field, options.get()));
-    detail::cut_field(headers.back(), walk_context());
+    detail::cut_field(headers.back(), context);
   }
   from = read_address_header(fields, "From");
   to = read_address_header(fields, "To");
@@ -359,7 +358,8 @@ std::optional<std::string_view> Message::header(std::string_view name) const {
 std::vector<Address> Message::addresses(std::string_view name) const {
   std::vector<Address> out;
   if (!impl_->message) return out;
-  for (GMimeHeader* field : fields_named(detail::header_block(impl_->message.get()), name)) {
+  for (GMimeHeader* field :
+       fields_named(detail::header_block(impl_->message.get(), impl_->walk_context()), name)) {
     const std::string raw = detail::raw_header_value(field);
     GObjectPtr<InternetAddressList> list(internet_address_list_parse(impl_->options.get(), raw.c_str()));
     flatten_addresses(list.get(), out);

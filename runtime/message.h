@@ -79,8 +79,9 @@ struct ParseOptions {
   // attached messages and their parts. Later ones are not examined (no body text,
   // attachment or part header from them): DefectKind::MimePartsExceeded (mime.max_parts).
   uint32_t max_mime_parts = 1000;
-  // Fields of the message's header block examined, in order; later fields are not
-  // (not in headers(), nor in From/To/Cc/Reply-To/Subject): DefectKind::HeaderFieldsExceeded
+  // Fields of each header block examined, in order (the message's, each attached
+  // message's); later fields are not (not in headers(), addresses(), mime_headers(), nor
+  // in From/To/Cc/Reply-To/Subject): DefectKind::HeaderFieldsExceeded
   // (header.max_fields). RFC 5322 sets no count; real mail has well under a hundred.
   uint32_t max_header_fields = 1000;
   // Bytes of one header field's value (and of its raw body) that tests read; a longer

@@ -29,6 +29,7 @@ struct WalkContext {
   int max_depth;
   uint32_t max_parts;
   uint64_t max_field_bytes;  // of one header field (cut_field)
+  uint32_t max_fields;       // of one message's header block (header_block)
   DefectList& defects;
 
   // Counts one more entity of a walk (`seen`, the walk's own count): whether it may be
@@ -92,8 +93,10 @@ std::string decode_header_value(GMimeHeader* header, GMimeParserOptions* options
 
 // A message's header block as written: GMime hands the Content-* fields of the
 // top-level block to the body part and keeps the rest on the message; merged by input
-// offset (part_headers.cpp).
-std::vector<GMimeHeader*> header_block(GMimeMessage* message);
+// offset (part_headers.cpp). Only the first `context.max_fields` are returned, with the
+// defect HeaderFieldsExceeded past them: every reader of a header block (the message's
+// fields, addresses, an attached message's fields in mime_header) sees the same ones.
+std::vector<GMimeHeader*> header_block(GMimeMessage* message, const WalkContext& context);
 // A field's name, decoded value and field body as received (HeaderField).
 HeaderField decode_field(GMimeHeader* field, GMimeParserOptions* options);
 // Every MIME entity's header fields, in document order, as SpamAssassin's mimeheader

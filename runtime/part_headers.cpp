@@ -67,7 +67,7 @@ struct PartWalk {
   // walk's entity for that part. Then what the body part holds.
   void message(GMimeMessage* message, int depth) const {
     if (!context.admit_part(parts)) return;
-    entity(header_block(message));
+    entity(header_block(message, context));
     children(g_mime_message_get_mime_part(message), depth);
   }
   void children(GMimeObject* object, int depth) const {
@@ -92,13 +92,19 @@ struct PartWalk {
 
 }  // namespace
 
-std::vector<GMimeHeader*> header_block(GMimeMessage* message) {
+std::vector<GMimeHeader*> header_block(GMimeMessage* message, const WalkContext& context) {
   std::vector<GMimeHeader*> fields;
   append_headers(GMIME_OBJECT(message), fields);
   if (GMimeObject* body = g_mime_message_get_mime_part(message)) append_headers(body, fields);
   std::stable_sort(fields.begin(), fields.end(), [](GMimeHeader* a, GMimeHeader* b) {
     return g_mime_header_get_offset(a) < g_mime_header_get_offset(b);
   });
+  if (fields.size() > context.max_fields) {
+    context.defects.add(DefectKind::HeaderFieldsExceeded,
+                        std::to_string(fields.size()) + " header fields; those after the first " +
+                            std::to_string(context.max_fields) + " not examined");
+    fields.resize(context.max_fields);
+  }
   return fields;
 }
 

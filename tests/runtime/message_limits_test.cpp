@@ -22,9 +22,34 @@ TEST(HeaderLimits, AFromPastTheCountIsNotRead) {
   EXPECT_TRUE(cut.from().empty());
   EXPECT_TRUE(has(cut, DefectKind::HeaderFieldsExceeded));
   EXPECT_TRUE(has(cut, DefectKind::MissingFrom));
+  // Every reader of the header block sees the same fields: mime_header's first entity
+  // and addresses() too.
+  ASSERT_FALSE(cut.mime_headers().empty());
+  EXPECT_EQ(cut.mime_headers()[0].size(), 6u);
+  EXPECT_TRUE(cut.addresses("From").empty());
   const Message whole = Message::parse(message, ParseOptions{.max_header_fields = 7});
   ASSERT_EQ(whole.from().size(), 1u);
   EXPECT_EQ(whole.from()[0].address, "late@example.org");
+  EXPECT_FALSE(has(whole, DefectKind::HeaderFieldsExceeded));
+}
+
+TEST(HeaderLimits, AnAttachedMessagesHeaderBlockIsCountedOnItsOwn) {
+  std::string inner;
+  for (int i = 0; i < 5; ++i) inner += "X-Inner: " + std::to_string(i) + "\n";
+  const std::string message =
+      "From: a@example.org\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+      "Content-Type: message/rfc822\n\n" +
+      inner + "Subject: inner\n\ntext\n--b--\n";
+  auto inner_block = [](const Message& m) {
+    for (const auto& entity : m.mime_headers())
+      if (!entity.empty() && entity[0].name == "X-Inner") return entity.size();
+    return size_t{0};
+  };
+  const Message cut = Message::parse(message, ParseOptions{.max_header_fields = 5});
+  EXPECT_EQ(inner_block(cut), 5u);
+  EXPECT_TRUE(has(cut, DefectKind::HeaderFieldsExceeded));
+  const Message whole = Message::parse(message, ParseOptions{.max_header_fields = 6});
+  EXPECT_EQ(inner_block(whole), 6u);
   EXPECT_FALSE(has(whole, DefectKind::HeaderFieldsExceeded));
 }
 
