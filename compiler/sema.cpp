@@ -342,6 +342,18 @@ void Sema::parse_limit_setting(const lang::Setting& s) {
   }
 }
 
+// regex.match_limit, regex.budget_ms (milliseconds): vm::RegexLimits, in the image.
+void Sema::regex_limit_setting(const lang::Setting& s) {
+  vm::RegexLimits& r = settings.regex_limits;
+  if (s.key == "regex.match_limit") {
+    if (auto v = whole_number_setting(s, vm::kMaxRegexMatchLimitSetting, "a count of PCRE2 match steps",
+                                      "1000000"))
+      r.match_limit = static_cast<uint32_t>(*v);
+  } else if (auto v = whole_number_setting(s, vm::kMaxRegexBudgetMsSetting, "milliseconds", "250")) {
+    r.budget_ms = static_cast<uint32_t>(*v);  // regex.budget_ms
+  }
+}
+
 // archive.max_depth, archive.max_members, archive.max_bytes (a size: 100MB),
 // archive.max_ratio: attach::Limits, in the image.
 void Sema::archive_limit_setting(const lang::Setting& s) {
@@ -419,6 +431,8 @@ void Sema::check_settings(const lang::Policy& policy) {
     } else if (s.key == "mime.max_depth" || s.key == "mime.max_parts" || s.key == "header.max_fields" ||
                s.key == "header.max_field_bytes" || s.key == "urls.max_count") {
       parse_limit_setting(s);
+    } else if (s.key == "regex.match_limit" || s.key == "regex.budget_ms") {
+      regex_limit_setting(s);
     } else if (s.key == "archive.max_depth" || s.key == "archive.max_members" ||
                s.key == "archive.max_bytes" || s.key == "archive.max_ratio") {
       archive_limit_setting(s);

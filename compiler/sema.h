@@ -83,6 +83,7 @@ class Sema {
   std::optional<uint64_t> whole_number_setting(const lang::Setting& s, uint64_t max, const std::string& what,
                                                const std::string& default_text, bool size = false);
   void parse_limit_setting(const lang::Setting& s);
+  void regex_limit_setting(const lang::Setting& s);
   void archive_limit_setting(const lang::Setting& s);
   void auto_learn_setting(const lang::Setting& s);
   lang::Span auto_learn_span_{};  // the last auto-learn threshold set, for the order check

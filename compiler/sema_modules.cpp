@@ -12,15 +12,30 @@ namespace {
 
 using lang::LiteralKind;
 
-constexpr const char* kBuiltinSettings[] = {
-    "archive.max_bytes",     "archive.max_depth",  "archive.max_members",
-    "archive.max_ratio",     "bayes.auto_learn",   "bayes.auto_learn.ham",
-    "bayes.auto_learn.spam", "facts.on_temperror", "header.max_field_bytes",
-    "header.max_fields",     "mime.max_depth",     "mime.max_parts",
-    "org.domains",           "org.groups",         "org.sending_servers",
-    "org.trusted_relays",    "org.spamtraps",      "spam.threshold.quarantine",
-    "spam.threshold.reject", "state.on_error",     "state.reputation.half_life",
-    "urls.max_count"};
+constexpr const char* kBuiltinSettings[] = {"archive.max_bytes",
+                                            "archive.max_depth",
+                                            "archive.max_members",
+                                            "archive.max_ratio",
+                                            "bayes.auto_learn",
+                                            "bayes.auto_learn.ham",
+                                            "bayes.auto_learn.spam",
+                                            "facts.on_temperror",
+                                            "header.max_field_bytes",
+                                            "header.max_fields",
+                                            "mime.max_depth",
+                                            "mime.max_parts",
+                                            "org.domains",
+                                            "org.groups",
+                                            "org.sending_servers",
+                                            "org.trusted_relays",
+                                            "org.spamtraps",
+                                            "regex.budget_ms",
+                                            "regex.match_limit",
+                                            "spam.threshold.quarantine",
+                                            "spam.threshold.reject",
+                                            "state.on_error",
+                                            "state.reputation.half_life",
+                                            "urls.max_count"};
 
 bool is_builtin_setting(const std::string& key) {
   return std::find(std::begin(kBuiltinSettings), std::end(kBuiltinSettings), key) !=

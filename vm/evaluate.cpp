@@ -151,7 +151,12 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
     if (outcomes.size() > 1) verdict.per_recipient = std::move(outcomes);
   }
   verdict.facts = fields.fact_reports();
-  if (trace_) verdict.defects = describe_defects(message);
+  if (trace_) {
+    verdict.defects = describe_defects(message);
+    if (matches.finish_pcre2())  // as message.defects would read it
+      verdict.defects.emplace_back(
+          "regex_limit_exceeded: PCRE2 gave up on some value (regex.match_limit or regex.budget_ms)");
+  }
   for (RecipientVerdict& o : verdict.per_recipient) {
     o.verdict.facts = verdict.facts;
     o.verdict.defects = verdict.defects;

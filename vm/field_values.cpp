@@ -328,7 +328,9 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
     case FieldId::UrlFlags:
     case FieldId::MessageObfuscation: return extract_heuristic(field, out);
     case FieldId::MessageDefects: {
-      const auto kinds = message_.defect_kinds();
+      auto kinds = message_.defect_kinds();
+      if (regex_work_ && regex_work_())
+        kinds.set(static_cast<size_t>(runtime::DefectKind::RegexLimitExceeded));
       for (size_t i = 0; i < kinds.size(); ++i) {
         if (kinds.test(i)) out.borrow(runtime::defect_name(static_cast<runtime::DefectKind>(i)));
       }

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ class MessageFields {
   // The bounds of attachment inspection (the image's archive.* settings); before the
   // first read of an attachment field.
   void set_archive_limits(const attach::Limits& limits) { archive_limits_ = limits; }
+  // Run before message.defects is first read: the pattern matcher's regex work, true
+  // when PCRE2 gave up somewhere (the value regex_limit_exceeded, which the message's
+  // own parse cannot know). MatchState sets it for its lifetime.
+  void set_regex_work(std::function<bool()> gave_up) { regex_work_ = std::move(gave_up); }
 
   const FieldValues& values(FieldId field);
   // The resemblance key (runtime/resemble.h) of each text value of `field`, computed
@@ -129,6 +134,7 @@ class MessageFields {
   bool header_names_ready_ = false;
   std::optional<std::vector<attach::Report>> inspections_;
   attach::Limits archive_limits_;
+  std::function<bool()> regex_work_;
   std::vector<ArchiveMember> archive_members_;
   std::optional<runtime::RelayPath> relay_path_;
 };

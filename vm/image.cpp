@@ -284,6 +284,8 @@ void encode_settings(const ImageData& im, ByteWriter& w) {
   w.u32(a.max_members);
   w.u64(a.max_bytes);
   w.u32(a.max_ratio);
+  w.u32(im.settings.regex_limits.match_limit);
+  w.u32(im.settings.regex_limits.budget_ms);
 }
 
 void decode_settings(ImageData& im, ByteReader& r) {
@@ -327,6 +329,9 @@ void decode_settings(ImageData& im, ByteReader& r) {
   a.max_bytes = r.u64();
   a.max_ratio = r.u32();
   if (!archive_limits_valid(a)) r.fail("archive limits out of range");
+  im.settings.regex_limits.match_limit = r.u32();
+  im.settings.regex_limits.budget_ms = r.u32();
+  if (!regex_limits_valid(im.settings.regex_limits)) r.fail("regex limits out of range");
 }
 
 void encode_lines(const ImageData& im, ByteWriter& w) {

@@ -27,7 +27,7 @@
 
 namespace mp::vm {
 
-inline constexpr uint32_t kImageVersion = 11;
+inline constexpr uint32_t kImageVersion = 12;
 
 // The stages an `allow` cannot skip: when a rule allows before the last rule of these
 // stages has run, the evaluation goes on through their rules (only theirs), and one
@@ -152,6 +152,19 @@ inline bool parse_limits_valid(const runtime::ParseOptions& p) {
          p.max_header_field_bytes <= kMaxHeaderFieldBytesSetting && p.max_urls >= 1 &&
          p.max_urls <= kMaxUrlsSetting;
 }
+// regex.match_limit and regex.budget_ms: how much PCRE2 work one message may buy. Past
+// either, PCRE2 gives up (no match) and message.defects gets regex_limit_exceeded.
+struct RegexLimits {
+  uint32_t match_limit = 1'000'000;  // PCRE2 match limit for one value (pcre2_set_match_limit)
+  uint32_t budget_ms = 250;          // PCRE2 wall time for one message, all patterns, milliseconds
+  bool operator==(const RegexLimits&) const = default;
+};
+inline constexpr uint32_t kMaxRegexMatchLimitSetting = 1'000'000'000;
+inline constexpr uint32_t kMaxRegexBudgetMsSetting = 60'000;
+inline bool regex_limits_valid(const RegexLimits& l) {
+  return l.match_limit >= 1 && l.match_limit <= kMaxRegexMatchLimitSetting && l.budget_ms >= 1 &&
+         l.budget_ms <= kMaxRegexBudgetMsSetting;
+}
 // The largest values of the archive.* settings (each at least 1).
 inline constexpr uint32_t kMaxArchiveDepthSetting = 64;
 inline constexpr uint32_t kMaxArchiveMembersSetting = 1'000'000;
@@ -196,6 +209,7 @@ struct Settings {
   // archive.max_depth, archive.max_members, archive.max_bytes, archive.max_ratio: the
   // bounds of each attachment's inspection; reaching one sets its archive_limit flag.
   attach::Limits archive_limits;
+  RegexLimits regex_limits;  // regex.match_limit, regex.budget_ms
 };
 
 // `until DATE` (YYYY-MM-DD, a day of the proleptic Gregorian calendar from 1970 on):

@@ -47,7 +47,7 @@ void Run::trace_rule(uint32_t rule, RuleOutcome outcome, std::string note) {
 }
 
 constexpr std::string_view kPcreGaveUp =
-    "PCRE2 gave up on a value (its backtracking limit, or the message's PCRE2 time): no match";
+    "PCRE2 gave up on a value (regex.match_limit, or the message's PCRE2 time regex.budget_ms): no match";
 
 std::string Run::skip_note(const RuleHot& r) const {
   if (r.guard_kind == GuardKind::Pattern) {

@@ -76,6 +76,11 @@ struct Program::Loaded {
   // for Hyperscan's own); by FieldId, the ids PCRE2 runs alone on every value.
   std::vector<Pcre2Code> pcre;
   std::vector<std::vector<uint32_t>> pcre_only;
+  Pcre2MatchContext pcre_context;  // regex.match_limit
+  // The message's own fields (no fact) with a pattern PCRE2 runs on: all are matched
+  // before message.defects is read, so that regex_limit_exceeded does not depend on
+  // which rules ran first (MatchState::finish_pcre2).
+  std::vector<FieldId> pcre_message_fields;
 };
 
 // Checks every instruction's operands, jump targets and the rule table against the

@@ -31,7 +31,20 @@ MatchState::MatchState(const Program& program, hs_scratch_t* scratch, MessageFie
       scratch_(scratch),
       fields_(fields),
       patterns_(patterns),
-      sets_(sets) {}
+      sets_(sets) {
+  fields_.set_regex_work([this] { return finish_pcre2(); });
+}
+
+MatchState::~MatchState() {
+  fields_.set_regex_work({});
+}
+
+bool MatchState::finish_pcre2() {
+  for (const FieldId field : loaded_.pcre_message_fields) {
+    if (!scanned_[static_cast<size_t>(field)]) scan(field);
+  }
+  return !gave_up_.empty();
+}
 
 int MatchState::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
                          void* context) {
@@ -55,10 +68,11 @@ void MatchState::confirm(uint32_t pattern, std::string_view value, uint32_t inde
   const auto note_gave_up = [&] {
     if (!pcre_gave_up(pattern)) gave_up_.push_back(pattern);
   };
-  if (pcre_seconds_ > kPcreBudgetSeconds) return note_gave_up();
+  if (pcre_seconds_ * 1000 > im_.settings.regex_limits.budget_ms) return note_gave_up();
   if (!match_data_) match_data_ = make_match_data();
   const auto start = std::chrono::steady_clock::now();
-  const Pcre2Result r = match_pcre2(loaded_.pcre[pattern].get(), match_data_.get(), value);
+  const Pcre2Result r =
+      match_pcre2(loaded_.pcre[pattern].get(), match_data_.get(), value, loaded_.pcre_context.get());
   pcre_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (r.gave_up) note_gave_up();
   if (r.match) patterns_.mark({pattern, index, item, r.match->end, r.match->begin});

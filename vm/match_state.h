@@ -44,8 +44,13 @@ class MatchTable {
 
 class MatchState {
  public:
+  // Installs finish_pcre2 as `fields`'s regex work (MessageFields::set_regex_work)
+  // until destroyed.
   MatchState(const Program& program, hs_scratch_t* scratch, MessageFields& fields, MatchTable& patterns,
              MatchTable& sets);
+  ~MatchState();
+  MatchState(const MatchState&) = delete;
+  MatchState& operator=(const MatchState&) = delete;
 
   // `field` must be the pattern's (or set's) own field: the rule loop passes it from
   // its packed table so that no pattern metadata is touched for rules it skips.
@@ -65,13 +70,15 @@ class MatchState {
   bool pcre_gave_up(uint32_t pattern) const {
     return std::find(gave_up_.begin(), gave_up_.end(), pattern) != gave_up_.end();
   }
-  // PCRE2's wall time for one message, all patterns together; past it the remaining
-  // confirmations are not run (no match, pcre_gave_up), so a crafted message with
-  // thousands of values cannot buy minutes of backtracking.
-  static constexpr double kPcreBudgetSeconds = 0.25;
   const MatchRecord* set_record(FieldId field, uint32_t set, int64_t item) {
     return set_matched(field, set) ? sets_.find(set, item) : nullptr;
   }
+
+  // Runs every PCRE2 pattern on the message's own fields not matched yet; whether PCRE2
+  // gave up anywhere (regex.match_limit on a value, or regex.budget_ms, its wall time
+  // for the whole message, spent: past it the remaining confirmations are not run, so a
+  // crafted message with thousands of values cannot buy minutes of backtracking).
+  bool finish_pcre2();
 
  private:
   void scan(FieldId field);

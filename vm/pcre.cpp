@@ -5,7 +5,9 @@
 #include <hs/hs.h>
 #include <pcre2.h>
 
+#include <algorithm>
 #include <cctype>
+#include <new>
 #include <optional>
 
 namespace mp::vm {
@@ -139,6 +141,9 @@ void Pcre2Deleter::operator()(pcre2_real_code_8* code) const {
 void Pcre2Deleter::operator()(pcre2_real_match_data_8* data) const {
   pcre2_match_data_free(data);
 }
+void Pcre2Deleter::operator()(pcre2_real_match_context_8* context) const {
+  pcre2_match_context_free(context);
+}
 
 Pcre2Code compile_pcre2(const std::string& expression, uint32_t hs_flags, std::string* error) {
   int code = 0;
@@ -164,22 +169,21 @@ Pcre2MatchData make_match_data() {
   return Pcre2MatchData(pcre2_match_data_create(1, nullptr));
 }
 
-// Limits on backtracking, well above what a sane pattern needs on a field value: a
-// catastrophic pattern gives up (no match) instead of holding the message.
-pcre2_match_context* limited_context() {
-  static pcre2_match_context* context = [] {
-    pcre2_match_context* c = pcre2_match_context_create(nullptr);
-    pcre2_set_match_limit(c, 1'000'000);
-    pcre2_set_depth_limit(c, 10'000);
-    return c;
-  }();
+Pcre2MatchContext make_match_context(uint32_t match_limit) {
+  Pcre2MatchContext context(pcre2_match_context_create(nullptr));
+  if (!context) throw std::bad_alloc();
+  pcre2_set_match_limit(context.get(), std::max<uint32_t>(1, match_limit));
+  pcre2_set_depth_limit(context.get(), 10'000);
   return context;
 }
 
-Pcre2Result match_pcre2(const pcre2_real_code_8* code, pcre2_real_match_data_8* data,
-                        std::string_view value) {
-  const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(), 0, 0, data,
-                             limited_context());
+Pcre2Result match_pcre2(const pcre2_real_code_8* code, pcre2_real_match_data_8* data, std::string_view value,
+                        const pcre2_real_match_context_8* context) {
+  static const Pcre2MatchContext default_context = make_match_context(RegexLimits{}.match_limit);
+  // pcre2_match takes the context as non-const but only reads it.
+  auto* limits = const_cast<pcre2_match_context*>(context ? context : default_context.get());
+  const int rc =
+      pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(), 0, 0, data, limits);
   if (rc == PCRE2_ERROR_NOMATCH) return {};
   if (rc < 0) return {std::nullopt, true};
   const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);

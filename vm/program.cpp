@@ -2,6 +2,7 @@
 // be prepared once per image (hash sets, IP tries, Hyperscan databases) is built
 // here so that evaluation only looks things up.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "vm/loaded.h"
@@ -68,6 +69,8 @@ bool reads_field(const ImageData& im, const RuleInfo& rule, FieldId field) {
 void load_pcre(const ImageData& im, Program::Loaded& loaded) {
   loaded.pcre.resize(im.patterns.size());
   loaded.pcre_only.resize(kFieldCount);
+  loaded.pcre_context = make_match_context(im.settings.regex_limits.match_limit);
+  std::array<bool, kFieldCount> message_field{};
   for (uint32_t id = 0; id < im.patterns.size(); ++id) {
     const PatternInfo& p = im.patterns[id];
     if (p.engine == Engine::Hyperscan || p.engine == Engine::Affix) continue;
@@ -76,7 +79,11 @@ void load_pcre(const ImageData& im, Program::Loaded& loaded) {
     if (!loaded.pcre[id])
       throw ImageError("pattern " + std::to_string(id) + " does not compile in PCRE2: " + error);
     if (p.engine == Engine::Pcre2) loaded.pcre_only[static_cast<size_t>(p.field)].push_back(id);
+    if (!is_fact(p.field) && p.field != FieldId::MessageDefects)
+      message_field[static_cast<size_t>(p.field)] = true;
   }
+  for (size_t f = 0; f < kFieldCount; ++f)
+    if (message_field[f]) loaded.pcre_message_fields.push_back(static_cast<FieldId>(f));
 }
 
 // The header all of a database's patterns test, or "" (an image of a compiler that

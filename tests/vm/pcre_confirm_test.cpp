@@ -138,7 +138,7 @@ TEST(PcreConfirm, ACatastrophicPatternGivesUpInsteadOfHanging) {
 
 TEST(PcreConfirm, AMessageOfManyHostileValuesSpendsOnlyItsPcre2Budget) {
   // Each header makes PCRE2 backtrack to its limit (about 1.6 ms); two thousand of
-  // them would cost seconds. The message's PCRE2 time (MatchState::kPcreBudgetSeconds)
+  // them would cost seconds. The message's PCRE2 time (regex.budget_ms, 250 by default)
   // stops the confirmations instead, and the trace says so.
   Policy p("stage s {\n  rule slow: if header matches /(\\w+\\s?)+\\1z/ then tag \"slow\"\n}\n");
   std::string headers;
