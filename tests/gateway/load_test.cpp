@@ -19,6 +19,7 @@
 
 #include "tests/dnsd/test_dns_server.h"
 #include "tests/gateway/policyd_harness.h"
+#include "tests/gateway/reconcile.h"
 #include "tests/gateway/smtp_load.h"
 
 namespace mp::gateway_test {
@@ -75,10 +76,6 @@ std::string outage_events(const PolicydProcess& policyd, size_t from, size_t to)
   for (size_t i = from; i < to && i < events.size(); ++i) out += events[i].dump() + "\n";
   return out.empty() ? "(none)\n" : out;
 }
-
-struct Tally {
-  int delivered = 0, held = 0, refused = 0, deferred = 0, no_reply = 0, unaccounted = 0;
-};
 
 TEST(GatewayLoad, EveryMessageIsAccountedForThroughOutagesAndReloads) {
   if (std::string why = postfix_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
@@ -146,47 +143,14 @@ TEST(GatewayLoad, EveryMessageIsAccountedForThroughOutagesAndReloads) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ASSERT_TRUE(postfix.wait_until_idle(std::chrono::milliseconds(120000))) << "the queue did not drain";
 
-  // What Postfix has: delivered tokens, and the queue ids on hold.
-  std::map<int, int> delivered;  // token → copies
-  static const std::regex token(R"(Message-ID: <load-(\d+)@)");
-  for (const auto& mail : postfix.delivered()) {
-    std::smatch m;
-    if (std::regex_search(mail.content, m, token)) ++delivered[std::stoi(m[1])];
-  }
-  std::set<std::string> held;
-  for (const auto& q : postfix.queue()) {
-    if (q.value("queue_name", "") == "hold") held.insert(q.value("queue_id", ""));
-  }
-  Tally t;
-  static const std::regex queued(R"(queued as ([0-9A-Za-z]+))");
-  for (int i = 0; i < count; ++i) {
-    int code = load.code[static_cast<size_t>(i)];
-    std::smatch m;
-    std::string id = std::regex_search(load.text[static_cast<size_t>(i)], m, queued) ? m[1].str() : "";
-    int copies = delivered.count(i) ? delivered[i] : 0;
-    bool on_hold = !id.empty() && held.count(id);
-    if (code == 250 && copies == 1 && !on_hold)
-      ++t.delivered;
-    else if (code == 250 && copies == 0 && on_hold)
-      ++t.held;
-    else if (code / 100 == 5 && copies == 0)
-      ++t.refused;
-    else if (code / 100 == 4 && copies == 0)
-      ++t.deferred;
-    else if (code == 0)
-      ++t.no_reply;
-    else
-      ++t.unaccounted, ADD_FAILURE() << "message " << i << ": " << load.text[i] << ", delivered " << copies
-                                     << (on_hold ? ", held" : "");
-  }
+  const Tally t = reconcile(load, count, postfix);
   std::cout << "load: " << count << " messages, " << clients << " clients, " << seconds << " s ("
-            << count / seconds << " msg/s): delivered " << t.delivered << ", held " << t.held << ", refused "
-            << t.refused << ", deferred " << t.deferred << ", no reply " << t.no_reply << ", unaccounted "
-            << t.unaccounted << "; " << outage_to - outage_from << " judged while DNS was away\n";
+            << count / seconds << " msg/s): " << t << "; " << outage_to - outage_from
+            << " judged while DNS was away\n";
   EXPECT_EQ(t.unaccounted, 0);
   EXPECT_EQ(t.no_reply, 0);
-  EXPECT_EQ(t.delivered + t.held + t.refused + t.deferred, count);
-  EXPECT_EQ(static_cast<int>(held.size()), t.held);  // nothing on hold that no client sent
+  EXPECT_EQ(t.accounted(), count);
+  EXPECT_EQ(t.held_in_queue, t.held);  // nothing on hold that no client sent
   EXPECT_GT(t.deferred, 0) << "the DNS outage should have deferred some messages; policyd judged these while "
                               "it lasted:\n"
                            << outage_events(policyd, outage_from, outage_to);

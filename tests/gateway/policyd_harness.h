@@ -51,8 +51,10 @@ class PolicydProcess {
   std::string milter() const { return "unix:" + socket().string(); }
   pid_t pid() const { return pid_; }
 
-  // Starts policyd and waits until its socket and metrics listen.
+  // Starts policyd and waits until its socket and metrics listen. Again after stop(), as
+  // a supervisor restarts it: the same configuration, socket and log.
   ::testing::AssertionResult start() {
+    const size_t starts = events("start").size();
     pid_ = fork();
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -61,7 +63,7 @@ class PolicydProcess {
       execl(kPolicyd.c_str(), "policyd", "-c", config_path().c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    bool up = poll_until(10s, [&] { return fs::exists(socket()) && metrics_port() > 0; });
+    bool up = poll_until(10s, [&] { return events("start").size() > starts && fs::exists(socket()); });
     if (!up)
       return ::testing::AssertionFailure() << "policyd did not start:\n" << stderr_text() << log_text();
     return ::testing::AssertionSuccess();
@@ -104,14 +106,15 @@ class PolicydProcess {
     return poll_until(timeout, [&] { return events(event).size() >= count; });
   }
 
-  // The port the metrics server took (from the "start" log line), 0 before.
+  // The port the metrics server took (from the last "start" log line), 0 before.
   int metrics_port() const {
+    int port = 0;
     for (const auto& start : events("start")) {
       std::string address = start.value("metrics", "");
       size_t colon = address.rfind(':');
-      if (colon != std::string::npos) return std::atoi(address.c_str() + colon + 1);
+      if (colon != std::string::npos) port = std::atoi(address.c_str() + colon + 1);
     }
-    return 0;
+    return port;
   }
   // GET /metrics (curl): the Prometheus text.
   std::string metrics() const {
