@@ -6,7 +6,10 @@
 // each commit, the meta page with the next one). Each value is stored behind an 8-byte
 // expiry time (seconds since the epoch, a double; 0: never); an expired value reads as
 // absent and is removed by purge_expired, or by the next write of its key.
+#include <fcntl.h>
 #include <lmdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -110,6 +113,24 @@ struct Environment {
   }
 };
 
+// LMDB maps its lock file and writes its reader table through the map; on a full
+// filesystem a page of a sparse lock file cannot be backed, and the first write to it
+// is SIGBUS, not an error. So the lock file's blocks are allocated before LMDB maps it:
+// a new one to the size LMDB gives its default 126 readers (8 KiB: a different size
+// would give this process a reader table other processes do not see), an existing one
+// to its own size. No room is a StoreUnavailable, as any other failure to open.
+void reserve_lock_file(const std::string& lock) {
+  constexpr off_t kNewLockBytes = 8192;
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return;  // mdb_env_open reports why
+  struct stat st {};
+  const off_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? st.st_size : kNewLockBytes;
+  const int rc = ::posix_fallocate(fd, 0, size);
+  ::close(fd);
+  if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL)
+    throw StoreUnavailable("lmdb: reserve lock file " + lock + ": " + std::strerror(rc));
+}
+
 std::shared_ptr<Environment> open_environment(const std::string& path, size_t max_bytes) {
   auto out = std::make_shared<Environment>();
   check(mdb_env_create(&out->env), "create environment");
@@ -119,6 +140,12 @@ std::shared_ptr<Environment> open_environment(const std::string& path, size_t ma
   const std::string lock = path + "-lock";
   std::error_code ec;
   const bool had_lock = std::filesystem::exists(lock, ec);
+  try {
+    reserve_lock_file(lock);
+  } catch (const StoreUnavailable&) {
+    if (!had_lock) std::filesystem::remove(lock, ec);
+    throw;
+  }
   const int rc = mdb_env_open(out->env, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS | MDB_NOMETASYNC, 0640);
   if (rc != MDB_SUCCESS && !had_lock) std::filesystem::remove(lock, ec);
   check(rc, ("open " + path).c_str());

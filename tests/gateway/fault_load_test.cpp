@@ -1,8 +1,8 @@
 // Faults of the components around policyd, under load through a real Postfix
 // (docs/reliability.md, "Faults"): mid-run clamd is killed and comes back, Redis (the
 // state store) is killed and comes back, and policyd itself is killed with SIGKILL and
-// restarted as its supervisor would. Every message is then reconciled (reconcile.h):
-// delivered, held, refused or deferred, none lost.
+// restarted as its supervisor would; and the filesystem of an LMDB store fills up. Every message is then
+// reconciled (reconcile.h): delivered, held, refused or deferred, none lost.
 //
 // MP_SOAK_MESSAGES (default 600) and MP_SOAK_CLIENTS (default 20) size the run.
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@
 #include "tests/gateway/reconcile.h"
 #include "tests/gateway/smtp_load.h"
 #include "tests/state/redis_harness.h"
+#include "tests/state/small_filesystem.h"
 
 namespace mp::gateway_test {
 namespace {
@@ -137,6 +138,47 @@ TEST(GatewayFaultLoad, EveryMessageIsAccountedForWhenClamdRedisAndPolicydDie) {
   supervisor.join();
   EXPECT_EQ(policyd.stderr_text().find("ERROR: AddressSanitizer"), std::string::npos)
       << policyd.stderr_text();
+}
+
+const char* kRatePolicy = R"(stage reputation {
+  rule burst: if rate(client.effective_ip, 1h) > 1000000 then tempfail "451 4.7.1 slow down"
+}
+stage custom_filters {
+  rule hold: if subject contains "hold" then quarantine "held by policy"
+}
+)";
+
+TEST(GatewayFaultLoad, EveryMessageIsAccountedForWhenTheStoresDiskIsFull) {
+  if (std::string why = postfix_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  const int count = env_int("MP_SOAK_MESSAGES", 600) / 3, clients = env_int("MP_SOAK_CLIENTS", 20);
+  mp::e2e::TempDir dir;
+  state_test::SmallFilesystem disk(dir.path() / "store", "1m");
+  if (!disk.error().empty()) GTEST_SKIP() << disk.error();
+  fs::path image = build_image(dir.path(), "p", kRatePolicy);
+  PolicydProcess policyd(image, {"state = lmdb:" + (dir.path() / "store" / "state.mdb").string()});
+  ASSERT_TRUE(policyd.start());
+  PostfixInstance postfix({.smtpd_milters = policyd.milter(), .milter_content_timeout = "60s"});
+  ASSERT_TRUE(postfix.start());
+  std::mutex faults;
+  int finished = 0;
+  auto fault_at = [&](int) {
+    std::lock_guard lock(faults);
+    const int i = ++finished;
+    if (i == count * 1 / 4) disk.fill();
+    if (i == count * 3 / 4) disk.free();
+  };
+  LoadResult load = send_load(postfix.port(), count, clients, 5, fault_message, "sink@widget.com", fault_at);
+  EXPECT_TRUE(postfix.wait_until_idle(std::chrono::milliseconds(120000))) << "the queue did not drain";
+  const Tally t = reconcile(load, count, postfix);
+  int state_errors = 0;
+  for (const auto& e : policyd.events("message")) state_errors += e.contains("state_errors");
+  std::cout << "disk full: " << count << " messages: " << t << "; " << state_errors << " with state errors\n";
+  EXPECT_EQ(t.unaccounted, 0);
+  EXPECT_EQ(t.no_reply, 0);
+  EXPECT_EQ(t.accounted(), count);
+  EXPECT_EQ(t.held_in_queue, t.held);
+  EXPECT_EQ(static_cast<int>(policyd.events("message").size()), count);
+  EXPECT_EQ(policyd.stop(SIGTERM), 0) << policyd.stderr_text();
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "state/store.h"
+#include "tests/state/small_filesystem.h"
 #include "tests/state/store_fixture.h"
 
 namespace mp::state {
@@ -180,6 +181,30 @@ TEST(LmdbStore, TwoHandlesOnOneFileSeeEachOthersWrites) {
   }
   auto again = open_store({.address = address});  // and it survives a reopen
   EXPECT_EQ(again->get("n"), "2");
+  fs::remove_all(dir);
+}
+
+// LMDB writes its reader table through a map of its lock file: on a full filesystem a
+// sparse page of it cannot be backed, and the process died of SIGBUS at open. The lock
+// file's blocks are allocated first now, and no room is a StoreUnavailable.
+TEST(LmdbStore, AFullFilesystemIsAnErrorNotACrash) {
+  const fs::path dir = fs::temp_directory_path() / ("mp_state_disk_" + std::to_string(::getpid()));
+  {
+    state_test::SmallFilesystem disk(dir, "64k");
+    if (!disk.error().empty()) GTEST_SKIP() << disk.error();
+    disk.fill();
+    try {
+      open_store({.address = "lmdb:" + (dir / "s.mdb").string()});
+      ADD_FAILURE() << "a store opened on a full filesystem";
+    } catch (const StoreUnavailable& e) {
+      EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dir / "s.mdb-lock"));  // not left behind
+    disk.free();
+    auto store = open_store({.address = "lmdb:" + (dir / "s.mdb").string()});
+    store->put("k", "v");
+    EXPECT_EQ(store->get("k"), "v");
+  }
   fs::remove_all(dir);
 }
 
