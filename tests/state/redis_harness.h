@@ -40,11 +40,22 @@ class RedisProcess {
   RedisProcess& operator=(const RedisProcess&) = delete;
 
   // Starts redis-server and waits for its socket; false (reason in error()) when it is
-  // not installed or does not come up within 10 s.
+  // not installed or does not come up within 10 s. Its ports are free when chosen, but
+  // a test running beside may take one before redis-server binds it, and redis-server
+  // then exits: it is started again on other ports (5 attempts).
   bool start() {
     if (!std::filesystem::exists(kRedisServer))
       return fail("redis-server is not installed (scripts/setup installs it)");
     std::filesystem::create_directories(dir_);
+    for (int attempt = 1;; ++attempt) {
+      exited_at_start_ = false;
+      if (start_once()) return true;
+      if (!exited_at_start_ || attempt == 5) return false;
+    }
+  }
+
+  // One start of redis-server on ports free now.
+  bool start_once() {
     port_ = free_port();
     bus_port_ = free_port();  // not port + 10000: that may be past 65535
     const std::string bus_port = std::to_string(bus_port_);
@@ -67,6 +78,7 @@ class RedisProcess {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
+        exited_at_start_ = true;
         return fail("redis-server exited at start; see " + (dir_ / "redis.log").string());
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -129,6 +141,7 @@ class RedisProcess {
   bool cluster_ = false;
   std::filesystem::path dir_;
   pid_t pid_ = -1;
+  bool exited_at_start_ = false;  // the last start_once ended with redis-server gone
   int port_ = 0;
   int bus_port_ = 0;
   std::string error_;
