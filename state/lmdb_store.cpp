@@ -127,6 +127,7 @@ void reserve_lock_file(const std::string& lock) {
   const off_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? st.st_size : kNewLockBytes;
   const int rc = ::posix_fallocate(fd, 0, size);
   ::close(fd);
+  // A filesystem that cannot preallocate (EOPNOTSUPP, EINVAL) is left to LMDB as before.
   if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL)
     throw StoreUnavailable("lmdb: reserve lock file " + lock + ": " + std::strerror(rc));
 }

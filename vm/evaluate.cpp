@@ -154,8 +154,8 @@ Verdict Evaluator::evaluate(const runtime::Message& message, const runtime::Enve
   if (trace_) {
     verdict.defects = describe_defects(message);
     if (matches.finish_pcre2())  // as message.defects would read it
-      verdict.defects.emplace_back(
-          "regex_limit_exceeded: PCRE2 gave up on some value (regex.match_limit or regex.budget_ms)");
+      verdict.defects.push_back(std::string(runtime::defect_name(runtime::DefectKind::RegexLimitExceeded)) +
+                                ": PCRE2 gave up on some value (regex.match_limit or regex.budget_ms)");
   }
   for (RecipientVerdict& o : verdict.per_recipient) {
     o.verdict.facts = verdict.facts;
