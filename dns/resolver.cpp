@@ -416,6 +416,7 @@ struct Resolver::Impl {
            std::chrono::milliseconds(int64_t{options.timeout_ms} * options.tries * servers);
   }
   void wait_for_io(Clock::time_point deadline);
+  std::optional<Answer> known_answer(std::string_view unicode_name, RrType type, std::string& wire_name);
 };
 
 void Resolver::Impl::on_answer(void* arg, int status, int, unsigned char* buf, int len) {
@@ -491,20 +492,29 @@ Resolver::~Resolver() {
   ares_destroy(impl_->channel);
 }
 
-void Resolver::query(std::string_view unicode_name, RrType type, Callback callback) {
+// The answer given without asking: NXDOMAIN for a name that cannot be asked, or the
+// cached one. Otherwise nullopt and `wire_name` is the name to ask (A-labels).
+std::optional<Answer> Resolver::Impl::known_answer(std::string_view unicode_name, RrType type,
+                                                   std::string& wire_name) {
   Answer answer;
-  const std::optional<std::string> wire_name = a_label_name(unicode_name);
-  if (!wire_name || !valid_dns_name(*wire_name)) {
+  const std::optional<std::string> name = a_label_name(unicode_name);
+  if (!name || !valid_dns_name(*name)) {
     answer.status = Status::NxDomain;
-    answer.reason = wire_name ? "not a valid DNS name" : "not a valid internationalized domain name";
-    callback(answer);
+    answer.reason = name ? "not a valid DNS name" : "not a valid internationalized domain name";
+    return answer;
+  }
+  if (cache->lookup(*name, type, answer)) return answer;
+  wire_name = *name;
+  return std::nullopt;
+}
+
+void Resolver::query(std::string_view unicode_name, RrType type, Callback callback) {
+  std::string name;
+  if (std::optional<Answer> known = impl_->known_answer(unicode_name, type, name)) {
+    callback(*known);
     return;
   }
-  const std::string_view name = *wire_name;
-  if (impl_->cache->lookup(name, type, answer)) {
-    callback(answer);
-    return;
-  }
+  Answer answer;
   std::string key = cache_key(name, type);
   auto it = impl_->pending.find(key);
   if (it != impl_->pending.end() && impl_->live(it->second)) {
@@ -519,10 +529,9 @@ void Resolver::query(std::string_view unicode_name, RrType type, Callback callba
   std::vector<Callback> waiters;
   if (it != impl_->pending.end()) waiters = std::move(it->second.waiters);  // a fresh answer for them too
   waiters.push_back(std::move(callback));
-  std::string owned(name);
   const uint64_t id = ++impl_->sent;
-  impl_->pending[key] = {owned, type, std::move(waiters), Clock::now(), id};
-  ares_query(impl_->channel, owned.c_str(), ns_c_in, static_cast<int>(type), &Impl::on_answer,
+  impl_->pending[key] = {name, type, std::move(waiters), Clock::now(), id};
+  ares_query(impl_->channel, name.c_str(), ns_c_in, static_cast<int>(type), &Impl::on_answer,
              new Impl::QueryContext{impl_.get(), key, id});
 }
 
@@ -559,6 +568,15 @@ void Resolver::run_until_idle(Clock::time_point deadline) {
 }
 
 Answer Resolver::resolve(std::string_view name, RrType type, Clock::time_point deadline) {
+  if (Clock::now() >= deadline) {
+    // No time to wait for an answer, so no question is sent: one nobody reads would
+    // only load the server (a message past its facts budget asks on and on).
+    std::string unused;
+    if (std::optional<Answer> known = impl_->known_answer(name, type, unused)) return *known;
+    Answer timed_out;
+    timed_out.reason = "timeout (deadline passed before asking)";
+    return timed_out;
+  }
   auto result = std::make_shared<std::optional<Answer>>();
   query(name, type, [result](const Answer& a) { *result = a; });
   while (!*result && Clock::now() < deadline && !impl_->pending.empty()) impl_->wait_for_io(deadline);

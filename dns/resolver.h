@@ -100,6 +100,8 @@ class MP_API Resolver {
   // deadline every one still outstanding is answered TempError "timeout".
   void run_until_idle(Clock::time_point deadline);
   // query() + run_until(answered or deadline). Other outstanding queries progress too.
+  // A deadline already past sends nothing: the cached answer, NXDOMAIN for a name that
+  // cannot be asked, or else TempError "timeout (deadline passed before asking)".
   Answer resolve(std::string_view name, RrType type, Clock::time_point deadline);
   Answer resolve(std::string_view name, RrType type);  // deadline: timeout × tries × servers
 
