@@ -207,6 +207,20 @@ TEST(DnsCache, TheTtlCountsFromWhenTheQuestionWasAsked) {
   EXPECT_FALSE(cache.lookup("zero.test", RrType::A, out));
 }
 
+TEST_F(ResolverTest, ASlowServerIsWaitedForWithinTheTimeoutOnly) {
+  Resolver r(options());  // 200 ms, one try
+  server.set_delay(std::chrono::milliseconds(100));
+  const auto start = Resolver::Clock::now();
+  EXPECT_TRUE(r.resolve("example.test", RrType::A).ok());
+  EXPECT_GE(Resolver::Clock::now() - start, std::chrono::milliseconds(100));
+  server.set_delay(std::chrono::milliseconds(400));
+  Answer late = r.resolve("example.test", RrType::Mx);
+  EXPECT_EQ(late.reason, "timeout");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the late answer arrives, unread
+  server.set_delay(std::chrono::milliseconds(0));
+  EXPECT_TRUE(r.resolve("example.test", RrType::Mx).ok());
+}
+
 TEST_F(ResolverTest, ServfailIsATempError) {
   Resolver r(options());
   auto a = r.resolve("broken.example.test", RrType::A);

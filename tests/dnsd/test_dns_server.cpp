@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -123,9 +124,18 @@ struct TestDnsServer::Impl {
   int wake[2] = {-1, -1};
   uint16_t port = 0;
   std::atomic<uint64_t> queries{0};
+  std::atomic<int> delay_ms{0};
   std::thread thread;
+  // UDP answers held back by the delay, by when they are due (serve()'s thread only).
+  struct Held {
+    sockaddr_storage to;
+    socklen_t to_len;
+    std::vector<uint8_t> reply;
+  };
+  std::multimap<std::chrono::steady_clock::time_point, Held> held;
 
   void serve();
+  int send_due();  // sends what is due; returns ms until the next, or -1
   void answer_udp();
   void answer_tcp();
   // The wire response to a wire query, or empty when the question must time out.
@@ -228,8 +238,20 @@ void TestDnsServer::Impl::answer_udp() {
   ssize_t got = recvfrom(udp, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
   if (got <= 0) return;
   auto reply = respond(buf, static_cast<size_t>(got), true);
-  if (!reply.empty())
-    sendto(udp, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+  if (reply.empty()) return;
+  const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms.load());
+  held.emplace(due, Held{from, from_len, std::move(reply)});
+}
+
+int TestDnsServer::Impl::send_due() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!held.empty() && held.begin()->first <= now) {
+    const Held& h = held.begin()->second;
+    sendto(udp, h.reply.data(), h.reply.size(), 0, reinterpret_cast<const sockaddr*>(&h.to), h.to_len);
+    held.erase(held.begin());
+  }
+  if (held.empty()) return -1;
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(held.begin()->first - now).count());
 }
 
 void TestDnsServer::Impl::answer_tcp() {
@@ -241,6 +263,8 @@ void TestDnsServer::Impl::answer_tcp() {
     if (!read_exact(conn, query.data(), query.size())) break;
     auto reply = respond(query.data(), query.size(), false);
     if (reply.empty()) continue;  // a TIMEOUT name: the client gives up on its own
+    // Held back in line: TCP (large answers) is rare enough here to wait serially.
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
     uint8_t prefix[2] = {static_cast<uint8_t>(reply.size() >> 8), static_cast<uint8_t>(reply.size())};
     if (write(conn, prefix, 2) != 2 ||
         write(conn, reply.data(), reply.size()) != static_cast<ssize_t>(reply.size())) {
@@ -253,10 +277,11 @@ void TestDnsServer::Impl::answer_tcp() {
 void TestDnsServer::Impl::serve() {
   pollfd fds[3] = {{udp, POLLIN, 0}, {tcp, POLLIN, 0}, {wake[0], POLLIN, 0}};
   while (true) {
-    if (poll(fds, 3, -1) < 0) continue;
+    if (poll(fds, 3, send_due()) < 0) continue;
     if (fds[2].revents) return;
     if (fds[0].revents & POLLIN) answer_udp();
     if (fds[1].revents & POLLIN) answer_tcp();
+    send_due();
   }
 }
 
@@ -286,6 +311,10 @@ void TestDnsServer::set_zone(const std::string& zone_text) {
   Zone zone = parse_zone(zone_text);
   std::lock_guard lock(impl_->mutex);
   impl_->zone = std::move(zone);
+}
+
+void TestDnsServer::set_delay(std::chrono::milliseconds delay) {
+  impl_->delay_ms = static_cast<int>(delay.count());
 }
 
 uint16_t TestDnsServer::port() const {

@@ -1,6 +1,7 @@
 // An authoritative DNS server for tests, on 127.0.0.1 (UDP and TCP), written on ldns.
 // It serves records from zone text and can be told to never answer a name (so that
-// resolver timeouts are real timeouts) or to answer SERVFAIL.
+// resolver timeouts are real timeouts) or to answer SERVFAIL, and to answer everything
+// late (set_delay: a slow server).
 //
 // Zone text, one entry per line ('#' or ';' starts a comment):
 //   example.com. 300 IN TXT "v=spf1 -all"      any record ldns can parse (master-file syntax)
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +31,9 @@ class TestDnsServer {
   TestDnsServer& operator=(const TestDnsServer&) = delete;
 
   void set_zone(const std::string& zone_text);  // replaces the served data
+  // Every answer from now on leaves `delay` after its question came (a slow server,
+  // not a dead one); UDP answers are held independently, TCP ones in line. 0: at once.
+  void set_delay(std::chrono::milliseconds delay);
   uint16_t port() const;
   std::string address() const;  // "127.0.0.1:PORT", for --dns-server
   uint64_t queries() const;     // questions received so far
