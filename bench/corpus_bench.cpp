@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "bench/corpus.h"
@@ -84,9 +85,10 @@ mp::vm::ProgramPtr example_program(const char* name) {
   return mp::vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()});
 }
 
-void BM_ExamplePolicy(benchmark::State& state) {
+// Parse + evaluate over the corpus, one message per iteration.
+void judge_corpus(benchmark::State& state, mp::vm::ProgramPtr program, const char* label) {
   const auto& messages = corpus();
-  mp::vm::Evaluator evaluator(example_program(state.range(0) == 0 ? "widget" : "stdlib"));
+  mp::vm::Evaluator evaluator(std::move(program));
   auto env = envelope();
   size_t i = 0;
   for (auto _ : state) {
@@ -95,9 +97,45 @@ void BM_ExamplePolicy(benchmark::State& state) {
     benchmark::DoNotOptimize(verdict);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-  state.SetLabel(state.range(0) == 0 ? "examples/widget" : "examples/stdlib");
+  state.SetLabel(label);
+}
+
+void BM_ExamplePolicy(benchmark::State& state) {
+  const bool widget = state.range(0) == 0;
+  judge_corpus(state, example_program(widget ? "widget" : "stdlib"),
+               widget ? "examples/widget" : "examples/stdlib");
 }
 BENCHMARK(BM_ExamplePolicy)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+// PCRE2 patterns (back-references and look-aheads, which Hyperscan refuses) after 1,000
+// generated rules; Arg(1) puts a rule reading `message.defects` first. That read runs
+// every PCRE2 pattern of the policy on the message's fields before any rule (so that
+// `regex_limit_exceeded` does not depend on rule order): the figure is its price.
+std::string pcre_policy(bool defects_first) {
+  std::mt19937 rng(7);
+  std::string out = defects_first ? "stage reputation {\n  rule regex_defect: if message.defects contains "
+                                    "regex_limit_exceeded then quarantine \"regex work\"\n}\n"
+                                  : "";
+  out += mp::bench::generate_policy(1000) + "stage custom_filters {\n";
+  for (int i = 0; i < 100; ++i) {
+    const std::string w = mp::bench::random_word(rng);
+    const std::string test = i % 2 ? "body matches /\\b(" + w + ")\\W+\\1\\b/i"
+                                   : "subject matches /^(?=.*" + w + ")(?!.*unsubscribe)/i";
+    out +=
+        "  rule p" + std::to_string(i) + ": if " + test + " then score +0.1 \"p" + std::to_string(i) + "\"\n";
+  }
+  return out + "}\n";
+}
+
+void BM_PcreDefects(benchmark::State& state) {
+  const bool first = state.range(0) == 1;
+  auto c = mp::compiler::compile_source("bench.mp", pcre_policy(first));
+  if (!c.ok()) throw std::runtime_error("the PCRE2 bench policy does not compile");
+  const std::string image = mp::vm::write_image(*c.image);
+  judge_corpus(state, mp::vm::Program::load({reinterpret_cast<const uint8_t*>(image.data()), image.size()}),
+               first ? "message.defects read first" : "rules in order");
+}
+BENCHMARK(BM_PcreDefects)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 
 void BM_Build(benchmark::State& state) {
   std::string source = mp::bench::generate_policy(static_cast<int>(state.range(0)));
