@@ -40,6 +40,27 @@ bool unfired(vm::RuleOutcome o) {
   return o == vm::RuleOutcome::NotMatched || o == vm::RuleOutcome::SkippedPrefilter;
 }
 
+std::string rule_name(const FuzzReport& r, uint32_t i) {
+  return r.rules[i].stage + "." + r.rules[i].name;
+}
+
+// Marks the goals the witness's trace meets that are not Found yet (`also_impossible`:
+// those proved impossible too); returns the first it met ("stage.rule fires"), "" for none.
+std::string cover_goals(FuzzReport& r, const vm::Verdict& verdict, int index, bool also_impossible) {
+  std::string first;
+  for (const auto& t : verdict.trace) {
+    if (t.rule >= r.rules.size()) continue;
+    RuleCoverage& rc = r.rules[t.rule];
+    bool fired = t.outcome == vm::RuleOutcome::Fired;
+    Goal* g = fired ? &rc.fire : unfired(t.outcome) ? &rc.not_fire : nullptr;
+    if (g == nullptr || g->status == GoalStatus::Found) continue;
+    if (g->status == GoalStatus::Impossible && !also_impossible) continue;
+    *g = {GoalStatus::Found, "", index};
+    if (first.empty()) first = rule_name(r, t.rule) + (fired ? " fires" : " does not fire");
+  }
+  return first;
+}
+
 class Search {
  public:
   Search(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge, const Probe& probe,
@@ -77,7 +98,7 @@ class Search {
   }
 
  private:
-  std::string rule_name(uint32_t i) const { return report_.rules[i].stage + "." + report_.rules[i].name; }
+  std::string rule_name(uint32_t i) const { return explore::rule_name(report_, i); }
 
   void pursue(uint32_t i, bool fire) {
     Goal& goal = fire ? report_.rules[i].fire : report_.rules[i].not_fire;
@@ -182,20 +203,8 @@ class Search {
     return index;
   }
 
-  // Marks the goals the witness's trace meets; returns the first it met that no
-  // earlier witness did ("stage.rule fires"), "" for none.
   std::string cover(const vm::Verdict& verdict, int index) {
-    std::string first;
-    for (const auto& t : verdict.trace) {
-      if (t.rule >= report_.rules.size()) continue;
-      RuleCoverage& rc = report_.rules[t.rule];
-      bool fired = t.outcome == vm::RuleOutcome::Fired;
-      Goal* g = fired ? &rc.fire : unfired(t.outcome) ? &rc.not_fire : nullptr;
-      if (g == nullptr || g->status == GoalStatus::Found) continue;
-      *g = {GoalStatus::Found, "", index};
-      if (first.empty()) first = rule_name(t.rule) + (fired ? " fires" : " does not fire");
-    }
-    return first;
+    return cover_goals(report_, verdict, index, false);
   }
 
   // Keeps the witness when it meets a goal no earlier one did, named after the goal it
@@ -225,6 +234,22 @@ class Search {
 };
 
 }  // namespace
+
+bool add_witness(FuzzReport& report, const compiler::IrModule& module, Witness w, vm::Verdict verdict,
+                 const std::vector<bool>& holds, std::string_view origin) {
+  const int index = static_cast<int>(report.witnesses.size());
+  std::string met = cover_goals(report, verdict, index, true);
+  for (size_t i = 0; i < report.properties.size() && i < holds.size() && i < module.assertions.size(); ++i) {
+    PropertyResult& p = report.properties[i];
+    if (!holds[i] || verdict.action != module.assertions[i].verdict || p.status == PropertyStatus::Violated)
+      continue;
+    p = {p.text, p.location, PropertyStatus::Violated, "", index};
+    if (met.empty()) met = "counterexample to assertion " + std::to_string(i + 1);
+  }
+  if (met.empty()) return false;
+  report.witnesses.push_back({std::move(w), std::move(verdict), met + " (" + std::string(origin) + ")"});
+  return true;
+}
 
 FuzzReport fuzz(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
                 const Probe& probe, const FuzzOptions& options) {

@@ -105,6 +105,15 @@ using Probe = std::function<std::vector<bool>(const Witness&)>;
 FuzzReport fuzz(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
                 const Probe& probe, const FuzzOptions& options);
 
+// Credits a witness found outside the solver (policyc fuzz --seeds: a mutated real
+// message) with the goals its traced `verdict` meets that no earlier witness met, and
+// the assertions it breaks (`holds[i]`: assertion i's condition holds for it, and the
+// verdict is the one it forbids). Keeps it, named "<first goal met> (<origin>)", only
+// when it met one; returns whether it did. The VM's word overrides a proof: a goal or
+// assertion met this way is Found or Violated even when the solver said otherwise.
+bool add_witness(FuzzReport& report, const compiler::IrModule& module, Witness w, vm::Verdict verdict,
+                 const std::vector<bool>& holds, std::string_view origin);
+
 // ---- Two policies (policyc fuzz --diff) -------------------------------------------
 // Messages whose verdict's action differs between an old and a new policy, searched
 // over one message model read by both (beyond the corpus `policyc diff` replays).

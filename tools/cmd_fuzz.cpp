@@ -4,6 +4,8 @@
 // .mptest file that `policyc test` replays (docs/fuzzing.md).
 #include <fmt/format.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "explore/explore.h"
 #include "tools/commands.h"
 #include "tools/fuzz_diff.h"
+#include "tools/fuzz_mutate.h"
 #include "tools/fuzz_witnesses.h"
 #include "tools/inputs.h"
 
@@ -34,7 +37,49 @@ struct FuzzCommandOptions {
   std::string format = "text";
   double budget = 60;
   unsigned solver_timeout_ms = 10000;
+  std::string seeds;   // --seeds DIR: mutate these real messages too (fuzz_mutate.h)
+  double mutate = 30;  // --mutate SECONDS for it
 };
+
+// What the seed mutation did, for the report.
+struct MutationSummary {
+  bool ran = false;
+  size_t seeds = 0, kept = 0, witnesses = 0;
+  uint64_t executions = 0;
+  std::string text() const {
+    return fmt::format("seed mutation: {}, {} run, {} kept by libFuzzer, {} added\n",
+                       counted(seeds, "seed", "seeds"), counted(executions, "input", "inputs"), kept,
+                       counted(witnesses, "witness", "witnesses"));
+  }
+};
+
+// --seeds: libFuzzer mutates the seeds and the solver's witnesses for --mutate seconds,
+// guided by the policy's coverage; every seed and kept input is judged here and
+// credited with the goals it meets and the assertions it breaks. Returns 2 (with the
+// input kept) when the VM crashed on one, else 0.
+int mutate(const FuzzCommandOptions& o, const compiler::Compilation& c, VmJudge& judge,
+           const explore::Probe& probe, explore::FuzzReport& r, MutationSummary& m) {
+  std::string dir = (fs::temp_directory_path() / "policyc-fuzz-XXXXXX").string();
+  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("cannot make a scratch directory in /tmp");
+  MutationOptions mo{o.seeds, {}, o.mutate, dir};
+  for (const auto& w : r.witnesses) mo.more_seeds.push_back(w.witness);
+  const MutationResult result =
+      mutate_seeds(*c.image, compiler::assertion_probe(c), c.module->assertions.size(), mo);
+  if (!result.crash.empty()) {
+    std::cerr << "error: the VM crashed or hung on a mutated message (a bug of policyc: please report it); "
+                 "the input is "
+              << result.crash << "\n";
+    return 2;
+  }
+  m = {true, result.seeds, result.inputs.size() - result.seeds, 0, result.executions};
+  for (size_t i = 0; i < result.inputs.size(); ++i) {
+    const explore::Witness& w = result.inputs[i];
+    m.witnesses +=
+        explore::add_witness(r, *c.module, w, judge(w), probe(w), i < result.seeds ? "seed" : "mutated seed");
+  }
+  fs::remove_all(dir);
+  return 0;
+}
 
 std::string witness_file(const explore::FuzzReport& r, int index) {
   return fmt::format("{:03}-{}.eml", index + 1, file_safe(r.witnesses[index].purpose));
@@ -80,11 +125,13 @@ std::string property_summary(const explore::FuzzReport& r) {
                      r.properties.size() - proved - violated);
 }
 
-void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const GoalTally& t) {
+void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const GoalTally& t,
+                const MutationSummary& m) {
   std::cout << fmt::format("{}: {}, {}: {}{} ({:.1f} s, {})\n", o.policy,
                            counted(r.rules.size(), "rule", "rules"),
                            counted(2 * r.rules.size(), "goal", "goals"), t.text(), property_summary(r),
                            r.seconds, counted(r.solver_queries, "solver query", "solver queries"));
+  if (m.ran) std::cout << m.text();
   for (const auto& rule : r.rules) {
     std::cout << fmt::format("  {}.{} ({})\n    fires:         {}\n    does not fire: {}\n", rule.stage,
                              rule.name, rule.location, goal_text(r, rule.fire, !o.out.empty()),
@@ -119,7 +166,8 @@ ordered_json rule_goal_json(const FuzzCommandOptions& o, const explore::FuzzRepo
   return goal_json(g, g.status == explore::GoalStatus::Found ? witness_json(o, r, g.witness) : nullptr);
 }
 
-void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const GoalTally& t) {
+void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const GoalTally& t,
+                const MutationSummary& m) {
   ordered_json rules = ordered_json::array();
   for (const auto& rule : r.rules) {
     rules.push_back({{"stage", rule.stage},
@@ -154,6 +202,9 @@ void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
                  {"witnesses", witnesses},
                  {"approximated", r.approximated},
                  {"summary", summary}};
+  if (m.ran)
+    j["mutation"] = {
+        {"seeds", m.seeds}, {"executions", m.executions}, {"kept", m.kept}, {"witnesses", m.witnesses}};
   std::cout << j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
 }
 
@@ -182,6 +233,15 @@ int run_fuzz(const FuzzCommandOptions& o) {
     std::cerr << "error: " << o.policy << ": " << e.what() << "\n";
     return 2;
   }
+  MutationSummary m;
+  if (!o.seeds.empty()) {
+    try {
+      if (int rc = mutate(o, c, judge, probe, r, m); rc != 0) return rc;
+    } catch (const std::exception& e) {
+      std::cerr << "error: --seeds " << o.seeds << ": " << e.what() << "\n";
+      return 2;
+    }
+  }
   // No case file without a case: `policyc test` refuses a file with none.
   if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
   GoalTally t;
@@ -190,9 +250,9 @@ int run_fuzz(const FuzzCommandOptions& o) {
     t.add(rule.not_fire);
   }
   if (o.format == "json")
-    print_json(o, r, t);
+    print_json(o, r, t, m);
   else
-    print_text(o, r, t);
+    print_text(o, r, t, m);
   bool violated = std::any_of(r.properties.begin(), r.properties.end(),
                               [](const auto& p) { return p.status == explore::PropertyStatus::Violated; });
   return violated ? 1 : 0;
@@ -225,6 +285,16 @@ void add_fuzz_command(CLI::App& app, int& status) {
                        : "`" + v + "` is not a number of seconds above 0";
           },
           "SECONDS", "budget"));
+  CLI::Option* seeds =
+      cmd->add_option(
+             "--seeds", o->seeds,
+             "A directory of real messages (.eml, or an SMTP-like envelope then DATA) that libFuzzer "
+             "mutates after the solver's search, guided by the rules' coverage")
+          ->check(CLI::ExistingDirectory)
+          ->excludes("--diff");
+  cmd->add_option("--mutate", o->mutate, "Seconds of seed mutation with --seeds (default 30)")
+      ->needs(seeds)
+      ->check(CLI::Range(1.0, 86400.0));
   cmd->add_option("--solver-timeout", o->solver_timeout_ms, "Milliseconds per solver query (default 10000)")
       ->check(CLI::Range(1u, 3600000u));
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));

@@ -1,9 +1,11 @@
 // policyc fuzz end to end: the example policy's rules all get witnesses, written as
 // .eml files and a fuzz.mptest that `policyc test` replays green; a rule no message
-// can fire is reported with the reason.
+// can fire is reported with the reason; seed mutation (libFuzzer's engine) reaches
+// what the solver cannot write.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/e2e/e2e_util.h"
 
@@ -136,6 +138,65 @@ TEST(FuzzCli, DiffFindsTheMessageATightenedAllowNoLongerAllows) {
   EXPECT_EQ(same.status, 0) << describe(same);
   EXPECT_NE(same.out.find("proved: every message gets the same action from both"), std::string::npos)
       << describe(same);
+}
+
+// The solver writes no HTML. A seed given with its envelope fires the partner's rule as
+// it is; a bare .eml (its envelope read from its From and To), mutated by libFuzzer
+// with the policy's literals as its dictionary, fires the form rule.
+TEST(FuzzCli, SeedMutationReachesWhatTheSolverCannotWrite) {
+  TempDir dir;
+  auto policy = dir.write("policy.mp", R"(settings {
+  org.domains = [widget.com]
+}
+stage custom_filters {
+  rule partner_form:
+    if sender.domain is partner.example and html contains "hello <b>there" then reject "550 5.7.1 no"
+  rule html_form: if html contains "<form action" nocase then quarantine "a form in HTML"
+}
+)");
+  const std::string html_message =
+      "From: a@example.net\r\nTo: b@widget.com\r\nSubject: hello\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/alternative; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\n"
+      "hello there\r\n--x\r\nContent-Type: text/html\r\n\r\n"
+      "<html><body><p>hello <b>there</b></p></body></html>\r\n--x--\r\n";
+  dir.write("seeds/plain.eml", html_message);
+  dir.write("seeds/partner.txt",
+            "MAIL FROM:<billing@partner.example>\nRCPT TO:<b@widget.com>\n"
+            "XCLIENT ADDR=198.51.100.7 HELO=mx.partner.example\nDATA\n" +
+                html_message);
+  TempDir out;
+  RunResult fuzz = run_policyc({"fuzz", policy.string(), "--seeds", (dir.path() / "seeds").string(),
+                                "--mutate", "20", "--out", out.path().string(), "--format", "json"});
+  ASSERT_EQ(fuzz.status, 0) << describe(fuzz);
+  auto report = nlohmann::json::parse(fuzz.out);
+  for (const auto& rule : report["rules"]) {
+    EXPECT_EQ(rule["fire"]["status"], "found") << rule["name"] << ": " << rule["fire"].value("why", "");
+  }
+  EXPECT_EQ(report["mutation"]["seeds"], 2);
+  EXPECT_GT(report["mutation"]["executions"], 0);
+  EXPECT_GE(report["mutation"]["witnesses"], 2);
+  std::set<std::string> purposes;
+  for (const auto& w : report["witnesses"]) purposes.insert(w["purpose"]);
+  EXPECT_TRUE(purposes.count("custom_filters.partner_form fires (seed)")) << fuzz.out;
+  EXPECT_TRUE(purposes.count("custom_filters.html_form fires (mutated seed)")) << fuzz.out;
+  RunResult replay = run_policyc({"test", out.path().string()});
+  EXPECT_EQ(replay.status, 0) << describe(replay);
+  EXPECT_EQ(replay.last_line(), std::to_string(report["witnesses"].size()) + " passed, 0 failed")
+      << describe(replay);
+}
+
+TEST(FuzzCli, SeedsMustBeADirectoryAndNotWithDiff) {
+  TempDir dir;
+  auto policy =
+      dir.write("p.mp", "stage custom_filters {\n  rule r: if subject contains \"x\" then reject\n}\n");
+  RunResult missing = run_policyc({"fuzz", policy.string(), "--seeds", (dir.path() / "none").string()});
+  EXPECT_EQ(missing.status, 2) << describe(missing);
+  EXPECT_NE(missing.err.find("--seeds"), std::string::npos) << describe(missing);
+  RunResult with_diff =
+      run_policyc({"fuzz", "--diff", policy.string(), policy.string(), "--seeds", dir.path().string()});
+  EXPECT_NE(with_diff.status, 0) << describe(with_diff);
+  RunResult mutate_alone = run_policyc({"fuzz", policy.string(), "--mutate", "5"});
+  EXPECT_NE(mutate_alone.status, 0) << describe(mutate_alone);
 }
 
 }  // namespace
