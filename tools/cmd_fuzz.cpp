@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -53,31 +54,49 @@ struct MutationSummary {
   }
 };
 
+// The mutation's scratch directory (copies of the seed mail), removed on every way out
+// but a crash of the VM, whose input it keeps for the report.
+struct ScratchDir {
+  std::string path = (fs::temp_directory_path() / "policyc-fuzz-XXXXXX").string();
+  bool keep = false;
+  ScratchDir() {
+    if (mkdtemp(path.data()) == nullptr) throw std::runtime_error("cannot make a scratch directory in /tmp");
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code ignored;
+    if (!keep) fs::remove_all(path, ignored);
+  }
+};
+
 // --seeds: libFuzzer mutates the seeds and the solver's witnesses for --mutate seconds,
 // guided by the policy's coverage; every seed and kept input is judged here and
 // credited with the goals it meets and the assertions it breaks. Returns 2 (with the
 // input kept) when the VM crashed on one, else 0.
 int mutate(const FuzzCommandOptions& o, const compiler::Compilation& c, VmJudge& judge,
            const explore::Probe& probe, explore::FuzzReport& r, MutationSummary& m) {
-  std::string dir = (fs::temp_directory_path() / "policyc-fuzz-XXXXXX").string();
-  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("cannot make a scratch directory in /tmp");
-  MutationOptions mo{o.seeds, {}, o.mutate, dir};
+  ScratchDir dir;
+  MutationOptions mo{o.seeds, {}, o.mutate, dir.path};
   for (const auto& w : r.witnesses) mo.more_seeds.push_back(w.witness);
   const MutationResult result =
       mutate_seeds(*c.image, compiler::assertion_probe(c), c.module->assertions.size(), mo);
   if (!result.crash.empty()) {
+    dir.keep = true;
     std::cerr << "error: the VM crashed or hung on a mutated message (a bug of policyc: please report it); "
                  "the input is "
               << result.crash << "\n";
     return 2;
   }
+  if (result.seeds == 0)
+    std::cerr << "warning: --seeds " << o.seeds
+              << " holds no seed: its files are read (not its subdirectories, nor .env files)\n";
   m = {true, result.seeds, result.inputs.size() - result.seeds, 0, result.executions};
   for (size_t i = 0; i < result.inputs.size(); ++i) {
     const explore::Witness& w = result.inputs[i];
     m.witnesses +=
         explore::add_witness(r, *c.module, w, judge(w), probe(w), i < result.seeds ? "seed" : "mutated seed");
   }
-  fs::remove_all(dir);
   return 0;
 }
 
@@ -209,6 +228,10 @@ void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
 }
 
 int run_fuzz(const FuzzCommandOptions& o) {
+  if (!o.out.empty() && fs::exists(o.out) && !fs::is_directory(o.out)) {
+    std::cerr << "error: --out " << o.out << " is a file, not a directory\n";
+    return 2;
+  }
   if (!o.diff_old.empty())
     return run_fuzz_diff({o.diff_old, o.policy, o.out, o.format, o.budget, o.solver_timeout_ms});
   compiler::CompileOptions options;
@@ -233,13 +256,16 @@ int run_fuzz(const FuzzCommandOptions& o) {
     std::cerr << "error: " << o.policy << ": " << e.what() << "\n";
     return 2;
   }
+  // A failed mutation loses nothing the solver found: the report is still written,
+  // and the exit status says 2.
   MutationSummary m;
+  int mutation_status = 0;
   if (!o.seeds.empty()) {
     try {
-      if (int rc = mutate(o, c, judge, probe, r, m); rc != 0) return rc;
+      mutation_status = mutate(o, c, judge, probe, r, m);
     } catch (const std::exception& e) {
       std::cerr << "error: --seeds " << o.seeds << ": " << e.what() << "\n";
-      return 2;
+      mutation_status = 2;
     }
   }
   // No case file without a case: `policyc test` refuses a file with none.
@@ -255,7 +281,20 @@ int run_fuzz(const FuzzCommandOptions& o) {
     print_text(o, r, t, m);
   bool violated = std::any_of(r.properties.begin(), r.properties.end(),
                               [](const auto& p) { return p.status == explore::PropertyStatus::Violated; });
-  return violated ? 1 : 0;
+  return mutation_status != 0 ? mutation_status : violated ? 1 : 0;
+}
+
+// A number of seconds above 0 (not "nan", which strtod reads and no comparison refuses).
+CLI::Validator positive_seconds() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        char* end = nullptr;
+        const double seconds = std::strtod(v.c_str(), &end);
+        return end != v.c_str() && *end == '\0' && seconds > 0 && std::isfinite(seconds)
+                   ? ""
+                   : "`" + v + "` is not a number of seconds above 0";
+      },
+      "SECONDS", "seconds");
 }
 
 void add_fuzz_command(CLI::App& app, int& status) {
@@ -276,15 +315,7 @@ void add_fuzz_command(CLI::App& app, int& status) {
   cmd->add_option("--out", o->out,
                   "Write the witnesses here: NNN-*.eml and fuzz.mptest (`policyc test DIR`)");
   cmd->add_option("--budget", o->budget, "Seconds for the whole search (default 60)")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            char* end = nullptr;
-            const double seconds = std::strtod(v.c_str(), &end);
-            return end != v.c_str() && *end == '\0' && seconds > 0
-                       ? ""
-                       : "`" + v + "` is not a number of seconds above 0";
-          },
-          "SECONDS", "budget"));
+      ->check(positive_seconds());
   CLI::Option* seeds =
       cmd->add_option(
              "--seeds", o->seeds,
@@ -294,7 +325,7 @@ void add_fuzz_command(CLI::App& app, int& status) {
           ->excludes("--diff");
   cmd->add_option("--mutate", o->mutate, "Seconds of seed mutation with --seeds (default 30)")
       ->needs(seeds)
-      ->check(CLI::Range(1.0, 86400.0));
+      ->check(positive_seconds());
   cmd->add_option("--solver-timeout", o->solver_timeout_ms, "Milliseconds per solver query (default 10000)")
       ->check(CLI::Range(1u, 3600000u));
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));

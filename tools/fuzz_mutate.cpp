@@ -17,7 +17,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "runtime/identity.h"
 #include "runtime/message.h"
+#include "state/lists.h"
 #include "tools/fuzz_witnesses.h"
 
 // libFuzzer's entry points (compiler-rt, FuzzerInterface.h and the sanitizer
@@ -35,6 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kDefaultClient = "192.0.2.1";
+constexpr int kInterrupted = 72;  // libFuzzer's exit status on SIGINT/SIGTERM: what it kept stands
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -44,12 +47,14 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-// "<a@b>" or "a@b" after the command.
+// The address of "<a@b> SIZE=100" or "a@b" after the command (ESMTP parameters left
+// out); "" when it is no address (LOCAL@DOMAIN), as `policyc test` reads one.
 std::string path_argument(std::string_view rest) {
-  std::string s(rest);
-  while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
-  return s;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  std::string_view path = rest.substr(0, rest.find(' '));
+  if (rest.starts_with('<'))
+    path = rest.substr(1, rest.find('>') == std::string_view::npos ? 0 : rest.find('>') - 1);
+  return state::is_email_address(path) ? std::string(path) : std::string();
 }
 
 void read_xclient(std::string_view rest, runtime::Envelope& e) {
@@ -59,7 +64,8 @@ void read_xclient(std::string_view rest, runtime::Envelope& e) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos) continue;
     const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
-    if (key == "ADDR") e.client_ip = runtime::IpAddress::parse(value);
+    if (key == "ADDR")
+      e.client_ip = runtime::IpAddress::parse(starts_with_nocase(value, "IPV6:") ? value.substr(5) : value);
     if (key == "HELO") e.helo = value;
     if (key == "LOGIN") e.auth_user = value;
   }
@@ -70,7 +76,12 @@ bool read_envelope_line(std::string_view line, runtime::Envelope& e) {
   if (starts_with_nocase(line, "MAIL FROM:")) {
     e.sender = path_argument(line.substr(10));
   } else if (starts_with_nocase(line, "RCPT TO:")) {
-    e.recipients.push_back(path_argument(line.substr(8)));
+    // Each recipient an address, and once (a message has each recipient once).
+    const std::string r = path_argument(line.substr(8));
+    const bool twice = std::any_of(e.recipients.begin(), e.recipients.end(), [&](const std::string& seen) {
+      return runtime::fold_address(seen) == runtime::fold_address(r);
+    });
+    if (!r.empty() && !twice) e.recipients.push_back(r);
   } else if (starts_with_nocase(line, "XCLIENT ")) {
     read_xclient(line.substr(8), e);
   } else {
@@ -79,13 +90,12 @@ bool read_envelope_line(std::string_view line, runtime::Envelope& e) {
   return true;
 }
 
-// The envelope a bare message gets: its own From and To.
+// The envelope a bare message gets: its own From and To, read as envelope lines are.
 runtime::Envelope envelope_of(const std::string& message) {
   runtime::Envelope e;
   const runtime::Message m = runtime::Message::parse(message);
-  if (!m.from().empty()) e.sender = m.from().front().address;
-  for (const auto& to : m.to()) e.recipients.push_back(to.address);
-  e.client_ip = runtime::IpAddress::parse(kDefaultClient);
+  if (!m.from().empty()) read_envelope_line("MAIL FROM:<" + m.from().front().address + ">", e);
+  for (const auto& to : m.to()) read_envelope_line("RCPT TO:<" + to.address + ">", e);
   return e;
 }
 
@@ -240,7 +250,8 @@ int one_input(const uint8_t* data, size_t size) {
 std::vector<explore::Witness> gather_seeds(const MutationOptions& o, const fs::path& work) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(o.seeds)) {
-    if (entry.is_regular_file()) files.push_back(entry.path());
+    // A `.env` file is `policyc run`'s envelope of the message beside it, not a seed.
+    if (entry.is_regular_file() && entry.path().extension() != ".env") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
   std::vector<explore::Witness> seeds;
@@ -288,17 +299,20 @@ explore::Witness decode_mutation_input(std::string_view bytes) {
     if (end == std::string_view::npos) end = bytes.size();
     std::string_view line = bytes.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line == "DATA" && enveloped) {
+    if (enveloped && line.size() == 4 && starts_with_nocase(line, "DATA")) {
       w.message = std::string(bytes.substr(std::min(bytes.size(), end + 1)));
-      return w;
+      break;
     }
     if (!read_envelope_line(line, w.envelope)) break;
     enveloped = true;
     pos = end + 1;
   }
-  if (enveloped) return w;  // an envelope and no DATA: an empty message
-  w.message = std::string(bytes);
-  w.envelope = envelope_of(w.message);
+  // With no envelope the input is all message; an envelope with no DATA, none.
+  if (!enveloped) {
+    w.message = std::string(bytes);
+    w.envelope = envelope_of(w.message);
+  }
+  if (!w.envelope.client_ip) w.envelope.client_ip = runtime::IpAddress::parse(kDefaultClient);
   return w;
 }
 
@@ -307,11 +321,13 @@ std::vector<std::string> policy_dictionary(const vm::ImageData& image) {
   static const std::regex quoted(R"re("((?:[^"\\]|\\.)+)")re");
   for (const auto& p : image.patterns) {
     for (std::sregex_iterator it(p.source.begin(), p.source.end(), quoted), end; it != end; ++it)
-      words.insert((*it)[1].str());
+      if ((*it)[1].length() > 0) words.insert((*it)[1].str());
     if (!p.header_filter.empty()) words.insert(p.header_filter + ": ");
   }
   for (const auto& s : image.sets) {
-    words.insert(s.entries.begin(), s.entries.end());
+    for (const auto& entry : s.entries) {
+      if (!entry.empty()) words.insert(entry);  // libFuzzer refuses an empty entry
+    }
     if (!s.header_filter.empty()) words.insert(s.header_filter + ": ");
   }
   std::vector<std::string> out;
@@ -348,7 +364,7 @@ MutationResult mutate_seeds(const vm::ImageData& image, const vm::ImageData& pro
       if (entry.path().filename().string().starts_with("crash-")) result.crash = entry.path().string();
     }
     if (result.crash.empty()) result.crash = (work / "libfuzzer.log").string();
-  } else if (code != 0) {
+  } else if (code != 0 && code != kInterrupted) {
     throw std::runtime_error("the mutation engine failed (exit " + std::to_string(code) + "); see " +
                              (work / "libfuzzer.log").string());
   }

@@ -22,8 +22,12 @@ namespace mp::tools {
 //   XCLIENT ADDR=192.0.2.1 HELO=mx.example.net LOGIN=user
 //   DATA
 //   <the message, RFC 5322>
-// An input whose first line is none of these is all message; its envelope is then
-// MAIL FROM its first From address, RCPT TO its To addresses, from client 192.0.2.1.
+// Commands in any case; ESMTP parameters after the path are left out, and so is a path
+// that is no address (LOCAL@DOMAIN; a sender then is the null sender) or a recipient
+// already given; ADDR may be Postfix's "IPV6:..." form, and without it (or unreadable)
+// the client is 192.0.2.1. An input whose first line is none of these commands is all
+// message; its envelope is then MAIL FROM its first From address and RCPT TO its To
+// addresses, read the same way.
 std::string encode_mutation_input(const explore::Witness& w);
 // Never throws: bytes that are no valid envelope are read as far as they go.
 explore::Witness decode_mutation_input(std::string_view bytes);

@@ -152,6 +152,7 @@ stage custom_filters {
   rule partner_form:
     if sender.domain is partner.example and html contains "hello <b>there" then reject "550 5.7.1 no"
   rule html_form: if html contains "<form action" nocase then quarantine "a form in HTML"
+  rule bounce: if sender is "" and subject contains "undeliverable" then quarantine "a bounce"
 }
 )");
   const std::string html_message =
@@ -160,9 +161,11 @@ stage custom_filters {
       "hello there\r\n--x\r\nContent-Type: text/html\r\n\r\n"
       "<html><body><p>hello <b>there</b></p></body></html>\r\n--x--\r\n";
   dir.write("seeds/plain.eml", html_message);
+  // As an MTA's log has it: ESMTP parameters, a recipient twice, Postfix's IPV6: form,
+  // lower case. What `policyc test` would refuse (the recipient twice) is not written.
   dir.write("seeds/partner.txt",
-            "MAIL FROM:<billing@partner.example>\nRCPT TO:<b@widget.com>\n"
-            "XCLIENT ADDR=198.51.100.7 HELO=mx.partner.example\nDATA\n" +
+            "mail from:<billing@partner.example> SIZE=1000\nRCPT TO:<b@widget.com>\nRCPT TO:<B@widget.com>\n"
+            "XCLIENT ADDR=IPV6:2001:db8::7 HELO=mx.partner.example\ndata\n" +
                 html_message);
   TempDir out;
   RunResult fuzz = run_policyc({"fuzz", policy.string(), "--seeds", (dir.path() / "seeds").string(),
@@ -197,6 +200,18 @@ TEST(FuzzCli, SeedsMustBeADirectoryAndNotWithDiff) {
   EXPECT_NE(with_diff.status, 0) << describe(with_diff);
   RunResult mutate_alone = run_policyc({"fuzz", policy.string(), "--mutate", "5"});
   EXPECT_NE(mutate_alone.status, 0) << describe(mutate_alone);
+  RunResult nan = run_policyc({"fuzz", policy.string(), "--seeds", dir.path().string(), "--mutate", "nan"});
+  EXPECT_NE(nan.status, 0) << describe(nan);
+  // Checked before the search, not after it.
+  RunResult out_file = run_policyc({"fuzz", policy.string(), "--out", policy.string()});
+  EXPECT_EQ(out_file.status, 2) << describe(out_file);
+  EXPECT_NE(out_file.err.find("is a file, not a directory"), std::string::npos) << describe(out_file);
+  // No seed: said, and the solver's report stands.
+  TempDir empty;
+  RunResult none = run_policyc({"fuzz", policy.string(), "--seeds", empty.path().string(), "--mutate", "1"});
+  EXPECT_EQ(none.status, 0) << describe(none);
+  EXPECT_NE(none.err.find("holds no seed"), std::string::npos) << describe(none);
+  EXPECT_NE(none.out.find("1 rule, 2 goals: 2 found"), std::string::npos) << describe(none);
 }
 
 }  // namespace
