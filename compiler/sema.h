@@ -141,6 +141,8 @@ class Sema {
                   bool lowercase);
   bool value_can_occur(const ListItem& item, const std::string& value, lang::CompareOp op,
                        const FieldRef& field);
+  bool never_matches(const ListItem& item, const FieldRef& field, const std::string& message,
+                     const std::string& hint);
   std::string source_of(lang::Span from, lang::Span to) const;
   std::string suggest_field(const std::string& path) const;
 

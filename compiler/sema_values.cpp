@@ -224,10 +224,25 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
         field.display + " contains \"ip=" + value + " \"`";
   } else {
     const auto& vocabulary = vm::field_vocabulary(field.field);
-    if (vocabulary.empty() || std::any_of(vocabulary.begin(), vocabulary.end(), [&](std::string_view word) {
-          return occurs_in(word, value, op);
-        })) {
+    auto occurs = [&](std::string_view word) { return occurs_in(word, value, op); };
+    if (vocabulary.empty()) return true;
+    // A status fact reads "temperror" only when its lookup failed (auth/facts.cpp), and
+    // under tempfail the evaluation stops at the test that reads it (vm/field_values.cpp).
+    const bool failure_stops =
+        vm::is_fact(field.field) &&
+        (vm::is_state_fact(field.field) ? settings.state_on_error : settings.on_temperror) ==
+            vm::TempErrorPolicy::Tempfail;
+    if (std::any_of(vocabulary.begin(), vocabulary.end(), [&](std::string_view word) {
+          return occurs(word) && !(failure_stops && word == "temperror");
+        }))
       return true;
+    if (occurs("temperror")) {
+      const std::string setting = vm::is_state_fact(field.field) ? "state.on_error" : "facts.on_temperror";
+      return never_matches(
+          item, field,
+          "`" + field.display + "` is `temperror` only when its lookup failed, and then " +
+              "the evaluation stops before this test (" + setting + " = tempfail)",
+          "with `" + setting + " = ignore` a failed lookup reads `temperror` and the rules go on");
     }
     std::vector<std::string> words(vocabulary.begin(), vocabulary.end());
     const std::string closest = lang::closest_name(runtime::ascii_lowercase(value), words);
@@ -235,7 +250,12 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
     for (const auto& word : words) all += (all.empty() ? "" : ", ") + word;
     hint = closest.empty() ? "`" + field.display + "` is one of: " + all : "did you mean `" + closest + "`?";
   }
-  std::string message = "`" + field.display + "` never has the value `" + value + "`";
+  return never_matches(item, field, "`" + field.display + "` never has the value `" + value + "`", hint);
+}
+
+// E023, or for an entry of a named list a skipped entry (the list is shared).
+bool Sema::never_matches(const ListItem& item, const FieldRef& field, const std::string& message,
+                         const std::string& hint) {
   if (!item.origin.empty()) {
     skipped_entries_.push_back({message + " (" + item.origin + ")", item.literal.span,
                                 item.origin.substr(0, item.origin.rfind(':')), field.display, hint});
@@ -244,6 +264,7 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
   diagnostics_.error("E023", message, item.literal.span, "can never match", hint);
   return false;
 }
+
 // `from.display_name resembles executives`: the entries become resemblance keys here,
 // once; the VM computes the keys of the message's values and compares (IrOp::Resembles).
 IrNode Sema::resembles_test(const lang::Condition& c, const FieldRef& field) {

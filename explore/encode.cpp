@@ -140,6 +140,7 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
       action_(ctx_.int_val(0)),
       score_(ctx_.real_val(0)) {
   if (!m_.sized()) size_slots(m_, {&module_});
+  if (image.settings.on_temperror == vm::TempErrorPolicy::Tempfail) m_.refuse_failed_facts();
   for (const auto& r : module_.rules) {
     approximating_ = &rule_approximated_.emplace_back();
     conditions_.push_back(node(r.condition, {}));

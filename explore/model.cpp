@@ -264,10 +264,23 @@ void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
     z3::expr any = ctx_.bool_val(false);
     for (std::string_view word : vocabulary) any = any || v == string_constant(ctx_, word);
     string_constraints_.push_back(any);
+    if (failed_facts_refused_) refuse_failed_fact(key.field, v);
     return;
   }
   if (key.field == FieldId::Country) pcre = &kCountry;
   add_shape(v, *pcre);
+}
+
+void MessageModel::refuse_failed_facts() {
+  if (mode_ != Mode::Witness || failed_facts_refused_) return;
+  failed_facts_refused_ = true;
+  for (const auto& [key, value] : texts_) refuse_failed_fact(key.field, value);
+}
+
+void MessageModel::refuse_failed_fact(FieldId field, const z3::expr& value) {
+  const auto& vocabulary = vm::field_vocabulary(field);
+  if (vm::is_fact(field) && std::find(vocabulary.begin(), vocabulary.end(), "temperror") != vocabulary.end())
+    string_constraints_.push_back(value != string_constant(ctx_, "temperror"));
 }
 
 void MessageModel::add_shape(const z3::expr& v, const Shape& shape) {
@@ -287,7 +300,29 @@ z3::expr MessageModel::string_test(const z3::expr& relation) {
   if (mode_ == Mode::Prove) return relation;
   z3::expr b = variable("str", ctx_.bool_sort());
   string_tests_.emplace_back(b, relation);
-  return b;
+  return bounced(relation, b);
+}
+
+// A bounce's MAIL FROM:<> (RFC 5321 §4.5.5) is a choice of the skeleton's, not a value
+// the string solver writes: an address's parts keep their simple shapes (neither is
+// ever ""; a disjunction there slowed Z3's string solver several times over), and a
+// test that reads the sender has, under the choice, its value for "" (the local part
+// and the domain "" too, as vm/field_values.cpp reads them).
+z3::expr MessageModel::bounced(const z3::expr& relation, const z3::expr& test) {
+  z3::expr_vector from(ctx_), to(ctx_);
+  for (FieldId f : {FieldId::Sender, FieldId::SenderLocal, FieldId::SenderDomain}) {
+    auto it = texts_.find({f, "", 0});
+    if (it == texts_.end()) continue;
+    from.push_back(it->second);  // the sender first: its value is local@domain, not "@"
+    to.push_back(string_constant(ctx_, ""));
+  }
+  z3::expr nulled = relation;
+  if (!from.empty()) nulled = nulled.substitute(from, to);
+  if (z3::eq(nulled, relation)) return test;
+  nulled = nulled.simplify();
+  if (!null_reverse_path_) null_reverse_path_ = variable("null_reverse_path", ctx_.bool_sort());
+  z3::expr when_null = nulled.is_true() || nulled.is_false() ? nulled : string_test(nulled);
+  return z3::ite(*null_reverse_path_, when_null, test);
 }
 
 void MessageModel::link_addresses() {

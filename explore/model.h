@@ -53,6 +53,12 @@ class MessageModel {
   bool sized() const { return sized_; }
   bool slots_exceeded() const { return slots_exceeded_; }
 
+  // Witness: a status fact (spf, dkim, mx(…), …) is never "temperror", the value a
+  // failed lookup reads as, which stops the evaluation under facts.on_temperror =
+  // tempfail (vm/field_values.cpp). Called by each encoder of such a policy; holds for
+  // the values read before and after.
+  void refuse_failed_facts();
+
   // Whether `field` has a value model here (else its tests are free booleans), and
   // whether policyc fuzz can write it into a message or an envelope or state it.
   bool modeled(vm::FieldId field) const;
@@ -88,6 +94,9 @@ class MessageModel {
   // (explore.cpp), as the strings in one conjunction are far easier for the solver.
   z3::expr string_test(const z3::expr& relation);
   const std::vector<std::pair<z3::expr, z3::expr>>& string_tests() const { return string_tests_; }
+  // Witness: the boolean choosing the null reverse-path (MAIL FROM:<>, a bounce), once a
+  // test reads the sender; the writer then writes "" whatever the sender's text holds.
+  const std::optional<z3::expr>& null_reverse_path() const { return null_reverse_path_; }
 
   // What every model must satisfy: counts (constraints) and, for a witness, the shapes
   // of the values fuzz writes (string_constraints).
@@ -106,8 +115,10 @@ class MessageModel {
   z3::expr& slot_presence(vm::Collection c, const std::string& argument, unsigned slot);
   z3::expr text_variable(const ValueKey& key);
   std::optional<z3::expr> derived_text(const ValueKey& key);
+  z3::expr bounced(const z3::expr& relation, const z3::expr& test);
   void shape(const ValueKey& key, const z3::expr& value);
   void add_shape(const z3::expr& value, const Shape& shape);
+  void refuse_failed_fact(vm::FieldId field, const z3::expr& value);
 
   z3::context& ctx_;
   Mode mode_;
@@ -118,6 +129,8 @@ class MessageModel {
   std::map<ValueKey, z3::expr> texts_, numbers_, ips_, v6_;
   std::map<vm::Collection, z3::expr> counts_;
   std::map<std::string, z3::expr> free_;
+  std::optional<z3::expr> null_reverse_path_;
+  bool failed_facts_refused_ = false;
   unsigned next_id_ = 0;
   bool sized_ = false, slots_exceeded_ = false;
 };

@@ -60,7 +60,8 @@ class Writer {
   unsigned slots(Collection c) const { return m_.slots(c); }
 
   void envelope(runtime::Envelope& e) const {
-    e.sender = text(FieldId::Sender).value_or("");
+    const auto& null = m_.null_reverse_path();
+    e.sender = null && s_.eval(*null, true).is_true() ? "" : text(FieldId::Sender).value_or("");
     for (unsigned k = 0; k < slots(Collection::Recipients); ++k) {
       if (!item(Collection::Recipients, "", k)) continue;
       if (auto r = text(FieldId::Recipient, "", k)) e.recipients.push_back(*r);

@@ -33,6 +33,7 @@ WitnessFinder::WitnessFinder(MessageModel& model, unsigned timeout_ms, const Bud
   for (const auto& [collection, items] : model.presence()) {
     for (const auto& item : items) skeleton_.add_soft(!item, 2);
   }
+  if (const auto& null = model.null_reverse_path()) skeleton_.add_soft(!*null, 2);  // a sender, unless needed
 }
 
 // Lazy solving: the skeleton solver picks which string tests hold, the strings

@@ -2,11 +2,15 @@
 #include "tools/fuzz_mutate.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -351,9 +355,14 @@ MutationResult mutate_seeds(const vm::ImageData& image, const vm::ImageData& pro
   for (const auto& entry : policy_dictionary(image)) dict << entry << "\n";
   dict.close();
   std::fflush(nullptr);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-  if (pid == 0) run_child(image, probe, assertions, o, work, max_len(work / "seeds"));
+  if (pid == 0) {
+    // policyc killed (a CI timeout, ^C's SIGKILL) takes its mutation engine with it.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(3);
+    run_child(image, probe, assertions, o, work, max_len(work / "seeds"));
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -4,6 +4,7 @@
 // what the solver cannot write.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -140,6 +141,50 @@ TEST(FuzzCli, DiffFindsTheMessageATightenedAllowNoLongerAllows) {
       << describe(same);
 }
 
+// Under facts.on_temperror = tempfail (the default) a stated temperror stops the
+// evaluation, so no witness states one: `odd` can then never fire, and the rule after
+// it is still reached (the solver, preferring every spf test false, would otherwise
+// state the one value left). Under ignore, temperror is a value a witness states.
+TEST(FuzzCli, AWitnessStatesAFailedLookupOnlyWhereThePolicyGoesOn) {
+  TempDir dir;
+  const std::string rules = R"(stage custom_filters {
+  rule spf_fail: if spf is fail then reject
+  rule odd:
+    if spf is not pass and spf is not fail and spf is not none and spf is not softfail
+      and spf is not neutral and spf is not permerror then tag "odd"
+  rule late: if subject contains "late" then tag "late"
+}
+)";
+  auto fuzz = [&](const std::string& name, const std::string& text) {
+    TempDir out;
+    RunResult run = run_policyc(
+        {"fuzz", dir.write(name, text).string(), "--out", out.path().string(), "--format", "json"});
+    EXPECT_EQ(run.status, 0) << describe(run);
+    RunResult replay = run_policyc({"test", out.path().string()});
+    EXPECT_EQ(replay.status, 0) << describe(replay);
+    std::ifstream in(out.path() / "fuzz.mptest");
+    return std::make_pair(nlohmann::json::parse(run.out),
+                          std::string(std::istreambuf_iterator<char>(in), {}));
+  };
+  auto status = [](const nlohmann::json& report, const std::string& rule, const char* goal) {
+    for (const auto& r : report["rules"]) {
+      if (r["name"] == rule) return r[goal]["status"].get<std::string>();
+    }
+    return std::string("no rule");
+  };
+  auto [tempfail, tempfail_cases] = fuzz("tempfail.mp", rules);
+  for (const char* rule : {"spf_fail", "late"}) {
+    for (const char* goal : {"fire", "not_fire"})
+      EXPECT_EQ(status(tempfail, rule, goal), "found") << rule << goal;
+  }
+  EXPECT_NE(status(tempfail, "odd", "fire"), "found");
+  EXPECT_EQ(tempfail_cases.find("temperror"), std::string::npos) << tempfail_cases;
+  EXPECT_EQ(tempfail_cases.find("action: tempfail"), std::string::npos) << tempfail_cases;
+  auto [ignore, ignore_cases] = fuzz("ignore.mp", "settings {\n  facts.on_temperror = ignore\n}\n" + rules);
+  EXPECT_EQ(status(ignore, "odd", "fire"), "found");
+  EXPECT_NE(ignore_cases.find("spf: temperror"), std::string::npos) << ignore_cases;
+}
+
 // The solver writes no HTML. A seed given with its envelope fires the partner's rule as
 // it is; a bare .eml (its envelope read from its From and To), mutated by libFuzzer
 // with the policy's literals as its dictionary, fires the form rule.
@@ -186,6 +231,36 @@ stage custom_filters {
   EXPECT_EQ(replay.status, 0) << describe(replay);
   EXPECT_EQ(replay.last_line(), std::to_string(report["witnesses"].size()) + " passed, 0 failed")
       << describe(replay);
+}
+
+// policyc killed while libFuzzer's engine runs in its child (a CI timeout, a SIGKILL)
+// takes the child with it: no orphan goes on mutating for the rest of --mutate.
+TEST(FuzzCli, KillingPolicycStopsItsMutationEngine) {
+  TempDir dir;
+  auto policy =
+      dir.write("p.mp", "stage custom_filters {\n  rule r: if subject contains \"x\" then reject\n}\n");
+  dir.write("seeds/a.eml", "From: a@example.net\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n");
+  auto script = dir.write("kill.sh", R"(policyc="$1"; policy="$2"; seeds="$3"
+"$policyc" fuzz "$policy" --seeds "$seeds" --mutate 60 >/dev/null 2>&1 &
+pid=$!
+child=""
+for i in $(seq 300); do
+  child=$(awk -v parent="$pid" '$4 == parent { print $1 }' /proc/[0-9]*/stat 2>/dev/null)
+  [ -n "$child" ] && break
+  sleep 0.1
+done
+[ -n "$child" ] || { echo "no engine started"; exit 0; }
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+for i in $(seq 50); do
+  state=$(awk '{ print $3 }' "/proc/$child/stat" 2>/dev/null)
+  if [ -z "$state" ] || [ "$state" = Z ]; then echo gone; exit 0; fi
+  sleep 0.1
+done
+kill -9 "$child"; echo "still running"
+)");
+  RunResult r = run_shell("sh " + shell_quote(script.string()) + " " + shell_quote(kPolicyc.string()) + " " +
+                          shell_quote(policy.string()) + " " + shell_quote((dir.path() / "seeds").string()));
+  EXPECT_EQ(r.last_line(), "gone") << describe(r);
 }
 
 TEST(FuzzCli, SeedsMustBeADirectoryAndNotWithDiff) {

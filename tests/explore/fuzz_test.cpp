@@ -153,6 +153,24 @@ stage custom_filters {
   expect_never_fires(f, "out", "no message its direction, recipients and date admit meets its condition");
 }
 
+// A bounce has the null reverse-path (MAIL FROM:<>), whose local part and domain read
+// "" too; a rule that wants a sender still gets one.
+TEST(Fuzz, ABounceIsWrittenWithTheNullReversePath) {
+  Fuzzed f = fuzz_policy(R"(
+stage custom_filters {
+  rule bounce: if sender is "" and subject contains "undeliverable" then quarantine "a bounce"
+  rule no_domain: if sender.domain is "" and subject contains "x" then quarantine "no domain"
+  rule partner: if sender is not "" and sender.domain is partner.example then tag "partner"
+}
+)");
+  for (const char* rule : {"bounce", "no_domain", "partner"}) expect_found(f, rule);
+  const auto& bounce = f.report.witnesses[f.rule("bounce").fire.witness].witness;
+  EXPECT_EQ(bounce.envelope.sender, "");
+  EXPECT_NE(bounce.message.find("undeliverable"), std::string::npos) << bounce.message;
+  const auto& partner = f.report.witnesses[f.rule("partner").fire.witness].witness;
+  EXPECT_TRUE(partner.envelope.sender.ends_with("@partner.example")) << partner.envelope.sender;
+}
+
 TEST(Fuzz, ARecipientCountIsMetWithDistinctRecipients) {
   // policyc test refuses a repeated rcpt: the witness must name each recipient once.
   Fuzzed f = fuzz_policy(R"(
