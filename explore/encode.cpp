@@ -248,6 +248,7 @@ z3::expr PolicyEncoder::match(const IrNode& n, const Bound& bound) {
     std::string bytes = lit->bytes;
     if (lit->caseless)
       for (char& c : bytes) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (m_.mode() == Mode::Witness && !MessageModel::can_write(n.field, bytes)) return approximate(n, bound);
     z3::expr l = string_constant(ctx_, bytes);
     bool start = lit->anchored_start, end = lit->anchored_end;
     return any_item(n, bound, p.header_filter, [&](const ValueKey& k) {

@@ -3,6 +3,9 @@
 
 #include <hs/hs.h>
 
+#include <algorithm>
+#include <regex>
+
 #include "compiler/sema.h"
 #include "explore/regex_smt.h"
 #include "vm/facts.h"
@@ -13,8 +16,8 @@ using vm::FieldId;
 
 // The shapes of what policyc fuzz writes: a run of characters from one class, with
 // characters it may not start or end with and texts it may not contain. Flat shapes
-// like these are what Z3's string solver is quick on. Printable ASCII without the
-// backslash (Z3 escapes it); header texts without leading or trailing blanks
+// like these are what Z3's string solver is quick on. Printable ASCII (Z3 4.8's
+// get_string gives a backslash unescaped); header texts without leading or trailing blanks
 // (unfolding drops them).
 struct Shape {
   const char* chars;  // a PCRE class
@@ -27,8 +30,8 @@ struct Shape {
 constexpr unsigned kMaxTextLength = 256;  // header and body texts: room for a few literals
 namespace {
 
-const Shape kText{"[ -\\[\\]-~]", 0, " ", {}, nullptr, kMaxTextLength};
-const Shape kLowerText{"[ -@\\[\\]-~]", 0, " ", {}, nullptr, kMaxTextLength};
+const Shape kText{"[ -~]", 0, " ", {}, nullptr, kMaxTextLength};
+const Shape kLowerText{"[ -@\\[-~]", 0, " ", {}, nullptr, kMaxTextLength};
 const Shape kDisplayName{"[A-Za-z0-9 .-]", 0, " "};
 const Shape kLocal{"[a-z0-9_+.-]", 1, ".", {".."}};
 const Shape kDomain{"[a-z0-9.-]", 1, ".-", {"..", ".-", "-."}};
@@ -241,15 +244,19 @@ z3::expr MessageModel::text_variable(const ValueKey& key) {
 }
 
 // What policyc fuzz can write for the field (Mode::Witness).
-void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
-  const Shape* pcre = compiler::field_is_caseless(key.field) ? &kLowerText : &kText;
-  switch (vm::field_info(key.field).kind) {
+namespace {
+
+// The shape of a field fuzz writes as one value of its own (not derived from others,
+// not from a closed vocabulary).
+const Shape& shape_of(FieldId field) {
+  const Shape* pcre = compiler::field_is_caseless(field) ? &kLowerText : &kText;
+  switch (vm::field_info(field).kind) {
     case vm::ValueKind::Domain: pcre = &kDomain; break;
     case vm::ValueKind::Address: pcre = &kLocal; break;  // only hidden parts reach here
     default: break;
   }
-  if (auto box = mailbox_of(key.field); box && key.field == box->local) pcre = &kLocal;
-  switch (key.field) {
+  if (auto box = mailbox_of(field); box && field == box->local) pcre = &kLocal;
+  switch (field) {
     case FieldId::FromDisplayName:
     case FieldId::ToDisplayName:
     case FieldId::CcDisplayName:
@@ -257,8 +264,32 @@ void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
     case FieldId::AttachmentExtension: pcre = &kExtension; break;
     case FieldId::AttachmentType: pcre = &kMimeType; break;
     case FieldId::ClientAuthUser: pcre = &kToken; break;
+    case FieldId::Country: pcre = &kCountry; break;
     default: break;
   }
+  return *pcre;
+}
+
+bool derived(FieldId field) {
+  auto box = mailbox_of(field);
+  return (box && field == box->address) || field == FieldId::AttachmentName || field == FieldId::Url ||
+         field == FieldId::HeaderLine;
+}
+
+}  // namespace
+
+bool MessageModel::can_write(FieldId field, std::string_view text) {
+  if (derived(field) || !vm::field_vocabulary(field).empty()) return true;
+  const Shape& shape = shape_of(field);
+  static std::map<const char*, std::regex> classes;
+  auto [it, fresh] = classes.try_emplace(shape.chars);
+  if (fresh) it->second = std::regex(shape.chars);
+  return text.size() <= shape.max_length && std::all_of(text.begin(), text.end(), [&](char c) {
+           return std::regex_match(std::string(1, c), it->second);
+         });
+}
+
+void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
   const auto& vocabulary = vm::field_vocabulary(key.field);
   if (!vocabulary.empty()) {
     z3::expr any = ctx_.bool_val(false);
@@ -267,8 +298,7 @@ void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
     if (failed_facts_refused_) refuse_failed_fact(key.field, v);
     return;
   }
-  if (key.field == FieldId::Country) pcre = &kCountry;
-  add_shape(v, *pcre);
+  add_shape(v, shape_of(key.field));
 }
 
 void MessageModel::refuse_failed_facts() {

@@ -53,6 +53,11 @@ class MessageModel {
   bool sized() const { return sized_; }
   bool slots_exceeded() const { return slots_exceeded_; }
 
+  // Witness: whether every byte of `text` can be in a value fuzz writes for `field`
+  // (the printable ASCII of its shape, within its length). A literal that cannot is
+  // read as an unknown: the string solver would spend its whole time limit on it.
+  static bool can_write(vm::FieldId field, std::string_view text);
+
   // Witness: a status fact (spf, dkim, mx(…), …) is never "temperror", the value a
   // failed lookup reads as, which stops the evaluation under facts.on_temperror =
   // tempfail (vm/field_values.cpp). Called by each encoder of such a policy; holds for

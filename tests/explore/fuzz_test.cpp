@@ -171,6 +171,25 @@ stage custom_filters {
   EXPECT_TRUE(partner.envelope.sender.ends_with("@partner.example")) << partner.envelope.sender;
 }
 
+// A backslash is printable ASCII a subject can carry; a tab is not in what fuzz writes
+// for a header text, so that test is read as an unknown and named, not left to the
+// string solver (which gave up on it only after its whole time limit).
+TEST(Fuzz, ABackslashIsWrittenAndAByteFuzzCannotWriteIsNamed) {
+  Fuzzed f = fuzz_policy(R"(
+stage custom_filters {
+  rule path: if subject contains "C:\\temp" then tag "path"
+  rule tab: if subject contains "a\tb" then tag "tab"
+}
+)");
+  expect_found(f, "path");
+  const auto& path = f.report.witnesses[f.rule("path").fire.witness].witness;
+  EXPECT_NE(path.message.find("C:\\temp"), std::string::npos) << path.message;
+  const RuleCoverage& tab = f.rule("tab");
+  EXPECT_EQ(tab.fire.status, GoalStatus::NotFound);
+  EXPECT_NE(tab.fire.why.find("(tests of subject that fuzz cannot state or write yet)"), std::string::npos)
+      << tab.fire.why;
+}
+
 TEST(Fuzz, ARecipientCountIsMetWithDistinctRecipients) {
   // policyc test refuses a repeated rcpt: the witness must name each recipient once.
   Fuzzed f = fuzz_policy(R"(
