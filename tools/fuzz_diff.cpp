@@ -151,6 +151,7 @@ int run_fuzz_diff(const FuzzDiffOptions& o) {
     return 2;
   }
   // No case files without a case: `policyc test` refuses a file with none.
+  if (!o.out.empty()) remove_earlier_witnesses(o.out);
   if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
   if (o.format == "json")
     print_json(o, r);

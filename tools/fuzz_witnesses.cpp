@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tools/mptest.h"
 #include "tools/shared_facts.h"
 #include "tools/stated_facts.h"
 
@@ -133,6 +134,25 @@ void write_test_file(const std::string& dir, const std::string& file, const std:
   text += fmt::format("policy: {}\n", (ec ? fs::absolute(policy) : relative).string());
   for (const auto& c : cases) text += "\n" + c;
   std::ofstream(fs::path(dir) / file, std::ios::binary) << text;
+}
+
+// A case file of an earlier run is known by its first line (write_test_file's comment).
+void remove_earlier_witnesses(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {"fuzz.mptest", "old.mptest", "new.mptest"}) {
+    const fs::path file = fs::path(dir) / name;
+    std::ifstream in(file);
+    std::string line;
+    if (!in || !std::getline(in, line) || !line.starts_with("# Written by `policyc fuzz")) continue;
+    while (std::getline(in, line)) {
+      const std::string item = trim(line);
+      if (!item.starts_with("message:")) continue;
+      const std::string message = trim(std::string_view(item).substr(8));
+      if (!message.empty() && message.find('/') == std::string::npos) fs::remove(fs::path(dir) / message, ec);
+    }
+    in.close();
+    fs::remove(file, ec);
+  }
 }
 
 }  // namespace mp::tools

@@ -66,4 +66,10 @@ std::string test_case(const std::string& name, const std::string& message_file, 
 void write_test_file(const std::string& dir, const std::string& file, const std::string& comment,
                      const std::string& policy, const std::vector<std::string>& cases);
 
+// Removes from `dir` what an earlier `policyc fuzz` wrote there: its case files
+// (fuzz.mptest, old.mptest, new.mptest) and the messages their cases name, so that a
+// reused --out replays only this run's witnesses. Nothing else is touched; errors are
+// ignored (a file already gone).
+void remove_earlier_witnesses(const std::string& dir);
+
 }  // namespace mp::tools

@@ -185,6 +185,31 @@ TEST(FuzzCli, AWitnessStatesAFailedLookupOnlyWhereThePolicyGoesOn) {
   EXPECT_NE(ignore_cases.find("spf: temperror"), std::string::npos) << ignore_cases;
 }
 
+// A reused --out holds this run's witnesses only: an earlier run's messages and case
+// files (a --diff's old.mptest and new.mptest too) go, what else is there stays.
+TEST(FuzzCli, AReusedOutDirectoryReplaysOnlyThisRunsWitnesses) {
+  TempDir dir, out;
+  auto wide = dir.write("wide.mp",
+                        "stage custom_filters {\n  rule a: if subject contains \"a\" then reject\n"
+                        "  rule b: if subject contains \"b\" then quarantine\n}\n");
+  auto narrow =
+      dir.write("narrow.mp", "stage custom_filters {\n  rule a: if subject contains \"a\" then reject\n}\n");
+  const std::string o = out.path().string();
+  ASSERT_EQ(run_policyc({"fuzz", "--diff", narrow.string(), wide.string(), "--out", o}).status, 1);
+  ASSERT_EQ(run_policyc({"fuzz", wide.string(), "--out", o}).status, 0);
+  write_text(out.path() / "mine.eml", "Subject: kept\r\n\r\nmine\r\n");
+  RunResult fuzz = run_policyc({"fuzz", narrow.string(), "--out", o, "--format", "json"});
+  ASSERT_EQ(fuzz.status, 0) << describe(fuzz);
+  std::set<std::string> files, expected = {"fuzz.mptest", "mine.eml"};
+  const auto report = nlohmann::json::parse(fuzz.out);
+  for (const auto& w : report["witnesses"]) expected.insert(w["file"].get<std::string>());
+  for (const auto& entry : std::filesystem::directory_iterator(out.path()))
+    files.insert(entry.path().filename().string());
+  EXPECT_EQ(files, expected);
+  RunResult replay = run_policyc({"test", o});
+  EXPECT_EQ(replay.status, 0) << describe(replay);
+}
+
 // The solver writes no HTML. A seed given with its envelope fires the partner's rule as
 // it is; a bare .eml (its envelope read from its From and To), mutated by libFuzzer
 // with the policy's literals as its dictionary, fires the form rule.
