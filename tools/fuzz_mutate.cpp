@@ -161,7 +161,9 @@ struct PolicyCoverage {
 
   void run(std::string_view bytes) {
     const explore::Witness w = decode_mutation_input(bytes);
-    const vm::Verdict v = judge(w);
+    // One parse for the judge, the probe (the same policy's settings) and the shape.
+    const runtime::Message m = runtime::Message::parse(w.message, judge.parse_options());
+    const vm::Verdict v = judge(w, m);
     for (const auto& t : v.trace) {
       if (t.rule >= rules) continue;
       uint8_t* rule = &counters[t.rule * (2 + kTests)];
@@ -173,15 +175,13 @@ struct PolicyCoverage {
     uint8_t* actions = &counters[rules * (2 + kTests)];
     const size_t action = static_cast<size_t>(v.action);
     actions[action] = 1;
-    for (const auto& fired : probe(w).fired) {
+    for (const auto& fired : probe(w, m).fired) {
       if (fired.rule < assertions) actions[vm::kActionCount * (1 + fired.rule) + action] = 1;
     }
-    shape(w, &actions[vm::kActionCount * (1 + assertions)]);
+    shape(w.envelope, m, &actions[vm::kActionCount * (1 + assertions)]);
   }
 
-  static void shape(const explore::Witness& w, uint8_t* out) {
-    const runtime::Message m = runtime::Message::parse(w.message);
-    const runtime::Envelope& e = w.envelope;
+  static void shape(const runtime::Envelope& e, const runtime::Message& m, uint8_t* out) {
     const std::string_view sender_domain = std::string_view(e.sender).substr(e.sender.rfind('@') + 1);
     const bool aligned = !m.from().empty() && m.from().front().domain() == sender_domain;
     out[e.sender.empty() ? 22 : aligned ? 23 : 24] = 1;

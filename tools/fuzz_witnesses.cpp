@@ -32,7 +32,10 @@ VmJudge::VmJudge(const vm::ImageData& image, bool trace) : program_(load_image(i
 }
 
 vm::Verdict VmJudge::operator()(const explore::Witness& w) {
-  runtime::Message message = runtime::Message::parse(w.message, program_->parse_options());
+  return (*this)(w, runtime::Message::parse(w.message, program_->parse_options()));
+}
+
+vm::Verdict VmJudge::operator()(const explore::Witness& w, const runtime::Message& message) {
   std::vector<StatedFact> stated;
   for (const auto& [key, value] : w.facts) {
     std::optional<StatedFact> fact = parse_fact_key(key);

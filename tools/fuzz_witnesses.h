@@ -19,6 +19,10 @@ class VmJudge {
  public:
   VmJudge(const vm::ImageData& image, bool trace);
   vm::Verdict operator()(const explore::Witness& w);
+  // The same with w.message already parsed (with parse_options()), for a caller that
+  // reads the message too or judges it under several images of one policy.
+  vm::Verdict operator()(const explore::Witness& w, const runtime::Message& message);
+  runtime::ParseOptions parse_options() const { return program_->parse_options(); }
 
  private:
   vm::ProgramPtr program_;
