@@ -243,7 +243,6 @@ z3::expr MessageModel::text_variable(const ValueKey& key) {
   return v;
 }
 
-// What policyc fuzz can write for the field (Mode::Witness).
 namespace {
 
 // The shape of a field fuzz writes as one value of its own (not derived from others,
@@ -289,6 +288,7 @@ bool MessageModel::can_write(FieldId field, std::string_view text) {
          });
 }
 
+// What policyc fuzz can write for the field (Mode::Witness).
 void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
   const auto& vocabulary = vm::field_vocabulary(key.field);
   if (!vocabulary.empty()) {

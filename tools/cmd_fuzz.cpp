@@ -268,8 +268,8 @@ int run_fuzz(const FuzzCommandOptions& o) {
       mutation_status = 2;
     }
   }
-  // No case file without a case: `policyc test` refuses a file with none.
   if (!o.out.empty()) remove_earlier_witnesses(o.out);
+  // No case file without a case: `policyc test` refuses a file with none.
   if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
   GoalTally t;
   for (const auto& rule : r.rules) {

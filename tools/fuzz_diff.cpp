@@ -150,8 +150,8 @@ int run_fuzz_diff(const FuzzDiffOptions& o) {
     std::cerr << "error: " << o.old_policy << " → " << o.new_policy << ": " << e.what() << "\n";
     return 2;
   }
-  // No case files without a case: `policyc test` refuses a file with none.
   if (!o.out.empty()) remove_earlier_witnesses(o.out);
+  // No case files without a case: `policyc test` refuses a file with none.
   if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
   if (o.format == "json")
     print_json(o, r);
