@@ -281,10 +281,11 @@ bool MessageModel::can_write(FieldId field, std::string_view text) {
   if (derived(field) || !vm::field_vocabulary(field).empty()) return true;
   const Shape& shape = shape_of(field);
   static std::map<const char*, std::regex> classes;
-  auto [it, fresh] = classes.try_emplace(shape.chars);
-  if (fresh) it->second = std::regex(shape.chars);
+  auto found = classes.find(shape.chars);
+  if (found == classes.end()) found = classes.emplace(shape.chars, std::regex(shape.chars)).first;
+  const std::regex& chars = found->second;
   return text.size() <= shape.max_length && std::all_of(text.begin(), text.end(), [&](char c) {
-           return std::regex_match(std::string(1, c), it->second);
+           return std::regex_match(std::string(1, c), chars);
          });
 }
 
