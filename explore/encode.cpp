@@ -218,7 +218,9 @@ z3::expr PolicyEncoder::any_item(const IrNode& n, const Bound& bound, const std:
                                  const std::function<z3::expr(const ValueKey&)>& test) {
   Collection c = vm::field_info(n.field).collection;
   auto one = [&](unsigned k) { return m_.present(n.field, argument, k) && test({n.field, argument, k}); };
-  if (c == Collection::Single) return one(0);
+  // sender_list (a witness's only): one value that every recipient has, so that the VM's
+  // evaluation per recipient (language.md, section 13) is the one evaluation encoded.
+  if (c == Collection::Single || n.field == FieldId::SenderList) return one(0);
   if (n.bound) {
     auto it = bound.find(c);
     if (it == bound.end()) return approximate(n, bound);
@@ -230,7 +232,7 @@ z3::expr PolicyEncoder::any_item(const IrNode& n, const Bound& bound, const std:
 }
 
 z3::expr PolicyEncoder::field_test(const IrNode& n, const Bound& bound) {
-  if (!m_.modeled(n.field) || n.field == FieldId::SenderList) return approximate(n, bound);
+  if (!m_.modeled(n.field)) return approximate(n, bound);
   switch (n.op) {
     case IrOp::Match: return match(n, bound);
     case IrOp::InSet: return in_set(n, bound);

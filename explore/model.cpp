@@ -116,15 +116,26 @@ bool MessageModel::writable(FieldId f) {
     case FieldId::Size:
     case FieldId::Spf:
     case FieldId::Dkim:
+    case FieldId::DkimDomain:
     case FieldId::Dmarc:
     case FieldId::DmarcPolicy:
+    case FieldId::Ptr:
     case FieldId::Fcrdns:
+    case FieldId::PtrChecks:
+    case FieldId::HeloChecks:
+    case FieldId::Mx:
     case FieldId::Av:
+    case FieldId::AvSignature:
     case FieldId::Country:
     case FieldId::Dnsbl:
     case FieldId::Dnswl:
     case FieldId::Reputation:
     case FieldId::NetReputation:
+    case FieldId::Rate:
+    case FieldId::RateSurge:
+    case FieldId::BulkCount:
+    case FieldId::BulkAddresses:
+    case FieldId::SenderList:
     case FieldId::Bayes: return true;
     default: return false;
   }
@@ -133,6 +144,8 @@ bool MessageModel::writable(FieldId f) {
 bool MessageModel::modeled(FieldId f) const {
   if (mode_ == Mode::Witness) return writable(f);
   if (vm::several_values(f)) return false;  // one variable cannot hold two values
+  // A rule reading it runs once per recipient, each with its own value: no one formula.
+  if (f == FieldId::SenderList) return false;
   return true;
 }
 

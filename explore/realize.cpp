@@ -25,6 +25,7 @@ class Writer {
     Witness w;
     envelope(w.envelope);
     facts(w.facts);
+    sender_list(w.envelope, w.facts);
     w.message = message();
     return w;
   }
@@ -74,7 +75,7 @@ class Writer {
 
   void facts(std::vector<std::pair<std::string, std::string>>& out) const {
     for (const auto& [key, value] : m_.texts()) {
-      if (vm::is_fact(key.field) && !key.argument.starts_with('\x01'))
+      if (vm::is_fact(key.field) && key.field != FieldId::SenderList && !key.argument.starts_with('\x01'))
         out.emplace_back(vm::field_label(key.field, key.argument), strings_.eval(value, true).get_string());
     }
     for (const auto& [key, value] : m_.numbers()) {
@@ -87,6 +88,16 @@ class Writer {
       if (vm::is_fact(key.field))
         out.emplace_back(vm::field_label(key.field, key.argument), *ip(key.field, key.argument));
     }
+  }
+
+  // sender_list: the one value the model gives every recipient (encode.cpp), stated
+  // once per recipient the envelope names (docs/testing.md).
+  void sender_list(const runtime::Envelope& e, std::vector<std::pair<std::string, std::string>>& out) const {
+    auto value = text(FieldId::SenderList);
+    if (!value) return;
+    std::string words;
+    for (size_t k = 0; k < e.recipients.size(); ++k) words += (k == 0 ? "" : " ") + *value;
+    out.emplace_back("sender_list", words);
   }
 
   std::string mailboxes(Collection c, FieldId address, FieldId display) const {

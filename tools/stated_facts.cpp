@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "compiler/sema.h"
 #include "lang/diagnostics.h"
 #include "tools/fact_options.h"
 #include "tools/mptest.h"
@@ -88,10 +89,12 @@ std::optional<std::string> add_open_value(StatedFact& fact, const std::string& w
     auto ip = runtime::IpAddress::parse(word);
     if (!ip) return fmt::format("`{}` is not an IP address (a return code of the DNS list, 127.0.0.2)", word);
     fact.ips.push_back(*ip);
-  } else {
+  } else if (compiler::field_is_caseless(fact.field)) {  // ptr, dkim.domains
     std::string folded = word;
     for (char& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     fact.text.push_back(std::move(folded));
+  } else {  // av.signature: ClamAV's names, as clamd writes them (Win.Test.EICAR_HDB-1)
+    fact.text.push_back(word);
   }
   return std::nullopt;
 }

@@ -9,6 +9,8 @@
 #include <set>
 
 #include "tests/e2e/e2e_util.h"
+#include "vm/facts.h"
+#include "vm/fields.h"
 
 namespace mp::e2e {
 namespace {
@@ -183,6 +185,49 @@ TEST(FuzzCli, AWitnessStatesAFailedLookupOnlyWhereThePolicyGoesOn) {
   auto [ignore, ignore_cases] = fuzz("ignore.mp", "settings {\n  facts.on_temperror = ignore\n}\n" + rules);
   EXPECT_EQ(status(ignore, "odd", "fire"), "found");
   EXPECT_NE(ignore_cases.find("spf: temperror"), std::string::npos) << ignore_cases;
+}
+
+// Every value a fact can have is stated by some witness, and `policyc test` reading the
+// case's stated facts gives the VM that value: a rule on each value of each closed
+// vocabulary (spf … helo.checks, mx(…), av, sender_list) and on each open fact (names, codes,
+// numbers) fires and does not, and the written cases replay green. Under
+// facts.on_temperror = ignore, "temperror" is a value like the others.
+TEST(FuzzCli, EveryValueOfEveryFactIsStatedAsTheVmReadsIt) {
+  std::string policy = "settings {\n  facts.on_temperror = ignore\n}\nstage custom_filters {\n";
+  std::vector<std::string> rules;
+  auto rule = [&](const std::string& condition) {
+    rules.push_back("r" + std::to_string(rules.size()));
+    policy += "  rule " + rules.back() + ": if " + condition + " then tag \"" + rules.back() + "\"\n";
+  };
+  for (size_t i = 0; i < vm::kFieldCount; ++i) {
+    const auto field = static_cast<vm::FieldId>(i);
+    if (!vm::is_fact(field)) continue;
+    const std::string name =
+        field == vm::FieldId::Mx ? "mx(sender.domain)" : std::string(vm::field_info(field).name);
+    for (std::string_view value : vm::field_vocabulary(field))
+      rule(name + " is \"" + std::string(value) + "\"");
+  }
+  for (const char* open :
+       {"ptr is mail.example.com", "dkim.domains is example.org", "av.signature is \"Win.Test.EICAR_HDB-1\"",
+        "country(client.ip) is \"DE\"", "dnsbl(\"zen.example\") is 127.0.0.2",
+        "dnswl(\"list.example\") is 127.0.0.5", "reputation(client.ip) > 5", "net_reputation(client.ip) > 5",
+        "rate(client.ip, 1h) > 100", "rate_surge(client.auth_user, 1h) > 10", "bulk.count > 50",
+        "bulk.addresses > 3", "bayes > 0.9"})
+    rule(open);
+  policy += "}\n";
+  ASSERT_GE(rules.size(), 60u) << policy;
+  TempDir dir;
+  RunResult run = run_policyc({"fuzz", dir.write("facts.mp", policy).string(), "--out",
+                               (dir.path() / "out").string(), "--format", "json", "--budget", "300"});
+  ASSERT_EQ(run.status, 0) << describe(run);
+  auto report = nlohmann::json::parse(run.out);
+  for (const auto& r : report["rules"]) {
+    for (const char* goal : {"fire", "not_fire"})
+      EXPECT_EQ(r[goal]["status"], "found")
+          << r["location"] << " " << goal << ": " << r[goal].value("why", "");
+  }
+  RunResult replay = run_policyc({"test", (dir.path() / "out").string()});
+  EXPECT_EQ(replay.status, 0) << describe(replay);
 }
 
 // A reused --out holds this run's witnesses only: an earlier run's messages and case

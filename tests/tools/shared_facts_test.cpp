@@ -86,5 +86,16 @@ TEST(StatedFactsTest, KeysAndValues) {
   EXPECT_TRUE(ptr.temp_error && ptr.text.empty());
 }
 
+// A stated value reads as the VM would compute it: a domain lowercased (the VM folds
+// domains), a signature name as clamd writes it, whose case a rule tests.
+TEST(StatedFactsTest, AValueKeepsTheCaseTheFactHas) {
+  auto ptr = *parse_fact_key("ptr");
+  ASSERT_FALSE(parse_fact_value(ptr, "Mail.Example.COM"));
+  EXPECT_EQ(ptr.text, std::vector<std::string>{"mail.example.com"});
+  auto signature = *parse_fact_key("av.signature");
+  ASSERT_FALSE(parse_fact_value(signature, "Win.Test.EICAR_HDB-1"));
+  EXPECT_EQ(signature.text, std::vector<std::string>{"Win.Test.EICAR_HDB-1"});
+}
+
 }  // namespace
 }  // namespace mp::tools
