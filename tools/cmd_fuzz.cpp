@@ -173,6 +173,9 @@ void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
   else if (!o.out.empty() && !r.witnesses.empty())
     std::cout << fmt::format("wrote {} and {}/fuzz.mptest\n",
                              counted(r.witnesses.size(), "witness", "witnesses"), o.out);
+  else if (!o.out.empty())
+    std::cout << fmt::format("wrote nothing to {}: {}\n", o.out,
+                             r.rules.empty() ? "the policy has no rule" : "no message was found");
 }
 
 // A witness in JSON: its file when written, else its number in the report.

@@ -253,6 +253,14 @@ TEST(FuzzCli, AReusedOutDirectoryReplaysOnlyThisRunsWitnesses) {
   EXPECT_EQ(files, expected);
   RunResult replay = run_policyc({"test", o});
   EXPECT_EQ(replay.status, 0) << describe(replay);
+  // A run with nothing to write says so, and leaves no earlier run's cases behind.
+  RunResult none = run_policyc({"fuzz", dir.write("none.mp", "# no rule yet\n").string(), "--out", o});
+  ASSERT_EQ(none.status, 0) << describe(none);
+  EXPECT_EQ(none.last_line(), "wrote nothing to " + o + ": the policy has no rule") << describe(none);
+  files.clear();
+  for (const auto& entry : std::filesystem::directory_iterator(out.path()))
+    files.insert(entry.path().filename().string());
+  EXPECT_EQ(files, std::set<std::string>{"mine.eml"});
 }
 
 // The solver writes no HTML. A seed given with its envelope fires the partner's rule as
