@@ -152,6 +152,7 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
   approximating_ = nullptr;
   chain(now);
   m_.link_addresses();
+  m_.link_header_lines();
 }
 
 void size_slots(MessageModel& model, const std::vector<const compiler::IrModule*>& modules) {
@@ -228,7 +229,13 @@ z3::expr PolicyEncoder::any_item(const IrNode& n, const Bound& bound, const std:
   }
   z3::expr_vector any(ctx_);
   for (unsigned k = 0; k < m_.slots(c); ++k) any.push_back(one(k));
-  return z3::mk_or(any);
+  z3::expr result = z3::mk_or(any);
+  if (n.field == FieldId::HeaderLine && m_.mode() == Mode::Prove) {
+    // The test once more on a placeholder line, for the named fields' lines.
+    const ValueKey placeholder{n.field, "\x01line" + std::to_string(next_placeholder_++), 0};
+    m_.add_header_line_test(result, m_.text(placeholder), test(placeholder));
+  }
+  return result;
 }
 
 z3::expr PolicyEncoder::field_test(const IrNode& n, const Bound& bound) {

@@ -78,6 +78,7 @@ class PolicyEncoder {
   const compiler::IrModule& module_;
   const vm::ImageData& image_;
   std::map<uint32_t, std::optional<z3::expr>> languages_;
+  unsigned next_placeholder_ = 0;
   z3::expr fact_tempfail(const compiler::IrRule& r);
   std::vector<z3::expr> conditions_, applicable_, reached_, fires_, assertions_;
   z3::expr action_, score_;

@@ -390,6 +390,42 @@ void MessageModel::link_addresses() {
   }
 }
 
+void MessageModel::add_header_line_test(const z3::expr& any, const z3::expr& placeholder,
+                                        const z3::expr& line_test) {
+  if (mode_ == Mode::Prove) header_line_tests_.push_back({any, placeholder, line_test});
+}
+
+// The line the VM makes of a field (vm/field_values.cpp): its name as written, which a
+// named test matches in any case, ": " and its value.
+z3::expr MessageModel::header_line(const std::string& name, const z3::expr& value) {
+  z3::expr line = string_constant(ctx_, "");
+  for (char c : name) {
+    const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const char upper = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    z3::expr letter = string_constant(ctx_, std::string(1, c));
+    if (lower != upper)
+      letter = z3::ite(variable("name.case", ctx_.bool_sort()), string_constant(ctx_, std::string(1, lower)),
+                       string_constant(ctx_, std::string(1, upper)));
+    line = z3::concat(line, letter);
+  }
+  return z3::concat(z3::concat(line, string_constant(ctx_, ": ")), value);
+}
+
+void MessageModel::link_header_lines() {
+  for (const auto& [key, value] : texts_) {
+    if (key.field != FieldId::HeaderValue || key.argument.starts_with('\x01')) continue;
+    for (size_t t = 0; t < header_line_tests_.size(); ++t) {
+      if (!linked_header_lines_.insert({t, key}).second) continue;
+      HeaderLineTest& test = header_line_tests_[t];
+      z3::expr_vector from(ctx_), to(ctx_);
+      from.push_back(test.placeholder);
+      to.push_back(header_line(key.argument, value));
+      constraints_.push_back(z3::implies(
+          present(key.field, key.argument, key.slot) && test.line_test.substitute(from, to), test.any));
+    }
+  }
+}
+
 void MessageModel::complete_for_writing() {
   std::vector<ValueKey> keys;
   for (const auto& [key, value] : texts_) keys.push_back(key);

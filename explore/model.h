@@ -15,6 +15,7 @@
 #include <z3++.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,15 @@ class MessageModel {
   // implies `sender.domain is a.com`), as the VM derives one from the other.
   void link_addresses();
 
+  // Proof: a `header` test (every field as a line "Name: value") over its own slots is
+  // `any`, and `line_test` its relation on the line `placeholder`. Once linked, a named
+  // field the model holds whose line passes makes `any` true, as the VM's lines include
+  // that field's: `header "X-Spam" contains "yes"` implies `header contains "yes"`.
+  void add_header_line_test(const z3::expr& any, const z3::expr& placeholder, const z3::expr& line_test);
+  // Proof: adds those implications for the named fields read so far (after each policy
+  // is encoded: a diff's second policy may read a field the first's tests must see).
+  void link_header_lines();
+
   // Witness: adds what writing the message needs besides what the tests read (the
   // address of a mailbox whose domain alone is tested, an attachment's file name).
   void complete_for_writing();
@@ -124,6 +134,13 @@ class MessageModel {
   void shape(const ValueKey& key, const z3::expr& value);
   void add_shape(const z3::expr& value, const Shape& shape);
   void refuse_failed_fact(vm::FieldId field, const z3::expr& value);
+  z3::expr header_line(const std::string& name, const z3::expr& value);
+
+  struct HeaderLineTest {
+    z3::expr any, placeholder, line_test;
+  };
+  std::vector<HeaderLineTest> header_line_tests_;
+  std::set<std::pair<size_t, ValueKey>> linked_header_lines_;
 
   z3::context& ctx_;
   Mode mode_;

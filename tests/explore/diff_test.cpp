@@ -92,6 +92,26 @@ if size <= 1MB and from.domain not in [b.example, a.example] then quarantine "lo
   for (const auto& c : r.changes) EXPECT_EQ(c.goal.status, GoalStatus::Impossible);
 }
 
+// A named field's line is one of the lines `header` reads: widening a test of
+// X-Spam to every field rejects more, and provably nothing less, whatever case the
+// field's name is written in.
+TEST(FuzzDiff, ANamedFieldIsOneOfTheLinesEveryHeaderTestReads) {
+  DiffReport r = diff(R"(
+if header "X-Spam" contains "yes" then reject "550 5.7.1 spam"
+)",
+                      R"(
+if header contains "yes" then reject "550 5.7.1 spam"
+)");
+  EXPECT_EQ(change(r, vm::Action::Deliver, vm::Action::Reject).goal.status, GoalStatus::Found);
+  const Goal& narrowed = change(r, vm::Action::Reject, vm::Action::Deliver).goal;
+  EXPECT_EQ(narrowed.status, GoalStatus::Impossible) << narrowed.why;
+  // The other way round, a message with "yes" in another field is delivered now.
+  DiffReport back = diff("if header contains \"yes\" then reject \"550 5.7.1 spam\"\n",
+                         "if header \"X-Spam\" contains \"yes\" then reject \"550 5.7.1 spam\"\n");
+  EXPECT_EQ(change(back, vm::Action::Reject, vm::Action::Deliver).goal.status, GoalStatus::Found);
+  EXPECT_EQ(change(back, vm::Action::Deliver, vm::Action::Reject).goal.status, GoalStatus::Impossible);
+}
+
 TEST(FuzzDiff, AnAllowMovedAfterARejectShowsBothWays) {
   const char* old_text = R"(
 stage custom_filters {
