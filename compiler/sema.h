@@ -139,7 +139,9 @@ class Sema {
   std::optional<std::string> item_as(const ListItem& item, vm::ValueKind kind, const FieldRef& field);
   IrNode set_test(const lang::Condition& c, const FieldRef& field, std::vector<std::string> entries,
                   bool lowercase);
-  bool value_can_occur(const ListItem& item, const std::string& value, lang::CompareOp op,
+  // `negated`: the test is under an odd number of `not`s (its own `is not` included),
+  // where a value that never occurs only makes it true.
+  bool value_can_occur(const ListItem& item, const std::string& value, lang::CompareOp op, bool negated,
                        const FieldRef& field);
   bool never_matches(const ListItem& item, const FieldRef& field, const std::string& message,
                      const std::string& hint);
@@ -174,6 +176,7 @@ class Sema {
   std::set<std::string> used_names_;
   std::set<std::pair<uint32_t, size_t>> reported_option_items_;  // (file, offset) of items reported
   std::vector<SkippedEntry> skipped_entries_;
+  bool under_not_ = false;             // condition() is inside an odd number of `not`s
   std::vector<vm::Collection> bound_;  // collections bound by enclosing any/all/count
 };
 

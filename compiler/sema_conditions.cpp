@@ -172,7 +172,12 @@ bool field_is_caseless(FieldId field) {
 
 IrNode Sema::condition(const lang::Condition& c) {
   switch (c.kind) {
-    case lang::CondKind::Not: return negate_if(true, condition(*c.children[0]));
+    case lang::CondKind::Not: {
+      under_not_ = !under_not_;
+      IrNode inner = condition(*c.children[0]);
+      under_not_ = !under_not_;
+      return negate_if(true, std::move(inner));
+    }
     case lang::CondKind::And:
     case lang::CondKind::Or: {
       std::vector<IrNode> parts;
@@ -594,7 +599,8 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   std::vector<IrNode> alternatives;
   for (const auto& item : values(c.rhs, false, &field)) {
     auto text = item_as(item, ValueKind::Text, field);
-    if (!text || !value_can_occur(item, caseless ? runtime::ascii_lowercase(*text) : *text, c.op, field))
+    if (!text || !value_can_occur(item, caseless ? runtime::ascii_lowercase(*text) : *text, c.op,
+                                  c.negated != under_not_, field))
       continue;
     if (kind_of(field) == ValueKind::Domain || kind_of(field) == ValueKind::Address) {
       *text = fold_labels(*text);  // values are punycode: compare like with like
@@ -625,7 +631,8 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
       continue;
     }
     auto value = item_as(item, kind, field);
-    if (!value || !value_can_occur(item, c.nocase ? runtime::ascii_lowercase(*value) : *value, c.op, field))
+    if (!value || !value_can_occur(item, c.nocase ? runtime::ascii_lowercase(*value) : *value, c.op,
+                                   c.negated != under_not_, field))
       continue;
     if (kind == ValueKind::Ip)
       prefixes.push_back(*runtime::Cidr::parse(*value));

@@ -203,8 +203,10 @@ bool is_country_code(std::string_view value) {
 
 // A value a closed-vocabulary field never holds (`spf is passs`, `spf is PASS`,
 // `message.defects contains duplicate_form`, `country(client.ip) in [us]`) makes a
-// test that can never be true: an error, never a rule that silently never fires.
-bool Sema::value_can_occur(const ListItem& item, const std::string& value, CompareOp op,
+// test that can never be true: an error, never a rule that silently never fires. A
+// typo is one under `not` too; `temperror` under tempfail is only where the test must
+// hold (`spf is temperror`), not where it must not (`spf is not temperror`).
+bool Sema::value_can_occur(const ListItem& item, const std::string& value, CompareOp op, bool negated,
                            const FieldRef& field) {
   std::string hint;
   if (field.field == FieldId::Country) {
@@ -236,6 +238,8 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
           return occurs(word) && !(failure_stops && word == "temperror");
         }))
       return true;
+    // `spf not in [temperror, permerror]` says what it means under either setting.
+    if (occurs("temperror") && negated) return true;
     if (occurs("temperror")) {
       const std::string setting = vm::is_state_fact(field.field) ? "state.on_error" : "facts.on_temperror";
       return never_matches(
