@@ -104,7 +104,11 @@ std::string witness_file(const explore::FuzzReport& r, int index) {
   return fmt::format("{:03}-{}.eml", index + 1, file_safe(r.witnesses[index].purpose));
 }
 
-void write_witnesses(const FuzzCommandOptions& o, const explore::FuzzReport& r) {
+// Refuses (2, writing nothing) when a file of the user's has a name fuzz would write.
+int write_witnesses(const FuzzCommandOptions& o, const explore::FuzzReport& r) {
+  std::vector<std::string> names;
+  for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) names.push_back(witness_file(r, i));
+  if (!may_write(o.out, names)) return 2;
   std::vector<std::string> cases;
   fs::create_directories(o.out);
   for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
@@ -118,6 +122,7 @@ void write_witnesses(const FuzzCommandOptions& o, const explore::FuzzReport& r) 
                   "the verdicts the policy gave, so that `policyc test` shows any change.",
                   o.policy),
       o.policy, cases);
+  return 0;
 }
 
 std::string goal_text(const explore::FuzzReport& r, const explore::Goal& g, bool written) {
@@ -235,6 +240,10 @@ int run_fuzz(const FuzzCommandOptions& o) {
     std::cerr << "error: --out " << o.out << " is a file, not a directory\n";
     return 2;
   }
+  const std::vector<std::string> case_files = o.diff_old.empty()
+                                                  ? std::vector<std::string>{"fuzz.mptest"}
+                                                  : std::vector<std::string>{"old.mptest", "new.mptest"};
+  if (!o.out.empty() && !may_write(o.out, case_files)) return 2;
   if (!o.diff_old.empty())
     return run_fuzz_diff({o.diff_old, o.policy, o.out, o.format, o.budget, o.solver_timeout_ms});
   compiler::CompileOptions options;
@@ -273,7 +282,7 @@ int run_fuzz(const FuzzCommandOptions& o) {
   }
   if (!o.out.empty()) remove_earlier_witnesses(o.out);
   // No case file without a case: `policyc test` refuses a file with none.
-  if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
+  if (!o.out.empty() && !r.witnesses.empty() && write_witnesses(o, r) != 0) return 2;
   GoalTally t;
   for (const auto& rule : r.rules) {
     t.add(rule.fire);

@@ -34,7 +34,11 @@ std::string witness_file(const explore::DiffReport& r, int index) {
                      vm::action_name(w.new_verdict.action));
 }
 
-void write_witnesses(const FuzzDiffOptions& o, const explore::DiffReport& r) {
+// Refuses (2, writing nothing) when a file of the user's has a name fuzz would write.
+int write_witnesses(const FuzzDiffOptions& o, const explore::DiffReport& r) {
+  std::vector<std::string> names;
+  for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) names.push_back(witness_file(r, i));
+  if (!may_write(o.out, names)) return 2;
   fs::create_directories(o.out);
   std::vector<std::string> old_cases, new_cases;
   for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
@@ -54,6 +58,7 @@ void write_witnesses(const FuzzDiffOptions& o, const explore::DiffReport& r) {
                   old_cases);
   write_test_file(o.out, "new.mptest", fmt::format(fmt::runtime(comment), "the new policy"), o.new_policy,
                   new_cases);
+  return 0;
 }
 
 std::string witness_ref(const FuzzDiffOptions& o, const explore::DiffReport& r, int index) {
@@ -152,7 +157,7 @@ int run_fuzz_diff(const FuzzDiffOptions& o) {
   }
   if (!o.out.empty()) remove_earlier_witnesses(o.out);
   // No case files without a case: `policyc test` refuses a file with none.
-  if (!o.out.empty() && !r.witnesses.empty()) write_witnesses(o, r);
+  if (!o.out.empty() && !r.witnesses.empty() && write_witnesses(o, r) != 0) return 2;
   if (o.format == "json")
     print_json(o, r);
   else

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "tools/mptest.h"
@@ -139,23 +140,55 @@ void write_test_file(const std::string& dir, const std::string& file, const std:
   std::ofstream(fs::path(dir) / file, std::ios::binary) << text;
 }
 
+namespace {
+
 // A case file of an earlier run is known by its first line (write_test_file's comment).
+bool written_by_fuzz(std::istream& in) {
+  std::string line;
+  return in && std::getline(in, line) && line.starts_with("# Written by `policyc fuzz");
+}
+
+// The names witness_file gives: "001-….eml", in this directory.
+bool witness_name(std::string_view name) {
+  return name.size() > 8 && std::isdigit(static_cast<unsigned char>(name[0])) &&
+         std::isdigit(static_cast<unsigned char>(name[1])) &&
+         std::isdigit(static_cast<unsigned char>(name[2])) && name[3] == '-' && name.ends_with(".eml") &&
+         name.find('/') == std::string_view::npos;
+}
+
+}  // namespace
+
 void remove_earlier_witnesses(const std::string& dir) {
   std::error_code ec;
   for (const char* name : {"fuzz.mptest", "old.mptest", "new.mptest"}) {
     const fs::path file = fs::path(dir) / name;
     std::ifstream in(file);
-    std::string line;
-    if (!in || !std::getline(in, line) || !line.starts_with("# Written by `policyc fuzz")) continue;
-    while (std::getline(in, line)) {
+    if (!written_by_fuzz(in)) continue;
+    for (std::string line; std::getline(in, line);) {
       const std::string item = trim(line);
       if (!item.starts_with("message:")) continue;
       const std::string message = trim(std::string_view(item).substr(8));
-      if (!message.empty() && message.find('/') == std::string::npos) fs::remove(fs::path(dir) / message, ec);
+      if (witness_name(message)) fs::remove(fs::path(dir) / message, ec);
     }
     in.close();
     fs::remove(file, ec);
   }
+}
+
+bool may_write(const std::string& dir, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    const fs::path file = fs::path(dir) / name;
+    std::error_code ec;
+    if (!fs::exists(file, ec)) continue;
+    std::ifstream in(file);
+    if (name.ends_with(".mptest") && written_by_fuzz(in)) continue;
+    std::cerr << fmt::format(
+        "error: --out {}: {} is there and policyc fuzz did not write it{}; fuzz overwrites nothing of "
+        "yours: move it or choose another --out\n",
+        dir, name, name.ends_with(".mptest") ? " (its first line does not say so)" : "");
+    return false;
+  }
+  return true;
 }
 
 }  // namespace mp::tools

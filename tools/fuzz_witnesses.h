@@ -2,6 +2,7 @@
 // writing of witnesses as .eml files and .mptest cases that `policyc test` replays.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,9 +72,16 @@ void write_test_file(const std::string& dir, const std::string& file, const std:
                      const std::string& policy, const std::vector<std::string>& cases);
 
 // Removes from `dir` what an earlier `policyc fuzz` wrote there: its case files
-// (fuzz.mptest, old.mptest, new.mptest) and the messages their cases name, so that a
-// reused --out replays only this run's witnesses. Nothing else is touched; errors are
-// ignored (a file already gone).
+// (fuzz.mptest, old.mptest, new.mptest, known by their first line) and the messages
+// their cases name that have the names fuzz gives (NNN-….eml), so that a reused --out
+// replays only this run's witnesses. Nothing else is touched (a message a user's case
+// added names stays); errors are ignored (a file already gone).
 void remove_earlier_witnesses(const std::string& dir);
+
+// Whether policyc fuzz may write `names` into `dir`: false, with the error on stderr
+// naming the file, when one is there and fuzz did not write it — a case file (.mptest)
+// whose first line is not fuzz's, or any other file (after remove_earlier_witnesses,
+// fuzz's own messages are gone). Fuzz overwrites nothing of the user's.
+bool may_write(const std::string& dir, const std::vector<std::string>& names);
 
 }  // namespace mp::tools

@@ -263,6 +263,44 @@ TEST(FuzzCli, AReusedOutDirectoryReplaysOnlyThisRunsWitnesses) {
   EXPECT_EQ(files, std::set<std::string>{"mine.eml"});
 }
 
+// Fuzz overwrites nothing of the user's: a case file it did not write (no first line
+// of its own) stops the run before the search, a message with a witness's name stops it
+// before writing, and a message the user named in fuzz's own case file stays.
+TEST(FuzzCli, AnOutDirectoryKeepsEveryFileTheUserWrote) {
+  TempDir dir, out;
+  auto policy =
+      dir.write("p.mp", "stage custom_filters {\n  rule a: if subject contains \"a\" then reject\n}\n");
+  const std::string o = out.path().string();
+  write_text(out.path() / "old.mptest", "# my own cases\npolicy: p.mp\n");
+  RunResult diff = run_policyc({"fuzz", "--diff", policy.string(), policy.string(), "--out", o});
+  EXPECT_EQ(diff.status, 2) << describe(diff);
+  EXPECT_NE(
+      diff.err.find("old.mptest is there and policyc fuzz did not write it (its first line does not say so)"),
+      std::string::npos)
+      << describe(diff);
+  EXPECT_EQ(read_text(out.path() / "old.mptest"), "# my own cases\npolicy: p.mp\n");
+
+  ASSERT_EQ(run_policyc({"fuzz", policy.string(), "--out", o}).status, 0);
+  // A case the user added to fuzz's file, with a message of their own.
+  write_text(out.path() / "mine.eml", "Subject: mine\r\n\r\nmine\r\n");
+  std::ofstream(out.path() / "fuzz.mptest", std::ios::app)
+      << "\ncase: mine\n  message: mine.eml\n  action: deliver\n  rule: none\n";
+  ASSERT_EQ(run_policyc({"fuzz", policy.string(), "--out", o}).status, 0);
+  EXPECT_TRUE(std::filesystem::exists(out.path() / "mine.eml"));
+
+  const std::string witness = "001-custom_filters.a-fires.eml";
+  ASSERT_TRUE(std::filesystem::exists(out.path() / witness));
+  std::filesystem::remove(out.path() / "fuzz.mptest");  // the witness is now a file of the user's
+  write_text(out.path() / witness, "Subject: kept\r\n\r\nkept\r\n");
+  RunResult clash = run_policyc({"fuzz", policy.string(), "--out", o});
+  EXPECT_EQ(clash.status, 2) << describe(clash);
+  EXPECT_NE(clash.err.find(witness + " is there and policyc fuzz did not write it; fuzz overwrites nothing"),
+            std::string::npos)
+      << describe(clash);
+  EXPECT_EQ(read_text(out.path() / witness), "Subject: kept\r\n\r\nkept\r\n");
+  EXPECT_FALSE(std::filesystem::exists(out.path() / "fuzz.mptest"));
+}
+
 // The solver writes no HTML. A seed given with its envelope fires the partner's rule as
 // it is; a bare .eml (its envelope read from its From and To), mutated by libFuzzer
 // with the policy's literals as its dictionary, fires the form rule.
