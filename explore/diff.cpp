@@ -56,6 +56,7 @@ class DiffSearch {
   // Both policies' slots are counted before either is encoded.
   MessageModel sized(z3::context& ctx, Mode mode) {
     MessageModel m(ctx, mode);
+    m.keep_failed_facts();
     size_slots(m, {old_.module, new_.module});
     return m;
   }

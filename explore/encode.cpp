@@ -153,6 +153,7 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
   chain(now);
   m_.link_addresses();
   m_.link_header_lines();
+  m_.link_failed_facts();
 }
 
 void size_slots(MessageModel& model, const std::vector<const compiler::IrModule*>& modules) {
@@ -445,17 +446,26 @@ void facts_read(const IrNode& n, std::set<FieldId>& out) {
 // state fact, state.on_error) says so. For a proof: each fact may have failed, and a
 // reached rule that reads a failed one may stop there (whether it reads it depends on
 // what its `and`/`or` decided first, so that is left open, the same for the same
-// condition). A witness states no failed fact.
+// condition). A witness fails a fact by stating `temperror` for it (where it does not
+// refuse to: MessageModel::refuse_failed_facts).
 z3::expr PolicyEncoder::fact_tempfail(const compiler::IrRule& r) {
   const vm::Settings& s = image_.settings;
-  if (m_.mode() == Mode::Witness || s.on_temperror != vm::TempErrorPolicy::Tempfail)
-    return ctx_.bool_val(false);
+  if (s.on_temperror != vm::TempErrorPolicy::Tempfail) return ctx_.bool_val(false);
   std::set<FieldId> facts;
   facts_read(r.condition, facts);
   z3::expr_vector failed(ctx_);
   for (FieldId f : facts) {
     if (vm::is_state_fact(f) && s.state_on_error != vm::TempErrorPolicy::Tempfail) continue;
-    failed.push_back(m_.free_bool("temperror|" + std::string(vm::field_info(f).name)));
+    if (m_.mode() == Mode::Prove) {
+      failed.push_back(m_.fact_failed(f));
+      continue;
+    }
+    const auto& vocabulary = vm::field_vocabulary(f);
+    if (std::find(vocabulary.begin(), vocabulary.end(), "temperror") == vocabulary.end()) continue;
+    for (const auto& [key, value] : m_.texts()) {  // mx(sender.domain), mx(helo): each read
+      if (key.field == f && !key.argument.starts_with('\x01'))
+        failed.push_back(m_.string_test(value == string_constant(ctx_, "temperror")));
+    }
   }
   if (failed.empty()) return ctx_.bool_val(false);
   return z3::mk_or(failed) && m_.free_bool("reads-failed|" + canonical(r.condition, image_, {}));

@@ -169,7 +169,9 @@ namespace {
 // Values every message, or every item of their collection, has (vm/field_values.cpp):
 // `not (size > 1MB)` and `size <= 1MB` are the same test.
 bool always_valued(FieldId field) {
-  return field == FieldId::Size || field == FieldId::AttachmentSize;
+  // The envelope sender and its parts are always read, "" for a bounce (vm/field_values.cpp).
+  return field == FieldId::Size || field == FieldId::AttachmentSize || field == FieldId::Sender ||
+         field == FieldId::SenderDomain || field == FieldId::SenderLocal;
 }
 
 }  // namespace
@@ -316,7 +318,7 @@ void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
 }
 
 void MessageModel::refuse_failed_facts() {
-  if (mode_ != Mode::Witness || failed_facts_refused_) return;
+  if (mode_ != Mode::Witness || failed_facts_refused_ || failed_facts_kept_) return;
   failed_facts_refused_ = true;
   for (const auto& [key, value] : texts_) refuse_failed_fact(key.field, value);
 }
@@ -376,17 +378,26 @@ void MessageModel::link_addresses() {
     if (auto box = mailbox_of(key.field); box && key.field == box->address)
       addresses.emplace_back(key, value);
   }
+  z3::expr at = string_constant(ctx_, "@"), empty = string_constant(ctx_, "");
   for (const auto& [key, address] : addresses) {
+    const z3::expr has_address = present(key.field, key.argument, key.slot);
+    // An address the null reverse-path of a bounce: its local part is "" too (the VM
+    // lowercases the local part of an address, so no other text links them).
+    const ValueKey local_key{mailbox_of(key.field)->local, key.argument, key.slot};
+    if (auto local = texts_.find(local_key); local != texts_.end() && local_key.field != FieldId::SenderList)
+      constraints_.push_back(z3::implies(has_address && address == empty, local->second == empty));
     ValueKey domain_key{mailbox_of(key.field)->domain, key.argument, key.slot};
     auto it = texts_.find(domain_key);
     if (it == texts_.end()) continue;
-    // vm/field_values.cpp: the domain is what follows the address's last '@'.
+    // vm/field_values.cpp: the domain is what follows the address's last '@', "" when
+    // there is none (`sender is ""` has sender.domain "").
+    const z3::expr& domain = it->second;
+    const z3::expr has_domain = present(domain_key.field, key.argument, key.slot);
     z3::expr local = variable("local", ctx_.string_sort());
-    z3::expr at = string_constant(ctx_, "@");
-    constraints_.push_back(z3::implies(present(key.field, key.argument, key.slot) && address.contains(at),
-                                       present(domain_key.field, key.argument, key.slot) &&
-                                           address == z3::concat(z3::concat(local, at), it->second) &&
-                                           !it->second.contains(at)));
+    constraints_.push_back(z3::implies(
+        has_address && address.contains(at),
+        has_domain && address == z3::concat(z3::concat(local, at), domain) && !domain.contains(at)));
+    constraints_.push_back(z3::implies(has_address && !address.contains(at), has_domain && domain == empty));
   }
 }
 
@@ -423,6 +434,28 @@ void MessageModel::link_header_lines() {
       constraints_.push_back(z3::implies(
           present(key.field, key.argument, key.slot) && test.line_test.substitute(from, to), test.any));
     }
+  }
+}
+
+z3::expr MessageModel::fact_failed(FieldId fact) {
+  return free_bool("temperror|" + std::string(vm::field_info(fact).name));
+}
+
+// A failed lookup reads "temperror" where the fact's vocabulary has it (auth/facts.cpp,
+// vm/field_values.cpp). Without an argument the fact is one lookup: the value is
+// "temperror" exactly when it failed; mx(helo) and mx(sender.domain) share the boolean,
+// so a "temperror" of either only implies it.
+void MessageModel::link_failed_facts() {
+  if (mode_ != Mode::Prove) return;
+  const z3::expr temperror = string_constant(ctx_, "temperror");
+  for (const auto& [key, value] : texts_) {
+    const auto& vocabulary = vm::field_vocabulary(key.field);
+    if (!vm::is_fact(key.field) ||
+        std::find(vocabulary.begin(), vocabulary.end(), "temperror") == vocabulary.end())
+      continue;
+    const z3::expr reads = present(key.field, key.argument, key.slot) && value == temperror;
+    const z3::expr failed = fact_failed(key.field);
+    constraints_.push_back(key.argument.empty() ? failed == reads : z3::implies(reads, failed));
   }
 }
 

@@ -64,6 +64,9 @@ class MessageModel {
   // tempfail (vm/field_values.cpp). Called by each encoder of such a policy; holds for
   // the values read before and after.
   void refuse_failed_facts();
+  // Witness: refuse_failed_facts does nothing. For a diff, where a lookup that fails can
+  // change the verdict (one policy reads the fact and stops, the other does not).
+  void keep_failed_facts() { failed_facts_kept_ = true; }
 
   // Whether `field` has a value model here (else its tests are free booleans), and
   // whether policyc fuzz can write it into a message or an envelope or state it.
@@ -95,6 +98,10 @@ class MessageModel {
   // field the model holds whose line passes makes `any` true, as the VM's lines include
   // that field's: `header "X-Spam" contains "yes"` implies `header contains "yes"`.
   void add_header_line_test(const z3::expr& any, const z3::expr& placeholder, const z3::expr& line_test);
+  // Proof: that a lookup of `fact` failed (one boolean per fact, whatever its argument).
+  // Once linked, it is the "temperror" value a policy under `ignore` reads of the fact.
+  z3::expr fact_failed(vm::FieldId fact);
+  void link_failed_facts();
   // Proof: adds those implications for the named fields read so far (after each policy
   // is encoded: a diff's second policy may read a field the first's tests must see).
   void link_header_lines();
@@ -152,7 +159,7 @@ class MessageModel {
   std::map<vm::Collection, z3::expr> counts_;
   std::map<std::string, z3::expr> free_;
   std::optional<z3::expr> null_reverse_path_;
-  bool failed_facts_refused_ = false;
+  bool failed_facts_refused_ = false, failed_facts_kept_ = false;
   unsigned next_id_ = 0;
   bool sized_ = false, slots_exceeded_ = false;
 };

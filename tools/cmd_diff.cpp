@@ -84,7 +84,7 @@ struct Side {
 Side side_of(const vm::Verdict& v) {
   Side s;
   s.action = std::string(vm::action_name(v.action));
-  s.has_rule = v.rule.has_value() || (!v.fact.empty() && !v.rule_name.empty());
+  s.has_rule = v.names_rule();
   s.fact = v.fact;
   if (s.has_rule) {
     s.rule = v.rule_name;

@@ -22,6 +22,7 @@
 #include "tools/fuzz_mutate.h"
 #include "tools/fuzz_witnesses.h"
 #include "tools/inputs.h"
+#include "tools/mptest.h"
 
 namespace mp::tools {
 

@@ -127,16 +127,6 @@ void check_rule_names(TestCase& c, const LoadedPolicy& policy) {
 
 // ---- Running a case ---------------------------------------------------------------------
 
-// The deciding rule, or for a tempfail by fact the rule that needed the fact: the rule
-// a case's `rule:` names.
-bool has_rule(const vm::Verdict& v) {
-  return v.rule || (!v.fact.empty() && !v.rule_name.empty());
-}
-
-std::string rule_text(const vm::Verdict& v) {
-  return has_rule(v) ? v.stage_name + "." + v.rule_name : "none";
-}
-
 // Each expected text (a `tag:` or `banner:` line) must be among the verdict's.
 void expect_texts(std::string_view key, const std::vector<std::string>& expected,
                   const std::vector<std::string>& got, std::vector<std::string>& failures) {
@@ -158,9 +148,10 @@ std::vector<std::string> check_verdict(const TestCase& c, const vm::Verdict& v) 
   std::string action(vm::action_name(v.action));
   if (c.action && *c.action != action) failures.push_back(fmt::format("action: expected {}, got {}", *c.action, action));
   if (c.rule_given) {
-    bool ok = c.rule ? (has_rule(v) && c.rule->matches(v.stage_name, v.rule_name)) : !has_rule(v);
+    bool ok = c.rule ? (v.names_rule() && c.rule->matches(v.stage_name, v.rule_name)) : !v.names_rule();
     if (!ok) {
-      failures.push_back(fmt::format("rule: expected {}, got {}", c.rule ? c.rule->text() : "none", rule_text(v)));
+      failures.push_back(
+          fmt::format("rule: expected {}, got {}", c.rule ? c.rule->text() : "none", rule_ref(v)));
     }
   }
   if (c.score && !c.score->holds(v.score)) {
@@ -207,8 +198,8 @@ std::string expected_summary(const TestCase& c) {
 }
 
 std::string got_summary(const vm::Verdict& v) {
-  std::string decided = !v.fact.empty() ? fmt::format(" by fact {} in {}", v.fact, rule_text(v))
-                        : v.rule        ? " by " + rule_text(v)
+  std::string decided = !v.fact.empty() ? fmt::format(" by fact {} in {}", v.fact, rule_ref(v))
+                        : v.rule        ? " by " + rule_ref(v)
                         : v.action == vm::Action::Deliver ? std::string(" (no rule)")
                                                           : std::string(" by score (no rule)");
   std::string out = fmt::format("{}{}, score {}, direction {}", vm::action_name(v.action), decided,

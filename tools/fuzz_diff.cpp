@@ -15,6 +15,7 @@
 #include "explore/explore.h"
 #include "tools/fuzz_witnesses.h"
 #include "tools/inputs.h"
+#include "tools/mptest.h"
 
 namespace mp::tools {
 

@@ -103,10 +103,6 @@ std::string approximated_line(const std::vector<std::string>& approximated) {
                      fmt::join(approximated, ", "));
 }
 
-std::string rule_ref(const vm::Verdict& v) {
-  return v.rule ? v.stage_name + "." + v.rule_name : "none";
-}
-
 std::string test_case(const std::string& name, const std::string& message_file, const explore::Witness& w,
                       const vm::Verdict& verdict) {
   const runtime::Envelope& e = w.envelope;

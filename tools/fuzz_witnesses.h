@@ -57,9 +57,6 @@ nlohmann::ordered_json goal_json(const explore::Goal& g, const nlohmann::ordered
 // The line naming the tests the solver reads as unknowns; "" when there are none.
 std::string approximated_line(const std::vector<std::string>& approximated);
 
-// "STAGE.RULE" of the deciding rule, or "none".
-std::string rule_ref(const vm::Verdict& v);
-
 // A .mptest case for `w` (saved as `message_file`): its envelope and stated facts, and
 // `verdict`'s action, deciding rule and fired rules as the expectations (with the
 // rules that were reached and did not fire when the verdict is traced).

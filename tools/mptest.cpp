@@ -28,6 +28,10 @@ namespace fs = std::filesystem;
 
 // ---- Small text helpers -----------------------------------------------------------
 
+std::string rule_ref(const vm::Verdict& v) {
+  return v.names_rule() ? v.stage_name + "." + v.rule_name : "none";
+}
+
 std::string trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r");
   if (b == std::string_view::npos) return {};

@@ -10,6 +10,7 @@
 
 #include "runtime/envelope.h"
 #include "tools/stated_facts.h"
+#include "vm/vm.h"
 
 namespace mp::tools {
 
@@ -99,6 +100,10 @@ struct TestFile {
 // Reads and parses one test file. Never throws: problems are recorded on the file
 // (outside any case) or on the case they belong to.
 TestFile parse_test_file(const std::string& path);
+
+// What a case's `rule:` names for a verdict (vm::Verdict::names_rule): "STAGE.RULE" of
+// the deciding rule, or of the rule that needed a failed fact; else "none".
+std::string rule_ref(const vm::Verdict& v);
 
 std::string trim(std::string_view s);
 // Splits on spaces, tabs and commas (rcpt:, fired:, stated facts).

@@ -95,6 +95,9 @@ struct Verdict {
   // For a tempfail by fact (facts.on_temperror = tempfail): the fact that could not be
   // computed, e.g. "spf" or "dnsbl(\"zen.example\")"; "" otherwise.
   std::string fact;
+  // Whether rule_name names a rule: the deciding one, or the one that needed a failed
+  // fact (a .mptest case's `rule:`, policyc diff's rule).
+  bool names_rule() const { return rule.has_value() || (!fact.empty() && !rule_name.empty()); }
   double score = 0;
   // The score without the contributions of rules that read `bayes`: what Bayes
   // auto-learning judges by (bayes.auto_learn), so that Bayes does not confirm itself.

@@ -143,6 +143,45 @@ TEST(FuzzCli, DiffFindsTheMessageATightenedAllowNoLongerAllows) {
       << describe(same);
 }
 
+// A lookup that fails changes the verdict when one policy reads the fact and stops
+// (tempfail) and the other goes on (facts.on_temperror = ignore, or no rule reading
+// it): the witness states `spf: temperror`, both case files replay it, and what a
+// failure cannot change is proved.
+TEST(FuzzCli, DiffFindsWhatAFailedLookupChanges) {
+  TempDir dir, out;
+  auto stops = dir.write("stops.mp", "if spf is fail then reject \"550 5.7.1 spf\"\n");
+  auto goes_on = dir.write("goes_on.mp", R"(settings {
+  facts.on_temperror = ignore
+}
+if spf is fail then reject "550 5.7.1 spf"
+if spf is temperror then quarantine "spf unknown"
+)");
+  auto status = [](const nlohmann::json& report, const std::string& from, const std::string& to) {
+    for (const auto& c : report["changes"]) {
+      if (c["old_action"] == from && c["new_action"] == to) return c["status"].get<std::string>();
+    }
+    return std::string("no change");
+  };
+  RunResult diff = run_policyc(
+      {"fuzz", "--diff", stops.string(), goes_on.string(), "--out", out.path().string(), "--format", "json"});
+  ASSERT_EQ(diff.status, 1) << describe(diff);
+  auto report = nlohmann::json::parse(diff.out);
+  EXPECT_EQ(status(report, "tempfail", "quarantine"), "found") << diff.out;
+  EXPECT_EQ(status(report, "tempfail", "deliver"), "impossible") << diff.out;
+  EXPECT_EQ(status(report, "tempfail", "reject"), "impossible") << diff.out;
+  for (const char* file : {"old.mptest", "new.mptest"}) {
+    RunResult replay = run_policyc({"test", (out.path() / file).string()});
+    EXPECT_EQ(replay.status, 0) << file << ": " << describe(replay);
+  }
+  EXPECT_NE(read_text(out.path() / "old.mptest").find("spf: temperror"), std::string::npos);
+
+  // A rule added that reads spf: a failed lookup now stops a message it delivered.
+  auto subject = dir.write("subject.mp", "if subject contains \"x\" then reject \"550 5.7.1 x\"\n");
+  RunResult added = run_policyc({"fuzz", "--diff", subject.string(), stops.string(), "--format", "json"});
+  ASSERT_EQ(added.status, 1) << describe(added);
+  EXPECT_EQ(status(nlohmann::json::parse(added.out), "deliver", "tempfail"), "found") << added.out;
+}
+
 // Under facts.on_temperror = tempfail (the default) a stated temperror stops the
 // evaluation, so no witness states one: `odd` can then never fire, and the rule after
 // it is still reached (the solver, preferring every spf test false, would otherwise

@@ -171,6 +171,28 @@ stage custom_filters {
   EXPECT_TRUE(partner.envelope.sender.ends_with("@partner.example")) << partner.envelope.sender;
 }
 
+// A proof knows what the VM makes of a bounce's sender: its domain and local part are
+// "" (so it is never from org.domains, never outbound), as for any address without '@'.
+TEST(Fuzz, ABounceIsProvedNeverOutboundAndWithoutALocalPart) {
+  Fuzzed f = fuzz_policy(R"(
+settings {
+  org.domains = [widget.com]
+  org.sending_servers = [203.0.113.10]
+}
+stage custom_filters {
+  rule out_bounce (outbound): if sender is "" then reject "550 5.7.1 outbound bounce"
+  rule local: if sender.local contains "a" and sender is "" then reject "550 5.7.1 never"
+  rule no_at: if sender.domain is widget.com and not sender contains "@" then reject "550 5.7.1 never"
+  rule in_bounce: if sender is "" and from.domain is widget.com then quarantine "forged bounce"
+}
+)");
+  expect_never_fires(f, "out_bounce",
+                     "no message its direction, recipients and date admit meets its condition");
+  expect_never_fires(f, "local", "its condition can never be true");
+  expect_never_fires(f, "no_at", "its condition can never be true");
+  expect_found(f, "in_bounce");
+}
+
 // A backslash is printable ASCII a subject can carry; a tab is not in what fuzz writes
 // for a header text, so that test is read as an unknown and named, not left to the
 // string solver (which gave up on it only after its whole time limit).
