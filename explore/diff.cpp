@@ -42,12 +42,7 @@ class DiffSearch {
       else
         pursue(change);
     }
-    report_.approximated = old_proof_.approximated();
-    for (const auto& a : new_proof_.approximated()) {
-      if (std::find(report_.approximated.begin(), report_.approximated.end(), a) ==
-          report_.approximated.end())
-        report_.approximated.push_back(a);
-    }
+    report_.approximated = approximated_by({&old_witness_, &new_witness_, &old_proof_, &new_proof_});
     report_.seconds = budget_.elapsed();
     return std::move(report_);
   }
@@ -93,13 +88,7 @@ class DiffSearch {
                    -1};
   }
 
-  std::string note() const {
-    std::vector<std::string> a = old_witness_.approximated();
-    for (const auto& f : new_witness_.approximated()) {
-      if (std::find(a.begin(), a.end(), f) == a.end()) a.push_back(f);
-    }
-    return approximated_note(a);
-  }
+  std::string note() const { return approximated_note(approximated_by({&old_witness_, &new_witness_})); }
 
   // Keeps a witness whose verdicts differ in the VM, for the change it shows (which
   // may be another than the one it was made for).

@@ -92,7 +92,7 @@ class Search {
       pursue(i, true);
       pursue(i, false);
     }
-    report_.approximated = proof_.approximated();
+    report_.approximated = approximated_by({&witness_, &proof_});
     report_.seconds = budget_.elapsed();
     return std::move(report_);
   }

@@ -97,4 +97,14 @@ std::string approximated_note(const std::vector<std::string>& a) {
   return a.empty() ? "" : " (tests of " + joined(a) + " that fuzz cannot state or write yet)";
 }
 
+std::vector<std::string> approximated_by(std::initializer_list<const PolicyEncoder*> encoders) {
+  std::vector<std::string> all;
+  for (const PolicyEncoder* e : encoders) {
+    for (const auto& a : e->approximated()) {
+      if (std::find(all.begin(), all.end(), a) == all.end()) all.push_back(a);
+    }
+  }
+  return all;
+}
+
 }  // namespace mp::explore

@@ -7,10 +7,12 @@
 #include <z3++.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "explore/encode.h"
 #include "explore/explore.h"
 #include "explore/model.h"
 #include "explore/strings.h"
@@ -72,6 +74,10 @@ class Prover {
 // " (tests of F, G that fuzz cannot state or write yet)" for a goal whose tests the
 // model could only guess at; "" for none.
 std::string approximated_note(const std::vector<std::string>& approximated);
+// The tests the encoders read as unknowns, each once in the order first read: a
+// report's `approximated` (a witness's unknowns, such as a literal fuzz cannot write,
+// and a proof's).
+std::vector<std::string> approximated_by(std::initializer_list<const PolicyEncoder*> encoders);
 std::string joined(const std::vector<std::string>& items);  // "a, b, c"
 
 }  // namespace mp::explore

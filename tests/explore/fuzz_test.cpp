@@ -210,6 +210,7 @@ stage custom_filters {
   EXPECT_EQ(tab.fire.status, GoalStatus::NotFound);
   EXPECT_NE(tab.fire.why.find("(tests of subject that fuzz cannot state or write yet)"), std::string::npos)
       << tab.fire.why;
+  EXPECT_EQ(f.report.approximated, std::vector<std::string>{"subject"});  // the report's list too
 }
 
 TEST(Fuzz, ARecipientCountIsMetWithDistinctRecipients) {
