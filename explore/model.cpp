@@ -32,7 +32,9 @@ namespace {
 
 const Shape kText{"[ -~]", 0, " ", {}, nullptr, kMaxTextLength};
 const Shape kLowerText{"[ -@\\[-~]", 0, " ", {}, nullptr, kMaxTextLength};
-const Shape kDisplayName{"[A-Za-z0-9 .-]", 0, " "};
+// Any printable ASCII: the writer quotes the name (realize.cpp), so ',' '<' '"' '\\' and
+// '(' are the name's own ("Doe, John").
+const Shape kDisplayName{"[ -~]", 0, " "};
 const Shape kLocal{"[a-z0-9_+.-]", 1, ".", {".."}};
 const Shape kDomain{"[a-z0-9.-]", 1, ".-", {"..", ".-", "-."}};
 const Shape kToken{"[A-Za-z0-9_-]", 1};
@@ -59,6 +61,17 @@ std::optional<Mailbox> mailbox_of(FieldId f) {
     if (f == b.address || f == b.domain || f == b.local) return b;
   }
   return std::nullopt;
+}
+
+// The address a display name is written with (a mailbox needs one).
+std::optional<FieldId> address_of_display_name(FieldId f) {
+  switch (f) {
+    case FieldId::FromDisplayName: return FieldId::FromAddress;
+    case FieldId::ToDisplayName: return FieldId::ToAddress;
+    case FieldId::CcDisplayName: return FieldId::CcAddress;
+    case FieldId::ReplyToDisplayName: return FieldId::ReplyToAddress;
+    default: return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -466,6 +479,7 @@ void MessageModel::complete_for_writing() {
   for (const ValueKey& key : keys) {
     if (key.argument.starts_with('\x01')) continue;  // a hidden part
     if (auto box = mailbox_of(key.field)) text({box->address, "", key.slot});
+    if (auto address = address_of_display_name(key.field)) text({*address, "", key.slot});
     if (key.field == FieldId::AttachmentExtension || key.field == FieldId::AttachmentType ||
         key.field == FieldId::AttachmentSize)
       text({FieldId::AttachmentName, "", key.slot});

@@ -16,6 +16,16 @@ using vm::FieldId;
 
 namespace {
 
+// RFC 5322 section 3.2.4: a quoted-string, '"' and '\\' escaped with a backslash.
+std::string quoted_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 class Writer {
  public:
   Writer(const MessageModel& model, const z3::model& skeleton, const z3::model& strings)
@@ -107,7 +117,7 @@ class Writer {
       auto a = text(address, "", k);
       if (!a) continue;
       std::string name = text(display, "", k).value_or("");
-      out += (out.empty() ? "" : ", ") + (name.empty() ? *a : "\"" + name + "\" <" + *a + ">");
+      out += (out.empty() ? "" : ", ") + (name.empty() ? *a : quoted_string(name) + " <" + *a + ">");
     }
     return out;
   }

@@ -213,6 +213,22 @@ stage custom_filters {
   EXPECT_EQ(f.report.approximated, std::vector<std::string>{"subject"});  // the report's list too
 }
 
+// A display name is any printable text, written as a quoted-string (RFC 5322 3.2.4):
+// "Doe, John" and names with quotes, backslashes, parentheses and '<'; a test of the
+// name alone still gets a mailbox to write it in.
+TEST(Fuzz, ADisplayNameIsQuotedWhateverItHolds) {
+  Fuzzed f = fuzz_policy(R"mp(
+stage custom_filters {
+  rule doe: if from.display_name is "Doe, John" then quarantine "exec impersonation"
+  rule quote: if to.display_name contains "say \"x\" (a\\b)" then tag "quote"
+  rule angle: if reply_to.display_name contains "a<b;c" then tag "angle"
+}
+)mp");
+  for (const char* rule : {"doe", "quote", "angle"}) expect_found(f, rule);
+  const auto& doe = f.report.witnesses[f.rule("doe").fire.witness].witness;
+  EXPECT_NE(doe.message.find("From: \"Doe, John\" <"), std::string::npos) << doe.message;
+}
+
 TEST(Fuzz, ARecipientCountIsMetWithDistinctRecipients) {
   // policyc test refuses a repeated rcpt: the witness must name each recipient once.
   Fuzzed f = fuzz_policy(R"(
