@@ -154,11 +154,11 @@ void skipped_list_entries(const LintInput& in, std::vector<lang::Diagnostic>& ou
     const bool every = entries.size() >= lines_from(in, key.first);
     const std::string how_many =
         every ? "every line of " + key.first : std::to_string(entries.size()) + " lines of " + key.first;
-    out.push_back(warning(
-        "L011",
-        how_many + " is skipped: " + first.message + ", and " + std::to_string(entries.size() - 1) + " more",
-        first.span, "these entries are skipped",
-        first.hint.empty() ? "fix the lines in the list file or remove them" : first.hint));
+    out.push_back(warning("L011",
+                          how_many + (every ? " is skipped: " : " are skipped: ") + first.message + ", and " +
+                              std::to_string(entries.size() - 1) + " more",
+                          first.span, "these entries are skipped",
+                          first.hint.empty() ? "fix the lines in the list file or remove them" : first.hint));
   }
 }
 

@@ -175,6 +175,14 @@ TEST(Lint, OddListFileEntryIsSkippedWithL011) {
   ASSERT_EQ(c.diagnostics.items().size(), 1u);
   EXPECT_EQ(c.diagnostics.items()[0].code, "L011");
   EXPECT_NE(c.diagnostics.items()[0].message.find("senders.txt:2"), std::string::npos);
+  // Some lines of several: counted, in the plural.
+  std::ofstream(dir / "senders.txt") << "a@b.com\nnot-an-address\nnor-this\nc@d.com\n";
+  Compilation two =
+      compile_source((dir / "p.mp").string(), policy, {.lint = true, .modules = {}, .databases = true});
+  ASSERT_EQ(two.diagnostics.items().size(), 1u);
+  EXPECT_TRUE(two.diagnostics.items()[0].message.starts_with("2 lines of senders.txt are skipped: "))
+      << two.diagnostics.items()[0].message;
+  std::ofstream(dir / "senders.txt") << "a@b.com\nnot-an-address\nc@d.com\n";
   // Without lint, compiling is silent and the good entries still work.
   EXPECT_TRUE(compile_source((dir / "p.mp").string(), policy).diagnostics.items().empty());
 }
