@@ -42,6 +42,17 @@ z3::expr comparison(vm::CmpOp op, const z3::expr& a, const z3::expr& b) {
   return a == b;
 }
 
+// The value `v` passes a test of `kind` of the literal `l`.
+z3::expr literal_relation(LiteralTest::Kind kind, const z3::expr& v, const z3::expr& l) {
+  switch (kind) {
+    case LiteralTest::Kind::Is: return v == l;
+    case LiteralTest::Kind::StartsWith: return z3::prefixof(l, v);
+    case LiteralTest::Kind::EndsWith: return z3::suffixof(l, v);
+    case LiteralTest::Kind::Contains: return v.contains(l);
+  }
+  return v.contains(l);
+}
+
 std::optional<vm::Action> terminal_action(lang::ActionKind k) {
   switch (k) {
     case lang::ActionKind::Allow: return vm::Action::Allow;
@@ -254,27 +265,28 @@ z3::expr PolicyEncoder::match(const IrNode& n, const Bound& bound) {
   const vm::PatternInfo& p = image_.patterns[n.index];
   auto kind = vm::field_info(n.field).kind;
   if (kind == vm::ValueKind::Ip || kind == vm::ValueKind::Number) return approximate(n, bound);
-  if (auto lit = literal_pattern(p); lit && (!lit->caseless || compiler::field_is_caseless(n.field))) {
-    std::string bytes = lit->bytes;
-    if (lit->caseless)
-      for (char& c : bytes) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (m_.mode() == Mode::Witness && !MessageModel::can_write(n.field, bytes)) return approximate(n, bound);
-    z3::expr l = string_constant(ctx_, bytes);
-    bool start = lit->anchored_start, end = lit->anchored_end;
+  std::optional<LiteralTest> lit = literal_pattern(p);
+  if (lit && lit->caseless && compiler::field_is_caseless(n.field)) {  // the value is lower case
+    for (char& c : lit->bytes) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lit->caseless = false;
+  }
+  if (lit && !lit->caseless) {
+    if (m_.mode() == Mode::Witness && !MessageModel::can_write(n.field, lit->bytes))
+      return approximate(n, bound);
+    z3::expr l = string_constant(ctx_, lit->bytes);
     return any_item(n, bound, p.header_filter, [&](const ValueKey& k) {
       z3::expr v = m_.text(k);
-      return m_.string_test(start && end ? v == l
-                            : start      ? z3::prefixof(l, v)
-                            : end        ? z3::suffixof(l, v)
-                                         : v.contains(l));
+      return m_.literal_test(v, *lit, literal_relation(lit->kind, v, l));
     });
   }
   auto [it, fresh] = languages_.try_emplace(n.index);
   if (fresh) it->second = pattern_language(ctx_, p);
   if (!it->second) return approximate(n, bound);
   z3::expr language = *it->second;
-  return any_item(n, bound, p.header_filter,
-                  [&](const ValueKey& k) { return m_.string_test(z3::in_re(m_.text(k), language)); });
+  return any_item(n, bound, p.header_filter, [&](const ValueKey& k) {
+    z3::expr v = m_.text(k);
+    return lit ? m_.literal_test(v, *lit, z3::in_re(v, language)) : m_.string_test(z3::in_re(v, language));
+  });
 }
 
 z3::expr PolicyEncoder::in_set(const IrNode& n, const Bound& bound) {

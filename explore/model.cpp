@@ -356,10 +356,29 @@ void MessageModel::add_shape(const z3::expr& v, const Shape& shape) {
 }
 
 z3::expr MessageModel::string_test(const z3::expr& relation) {
+  return mode_ == Mode::Prove ? relation : bounced(relation, stands_for(relation));
+}
+
+// Witness: the skeleton's boolean for `relation`; proof: the relation itself.
+z3::expr MessageModel::stands_for(const z3::expr& relation) {
   if (mode_ == Mode::Prove) return relation;
   z3::expr b = variable("str", ctx_.bool_sort());
   string_tests_.emplace_back(b, relation);
-  return bounced(relation, b);
+  return b;
+}
+
+z3::expr MessageModel::literal_test(const z3::expr& value, const LiteralTest& literal,
+                                    const z3::expr& relation) {
+  z3::expr held = stands_for(relation);
+  for (const auto& other : literal_tests_) {
+    if (!z3::eq(other.value, value)) continue;
+    if (auto b = literal_implies(other.literal, literal))
+      constraints_.push_back(z3::implies(other.held, *b ? held : !held));
+    if (auto a = literal_implies(literal, other.literal))
+      constraints_.push_back(z3::implies(held, *a ? other.held : !other.held));
+  }
+  literal_tests_.push_back({value, held, literal});
+  return mode_ == Mode::Prove ? held : bounced(relation, held);
 }
 
 // A bounce's MAIL FROM:<> (RFC 5321 §4.5.5) is a choice of the skeleton's, not a value

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "explore/literals.h"
 #include "vm/fields.h"
 
 namespace mp::explore {
@@ -116,6 +117,10 @@ class MessageModel {
   // (explore.cpp), as the strings in one conjunction are far easier for the solver.
   z3::expr string_test(const z3::expr& relation);
   const std::vector<std::pair<z3::expr, z3::expr>>& string_tests() const { return string_tests_; }
+  // A string_test of `literal` on `value` (`relation` states it). Each literal test
+  // before it on the same value is related to it, in constraints(), by what
+  // literal_implies finds: a fact about strings, which no solver then has to find.
+  z3::expr literal_test(const z3::expr& value, const LiteralTest& literal, const z3::expr& relation);
   // Witness: the boolean choosing the null reverse-path (MAIL FROM:<>, a bounce), once a
   // test reads the sender; the writer then writes "" whatever the sender's text holds.
   const std::optional<z3::expr>& null_reverse_path() const { return null_reverse_path_; }
@@ -137,6 +142,7 @@ class MessageModel {
   z3::expr& slot_presence(vm::Collection c, const std::string& argument, unsigned slot);
   z3::expr text_variable(const ValueKey& key);
   std::optional<z3::expr> derived_text(const ValueKey& key);
+  z3::expr stands_for(const z3::expr& relation);
   z3::expr bounced(const z3::expr& relation, const z3::expr& test);
   void shape(const ValueKey& key, const z3::expr& value);
   void add_shape(const z3::expr& value, const Shape& shape);
@@ -153,6 +159,11 @@ class MessageModel {
   Mode mode_;
   z3::expr_vector constraints_, string_constraints_;
   std::vector<std::pair<z3::expr, z3::expr>> string_tests_;
+  struct HeldLiteral {
+    z3::expr value, held;
+    LiteralTest literal;
+  };
+  std::vector<HeldLiteral> literal_tests_;
   std::map<vm::Collection, unsigned> slots_;
   std::map<std::pair<vm::Collection, std::string>, std::vector<z3::expr>> presence_;
   std::map<ValueKey, z3::expr> texts_, numbers_, ips_, v6_;

@@ -384,23 +384,25 @@ std::optional<z3::expr> pattern_language(z3::context& ctx, const vm::PatternInfo
   return Parser(ctx, pattern).language();
 }
 
-std::optional<LiteralPattern> literal_pattern(const vm::PatternInfo& p) {
-  if (p.literal_length == 0 || (p.hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP))) return std::nullopt;
+std::optional<LiteralTest> literal_pattern(const vm::PatternInfo& p) {
+  if (p.hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP)) return std::nullopt;
   std::string_view e = p.expression;
-  LiteralPattern out;
+  const bool start = e.starts_with("\\A");
+  if (start) e.remove_prefix(2);
+  const bool end = e.ends_with("\\z");
+  if (end) e.remove_suffix(2);
+  LiteralTest out;
   out.caseless = p.hs_flags & HS_FLAG_CASELESS;
-  if (e.starts_with("\\A")) {
-    out.anchored_start = true;
-    e.remove_prefix(2);
-  }
-  if (e.ends_with("\\z")) {
-    out.anchored_end = true;
-    e.remove_suffix(2);
-  }
+  out.kind = start && end ? LiteralTest::Kind::Is
+             : start      ? LiteralTest::Kind::StartsWith
+             : end        ? LiteralTest::Kind::EndsWith
+                          : LiteralTest::Kind::Contains;
   for (size_t i = 0; i < e.size();) {
     if (std::isalnum(static_cast<unsigned char>(e[i]))) {
       out.bytes += e[i++];
-    } else if (e.substr(i, 2) == "\\x" && i + 4 <= e.size()) {
+    } else if (e.substr(i, 2) == "\\x" && i + 4 <= e.size() &&
+               std::isxdigit(static_cast<unsigned char>(e[i + 2])) &&
+               std::isxdigit(static_cast<unsigned char>(e[i + 3]))) {
       out.bytes += static_cast<char>(std::stoi(std::string(e.substr(i + 2, 2)), nullptr, 16));
       i += 4;
     } else {

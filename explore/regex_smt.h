@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "explore/literals.h"
 #include "vm/image.h"
 
 namespace mp::explore {
@@ -24,14 +25,11 @@ z3::expr string_constant(z3::context& ctx, std::string_view bytes);
 // is outside the translated subset.
 std::optional<z3::expr> pattern_language(z3::context& ctx, const vm::PatternInfo& pattern);
 
-// A pattern the compiler wrote for `contains`/`starts with`/`ends with`/`is` of a
-// literal (PatternInfo::literal_length): the solver reasons about str.contains,
+// A pattern that is a literal: one the compiler wrote for `contains`/`starts with`/
+// `ends with`/`is` (PatternInfo::literal_length), or a regex of letters, digits and \xHH
+// escapes between optional \A and \z. The solver reasons about str.contains,
 // str.prefixof and str.suffixof far better than about the equivalent regex.
-struct LiteralPattern {
-  std::string bytes;
-  bool anchored_start = false, anchored_end = false, caseless = false;
-};
-std::optional<LiteralPattern> literal_pattern(const vm::PatternInfo& pattern);
+std::optional<LiteralTest> literal_pattern(const vm::PatternInfo& pattern);
 
 // The values `pcre` (no anchors, no flags) matches as a whole; throws std::logic_error
 // when it is outside the translated subset (a programming error).

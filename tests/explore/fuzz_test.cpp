@@ -142,6 +142,33 @@ stage custom_filters {
                      "every message it matches is decided first by custom_filters.block_partner");
 }
 
+// A regex of plain letters is a literal, and literal tests of one value are related
+// before any solver runs: Z3's string solver gave up (10 s) on a subject matching /ab/
+// without "ab" in any case, so the second rule got "no witness" instead of its proof.
+TEST(Fuzz, RelatedLiteralTestsOfOneValueAreProvedShadowed) {
+  Fuzzed f = fuzz_policy(R"(
+stage custom_filters {
+  rule any_ab:
+    if subject matches /ab/i then reject
+  rule regex_ab:
+    if subject matches /ab/ then allow
+  rule starts_abcd:
+    if subject starts with "ABCD" then allow
+  rule exactly:
+    if subject is "xabx" then allow
+  rule ends_ba:
+    if subject ends with "ba" then tag "[ba]"
+}
+)");
+  for (const char* rule : {"regex_ab", "starts_abcd"})
+    expect_never_fires(f, rule, "every message it matches is decided first by custom_filters.any_ab");
+  expect_never_fires(
+      f, "exactly",
+      "every message it matches is decided first by custom_filters.any_ab, custom_filters.regex_ab");
+  expect_found(f, "any_ab");
+  expect_found(f, "ends_ba");
+}
+
 TEST(Fuzz, ADirectionNoMessageHasIsProved) {
   // Without org.domains no message is outbound: the rule can never run.
   Fuzzed f = fuzz_policy(R"(

@@ -78,10 +78,21 @@ TEST_F(RegexSmt, LiteralPatternsAreRecognised) {
   auto l = literal_pattern(p);
   ASSERT_TRUE(l);
   EXPECT_EQ(l->bytes, "ccsend.constantcontact.com");
-  EXPECT_TRUE(l->anchored_start);
-  EXPECT_FALSE(l->anchored_end);
-  p.literal_length = 0;  // a regex, not a literal
+  EXPECT_EQ(l->kind, LiteralTest::Kind::StartsWith);
+  p.literal_length = 0;  // the same as a regex of the user's: still a literal
+  EXPECT_TRUE(literal_pattern(p));
+  p.expression = "ab\\x2z";  // \x needs two hex digits
   EXPECT_FALSE(literal_pattern(p));
+  p.expression = "a\\\\z";  // a, a backslash, z: not \z
+  EXPECT_FALSE(literal_pattern(p));
+  p.expression = "a.b";
+  EXPECT_FALSE(literal_pattern(p));
+  p.expression = "\\Aab\\z";
+  p.hs_flags = HS_FLAG_CASELESS;
+  l = literal_pattern(p);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->kind, LiteralTest::Kind::Is);
+  EXPECT_TRUE(l->caseless);
 }
 
 }  // namespace
