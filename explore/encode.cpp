@@ -7,6 +7,9 @@
 #include <functional>
 #include <set>
 
+#include <hs/hs.h>
+
+#include "compiler/regex_atoms.h"
 #include "compiler/sema.h"
 #include "explore/regex_smt.h"
 #include "vm/facts.h"
@@ -51,6 +54,20 @@ z3::expr literal_relation(LiteralTest::Kind kind, const z3::expr& v, const z3::e
     case LiteralTest::Kind::Contains: return v.contains(l);
   }
   return v.contains(l);
+}
+
+// A regex test as literal tests see it (literals.h), or nullopt when the model cannot
+// state the pattern.
+std::optional<RegexTest> regex_test(z3::context& ctx, const vm::PatternInfo& p) {
+  auto search = pattern_language(ctx, p);
+  if (!search) return std::nullopt;
+  RegexTest out{*search, context_free(ctx, p), {}};
+  if (p.hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP)) return out;  // atoms are bytes
+  if (auto atoms = compiler::required_atoms(p.expression, p.hs_flags & HS_FLAG_CASELESS, false)) {
+    for (const auto& atom : atoms->literals)
+      out.atoms.push_back(LiteralTest{LiteralTest::Kind::Contains, atom, atoms->caseless});
+  }
+  return out;
 }
 
 std::optional<vm::Action> terminal_action(lang::ActionKind k) {
@@ -276,16 +293,15 @@ z3::expr PolicyEncoder::match(const IrNode& n, const Bound& bound) {
     z3::expr l = string_constant(ctx_, lit->bytes);
     return any_item(n, bound, p.header_filter, [&](const ValueKey& k) {
       z3::expr v = m_.text(k);
-      return m_.literal_test(v, *lit, literal_relation(lit->kind, v, l));
+      return m_.known_test(v, {lit, std::nullopt}, literal_relation(lit->kind, v, l));
     });
   }
-  auto [it, fresh] = languages_.try_emplace(n.index);
-  if (fresh) it->second = pattern_language(ctx_, p);
+  auto [it, fresh] = regexes_.try_emplace(n.index);
+  if (fresh) it->second = regex_test(ctx_, p);
   if (!it->second) return approximate(n, bound);
-  z3::expr language = *it->second;
+  MessageModel::KnownTest known{lit, *it->second};
   return any_item(n, bound, p.header_filter, [&](const ValueKey& k) {
-    z3::expr v = m_.text(k);
-    return lit ? m_.literal_test(v, *lit, z3::in_re(v, language)) : m_.string_test(z3::in_re(v, language));
+    return m_.known_test(m_.text(k), known, z3::in_re(m_.text(k), known.regex->search));
   });
 }
 

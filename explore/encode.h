@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "compiler/ir.h"
+#include "explore/literals.h"
 #include "explore/model.h"
 #include "vm/image.h"
 
@@ -77,7 +78,7 @@ class PolicyEncoder {
   z3::context& ctx_;
   const compiler::IrModule& module_;
   const vm::ImageData& image_;
-  std::map<uint32_t, std::optional<z3::expr>> languages_;
+  std::map<uint32_t, std::optional<RegexTest>> regexes_;  // by pattern
   unsigned next_placeholder_ = 0;
   z3::expr fact_tempfail(const compiler::IrRule& r);
   std::vector<z3::expr> conditions_, applicable_, reached_, fires_, assertions_;

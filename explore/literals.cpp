@@ -5,6 +5,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "explore/regex_smt.h"
+
 namespace mp::explore {
 
 namespace {
@@ -53,6 +55,36 @@ std::optional<bool> literal_implies(const LiteralTest& a, const LiteralTest& b) 
   // A value starting with x starts with x's prefixes and contains its substrings.
   if ((b.kind == Kind::Contains || b.kind == a.kind) && passes(b.kind, y, x)) return true;
   return std::nullopt;
+}
+
+namespace {
+
+// What every atom of `r` says of `b` (or `b` of every atom), when they all agree.
+std::optional<bool> through_atoms(const RegexTest& r, const auto& says) {
+  if (r.atoms.empty()) return std::nullopt;
+  std::optional<bool> all = says(r.atoms.front());
+  for (const auto& atom : r.atoms) {
+    if (says(atom) != all) return std::nullopt;
+  }
+  return all;
+}
+
+}  // namespace
+
+std::optional<bool> literal_implies(const LiteralTest& a, const RegexTest& b) {
+  if (!a.caseless || !has_letters(a.bytes)) {  // the value holds a.bytes as they are
+    z3::expr member = z3::in_re(string_constant(b.search.ctx(), a.bytes), b.search).simplify();
+    if (member.is_true() && (a.kind == Kind::Is || b.context_free)) return true;
+    if (member.is_false() && a.kind == Kind::Is) return false;
+  }
+  // a excludes every atom: b needs one of them.
+  if (through_atoms(b, [&](const LiteralTest& atom) { return literal_implies(a, atom); }) == false)
+    return false;
+  return std::nullopt;
+}
+
+std::optional<bool> regex_implies(const RegexTest& a, const LiteralTest& b) {
+  return through_atoms(a, [&](const LiteralTest& atom) { return literal_implies(atom, b); });
 }
 
 }  // namespace mp::explore

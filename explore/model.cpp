@@ -356,29 +356,39 @@ void MessageModel::add_shape(const z3::expr& v, const Shape& shape) {
 }
 
 z3::expr MessageModel::string_test(const z3::expr& relation) {
-  return mode_ == Mode::Prove ? relation : bounced(relation, stands_for(relation));
+  return mode_ == Mode::Prove ? stands_for(relation) : bounced(relation, stands_for(relation));
 }
 
 // Witness: the skeleton's boolean for `relation`; proof: the relation itself.
 z3::expr MessageModel::stands_for(const z3::expr& relation) {
-  if (mode_ == Mode::Prove) return relation;
+  if (mode_ == Mode::Prove) {
+    string_relations_.push_back(relation);
+    return relation;
+  }
   z3::expr b = variable("str", ctx_.bool_sort());
   string_tests_.emplace_back(b, relation);
   return b;
 }
 
-z3::expr MessageModel::literal_test(const z3::expr& value, const LiteralTest& literal,
-                                    const z3::expr& relation) {
-  z3::expr held = stands_for(relation);
-  for (const auto& other : literal_tests_) {
+z3::expr MessageModel::known_test(const z3::expr& value, KnownTest known, const z3::expr& relation) {
+  HeldTest test{value, stands_for(relation), std::move(known)};
+  for (const auto& other : known_tests_) {
     if (!z3::eq(other.value, value)) continue;
-    if (auto b = literal_implies(other.literal, literal))
-      constraints_.push_back(z3::implies(other.held, *b ? held : !held));
-    if (auto a = literal_implies(literal, other.literal))
-      constraints_.push_back(z3::implies(held, *a ? other.held : !other.held));
+    relate(other, test);
+    relate(test, other);
   }
-  literal_tests_.push_back({value, held, literal});
-  return mode_ == Mode::Prove ? held : bounced(relation, held);
+  known_tests_.push_back(test);
+  return mode_ == Mode::Prove ? test.held : bounced(relation, test.held);
+}
+
+// What `a` holding says of `b`, as a constraint.
+void MessageModel::relate(const HeldTest& a, const HeldTest& b) {
+  std::optional<bool> implied;
+  const KnownTest &x = a.known, &y = b.known;
+  if (x.literal && y.literal) implied = literal_implies(*x.literal, *y.literal);
+  if (!implied && x.literal && y.regex) implied = literal_implies(*x.literal, *y.regex);
+  if (!implied && x.regex && y.literal) implied = regex_implies(*x.regex, *y.literal);
+  if (implied) constraints_.push_back(z3::implies(a.held, *implied ? b.held : !b.held));
 }
 
 // A bounce's MAIL FROM:<> (RFC 5321 §4.5.5) is a choice of the skeleton's, not a value

@@ -15,6 +15,7 @@
 #include <z3++.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,7 +40,7 @@ struct ValueKey {
 class MessageModel {
  public:
   MessageModel(z3::context& ctx, Mode mode)
-      : ctx_(ctx), mode_(mode), constraints_(ctx), string_constraints_(ctx) {}
+      : ctx_(ctx), mode_(mode), constraints_(ctx), string_constraints_(ctx), string_relations_(ctx) {}
   z3::context& ctx() { return ctx_; }
   Mode mode() const { return mode_; }
 
@@ -117,10 +118,17 @@ class MessageModel {
   // (explore.cpp), as the strings in one conjunction are far easier for the solver.
   z3::expr string_test(const z3::expr& relation);
   const std::vector<std::pair<z3::expr, z3::expr>>& string_tests() const { return string_tests_; }
-  // A string_test of `literal` on `value` (`relation` states it). Each literal test
-  // before it on the same value is related to it, in constraints(), by what
-  // literal_implies finds: a fact about strings, which no solver then has to find.
-  z3::expr literal_test(const z3::expr& value, const LiteralTest& literal, const z3::expr& relation);
+  // Proof: the relation of every string test, which Prover abstracts to booleans first.
+  const z3::expr_vector& string_relations() const { return string_relations_; }
+  // A string_test of `value` (`relation` states it) that is a literal test, a regex
+  // test, or both (`matches /ab/`). Each such test before it of the same value is
+  // related to it, in constraints(), by what literals.h finds: facts about strings,
+  // which no solver then has to find.
+  struct KnownTest {
+    std::optional<LiteralTest> literal;
+    std::optional<RegexTest> regex;
+  };
+  z3::expr known_test(const z3::expr& value, KnownTest known, const z3::expr& relation);
   // Witness: the boolean choosing the null reverse-path (MAIL FROM:<>, a bounce), once a
   // test reads the sender; the writer then writes "" whatever the sender's text holds.
   const std::optional<z3::expr>& null_reverse_path() const { return null_reverse_path_; }
@@ -157,13 +165,14 @@ class MessageModel {
 
   z3::context& ctx_;
   Mode mode_;
-  z3::expr_vector constraints_, string_constraints_;
+  z3::expr_vector constraints_, string_constraints_, string_relations_;
   std::vector<std::pair<z3::expr, z3::expr>> string_tests_;
-  struct HeldLiteral {
+  struct HeldTest {
     z3::expr value, held;
-    LiteralTest literal;
+    KnownTest known;
   };
-  std::vector<HeldLiteral> literal_tests_;
+  void relate(const HeldTest& a, const HeldTest& b);
+  std::vector<HeldTest> known_tests_;
   std::map<vm::Collection, unsigned> slots_;
   std::map<std::pair<vm::Collection, std::string>, std::vector<z3::expr>> presence_;
   std::map<ValueKey, z3::expr> texts_, numbers_, ips_, v6_;

@@ -384,6 +384,10 @@ std::optional<z3::expr> pattern_language(z3::context& ctx, const vm::PatternInfo
   return Parser(ctx, pattern).language();
 }
 
+bool context_free(z3::context& ctx, const vm::PatternInfo& pattern) {
+  return Parser(ctx, pattern).language(true).has_value();  // whole-value: no anchors
+}
+
 std::optional<LiteralTest> literal_pattern(const vm::PatternInfo& p) {
   if (p.hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP)) return std::nullopt;
   std::string_view e = p.expression;

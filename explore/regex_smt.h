@@ -25,6 +25,10 @@ z3::expr string_constant(z3::context& ctx, std::string_view bytes);
 // is outside the translated subset.
 std::optional<z3::expr> pattern_language(z3::context& ctx, const vm::PatternInfo& pattern);
 
+// Whether a value holding a match of `pattern` (which pattern_language states) matches
+// wherever the match is: the pattern has no ^, $, \A or \z.
+bool context_free(z3::context& ctx, const vm::PatternInfo& pattern);
+
 // A pattern that is a literal: one the compiler wrote for `contains`/`starts with`/
 // `ends with`/`is` (PatternInfo::literal_length), or a regex of letters, digits and \xHH
 // escapes between optional \A and \z. The solver reasons about str.contains,

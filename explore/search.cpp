@@ -1,6 +1,8 @@
 // The witness and proof solvers of a search (search.h).
 #include "explore/search.h"
 
+#include <unordered_set>
+
 #include "explore/realize.h"
 
 namespace mp::explore {
@@ -11,6 +13,21 @@ z3::params timeout_params(z3::context& ctx, unsigned timeout_ms) {
   z3::params p(ctx);
   p.set("timeout", timeout_ms);
   return p;
+}
+
+constexpr unsigned kAbstractMs = 1000;
+
+// Whether `e` has a term of the theory of strings (a string or a regex); each shared
+// subterm is read once.
+bool reads_strings(const z3::expr& e, std::unordered_set<unsigned>& seen) {
+  if (!seen.insert(e.id()).second) return false;
+  z3::sort s = e.get_sort();
+  if (s.is_seq() || s.is_re()) return true;
+  if (!e.is_app()) return false;
+  for (unsigned i = 0; i < e.num_args(); ++i) {
+    if (reads_strings(e.arg(i), seen)) return true;
+  }
+  return false;
 }
 
 // The model must be complete before the strings solver reads its variables.
@@ -73,13 +90,41 @@ z3::check_result WitnessFinder::find(const z3::expr& goal, std::optional<Witness
 }
 
 Prover::Prover(MessageModel& model, unsigned timeout_ms, size_t& queries)
-    : solver_(model.ctx()), queries_(queries) {
+    : solver_(model.ctx()),
+      abstract_(model.ctx()),
+      relations_(model.ctx()),
+      booleans_(model.ctx()),
+      queries_(queries) {
   solver_.set(timeout_params(model.ctx(), timeout_ms));
   solver_.add(model.constraints());
+  abstract_.set(timeout_params(model.ctx(), std::min(timeout_ms, kAbstractMs)));
+  // A goal is simplified (encode.cpp): its relations too, which may change their terms.
+  for (unsigned i = 0; i < model.string_relations().size(); ++i) {
+    z3::expr r = model.string_relations()[i],
+             b = model.ctx().bool_const(("relation!" + std::to_string(i)).c_str());
+    relations_.push_back(r);
+    booleans_.push_back(b);
+    if (z3::expr s = r.simplify(); !z3::eq(s, r)) {
+      relations_.push_back(s);
+      booleans_.push_back(b);
+    }
+  }
+  for (const auto& c : model.constraints()) {
+    z3::expr a = abstracted(c);
+    std::unordered_set<unsigned> seen;
+    if (!reads_strings(a, seen)) abstract_.add(a);
+  }
 }
 
 z3::check_result Prover::check(const z3::expr& goal) {
   ++queries_;
+  if (!relations_.empty()) {
+    abstract_.push();
+    abstract_.add(abstracted(goal));
+    z3::check_result r = abstract_.check();
+    abstract_.pop();
+    if (r == z3::unsat) return r;
+  }
   solver_.push();
   solver_.add(goal);
   z3::check_result r = solver_.check();

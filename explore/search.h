@@ -67,7 +67,14 @@ class Prover {
   bool unsat(const z3::expr& goal) { return check(goal) == z3::unsat; }
 
  private:
+  z3::expr abstracted(z3::expr e) { return e.substitute(relations_, booleans_); }
   z3::solver solver_;
+  // The model with each string relation a free boolean (the lemmas between them kept,
+  // constraints on string values left out): an over-approximation, so unsat there is
+  // unsat; Z3's string solver can spend its whole time limit before it meets the same
+  // conflict.
+  z3::solver abstract_;
+  z3::expr_vector relations_, booleans_;
   size_t& queries_;
 };
 

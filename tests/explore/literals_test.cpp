@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "explore/literals.h"
+#include "explore/regex_smt.h"
+
+#include <hs/hs.h>
 
 namespace mp::explore {
 namespace {
@@ -98,6 +101,56 @@ TEST(LiteralImplies, EveryLemmaHoldsOfEveryShortValue) {
     }
   }
   EXPECT_GT(lemmas, 500u);
+}
+
+// A regex as the model states it, with its atoms as encode.cpp gives them.
+RegexTest regex(z3::context& ctx, const std::string& expression, std::vector<std::string> atoms = {},
+                uint32_t flags = 0) {
+  vm::PatternInfo p;
+  p.expression = expression;
+  p.hs_flags = flags;
+  RegexTest out{*pattern_language(ctx, p), context_free(ctx, p), {}};
+  for (auto& a : atoms) out.atoms.push_back(lit(Kind::Contains, std::move(a), flags & HS_FLAG_CASELESS));
+  return out;
+}
+
+TEST(RegexImplies, AValueHoldingAMatchMatchesWhereverItIs) {
+  z3::context ctx;
+  RegexTest digit = regex(ctx, "x[0-9]y");
+  EXPECT_TRUE(digit.context_free);
+  EXPECT_EQ(literal_implies(lit(Kind::Contains, "ax5yb"), digit), true);
+  EXPECT_EQ(literal_implies(lit(Kind::StartsWith, "x5y"), digit), true);
+  EXPECT_EQ(literal_implies(lit(Kind::Contains, "x5"), digit), std::nullopt);
+  EXPECT_EQ(literal_implies(lit(Kind::Is, "xay"), digit), false);
+  // Anchored: only an exact value settles it.
+  RegexTest anchored = regex(ctx, "^x[0-9]y");
+  EXPECT_FALSE(anchored.context_free);
+  EXPECT_EQ(literal_implies(lit(Kind::Contains, "x5y"), anchored), std::nullopt);
+  EXPECT_EQ(literal_implies(lit(Kind::Is, "x5yz"), anchored), true);
+  EXPECT_EQ(literal_implies(lit(Kind::Is, "zx5y"), anchored), false);
+  // A literal whose case the value may not have tells nothing of a case-sensitive regex.
+  EXPECT_EQ(literal_implies(lit(Kind::Contains, "x5y", true), digit), std::nullopt);
+  EXPECT_EQ(literal_implies(lit(Kind::Contains, "X5Y", true), regex(ctx, "x[0-9]y", {}, HS_FLAG_CASELESS)),
+            std::nullopt);
+}
+
+TEST(RegexImplies, EveryMatchHoldsAnAtom) {
+  z3::context ctx;
+  RegexTest invoice = regex(ctx, "invoice #[0-9]+", {"invoice #"});
+  EXPECT_EQ(regex_implies(invoice, lit(Kind::Contains, "invoice")), true);
+  EXPECT_EQ(regex_implies(invoice, lit(Kind::Contains, "voice #")), true);
+  EXPECT_EQ(regex_implies(invoice, lit(Kind::Contains, "payment")), std::nullopt);
+  // Either atom: only what both imply.
+  RegexTest either = regex(ctx, "invoice|payment", {"invoice", "payment"});
+  EXPECT_EQ(regex_implies(either, lit(Kind::Contains, "voice")), std::nullopt);
+  EXPECT_EQ(regex_implies(either, lit(Kind::Contains, "")), true);
+  // An exact value without any atom cannot match.
+  EXPECT_EQ(literal_implies(lit(Kind::Is, "receipt"), either), false);
+  EXPECT_EQ(literal_implies(lit(Kind::Contains, "receipt"), either), std::nullopt);
+  // Caseless atoms imply only caseless literals.
+  RegexTest caseless = regex(ctx, "invoice", {"invoice"}, HS_FLAG_CASELESS);
+  EXPECT_EQ(regex_implies(caseless, lit(Kind::Contains, "voice")), std::nullopt);
+  EXPECT_EQ(regex_implies(caseless, lit(Kind::Contains, "VOICE", true)), true);
 }
 
 }  // namespace
