@@ -128,12 +128,14 @@ std::string canonical(const IrNode& n, const vm::ImageData& image,
   return s + ")";
 }
 
-// Tests of each collection a proof must give a slot each (model.h), and the items a
-// count compared with a constant wants.
-void count_tests(const IrNode& n, std::map<Collection, unsigned>& tests,
+// Tests of each collection a proof must give a slot each (model.h), named by content,
+// and the items a count compared with a constant wants.
+void count_tests(const IrNode& n, const vm::ImageData& image,
+                 std::map<Collection, std::set<std::string>>& tests,
                  std::map<Collection, unsigned>& counted) {
-  if (compiler::is_field_test(n.op)) ++tests[vm::field_info(n.field).collection];
-  if (n.op == IrOp::Loop) ++tests[n.collection];
+  if (compiler::is_field_test(n.op))
+    tests[vm::field_info(n.field).collection].insert(canonical(n, image, {}));
+  if (n.op == IrOp::Loop) tests[n.collection].insert(canonical(n, image, {}));
   if (n.op == IrOp::NumCompare) {
     for (const IrNumber* x : {&n.lhs, &n.rhs}) {
       if (x->kind == IrNumber::Kind::Count) {
@@ -142,7 +144,7 @@ void count_tests(const IrNode& n, std::map<Collection, unsigned>& tests,
       }
     }
   }
-  for (const auto& c : n.children) count_tests(c, tests, counted);
+  for (const auto& c : n.children) count_tests(c, image, tests, counted);
 }
 
 }  // namespace
@@ -167,7 +169,7 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
       image_(image),
       action_(ctx_.int_val(0)),
       score_(ctx_.real_val(0)) {
-  if (!m_.sized()) size_slots(m_, {&module_});
+  if (!m_.sized()) size_slots(m_, {{&module_, &image_}});
   if (image.settings.on_temperror == vm::TempErrorPolicy::Tempfail) m_.refuse_failed_facts();
   for (const auto& r : module_.rules) {
     approximating_ = &rule_approximated_.emplace_back();
@@ -184,12 +186,14 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
   m_.link_failed_facts();
 }
 
-void size_slots(MessageModel& model, const std::vector<const compiler::IrModule*>& modules) {
+void size_slots(MessageModel& model, const std::vector<EncodedPolicy>& policies) {
+  std::map<Collection, std::set<std::string>> distinct;
   std::map<Collection, unsigned> tests, counted;
-  for (const compiler::IrModule* module : modules) {
-    for (const auto& r : module->rules) count_tests(r.condition, tests, counted);
-    for (const auto& a : module->assertions) count_tests(a.condition, tests, counted);
+  for (const auto& [module, image] : policies) {
+    for (const auto& r : module->rules) count_tests(r.condition, *image, distinct, counted);
+    for (const auto& a : module->assertions) count_tests(a.condition, *image, distinct, counted);
   }
+  for (const auto& [c, keys] : distinct) tests[c] = static_cast<unsigned>(keys.size());
   tests[Collection::Recipients] += 1;  // a recipient outside org.domains decides the direction
   bool exceeded = false;
   for (auto [c, n] : tests) {

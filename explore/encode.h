@@ -88,10 +88,12 @@ class PolicyEncoder {
   std::vector<std::string>* approximating_ = nullptr;  // the list of the condition being encoded
 };
 
-// Gives each collection of `model` the slots the tests of all `modules` need (a
-// proof needs one per test; a witness rarely more than two), before any encoder
-// reads the model: policyc fuzz --diff reads two policies over one message.
-void size_slots(MessageModel& model, const std::vector<const compiler::IrModule*>& modules);
+// Gives each collection of `model` the slots the tests of all `policies` (a module
+// and its image) need (a proof needs one per distinct test: the same test written
+// twice, or in both policies, is one; a witness rarely needs more than two), before
+// any encoder reads the model: policyc fuzz --diff reads two policies over one message.
+using EncodedPolicy = std::pair<const compiler::IrModule*, const vm::ImageData*>;
+void size_slots(MessageModel& model, const std::vector<EncodedPolicy>& policies);
 
 // An IP prefix test on a 32-bit vector: (ip & mask) == network.
 z3::expr ipv4_in(z3::context& ctx, const z3::expr& ip, const std::vector<runtime::Cidr>& prefixes);
