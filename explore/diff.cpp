@@ -26,7 +26,7 @@ class DiffSearch {
         old_proof_(proof_model_, *old_.module, *old_.image, o.now),
         new_proof_(proof_model_, *new_.module, *new_.image, o.now),
         finder_(witness_model_, o.solver_timeout_ms, budget_, report_.solver_queries),
-        prover_(proof_model_, o.solver_timeout_ms, report_.solver_queries) {}
+        prover_(proof_model_, o.solver_timeout_ms, budget_, report_.solver_queries) {}
 
   DiffReport run() {
     for (uint8_t a = 0; a < vm::kActionCount; ++a) {

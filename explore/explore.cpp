@@ -75,7 +75,7 @@ class Search {
         witness_(witness_model_, module, image, o.now),
         proof_(proof_model_, module, image, o.now),
         finder_(witness_model_, o.solver_timeout_ms, budget_, report_.solver_queries),
-        prover_(proof_model_, o.solver_timeout_ms, report_.solver_queries) {}
+        prover_(proof_model_, o.solver_timeout_ms, budget_, report_.solver_queries) {}
 
   FuzzReport run() {
     for (uint32_t i = 0; i < witness_.rule_count(); ++i) {

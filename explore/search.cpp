@@ -40,11 +40,11 @@ MessageModel& completed(MessageModel& model) {
 
 WitnessFinder::WitnessFinder(MessageModel& model, unsigned timeout_ms, const Budget& budget, size_t& queries)
     : model_(completed(model)),
+      timeout_ms_(timeout_ms),
       budget_(budget),
       queries_(queries),
       skeleton_(model.ctx()),
-      strings_(model.ctx(), model, timeout_ms) {
-  skeleton_.set(timeout_params(model.ctx(), timeout_ms));
+      strings_(model.ctx(), model, timeout_ms, budget) {
   skeleton_.add(model.constraints());
   for (const auto& [test, relation] : model.string_tests()) skeleton_.add_soft(!test, 1);
   for (const auto& [collection, items] : model.presence()) {
@@ -64,6 +64,7 @@ z3::check_result WitnessFinder::find(const z3::expr& goal, std::optional<Witness
   bool gave_up = false;  // a choice was ruled out without proof: unsat then means unknown
   for (int round = 0; round < kRounds && !budget_.over(); ++round) {
     ++queries_;
+    skeleton_.set(timeout_params(model_.ctx(), budget_.limit_ms(timeout_ms_)));
     result = skeleton_.check();
     if (result != z3::sat) break;
     z3::model skeleton = skeleton_.get_model();
@@ -89,15 +90,15 @@ z3::check_result WitnessFinder::find(const z3::expr& goal, std::optional<Witness
   return result;
 }
 
-Prover::Prover(MessageModel& model, unsigned timeout_ms, size_t& queries)
+Prover::Prover(MessageModel& model, unsigned timeout_ms, const Budget& budget, size_t& queries)
     : solver_(model.ctx()),
       abstract_(model.ctx()),
       relations_(model.ctx()),
       booleans_(model.ctx()),
+      timeout_ms_(timeout_ms),
+      budget_(budget),
       queries_(queries) {
-  solver_.set(timeout_params(model.ctx(), timeout_ms));
   solver_.add(model.constraints());
-  abstract_.set(timeout_params(model.ctx(), std::min(timeout_ms, kAbstractMs)));
   // A goal is simplified (encode.cpp): its relations too, which may change their terms.
   for (unsigned i = 0; i < model.string_relations().size(); ++i) {
     z3::expr r = model.string_relations()[i],
@@ -116,15 +117,18 @@ Prover::Prover(MessageModel& model, unsigned timeout_ms, size_t& queries)
   }
 }
 
-z3::check_result Prover::check(const z3::expr& goal) {
+z3::check_result Prover::check(const z3::expr& goal, unsigned timeout_ms) {
   ++queries_;
+  z3::context& ctx = solver_.ctx();
   if (!relations_.empty()) {
+    abstract_.set(timeout_params(ctx, std::min(timeout_ms, kAbstractMs)));
     abstract_.push();
     abstract_.add(abstracted(goal));
     z3::check_result r = abstract_.check();
     abstract_.pop();
     if (r == z3::unsat) return r;
   }
+  solver_.set(timeout_params(ctx, timeout_ms));
   solver_.push();
   solver_.add(goal);
   z3::check_result r = solver_.check();

@@ -6,12 +6,12 @@
 
 #include <z3++.h>
 
-#include <chrono>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "explore/budget.h"
 #include "explore/encode.h"
 #include "explore/explore.h"
 #include "explore/model.h"
@@ -20,19 +20,6 @@
 namespace mp::explore {
 
 // Wall time for a whole search, counted from construction.
-class Budget {
- public:
-  explicit Budget(double seconds) : seconds_(seconds), start_(std::chrono::steady_clock::now()) {}
-  double elapsed() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
-  bool over() const { return elapsed() > seconds_; }
-
- private:
-  double seconds_;
-  std::chrono::steady_clock::time_point start_;
-};
-
 // Proposes witnesses over a Mode::Witness model. Construct it after every encoder has
 // read the model: it completes the model for writing (MessageModel::complete_for_writing).
 class WitnessFinder {
@@ -48,6 +35,7 @@ class WitnessFinder {
 
  private:
   MessageModel& model_;
+  unsigned timeout_ms_;
   const Budget& budget_;
   size_t& queries_;
   // The skeleton: an optimizer, so that of the choices that meet a goal it takes the
@@ -61,12 +49,17 @@ class WitnessFinder {
 // Decides goals over a Mode::Prove model, where every message has an assignment.
 class Prover {
  public:
-  Prover(MessageModel& model, unsigned timeout_ms, size_t& queries);
-  // Whether some assignment meets `goal`; the solver is left as it was.
-  z3::check_result check(const z3::expr& goal);
-  bool unsat(const z3::expr& goal) { return check(goal) == z3::unsat; }
+  // `timeout_ms` per call, within `budget`; both references must outlive it.
+  Prover(MessageModel& model, unsigned timeout_ms, const Budget& budget, size_t& queries);
+  // Whether some assignment meets `goal`, within what is left of the budget; the
+  // solver is left as it was.
+  z3::check_result check(const z3::expr& goal) { return check(goal, budget_.limit_ms(timeout_ms_)); }
+  // Whether none does, with the whole time limit whatever the budget: the reasons for a
+  // proof already made, which a run out budget must not turn into wrong ones.
+  bool unsat(const z3::expr& goal) { return check(goal, timeout_ms_) == z3::unsat; }
 
  private:
+  z3::check_result check(const z3::expr& goal, unsigned timeout_ms);
   z3::expr abstracted(z3::expr e) { return e.substitute(relations_, booleans_); }
   z3::solver solver_;
   // The model with each string relation a free boolean (the lemmas between them kept,
@@ -75,6 +68,8 @@ class Prover {
   // conflict.
   z3::solver abstract_;
   z3::expr_vector relations_, booleans_;
+  unsigned timeout_ms_;
+  const Budget& budget_;
   size_t& queries_;
 };
 

@@ -64,8 +64,9 @@ struct StringSolver::Group {
 
 StringSolver::~StringSolver() = default;
 
-StringSolver::StringSolver(z3::context& ctx, const MessageModel& model, unsigned timeout_ms)
-    : ctx_(ctx), timeout_ms_(timeout_ms), model_(ctx) {
+StringSolver::StringSolver(z3::context& ctx, const MessageModel& model, unsigned timeout_ms,
+                           const Budget& budget)
+    : ctx_(ctx), timeout_ms_(timeout_ms), budget_(budget), model_(ctx) {
   // Each constraint and test joins the groups of its variables.
   std::vector<z3::expr> items;
   for (const auto& c : model.string_constraints()) items.push_back(c);
@@ -115,7 +116,7 @@ StringSolver::StringSolver(z3::context& ctx, const MessageModel& model, unsigned
 z3::solver StringSolver::fresh_solver(const char* engine, unsigned timeout_ms) const {
   z3::solver s(ctx_);
   z3::params p(ctx_);
-  p.set("timeout", timeout_ms);
+  p.set("timeout", budget_.limit_ms(timeout_ms));
   p.set("string_solver", ctx_.str_symbol(engine));
   s.set(p);
   return s;

@@ -10,13 +10,15 @@
 #include <memory>
 #include <vector>
 
+#include "explore/budget.h"
 #include "explore/model.h"
 
 namespace mp::explore {
 
 class StringSolver {
  public:
-  StringSolver(z3::context& ctx, const MessageModel& model, unsigned timeout_ms);
+  // `timeout_ms` per solver call, within `budget` (which must outlive it).
+  StringSolver(z3::context& ctx, const MessageModel& model, unsigned timeout_ms, const Budget& budget);
   ~StringSolver();
 
   // sat: model() has a value for every string variable. unsat: `lemmas` got one
@@ -35,6 +37,7 @@ class StringSolver {
   z3::expr refutation(const Group& g, const std::vector<bool>& holds) const;
   z3::context& ctx_;
   unsigned timeout_ms_;
+  const Budget& budget_;
   std::vector<std::unique_ptr<Group>> groups_;
   z3::model model_;
 };
