@@ -125,6 +125,14 @@ class Search {
 
   // The witness model found nothing: can any message do it?
   void prove(uint32_t i, bool fire, Goal& goal, z3::check_result witness_result) {
+    // A condition the compiler reduced to false (an option's value turns the rule off, as
+    // in the stdlib's `dns.spf_fail is "reject"`): no proof needed, nor slots enough
+    // for every test of the policy.
+    if (fire && module_.rules[i].condition.op == compiler::IrOp::False) {
+      goal = {GoalStatus::Impossible,
+              "its condition compiles to false: a setting, option or const turns it off", -1};
+      return;
+    }
     z3::expr want = fire ? proof_.fires(i) : proof_.reached(i) && !proof_.condition(i);
     z3::check_result r = prover_.check(want);
     if (r == z3::unsat && !proof_.slots_exceeded()) {
