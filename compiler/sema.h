@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -143,6 +144,13 @@ class Sema {
   // where a value that never occurs only makes it true.
   bool value_can_occur(const ListItem& item, const std::string& value, lang::CompareOp op, bool negated,
                        const FieldRef& field);
+  void regex_can_match(const lang::Condition& c, const FieldRef& field, const std::string& expression,
+                       uint32_t flags);
+  // Whether a word of `field`'s closed vocabulary (if it has one) passes `occurs`; else
+  // E023 with `message`, and the word closest to `closest_to` as the hint ("": all).
+  bool vocabulary_admits(const ListItem& item, const FieldRef& field, bool negated,
+                         const std::function<bool(std::string_view)>& occurs, const std::string& message,
+                         const std::string& closest_to);
   bool never_matches(const ListItem& item, const FieldRef& field, const std::string& message,
                      const std::string& hint);
   std::string source_of(lang::Span from, lang::Span to) const;

@@ -16,6 +16,7 @@
 #include "compiler/sema.h"
 #include "runtime/identity.h"
 #include "vm/facts.h"
+#include "vm/pcre.h"
 
 namespace mp::compiler {
 
@@ -567,6 +568,24 @@ IrNode Sema::compare(const lang::Condition& c) {
   return negate_if(c.negated, std::move(test));
 }
 
+// A regex no word of a closed vocabulary matches (`spf matches /^passs$/`) is E023, as
+// a literal is: PCRE2 runs it on each word as the VM would on the value.
+void Sema::regex_can_match(const lang::Condition& c, const FieldRef& field, const std::string& expression,
+                           uint32_t flags) {
+  if (vm::field_vocabulary(field.field).empty()) return;
+  vm::Pcre2Code code = vm::compile_pcre2(expression, flags, nullptr);
+  if (!code) return;  // the pattern table reports it
+  vm::Pcre2MatchData data = vm::make_match_data();
+  auto occurs = [&](std::string_view word) {
+    return vm::match_pcre2(code.get(), data.get(), word).match.has_value();
+  };
+  ListItem pattern;
+  pattern.literal.span = c.rhs.span;
+  pattern.literal.text = c.regex;
+  vocabulary_admits(pattern, field, c.negated != under_not_, occurs,
+                    "`" + field.display + "` never has a value that /" + c.regex + "/ matches", "");
+}
+
 IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   bool caseless = c.nocase || field_is_caseless(field.field);
   std::string source = source_of(c.op_span, c.span);
@@ -592,8 +611,9 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
     n.span = c.span;
     n.field = field.field;
     n.bound = field.bound;
-    n.index = patterns.add_regex(field.field, (extended ? "(?x)" : "") + c.regex, flags, field.header_filter,
-                                 source, c.rhs.span);
+    const std::string expression = (extended ? "(?x)" : "") + c.regex;
+    n.index = patterns.add_regex(field.field, expression, flags, field.header_filter, source, c.rhs.span);
+    regex_can_match(c, field, expression, flags);
     return n;
   }
   std::vector<IrNode> alternatives;

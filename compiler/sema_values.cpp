@@ -225,36 +225,46 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
         "relay with `contains` or `matches`: `" +
         field.display + " contains \"ip=" + value + " \"`";
   } else {
-    const auto& vocabulary = vm::field_vocabulary(field.field);
-    auto occurs = [&](std::string_view word) { return occurs_in(word, value, op); };
-    if (vocabulary.empty()) return true;
-    // A status fact reads "temperror" only when its lookup failed (auth/facts.cpp), and
-    // under tempfail the evaluation stops at the test that reads it (vm/field_values.cpp).
-    const bool failure_stops =
-        vm::is_fact(field.field) &&
-        (vm::is_state_fact(field.field) ? settings.state_on_error : settings.on_temperror) ==
-            vm::TempErrorPolicy::Tempfail;
-    if (std::any_of(vocabulary.begin(), vocabulary.end(), [&](std::string_view word) {
-          return occurs(word) && !(failure_stops && word == "temperror");
-        }))
-      return true;
-    // `spf not in [temperror, permerror]` says what it means under either setting.
-    if (occurs("temperror") && negated) return true;
-    if (occurs("temperror")) {
-      const std::string setting = vm::is_state_fact(field.field) ? "state.on_error" : "facts.on_temperror";
-      return never_matches(
-          item, field,
-          "`" + field.display + "` is `temperror` only when its lookup failed, and then " +
-              "the evaluation stops before this test (" + setting + " = tempfail)",
-          "with `" + setting + " = ignore` a failed lookup reads `temperror` and the rules go on");
-    }
-    std::vector<std::string> words(vocabulary.begin(), vocabulary.end());
-    const std::string closest = lang::closest_name(runtime::ascii_lowercase(value), words);
-    std::string all;
-    for (const auto& word : words) all += (all.empty() ? "" : ", ") + word;
-    hint = closest.empty() ? "`" + field.display + "` is one of: " + all : "did you mean `" + closest + "`?";
+    return vocabulary_admits(
+        item, field, negated, [&](std::string_view word) { return occurs_in(word, value, op); },
+        "`" + field.display + "` never has the value `" + value + "`", value);
   }
   return never_matches(item, field, "`" + field.display + "` never has the value `" + value + "`", hint);
+}
+
+bool Sema::vocabulary_admits(const ListItem& item, const FieldRef& field, bool negated,
+                             const std::function<bool(std::string_view)>& occurs, const std::string& message,
+                             const std::string& closest_to) {
+  const auto& vocabulary = vm::field_vocabulary(field.field);
+  if (vocabulary.empty()) return true;
+  // A status fact reads "temperror" only when its lookup failed (auth/facts.cpp), and
+  // under tempfail the evaluation stops at the test that reads it (vm/field_values.cpp).
+  const bool failure_stops =
+      vm::is_fact(field.field) &&
+      (vm::is_state_fact(field.field) ? settings.state_on_error : settings.on_temperror) ==
+          vm::TempErrorPolicy::Tempfail;
+  if (std::any_of(vocabulary.begin(), vocabulary.end(), [&](std::string_view word) {
+        return occurs(word) && !(failure_stops && word == "temperror");
+      }))
+    return true;
+  // `spf not in [temperror, permerror]` says what it means under either setting.
+  if (occurs("temperror") && negated) return true;
+  if (occurs("temperror")) {
+    const std::string setting = vm::is_state_fact(field.field) ? "state.on_error" : "facts.on_temperror";
+    return never_matches(
+        item, field,
+        "`" + field.display + "` is `temperror` only when its lookup failed, and then " +
+            "the evaluation stops before this test (" + setting + " = tempfail)",
+        "with `" + setting + " = ignore` a failed lookup reads `temperror` and the rules go on");
+  }
+  std::vector<std::string> words(vocabulary.begin(), vocabulary.end());
+  const std::string closest =
+      closest_to.empty() ? std::string() : lang::closest_name(runtime::ascii_lowercase(closest_to), words);
+  std::string all;
+  for (const auto& word : words) all += (all.empty() ? "" : ", ") + word;
+  return never_matches(
+      item, field, message,
+      closest.empty() ? "`" + field.display + "` is one of: " + all : "did you mean `" + closest + "`?");
 }
 
 // E023, or for an entry of a named list a skipped entry (the list is shared).
