@@ -494,9 +494,11 @@ z3::expr PolicyEncoder::fact_tempfail(const compiler::IrRule& r) {
     }
     const auto& vocabulary = vm::field_vocabulary(f);
     if (std::find(vocabulary.begin(), vocabulary.end(), "temperror") == vocabulary.end()) continue;
-    for (const auto& [key, value] : m_.texts()) {  // mx(sender.domain), mx(helo): each read
-      if (key.field == f && !key.argument.starts_with('\x01'))
-        failed.push_back(m_.string_test(value == string_constant(ctx_, "temperror")));
+    // The values of f read (mx(sender.domain), mx(helo): each), which the map orders
+    // by field first.
+    for (auto it = m_.texts().lower_bound({f, "", 0}); it != m_.texts().end() && it->first.field == f; ++it) {
+      if (!it->first.argument.starts_with('\x01'))
+        failed.push_back(m_.string_test(it->second == string_constant(ctx_, "temperror")));
     }
   }
   if (failed.empty()) return ctx_.bool_val(false);
