@@ -108,14 +108,16 @@ std::string witness_file(const explore::FuzzReport& r, int index) {
 // Refuses (2, writing nothing) when a file of the user's has a name fuzz would write.
 int write_witnesses(const FuzzCommandOptions& o, const explore::FuzzReport& r) {
   std::vector<std::string> names;
-  for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) names.push_back(witness_file(r, i));
-  if (!may_write(o.out, names)) return 2;
+  std::vector<const std::string*> messages;
+  for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
+    names.push_back(witness_file(r, i));
+    messages.push_back(&r.witnesses[i].witness.message);
+  }
+  if (!write_messages(o.out, names, messages)) return 2;
   std::vector<std::string> cases;
-  fs::create_directories(o.out);
   for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
     const explore::FoundWitness& f = r.witnesses[i];
-    std::ofstream(fs::path(o.out) / witness_file(r, i), std::ios::binary) << f.witness.message;
-    cases.push_back(test_case(f.purpose, witness_file(r, i), f.witness, f.verdict));
+    cases.push_back(test_case(f.purpose, names[i], f.witness, f.verdict));
   }
   write_test_file(
       o.out, "fuzz.mptest",

@@ -38,18 +38,20 @@ std::string witness_file(const explore::DiffReport& r, int index) {
 // Refuses (2, writing nothing) when a file of the user's has a name fuzz would write.
 int write_witnesses(const FuzzDiffOptions& o, const explore::DiffReport& r) {
   std::vector<std::string> names;
-  for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) names.push_back(witness_file(r, i));
-  if (!may_write(o.out, names)) return 2;
-  fs::create_directories(o.out);
+  std::vector<const std::string*> messages;
+  for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
+    names.push_back(witness_file(r, i));
+    messages.push_back(&r.witnesses[i].witness.message);
+  }
+  if (!write_messages(o.out, names, messages)) return 2;
   std::vector<std::string> old_cases, new_cases;
   for (int i = 0; i < static_cast<int>(r.witnesses.size()); ++i) {
     const explore::DiffWitness& w = r.witnesses[i];
-    std::ofstream(fs::path(o.out) / witness_file(r, i), std::ios::binary) << w.witness.message;
     std::string name =
-        fmt::format("{} {} in the old policy, {} in the new", witness_file(r, i),
-                    vm::action_name(w.old_verdict.action), vm::action_name(w.new_verdict.action));
-    old_cases.push_back(test_case(name, witness_file(r, i), w.witness, w.old_verdict));
-    new_cases.push_back(test_case(name, witness_file(r, i), w.witness, w.new_verdict));
+        fmt::format("{} {} in the old policy, {} in the new", names[i], vm::action_name(w.old_verdict.action),
+                    vm::action_name(w.new_verdict.action));
+    old_cases.push_back(test_case(name, names[i], w.witness, w.old_verdict));
+    new_cases.push_back(test_case(name, names[i], w.witness, w.new_verdict));
   }
   const std::string comment = fmt::format(
       "Written by `policyc fuzz --diff {} {}`: messages whose action differs.\n"

@@ -187,4 +187,13 @@ bool may_write(const std::string& dir, const std::vector<std::string>& names) {
   return true;
 }
 
+bool write_messages(const std::string& dir, const std::vector<std::string>& names,
+                    const std::vector<const std::string*>& messages) {
+  if (!may_write(dir, names)) return false;
+  fs::create_directories(dir);
+  for (size_t i = 0; i < names.size(); ++i)
+    std::ofstream(fs::path(dir) / names[i], std::ios::binary) << *messages[i];
+  return true;
+}
+
 }  // namespace mp::tools

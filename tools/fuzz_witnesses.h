@@ -81,4 +81,9 @@ void remove_earlier_witnesses(const std::string& dir);
 // fuzz's own messages are gone). Fuzz overwrites nothing of the user's.
 bool may_write(const std::string& dir, const std::vector<std::string>& names);
 
+// Writes message i of `messages` as DIR/names[i] (creating DIR) when may_write allows
+// it; false, having written nothing, when it does not.
+bool write_messages(const std::string& dir, const std::vector<std::string>& names,
+                    const std::vector<const std::string*>& messages);
+
 }  // namespace mp::tools
