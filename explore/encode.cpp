@@ -12,6 +12,7 @@
 #include "compiler/regex_atoms.h"
 #include "compiler/sema.h"
 #include "explore/regex_smt.h"
+#include "runtime/identity.h"
 #include "vm/facts.h"
 #include "vm/vm.h"
 
@@ -315,15 +316,24 @@ z3::expr PolicyEncoder::in_set(const IrNode& n, const Bound& bound) {
   if (set.fold == vm::Fold::Resemble || kind == vm::ValueKind::Ip || kind == vm::ValueKind::Number ||
       set.entries.size() > 20000)
     return approximate(n, bound);
+  // Witness: an entry fuzz cannot write is a value no witness has, so leaving it out is
+  // exact; when none is left the test is an unknown, named as one.
+  std::vector<std::string> entries;
+  for (const auto& e : set.entries) {
+    const bool lower = set.fold == vm::Fold::Lower;
+    if (m_.mode() == Mode::Prove || MessageModel::can_write(n.field, lower ? runtime::ascii_lowercase(e) : e))
+      entries.push_back(e);
+  }
+  if (entries.empty() && !set.entries.empty()) return approximate(n, bound);
   if (set.fold == vm::Fold::Lower) {
-    z3::expr language = words_language(ctx_, set.entries, true);
+    z3::expr language = words_language(ctx_, entries, true);
     return any_item(n, bound, set.header_filter,
                     [&](const ValueKey& k) { return m_.string_test(z3::in_re(m_.text(k), language)); });
   }
   return any_item(n, bound, set.header_filter, [&](const ValueKey& k) {
     z3::expr v = m_.text(k);
     z3::expr_vector any(ctx_);
-    for (const auto& e : set.entries) any.push_back(v == string_constant(ctx_, e));
+    for (const auto& e : entries) any.push_back(v == string_constant(ctx_, e));
     return m_.string_test(z3::mk_or(any));
   });
 }

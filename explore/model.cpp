@@ -38,6 +38,8 @@ const Shape kDisplayName{"[ -~]", 0, " "};
 const Shape kLocal{"[a-z0-9_+.-]", 1, ".", {".."}};
 const Shape kDomain{"[a-z0-9.-]", 1, ".-", {"..", ".-", "-."}};
 const Shape kToken{"[A-Za-z0-9_-]", 1};
+// A file name before its extension: dots inside, so that "invoice.pdf.exe" is written.
+const Shape kBaseName{"[A-Za-z0-9_.-]", 1, ".", {".."}};
 const Shape kExtension{"[a-z0-9]", 1, "", {}, nullptr, 8};
 const Shape kMimeType{"[a-z0-9./+-]", 3, "/", {"//"}, "/"};
 const Shape kPath{"[a-z0-9/._-]", 0};
@@ -245,7 +247,7 @@ std::optional<z3::expr> MessageModel::derived_text(const ValueKey& key) {
     return z3::concat(z3::concat(local, string_constant(ctx_, "@")), part(box->domain));
   }
   if (key.field == FieldId::AttachmentName) {
-    z3::expr base = hidden("attachment.base", kToken);
+    z3::expr base = hidden("attachment.base", kBaseName);
     return z3::concat(z3::concat(base, string_constant(ctx_, ".")), part(FieldId::AttachmentExtension));
   }
   if (key.field == FieldId::Url) {
@@ -297,22 +299,30 @@ const Shape& shape_of(FieldId field) {
   return *pcre;
 }
 
-bool derived(FieldId field) {
-  auto box = mailbox_of(field);
-  return (box && field == box->address) || field == FieldId::AttachmentName || field == FieldId::Url ||
-         field == FieldId::HeaderLine;
+// A field whose value fuzz writes from others (derived_text): the bytes of its parts
+// and of what joins them (a PCRE class); nullptr for the others.
+const char* derived_chars(FieldId field) {
+  if (auto box = mailbox_of(field); box && field == box->address) return "[a-z0-9_+.@-]";
+  switch (field) {
+    case FieldId::AttachmentName: return "[A-Za-z0-9_.-]";
+    case FieldId::Url: return "[a-z0-9/._:-]";
+    case FieldId::HeaderLine: return kText.chars;
+    default: return nullptr;
+  }
 }
 
 }  // namespace
 
 bool MessageModel::can_write(FieldId field, std::string_view text) {
-  if (derived(field) || !vm::field_vocabulary(field).empty()) return true;
+  if (!vm::field_vocabulary(field).empty()) return true;
+  const char* derived = derived_chars(field);
   const Shape& shape = shape_of(field);
+  const char* pcre = derived ? derived : shape.chars;
   static std::map<const char*, std::regex> classes;
-  auto found = classes.find(shape.chars);
-  if (found == classes.end()) found = classes.emplace(shape.chars, std::regex(shape.chars)).first;
+  auto found = classes.find(pcre);
+  if (found == classes.end()) found = classes.emplace(pcre, std::regex(pcre)).first;
   const std::regex& chars = found->second;
-  return text.size() <= shape.max_length && std::all_of(text.begin(), text.end(), [&](char c) {
+  return (derived || text.size() <= shape.max_length) && std::all_of(text.begin(), text.end(), [&](char c) {
            return std::regex_match(std::string(1, c), chars);
          });
 }
