@@ -8,10 +8,33 @@
 #include "explore/encode.h"
 #include "explore/explore.h"
 #include "explore/search.h"
+#include "vm/image.h"
 
 namespace mp::explore {
 
 namespace {
+
+constexpr const char* kUnmodeledSettings =
+    "not proved either way: the policies' settings differ in what the solver does not model (limits, "
+    "trusted relays, groups, regex limits, state and learning settings)";
+
+// Whether the two policies' settings differ in more than what the encoders read
+// (org.domains, org.sending_servers, the thresholds, facts.on_temperror, state.on_error):
+// the message limits, trusted relays, groups, regex limits… change what the VM reads of a
+// message, which neither model sees, so no proof about the pair holds. Compared as the
+// image writes them, so that a setting added later counts too.
+bool unmodeled_settings_differ(const vm::Settings& a, const vm::Settings& b) {
+  auto unmodeled = [](vm::Settings s) {
+    vm::ImageData image;
+    s.org_domains.clear();
+    s.sending_servers.clear();
+    s.quarantine_threshold = s.reject_threshold = 0;
+    s.on_temperror = s.state_on_error = vm::TempErrorPolicy::Ignore;
+    image.settings = std::move(s);
+    return vm::write_image(image);
+  };
+  return unmodeled(a) != unmodeled(b);
+}
 
 class DiffSearch {
  public:
@@ -34,9 +57,11 @@ class DiffSearch {
         if (a != b) report_.changes.push_back({vm::Action(a), vm::Action(b), {}});
       }
     }
+    proofs_hold_ = !unmodeled_settings_differ(old_.image->settings, new_.image->settings);
     report_.equivalent =
-        same_action_term() || (prover_.check(old_proof_.action() != new_proof_.action()) == z3::unsat &&
-                               !proof_model_.slots_exceeded());
+        proofs_hold_ &&
+        (same_action_term() || (prover_.check(old_proof_.action() != new_proof_.action()) == z3::unsat &&
+                                !proof_model_.slots_exceeded()));
     for (auto& change : report_.changes) {
       if (report_.equivalent)
         change.goal = {GoalStatus::Impossible, "the policies give every message the same action", -1};
@@ -76,7 +101,8 @@ class DiffSearch {
       change.goal = {GoalStatus::NotTried, "the budget ran out", -1};
       return;
     }
-    z3::check_result possible = prover_.check(changes_to(old_proof_, new_proof_, change));
+    z3::check_result possible =
+        proofs_hold_ ? prover_.check(changes_to(old_proof_, new_proof_, change)) : z3::unknown;
     if (possible == z3::unsat && !proof_model_.slots_exceeded()) {
       change.goal = {GoalStatus::Impossible, "no message gets these two actions", -1};
       return;
@@ -91,8 +117,10 @@ class DiffSearch {
       return;
     }
     change.goal = {GoalStatus::NotFound,
-                   r == z3::unknown || possible == z3::unknown ? "the solver gave up within the time limit"
-                                                               : "no message fuzz can write does it" + note(),
+                   !proofs_hold_ ? std::string(kUnmodeledSettings)
+                   : r == z3::unknown || possible == z3::unknown
+                       ? "the solver gave up within the time limit"
+                       : "no message fuzz can write does it" + note(),
                    -1};
   }
 
@@ -111,6 +139,7 @@ class DiffSearch {
     report_.witnesses.push_back({std::move(w), std::move(old_v), std::move(new_v)});
   }
 
+  bool proofs_hold_ = true;
   const DiffSide& old_;
   const DiffSide& new_;
   Budget budget_;

@@ -90,12 +90,13 @@ std::string table_key(const IrNode& n, const vm::ImageData& image) {
       const vm::PatternInfo& p = image.patterns[n.index];
       return "/" + p.expression + "/" + std::to_string(p.hs_flags) + " " + p.header_filter;
     }
-    case IrOp::InSet: {
+    case IrOp::InSet:
+    case IrOp::Resembles: {
       const vm::SetInfo& set = image.sets[n.index];
       std::string entries;
       for (const auto& e : set.entries) entries += e + '\n';
-      return "{" + std::to_string(static_cast<int>(set.fold)) + " " + set.header_filter + " " +
-             std::to_string(std::hash<std::string>{}(entries)) + "}";
+      return "{" + std::to_string(static_cast<int>(n.op)) + " " + std::to_string(static_cast<int>(set.fold)) +
+             " " + set.header_filter + " " + std::to_string(std::hash<std::string>{}(entries)) + "}";
     }
     case IrOp::InNet: {
       const vm::NetInfo& net = image.nets[n.index];

@@ -233,5 +233,35 @@ TEST(FuzzDiff, TheStdlibPipelineIsEquivalentToItself) {
   EXPECT_EQ(r.solver_queries, 0u);
 }
 
+// Two `resembles` tests of different lists are different tests: they were named by
+// their table index (0 in both), so editing the executives' list was "proved" a no-op.
+TEST(FuzzDiff, ResemblingAnotherListIsAnotherTest) {
+  DiffReport r = diff(R"(if from.display_name resembles ["Jane Widget"] then reject)",
+                      R"(if from.display_name resembles ["John Smith"] then reject)");
+  EXPECT_FALSE(r.equivalent);
+  EXPECT_NE(change(r, vm::Action::Reject, vm::Action::Deliver).goal.status, GoalStatus::Impossible);
+}
+
+// A setting the models do not read (a message limit, trusted relays, a regex limit…)
+// changes what the VM reads of a message: nothing about the pair is proved, where the
+// same rules under header.max_fields = 1 were "proved" to act the same.
+TEST(FuzzDiff, SettingsTheModelsDoNotReadStopEveryProof) {
+  const char* rule = "if subject contains \"x\" then reject\n";
+  for (const char* setting : {"header.max_fields = 1", "org.trusted_relays = [10.0.0.1]",
+                              "regex.match_limit = 1", "mime.max_parts = 1"}) {
+    DiffReport r = diff(rule, std::string("settings { ") + setting + " }\n" + rule);
+    EXPECT_FALSE(r.equivalent) << setting;
+    for (const auto& c : r.changes) {
+      EXPECT_NE(c.goal.status, GoalStatus::Impossible) << setting;
+      if (c.goal.status != GoalStatus::NotFound) continue;
+      EXPECT_NE(c.goal.why.find("settings differ in what the solver does not model"), std::string::npos)
+          << c.goal.why;
+    }
+  }
+  // The thresholds are modelled: a change there is still proved or found.
+  DiffReport thresholds = diff(rule, std::string("settings { spam.threshold.quarantine = 4.0 }\n") + rule);
+  EXPECT_TRUE(thresholds.equivalent);
+}
+
 }  // namespace
 }  // namespace mp::explore
