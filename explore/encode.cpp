@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <functional>
 #include <set>
@@ -28,10 +29,13 @@ namespace {
 
 constexpr unsigned kMaxSlots = 6;
 
+// The shortest decimal that reads back as `v` (printf's %.9f rounded 100.0000000001 to
+// 100, so `size >= 100 and not size >= 100.0000000001` was "impossible").
 z3::expr real(z3::context& ctx, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9f", v);
-  return ctx.real_val(buf);
+  char buf[400];  // DBL_MAX in fixed notation: 309 digits
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  if (ec != std::errc()) throw std::logic_error("a number the solver cannot state");
+  return ctx.real_val(std::string(buf, end).c_str());
 }
 
 z3::expr comparison(vm::CmpOp op, const z3::expr& a, const z3::expr& b) {

@@ -85,6 +85,7 @@ class Parser {
     z3::expr_vector branches(ctx_);
     do {
       bool start = false, end = false;
+      strict_end_ = false;  // per branch: `x\z|b$` allows a final newline after b
       if (peek() == '^') {
         ++i_;
         start = true;
@@ -242,7 +243,9 @@ class Parser {
       case 'n': return b.set('\n');
       case 'r': return b.set('\r');
       case 'f': return b.set('\f');
-      case 'v': return b.set('\v');
+      case 'v':  // vertical whitespace, as PCRE2 and Hyperscan read it: \n \v \f \r and NEL
+        wide_ = true;
+        return range('\n', '\r').set(0x85);
       case 'e': return b.set(27);
       case 'a': return b.set(7);
       case 'b':
@@ -323,10 +326,12 @@ class Parser {
     } else if (take('?')) {
       hi = 1;
     } else if (take('{')) {
-      if (!number(lo)) {
+      if (peek() == ',') return std::nullopt;  // `{,N}`: PCRE2 releases read it differently
+      if (!std::isdigit(peek())) {
         i_ = save;  // a literal `{`
         return item;
       }
+      if (!number(lo)) return std::nullopt;  // a count past 10000: not translated
       hi = lo;
       if (take(',')) {
         if (peek() == '}')
@@ -343,6 +348,7 @@ class Parser {
     }
     if (take('+')) return std::nullopt;  // possessive: a different language
     take('?');                           // lazy: the same language
+    if (bounded && hi == 0) return epsilon();  // `{0}`: Z3's loop reads an upper bound 0 as none
     if (!bounded && lo == 0) return z3::star(item);
     if (!bounded && lo == 1) return z3::plus(item);
     Z3_ast r = bounded ? Z3_mk_re_loop(ctx_, item, lo, hi) : Z3_mk_re_loop(ctx_, item, lo, 0);

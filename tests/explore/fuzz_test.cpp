@@ -221,6 +221,25 @@ TEST(Fuzz, ARuleAnOptionTurnsOffIsImpossibleWhateverTheSlots) {
   EXPECT_EQ(f.rule("rejected").not_fire.status, GoalStatus::Found);
 }
 
+// Proofs read numbers and regexes exactly as the VM does: each of these rules fires on
+// some message, where a fresh-eyes pass found them "impossible" (100.0000000001 rounded
+// to 100; `{0}` read as `*`; `\v` read as one byte; a `$` branch after a `\z` one).
+TEST(Fuzz, WhatTheVmFiresIsNeverProvedImpossible) {
+  Fuzzed f = fuzz_policy(R"mp(
+stage custom_filters {
+  rule fraction: if size >= 100 and not size >= 100.0000000001 then reject
+  rule zero_repeat: if subject contains "abcd" and not subject matches /abc{0}d/ then reject
+  rule vertical: if body matches /a\vb/ and not body matches /a[\x0b]b/ then reject
+  rule final_newline: if body matches /x\z|b$/ and not body matches /x\z|b\z/ then reject
+}
+)mp",
+                         {10, 2000, 0});
+  for (const char* rule : {"fraction", "zero_repeat", "vertical", "final_newline"})
+    EXPECT_NE(f.rule(rule).fire.status, GoalStatus::Impossible) << rule << ": " << f.rule(rule).fire.why;
+  expect_found(f, "fraction");
+  expect_found(f, "zero_repeat");
+}
+
 TEST(Fuzz, ADirectionNoMessageHasIsProved) {
   // Without org.domains no message is outbound: the rule can never run.
   Fuzzed f = fuzz_policy(R"(
