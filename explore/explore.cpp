@@ -103,6 +103,14 @@ class Search {
   void pursue(uint32_t i, bool fire) {
     Goal& goal = fire ? report_.rules[i].fire : report_.rules[i].not_fire;
     if (goal.status == GoalStatus::Found) return;  // an earlier witness did it
+    // A condition the compiler reduced to false (an option's value turns the rule off, as
+    // in the stdlib's `dns.spf_fail is "reject"`): no search or proof needed, nor slots
+    // enough for every test of the policy, nor budget.
+    if (fire && module_.rules[i].condition.op == compiler::IrOp::False) {
+      goal = {GoalStatus::Impossible,
+              "its condition compiles to false: a setting, option or const turns it off", -1};
+      return;
+    }
     if (budget_.over()) {
       goal = {GoalStatus::NotTried, "the budget ran out", -1};
       return;
@@ -125,14 +133,6 @@ class Search {
 
   // The witness model found nothing: can any message do it?
   void prove(uint32_t i, bool fire, Goal& goal, z3::check_result witness_result) {
-    // A condition the compiler reduced to false (an option's value turns the rule off, as
-    // in the stdlib's `dns.spf_fail is "reject"`): no proof needed, nor slots enough
-    // for every test of the policy.
-    if (fire && module_.rules[i].condition.op == compiler::IrOp::False) {
-      goal = {GoalStatus::Impossible,
-              "its condition compiles to false: a setting, option or const turns it off", -1};
-      return;
-    }
     z3::expr want = fire ? proof_.fires(i) : proof_.reached(i) && !proof_.condition(i);
     z3::check_result r = prover_.check(want);
     if (r == z3::unsat && !proof_.slots_exceeded()) {
