@@ -391,6 +391,13 @@ z3::expr MessageModel::known_test(const z3::expr& value, KnownTest known, const 
   return mode_ == Mode::Prove ? test.held : bounced(relation, test.held);
 }
 
+std::optional<MessageModel::LiteralOf> MessageModel::literal_of(const z3::expr& test) const {
+  for (const auto& t : known_tests_) {
+    if (t.known.literal && z3::eq(t.held, test)) return LiteralOf{t.value, *t.known.literal};
+  }
+  return std::nullopt;
+}
+
 // What `a` holding says of `b`, as a constraint.
 void MessageModel::relate(const HeldTest& a, const HeldTest& b) {
   std::optional<bool> implied;

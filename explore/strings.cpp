@@ -6,12 +6,18 @@
 #include <numeric>
 #include <unordered_set>
 
+#include "explore/regex_smt.h"
+
 namespace mp::explore {
 
 namespace {
 
 constexpr unsigned kFirstTryMs = 500;
 constexpr unsigned kFallbackMs = 2000;
+
+bool by_size(const std::string& a, const std::string& b) {
+  return a.size() < b.size();
+}
 
 // The uninterpreted constants (the model's variables) in `e`.
 void variables(const z3::expr& e, std::vector<z3::expr>& out, std::unordered_set<unsigned>& seen) {
@@ -54,6 +60,7 @@ struct StringSolver::Group {
   z3::expr_vector shapes;
   struct Tracker {
     z3::expr test, relation, yes, no;
+    std::optional<MessageModel::LiteralOf> literal;
   };
   std::vector<Tracker> trackers;
   std::vector<z3::expr> variables;
@@ -109,7 +116,7 @@ StringSolver::StringSolver(z3::context& ctx, const MessageModel& model, unsigned
     const z3::expr& test = model.string_tests()[i - shapes].first;
     std::string n = std::to_string(i);
     z3::expr yes = ctx_.bool_const(("yes!" + n).c_str()), no = ctx_.bool_const(("no!" + n).c_str());
-    g->trackers.push_back({test, items[i], yes, no});
+    g->trackers.push_back({test, items[i], yes, no, model.literal_of(test)});
   }
 }
 
@@ -165,30 +172,91 @@ z3::expr StringSolver::choice_clause(const Group& g, const std::vector<bool>& ho
 }
 
 // Z3 4.8's two string engines fail on different problems (seq on a contains beside
-// two not-contains, z3str3 on others): seq briefly, then z3str3, then seq with the
-// whole time limit — which a busy machine needs where an idle one answers at once.
+// two not-contains, z3str3 on others, and z3str3 in a time that varies run to run):
+// first the values the literals build, then seq briefly, then z3str3, then seq with
+// the whole time limit — which a busy machine needs where an idle one answers at once.
 z3::check_result StringSolver::solve_group(Group& g, const std::vector<bool>& holds) const {
+  std::string tried;
+  for (const char* separator : {" ", ""}) {  // a readable value first, if the value's shape allows spaces
+    z3::expr_vector built = built_values(g, holds, separator);
+    std::string text = Z3_ast_vector_to_string(ctx_, built);
+    if (built.empty() || text == tried) break;  // no literal holds, or no separator joined two
+    if (check_choice(g, holds, "seq", std::min(timeout_ms_, kFirstTryMs), built) == z3::sat) return z3::sat;
+    tried = text;
+  }
   const std::pair<const char*, unsigned> attempts[] = {{"seq", std::min(timeout_ms_, kFirstTryMs)},
                                                        {"z3str3", std::min(timeout_ms_, kFallbackMs)},
                                                        {"seq", timeout_ms_}};
   for (const auto& [engine, timeout] : attempts) {
-    z3::solver s = fresh_solver(engine, timeout);
-    s.add(g.shapes);
-    for (size_t i = 0; i < g.trackers.size(); ++i)
-      s.add(holds[i] ? g.trackers[i].relation : !g.trackers[i].relation);
-    z3::check_result r = s.check();
-    if (r == z3::sat) {
-      z3::model m = s.get_model();
-      auto& values = g.solved[holds];
-      for (auto& v : g.variables) values.emplace_back(v.decl(), m.eval(v, true));
-      return r;
-    }
+    z3::check_result r = check_choice(g, holds, engine, timeout, z3::expr_vector(ctx_));
+    if (r == z3::sat) return r;
     if (r == z3::unsat) {
       g.refuted.emplace(holds, refutation(g, holds));
       return r;
     }
   }
   return z3::unknown;
+}
+
+// The group's shapes, its tests as chosen and `extra`; sat records the values.
+z3::check_result StringSolver::check_choice(Group& g, const std::vector<bool>& holds, const char* engine,
+                                            unsigned timeout_ms, const z3::expr_vector& extra) const {
+  z3::solver s = fresh_solver(engine, timeout_ms);
+  s.add(g.shapes);
+  for (size_t i = 0; i < g.trackers.size(); ++i)
+    s.add(holds[i] ? g.trackers[i].relation : !g.trackers[i].relation);
+  s.add(extra);
+  z3::check_result r = s.check();
+  if (r == z3::sat) {
+    z3::model m = s.get_model();
+    auto& values = g.solved[holds];
+    for (auto& v : g.variables) values.emplace_back(v.decl(), m.eval(v, true));
+  }
+  return r;
+}
+
+// A value each literal test the choice holds builds: `is "x"` gives x; else the
+// longest prefix, then each contained text not in it yet, then the longest suffix,
+// joined by `separator` (caseless ones as written). Equalities for the solver to
+// check, not facts: a value they cannot satisfy (two different prefixes, a
+// not-contains the joined text meets) leaves the search to the solver.
+z3::expr_vector StringSolver::built_values(const Group& g, const std::vector<bool>& holds,
+                                           std::string_view separator) const {
+  struct Parts {
+    z3::expr value;
+    std::optional<std::string> is;
+    std::string prefix, suffix;
+    std::vector<std::string> contained;
+  };
+  std::vector<Parts> values;
+  for (size_t i = 0; i < g.trackers.size(); ++i) {
+    const auto& lit = g.trackers[i].literal;
+    if (!holds[i] || !lit) continue;
+    auto it = std::find_if(values.begin(), values.end(),
+                           [&](const Parts& p) { return z3::eq(p.value, lit->value); });
+    if (it == values.end()) it = values.insert(values.end(), Parts{lit->value, {}, {}, {}, {}});
+    const std::string& b = lit->literal.bytes;
+    switch (lit->literal.kind) {
+      case LiteralTest::Kind::Is: it->is = b; break;
+      case LiteralTest::Kind::StartsWith: it->prefix = std::max(it->prefix, b, by_size); break;
+      case LiteralTest::Kind::EndsWith: it->suffix = std::max(it->suffix, b, by_size); break;
+      case LiteralTest::Kind::Contains: it->contained.push_back(b); break;
+    }
+  }
+  z3::expr_vector built(ctx_);
+  for (const auto& p : values) {
+    std::string text = p.prefix;
+    auto join = [&](const std::string& piece) {
+      if (!text.empty() && !piece.empty()) text += separator;
+      text += piece;
+    };
+    for (const auto& c : p.contained) {
+      if (text.find(c) == std::string::npos && p.suffix.find(c) == std::string::npos) join(c);
+    }
+    join(p.suffix);
+    built.push_back(p.value == string_constant(ctx_, p.is.value_or(text)));
+  }
+  return built;
 }
 
 // The clause that rules out this choice: from the unsat core of the tests when the

@@ -8,6 +8,7 @@
 #include <z3++.h>
 
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "explore/budget.h"
@@ -34,6 +35,10 @@ class StringSolver {
   z3::solver fresh_solver(const char* engine, unsigned timeout_ms) const;
   z3::expr choice_clause(const Group& g, const std::vector<bool>& holds) const;
   z3::check_result solve_group(Group& g, const std::vector<bool>& holds) const;
+  z3::check_result check_choice(Group& g, const std::vector<bool>& holds, const char* engine,
+                                unsigned timeout_ms, const z3::expr_vector& extra) const;
+  z3::expr_vector built_values(const Group& g, const std::vector<bool>& holds,
+                               std::string_view separator) const;
   z3::expr refutation(const Group& g, const std::vector<bool>& holds) const;
   z3::context& ctx_;
   unsigned timeout_ms_;
