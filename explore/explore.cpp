@@ -103,6 +103,12 @@ class Search {
   void pursue(uint32_t i, bool fire) {
     Goal& goal = fire ? report_.rules[i].fire : report_.rules[i].not_fire;
     if (goal.status == GoalStatus::Found) return;  // an earlier witness did it
+    const double start = budget_.elapsed();
+    search(i, fire, goal);
+    goal.seconds = budget_.elapsed() - start;
+  }
+
+  void search(uint32_t i, bool fire, Goal& goal) {
     // A condition the compiler reduced to false (an option's value turns the rule off, as
     // in the stdlib's `dns.spf_fail is "reject"`): no search or proof needed, nor slots
     // enough for every test of the policy, nor budget.

@@ -56,6 +56,7 @@ struct Goal {
   GoalStatus status = GoalStatus::NotTried;
   std::string why;   // Impossible and NotFound: the reason
   int witness = -1;  // Found: index into FuzzReport::witnesses
+  double seconds = 0;  // wall time of its search and proof (0: another goal's witness met it)
 };
 
 struct RuleCoverage {

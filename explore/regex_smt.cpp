@@ -70,6 +70,25 @@ Bytes spaces() {
   return b;
 }
 
+// A translated piece of a pattern, with what a \b beside it depends on: the bytes its
+// values can start and end with, and whether it matches "".
+struct Piece {
+  z3::expr re;
+  Bytes first, last;
+  bool nullable = false;
+};
+
+// Which side of a \b a piece stands: all its first (or last) bytes word characters,
+// none of them, or a mix (or a piece that may be empty), which is not translated.
+enum class Side { Word, NonWord, Mixed };
+
+Side side_of(const Bytes& bytes, bool nullable) {
+  if (nullable) return Side::Mixed;
+  if ((bytes & ~words()).none()) return Side::Word;
+  if ((bytes & words()).none()) return Side::NonWord;
+  return Side::Mixed;
+}
+
 class Parser {
  public:
   Parser(z3::context& ctx, const vm::PatternInfo& p)
@@ -86,6 +105,7 @@ class Parser {
     do {
       bool start = false, end = false;
       strict_end_ = false;  // per branch: `x\z|b$` allows a final newline after b
+      before_ = after_ = std::nullopt;
       if (peek() == '^') {
         ++i_;
         start = true;
@@ -97,15 +117,18 @@ class Parser {
       auto body = sequence(0, &end);
       if (!body) return std::nullopt;
       if (exact) {
-        if (start || end) return std::nullopt;
-        branches.push_back(*body);
+        if (start || end || before_ || after_) return std::nullopt;
+        branches.push_back(body->re);
         continue;
       }
-      z3::expr full = z3::re_full(regex_sort(ctx_));
-      z3::expr tail = end ? (strict_end_ ? epsilon() : z3::option(lit("\n"))) : full;
-      branches.push_back(start ? z3::concat(*body, tail) : z3::concat(z3::concat(full, *body), tail));
+      z3::expr head = start ? epsilon() : full(),
+               tail = end ? (strict_end_ ? epsilon() : z3::option(lit("\n"))) : full();
+      if (before_) head = start ? (*before_ == Side::NonWord ? head : empty()) : before(*before_);
+      if (after_) tail = end ? (*after_ == Side::NonWord ? tail : empty()) : after(*after_);
+      branches.push_back(z3::concat(z3::concat(head, body->re), tail));
     } while (take('|'));
-    if (i_ != s_.size() || ((start_or_end_ && multiline_) || (wide_ && utf8_))) return std::nullopt;
+    if (i_ != s_.size() || ((start_or_end_ && multiline_) || ((wide_ || boundary_) && utf8_)))
+      return std::nullopt;
     return alternatives(branches);
   }
 
@@ -118,6 +141,39 @@ class Parser {
   }
   z3::expr lit(std::string_view bytes) { return z3::to_re(string_constant(ctx_, bytes)); }
   z3::expr epsilon() { return lit(""); }
+  z3::expr empty() { return z3::re_empty(regex_sort(ctx_)); }
+  z3::expr full() { return z3::re_full(regex_sort(ctx_)); }
+  // The text before a match whose \b needs a `side` character before it (the start of
+  // the value counts as a non-word one), and after it.
+  z3::expr before(Side side) {
+    z3::expr word = set_language(words()), non_word = set_language(~words());
+    return side == Side::Word ? z3::concat(full(), word) : z3::option(z3::concat(full(), non_word));
+  }
+  z3::expr after(Side side) {
+    z3::expr word = set_language(words()), non_word = set_language(~words());
+    return side == Side::Word ? z3::concat(word, full()) : z3::option(z3::concat(non_word, full()));
+  }
+  Piece epsilon_piece() { return {epsilon(), {}, {}, true}; }
+  Piece set_piece(Bytes set) {
+    if (caseless_) set = with_other_case(set);
+    return {set_language(set), set, set, false};
+  }
+  static Piece concat(const Piece& a, const Piece& b) {
+    return {z3::concat(a.re, b.re), a.first | (a.nullable ? b.first : Bytes()),
+            b.last | (b.nullable ? a.last : Bytes()), a.nullable && b.nullable};
+  }
+  Piece alternatives(const std::vector<Piece>& v) {
+    Piece out{empty(), {}, {}, false};
+    z3::expr_vector res(ctx_);
+    for (const auto& p : v) {
+      res.push_back(p.re);
+      out.first |= p.first;
+      out.last |= p.last;
+      out.nullable = out.nullable || p.nullable;
+    }
+    out.re = alternatives(res);
+    return out;
+  }
   z3::expr alternatives(const z3::expr_vector& v) { return re_union(ctx_, v); }
   z3::expr set_language(Bytes set) {
     if (caseless_) set = with_other_case(set);
@@ -143,8 +199,9 @@ class Parser {
   }
 
   // Items up to `|`, `)` or the end. `end` (top level only): a `$` closed the branch.
-  std::optional<z3::expr> sequence(int depth, bool* end) {
-    z3::expr seq = epsilon();
+  std::optional<Piece> sequence(int depth, bool* end) {
+    std::vector<Piece> items;
+    std::vector<size_t> boundaries;  // a \b before items[k]
     while (i_ < s_.size() && peek() != '|' && peek() != ')') {
       if (s_.substr(i_, 2) == "\\z" && depth == 0 && (i_ + 2 == s_.size() || s_[i_ + 2] == '|')) {
         i_ += 2;
@@ -159,16 +216,52 @@ class Parser {
         *end = true;
         break;
       }
+      if (s_.substr(i_, 2) == "\\b") {
+        i_ += 2;
+        if (peek() == '*' || peek() == '+' || peek() == '?' || peek() == '{') return std::nullopt;
+        boundary_ = true;
+        boundaries.push_back(items.size());
+        continue;
+      }
       auto item = atom(depth);
       if (!item) return std::nullopt;
       auto repeated = quantified(*item);
       if (!repeated) return std::nullopt;
-      seq = z3::concat(seq, *repeated);
+      items.push_back(*repeated);
+    }
+    Piece seq = epsilon_piece();
+    for (const auto& item : items) seq = concat(seq, item);
+    for (size_t k : boundaries) {
+      if (!word_boundary(items, k, depth, seq)) return std::nullopt;
     }
     return seq;
   }
 
-  std::optional<z3::expr> group(int depth) {
+  // A \b before items[k] (k == size: after the last). Between two items it is settled
+  // by the bytes the one ends and the other starts with: the sequence matches as without
+  // it, or nothing. At either end of a top-level branch, the byte beside it is outside
+  // the match: language() states it (before_, after_). false: not translated (a group's
+  // edge, an item that may be empty or ends in both kinds of byte).
+  bool word_boundary(const std::vector<Piece>& items, size_t k, int depth, Piece& seq) {
+    Piece left = epsilon_piece(), right = epsilon_piece();
+    for (size_t i = 0; i < items.size(); ++i) (i < k ? left : right) = concat(i < k ? left : right, items[i]);
+    std::optional<Side> l, r;
+    if (k > 0) l = side_of(left.last, left.nullable);
+    if (k < items.size()) r = side_of(right.first, right.nullable);
+    if (l == Side::Mixed || r == Side::Mixed || (!l && !r)) return false;
+    if (l && r) {
+      if (*l == *r) seq.re = empty();
+      return true;
+    }
+    if (depth > 0) return false;
+    std::optional<Side>& outside = l ? after_ : before_;
+    const Side need = (l ? *l : *r) == Side::Word ? Side::NonWord : Side::Word;
+    if (outside && *outside != need) seq.re = empty();
+    outside = need;
+    return true;
+  }
+
+  std::optional<Piece> group(int depth) {
     if (take('?')) {
       if (take(':')) {
       } else if (take('<') || (take('P') && take('<'))) {
@@ -179,7 +272,7 @@ class Parser {
         return std::nullopt;  // look-ahead, options, recursion, comments
       }
     }
-    z3::expr_vector branches(ctx_);
+    std::vector<Piece> branches;
     do {
       bool end = false;
       auto b = sequence(depth + 1, &end);
@@ -190,7 +283,7 @@ class Parser {
     return alternatives(branches);
   }
 
-  std::optional<z3::expr> atom(int depth) {
+  std::optional<Piece> atom(int depth) {
     int c = peek();
     ++i_;
     switch (c) {
@@ -198,19 +291,19 @@ class Parser {
       case '[': {
         auto set = char_class();
         if (!set) return std::nullopt;
-        return set_language(*set);
+        return set_piece(*set);
       }
       case '.': {
         wide_ = true;
         Bytes any;
         any.set();
         if (!dotall_) any.reset('\n');
-        return set_language(any);
+        return set_piece(any);
       }
       case '\\': {
         auto set = escape(false);
         if (!set) return std::nullopt;
-        return set_language(*set);
+        return set_piece(*set);
       }
       case '^': start_or_end_ = true; return std::nullopt;  // not at the start of a branch
       case '*':
@@ -220,7 +313,7 @@ class Parser {
         if (c >= 0x80) wide_ = true;
         Bytes b;
         b.set(static_cast<size_t>(c));
-        return set_language(b);
+        return set_piece(b);
       }
     }
   }
@@ -314,7 +407,7 @@ class Parser {
     return set;
   }
 
-  std::optional<z3::expr> quantified(z3::expr item) {
+  std::optional<Piece> quantified(Piece item) {
     unsigned lo = 0, hi = 0;
     bool bounded = true;
     size_t save = i_;
@@ -348,14 +441,20 @@ class Parser {
     }
     if (take('+')) return std::nullopt;  // possessive: a different language
     take('?');                           // lazy: the same language
-    if (bounded && hi == 0) return epsilon();  // `{0}`: Z3's loop reads an upper bound 0 as none
-    if (!bounded && lo == 0) return z3::star(item);
-    if (!bounded && lo == 1) return z3::plus(item);
-    Z3_ast r = bounded ? Z3_mk_re_loop(ctx_, item, lo, hi) : Z3_mk_re_loop(ctx_, item, lo, 0);
-    ctx_.check_error();
-    z3::expr loop(ctx_, r);
-    if (!bounded) loop = z3::concat(loop, z3::star(item));
-    return loop;
+    if (bounded && hi == 0) return epsilon_piece();  // `{0}`: Z3's loop reads an upper bound 0 as none
+    Piece out = item;
+    out.nullable = item.nullable || lo == 0;
+    if (!bounded && lo == 0) {
+      out.re = z3::star(item.re);
+    } else if (!bounded && lo == 1) {
+      out.re = z3::plus(item.re);
+    } else {
+      Z3_ast r = bounded ? Z3_mk_re_loop(ctx_, item.re, lo, hi) : Z3_mk_re_loop(ctx_, item.re, lo, 0);
+      ctx_.check_error();
+      out.re = z3::expr(ctx_, r);
+      if (!bounded) out.re = z3::concat(out.re, z3::star(item.re));
+    }
+    return out;
   }
 
   bool number(unsigned& out) {
@@ -374,6 +473,9 @@ class Parser {
   size_t i_ = 0;
   bool caseless_, dotall_, multiline_, utf8_;
   bool strict_end_ = false;
+  // The byte a top-level branch's \b needs beside the match: before it, after it.
+  std::optional<Side> before_, after_;
+  bool boundary_ = false;      // the pattern has \b (ASCII words here; UTF-8 mode reads others)
   bool start_or_end_ = false;  // the pattern has ^ or $ (meant per line under MULTILINE)
   bool wide_ = false;          // it has something that reads UTF-8 differently from bytes
 };

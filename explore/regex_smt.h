@@ -1,9 +1,11 @@
 // explore-internal: what a pattern of the image matches, as a Z3 regular expression
 // over the whole value (SMT-LIB's theory of strings), for the subset of PCRE whose
 // language Z3 can state exactly: literals, classes, `.`, groups, alternation, the
-// repeats, and ^/$ at the ends. Look-around, back-references, \b, inline options and
-// possessive repeats are not translated: the caller then treats the test as a free
-// boolean, which keeps every proof sound (it only loses precision).
+// repeats, ^/$ at the ends, and \b where the bytes beside it settle it (between two
+// items that each end or start in one kind of byte, or at a branch's end). Look-around,
+// back-references, other \b, inline options and possessive repeats are not
+// translated: the caller then treats the test as a free boolean, which keeps every
+// proof sound (it only loses precision).
 #pragma once
 
 #include <z3++.h>

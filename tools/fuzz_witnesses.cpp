@@ -94,6 +94,7 @@ nlohmann::ordered_json goal_json(const explore::Goal& g, const nlohmann::ordered
     j["witness"] = witness;
   else
     j["why"] = g.why;
+  j["seconds"] = g.seconds;
   return j;
 }
 

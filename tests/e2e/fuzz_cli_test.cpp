@@ -21,12 +21,17 @@ TEST(FuzzCli, WidgetWitnessesReplayThroughPolicycTest) {
                                 out.path().string(), "--format", "json", "--budget", "300"});
   ASSERT_EQ(fuzz.status, 0) << describe(fuzz);
   auto report = nlohmann::json::parse(fuzz.out);
+  double goal_seconds = 0;  // where the budget went, goal by goal
   for (const auto& rule : report["rules"]) {
     for (const char* goal : {"fire", "not_fire"}) {
       EXPECT_EQ(rule[goal]["status"], "found")
           << rule["stage"] << "." << rule["name"] << " " << goal << ": " << rule[goal].value("why", "");
+      ASSERT_TRUE(rule[goal]["seconds"].is_number()) << rule[goal];
+      goal_seconds += rule[goal]["seconds"].get<double>();
     }
   }
+  EXPECT_GT(goal_seconds, 0);
+  EXPECT_LE(goal_seconds, report["summary"]["seconds"].get<double>());
   EXPECT_EQ(report["summary"]["rules"], 12);
   ASSERT_TRUE(std::filesystem::exists(out.path() / "fuzz.mptest"));
   size_t witnesses = report["witnesses"].size();
