@@ -200,6 +200,23 @@ stage custom_filters {
   EXPECT_EQ(f.report.witnesses[f.rule("sender").fire.witness].witness.envelope.sender, "info@widget.com");
 }
 
+// A word-boundary regex is stated exactly (regex_smt.h), so the rule after it gets a
+// subject holding "free" inside a word, which the VM confirms: before, `\b` was an
+// unknown and the solver proposed "free" itself, which the first rule rejected.
+TEST(Fuzz, AWordBoundaryIsStatedExactly) {
+  Fuzzed f = fuzz_policy(R"(
+stage custom_filters {
+  rule word:
+    if subject matches /\bfree\b/i then reject
+  rule inside_a_word:
+    if subject contains "free" then tag "[free]"
+}
+)");
+  expect_found(f, "word");
+  expect_found(f, "inside_a_word");
+  EXPECT_TRUE(f.report.approximated.empty());
+}
+
 // The same between a literal and a regex: a literal holding a match of an unanchored
 // regex, a regex whose every match holds a literal. Z3's string solver gave up on the
 // proof of the first (10 s), so it ended "no witness" too.
