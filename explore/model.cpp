@@ -391,9 +391,9 @@ z3::expr MessageModel::known_test(const z3::expr& value, KnownTest known, const 
   return mode_ == Mode::Prove ? test.held : bounced(relation, test.held);
 }
 
-std::optional<MessageModel::LiteralOf> MessageModel::literal_of(const z3::expr& test) const {
+std::optional<MessageModel::KnownOf> MessageModel::known_of(const z3::expr& test) const {
   for (const auto& t : known_tests_) {
-    if (t.known.literal && z3::eq(t.held, test)) return LiteralOf{t.value, *t.known.literal};
+    if (z3::eq(t.held, test)) return KnownOf{t.value, t.known};
   }
   return std::nullopt;
 }

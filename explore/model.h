@@ -129,13 +129,13 @@ class MessageModel {
     std::optional<RegexTest> regex;
   };
   z3::expr known_test(const z3::expr& value, KnownTest known, const z3::expr& relation);
-  // Witness: the literal test a string_tests() boolean stands for and the value it tests,
-  // if it is one.
-  struct LiteralOf {
+  // Witness: the literal or regex test a string_tests() boolean stands for and the value
+  // it tests, if it is one.
+  struct KnownOf {
     z3::expr value;
-    LiteralTest literal;
+    KnownTest known;
   };
-  std::optional<LiteralOf> literal_of(const z3::expr& test) const;
+  std::optional<KnownOf> known_of(const z3::expr& test) const;
   // Witness: the boolean choosing the null reverse-path (MAIL FROM:<>, a bounce), once a
   // test reads the sender; the writer then writes "" whatever the sender's text holds.
   const std::optional<z3::expr>& null_reverse_path() const { return null_reverse_path_; }

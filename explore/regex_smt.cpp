@@ -5,15 +5,16 @@
 
 #include <hs/hs.h>
 
+#include <algorithm>
 #include <bitset>
 #include <cctype>
 #include <cstdio>
 
+#include "explore/regex_pieces.h"
+
 namespace mp::explore {
 
 namespace {
-
-using Bytes = std::bitset<256>;
 
 z3::sort regex_sort(z3::context& ctx) {
   z3::sort s = ctx.string_sort();
@@ -62,7 +63,7 @@ Bytes digits() {
   return range('0', '9');
 }
 Bytes words() {
-  return range('a', 'z') | range('A', 'Z') | digits() | range('_', '_');
+  return word_bytes();
 }
 Bytes spaces() {
   Bytes b;
@@ -70,29 +71,11 @@ Bytes spaces() {
   return b;
 }
 
-// A translated piece of a pattern, with what a \b beside it depends on: the bytes its
-// values can start and end with, and whether it matches "".
-struct Piece {
-  z3::expr re;
-  Bytes first, last;
-  bool nullable = false;
-};
-
-// Which side of a \b a piece stands: all its first (or last) bytes word characters,
-// none of them, or a mix (or a piece that may be empty), which is not translated.
-enum class Side { Word, NonWord, Mixed };
-
-Side side_of(const Bytes& bytes, bool nullable) {
-  if (nullable) return Side::Mixed;
-  if ((bytes & ~words()).none()) return Side::Word;
-  if ((bytes & words()).none()) return Side::NonWord;
-  return Side::Mixed;
-}
-
 class Parser {
  public:
   Parser(z3::context& ctx, const vm::PatternInfo& p)
       : ctx_(ctx),
+        pieces_(ctx),
         s_(p.expression),
         caseless_(p.hs_flags & HS_FLAG_CASELESS),
         dotall_(p.hs_flags & HS_FLAG_DOTALL),
@@ -105,7 +88,6 @@ class Parser {
     do {
       bool start = false, end = false;
       strict_end_ = false;  // per branch: `x\z|b$` allows a final newline after b
-      before_ = after_ = std::nullopt;
       if (peek() == '^') {
         ++i_;
         start = true;
@@ -116,16 +98,18 @@ class Parser {
       }
       auto body = sequence(0, &end);
       if (!body) return std::nullopt;
-      if (exact) {
-        if (start || end || before_ || after_) return std::nullopt;
-        branches.push_back(body->re);
-        continue;
+      for (const Variant& v : *body) {
+        if (v.open || (exact && (start || end || v.before || v.after))) return std::nullopt;
+        if (exact) {
+          branches.push_back(v.re);
+          continue;
+        }
+        z3::expr head = start ? epsilon() : full(),
+                 tail = end ? (strict_end_ ? epsilon() : z3::option(lit("\n"))) : full();
+        if (v.before) head = start ? (*v.before == Side::NonWord ? head : empty()) : before(*v.before);
+        if (v.after) tail = end ? (*v.after == Side::NonWord ? tail : empty()) : after(*v.after);
+        branches.push_back(z3::concat(z3::concat(head, v.re), tail));
       }
-      z3::expr head = start ? epsilon() : full(),
-               tail = end ? (strict_end_ ? epsilon() : z3::option(lit("\n"))) : full();
-      if (before_) head = start ? (*before_ == Side::NonWord ? head : empty()) : before(*before_);
-      if (after_) tail = end ? (*after_ == Side::NonWord ? tail : empty()) : after(*after_);
-      branches.push_back(z3::concat(z3::concat(head, body->re), tail));
     } while (take('|'));
     if (i_ != s_.size() || ((start_or_end_ && multiline_) || ((wide_ || boundary_) && utf8_)))
       return std::nullopt;
@@ -153,26 +137,9 @@ class Parser {
     z3::expr word = set_language(words()), non_word = set_language(~words());
     return side == Side::Word ? z3::concat(word, full()) : z3::option(z3::concat(non_word, full()));
   }
-  Piece epsilon_piece() { return {epsilon(), {}, {}, true}; }
   Piece set_piece(Bytes set) {
     if (caseless_) set = with_other_case(set);
-    return {set_language(set), set, set, false};
-  }
-  static Piece concat(const Piece& a, const Piece& b) {
-    return {z3::concat(a.re, b.re), a.first | (a.nullable ? b.first : Bytes()),
-            b.last | (b.nullable ? a.last : Bytes()), a.nullable && b.nullable};
-  }
-  Piece alternatives(const std::vector<Piece>& v) {
-    Piece out{empty(), {}, {}, false};
-    z3::expr_vector res(ctx_);
-    for (const auto& p : v) {
-      res.push_back(p.re);
-      out.first |= p.first;
-      out.last |= p.last;
-      out.nullable = out.nullable || p.nullable;
-    }
-    out.re = alternatives(res);
-    return out;
+    return PieceAlgebra::bytes(set, set_language(set));
   }
   z3::expr alternatives(const z3::expr_vector& v) { return re_union(ctx_, v); }
   z3::expr set_language(Bytes set) {
@@ -200,8 +167,7 @@ class Parser {
 
   // Items up to `|`, `)` or the end. `end` (top level only): a `$` closed the branch.
   std::optional<Piece> sequence(int depth, bool* end) {
-    std::vector<Piece> items;
-    std::vector<size_t> boundaries;  // a \b before items[k]
+    Piece seq = pieces_.epsilon();
     while (i_ < s_.size() && peek() != '|' && peek() != ')') {
       if (s_.substr(i_, 2) == "\\z" && depth == 0 && (i_ + 2 == s_.size() || s_[i_ + 2] == '|')) {
         i_ += 2;
@@ -216,49 +182,21 @@ class Parser {
         *end = true;
         break;
       }
+      std::optional<Piece> item;
       if (s_.substr(i_, 2) == "\\b") {
         i_ += 2;
-        if (peek() == '*' || peek() == '+' || peek() == '?' || peek() == '{') return std::nullopt;
+        if (peek() == '*' || peek() == '+' || peek() == '?' || peek() == '{')
+          return std::nullopt;  // a repeated assertion
         boundary_ = true;
-        boundaries.push_back(items.size());
-        continue;
+        item = pieces_.boundary();
+      } else if (auto a = atom(depth)) {
+        item = quantified(*a);
       }
-      auto item = atom(depth);
+      if (item) item = pieces_.concat(seq, *item);
       if (!item) return std::nullopt;
-      auto repeated = quantified(*item);
-      if (!repeated) return std::nullopt;
-      items.push_back(*repeated);
-    }
-    Piece seq = epsilon_piece();
-    for (const auto& item : items) seq = concat(seq, item);
-    for (size_t k : boundaries) {
-      if (!word_boundary(items, k, depth, seq)) return std::nullopt;
+      seq = std::move(*item);
     }
     return seq;
-  }
-
-  // A \b before items[k] (k == size: after the last). Between two items it is settled
-  // by the bytes the one ends and the other starts with: the sequence matches as without
-  // it, or nothing. At either end of a top-level branch, the byte beside it is outside
-  // the match: language() states it (before_, after_). false: not translated (a group's
-  // edge, an item that may be empty or ends in both kinds of byte).
-  bool word_boundary(const std::vector<Piece>& items, size_t k, int depth, Piece& seq) {
-    Piece left = epsilon_piece(), right = epsilon_piece();
-    for (size_t i = 0; i < items.size(); ++i) (i < k ? left : right) = concat(i < k ? left : right, items[i]);
-    std::optional<Side> l, r;
-    if (k > 0) l = side_of(left.last, left.nullable);
-    if (k < items.size()) r = side_of(right.first, right.nullable);
-    if (l == Side::Mixed || r == Side::Mixed || (!l && !r)) return false;
-    if (l && r) {
-      if (*l == *r) seq.re = empty();
-      return true;
-    }
-    if (depth > 0) return false;
-    std::optional<Side>& outside = l ? after_ : before_;
-    const Side need = (l ? *l : *r) == Side::Word ? Side::NonWord : Side::Word;
-    if (outside && *outside != need) seq.re = empty();
-    outside = need;
-    return true;
   }
 
   std::optional<Piece> group(int depth) {
@@ -272,15 +210,15 @@ class Parser {
         return std::nullopt;  // look-ahead, options, recursion, comments
       }
     }
-    std::vector<Piece> branches;
+    Piece branches;
     do {
       bool end = false;
       auto b = sequence(depth + 1, &end);
       if (!b) return std::nullopt;
-      branches.push_back(*b);
+      branches = PieceAlgebra::alternatives(std::move(branches), *b);
     } while (take('|'));
     if (!take(')')) return std::nullopt;
-    return alternatives(branches);
+    return branches;
   }
 
   std::optional<Piece> atom(int depth) {
@@ -441,20 +379,24 @@ class Parser {
     }
     if (take('+')) return std::nullopt;  // possessive: a different language
     take('?');                           // lazy: the same language
-    if (bounded && hi == 0) return epsilon_piece();  // `{0}`: Z3's loop reads an upper bound 0 as none
-    Piece out = item;
-    out.nullable = item.nullable || lo == 0;
+    if (bounded && hi == 0) return pieces_.epsilon();  // `{0}`: Z3's loop reads an upper bound 0 as none
+    if (bounded && lo == 0 && hi == 1)
+      return PieceAlgebra::alternatives(item, pieces_.epsilon());  // keeps \b apart
+    std::optional<Variant> one = pieces_.merged(item);
+    if (!one) return std::nullopt;  // a repeat of an unsettled \b
+    Variant out = *one;
+    out.nullable = one->nullable || lo == 0;
     if (!bounded && lo == 0) {
-      out.re = z3::star(item.re);
+      out.re = z3::star(one->re);
     } else if (!bounded && lo == 1) {
-      out.re = z3::plus(item.re);
+      out.re = z3::plus(one->re);
     } else {
-      Z3_ast r = bounded ? Z3_mk_re_loop(ctx_, item.re, lo, hi) : Z3_mk_re_loop(ctx_, item.re, lo, 0);
+      Z3_ast r = bounded ? Z3_mk_re_loop(ctx_, one->re, lo, hi) : Z3_mk_re_loop(ctx_, one->re, lo, 0);
       ctx_.check_error();
       out.re = z3::expr(ctx_, r);
-      if (!bounded) out.re = z3::concat(out.re, z3::star(item.re));
+      if (!bounded) out.re = z3::concat(out.re, z3::star(one->re));
     }
-    return out;
+    return Piece{out};
   }
 
   bool number(unsigned& out) {
@@ -469,12 +411,11 @@ class Parser {
   }
 
   z3::context& ctx_;
+  PieceAlgebra pieces_;
   std::string_view s_;
   size_t i_ = 0;
   bool caseless_, dotall_, multiline_, utf8_;
   bool strict_end_ = false;
-  // The byte a top-level branch's \b needs beside the match: before it, after it.
-  std::optional<Side> before_, after_;
   bool boundary_ = false;      // the pattern has \b (ASCII words here; UTF-8 mode reads others)
   bool start_or_end_ = false;  // the pattern has ^ or $ (meant per line under MULTILINE)
   bool wide_ = false;          // it has something that reads UTF-8 differently from bytes
@@ -530,6 +471,75 @@ z3::expr exact_language(z3::context& ctx, std::string_view pcre) {
   auto language = Parser(ctx, p).language(true);
   if (!language) throw std::logic_error("not a translatable shape: " + p.expression);
   return *language;
+}
+
+namespace {
+
+bool printable(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// The byte of [lo, hi] a reader would pick: a letter, a digit, a space, other printable.
+char range_member(unsigned char lo, unsigned char hi) {
+  for (auto [a, b] : {std::pair{'a', 'z'}, {'A', 'Z'}, {'0', '9'}, {' ', ' '}, {'!', '~'}}) {
+    if (lo <= static_cast<unsigned char>(b) && hi >= static_cast<unsigned char>(a))
+      return static_cast<char>(std::max(lo, static_cast<unsigned char>(a)));
+  }
+  return static_cast<char>(lo);
+}
+
+constexpr unsigned kMaxMemberRepeats = 100;
+
+}  // namespace
+
+std::optional<std::string> regex_member(const z3::expr& re) {
+  if (!re.is_app()) return std::nullopt;
+  Z3_decl_kind kind = re.decl().decl_kind();
+  if (kind == Z3_OP_INTERNAL && re.decl().name().str() == "re.range")
+    kind = Z3_OP_RE_RANGE;  // so Z3 4.8 reports it
+  switch (kind) {
+    case Z3_OP_SEQ_TO_RE:
+      if (!re.arg(0).is_string_value()) return std::nullopt;
+      return re.arg(0).get_string();
+    case Z3_OP_RE_CONCAT: {
+      std::string out;
+      for (unsigned i = 0; i < re.num_args(); ++i) {
+        auto part = regex_member(re.arg(i));
+        if (!part) return std::nullopt;
+        out += *part;
+      }
+      return out;
+    }
+    case Z3_OP_RE_UNION: {
+      std::optional<std::string> any;
+      for (unsigned i = 0; i < re.num_args(); ++i) {
+        auto m = regex_member(re.arg(i));
+        if (m && printable(*m)) return m;
+        if (!any) any = m;
+      }
+      return any;
+    }
+    case Z3_OP_RE_RANGE: {
+      if (!re.arg(0).is_string_value() || !re.arg(1).is_string_value()) return std::nullopt;
+      std::string lo = re.arg(0).get_string(), hi = re.arg(1).get_string();
+      if (lo.size() != 1 || hi.size() != 1) return std::nullopt;
+      return std::string(1,
+                         range_member(static_cast<unsigned char>(lo[0]), static_cast<unsigned char>(hi[0])));
+    }
+    case Z3_OP_RE_STAR:
+    case Z3_OP_RE_OPTION:
+    case Z3_OP_RE_FULL_SET: return std::string();
+    case Z3_OP_RE_PLUS: return regex_member(re.arg(0));
+    case Z3_OP_RE_LOOP: {
+      const unsigned lo = static_cast<unsigned>(Z3_get_decl_int_parameter(re.ctx(), re.decl(), 0));
+      auto one = regex_member(re.arg(0));
+      if (!one || lo > kMaxMemberRepeats) return std::nullopt;
+      std::string out;
+      for (unsigned i = 0; i < lo; ++i) out += *one;
+      return out;
+    }
+    default: return std::nullopt;
+  }
 }
 
 z3::expr words_language(z3::context& ctx, const std::vector<std::string>& words, bool caseless) {

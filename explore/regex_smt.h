@@ -1,8 +1,9 @@
 // explore-internal: what a pattern of the image matches, as a Z3 regular expression
 // over the whole value (SMT-LIB's theory of strings), for the subset of PCRE whose
 // language Z3 can state exactly: literals, classes, `.`, groups, alternation, the
-// repeats, ^/$ at the ends, and \b where the bytes beside it settle it (between two
-// items that each end or start in one kind of byte, or at a branch's end). Look-around,
+// repeats, ^/$ at the ends, and \b where the bytes beside it settle it (regex_pieces.h:
+// beside items that each end or start in one kind of byte, alternatives one by one,
+// or at the edge of the match). Look-around,
 // back-references, other \b, inline options and possessive repeats are not
 // translated: the caller then treats the test as a free boolean, which keeps every
 // proof sound (it only loses precision).
@@ -40,6 +41,11 @@ std::optional<LiteralTest> literal_pattern(const vm::PatternInfo& pattern);
 // The values `pcre` (no anchors, no flags) matches as a whole; throws std::logic_error
 // when it is outside the translated subset (a programming error).
 z3::expr exact_language(z3::context& ctx, std::string_view pcre);
+
+// A short value in the language of `re` (a regex this file or Z3 built): the fewest
+// repeats, the first alternative that has one, a letter, digit or space where a range
+// allows; nullopt for the empty language or an operator it does not read.
+std::optional<std::string> regex_member(const z3::expr& re);
 
 // Every value equal to one of `words`, ignoring ASCII case when `caseless`.
 z3::expr words_language(z3::context& ctx, const std::vector<std::string>& words, bool caseless);

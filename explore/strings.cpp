@@ -60,7 +60,7 @@ struct StringSolver::Group {
   z3::expr_vector shapes;
   struct Tracker {
     z3::expr test, relation, yes, no;
-    std::optional<MessageModel::LiteralOf> literal;
+    std::optional<MessageModel::KnownOf> known;
   };
   std::vector<Tracker> trackers;
   std::vector<z3::expr> variables;
@@ -116,7 +116,7 @@ StringSolver::StringSolver(z3::context& ctx, const MessageModel& model, unsigned
     const z3::expr& test = model.string_tests()[i - shapes].first;
     std::string n = std::to_string(i);
     z3::expr yes = ctx_.bool_const(("yes!" + n).c_str()), no = ctx_.bool_const(("no!" + n).c_str());
-    g->trackers.push_back({test, items[i], yes, no, model.literal_of(test)});
+    g->trackers.push_back({test, items[i], yes, no, model.known_of(test)});
   }
 }
 
@@ -216,8 +216,9 @@ z3::check_result StringSolver::check_choice(Group& g, const std::vector<bool>& h
 }
 
 // A value each literal test the choice holds builds: `is "x"` gives x; else the
-// longest prefix, then each contained text not in it yet, then the longest suffix,
-// joined by `separator` (caseless ones as written). Equalities for the solver to
+// longest prefix, then each contained text not in it yet (and a short match of each
+// regex test it holds), then the longest suffix, joined by `separator` (caseless ones
+// as written); "" for a value none of whose tests holds. Equalities for the solver to
 // check, not facts: a value they cannot satisfy (two different prefixes, a
 // not-contains the joined text meets) leaves the search to the solver.
 z3::expr_vector StringSolver::built_values(const Group& g, const std::vector<bool>& holds,
@@ -230,13 +231,18 @@ z3::expr_vector StringSolver::built_values(const Group& g, const std::vector<boo
   };
   std::vector<Parts> values;
   for (size_t i = 0; i < g.trackers.size(); ++i) {
-    const auto& lit = g.trackers[i].literal;
-    if (!holds[i] || !lit) continue;
+    const auto& known = g.trackers[i].known;
+    if (!known) continue;
     auto it = std::find_if(values.begin(), values.end(),
-                           [&](const Parts& p) { return z3::eq(p.value, lit->value); });
-    if (it == values.end()) it = values.insert(values.end(), Parts{lit->value, {}, {}, {}, {}});
-    const std::string& b = lit->literal.bytes;
-    switch (lit->literal.kind) {
+                           [&](const Parts& p) { return z3::eq(p.value, known->value); });
+    if (it == values.end()) it = values.insert(values.end(), Parts{known->value, {}, {}, {}, {}});
+    if (!holds[i]) continue;  // a value no test of which holds is ""
+    if (!known->known.literal) {
+      if (auto match = regex_member(known->known.regex->search)) it->contained.push_back(*match);
+      continue;
+    }
+    const std::string& b = known->known.literal->bytes;
+    switch (known->known.literal->kind) {
       case LiteralTest::Kind::Is: it->is = b; break;
       case LiteralTest::Kind::StartsWith: it->prefix = std::max(it->prefix, b, by_size); break;
       case LiteralTest::Kind::EndsWith: it->suffix = std::max(it->suffix, b, by_size); break;
