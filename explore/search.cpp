@@ -43,14 +43,20 @@ WitnessFinder::WitnessFinder(MessageModel& model, unsigned timeout_ms, const Bud
       timeout_ms_(timeout_ms),
       budget_(budget),
       queries_(queries),
-      skeleton_(model.ctx()),
-      strings_(model.ctx(), model, timeout_ms, budget) {
-  skeleton_.add(model.constraints());
-  for (const auto& [test, relation] : model.string_tests()) skeleton_.add_soft(!test, 1);
-  for (const auto& [collection, items] : model.presence()) {
-    for (const auto& item : items) skeleton_.add_soft(!item, 2);
+      strings_(model.ctx(), model, timeout_ms, budget) {}
+
+// A fresh optimizer for each goal, not push/pop on one (Prover::check says why): the
+// model, the preferences for a small message, and the lemmas learnt so far.
+z3::optimize WitnessFinder::skeleton() const {
+  z3::optimize o(model_.ctx());
+  o.add(model_.constraints());
+  for (const auto& [test, relation] : model_.string_tests()) o.add_soft(!test, 1);
+  for (const auto& [collection, items] : model_.presence()) {
+    for (const auto& item : items) o.add_soft(!item, 2);
   }
-  if (const auto& null = model.null_reverse_path()) skeleton_.add_soft(!*null, 2);  // a sender, unless needed
+  if (const auto& null = model_.null_reverse_path()) o.add_soft(!*null, 2);  // a sender, unless needed
+  for (const auto& lemma : lemmas_) o.add(lemma);
+  return o;
 }
 
 // Lazy solving: the skeleton solver picks which string tests hold, the strings
@@ -58,47 +64,43 @@ WitnessFinder::WitnessFinder(MessageModel& model, unsigned timeout_ms, const Bud
 // a clause of the tests in its unsat core (a fact about strings, true for every goal).
 z3::check_result WitnessFinder::find(const z3::expr& goal, std::optional<Witness>& out) {
   constexpr int kRounds = 200;
-  skeleton_.push();
-  skeleton_.add(goal);
+  z3::optimize solver = skeleton();
+  solver.add(goal);
   z3::check_result result = z3::unknown;
   bool gave_up = false;  // a choice was ruled out without proof: unsat then means unknown
   for (int round = 0; round < kRounds && !budget_.over(); ++round) {
     ++queries_;
-    skeleton_.set(timeout_params(model_.ctx(), budget_.limit_ms(timeout_ms_)));
-    result = skeleton_.check();
+    solver.set(timeout_params(model_.ctx(), budget_.limit_ms(timeout_ms_)));
+    result = solver.check();
     if (result != z3::sat) break;
-    z3::model skeleton = skeleton_.get_model();
+    z3::model choice = solver.get_model();
     std::vector<z3::expr> refuted, given_up;
     ++queries_;
-    z3::check_result strings = strings_.solve(skeleton, refuted, given_up);
+    z3::check_result strings = strings_.solve(choice, refuted, given_up);
     if (strings == z3::sat) {
-      out = realize(model_, skeleton, strings_.model());
+      out = realize(model_, choice, strings_.model());
       break;
     }
     result = z3::unknown;
-    gave_up = gave_up || strings == z3::unknown;
-    for (const auto& clause : given_up) skeleton_.add(clause);  // this goal only
+    gave_up = gave_up || !given_up.empty();  // a group timed out, whatever another's refutation
+    for (const auto& clause : given_up) solver.add(clause);  // this goal only
     for (auto& lemma : refuted) {
-      skeleton_.add(lemma);
+      solver.add(lemma);
       lemmas_.push_back(std::move(lemma));
     }
   }
-  skeleton_.pop();
   if (result == z3::unsat && gave_up) result = z3::unknown;
-  for (const auto& lemma : lemmas_) skeleton_.add(lemma);  // kept for later goals
-  lemmas_.clear();
   return result;
 }
 
 Prover::Prover(MessageModel& model, unsigned timeout_ms, const Budget& budget, size_t& queries)
-    : solver_(model.ctx()),
+    : constraints_(model.constraints()),
       abstract_(model.ctx()),
       relations_(model.ctx()),
       booleans_(model.ctx()),
       timeout_ms_(timeout_ms),
       budget_(budget),
       queries_(queries) {
-  solver_.add(model.constraints());
   // A goal is simplified (encode.cpp): its relations too, which may change their terms.
   for (unsigned i = 0; i < model.string_relations().size(); ++i) {
     z3::expr r = model.string_relations()[i],
@@ -113,27 +115,26 @@ Prover::Prover(MessageModel& model, unsigned timeout_ms, const Budget& budget, s
   for (const auto& c : model.constraints()) {
     z3::expr a = abstracted(c);
     std::unordered_set<unsigned> seen;
-    if (!reads_strings(a, seen)) abstract_.add(a);
+    if (!reads_strings(a, seen)) abstract_.push_back(a);
   }
 }
 
+// A fresh solver for each check, not push/pop on one: Z3 4.8 crashed (SIGSEGV in
+// Z3_solver_pop) popping a solver whose check a short time limit had cancelled.
 z3::check_result Prover::check(const z3::expr& goal, unsigned timeout_ms) {
   ++queries_;
-  z3::context& ctx = solver_.ctx();
-  if (!relations_.empty()) {
-    abstract_.set(timeout_params(ctx, std::min(timeout_ms, kAbstractMs)));
-    abstract_.push();
-    abstract_.add(abstracted(goal));
-    z3::check_result r = abstract_.check();
-    abstract_.pop();
-    if (r == z3::unsat) return r;
-  }
-  solver_.set(timeout_params(ctx, timeout_ms));
-  solver_.push();
-  solver_.add(goal);
-  z3::check_result r = solver_.check();
-  solver_.pop();
-  return r;
+  z3::context& ctx = goal.ctx();
+  auto decide = [&](const z3::expr_vector& constraints, const z3::expr& g, unsigned ms) {
+    z3::solver s(ctx);
+    s.set(timeout_params(ctx, ms));
+    s.add(constraints);
+    s.add(g);
+    return s.check();
+  };
+  if (!relations_.empty() &&
+      decide(abstract_, abstracted(goal), std::min(timeout_ms, kAbstractMs)) == z3::unsat)
+    return z3::unsat;
+  return decide(constraints_, goal, timeout_ms);
 }
 
 std::string joined(const std::vector<std::string>& items) {

@@ -41,9 +41,9 @@ class WitnessFinder {
   // The skeleton: an optimizer, so that of the choices that meet a goal it takes the
   // one with the fewest string tests true and the fewest items present: a small
   // message, and string problems the solver finds easy.
-  z3::optimize skeleton_;
+  z3::optimize skeleton() const;
   StringSolver strings_;
-  std::vector<z3::expr> lemmas_;  // refuted choices of this goal, kept after its scope
+  std::vector<z3::expr> lemmas_;  // refuted choices, facts about strings for every goal
 };
 
 // Decides goals over a Mode::Prove model, where every message has an assignment.
@@ -61,12 +61,12 @@ class Prover {
  private:
   z3::check_result check(const z3::expr& goal, unsigned timeout_ms);
   z3::expr abstracted(z3::expr e) { return e.substitute(relations_, booleans_); }
-  z3::solver solver_;
+  z3::expr_vector constraints_;
   // The model with each string relation a free boolean (the lemmas between them kept,
   // constraints on string values left out): an over-approximation, so unsat there is
   // unsat; Z3's string solver can spend its whole time limit before it meets the same
   // conflict.
-  z3::solver abstract_;
+  z3::expr_vector abstract_;
   z3::expr_vector relations_, booleans_;
   unsigned timeout_ms_;
   const Budget& budget_;
