@@ -61,6 +61,10 @@ std::string cover_goals(FuzzReport& r, const vm::Verdict& verdict, int index, bo
   return first;
 }
 
+// The least first share of the budget a goal gets (Budget::share): two shares of an
+// even split, or this.
+constexpr double kMinShareSeconds = 2;
+
 class Search {
  public:
   Search(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge, const Probe& probe,
@@ -87,10 +91,28 @@ class Search {
                                {},
                                {}});
     }
-    for (size_t i = 0; i < module_.assertions.size(); ++i) check_property(i);
+    for (const auto& a : module_.assertions)
+      report_.properties.push_back({a.text, a.location, PropertyStatus::NotTried, "the budget ran out", -1});
+    std::vector<Task> tasks;
+    for (size_t i = 0; i < module_.assertions.size(); ++i) tasks.push_back({static_cast<int>(i), 0, false});
     for (uint32_t i = 0; i < witness_.rule_count(); ++i) {
-      pursue(i, true);
-      pursue(i, false);
+      tasks.push_back({-1, i, true});
+      tasks.push_back({-1, i, false});
+    }
+    // Each task first gets a share of the budget; those whose share ran out go again,
+    // in order, with what is left.
+    const double share =
+        std::max(kMinShareSeconds, 2 * budget_.seconds() / static_cast<double>(tasks.size()));
+    std::vector<Task> again;
+    for (const Task& t : tasks) {
+      budget_.share(share);
+      attempt(t);
+      if (budget_.share_spent() && budget_.elapsed() < budget_.seconds() && !settled(t)) again.push_back(t);
+    }
+    budget_.unshare();
+    for (const Task& t : again) {
+      reset(t);
+      attempt(t);
     }
     report_.approximated = approximated_by({&witness_, &proof_});
     report_.seconds = budget_.elapsed();
@@ -100,12 +122,45 @@ class Search {
  private:
   std::string rule_name(uint32_t i) const { return explore::rule_name(report_, i); }
 
+  // A property to check (property >= 0) or a rule's goal.
+  struct Task {
+    int property;
+    uint32_t rule;
+    bool fire;
+  };
+  Goal& goal_of(const Task& t) {
+    return t.fire ? report_.rules[t.rule].fire : report_.rules[t.rule].not_fire;
+  }
+  void attempt(const Task& t) {
+    if (t.property >= 0)
+      check_property(static_cast<size_t>(t.property));
+    else
+      pursue(t.rule, t.fire);
+  }
+  bool settled(const Task& t) {
+    if (t.property >= 0) {
+      PropertyStatus s = report_.properties[static_cast<size_t>(t.property)].status;
+      return s == PropertyStatus::Proved || s == PropertyStatus::Violated;
+    }
+    GoalStatus s = goal_of(t).status;
+    return s == GoalStatus::Found || s == GoalStatus::Impossible;
+  }
+  void reset(const Task& t) {
+    if (t.property >= 0) {
+      PropertyResult& p = report_.properties[static_cast<size_t>(t.property)];
+      p = {p.text, p.location, PropertyStatus::NotTried, "the budget ran out", -1};
+    } else {
+      Goal& g = goal_of(t);
+      g = {GoalStatus::NotTried, "", -1, g.seconds};
+    }
+  }
+
   void pursue(uint32_t i, bool fire) {
     Goal& goal = fire ? report_.rules[i].fire : report_.rules[i].not_fire;
     if (goal.status == GoalStatus::Found) return;  // an earlier witness did it
-    const double start = budget_.elapsed();
+    const double start = budget_.elapsed(), before = goal.seconds;  // a first share's
     search(i, fire, goal);
-    goal.seconds = budget_.elapsed() - start;
+    goal.seconds = before + budget_.elapsed() - start;
   }
 
   void search(uint32_t i, bool fire, Goal& goal) {
@@ -145,9 +200,10 @@ class Search {
       goal = {GoalStatus::Impossible, fire ? why_never_fires(i) : why_always_fires(i), -1};
       return;
     }
-    std::string why = witness_result == z3::unknown ? "the solver gave up within the time limit"
-                                                    : "no message fuzz can write does it" +
-                                                          approximated_note(witness_.approximated_in_rule(i));
+    std::string why = witness_result != z3::unknown ? "no message fuzz can write does it" +
+                                                          approximated_note(witness_.approximated_in_rule(i))
+                      : budget_.over() ? "the budget ran out during its search"
+                                       : "the solver gave up within the time limit";
     goal = {GoalStatus::NotFound, why, -1};
   }
 
@@ -175,8 +231,7 @@ class Search {
   // the VM on the policy and on the assertion probe; else a proof that there is none.
   void check_property(size_t i) {
     const compiler::IrAssertion& a = module_.assertions[i];
-    report_.properties.push_back({a.text, a.location, PropertyStatus::NotTried, "the budget ran out", -1});
-    PropertyResult& p = report_.properties.back();
+    PropertyResult& p = report_.properties[i];
     if (budget_.over()) return;
     z3::expr verdict = ctx_.int_val(static_cast<int>(a.verdict));
     std::optional<Witness> w;

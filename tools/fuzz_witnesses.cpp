@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <cctype>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -94,7 +95,7 @@ nlohmann::ordered_json goal_json(const explore::Goal& g, const nlohmann::ordered
     j["witness"] = witness;
   else
     j["why"] = g.why;
-  j["seconds"] = g.seconds;
+  j["seconds"] = std::round(g.seconds * 1000) / 1000;  // milliseconds are enough
   return j;
 }
 
