@@ -85,6 +85,7 @@ class Parser {
   // exact: the pattern must match the whole value and has no anchors (witness shapes).
   std::optional<z3::expr> language(bool exact = false) {
     z3::expr_vector branches(ctx_);
+    leading_options();
     do {
       bool start = false, end = false;
       strict_end_ = false;  // per branch: `x\z|b$` allows a final newline after b
@@ -117,6 +118,18 @@ class Parser {
   }
 
  private:
+  // `(?i)`, `(?s)`, `(?m)` and their combinations at the very start: the pattern's
+  // flags, as written inline (elsewhere an inline option is not translated).
+  void leading_options() {
+    size_t close = s_.find(')');
+    if (!s_.starts_with("(?") || close == std::string_view::npos || close == 2) return;
+    std::string_view letters = s_.substr(2, close - 2);
+    if (letters.find_first_not_of("ism") != std::string_view::npos) return;
+    caseless_ = caseless_ || letters.find('i') != std::string_view::npos;
+    dotall_ = dotall_ || letters.find('s') != std::string_view::npos;
+    multiline_ = multiline_ || letters.find('m') != std::string_view::npos;
+    i_ = close + 1;
+  }
   int peek() const { return i_ < s_.size() ? static_cast<unsigned char>(s_[i_]) : -1; }
   bool take(char c) {
     if (peek() != static_cast<unsigned char>(c)) return false;
