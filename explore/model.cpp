@@ -191,13 +191,32 @@ bool always_valued(FieldId field) {
 
 }  // namespace
 
+bool MessageModel::stated_none(FieldId field) {
+  return vm::is_fact(field) && field != FieldId::SenderList && vm::field_vocabulary(field).empty() &&
+         vm::field_info(field).collection == vm::Collection::Single;
+}
+
+std::string MessageModel::has_value_key(FieldId field, const std::string& argument, unsigned slot) {
+  return "has|" + std::to_string(static_cast<int>(field)) + "|" + argument + "|" + std::to_string(slot);
+}
+
 z3::expr MessageModel::present(FieldId field, const std::string& argument, unsigned slot) {
   z3::expr item = slot_presence(vm::field_info(field).collection, presence_argument(field, argument), slot);
-  if (mode_ == Mode::Witness || always_valued(field)) return item;
+  if (always_valued(field) || (mode_ == Mode::Witness && !stated_none(field))) return item;
   // Proof: any other value may be missing (an absent header, a number with no value).
-  z3::expr has = free_bool("has|" + std::to_string(static_cast<int>(field)) + "|" + argument + "|" +
-                           std::to_string(slot));
-  return has && item;
+  // Witness: a fact a case states as `none` (not listed, no PTR name, no score).
+  auto [it, fresh] = free_.try_emplace(has_value_key(field, argument, slot), ctx_.bool_val(false));
+  if (fresh) {
+    it->second = variable("has", ctx_.bool_sort());
+    if (mode_ == Mode::Witness) preferences_.push_back(!it->second);  // fewer stated facts
+  }
+  return it->second && item;
+}
+
+std::optional<z3::expr> MessageModel::has_value(FieldId field, const std::string& argument) const {
+  auto it = free_.find(has_value_key(field, argument, 0));
+  if (it == free_.end()) return std::nullopt;
+  return it->second;
 }
 
 z3::expr MessageModel::count(vm::Collection c) {
@@ -560,6 +579,13 @@ z3::expr MessageModel::ipv4(const ValueKey& key) {
   if (it != ips_.end()) return it->second;
   z3::expr v = variable(std::string(vm::field_info(key.field).name), ctx_.bv_sort(32));
   ips_.emplace(key, v);
+  if (mode_ == Mode::Witness && (key.field == FieldId::Dnsbl || key.field == FieldId::Dnswl)) {
+    // What DNS lists answer: an address of 127.0.0.0/8, 127.0.0.2 and up (RFC 5782
+    // section 2.1; 127.0.0.1 and below are no listing).
+    constraints_.push_back(z3::uge(v, ctx_.bv_val(0x7f000002u, 32)) &&
+                           z3::ule(v, ctx_.bv_val(0x7fffffffu, 32)));
+    preferences_.push_back(v == ctx_.bv_val(0x7f000002u, 32));  // the usual "listed"
+  }
   return v;
 }
 

@@ -40,7 +40,12 @@ struct ValueKey {
 class MessageModel {
  public:
   MessageModel(z3::context& ctx, Mode mode)
-      : ctx_(ctx), mode_(mode), constraints_(ctx), string_constraints_(ctx), string_relations_(ctx) {}
+      : ctx_(ctx),
+        mode_(mode),
+        constraints_(ctx),
+        string_constraints_(ctx),
+        string_relations_(ctx),
+        preferences_(ctx) {}
   z3::context& ctx() { return ctx_; }
   Mode mode() const { return mode_; }
 
@@ -78,6 +83,10 @@ class MessageModel {
   // Slot `slot` of the collection of `field` (the header fields named `argument` for
   // a header test) holds an item.
   z3::expr present(vm::FieldId field, const std::string& argument, unsigned slot);
+  // Witness: whether the fact `field`, read with `argument`, has a value (false: the
+  // case states it as `none`, docs/testing.md "Stated facts"); nullopt when the model
+  // has no such choice for it (the fact is not read, or always has a value).
+  std::optional<z3::expr> has_value(vm::FieldId field, const std::string& argument) const;
   // The value of a text, address or domain field (String), a number (Real) or an IP
   // (32-bit vector, with ip_is_v6 for the addresses it does not hold).
   z3::expr text(const ValueKey& key);
@@ -144,6 +153,8 @@ class MessageModel {
   // of the values fuzz writes (string_constraints).
   const z3::expr_vector& constraints() const { return constraints_; }
   const z3::expr_vector& string_constraints() const { return string_constraints_; }
+  // Witness: what a smaller, more usual case has, where the goal allows (soft).
+  const z3::expr_vector& preferences() const { return preferences_; }
 
   const std::map<ValueKey, z3::expr>& texts() const { return texts_; }
   const std::map<ValueKey, z3::expr>& numbers() const { return numbers_; }
@@ -153,6 +164,9 @@ class MessageModel {
   }
 
  private:
+  // A fact without a vocabulary, which a case may state as `none`.
+  static bool stated_none(vm::FieldId field);
+  static std::string has_value_key(vm::FieldId field, const std::string& argument, unsigned slot);
   z3::expr variable(const std::string& name, const z3::sort& sort);
   z3::expr& slot_presence(vm::Collection c, const std::string& argument, unsigned slot);
   z3::expr text_variable(const ValueKey& key);
@@ -172,7 +186,7 @@ class MessageModel {
 
   z3::context& ctx_;
   Mode mode_;
-  z3::expr_vector constraints_, string_constraints_, string_relations_;
+  z3::expr_vector constraints_, string_constraints_, string_relations_, preferences_;
   std::vector<std::pair<z3::expr, z3::expr>> string_tests_;
   struct HeldTest {
     z3::expr value, held;

@@ -83,20 +83,27 @@ class Writer {
     e.auth_user = text(FieldId::ClientAuthUser).value_or("");
   }
 
+  // The stated facts; "" states one as `none` (no value).
   void facts(std::vector<std::pair<std::string, std::string>>& out) const {
+    auto state = [&](const ValueKey& key, auto value) {
+      auto has = m_.has_value(key.field, key.argument);
+      bool none = has && !s_.eval(*has, true).is_true();
+      out.emplace_back(vm::field_label(key.field, key.argument), none ? std::string() : value());
+    };
     for (const auto& [key, value] : m_.texts()) {
       if (vm::is_fact(key.field) && key.field != FieldId::SenderList && !key.argument.starts_with('\x01'))
-        out.emplace_back(vm::field_label(key.field, key.argument), strings_.eval(value, true).get_string());
+        state(key, [&, &value = value] { return strings_.eval(value, true).get_string(); });
     }
     for (const auto& [key, value] : m_.numbers()) {
       if (!vm::is_fact(key.field)) continue;
-      std::ostringstream v;
-      v << *number(key.field, key.argument, key.slot);
-      out.emplace_back(vm::field_label(key.field, key.argument), v.str());
+      state(key, [&, &key = key] {
+        std::ostringstream v;
+        v << *number(key.field, key.argument, key.slot);
+        return v.str();
+      });
     }
     for (const auto& [key, value] : m_.ips()) {
-      if (vm::is_fact(key.field))
-        out.emplace_back(vm::field_label(key.field, key.argument), *ip(key.field, key.argument));
+      if (vm::is_fact(key.field)) state(key, [&, &key = key] { return *ip(key.field, key.argument); });
     }
   }
 

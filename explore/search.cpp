@@ -55,6 +55,7 @@ z3::optimize WitnessFinder::skeleton() const {
     for (const auto& item : items) o.add_soft(!item, 2);
   }
   if (const auto& null = model_.null_reverse_path()) o.add_soft(!*null, 2);  // a sender, unless needed
+  for (const auto& preferred : model_.preferences()) o.add_soft(preferred, 1);
   for (const auto& lemma : lemmas_) o.add(lemma);
   return o;
 }

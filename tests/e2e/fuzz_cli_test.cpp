@@ -274,6 +274,33 @@ TEST(FuzzCli, EveryValueOfEveryFactIsStatedAsTheVmReadsIt) {
   EXPECT_EQ(replay.status, 0) << describe(replay);
 }
 
+// A client no list names is stated as `none` (docs/testing.md): before, a witness
+// always had a listing, so a rule rejecting listed clients hid every rule after it.
+// A listing is 127.0.0.2 where the rule allows it (RFC 5782 section 2.1).
+TEST(FuzzCli, AClientNoListNamesIsStatedAsNone) {
+  TempDir dir;
+  auto policy = dir.write("lists.mp",
+                          "stage reputation {\n"
+                          "  rule listed: if dnsbl(\"zen.example\") then reject \"550 listed\"\n"
+                          "  rule welcome: if dnswl(\"list.example\") then allow\n"
+                          "  rule sure: if reputation(client.ip) > 5 then quarantine\n"
+                          "  rule rest: if subject contains \"x\" then tag \"x\"\n}\n");
+  const auto out = dir.path() / "out";
+  RunResult run = run_policyc({"fuzz", policy.string(), "--out", out.string(), "--format", "json"});
+  ASSERT_EQ(run.status, 0) << describe(run);
+  for (const auto& r : nlohmann::json::parse(run.out)["rules"]) {
+    for (const char* goal : {"fire", "not_fire"})
+      EXPECT_EQ(r[goal]["status"], "found") << r["name"] << " " << goal << ": " << r[goal].value("why", "");
+  }
+  const std::string cases = read_text(out / "fuzz.mptest");
+  for (const char* line :
+       {"dnsbl(\"zen.example\"): none", "dnsbl(\"zen.example\"): 127.0.0.2", "dnswl(\"list.example\"): none",
+        "dnswl(\"list.example\"): 127.0.0.2", "reputation(client.ip): none"})
+    EXPECT_NE(cases.find(line), std::string::npos) << line << "\n" << cases;
+  RunResult replay = run_policyc({"test", out.string()});
+  EXPECT_EQ(replay.status, 0) << describe(replay);
+}
+
 // A reused --out holds this run's witnesses only: an earlier run's messages and case
 // files (a --diff's old.mptest and new.mptest too) go, what else is there stays.
 TEST(FuzzCli, AReusedOutDirectoryReplaysOnlyThisRunsWitnesses) {
