@@ -3,6 +3,7 @@
 
 #include <unordered_set>
 
+#include "explore/isolated.h"
 #include "explore/realize.h"
 
 namespace mp::explore {
@@ -121,21 +122,22 @@ Prover::Prover(MessageModel& model, unsigned timeout_ms, const Budget& budget, s
 }
 
 // A fresh solver for each check, not push/pop on one: Z3 4.8 crashed (SIGSEGV in
-// Z3_solver_pop) popping a solver whose check a short time limit had cancelled.
+// Z3_solver_pop) popping a solver whose check a short time limit had cancelled. The
+// check with strings runs in a child (isolated.h): its engines crash on a cancelled check.
 z3::check_result Prover::check(const z3::expr& goal, unsigned timeout_ms) {
   ++queries_;
   z3::context& ctx = goal.ctx();
-  auto decide = [&](const z3::expr_vector& constraints, const z3::expr& g, unsigned ms) {
-    z3::solver s(ctx);
-    s.set(timeout_params(ctx, ms));
-    s.add(constraints);
-    s.add(g);
-    return s.check();
-  };
-  if (!relations_.empty() &&
-      decide(abstract_, abstracted(goal), std::min(timeout_ms, kAbstractMs)) == z3::unsat)
-    return z3::unsat;
-  return decide(constraints_, goal, timeout_ms);
+  if (!relations_.empty()) {
+    z3::solver abstract(ctx);
+    abstract.set(timeout_params(ctx, std::min(timeout_ms, kAbstractMs)));
+    abstract.add(abstract_);
+    abstract.add(abstracted(goal));
+    if (abstract.check() == z3::unsat) return z3::unsat;
+  }
+  z3::solver s(ctx);
+  s.add(constraints_);
+  s.add(goal);
+  return check_in_child(s, z3::expr_vector(ctx), {}, timeout_ms).result;
 }
 
 std::string joined(const std::vector<std::string>& items) {

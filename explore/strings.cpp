@@ -6,6 +6,7 @@
 #include <numeric>
 #include <unordered_set>
 
+#include "explore/isolated.h"
 #include "explore/regex_smt.h"
 
 namespace mp::explore {
@@ -120,10 +121,10 @@ StringSolver::StringSolver(z3::context& ctx, const MessageModel& model, unsigned
   }
 }
 
-z3::solver StringSolver::fresh_solver(const char* engine, unsigned timeout_ms) const {
+// No time limit of its own: it is checked in a child, which the limit kills (isolated.h).
+z3::solver StringSolver::fresh_solver(const char* engine) const {
   z3::solver s(ctx_);
   z3::params p(ctx_);
-  p.set("timeout", budget_.limit_ms(timeout_ms));
   p.set("string_solver", ctx_.str_symbol(engine));
   s.set(p);
   return s;
@@ -201,18 +202,17 @@ z3::check_result StringSolver::solve_group(Group& g, const std::vector<bool>& ho
 // The group's shapes, its tests as chosen and `extra`; sat records the values.
 z3::check_result StringSolver::check_choice(Group& g, const std::vector<bool>& holds, const char* engine,
                                             unsigned timeout_ms, const z3::expr_vector& extra) const {
-  z3::solver s = fresh_solver(engine, timeout_ms);
+  z3::solver s = fresh_solver(engine);
   s.add(g.shapes);
   for (size_t i = 0; i < g.trackers.size(); ++i)
     s.add(holds[i] ? g.trackers[i].relation : !g.trackers[i].relation);
   s.add(extra);
-  z3::check_result r = s.check();
-  if (r == z3::sat) {
-    z3::model m = s.get_model();
+  ChildCheck c = check_in_child(s, z3::expr_vector(ctx_), g.variables, budget_.limit_ms(timeout_ms));
+  if (c.result == z3::sat) {
     auto& values = g.solved[holds];
-    for (auto& v : g.variables) values.emplace_back(v.decl(), m.eval(v, true));
+    for (size_t i = 0; i < g.variables.size(); ++i) values.emplace_back(g.variables[i].decl(), c.values[i]);
   }
-  return r;
+  return c.result;
 }
 
 // A value each literal test the choice holds builds: `is "x"` gives x; else the
@@ -268,7 +268,7 @@ z3::expr_vector StringSolver::built_values(const Group& g, const std::vector<boo
 // The clause that rules out this choice: from the unsat core of the tests when the
 // solver finds one, else the whole choice.
 z3::expr StringSolver::refutation(const Group& g, const std::vector<bool>& holds) const {
-  z3::solver s = fresh_solver("seq", timeout_ms_);
+  z3::solver s = fresh_solver("seq");
   s.add(g.shapes);
   z3::expr_vector choice(ctx_);
   for (size_t i = 0; i < g.trackers.size(); ++i) {
@@ -277,7 +277,10 @@ z3::expr StringSolver::refutation(const Group& g, const std::vector<bool>& holds
     s.add(z3::implies(t.no, !t.relation));
     choice.push_back(holds[i] ? t.yes : t.no);
   }
-  z3::expr_vector core = s.check(choice) == z3::unsat ? s.unsat_core() : choice;
+  ChildCheck checked = check_in_child(s, choice, {}, budget_.limit_ms(timeout_ms_));
+  z3::expr_vector core(ctx_);
+  for (unsigned i : checked.core) core.push_back(choice[i]);
+  if (checked.result != z3::unsat) core = choice;
   z3::expr_vector differ(ctx_);
   for (unsigned i = 0; i < core.size(); ++i) {
     for (const auto& t : g.trackers) {

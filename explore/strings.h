@@ -32,7 +32,7 @@ class StringSolver {
 
  private:
   struct Group;
-  z3::solver fresh_solver(const char* engine, unsigned timeout_ms) const;
+  z3::solver fresh_solver(const char* engine) const;
   z3::expr choice_clause(const Group& g, const std::vector<bool>& holds) const;
   z3::check_result solve_group(Group& g, const std::vector<bool>& holds) const;
   z3::check_result check_choice(Group& g, const std::vector<bool>& holds, const char* engine,
