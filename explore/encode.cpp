@@ -75,6 +75,16 @@ std::optional<RegexTest> regex_test(z3::context& ctx, const vm::PatternInfo& p) 
   return out;
 }
 
+// Whether fuzz can write a value holding one of the texts every match of `r` holds one
+// of (`/x\ty/` needs a tab, which no written text has); true when there are none.
+// Searching the string solver for such a value took the whole budget.
+bool writable_atom(FieldId field, const RegexTest& r) {
+  if (r.atoms.empty()) return true;
+  return std::any_of(r.atoms.begin(), r.atoms.end(), [&](const LiteralTest& atom) {
+    return MessageModel::can_write(field, atom.caseless ? runtime::ascii_lowercase(atom.bytes) : atom.bytes);
+  });
+}
+
 std::optional<vm::Action> terminal_action(lang::ActionKind k) {
   switch (k) {
     case lang::ActionKind::Allow: return vm::Action::Allow;
@@ -309,6 +319,8 @@ z3::expr PolicyEncoder::match(const IrNode& n, const Bound& bound) {
   auto [it, fresh] = regexes_.try_emplace(n.index);
   if (fresh) it->second = regex_test(ctx_, p);
   if (!it->second) return approximate(n, bound);
+  if (m_.mode() == Mode::Witness && !writable_atom(n.field, *it->second))
+    return approximate(n, bound);  // as for a literal: named, not left to the string solver
   MessageModel::KnownTest known{lit, *it->second};
   return any_item(n, bound, p.header_filter, [&](const ValueKey& k) {
     return m_.known_test(m_.text(k), known, z3::in_re(m_.text(k), known.regex->search));

@@ -292,7 +292,7 @@ class Parser {
         return range('\n', '\r').set(0x85);
       case 'e': return b.set(27);
       case 'a': return b.set(7);
-      case 'b':
+      case 'b':  // a backspace in a class; outside one sequence() reads \b first
         if (in_class) return b.set(8);
         return std::nullopt;
       case 'x': {

@@ -244,27 +244,27 @@ stage custom_filters {
   expect_found(f, "invoice");
 }
 
+// A rule whose body no solver settles in a few seconds.
+const std::string kHardRule = R"(
+  rule hard:
+    if body matches /([a-c]{3}[0-9]){4}z/ and not body matches /a[0-9]/ and not body matches /b[0-9]/
+      and not body matches /c[0-9]z/ then reject
+)";
+
 // No solver call runs past the budget: each gets what is left of it when that is less
 // than its time limit. A body no solver can settle in time took 42.8 s of a 3-second
 // budget (20 s per call); the bound here is far above the budget, far below the limit.
 TEST(Fuzz, TheBudgetBoundsEverySolverCall) {
-  Fuzzed f = fuzz_policy(R"(
-stage custom_filters {
-  rule hard:
-    if body matches /([a-c]{3}[0-9]){4}z/ and not body matches /a[0-9]/ and not body matches /b[0-9]/
-      and not body matches /c[0-9]z/ then reject
-}
-)",
-                         {2, 600000, 0});
+  Fuzzed f = fuzz_policy("stage custom_filters {" + kHardRule + "}\n", {2, 600000, 0});
   EXPECT_LT(f.report.seconds, 60);
   EXPECT_NE(f.rule("hard").fire.status, GoalStatus::Found);
 }
 
 // Time limits of a few milliseconds cancel most solver calls: the search then reports
 // each goal found or given up, never a crash (Z3 4.8 crashed popping a solver whose
-// check had been cancelled) nor "no message fuzz can write does it" (a group that timed
-// out beside one refuted read as a refutation) of the widget's goals, which all have
-// witnesses.
+// check had been cancelled, and inside a cancelled string check: isolated.h) nor "no message fuzz can write
+// does it" (a group that timed out beside one refuted read as a refutation) of the widget's goals, which all
+// have witnesses.
 TEST(Fuzz, ShortSolverTimeLimitsGiveUpHonestly) {
   const std::string path = std::string(MP_SOURCE_DIR) + "/examples/widget/policy.mp";
   std::ifstream in(path);
@@ -287,15 +287,8 @@ TEST(Fuzz, ShortSolverTimeLimitsGiveUpHonestly) {
 // out go again with what is left: a goal no solver settles no longer keeps the easy
 // ones after it from being tried (a fresh-eyes pass saw one take all 40 s).
 TEST(Fuzz, AHardGoalLeavesTheEasyOnesTheirShare) {
-  Fuzzed f = fuzz_policy(R"(
-stage custom_filters {
-  rule hard:
-    if body matches /([a-c]{3}[0-9]){4}z/ and not body matches /a[0-9]/ and not body matches /b[0-9]/
-      and not body matches /c[0-9]z/ then reject
-  rule easy:
-    if subject contains "hello" then tag "[easy]"
-}
-)",
+  Fuzzed f = fuzz_policy("stage custom_filters {" + kHardRule +
+                             "  rule easy:\n    if subject contains \"hello\" then tag \"[easy]\"\n}\n",
                          {6, 600000, 0});
   expect_found(f, "easy");
   EXPECT_NE(f.rule("hard").fire.status, GoalStatus::Found);
@@ -405,6 +398,27 @@ stage custom_filters {
   EXPECT_NE(tab.fire.why.find("(tests of subject that fuzz cannot state or write yet)"), std::string::npos)
       << tab.fire.why;
   EXPECT_EQ(f.report.approximated, std::vector<std::string>{"subject"});  // the report's list too
+}
+
+// The same for a regex every match of which holds such a byte (its required texts, the
+// prefilter's atoms, all need one): named at once. Each took 10 s or more of the string
+// solver, and the goals after them were not tried in a 30 s budget.
+TEST(Fuzz, ARegexNeedingAByteFuzzCannotWriteIsNamed) {
+  Fuzzed f = fuzz_policy(R"(
+stage custom_filters {
+  rule tab: if subject matches /a\tb|c\td/ then tag "tab"
+  rule lines: if body matches /x\ny/ then tag "lines"
+  rule plain: if subject matches /a.b|c\td/ then tag "plain"
+}
+)",
+                         {30, 10000, 0});
+  for (const char* rule : {"tab", "lines"}) {
+    const RuleCoverage& r = f.rule(rule);
+    EXPECT_EQ(r.fire.status, GoalStatus::NotFound) << rule;
+    EXPECT_NE(r.fire.why.find("that fuzz cannot state or write yet"), std::string::npos) << r.fire.why;
+    EXPECT_LT(r.fire.seconds, 5) << rule;
+  }
+  expect_found(f, "plain");  // one of its texts can be written: left to the solver
 }
 
 // A value fuzz writes from parts (an attachment's name from a base and an extension, an
