@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "explore/regex_anchors.h"
 #include "explore/regex_pieces.h"
 
 namespace mp::explore {
@@ -86,6 +87,11 @@ class Parser {
   std::optional<z3::expr> language(bool exact = false) {
     z3::expr_vector branches(ctx_);
     leading_options();
+    if (auto distributed = anchors_distributed(s_.substr(i_))) {
+      rewritten_ = std::move(*distributed);
+      s_ = rewritten_;
+      i_ = 0;
+    }
     do {
       bool start = false, end = false;
       strict_end_ = false;  // per branch: `x\z|b$` allows a final newline after b
@@ -426,6 +432,7 @@ class Parser {
   z3::context& ctx_;
   PieceAlgebra pieces_;
   std::string_view s_;
+  std::string rewritten_;  // the pattern with anchors out of groups (regex_anchors.h)
   size_t i_ = 0;
   bool caseless_, dotall_, multiline_, utf8_;
   bool strict_end_ = false;

@@ -1,0 +1,194 @@
+// Anchors out of groups (regex_anchors.h).
+#include "explore/regex_anchors.h"
+
+#include <vector>
+
+namespace mp::explore {
+
+namespace {
+
+// The index just past the character class opening at `open` (`[`), or npos.
+size_t class_end(std::string_view s, size_t open) {
+  size_t i = open + 1;
+  if (i < s.size() && s[i] == '^') ++i;
+  if (i < s.size() && s[i] == ']') ++i;  // a leading `]` is a member
+  while (i < s.size() && s[i] != ']') {
+    if (s[i] == '\\') {
+      i += 2;
+    } else if (s.substr(i, 2) == "[:") {
+      size_t close = s.find(":]", i + 2);
+      if (close == std::string_view::npos) return std::string_view::npos;
+      i = close + 2;
+    } else {
+      ++i;
+    }
+  }
+  return i < s.size() ? i + 1 : std::string_view::npos;
+}
+
+// The top-level pieces of `s`: its groups' extents and the `|` outside them. Returns
+// false for an unbalanced pattern.
+struct Scan {
+  std::vector<std::pair<size_t, size_t>> groups;  // top-level `(` and its `)`
+  std::vector<size_t> bars;                       // top-level `|`
+};
+std::optional<Scan> scan(std::string_view s) {
+  Scan out;
+  std::vector<size_t> open;
+  for (size_t i = 0; i < s.size();) {
+    char c = s[i];
+    if (c == '\\') {
+      i += 2;
+      continue;
+    }
+    if (c == '[') {
+      i = class_end(s, i);
+      if (i == std::string_view::npos) return std::nullopt;
+      continue;
+    }
+    if (c == '(') open.push_back(i);
+    if (c == ')') {
+      if (open.empty()) return std::nullopt;
+      if (open.size() == 1) out.groups.emplace_back(open.back(), i);
+      open.pop_back();
+    }
+    if (c == '|' && open.empty()) out.bars.push_back(i);
+    ++i;
+  }
+  if (!open.empty()) return std::nullopt;
+  return out;
+}
+
+// Whether `s` has `^` or `$` outside its classes and escapes.
+bool has_anchor(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '\\') {
+      i += 2;
+    } else if (s[i] == '[') {
+      i = class_end(s, i);
+      if (i == std::string_view::npos) return true;  // unbalanced: read as the worst case
+    } else if (s[i] == '^' || s[i] == '$') {
+      return true;
+    } else {
+      ++i;
+    }
+  }
+  return false;
+}
+
+// The alternatives of the group s[open..close] (plain or `(?:`) when one of them is
+// exactly `anchor`: the anchor, and the others as one group. Empty when it is not such
+// a group.
+std::vector<std::string> anchored_alternatives(std::string_view s, size_t open, size_t close,
+                                               std::string_view anchor) {
+  size_t body = open + 1;
+  if (s.substr(open, 3) == "(?:")
+    body = open + 3;
+  else if (s.substr(open, 2) == "(?")
+    return {};  // a lookaround, a named group, options
+  std::string_view inside = s.substr(body, close - body);
+  auto inner = scan(inside);
+  if (!inner) return {};
+  std::vector<std::string_view> alternatives;
+  size_t from = 0;
+  for (size_t bar : inner->bars) {
+    alternatives.push_back(inside.substr(from, bar - from));
+    from = bar + 1;
+  }
+  alternatives.push_back(inside.substr(from));
+  std::string others;
+  bool anchored = false;
+  for (auto a : alternatives) {
+    if (a == anchor) {
+      anchored = true;
+      continue;
+    }
+    if (has_anchor(a)) return {};  // `(^a|b)`, `(a$|b)`: not this form
+    others += (others.empty() ? "" : "|") + std::string(a);
+  }
+  if (!anchored) return {};
+  std::vector<std::string> out{std::string(anchor)};
+  if (alternatives.size() > 1) out.push_back("(?:" + others + ")");
+  return out;
+}
+
+// Whether the character at `i` follows an odd run of backslashes (is escaped).
+bool escaped_at(std::string_view s, size_t i) {
+  size_t n = 0;
+  while (n < i && s[i - 1 - n] == '\\') ++n;
+  return n % 2 == 1;
+}
+
+bool quantifier(char c) {
+  return c == '*' || c == '+' || c == '?' || c == '{';
+}
+
+}  // namespace
+
+namespace {
+
+// One top-level alternative of the pattern.
+std::optional<std::string> branch_distributed(std::string_view s) {
+  auto top = scan(s);
+  if (!top || top->groups.empty()) return std::nullopt;
+  std::vector<std::string> starts{""}, ends{""};
+  size_t from = 0, to = s.size();
+  const auto [first_open, first_close] = top->groups.front();
+  if (first_open == 0 && (first_close + 1 == s.size() || !quantifier(s[first_close + 1]))) {
+    auto a = anchored_alternatives(s, first_open, first_close, "^");
+    if (!a.empty()) {
+      starts = a;
+      from = first_close + 1;
+    }
+  }
+  const auto [last_open, last_close] = top->groups.back();
+  if (last_close + 1 == s.size() && last_open >= from) {
+    auto a = anchored_alternatives(s, last_open, last_close, "$");
+    if (!a.empty()) {
+      ends = a;
+      to = last_open;
+    }
+  }
+  if (from == 0 && to == s.size()) return std::nullopt;
+  // An anchor of the pattern's own beside one group stays outside the other's copies.
+  for (std::string_view anchor : {"^", "\\A"}) {
+    if (from == 0 && s.starts_with(anchor)) {
+      starts = {std::string(anchor)};
+      from = anchor.size();
+    }
+  }
+  for (std::string_view anchor : {"$", "\\z"}) {
+    if (to == s.size() && s.ends_with(anchor) && !escaped_at(s, s.size() - anchor.size())) {
+      ends = {std::string(anchor)};
+      to = s.size() - anchor.size();
+    }
+  }
+  const std::string middle = "(?:" + std::string(s.substr(from, to - from)) + ")";
+  std::string out;
+  for (const auto& start : starts) {
+    for (const auto& end : ends) out += (out.empty() ? "" : "|") + start + middle + end;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> anchors_distributed(std::string_view s) {
+  auto top = scan(s);
+  if (!top) return std::nullopt;
+  std::string out;
+  bool changed = false;
+  size_t from = 0;
+  top->bars.push_back(s.size());
+  for (size_t bar : top->bars) {
+    std::string_view branch = s.substr(from, bar - from);
+    auto distributed = branch_distributed(branch);
+    changed = changed || distributed;
+    out += (from == 0 ? "" : "|") + (distributed ? *distributed : std::string(branch));
+    from = bar + 1;
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
+}  // namespace mp::explore
