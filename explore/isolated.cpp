@@ -18,6 +18,10 @@ namespace mp::explore {
 
 namespace {
 
+// What a child takes to start (the fork of a process of a few hundred MB): not the
+// solver's time, which would otherwise be all of a limit of a few milliseconds.
+constexpr unsigned kStartMs = 20;
+
 [[noreturn]] void fail(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
 }
@@ -159,7 +163,7 @@ ChildCheck check_in_child(z3::solver& solver, const z3::expr_vector& assumptions
     return out;
   };
   ChildCheck c;
-  auto out = in_child(work, limit_ms);
+  auto out = in_child(work, limit_ms + kStartMs);
   if (!out || out->empty()) return c;
   size_t at = 1;
   if ((*out)[0] == 's') {

@@ -30,7 +30,8 @@ struct ChildCheck {
   std::vector<unsigned> core;
 };
 
-// `solver.check(assumptions)` in a child, which gets `limit_ms` (the solver itself
+// `solver.check(assumptions)` in a child, which gets `limit_ms` and 20 ms to start
+// (the solver itself
 // must have no time limit: Z3 4.8's timer threads are not in the child, so a solver
 // timeout there would wait for a thread that does not exist). A crash or a check past
 // the limit is unknown, as a timeout is in-process.

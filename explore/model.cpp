@@ -274,6 +274,13 @@ std::optional<z3::expr> MessageModel::derived_text(const ValueKey& key) {
     return z3::concat(z3::concat(string_constant(ctx_, "http://"), part(FieldId::UrlDomain)),
                       z3::concat(string_constant(ctx_, "/"), path));
   }
+  if (key.field == FieldId::HeaderValue && key.argument == "subject") {
+    // One Subject field (RFC 5322 section 3.6), the one `subject` reads: a second, or
+    // one beside an empty Subject, is no message a sender writes.
+    z3::expr present = slot_presence(vm::Collection::Headers, "subject", key.slot);
+    constraints_.push_back(key.slot == 0 ? present : !present);
+    return key.slot == 0 ? text({FieldId::Subject, "", 0}) : hidden("header.value", kText);
+  }
   if (key.field == FieldId::HeaderLine) {
     // A field of its own name per slot: one variable is much easier on the solver
     // than a name and a value.
@@ -570,6 +577,10 @@ z3::expr MessageModel::number(const ValueKey& key) {
       constraints_.push_back(v >= 0 && v <= 1);
     }
   }
+  // Counts of messages, this one included (language.md, section 7), in a proof too: a
+  // test only a count of 100.5 or 0.75 passes never fires.
+  if (key.field == FieldId::Rate || key.field == FieldId::BulkCount || key.field == FieldId::BulkAddresses)
+    constraints_.push_back(v >= 1 && z3::is_int(v));
   numbers_.emplace(key, v);
   return v;
 }

@@ -3,6 +3,7 @@
 // attachments as base64 parts — and the envelope and stated facts beside it.
 #include "explore/realize.h"
 
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
@@ -24,6 +25,17 @@ std::string quoted_string(const std::string& text) {
     out += c;
   }
   return out + "\"";
+}
+
+// A header field name as senders write it: each word capitalised (`x-mailer` →
+// X-Mailer). Tests read names in any case.
+std::string field_name(std::string name) {
+  bool start = true;
+  for (char& c : name) {
+    if (start) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    start = c == '-';
+  }
+  return name;
 }
 
 class Writer {
@@ -147,8 +159,9 @@ class Writer {
     }
     if (auto subject = text(FieldId::Subject)) h += "Subject: " + *subject + "\n";
     for (const auto& [key, value] : m_.texts()) {
+      if (key.field == FieldId::HeaderValue && key.argument == "subject") continue;  // the Subject line
       if (key.field == FieldId::HeaderValue && item(Collection::Headers, key.argument, key.slot))
-        h += key.argument + ": " + strings_.eval(value, true).get_string() + "\n";
+        h += field_name(key.argument) + ": " + strings_.eval(value, true).get_string() + "\n";
       if (key.field == FieldId::HeaderLine && key.argument.empty() && item(Collection::Headers, "", key.slot))
         h += strings_.eval(value, true).get_string() + "\n";
     }

@@ -202,6 +202,7 @@ z3::check_result StringSolver::solve_group(Group& g, const std::vector<bool>& ho
 // The group's shapes, its tests as chosen and `extra`; sat records the values.
 z3::check_result StringSolver::check_choice(Group& g, const std::vector<bool>& holds, const char* engine,
                                             unsigned timeout_ms, const z3::expr_vector& extra) const {
+  if (budget_.over()) return z3::unknown;  // not even a fork: 5 ms limits overran a budget by 2.8 s
   z3::solver s = fresh_solver(engine);
   s.add(g.shapes);
   for (size_t i = 0; i < g.trackers.size(); ++i)
@@ -268,16 +269,17 @@ z3::expr_vector StringSolver::built_values(const Group& g, const std::vector<boo
 // The clause that rules out this choice: from the unsat core of the tests when the
 // solver finds one, else the whole choice.
 z3::expr StringSolver::refutation(const Group& g, const std::vector<bool>& holds) const {
+  z3::expr_vector choice(ctx_);
   z3::solver s = fresh_solver("seq");
   s.add(g.shapes);
-  z3::expr_vector choice(ctx_);
   for (size_t i = 0; i < g.trackers.size(); ++i) {
     const auto& t = g.trackers[i];
     s.add(z3::implies(t.yes, t.relation));
     s.add(z3::implies(t.no, !t.relation));
     choice.push_back(holds[i] ? t.yes : t.no);
   }
-  ChildCheck checked = check_in_child(s, choice, {}, budget_.limit_ms(timeout_ms_));
+  ChildCheck checked;  // past the budget: the whole choice, which is refuted
+  if (!budget_.over()) checked = check_in_child(s, choice, {}, budget_.limit_ms(timeout_ms_));
   z3::expr_vector core(ctx_);
   for (unsigned i : checked.core) core.push_back(choice[i]);
   if (checked.result != z3::unsat) core = choice;
