@@ -63,8 +63,9 @@ z3::expr literal_relation(LiteralTest::Kind kind, const z3::expr& v, const z3::e
 
 // A regex test as literal tests see it (literals.h), or nullopt when the model cannot
 // state the pattern.
-std::optional<RegexTest> regex_test(z3::context& ctx, const vm::PatternInfo& p) {
-  auto search = pattern_language(ctx, p);
+std::optional<RegexTest> regex_test(z3::context& ctx, const vm::PatternInfo& p,
+                                    const std::bitset<256>& alphabet) {
+  auto search = pattern_language(ctx, p, alphabet);
   if (!search) return std::nullopt;
   RegexTest out{*search, context_free(ctx, p), {}};
   if (p.hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP)) return out;  // atoms are bytes
@@ -316,8 +317,10 @@ z3::expr PolicyEncoder::match(const IrNode& n, const Bound& bound) {
       return m_.known_test(v, {lit, std::nullopt}, literal_relation(lit->kind, v, l));
     });
   }
-  auto [it, fresh] = regexes_.try_emplace(n.index);
-  if (fresh) it->second = regex_test(ctx_, p);
+  auto [it, fresh] = regexes_.try_emplace({n.index, n.field});
+  if (fresh)
+    it->second = regex_test(
+        ctx_, p, m_.mode() == Mode::Witness ? MessageModel::alphabet(n.field) : std::bitset<256>().set());
   if (!it->second) return approximate(n, bound);
   if (m_.mode() == Mode::Witness && !writable_atom(n.field, *it->second))
     return approximate(n, bound);  // as for a literal: named, not left to the string solver

@@ -78,7 +78,8 @@ class PolicyEncoder {
   z3::context& ctx_;
   const compiler::IrModule& module_;
   const vm::ImageData& image_;
-  std::map<uint32_t, std::optional<RegexTest>> regexes_;  // by pattern
+  // By pattern and field: a witness reads each over its field's alphabet.
+  std::map<std::pair<uint32_t, vm::FieldId>, std::optional<RegexTest>> regexes_;
   unsigned next_placeholder_ = 0;
   z3::expr fact_tempfail(const compiler::IrRule& r);
   std::vector<z3::expr> conditions_, applicable_, reached_, fires_, assertions_;

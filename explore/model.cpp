@@ -353,6 +353,15 @@ bool MessageModel::can_write(FieldId field, std::string_view text) {
          });
 }
 
+std::bitset<256> MessageModel::alphabet(FieldId field) {
+  static std::map<FieldId, std::bitset<256>> known;
+  auto [it, fresh] = known.try_emplace(field);
+  if (fresh) {
+    for (int c = 0; c < 256; ++c) it->second[c] = can_write(field, std::string(1, static_cast<char>(c)));
+  }
+  return it->second;
+}
+
 // What policyc fuzz can write for the field (Mode::Witness).
 void MessageModel::shape(const ValueKey& key, const z3::expr& v) {
   const auto& vocabulary = vm::field_vocabulary(key.field);

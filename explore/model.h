@@ -14,6 +14,7 @@
 
 #include <z3++.h>
 
+#include <bitset>
 #include <map>
 #include <optional>
 #include <set>
@@ -79,6 +80,8 @@ class MessageModel {
   // whether policyc fuzz can write it into a message or an envelope or state it.
   bool modeled(vm::FieldId field) const;
   static bool writable(vm::FieldId field);
+  // The bytes a value of `field` fuzz writes may hold (can_write of each byte alone).
+  static std::bitset<256> alphabet(vm::FieldId field);
 
   // Slot `slot` of the collection of `field` (the header fields named `argument` for
   // a header test) holds an item.

@@ -74,9 +74,10 @@ Bytes spaces() {
 
 class Parser {
  public:
-  Parser(z3::context& ctx, const vm::PatternInfo& p)
+  Parser(z3::context& ctx, const vm::PatternInfo& p, const Bytes& alphabet = Bytes().set())
       : ctx_(ctx),
         pieces_(ctx),
+        alphabet_(alphabet),
         s_(p.expression),
         caseless_(p.hs_flags & HS_FLAG_CASELESS),
         dotall_(p.hs_flags & HS_FLAG_DOTALL),
@@ -112,7 +113,7 @@ class Parser {
           continue;
         }
         z3::expr head = start ? epsilon() : full(),
-                 tail = end ? (strict_end_ ? epsilon() : z3::option(lit("\n"))) : full();
+                 tail = end ? (strict_end_ || !alphabet_['\n'] ? epsilon() : z3::option(lit("\n"))) : full();
         if (v.before) head = start ? (*v.before == Side::NonWord ? head : empty()) : before(*v.before);
         if (v.after) tail = end ? (*v.after == Side::NonWord ? tail : empty()) : after(*v.after);
         branches.push_back(z3::concat(z3::concat(head, v.re), tail));
@@ -158,11 +159,13 @@ class Parser {
   }
   Piece set_piece(Bytes set) {
     if (caseless_) set = with_other_case(set);
+    set &= alphabet_;
     return PieceAlgebra::bytes(set, set_language(set));
   }
   z3::expr alternatives(const z3::expr_vector& v) { return re_union(ctx_, v); }
   z3::expr set_language(Bytes set) {
     if (caseless_) set = with_other_case(set);
+    set &= alphabet_;
     if (set.count() == 1) {
       char c = static_cast<char>(set._Find_first());
       return lit({&c, 1});
@@ -431,6 +434,7 @@ class Parser {
 
   z3::context& ctx_;
   PieceAlgebra pieces_;
+  Bytes alphabet_;  // the bytes a value may have: the others match nothing
   std::string_view s_;
   std::string rewritten_;  // the pattern with anchors out of groups (regex_anchors.h)
   size_t i_ = 0;
@@ -449,8 +453,9 @@ z3::expr string_constant(z3::context& ctx, std::string_view bytes) {
   return z3::expr(ctx, r);
 }
 
-std::optional<z3::expr> pattern_language(z3::context& ctx, const vm::PatternInfo& pattern) {
-  return Parser(ctx, pattern).language();
+std::optional<z3::expr> pattern_language(z3::context& ctx, const vm::PatternInfo& pattern,
+                                         const std::bitset<256>& alphabet) {
+  return Parser(ctx, pattern, alphabet).language();
 }
 
 bool context_free(z3::context& ctx, const vm::PatternInfo& pattern) {

@@ -413,9 +413,13 @@ stage custom_filters {
   rule tab: if subject matches /a\tb|c\td/ then tag "tab"
   rule lines: if body matches /x\ny/ then tag "lines"
   rule plain: if subject matches /a.b|c\td/ then tag "plain"
+  rule boundary: if subject matches /\t\bx/ then tag "boundary"
 }
 )",
                          {30, 10000, 0});
+  // No required text to tell, but the regex is read over what fuzz writes: nothing.
+  EXPECT_EQ(f.rule("boundary").fire.why, "no message fuzz can write does it");
+  EXPECT_LT(f.rule("boundary").fire.seconds, 5);  // 23 s of solver time before
   for (const char* rule : {"tab", "lines"}) {
     const RuleCoverage& r = f.rule(rule);
     EXPECT_EQ(r.fire.status, GoalStatus::NotFound) << rule;

@@ -6,6 +6,7 @@
 #include <hs/hs.h>
 
 #include <array>
+#include <bitset>
 #include <functional>
 #include <random>
 
@@ -264,6 +265,24 @@ TEST_F(RandomRegex, AnchorsInGroupsAgreeWithPcre2) {
   }
   EXPECT_GT(distributed, 5000u);
   EXPECT_GT(translated, distributed);
+}
+
+// Over an alphabet (a witness field's bytes), bytes outside it match nothing: the
+// tab's alternative is gone, the rest is the same language.
+TEST_F(RegexSmt, AnAlphabetLeavesOutWhatItDoesNotHold) {
+  vm::PatternInfo p;
+  p.expression = "(a\\tb|hello) world$";
+  std::bitset<256> printable;
+  for (int c = ' '; c <= '~'; ++c) printable.set(c);
+  auto language = pattern_language(ctx_, p, printable);
+  ASSERT_TRUE(language);
+  auto in = [&](const std::string& v) {
+    return z3::in_re(string_constant(ctx_, v), *language).simplify().is_true();
+  };
+  EXPECT_TRUE(in("say hello world"));
+  EXPECT_FALSE(in("a\tb world"));
+  EXPECT_FALSE(in("hello world\n"));  // no final newline either
+  EXPECT_FALSE(in("hello worlds"));
 }
 
 TEST_F(RegexSmt, AnAnchorInAGroupIsTranslated) {
