@@ -1,6 +1,8 @@
 // Anchors out of groups (regex_anchors.h).
 #include "explore/regex_anchors.h"
 
+#include <cctype>
+#include <cstdio>
 #include <vector>
 
 namespace mp::explore {
@@ -172,6 +174,69 @@ std::optional<std::string> branch_distributed(std::string_view s) {
 }
 
 }  // namespace
+
+std::optional<std::string> spelled_plainly(std::string_view s, bool extended) {
+  std::string out;
+  bool changed = false;
+  auto hex = [](unsigned value) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", value);
+    return std::string(buf);
+  };
+  auto quantified_next = [&](size_t i) { return i < s.size() && quantifier(s[i]); };
+  for (size_t i = 0; i < s.size();) {
+    if (s.substr(i, 2) == "\\Q") {
+      size_t end = s.find("\\E", i + 2);
+      std::string_view quoted = s.substr(i + 2, end == std::string_view::npos ? end : end - i - 2);
+      for (unsigned char c : quoted) out += hex(c);
+      i = end == std::string_view::npos ? s.size() : end + 2;
+      if (quantified_next(i)) return std::nullopt;  // applies to the last byte: not modelled
+      changed = true;
+    } else if (s.substr(i, 2) == "\\E") {  // an \E with no \Q: nothing
+      i += 2;
+      if (quantified_next(i)) return std::nullopt;
+      changed = true;
+    } else if (s.substr(i, 3) == "\\x{") {
+      size_t close = s.find('}', i + 3);
+      if (close == std::string_view::npos || close == i + 3 || close - i - 3 > 4) return std::nullopt;
+      unsigned value = 0;
+      for (char c : s.substr(i + 3, close - i - 3)) {
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+        value = value * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c))
+                                                       ? c - '0'
+                                                       : std::tolower(c) - 'a' + 10);
+      }
+      if (value > 0xff) return std::nullopt;  // a code point: UTF-8 mode, not translated
+      out += hex(value);
+      i = close + 1;
+      changed = true;
+    } else if (s[i] == '\\') {
+      out += s.substr(i, 2);
+      i += 2;
+    } else if (s[i] == '[') {
+      size_t end = class_end(s, i);
+      if (end == std::string_view::npos) return std::nullopt;
+      out += s.substr(i, end - i);
+      i = end;
+    } else if (s.substr(i, 3) == "(?#") {
+      size_t close = s.find(')', i);
+      if (close == std::string_view::npos || quantified_next(close + 1)) return std::nullopt;
+      i = close + 1;
+      changed = true;
+    } else if (extended && std::isspace(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      changed = true;
+    } else if (extended && s[i] == '#') {
+      size_t line = s.find('\n', i);
+      i = line == std::string_view::npos ? s.size() : line + 1;
+      changed = true;
+    } else {
+      out += s[i++];
+    }
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
 
 std::optional<std::string> anchors_distributed(std::string_view s) {
   auto top = scan(s);

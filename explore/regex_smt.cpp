@@ -88,6 +88,11 @@ class Parser {
   std::optional<z3::expr> language(bool exact = false) {
     z3::expr_vector branches(ctx_);
     leading_options();
+    if (auto plain = spelled_plainly(s_.substr(i_), extended_)) {
+      rewritten_ = std::move(*plain);
+      s_ = rewritten_;
+      i_ = 0;
+    }
     if (auto distributed = anchors_distributed(s_.substr(i_))) {
       rewritten_ = std::move(*distributed);
       s_ = rewritten_;
@@ -131,7 +136,8 @@ class Parser {
     size_t close = s_.find(')');
     if (!s_.starts_with("(?") || close == std::string_view::npos || close == 2) return;
     std::string_view letters = s_.substr(2, close - 2);
-    if (letters.find_first_not_of("ism") != std::string_view::npos) return;
+    if (letters.find_first_not_of("ismx") != std::string_view::npos) return;
+    extended_ = letters.find('x') != std::string_view::npos;
     caseless_ = caseless_ || letters.find('i') != std::string_view::npos;
     dotall_ = dotall_ || letters.find('s') != std::string_view::npos;
     multiline_ = multiline_ || letters.find('m') != std::string_view::npos;
@@ -440,6 +446,7 @@ class Parser {
   size_t i_ = 0;
   bool caseless_, dotall_, multiline_, utf8_;
   bool strict_end_ = false;
+  bool extended_ = false;      // a leading (?x): blanks and # comments are not the pattern's
   bool boundary_ = false;      // the pattern has \b (ASCII words here; UTF-8 mode reads others)
   bool start_or_end_ = false;  // the pattern has ^ or $ (meant per line under MULTILINE)
   bool wide_ = false;          // it has something that reads UTF-8 differently from bytes

@@ -4,7 +4,7 @@
 // repeats, ^/$ at the ends, and \b where the bytes beside it settle it (regex_pieces.h:
 // beside items that each end or start in one kind of byte, alternatives one by one,
 // or at the edge of the match). Look-around,
-// back-references, other \b, inline options and possessive repeats are not
+// back-references, other \b, inline options past the start and possessive repeats are not
 // translated: the caller then treats the test as a free boolean, which keeps every
 // proof sound (it only loses precision).
 #pragma once

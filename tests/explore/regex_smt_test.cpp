@@ -285,6 +285,24 @@ TEST_F(RegexSmt, AnAlphabetLeavesOutWhatItDoesNotHold) {
   EXPECT_FALSE(in("hello worlds"));
 }
 
+// Quoting, comments, \x{HH} and (?x) are spelled plainly first (regex_anchors.h).
+TEST_F(RegexSmt, QuotingCommentsAndExtendedSyntaxAreTranslated) {
+  const std::pair<const char*, const char*> same[] = {
+      {"\\Qa.b\\E", "a.b"}, {"\\Qa\\tb\\E", "a\\tb"}, {"abc(?#a\\tb)d", "abcd"}, {"(?x) a b # a\\tb", "ab"},
+      {"(?x)a[ ]b", "a b"}, {"\\x{41}\\x{7e}", "A~"}, {"\\Qx\\ny", "x\\ny"}};
+  for (const auto& [pattern, value] : same) {
+    EXPECT_EQ(matches(pattern, value), true) << pattern;
+    EXPECT_EQ(matches(pattern, std::string(value) + "!"), true) << pattern;
+    EXPECT_EQ(matches(pattern, std::string(value).substr(1)), false) << pattern;
+    vm::Pcre2Code code = vm::compile_pcre2(pattern, 0, nullptr);
+    vm::Pcre2MatchData data = vm::make_match_data();
+    EXPECT_TRUE(vm::match_pcre2(code.get(), data.get(), value).match) << pattern;
+  }
+  EXPECT_EQ(matches("\\Qab\\E+", "abb"), std::nullopt);  // a repeat after \E: not modelled
+  EXPECT_EQ(matches("a(?#c)*", "aa"), std::nullopt);
+  EXPECT_EQ(matches("\\x{100}", "x"), std::nullopt);  // a code point past a byte
+}
+
 TEST_F(RegexSmt, AnAnchorInAGroupIsTranslated) {
   EXPECT_EQ(matches("(^|[^a-z])free", "free offer"), true);
   EXPECT_EQ(matches("(^|[^a-z])free", "carefree"), false);
