@@ -42,15 +42,25 @@ std::string trim(std::string_view s) {
 std::vector<std::string> split_words(std::string_view s) {
   std::vector<std::string> out;
   std::string word;
+  bool quoted = false, any = false;  // `any`: a word was begun (a "" is one, empty)
+  auto flush = [&] {
+    if (any)
+      out.push_back(word.size() >= 2 && word.front() == '"' && word.back() == '"'
+                        ? word.substr(1, word.size() - 2)
+                        : std::move(word));
+    word.clear();
+    any = false;
+  };
   for (char c : s) {
-    if (c == ' ' || c == '\t' || c == ',') {
-      if (!word.empty()) out.push_back(std::move(word));
-      word.clear();
-    } else {
-      word += c;
+    if (!quoted && (c == ' ' || c == '\t' || c == ',')) {
+      flush();
+      continue;
     }
+    if (c == '"') quoted = !quoted;
+    word += c;
+    any = true;
   }
-  if (!word.empty()) out.push_back(std::move(word));
+  flush();
   return out;
 }
 

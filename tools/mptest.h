@@ -106,7 +106,9 @@ TestFile parse_test_file(const std::string& path);
 std::string rule_ref(const vm::Verdict& v);
 
 std::string trim(std::string_view s);
-// Splits on spaces, tabs and commas (rcpt:, fired:, stated facts).
+// Splits on spaces, tabs and commas outside double quotes (rcpt:, fired:, stated
+// facts); a word quoted whole loses its quotes (`"a b"` is a b, `""` an empty word),
+// one quoted in part keeps them (`"john doe"@example.com`).
 std::vector<std::string> split_words(std::string_view s);
 std::string quoted(const std::string& s);
 std::string number_text(double v);

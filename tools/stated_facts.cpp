@@ -67,6 +67,9 @@ double largest_value(FieldId fact) {
 
 // One word of an open-vocabulary fact: a country code, a DNS list's return code, a name.
 std::optional<std::string> add_open_value(StatedFact& fact, const std::string& word) {
+  if (word.empty())  // `ptr: ""` read as a name of two quote marks before
+    return fmt::format("an empty value is none {} has; `none` states that it has no value",
+                       base_name(fact.field));
   if (fact.field == FieldId::Country) {
     bool code = word.size() == 2 && std::isupper(static_cast<unsigned char>(word[0])) &&
                 std::isupper(static_cast<unsigned char>(word[1]));

@@ -2,6 +2,7 @@
 // and StatedFacts (a case's stated facts first, the rest from SharedFacts).
 #include <gtest/gtest.h>
 
+#include "tools/mptest.h"
 #include "tools/shared_facts.h"
 #include "tools/stated_facts.h"
 
@@ -95,6 +96,23 @@ TEST(StatedFactsTest, AValueKeepsTheCaseTheFactHas) {
   auto signature = *parse_fact_key("av.signature");
   ASSERT_FALSE(parse_fact_value(signature, "Win.Test.EICAR_HDB-1"));
   EXPECT_EQ(signature.text, std::vector<std::string>{"Win.Test.EICAR_HDB-1"});
+}
+
+// A value in double quotes is one value, quotes off: `"a b"` was two values, `"a` and
+// `b"`, and `ptr: ""` a name of two quote marks the trace showed as `""`. An empty one
+// is refused with the way to say "no value".
+TEST(StatedFactsTest, AQuotedValueIsOneValueWithoutItsQuotes) {
+  auto signature = *parse_fact_key("av.signature");
+  ASSERT_FALSE(parse_fact_value(signature, "\"Local Sig-1\", Win.Test.EICAR_HDB-1"));
+  EXPECT_EQ(signature.text, (std::vector<std::string>{"Local Sig-1", "Win.Test.EICAR_HDB-1"}));
+  auto ptr = *parse_fact_key("ptr");
+  EXPECT_EQ(parse_fact_value(ptr, "\"\"").value_or(""),
+            "an empty value is none ptr has; `none` states that it has no value");
+  auto none = *parse_fact_key("ptr");
+  ASSERT_FALSE(parse_fact_value(none, "none"));
+  EXPECT_TRUE(none.text.empty());
+  EXPECT_EQ(split_words("\"john doe\"@example.com, b@example.com"),
+            (std::vector<std::string>{"\"john doe\"@example.com", "b@example.com"}));
 }
 
 }  // namespace
