@@ -213,6 +213,14 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
     if (op != CompareOp::In && op != CompareOp::Is) return true;
     if (is_country_code(value)) return true;
     hint = "countries are upper-case ISO 3166 codes: US, DE, GB";
+  } else if (value.empty() && (op == CompareOp::In || op == CompareOp::Is) &&
+             (field.field == FieldId::Ptr || field.field == FieldId::DkimDomain ||
+              field.field == FieldId::AvSignature)) {
+    // A fact's names are never empty: without one the fact has no value.
+    hint = field.field == FieldId::Ptr ? "a client without a reverse name has no `ptr`: test `fcrdns is none`"
+           : field.field == FieldId::DkimDomain
+               ? "a message no signature verifies has no `dkim.domains`: test `dkim is none`"
+               : "a clean message has no `av.signature`: test `av is clean`";
   } else if (field.field == FieldId::Relays) {
     // The whole text of a part of the path: "" or "[ ip=… ]" per relay.
     const bool whole = op == CompareOp::In || op == CompareOp::Is;
@@ -229,7 +237,9 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
         item, field, negated, [&](std::string_view word) { return occurs_in(word, value, op); },
         "`" + field.display + "` never has the value `" + value + "`", value);
   }
-  return never_matches(item, field, "`" + field.display + "` never has the value `" + value + "`", hint);
+  return never_matches(
+      item, field,
+      "`" + field.display + "` never has the value " + (value.empty() ? "\"\"" : "`" + value + "`"), hint);
 }
 
 bool Sema::vocabulary_admits(const ListItem& item, const FieldRef& field, bool negated,
