@@ -5,28 +5,13 @@
 #include <cstdio>
 #include <vector>
 
+#include "vm/regex_syntax.h"
+
 namespace mp::explore {
 
 namespace {
 
-// The index just past the character class opening at `open` (`[`), or npos.
-size_t class_end(std::string_view s, size_t open) {
-  size_t i = open + 1;
-  if (i < s.size() && s[i] == '^') ++i;
-  if (i < s.size() && s[i] == ']') ++i;  // a leading `]` is a member
-  while (i < s.size() && s[i] != ']') {
-    if (s[i] == '\\') {
-      i += 2;
-    } else if (s.substr(i, 2) == "[:") {
-      size_t close = s.find(":]", i + 2);
-      if (close == std::string_view::npos) return std::string_view::npos;
-      i = close + 2;
-    } else {
-      ++i;
-    }
-  }
-  return i < s.size() ? i + 1 : std::string_view::npos;
-}
+using vm::class_end;
 
 // The top-level pieces of `s`: its groups' extents and the `|` outside them. Returns
 // false for an unbalanced pattern.
@@ -125,10 +110,6 @@ bool quantifier(char c) {
   return c == '*' || c == '+' || c == '?' || c == '{';
 }
 
-}  // namespace
-
-namespace {
-
 // One top-level alternative of the pattern.
 std::optional<std::string> branch_distributed(std::string_view s) {
   auto top = scan(s);
@@ -173,8 +154,10 @@ std::optional<std::string> branch_distributed(std::string_view s) {
   return out;
 }
 
-}  // namespace
-
+// `s` with \Q…\E quoted text spelled as \xHH escapes, (?#…) comments dropped and
+// \x{HH} written \xHH; when `extended` (a leading (?x)), its unescaped white space and
+// # comments outside classes dropped too. nullopt when there is nothing to rewrite, or
+// when a quantifier follows \E or a comment, or \x{…} is past 0xff.
 std::optional<std::string> spelled_plainly(std::string_view s, bool extended) {
   std::string out;
   bool changed = false;
@@ -238,6 +221,10 @@ std::optional<std::string> spelled_plainly(std::string_view s, bool extended) {
   return out;
 }
 
+// `s` rewritten so that no anchor is inside a group: in each top-level alternative,
+// the start group's alternatives (`^` and the others) times the end group's, each
+// around the text between them. nullopt when no alternative is of that form: a
+// quantified group, an anchor among others (`(^a|b)`), or a group that does not close.
 std::optional<std::string> anchors_distributed(std::string_view s) {
   auto top = scan(s);
   if (!top) return std::nullopt;
@@ -254,6 +241,14 @@ std::optional<std::string> anchors_distributed(std::string_view s) {
   }
   if (!changed) return std::nullopt;
   return out;
+}
+
+}  // namespace
+
+std::optional<std::string> normalised(std::string_view s, bool extended) {
+  auto plain = spelled_plainly(s, extended);
+  auto distributed = anchors_distributed(plain ? std::string_view(*plain) : s);
+  return distributed ? distributed : plain;
 }
 
 }  // namespace mp::explore

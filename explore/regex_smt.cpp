@@ -88,13 +88,8 @@ class Parser {
   std::optional<z3::expr> language(bool exact = false) {
     z3::expr_vector branches(ctx_);
     leading_options();
-    if (auto plain = spelled_plainly(s_.substr(i_), extended_)) {
+    if (auto plain = normalised(s_.substr(i_), extended_)) {
       rewritten_ = std::move(*plain);
-      s_ = rewritten_;
-      i_ = 0;
-    }
-    if (auto distributed = anchors_distributed(s_.substr(i_))) {
-      rewritten_ = std::move(*distributed);
       s_ = rewritten_;
       i_ = 0;
     }
@@ -442,7 +437,7 @@ class Parser {
   PieceAlgebra pieces_;
   Bytes alphabet_;  // the bytes a value may have: the others match nothing
   std::string_view s_;
-  std::string rewritten_;  // the pattern with anchors out of groups (regex_anchors.h)
+  std::string rewritten_;  // the pattern normalised (regex_anchors.h)
   size_t i_ = 0;
   bool caseless_, dotall_, multiline_, utf8_;
   bool strict_end_ = false;

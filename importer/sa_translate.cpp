@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vm/pcre.h"
+#include "vm/regex_syntax.h"
 
 namespace mp::importer {
 namespace {
@@ -182,19 +183,17 @@ std::string present(const std::vector<std::string>& fields) {
 // value per line here, such a pattern never matches (`^Message-Id:.*?^Received:`).
 bool spans_lines(const std::string& pattern, const std::string& flags) {
   const bool multiline = flags.find('m') != std::string::npos, dotall = flags.find('s') != std::string::npos;
-  bool in_class = false;
-  for (size_t i = 0; i < pattern.size(); ++i) {
+  for (size_t i = 0; i < pattern.size();) {
     const char c = pattern[i];
     if (c == '\\') {
-      ++i;
-    } else if (in_class) {
-      in_class = c != ']';
+      i += 2;
     } else if (c == '[') {
-      in_class = true;
-      if (pattern.compare(i + 1, 1, "^") == 0) ++i;
-      if (pattern.compare(i + 1, 1, "]") == 0) ++i;  // a leading ] is a member
+      i = vm::class_end(pattern, i);
+      if (i == std::string::npos) return false;  // PCRE2 refuses it, and says so
     } else if ((multiline && c == '^' && i > 0) || (dotall && c == '.')) {
       return true;
+    } else {
+      ++i;
     }
   }
   return false;

@@ -10,6 +10,8 @@
 #include <new>
 #include <optional>
 
+#include "vm/regex_syntax.h"
+
 namespace mp::vm {
 namespace {
 
@@ -27,18 +29,19 @@ uint32_t pcre2_options(uint32_t hs_flags) {
 
 // Whether `^` or `\A` stands anywhere but at the very start, as an alternative in a
 // group (`(?:b|^)x*[a-c1]`). PCRE2 10.42's JIT then misses matches its interpreter
-// finds (that pattern on "b_"); without start optimizations it finds them. Classes
-// are skipped roughly (a `^` in one only costs the optimization).
+// finds (that pattern on "b_"); without start optimizations it finds them.
 bool anchor_after_start(const std::string& e) {
-  for (size_t i = 0; i < e.size(); ++i) {
+  for (size_t i = 0; i < e.size();) {
     if (e[i] == '\\') {
       if (i + 1 < e.size() && e[i + 1] == 'A' && i > 0) return true;
-      ++i;
+      i += 2;
     } else if (e[i] == '[') {
-      i = e.find(']', i + 2);  // `[]` and `[^]` open a class with `]` in it
-      if (i == std::string::npos) return false;
+      i = class_end(e, i);
+      if (i == std::string::npos) return false;  // PCRE2 refuses the pattern
     } else if (e[i] == '^' && i > 0) {
       return true;
+    } else {
+      ++i;
     }
   }
   return false;
@@ -67,21 +70,19 @@ bool refers_to_groups(const std::string& expression) {
 // character classes; npos when it is not closed.
 size_t group_end(const std::string& e, size_t open) {
   int depth = 0;
-  bool in_class = false;
-  for (size_t i = open; i < e.size(); ++i) {
+  for (size_t i = open; i < e.size();) {
     if (e[i] == '\\') {
-      ++i;
-    } else if (in_class) {
-      in_class = e[i] != ']';
-    } else if (e[i] == '[') {
-      in_class = true;
-      if (i + 1 < e.size() && e[i + 1] == '^') ++i;
-      if (i + 1 < e.size() && e[i + 1] == ']') ++i;  // a leading ] is a member
-    } else if (e[i] == '(') {
-      ++depth;
-    } else if (e[i] == ')' && --depth == 0) {
-      return i;
+      i += 2;
+      continue;
     }
+    if (e[i] == '[') {
+      i = class_end(e, i);
+      if (i == std::string::npos) return i;
+      continue;
+    }
+    if (e[i] == '(') ++depth;
+    if (e[i] == ')' && --depth == 0) return i;
+    ++i;
   }
   return std::string::npos;
 }
