@@ -28,6 +28,15 @@ namespace mp::explore {
 
 struct Shape;  // model.cpp
 
+// A header field of mailboxes (RFC 5322 section 3.6.2, 3.6.3) and the fields that read
+// them: `header "From"` is the From field the from.* fields read.
+struct AddressField {
+  const char* name;       // as written: "From"
+  const char* lowercase;  // as a header test's argument: "from"
+  vm::Collection collection;
+  vm::FieldId address, display_name;
+};
+
 enum class Mode { Prove, Witness };
 
 // Where a value lives: the field, its argument (header name, DNS zone, …) and the slot.
@@ -174,6 +183,7 @@ class MessageModel {
   z3::expr& slot_presence(vm::Collection c, const std::string& argument, unsigned slot);
   z3::expr text_variable(const ValueKey& key);
   std::optional<z3::expr> derived_text(const ValueKey& key);
+  z3::expr address_header(const ValueKey& key, const AddressField& field, const z3::expr& any_text);
   z3::expr stands_for(const z3::expr& relation);
   z3::expr bounced(const z3::expr& relation, const z3::expr& test);
   void shape(const ValueKey& key, const z3::expr& value);
@@ -214,5 +224,9 @@ std::string presence_argument(vm::FieldId field, const std::string& argument);
 
 // The name of the header field fuzz writes for slot `slot` of `header` (any field).
 std::string header_line_name(unsigned slot);
+
+const std::vector<AddressField>& address_fields();
+// The address field a header test's (lowercase) argument names, or nullptr.
+const AddressField* address_field(const std::string& argument);
 
 }  // namespace mp::explore

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <set>
 #include <sstream>
 
 #include "runtime/ip.h"
@@ -129,13 +130,13 @@ class Writer {
     out.emplace_back("sender_list", words);
   }
 
-  std::string mailboxes(Collection c, FieldId address, FieldId display) const {
+  std::string mailboxes(const AddressField& f) const {
     std::string out;
-    for (unsigned k = 0; k < slots(c); ++k) {
-      if (!item(c, "", k)) continue;
-      auto a = text(address, "", k);
+    for (unsigned k = 0; k < slots(f.collection); ++k) {
+      if (!item(f.collection, "", k)) continue;
+      auto a = text(f.address, "", k);
       if (!a) continue;
-      std::string name = text(display, "", k).value_or("");
+      std::string name = text(f.display_name, "", k).value_or("");
       out += (out.empty() ? "" : ", ") + (name.empty() ? *a : quoted_string(name) + " <" + *a + ">");
     }
     return out;
@@ -143,23 +144,17 @@ class Writer {
 
   std::string headers() const {
     std::string h;
-    struct Box {
-      const char* name;
-      Collection c;
-      FieldId address, display;
-    };
-    static const Box boxes[] = {
-        {"From", Collection::From, FieldId::FromAddress, FieldId::FromDisplayName},
-        {"To", Collection::To, FieldId::ToAddress, FieldId::ToDisplayName},
-        {"Cc", Collection::Cc, FieldId::CcAddress, FieldId::CcDisplayName},
-        {"Reply-To", Collection::ReplyTo, FieldId::ReplyToAddress, FieldId::ReplyToDisplayName}};
-    for (const Box& b : boxes) {
-      std::string list = mailboxes(b.c, b.address, b.display);
-      if (!list.empty()) h += std::string(b.name) + ": " + list + "\n";
+    std::set<std::string> written;  // the mailboxes' fields, by the argument that reads them
+    for (const AddressField& f : address_fields()) {
+      std::string list = mailboxes(f);
+      if (list.empty()) continue;
+      h += std::string(f.name) + ": " + list + "\n";
+      written.insert(f.lowercase);
     }
     if (auto subject = text(FieldId::Subject)) h += "Subject: " + *subject + "\n";
     for (const auto& [key, value] : m_.texts()) {
-      if (key.field == FieldId::HeaderValue && key.argument == "subject") continue;  // the Subject line
+      if (key.field == FieldId::HeaderValue && (key.argument == "subject" || written.contains(key.argument)))
+        continue;  // written above
       if (key.field == FieldId::HeaderValue && item(Collection::Headers, key.argument, key.slot))
         h += field_name(key.argument) + ": " + strings_.eval(value, true).get_string() + "\n";
       if (key.field == FieldId::HeaderLine && key.argument.empty() && item(Collection::Headers, "", key.slot))

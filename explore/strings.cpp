@@ -38,6 +38,96 @@ std::vector<z3::expr> variables(const z3::expr& e) {
   return out;
 }
 
+// The pieces of a concatenation, in order: string constants and the rest.
+void concatenated(const z3::expr& e, std::vector<z3::expr>& out) {
+  if (e.is_app() && e.decl().decl_kind() == Z3_OP_SEQ_CONCAT) {
+    for (unsigned i = 0; i < e.num_args(); ++i) concatenated(e.arg(i), out);
+    return;
+  }
+  out.push_back(e);
+}
+
+using Laid = std::vector<std::pair<z3::expr, std::string>>;  // a piece and its text
+
+// `text` laid over pieces[start…] of a concatenation (aligned): each constant found in
+// the text in turn and the piece before it given the text between; once the text has
+// run out, when the value may go on past it (`open_end`), the constants stand after
+// it. The pieces before `start` and those the text leaves "" around it get a filler.
+std::optional<Laid> laid_from(const std::vector<z3::expr>& pieces, size_t start, std::string_view text,
+                              bool open_end) {
+  constexpr size_t kNone = SIZE_MAX;
+  Laid out;
+  size_t pending = kNone;  // the piece the text before the next constant goes to
+  size_t at = 0, first_used = kNone, last_used = 0;
+  auto used = [&](size_t piece) {
+    first_used = std::min(first_used, piece);
+    last_used = std::max(last_used, piece);
+  };
+  auto give_pending = [&](size_t end) {
+    if (pending == kNone) return;
+    out[pending].second = std::string(text.substr(at, end - at));
+    if (end > at) used(pending);
+    at = end;
+    pending = kNone;
+  };
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const z3::expr& piece = pieces[i];
+    if (!piece.is_string_value()) {
+      if (pending == kNone && i >= start) pending = out.size();
+      out.emplace_back(piece, "");
+      continue;
+    }
+    const std::string bytes = piece.get_string();
+    out.emplace_back(piece, bytes);
+    if (i < start) continue;
+    const size_t found = at == text.size() ? std::string_view::npos : text.find(bytes, at);
+    if (found == std::string_view::npos) {
+      if (!open_end || (pending == kNone && at != text.size())) return std::nullopt;
+      give_pending(text.size());  // the text ends before this constant
+      continue;
+    }
+    if (pending == kNone && found != at) return std::nullopt;
+    give_pending(found);
+    at = found + bytes.size();
+    used(out.size() - 1);
+  }
+  give_pending(text.size());
+  if (at != text.size()) return std::nullopt;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const bool around = i < first_used || (first_used != kNone && i > last_used);
+    if (!out[i].first.is_string_value() && out[i].second.empty() && around)
+      out[i].second.push_back('a');  // not = "a": GCC 12 warns wrongly (-Wrestrict)
+  }
+  std::erase_if(out, [](const auto& p) { return p.first.is_string_value(); });
+  return out;
+}
+
+// Equalities that make `value`, a concatenation with constant pieces (local@domain,
+// `"name" <local@domain>`, http://domain/path), hold `text`: laid over its pieces from
+// the first, or from a later one when the value may have more before the text
+// (`open_start`), a constant first (`@corp.example>` from the `@`, not all in the
+// display name). Pieces left "" around the text get a filler, which their shapes (a
+// local part, a domain: one byte at least) allow. nullopt when the value has no
+// constant piece or the text cannot be laid over it.
+std::optional<Laid> aligned(const z3::expr& value, std::string_view text, bool open_start, bool open_end) {
+  std::vector<z3::expr> pieces;
+  concatenated(value, pieces);
+  auto constant = [](const z3::expr& e) { return e.is_string_value(); };
+  if (std::none_of(pieces.begin(), pieces.end(), constant) ||
+      std::all_of(pieces.begin(), pieces.end(), constant))
+    return std::nullopt;
+  std::vector<size_t> starts{0};
+  for (bool constants : {true, false}) {
+    for (size_t i = 1; open_start && i < pieces.size(); ++i) {
+      if (constant(pieces[i]) == constants) starts.push_back(i);
+    }
+  }
+  for (size_t start : starts) {
+    if (auto laid = laid_from(pieces, start, text, open_end)) return laid;
+  }
+  return std::nullopt;
+}
+
 class UnionFind {
  public:
   unsigned add() {
@@ -261,9 +351,28 @@ z3::expr_vector StringSolver::built_values(const Group& g, const std::vector<boo
       if (text.find(c) == std::string::npos && p.suffix.find(c) == std::string::npos) join(c);
     }
     join(p.suffix);
-    built.push_back(p.value == string_constant(ctx_, p.is.value_or(text)));
+    const std::string whole = p.is.value_or(text);
+    auto parts =
+        aligned(as_chosen(g, holds, p.value), whole, !p.is && p.prefix.empty(), !p.is && p.suffix.empty());
+    if (!parts) {
+      built.push_back(p.value == string_constant(ctx_, whole));
+      continue;
+    }
+    for (const auto& [piece, part] : *parts) built.push_back(piece == string_constant(ctx_, part));
   }
   return built;
+}
+
+// `value` with the tests' relations it holds (a From field's `ite(name == "", …)`,
+// model.cpp) written as the choice has them, simplified: the one form it takes.
+z3::expr StringSolver::as_chosen(const Group& g, const std::vector<bool>& holds,
+                                 const z3::expr& value) const {
+  z3::expr_vector from(ctx_), to(ctx_);
+  for (size_t i = 0; i < g.trackers.size(); ++i) {
+    from.push_back(g.trackers[i].relation);
+    to.push_back(ctx_.bool_val(holds[i]));
+  }
+  return z3::expr(value).substitute(from, to).simplify();
 }
 
 // The clause that rules out this choice: from the unsat core of the tests when the

@@ -39,6 +39,7 @@ class StringSolver {
                                 unsigned timeout_ms, const z3::expr_vector& extra) const;
   z3::expr_vector built_values(const Group& g, const std::vector<bool>& holds,
                                std::string_view separator) const;
+  z3::expr as_chosen(const Group& g, const std::vector<bool>& holds, const z3::expr& value) const;
   z3::expr refutation(const Group& g, const std::vector<bool>& holds) const;
   z3::context& ctx_;
   unsigned timeout_ms_;

@@ -518,6 +518,38 @@ stage custom_filters {
   EXPECT_NE(doe.message.find("From: \"Doe, John\" <"), std::string::npos) << doe.message;
 }
 
+// `header "From"` reads the From field that from.* reads: one field, holding the
+// mailbox (`"name" <address>`, or the address alone), or any text and no mailbox (an
+// empty To). Before, a witness had two From fields, one for each. And a test of an
+// address's text is laid over its parts (local, "@", domain): the string solver took
+// 12.8 s for `sender ends with "@corp.example"`, past this test's 2 s per query.
+TEST(Fuzz, AnAddressFieldIsOneFieldHoldingTheMailboxItsFieldsRead) {
+  Fuzzed f = fuzz_policy(R"(
+stage custom_filters {
+  rule spoof: if header "From" contains "Bank" and from.domain is "evil.example" then tag "a"
+  rule boss: if header "To" contains "boss" and to.address is "a@b.example" then tag "b"
+  rule bare: if header "Reply-To" matches /^[a-z]+@corp\.example$/ then tag "c"
+  rule ending: if sender ends with "@corp.example" and header "Cc" contains "@corp.example>" then tag "d"
+  rule empty_to: if header "To" matches /^\s*(<>)?\s*$/ then tag "e"
+}
+)",
+                         {60, 2000, 0});
+  for (const char* rule : {"spoof", "boss", "bare", "ending", "empty_to"}) expect_found(f, rule);
+  for (const auto& found : f.report.witnesses) {
+    const std::string m = "\n" + found.witness.message;
+    for (const char* field : {"\nFrom:", "\nTo:", "\nCc:", "\nReply-To:"}) {
+      size_t count = 0;
+      for (size_t at = 0; (at = m.find(field, at)) != std::string::npos; ++at) ++count;
+      EXPECT_LE(count, 1u) << field << " in\n" << m;
+    }
+  }
+  auto witness = [&](const char* rule) { return f.report.witnesses[f.rule(rule).fire.witness].witness; };
+  const std::string spoof = witness("spoof").message;
+  EXPECT_TRUE(spoof.find("From: \"") == 0 && spoof.find("Bank") < spoof.find("@evil.example>\n")) << spoof;
+  EXPECT_NE(witness("bare").message.find("@corp.example\n"), std::string::npos) << witness("bare").message;
+  EXPECT_TRUE(witness("ending").envelope.sender.ends_with("@corp.example"));
+}
+
 TEST(Fuzz, ARecipientCountIsMetWithDistinctRecipients) {
   // policyc test refuses a repeated rcpt: the witness must name each recipient once.
   Fuzzed f = fuzz_policy(R"(
