@@ -336,9 +336,22 @@ std::string Sema::suggest_field(const std::string& path) const {
   for (const auto& [name, def] : defs_) {
     if (name.find(':') == std::string::npos) names.push_back(name);  // the policy's own
   }
-  std::string best = lang::closest_name(path, names);
-  return best.empty() ? std::string("see docs/language.md for the list of fields")
-                      : "did you mean `" + best + "`?";
+  if (std::string best = lang::closest_name(path, names); !best.empty())
+    return "did you mean `" + best + "`?";
+  // Too far for a typo, but a field's start or its last part: `from.display` (for
+  // from.display_name), `display_name` (for from.display_name, to.display_name, …).
+  std::vector<std::string> related;
+  for (const auto& n : names) {
+    const bool extends =
+        n.size() > path.size() && n.starts_with(path) && (n[path.size()] == '_' || n[path.size()] == '.');
+    if ((extends || n.ends_with("." + path)) && std::find(related.begin(), related.end(), n) == related.end())
+      related.push_back(n);
+  }
+  if (related.empty() || related.size() > 6) return "see docs/language.md for the list of fields";
+  std::string hint = "did you mean ";
+  for (size_t i = 0; i < related.size(); ++i)
+    hint += (i == 0 ? "" : i + 1 == related.size() ? " or " : ", ") + ("`" + related[i] + "`");
+  return hint + "?";
 }
 
 std::optional<FieldRef> Sema::resolve_field(const lang::Operand& o, bool report) {
