@@ -471,15 +471,16 @@ z3::expr MessageModel::known_test(const z3::expr& value, KnownTest known, const 
     relate(other, test);
     relate(test, other);
   }
+  known_by_held_.emplace(test.held.id(), known_tests_.size());
   known_tests_.push_back(test);
   return mode_ == Mode::Prove ? test.held : bounced(relation, test.held);
 }
 
 std::optional<MessageModel::KnownOf> MessageModel::known_of(const z3::expr& test) const {
-  for (const auto& t : known_tests_) {
-    if (z3::eq(t.held, test)) return KnownOf{t.value, t.known};
-  }
-  return std::nullopt;
+  auto it = known_by_held_.find(test.id());
+  if (it == known_by_held_.end()) return std::nullopt;
+  const HeldTest& t = known_tests_[it->second];
+  return KnownOf{t.value, t.known};
 }
 
 // What `a` holding says of `b`, as a constraint.

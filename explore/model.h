@@ -207,6 +207,7 @@ class MessageModel {
   };
   void relate(const HeldTest& a, const HeldTest& b);
   std::vector<HeldTest> known_tests_;
+  std::map<unsigned, size_t> known_by_held_;  // a test's id → its index in known_tests_
   std::map<vm::Collection, unsigned> slots_;
   std::map<std::pair<vm::Collection, std::string>, std::vector<z3::expr>> presence_;
   std::map<ValueKey, z3::expr> texts_, numbers_, ips_, v6_;
