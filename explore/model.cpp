@@ -32,6 +32,9 @@ namespace {
 
 const Shape kText{"[ -~]", 0, " ", {}, nullptr, kMaxTextLength};
 const Shape kLowerText{"[ -@\\[-~]", 0, " ", {}, nullptr, kMaxTextLength};
+// A body has lines: a line break inside it (not first or last, which MIME and the
+// writer's own final line break make ambiguous), and never the multipart boundary.
+const Shape kBody{"[ -~\n]", 0, "\n", {"=-fuzz-="}, nullptr, kMaxTextLength};
 // Any printable ASCII: the writer quotes the name (realize.cpp), so ',' '<' '"' '\\' and
 // '(' are the name's own ("Doe, John").
 const Shape kDisplayName{"[ -~]", 0, " "};
@@ -365,6 +368,7 @@ const Shape& shape_of(FieldId field) {
     case FieldId::ToDisplayName:
     case FieldId::CcDisplayName:
     case FieldId::ReplyToDisplayName: pcre = &kDisplayName; break;
+    case FieldId::Body: pcre = &kBody; break;
     case FieldId::AttachmentExtension: pcre = &kExtension; break;
     case FieldId::AttachmentType: pcre = &kMimeType; break;
     case FieldId::ClientAuthUser: pcre = &kToken; break;

@@ -94,12 +94,12 @@ class Parser {
       i_ = 0;
     }
     do {
-      bool start = false, end = false;
+      bool start = false, end = false, line_start = false;
       strict_end_ = false;  // per branch: `x\z|b$` allows a final newline after b
       if (peek() == '^') {
         ++i_;
         start = true;
-        start_or_end_ = true;
+        line_start = multiline_;
       } else if (s_.substr(i_, 2) == "\\A") {
         i_ += 2;
         start = true;
@@ -112,15 +112,29 @@ class Parser {
           branches.push_back(v.re);
           continue;
         }
-        z3::expr head = start ? epsilon() : full(),
-                 tail = end ? (strict_end_ || !alphabet_['\n'] ? epsilon() : z3::option(lit("\n"))) : full();
+        // Under MULTILINE, `$` is also just before a line break, and `^` just after one
+        // that is not the last byte (pcre2pattern(3), "Circumflex and dollar").
+        const z3::expr line_break = lit("\n");
+        z3::expr head = start ? epsilon() : full();
+        z3::expr tail = !end                              ? full()
+                        : strict_end_ || !alphabet_['\n'] ? epsilon()
+                        : multiline_                      ? z3::option(z3::concat(line_break, full()))
+                                                          : z3::option(line_break);
         if (v.before) head = start ? (*v.before == Side::NonWord ? head : empty()) : before(*v.before);
         if (v.after) tail = end ? (*v.after == Side::NonWord ? tail : empty()) : after(*v.after);
-        branches.push_back(z3::concat(z3::concat(head, v.re), tail));
+        z3::expr branch = z3::concat(z3::concat(head, v.re), tail);
+        if (line_start) {
+          z3::expr_vector after_break(ctx_), either(ctx_);
+          after_break.push_back(branch);
+          after_break.push_back(z3::concat(set_language(Bytes().set()), full()));  // not empty
+          either.push_back(branch);
+          either.push_back(z3::concat(z3::concat(full(), line_break), z3::re_intersect(after_break)));
+          branch = alternatives(either);
+        }
+        branches.push_back(branch);
       }
     } while (take('|'));
-    if (i_ != s_.size() || ((start_or_end_ && multiline_) || ((wide_ || boundary_) && utf8_)))
-      return std::nullopt;
+    if (i_ != s_.size() || ((wide_ || boundary_) && utf8_)) return std::nullopt;
     return alternatives(branches);
   }
 
@@ -200,7 +214,6 @@ class Parser {
       }
       if (peek() == '$') {
         ++i_;
-        start_or_end_ = true;
         if (depth > 0 || (i_ < s_.size() && peek() != '|')) return std::nullopt;
         *end = true;
         break;
@@ -266,7 +279,7 @@ class Parser {
         if (!set) return std::nullopt;
         return set_piece(*set);
       }
-      case '^': start_or_end_ = true; return std::nullopt;  // not at the start of a branch
+      case '^': return std::nullopt;  // not at the start of a branch
       case '*':
       case '+':
       case '?': return std::nullopt;  // nothing to repeat
@@ -443,7 +456,6 @@ class Parser {
   bool strict_end_ = false;
   bool extended_ = false;      // a leading (?x): blanks and # comments are not the pattern's
   bool boundary_ = false;      // the pattern has \b (ASCII words here; UTF-8 mode reads others)
-  bool start_or_end_ = false;  // the pattern has ^ or $ (meant per line under MULTILINE)
   bool wide_ = false;          // it has something that reads UTF-8 differently from bytes
 };
 

@@ -417,7 +417,7 @@ TEST(Fuzz, ARegexNeedingAByteFuzzCannotWriteIsNamed) {
   Fuzzed f = fuzz_policy(R"(
 stage custom_filters {
   rule tab: if subject matches /a\tb|c\td/ then tag "tab"
-  rule lines: if body matches /x\ny/ then tag "lines"
+  rule lines: if subject matches /x\ny/ then tag "lines"
   rule plain: if subject matches /a.b|c\td/ then tag "plain"
   rule boundary: if subject matches /\t\bx/ then tag "boundary"
 }
@@ -522,6 +522,25 @@ stage custom_filters {
 // empty To). Before, a witness had two From fields, one for each. And a test of an
 // address's text is laid over its parts (local, "@", domain): the string solver took
 // 12.8 s for `sender ends with "@corp.example"`, past this test's 2 s per query.
+// A body has lines: a line break is written inside it, and `^` and `$` under /m are
+// read per line. Before, a body was one line and /m patterns were unknowns.
+TEST(Fuzz, ABodyIsWrittenWithLines) {
+  Fuzzed f = fuzz_policy(R"(
+stage custom_filters {
+  rule two_lines: if body matches /x\ny/ then tag "a"
+  rule greeting: if body matches /^Dear customer,$/m then tag "b"
+  rule signature: if body contains "Regards" and body matches /^--\s*$/m then tag "c"
+  rule not_first: if body matches /^Click/m and not body matches /^Click/ then tag "d"
+}
+)",
+                         {60, 10000, 0});
+  for (const char* rule : {"two_lines", "greeting", "signature", "not_first"}) expect_found(f, rule);
+  const std::string m = f.report.witnesses[f.rule("not_first").fire.witness].witness.message;
+  const std::string body = m.substr(m.find("\n\n") + 2);
+  EXPECT_TRUE(!body.starts_with("Click") && body.find("\nClick") != std::string::npos) << m;
+  EXPECT_TRUE(f.report.approximated.empty());
+}
+
 TEST(Fuzz, AnAddressFieldIsOneFieldHoldingTheMailboxItsFieldsRead) {
   Fuzzed f = fuzz_policy(R"(
 stage custom_filters {

@@ -62,7 +62,10 @@ TEST_F(RegexSmt, CaselessFoldsLettersAndClasses) {
   EXPECT_EQ(matches("urgent", "URGENT", HS_FLAG_CASELESS), true);
   EXPECT_EQ(matches("(?i)\\bfree\\b", "FREE"), true);  // the flags written at the start
   EXPECT_EQ(matches("(?is)a.b", "A\nB"), true);
-  EXPECT_EQ(matches("(?m)^b", "a\nb"), std::nullopt);  // ^ per line: not translated
+  EXPECT_EQ(matches("(?m)^b", "a\nb"), true);  // ^ per line
+  EXPECT_EQ(matches("(?m)a$", "a\nb"), true);
+  EXPECT_EQ(matches("(?m)^\\s*$", "abc\n"), false);  // not after the last byte's line break
+  EXPECT_EQ(matches("(?m)^\\s*$", "abc\n\n"), true);
   EXPECT_EQ(matches("[a-c]x", "BX", HS_FLAG_CASELESS), true);
   EXPECT_EQ(matches("urgent", "URGENT"), false);
 }
@@ -75,8 +78,7 @@ TEST_F(RegexSmt, WhatZ3CannotStateIsNotTranslated) {
   EXPECT_EQ(matches("[a ]\\bword", "a word"), std::nullopt);            // beside word and non-word bytes
   EXPECT_EQ(matches("\\bword", "a word", HS_FLAG_UTF8), std::nullopt);  // Unicode words
   EXPECT_EQ(matches("a(?i)x", "aX"), std::nullopt);                     // inline options past the start
-  EXPECT_EQ(matches("a++b", "aab"), std::nullopt);           // possessive
-  EXPECT_EQ(matches("^a", "b\na", HS_FLAG_MULTILINE), std::nullopt);
+  EXPECT_EQ(matches("a++b", "aab"), std::nullopt);                      // possessive
   EXPECT_EQ(matches("a.b",
                     "a\xc3\xa9"
                     "b",
