@@ -289,6 +289,7 @@ z3::expr PolicyEncoder::any_item(const IrNode& n, const Bound& bound, const std:
 }
 
 z3::expr PolicyEncoder::field_test(const IrNode& n, const Bound& bound) {
+  if (m_.mode() == Mode::Witness && n.field == FieldId::UrlFlags) return url_flags(n, bound);
   if (!m_.modeled(n.field)) return approximate(n, bound);
   switch (n.op) {
     case IrOp::Match: return match(n, bound);
@@ -297,6 +298,68 @@ z3::expr PolicyEncoder::field_test(const IrNode& n, const Bound& bound) {
     case IrOp::SameValue: return same_value(n, bound);
     default: return approximate(n, bound);
   }
+}
+
+namespace {
+
+// The link domains the URL flags that are their shape stand for (runtime/url_form.cpp).
+// ip_literal: one to four decimal labels, as browsers read an IPv4 address (the
+// runtime reads 0x hex labels too, which would cost the string solver the whole
+// budget: a witness is written in decimal, and one meant to have no such flag could in
+// principle be hex, which the VM's check would catch).
+constexpr const char* kIpLiteralDomain = "^[0-9]+(?:\\.[0-9]+){0,3}$";
+
+}  // namespace
+
+// The tests of a link's domain, any of which gives it `flag`: a regex for ip_literal,
+// literals for punycode (a label starting "xn--"), which relate to the domain's other
+// literal tests at once. Empty for the flags that are not the domain's shape.
+std::vector<MessageModel::KnownTest> PolicyEncoder::url_flag_tests(const std::string& flag) {
+  if (flag == "punycode")
+    return {{LiteralTest{LiteralTest::Kind::StartsWith, "xn--", false}, std::nullopt},
+            {LiteralTest{LiteralTest::Kind::Contains, ".xn--", false}, std::nullopt}};
+  if (flag != "ip_literal") return {};
+  if (!ip_literal_) {
+    vm::PatternInfo p;
+    p.field = FieldId::UrlDomain;
+    p.expression = kIpLiteralDomain;
+    ip_literal_ = regex_test(ctx_, p, MessageModel::alphabet(FieldId::UrlDomain));
+  }
+  if (!*ip_literal_) return {};
+  return {{std::nullopt, **ip_literal_}};
+}
+
+// urls.flags in a witness: `ip_literal` and `punycode` are tests of the link's domain,
+// written as such (one test per flag, not one of their union: a choice holding one
+// flag's test and not the union's was refuted only when the budget ran out); a test of
+// another flag (a userinfo, a port, the link's text) is an unknown.
+z3::expr PolicyEncoder::url_flags(const IrNode& n, const Bound& bound) {
+  std::vector<std::string> flags;
+  if (n.op == IrOp::Match) {
+    auto lit = literal_pattern(image_.patterns[n.index]);
+    if (!lit || lit->kind != LiteralTest::Kind::Is) return approximate(n, bound);
+    flags.push_back(runtime::ascii_lowercase(lit->bytes));
+  } else if (n.op == IrOp::InSet) {
+    flags = image_.sets[n.index].entries;
+  }
+  std::vector<MessageModel::KnownTest> tests;
+  for (const auto& flag : flags) {
+    auto of_flag = url_flag_tests(flag);
+    if (of_flag.empty()) return approximate(n, bound);
+    tests.insert(tests.end(), of_flag.begin(), of_flag.end());
+  }
+  if (tests.empty()) return approximate(n, bound);
+  return any_item(n, bound, "", [&](const ValueKey& k) {
+    z3::expr domain = m_.text({FieldId::UrlDomain, k.argument, k.slot});
+    z3::expr_vector any(ctx_);
+    for (const auto& t : tests) {
+      z3::expr relation =
+          t.literal ? literal_relation(t.literal->kind, domain, string_constant(ctx_, t.literal->bytes))
+                    : z3::in_re(domain, t.regex->search);
+      any.push_back(m_.known_test(domain, t, relation));
+    }
+    return z3::mk_or(any);
+  });
 }
 
 z3::expr PolicyEncoder::match(const IrNode& n, const Bound& bound) {

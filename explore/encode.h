@@ -62,6 +62,8 @@ class PolicyEncoder {
   z3::expr field_test(const compiler::IrNode& n, const Bound& bound);
   z3::expr match(const compiler::IrNode& n, const Bound& bound);
   z3::expr in_set(const compiler::IrNode& n, const Bound& bound);
+  z3::expr url_flags(const compiler::IrNode& n, const Bound& bound);
+  std::vector<MessageModel::KnownTest> url_flag_tests(const std::string& flag);
   z3::expr in_net(const compiler::IrNode& n, const Bound& bound);
   z3::expr same_value(const compiler::IrNode& n, const Bound& bound);
   z3::expr loop(const compiler::IrNode& n, const Bound& bound);
@@ -80,6 +82,7 @@ class PolicyEncoder {
   const vm::ImageData& image_;
   // By pattern and field: a witness reads each over its field's alphabet.
   std::map<std::pair<uint32_t, vm::FieldId>, std::optional<RegexTest>> regexes_;
+  std::optional<std::optional<RegexTest>> ip_literal_;  // url_flag_tests, once read
   unsigned next_placeholder_ = 0;
   z3::expr fact_tempfail(const compiler::IrRule& r);
   std::vector<z3::expr> conditions_, applicable_, reached_, fires_, assertions_;

@@ -541,6 +541,25 @@ stage custom_filters {
   EXPECT_TRUE(f.report.approximated.empty());
 }
 
+// The URL flags that are the link domain's shape are written: an IPv4 literal and a
+// punycode label; the others (a userinfo, a port, the link's text) stay unknowns.
+TEST(Fuzz, UrlFlagsOfTheDomainsShapeAreWritten) {
+  Fuzzed f = fuzz_policy(R"(
+stage custom_filters {
+  rule ip: if urls.flags is ip_literal then tag "a"
+  rule idn: if urls.flags is punycode and subject contains "bank" then tag "b"
+  rule either: if urls.flags in [ip_literal, punycode] and not urls.domain ends with ".example" then tag "c"
+  rule userinfo: if urls.flags is userinfo then tag "d"
+}
+)",
+                         {60, 10000, 0});
+  for (const char* rule : {"ip", "idn", "either"}) expect_found(f, rule);
+  EXPECT_EQ(f.rule("userinfo").fire.status, GoalStatus::NotFound);
+  EXPECT_EQ(f.report.approximated, std::vector<std::string>{"urls.flags"});
+  EXPECT_NE(f.report.witnesses[f.rule("idn").fire.witness].witness.message.find("http://xn--"),
+            std::string::npos);
+}
+
 TEST(Fuzz, AnAddressFieldIsOneFieldHoldingTheMailboxItsFieldsRead) {
   Fuzzed f = fuzz_policy(R"(
 stage custom_filters {
