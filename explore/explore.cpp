@@ -165,11 +165,18 @@ class Search {
 
   void search(uint32_t i, bool fire, Goal& goal) {
     // A condition the compiler reduced to false (an option's value turns the rule off, as
-    // in the stdlib's `dns.spf_fail is "reject"`): no search or proof needed, nor slots
-    // enough for every test of the policy, nor budget.
+    // in the stdlib's `dns.spf_fail is "reject"`) or to true: no search or proof needed,
+    // nor slots enough for every test of the policy, nor budget.
     if (fire && module_.rules[i].condition.op == compiler::IrOp::False) {
       goal = {GoalStatus::Impossible,
               "its condition compiles to false: a setting, option or const turns it off", -1};
+      return;
+    }
+    // True (the stdlib's `anti_spoofing.external_tag is not ""`): whatever reaches it
+    // fires it, where a proof needed more slots than the stdlib's tests leave.
+    if (!fire && module_.rules[i].condition.op == compiler::IrOp::True) {
+      goal = {GoalStatus::Impossible,
+              "its condition compiles to true: a setting, option or const turns it on for every message", -1};
       return;
     }
     if (budget_.over()) {

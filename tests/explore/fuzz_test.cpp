@@ -311,16 +311,23 @@ TEST(Fuzz, AHardGoalLeavesTheEasyOnesTheirShare) {
 // An option's value turns the rule off: the compiler reduced its condition to false.
 // That needs no proof, so it holds even where the policy has more tests of a collection
 // than a proof has slots (the stdlib's, which had 0 of its 13 such rules impossible).
-TEST(Fuzz, ARuleAnOptionTurnsOffIsImpossibleWhateverTheSlots) {
-  std::string text = "option local.spam_action = \"score\"\nstage custom_filters {\n";
+TEST(Fuzz, ARuleAnOptionTurnsOffOrOnIsSettledWhateverTheSlots) {
+  std::string text =
+      "option local.spam_action = \"score\"\noption local.tag = \"[EXT]\"\nstage custom_filters {\n";
   for (int i = 0; i < 8; ++i)
     text += "  rule r" + std::to_string(i) + ": if from.domain is \"d" + std::to_string(i) +
             ".example\" then score +1\n";
+  text += "  rule tagged: if local.tag is not \"\" then tag local.tag\n";
   text += "  rule rejected: if local.spam_action is \"reject\" and subject contains \"x\" then reject\n}\n";
   Fuzzed f = fuzz_policy(text);
   expect_never_fires(f, "rejected",
                      "its condition compiles to false: a setting, option or const turns it off");
   EXPECT_EQ(f.rule("rejected").not_fire.status, GoalStatus::Found);
+  // And one an option turns on for every message: it always fires.
+  EXPECT_EQ(f.rule("tagged").fire.status, GoalStatus::Found);
+  EXPECT_EQ(f.rule("tagged").not_fire.status, GoalStatus::Impossible);
+  EXPECT_EQ(f.rule("tagged").not_fire.why,
+            "its condition compiles to true: a setting, option or const turns it on for every message");
 }
 
 // Proofs read numbers and regexes exactly as the VM does: each of these rules fires on
