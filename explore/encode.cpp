@@ -14,6 +14,7 @@
 #include "compiler/sema.h"
 #include "explore/regex_smt.h"
 #include "runtime/identity.h"
+#include "runtime/resemble.h"
 #include "vm/facts.h"
 #include "vm/vm.h"
 
@@ -296,6 +297,7 @@ z3::expr PolicyEncoder::field_test(const IrNode& n, const Bound& bound) {
     case IrOp::InSet: return in_set(n, bound);
     case IrOp::InNet: return in_net(n, bound);
     case IrOp::SameValue: return same_value(n, bound);
+    case IrOp::Resembles: return resembles(n, bound);
     default: return approximate(n, bound);
   }
 }
@@ -417,6 +419,54 @@ z3::expr PolicyEncoder::in_set(const IrNode& n, const Bound& bound) {
     z3::expr v = m_.text(k);
     z3::expr_vector any(ctx_);
     for (const auto& e : entries) any.push_back(v == string_constant(ctx_, e));
+    return m_.string_test(z3::mk_or(any));
+  });
+}
+
+namespace {
+
+// A few texts the runtime's own test finds resemble `key` (runtime/resemble.h) and fuzz
+// can write in `field`: the key's folded text (a name with its words capitalised, as
+// senders write one) and it with one letter doubled, a slip that a domain test beside
+// `not in org.domains` needs.
+std::vector<std::string> resembling(const std::string& key, FieldId field) {
+  const runtime::ResembleKind kind = vm::resemble_kind(field);
+  const std::string folded(runtime::key_text(key));
+  std::vector<std::string> candidates{folded};
+  if (kind == runtime::ResembleKind::Name) {
+    bool start = true;
+    for (char& c : candidates[0]) {
+      if (start) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      start = c == ' ';
+    }
+  }
+  for (size_t i = 1; i + 1 < folded.size() && candidates.size() < 4; ++i) {
+    if (std::isalpha(static_cast<unsigned char>(folded[i])))
+      candidates.push_back(folded.substr(0, i) + folded[i] + folded.substr(i));
+  }
+  std::erase_if(candidates, [&](const std::string& c) {
+    return !MessageModel::can_write(field, c) ||
+           !runtime::keys_resemble(runtime::resemblance_key(c, kind), key, kind);
+  });
+  return candidates;
+}
+
+}  // namespace
+
+// `resembles` in a witness: the value is one of a few texts that resemble an entry. A
+// proof reads it as an unknown: what resembles a text has no SMT form here.
+z3::expr PolicyEncoder::resembles(const IrNode& n, const Bound& bound) {
+  if (m_.mode() != Mode::Witness) return approximate(n, bound);
+  const vm::SetInfo& set = image_.sets[n.index];
+  std::vector<std::string> texts;
+  for (const auto& key : set.entries) {
+    for (auto& text : resembling(key, n.field)) texts.push_back(std::move(text));
+  }
+  if (texts.empty()) return approximate(n, bound);
+  return any_item(n, bound, set.header_filter, [&](const ValueKey& k) {
+    z3::expr v = m_.text(k);
+    z3::expr_vector any(ctx_);
+    for (const auto& t : texts) any.push_back(v == string_constant(ctx_, t));
     return m_.string_test(z3::mk_or(any));
   });
 }

@@ -65,6 +65,7 @@ class PolicyEncoder {
   z3::expr url_flags(const compiler::IrNode& n, const Bound& bound);
   std::vector<MessageModel::KnownTest> url_flag_tests(const std::string& flag);
   z3::expr in_net(const compiler::IrNode& n, const Bound& bound);
+  z3::expr resembles(const compiler::IrNode& n, const Bound& bound);
   z3::expr same_value(const compiler::IrNode& n, const Bound& bound);
   z3::expr loop(const compiler::IrNode& n, const Bound& bound);
   z3::expr compare(const compiler::IrNode& n, const Bound& bound);

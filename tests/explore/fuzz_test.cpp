@@ -567,6 +567,23 @@ stage custom_filters {
             std::string::npos);
 }
 
+// `resembles` in a witness: a text the runtime's own test finds resembling, beside
+// `not in` the same list (a lookalike of our domain is not our domain).
+TEST(Fuzz, ResemblesIsWrittenWithTextsTheRuntimeFindsResembling) {
+  Fuzzed f = fuzz_policy(R"(
+settings { org.domains = [widget.com] }
+const executives = ["Jane Widget", "John Ledger"]
+stage custom_filters {
+  rule exec: if any from (display_name resembles executives and domain not in org.domains) then quarantine "x"
+  rule look: if sender.domain resembles org.domains and sender.domain not in org.domains then quarantine "y"
+}
+)",
+                         {60, 10000, 0});
+  for (const char* rule : {"exec", "look"}) expect_found(f, rule);
+  const std::string domain = f.report.witnesses[f.rule("look").fire.witness].witness.envelope.sender;
+  EXPECT_TRUE(domain.find("@wi") != std::string::npos && !domain.ends_with("@widget.com")) << domain;
+}
+
 TEST(Fuzz, AnAddressFieldIsOneFieldHoldingTheMailboxItsFieldsRead) {
   Fuzzed f = fuzz_policy(R"(
 stage custom_filters {
