@@ -35,6 +35,8 @@ std::string_view property_status_name(PropertyStatus s) {
 
 namespace {
 
+constexpr const char* kBudgetRanOutInSearch = "the budget ran out during its search";
+
 // Reached and evaluated without firing: what a "does not fire" goal wants.
 bool unfired(vm::RuleOutcome o) {
   return o == vm::RuleOutcome::NotMatched || o == vm::RuleOutcome::SkippedPrefilter;
@@ -145,13 +147,14 @@ class Search {
     GoalStatus s = goal_of(t).status;
     return s == GoalStatus::Found || s == GoalStatus::Impossible;
   }
+  // A task whose share ran out, before it goes again: tried, so never "not tried".
   void reset(const Task& t) {
     if (t.property >= 0) {
       PropertyResult& p = report_.properties[static_cast<size_t>(t.property)];
-      p = {p.text, p.location, PropertyStatus::NotTried, "the budget ran out", -1};
+      p = {p.text, p.location, PropertyStatus::Unknown, kBudgetRanOutInSearch, -1};
     } else {
       Goal& g = goal_of(t);
-      g = {GoalStatus::NotTried, "", -1, g.seconds};
+      g = {GoalStatus::NotFound, kBudgetRanOutInSearch, -1, g.seconds};
     }
   }
 
@@ -180,8 +183,8 @@ class Search {
       return;
     }
     if (budget_.over()) {
-      goal = {GoalStatus::NotTried, "the budget ran out", -1};
-      return;
+      if (goal.seconds == 0) goal = {GoalStatus::NotTried, "the budget ran out", -1};
+      return;  // else tried in its share: as reset left it
     }
     z3::expr want = fire ? witness_.fires(i) : witness_.reached(i) && !witness_.condition(i);
     std::optional<Witness> w;
@@ -209,7 +212,7 @@ class Search {
     }
     std::string why = witness_result != z3::unknown ? "no message fuzz can write does it" +
                                                           approximated_note(witness_.approximated_in_rule(i))
-                      : budget_.over() ? "the budget ran out during its search"
+                      : budget_.over() ? kBudgetRanOutInSearch
                                        : "the solver gave up within the time limit";
     goal = {GoalStatus::NotFound, why, -1};
   }

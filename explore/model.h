@@ -184,6 +184,7 @@ class MessageModel {
   z3::expr text_variable(const ValueKey& key);
   std::optional<z3::expr> derived_text(const ValueKey& key);
   z3::expr address_header(const ValueKey& key, const AddressField& field, const z3::expr& any_text);
+  z3::expr written_mailbox(const AddressField& field, unsigned k);
   z3::expr stands_for(const z3::expr& relation);
   z3::expr bounced(const z3::expr& relation, const z3::expr& test);
   void shape(const ValueKey& key, const z3::expr& value);

@@ -17,6 +17,8 @@ z3::params timeout_params(z3::context& ctx, unsigned timeout_ms) {
 }
 
 constexpr unsigned kAbstractMs = 1000;
+constexpr unsigned kReasonMs = 2000;
+constexpr double kReasonGraceSeconds = 5;
 
 // Whether `e` has a term of the theory of strings (a string or a regex); each shared
 // subterm is read once.
@@ -138,6 +140,11 @@ z3::check_result Prover::check(const z3::expr& goal, unsigned timeout_ms) {
   s.add(constraints_);
   s.add(goal);
   return check_in_child(s, z3::expr_vector(ctx), {}, timeout_ms).result;
+}
+
+bool Prover::unsat(const z3::expr& goal) {
+  if (budget_.elapsed() > budget_.seconds() + kReasonGraceSeconds) return false;
+  return check(goal, std::min(timeout_ms_, kReasonMs)) == z3::unsat;
 }
 
 std::string joined(const std::vector<std::string>& items) {

@@ -15,6 +15,7 @@ namespace {
 
 constexpr unsigned kFirstTryMs = 500;
 constexpr unsigned kFallbackMs = 2000;
+constexpr size_t kAlignments = 3;  // ways to lay a built text over a value's parts, tried in turn
 
 bool by_size(const std::string& a, const std::string& b) {
   return a.size() < b.size();
@@ -107,25 +108,29 @@ std::optional<Laid> laid_from(const std::vector<z3::expr>& pieces, size_t start,
 // the first, or from a later one when the value may have more before the text
 // (`open_start`), a constant first (`@corp.example>` from the `@`, not all in the
 // display name). Pieces left "" around the text get a filler, which their shapes (a
-// local part, a domain: one byte at least) allow. nullopt when the value has no
-// constant piece or the text cannot be laid over it.
-std::optional<Laid> aligned(const z3::expr& value, std::string_view text, bool open_start, bool open_end) {
+// local part, a domain: one byte at least) allow. Up to kAlignments ways, best first
+// (`@paypal.com` in a From field: in the domain, else in the display name, when the
+// domain may not be paypal.com); none when the value has no constant piece or the
+// text cannot be laid over it.
+std::vector<Laid> aligned(const z3::expr& value, std::string_view text, bool open_start, bool open_end) {
   std::vector<z3::expr> pieces;
   concatenated(value, pieces);
   auto constant = [](const z3::expr& e) { return e.is_string_value(); };
   if (std::none_of(pieces.begin(), pieces.end(), constant) ||
       std::all_of(pieces.begin(), pieces.end(), constant))
-    return std::nullopt;
+    return {};
   std::vector<size_t> starts{0};
   for (bool constants : {true, false}) {
     for (size_t i = 1; open_start && i < pieces.size(); ++i) {
       if (constant(pieces[i]) == constants) starts.push_back(i);
     }
   }
+  std::vector<Laid> out;
   for (size_t start : starts) {
-    if (auto laid = laid_from(pieces, start, text, open_end)) return laid;
+    if (auto laid = laid_from(pieces, start, text, open_end); laid && out.size() < kAlignments)
+      out.push_back(std::move(*laid));
   }
-  return std::nullopt;
+  return out;
 }
 
 class UnionFind {
@@ -269,11 +274,14 @@ z3::expr StringSolver::choice_clause(const Group& g, const std::vector<bool>& ho
 z3::check_result StringSolver::solve_group(Group& g, const std::vector<bool>& holds) const {
   std::string tried;
   for (const char* separator : {" ", ""}) {  // a readable value first, if the value's shape allows spaces
-    z3::expr_vector built = built_values(g, holds, separator);
-    std::string text = Z3_ast_vector_to_string(ctx_, built);
-    if (built.empty() || text == tried) break;  // no literal holds, or no separator joined two
-    if (check_choice(g, holds, "seq", std::min(timeout_ms_, kFirstTryMs), built) == z3::sat) return z3::sat;
-    tried = text;
+    bool more = true;
+    for (size_t alignment = 0; alignment < kAlignments && more; ++alignment) {
+      z3::expr_vector built = built_values(g, holds, separator, alignment, more);
+      std::string text = Z3_ast_vector_to_string(ctx_, built);
+      if (built.empty() || text == tried) break;  // no literal holds, or no separator joined two
+      if (check_choice(g, holds, "seq", std::min(timeout_ms_, kFirstTryMs), built) == z3::sat) return z3::sat;
+      tried = text;
+    }
   }
   const std::pair<const char*, unsigned> attempts[] = {{"seq", std::min(timeout_ms_, kFirstTryMs)},
                                                        {"z3str3", std::min(timeout_ms_, kFallbackMs)},
@@ -295,8 +303,14 @@ z3::check_result StringSolver::check_choice(Group& g, const std::vector<bool>& h
   if (budget_.over()) return z3::unknown;  // not even a fork: 5 ms limits overran a budget by 2.8 s
   z3::solver s = fresh_solver(engine);
   s.add(g.shapes);
-  for (size_t i = 0; i < g.trackers.size(); ++i)
-    s.add(holds[i] ? g.trackers[i].relation : !g.trackers[i].relation);
+  for (size_t i = 0; i < g.trackers.size(); ++i) {
+    // Asserted as chosen, and once more with the other tests' relations in it as chosen
+    // too (a From field's form, model.cpp): the one value the choice leaves.
+    const z3::expr& relation = g.trackers[i].relation;
+    s.add(holds[i] ? relation : !relation);
+    const z3::expr simpler = as_chosen(g, holds, relation, i);
+    if (!z3::eq(simpler, relation)) s.add(holds[i] ? simpler : !simpler);
+  }
   s.add(extra);
   ChildCheck c = check_in_child(s, z3::expr_vector(ctx_), g.variables, budget_.limit_ms(timeout_ms));
   if (c.result == z3::sat) {
@@ -311,9 +325,12 @@ z3::check_result StringSolver::check_choice(Group& g, const std::vector<bool>& h
 // regex test it holds), then the longest suffix, joined by `separator` (caseless ones
 // as written); "" for a value none of whose tests holds. Equalities for the solver to
 // check, not facts: a value they cannot satisfy (two different prefixes, a
-// not-contains the joined text meets) leaves the search to the solver.
+// not-contains the joined text meets) leaves the search to the solver. A value
+// written from parts gets the text laid over them, the `alignment`th way (aligned);
+// `more` says whether some value has a later way.
 z3::expr_vector StringSolver::built_values(const Group& g, const std::vector<bool>& holds,
-                                           std::string_view separator) const {
+                                           std::string_view separator, size_t alignment, bool& more) const {
+  more = false;
   struct Parts {
     z3::expr value;
     std::optional<std::string> is;
@@ -352,27 +369,31 @@ z3::expr_vector StringSolver::built_values(const Group& g, const std::vector<boo
     }
     join(p.suffix);
     const std::string whole = p.is.value_or(text);
-    auto parts =
+    auto ways =
         aligned(as_chosen(g, holds, p.value), whole, !p.is && p.prefix.empty(), !p.is && p.suffix.empty());
-    if (!parts) {
+    if (ways.empty()) {
       built.push_back(p.value == string_constant(ctx_, whole));
       continue;
     }
-    for (const auto& [piece, part] : *parts) built.push_back(piece == string_constant(ctx_, part));
+    more = more || alignment + 1 < ways.size();
+    for (const auto& [piece, part] : ways[std::min(alignment, ways.size() - 1)])
+      built.push_back(piece == string_constant(ctx_, part));
   }
   return built;
 }
 
 // `value` with the tests' relations it holds (a From field's `ite(name == "", …)`,
 // model.cpp) written as the choice has them, simplified: the one form it takes.
-z3::expr StringSolver::as_chosen(const Group& g, const std::vector<bool>& holds,
-                                 const z3::expr& value) const {
+z3::expr StringSolver::as_chosen(const Group& g, const std::vector<bool>& holds, const z3::expr& value,
+                                 size_t except) const {
   z3::expr_vector from(ctx_), to(ctx_);
   for (size_t i = 0; i < g.trackers.size(); ++i) {
+    if (i == except) continue;
     from.push_back(g.trackers[i].relation);
     to.push_back(ctx_.bool_val(holds[i]));
   }
-  return z3::expr(value).substitute(from, to).simplify();
+  z3::expr written = z3::expr(value).substitute(from, to);
+  return z3::eq(written, value) ? value : written.simplify();
 }
 
 // The clause that rules out this choice: from the unsat core of the tests when the

@@ -37,9 +37,10 @@ class StringSolver {
   z3::check_result solve_group(Group& g, const std::vector<bool>& holds) const;
   z3::check_result check_choice(Group& g, const std::vector<bool>& holds, const char* engine,
                                 unsigned timeout_ms, const z3::expr_vector& extra) const;
-  z3::expr_vector built_values(const Group& g, const std::vector<bool>& holds,
-                               std::string_view separator) const;
-  z3::expr as_chosen(const Group& g, const std::vector<bool>& holds, const z3::expr& value) const;
+  z3::expr_vector built_values(const Group& g, const std::vector<bool>& holds, std::string_view separator,
+                               size_t alignment, bool& more) const;
+  z3::expr as_chosen(const Group& g, const std::vector<bool>& holds, const z3::expr& value,
+                     size_t except = SIZE_MAX) const;
   z3::expr refutation(const Group& g, const std::vector<bool>& holds) const;
   z3::context& ctx_;
   unsigned timeout_ms_;

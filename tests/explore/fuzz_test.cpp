@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "compiler/compiler.h"
 #include "compiler/ir.h"
@@ -308,6 +309,22 @@ TEST(Fuzz, AHardGoalLeavesTheEasyOnesTheirShare) {
   EXPECT_GT(f.rule("hard").fire.seconds, 3);  // its share, then what the easy ones left
 }
 
+// A goal tried in its share and not again because the budget ran out is "not found:
+// the budget ran out during its search", never "not tried" (which a fresh-eyes pass saw
+// beside 7.6 s of search).
+TEST(Fuzz, AGoalTriedIsNeverReportedNotTried) {
+  std::string second = kHardRule;
+  second.replace(second.find("rule hard:"), 10, "rule hard2:");
+  Fuzzed f = fuzz_policy("stage custom_filters {" + kHardRule + second + "}\n", {4, 600000, 0});
+  for (const auto& r : f.report.rules) {
+    for (const Goal* g : {&r.fire, &r.not_fire}) {
+      if (g->seconds > 0.5) {
+        EXPECT_NE(g->status, GoalStatus::NotTried) << r.name << ": " << g->seconds << " s";
+      }
+    }
+  }
+}
+
 // An option's value turns the rule off: the compiler reduced its condition to false.
 // That needs no proof, so it holds even where the policy has more tests of a collection
 // than a proof has slots (the stdlib's, which had 0 of its 13 such rules impossible).
@@ -525,8 +542,10 @@ stage custom_filters {
 }
 
 // `header "From"` reads the From field that from.* reads: one field, holding the
-// mailbox (`"name" <address>`, or the address alone), or any text and no mailbox (an
-// empty To). Before, a witness had two From fields, one for each. And a test of an
+// mailboxes (`"name" <address>`, or the address alone, joined by ", "), or none (an
+// empty To, `undisclosed-recipients:;`). Before, a witness had two From fields, one
+// for each; and then, for a while, one mailbox at most beside a header test, which hid
+// the two-mailbox spoof from a fresh-eyes pass. And a test of an
 // address's text is laid over its parts (local, "@", domain): the string solver took
 // 12.8 s for `sender ends with "@corp.example"`, past this test's 2 s per query.
 // A body has lines: a line break is written inside it, and `^` and `$` under /m are
@@ -585,30 +604,39 @@ stage custom_filters {
 }
 
 TEST(Fuzz, AnAddressFieldIsOneFieldHoldingTheMailboxItsFieldsRead) {
-  Fuzzed f = fuzz_policy(R"(
-stage custom_filters {
-  rule spoof: if header "From" contains "Bank" and from.domain is "evil.example" then tag "a"
-  rule boss: if header "To" contains "boss" and to.address is "a@b.example" then tag "b"
-  rule bare: if header "Reply-To" matches /^[a-z]+@corp\.example$/ then tag "c"
-  rule ending: if sender ends with "@corp.example" and header "Cc" contains "@corp.example>" then tag "d"
-  rule empty_to: if header "To" matches /^\s*(<>)?\s*$/ then tag "e"
-}
-)",
-                         {60, 2000, 0});
-  for (const char* rule : {"spoof", "boss", "bare", "ending", "empty_to"}) expect_found(f, rule);
-  for (const auto& found : f.report.witnesses) {
-    const std::string m = "\n" + found.witness.message;
-    for (const char* field : {"\nFrom:", "\nTo:", "\nCc:", "\nReply-To:"}) {
-      size_t count = 0;
-      for (size_t at = 0; (at = m.find(field, at)) != std::string::npos; ++at) ++count;
-      EXPECT_LE(count, 1u) << field << " in\n" << m;
+  // Each rule a policy of its own: together, the tests of one field's text make the
+  // string solver slow (docs/fuzzing.md).
+  const std::pair<const char*, const char*> rules[] = {
+      {"spoof", R"(header "From" contains "Bank" and from.domain is "evil.example")"},
+      {"boss", R"(header "To" contains "boss" and to.address is "a@b.example")"},
+      {"bare", R"(header "Reply-To" matches /^[a-z]+@corp\.example$/)"},
+      {"ending", R"(sender ends with "@corp.example" and header "Cc" contains "@corp.example>")"},
+      {"empty_to", R"(header "To" matches /^\s*(<>)?\s*$/)"},
+      {"two_from", R"(header "From" contains "billing@partner.example" and count(from) > 1)"},
+      {"undisclosed", R"(header "To" contains "undisclosed-recipients" and count(to) == 0)"}};
+  std::map<std::string, Witness> fired;
+  for (const auto& [name, condition] : rules) {
+    Fuzzed f = fuzz_policy(
+        std::string("stage custom_filters {\n  rule ") + name + ": if " + condition + " then tag \"x\"\n}\n",
+        {30, 2000, 0});
+    expect_found(f, name);
+    for (const auto& found : f.report.witnesses) {
+      const std::string m = "\n" + found.witness.message;
+      for (const char* field : {"\nFrom:", "\nTo:", "\nCc:", "\nReply-To:"}) {
+        size_t count = 0;
+        for (size_t at = 0; (at = m.find(field, at)) != std::string::npos; ++at) ++count;
+        EXPECT_LE(count, 1u) << field << " in\n" << m;
+      }
     }
+    if (f.rule(name).fire.status == GoalStatus::Found)
+      fired.emplace(name, f.report.witnesses[f.rule(name).fire.witness].witness);
   }
-  auto witness = [&](const char* rule) { return f.report.witnesses[f.rule(rule).fire.witness].witness; };
-  const std::string spoof = witness("spoof").message;
+  ASSERT_EQ(fired.size(), std::size(rules));
+  const std::string spoof = fired.at("spoof").message;
   EXPECT_TRUE(spoof.find("From: \"") == 0 && spoof.find("Bank") < spoof.find("@evil.example>\n")) << spoof;
-  EXPECT_NE(witness("bare").message.find("@corp.example\n"), std::string::npos) << witness("bare").message;
-  EXPECT_TRUE(witness("ending").envelope.sender.ends_with("@corp.example"));
+  EXPECT_NE(fired.at("bare").message.find("@corp.example\n"), std::string::npos) << fired.at("bare").message;
+  EXPECT_TRUE(fired.at("ending").envelope.sender.ends_with("@corp.example"));
+  EXPECT_NE(fired.at("two_from").message.find(", "), std::string::npos) << fired.at("two_from").message;
 }
 
 TEST(Fuzz, ARecipientCountIsMetWithDistinctRecipients) {
