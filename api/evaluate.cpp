@@ -70,11 +70,7 @@ void compile_error(const compiler::Compilation& c, mp_error* err) {
 
 // "<a@b>" → "a@b", "<>" → "" (the forms the milter protocol passes), surrounding blanks off.
 std::string bare_address(const char* text) {
-  std::string s = text ? text : "";
-  s.erase(0, s.find_first_not_of(" \t"));
-  s.erase(s.find_last_not_of(" \t") + 1);
-  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
-  return s;
+  return runtime::bare_path(text ? text : "");
 }
 
 // mp_recipient_class: the scoped rules that run for the recipient, and what its sender

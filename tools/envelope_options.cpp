@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "runtime/envelope.h"
 #include "runtime/identity.h"
 #include "state/lists.h"
 #include "tools/inputs.h"
@@ -125,15 +126,21 @@ void derive_recipient(const runtime::Message& message, MessageEnvelope& out) {
 }  // namespace
 
 void EnvelopeOptions::add_to(CLI::App& command) {
-  sender_option_ = command.add_option(
-      "--sender", sender_,
-      "Envelope sender (MAIL FROM); default: the sidecar FILE.env, else the Return-Path header");
+  // `<a@b>` as SMTP writes it, or bare (runtime::bare_path).
+  auto bare = [](std::string text) { return runtime::bare_path(text); };
+  sender_option_ =
+      command
+          .add_option(
+              "--sender", sender_,
+              "Envelope sender (MAIL FROM); default: the sidecar FILE.env, else the Return-Path header")
+          ->transform(bare);
   // One address per --rcpt, so that the message paths after it are not taken as recipients.
   command
       .add_option("--rcpt", recipients_,
                   "Envelope recipient (RCPT TO); one address each, repeat it for several")
       ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->transform(bare);
   command.add_option("--client-ip", client_ip_, "Connecting client's IP address");
   helo_option_ = command.add_option("--helo", helo_, "HELO/EHLO name");
   auth_user_option_ = command.add_option("--auth-user", auth_user_,
@@ -169,7 +176,7 @@ MessageEnvelope EnvelopeOptions::for_message(const runtime::Envelope& base, cons
     return {base, {}, side.path + ": " + problem};
   MessageEnvelope out{base, {}, {}};
   if (auto v = pick(sender_option_->count() > 0, sender_, side, "--sender")) {
-    out.envelope.sender = v->first;
+    out.envelope.sender = runtime::bare_path(v->first);
     add_source(out, "sender", v->first, v->second);
   } else if (std::string return_path = default_sender(message); !return_path.empty()) {
     out.envelope.sender = return_path;
@@ -177,7 +184,7 @@ MessageEnvelope EnvelopeOptions::for_message(const runtime::Envelope& base, cons
   }
   const bool rcpt_given = !recipients_.empty();
   if (!rcpt_given && side.flags.count("--rcpt")) {
-    out.envelope.recipients = side.flags.at("--rcpt");
+    for (const auto& r : side.flags.at("--rcpt")) out.envelope.recipients.push_back(runtime::bare_path(r));
     if (std::string problem = recipients_problem(out.envelope.recipients); !problem.empty())
       return {base, {}, side.path + ": " + problem};
   }

@@ -239,12 +239,10 @@ static void apply_case_key(TestFile& file, TestCase& c, const std::string& key, 
     load_message_file(c, value);
   } else if (key == "sender") {
     c.sender_given = true;
-    std::string s = value;
-    if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
-    c.envelope.sender = trim(s);
+    c.envelope.sender = runtime::bare_path(value);
   } else if (key == "rcpt") {
     for (auto& word : split_words(value)) {
-      if (word.size() >= 2 && word.front() == '<' && word.back() == '>') word = word.substr(1, word.size() - 2);
+      word = runtime::bare_path(word);
       const bool twice =
           std::any_of(c.envelope.recipients.begin(), c.envelope.recipients.end(),
                       [&](const auto& r) { return runtime::fold_address(r) == runtime::fold_address(word); });

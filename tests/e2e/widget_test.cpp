@@ -65,7 +65,8 @@ std::string test_name(const testing::TestParamInfo<Row>& info) {
 // Runs one table row as the table says and returns the JSON verdict of its message
 // (null on failure, with the failure already recorded).
 json verdict_of(const Row& row, const fs::path& policy = kPolicy) {
-  std::vector<std::string> args = {"run", "--format", "json", policy.string(), (kExampleDir / row.path).string()};
+  std::vector<std::string> args = {"run", "--format", "json", policy.string(),
+                                   (kExampleDir / row.path).string()};
   args.insert(args.end(), row.flags.begin(), row.flags.end());
   RunResult r = run_policyc(args);
   std::vector<std::string> lines = r.lines();
@@ -121,7 +122,8 @@ TEST(WidgetTable, IsWellFormedAndCoversEveryExampleMessage) {
   std::set<std::string> listed;
   for (const auto& row : rows) {
     EXPECT_EQ(row.error, "") << "expected.txt:" << row.line << ": " << row.file;
-    EXPECT_TRUE(fs::is_regular_file(kExampleDir / row.path)) << "expected.txt:" << row.line << ": no file " << row.path;
+    EXPECT_TRUE(fs::is_regular_file(kExampleDir / row.path))
+        << "expected.txt:" << row.line << ": no file " << row.path;
     listed.insert(row.path);
   }
   for (const auto& entry : fs::directory_iterator(kExampleDir / "mail")) {
@@ -198,6 +200,27 @@ std::vector<std::string> example_messages() {
   return files;
 }
 
+// `--sender <a@b>` and `--rcpt <c@d>` as SMTP writes them are the addresses: before,
+// the brackets stayed in (sender.domain read `widget.com>`), where the C API and
+// .mptest took them off.
+TEST(WidgetRun, AnEnvelopeAddressInAngleBracketsIsTheAddress) {
+  const std::vector<std::string> messages = example_messages();
+  ASSERT_FALSE(messages.empty());
+  auto run_with = [&](const std::string& sender, const std::string& rcpt) {
+    std::vector<std::string> args = {"run", "--format", "json", kPolicy.string()};
+    args.insert(args.end(), messages.begin(), messages.end());
+    for (const std::string& a : {std::string("--client-ip"), std::string("198.51.100.21"),
+                                 std::string("--sender"), sender, std::string("--rcpt"), rcpt})
+      args.push_back(a);
+    return run_policyc(args);
+  };
+  RunResult bare = run_with("ceo@widget.com", "all-staff@widget.com");
+  RunResult bracketed = run_with("<ceo@widget.com>", " <all-staff@widget.com> ");
+  ASSERT_EQ(bare.status, 0) << describe(bare);
+  ASSERT_EQ(bracketed.status, 0) << describe(bracketed);
+  EXPECT_EQ(bare.lines(), bracketed.lines());
+}
+
 TEST(WidgetImage, BuiltImageGivesTheSameVerdictsAsTheSource) {
   TempDir dir;
   const fs::path image = dir.path() / "policy.pbc";
@@ -254,7 +277,8 @@ TEST(WidgetCheck, ExamplePolicyIsClean) {
 TEST(WidgetCheck, BrokenPolicyFails) {
   // Guards the test above against a `check` that accepts anything.
   TempDir dir;
-  const fs::path broken = dir.write("broken.mp", "stage s {\n  rule r: if size contains \"x\" then allow\n}\n");
+  const fs::path broken =
+      dir.write("broken.mp", "stage s {\n  rule r: if size contains \"x\" then allow\n}\n");
   RunResult r = run_policyc({"check", broken.string()});
   EXPECT_EQ(r.status, 1) << describe(r);
   EXPECT_NE(r.err.find("error[E"), std::string::npos) << describe(r);
