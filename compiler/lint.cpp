@@ -16,6 +16,13 @@
 
 namespace mp::compiler {
 
+lang::Diagnostic lint_warning(std::string code, std::string message, lang::Span span, std::string label,
+                              std::string hint) {
+  return lang::Diagnostic{
+      lang::Severity::Warning, std::move(code), std::move(message), {span, std::move(label)}, {},
+      std::move(hint)};
+}
+
 namespace {
 
 struct LintEntry {
@@ -67,18 +74,12 @@ bool silenced(const lang::Diagnostic& d, const lang::SourceMap& sources) {
   return false;
 }
 
-lang::Diagnostic warning(std::string code, std::string message, lang::Span span, std::string label,
-                         std::string hint) {
-  return lang::Diagnostic{lang::Severity::Warning, std::move(code), std::move(message),
-                          {span, std::move(label)}, {}, std::move(hint)};
-}
-
 void unused_declarations(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   const auto& used = in.sema.used_names();
   auto check = [&](const std::string& name, lang::Span span, const char* what) {
     if (!used.count(name)) {
-      out.push_back(warning("L010", std::string(what) + " `" + name + "` is never used", span, "unused",
-                            "delete it, or use it in a rule"));
+      out.push_back(lint_warning("L010", std::string(what) + " `" + name + "` is never used", span, "unused",
+                                 "delete it, or use it in a rule"));
     }
   };
   for (const auto& c : in.policy.consts) check(c.name, c.span, "const");
@@ -122,8 +123,8 @@ void const_list_duplicates(const LintInput& in, std::vector<lang::Diagnostic>& o
     std::map<std::string, const lang::Literal*> seen;
     for (const auto& item : c.value.items) {
       if (!seen.emplace(item.text, &item).second) {
-        out.push_back(warning("L004", "`" + item.text + "` appears twice in `" + c.name + "`", item.span,
-                              "duplicate entry", "remove one of them"));
+        out.push_back(lint_warning("L004", "`" + item.text + "` appears twice in `" + c.name + "`", item.span,
+                                   "duplicate entry", "remove one of them"));
       }
     }
   }
@@ -147,18 +148,20 @@ void skipped_list_entries(const LintInput& in, std::vector<lang::Diagnostic>& ou
   for (const auto& [key, entries] : groups) {
     const Skipped& first = *entries.front();
     if (entries.size() == 1) {
-      out.push_back(warning("L011", first.message, first.span, "this entry is skipped",
-                            first.hint.empty() ? "fix the line in the list file or remove it" : first.hint));
+      out.push_back(
+          lint_warning("L011", first.message, first.span, "this entry is skipped",
+                       first.hint.empty() ? "fix the line in the list file or remove it" : first.hint));
       continue;
     }
     const bool every = entries.size() >= lines_from(in, key.first);
     const std::string how_many =
         every ? "every line of " + key.first : std::to_string(entries.size()) + " lines of " + key.first;
-    out.push_back(warning("L011",
-                          how_many + (every ? " is skipped: " : " are skipped: ") + first.message + ", and " +
-                              std::to_string(entries.size() - 1) + " more",
-                          first.span, "these entries are skipped",
-                          first.hint.empty() ? "fix the lines in the list file or remove them" : first.hint));
+    out.push_back(
+        lint_warning("L011",
+                     how_many + (every ? " is skipped: " : " are skipped: ") + first.message + ", and " +
+                         std::to_string(entries.size() - 1) + " more",
+                     first.span, "these entries are skipped",
+                     first.hint.empty() ? "fix the lines in the list file or remove them" : first.hint));
   }
 }
 
@@ -175,9 +178,10 @@ void list_entries(const LintInput& in, std::vector<lang::Diagnostic>& out) {
       kinds[kind_of(item.literal.text)]++;
       auto [first, fresh] = seen.emplace(item.literal.text, &item);
       if (!fresh) {
-        out.push_back(warning("L004", "`" + item.literal.text + "` appears twice in list `" + decl.name + "`" +
-                                          where(*first->second) + where(item),
-                              item.literal.span, "duplicate entry", "remove one of them"));
+        out.push_back(lint_warning("L004",
+                                   "`" + item.literal.text + "` appears twice in list `" + decl.name + "`" +
+                                       where(*first->second) + where(item),
+                                   item.literal.span, "duplicate entry", "remove one of them"));
       }
     }
     if (items.size() < 2) continue;
@@ -187,11 +191,12 @@ void list_entries(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     for (const auto& item : items) {
       EntryKind k = kind_of(item.literal.text);
       if (k == majority->first || already_skipped(in, item)) continue;
-      out.push_back(warning("L011",
-                            "entry `" + item.literal.text + "`" + where(item) + " of list `" + decl.name +
-                                "` is not " + kind_label(majority->first) + " like the others",
-                            item.literal.span, std::string("looks like ") + kind_label(k),
-                            "fix the entry or move it to a list of its own"));
+      out.push_back(lint_warning("L011",
+                                 "entry `" + item.literal.text + "`" + where(item) + " of list `" +
+                                     decl.name + "` is not " + kind_label(majority->first) +
+                                     " like the others",
+                                 item.literal.span, std::string("looks like ") + kind_label(k),
+                                 "fix the entry or move it to a list of its own"));
     }
   }
 }
@@ -236,38 +241,39 @@ void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     bool regex = p.literal_length == 0;
     std::string literal(in.sources.slice(span));
     if (regex && unicode_in_byte_mode(p.expression)) {
-      out.push_back(warning("L008", "Unicode class in a regex that reads bytes", span,
-                            "matches single-byte characters only",
-                            "start the regex with (*UTF) so that `\\p{...}` reads UTF-8 characters: "
-                            "`/(*UTF)\\p{Cyrillic}/` (language.md, regexes)"));
+      out.push_back(lint_warning("L008", "Unicode class in a regex that reads bytes", span,
+                                 "matches single-byte characters only",
+                                 "start the regex with (*UTF) so that `\\p{...}` reads UTF-8 characters: "
+                                 "`/(*UTF)\\p{Cyrillic}/` (language.md, regexes)"));
     } else if (regex && (p.expression.starts_with(".*") || p.expression.starts_with("^.*"))) {
-      out.push_back(warning("L008", "regex starts with `.*`", span, "leading .* is redundant and slow",
-                            "drop the leading .*: the search is unanchored already"));
+      out.push_back(lint_warning("L008", "regex starts with `.*`", span, "leading .* is redundant and slow",
+                                 "drop the leading .*: the search is unanchored already"));
     } else if (regex && std::regex_search(p.expression, big_repeat)) {
-      out.push_back(warning("L008", "regex has a bounded repeat of 1000 or more", span, "huge repeat",
-                            "large bounded repeats make big, slow automata; bound them lower"));
+      out.push_back(lint_warning("L008", "regex has a bounded repeat of 1000 or more", span, "huge repeat",
+                                 "large bounded repeats make big, slow automata; bound them lower"));
     } else if (regex && p.engine == vm::Engine::Pcre2) {
-      out.push_back(warning(
+      out.push_back(lint_warning(
           "L008", "regex runs in PCRE2 on every value of `" + std::string(vm::field_info(p.field).name) + "`",
           span, "no prefilter: Hyperscan cannot run it, and no text of 3+ bytes is in every match",
           "keep PCRE2-only constructs small, or add a literal test with `and` so the rule's "
           "prefilter skips most messages"));
     } else if (regex && p.engine == vm::Engine::Prefilter && prefilter_accepts_everything(p)) {
-      out.push_back(warning("L008", "Hyperscan's prefilter of this regex accepts every value", span,
-                            "PCRE2 confirms every value",
-                            "give the regex some text outside its look-arounds, e.g. `/invoice(?!d)/`"));
+      out.push_back(lint_warning("L008", "Hyperscan's prefilter of this regex accepts every value", span,
+                                 "PCRE2 confirms every value",
+                                 "give the regex some text outside its look-arounds, e.g. `/invoice(?!d)/`"));
     } else if (p.field == vm::FieldId::RawBody && !regex && p.literal_length < 12 && literal.size() >= 2 &&
                base64_alphabet_only(literal.substr(1, literal.size() - 2))) {
-      out.push_back(warning("L008", "short rawbody literal made of base64 characters", span,
-                            "base64 attachments will match this by chance",
-                            "test `body` (decoded text) instead, or use a longer literal"));
+      out.push_back(lint_warning("L008", "short rawbody literal made of base64 characters", span,
+                                 "base64 attachments will match this by chance",
+                                 "test `body` (decoded text) instead, or use a longer literal"));
     }
     bool address_header = std::find(address_headers.begin(), address_headers.end(), p.header_filter) !=
                           address_headers.end();
     if (address_header && !(p.hs_flags & HS_FLAG_CASELESS) && literal.find('@') != std::string::npos) {
-      out.push_back(warning("L009", "case-sensitive test of an address in header \"" + p.header_filter + "\"", span,
-                            "addresses are case-insensitive",
-                            "add `nocase`, or test from/to/cc/reply_to (always case-insensitive)"));
+      out.push_back(lint_warning("L009",
+                                 "case-sensitive test of an address in header \"" + p.header_filter + "\"",
+                                 span, "addresses are case-insensitive",
+                                 "add `nocase`, or test from/to/cc/reply_to (always case-insensitive)"));
     }
   }
 }
@@ -282,10 +288,10 @@ void stage_names(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     if (std::find(pipeline.begin(), pipeline.end(), stage.name) != pipeline.end()) continue;
     const std::string closest = lang::closest_name(stage.name, pipeline);
     if (closest.empty()) continue;
-    out.push_back(warning("L012",
-                          "stage `" + stage.name + "` is not a pipeline stage: it runs after custom_filters",
-                          stage.span, "did you mean `" + closest + "`?",
-                          "rename it `" + closest + "` to run it in its pipeline place"));
+    out.push_back(lint_warning(
+        "L012", "stage `" + stage.name + "` is not a pipeline stage: it runs after custom_filters",
+        stage.span, "did you mean `" + closest + "`?",
+        "rename it `" + closest + "` to run it in its pipeline place"));
   }
 }
 
@@ -310,10 +316,10 @@ void negated_facts_in(const lang::Condition& c, bool negated, std::vector<lang::
   const bool bare_call = c.kind == lang::CondKind::Bool && c.lhs.kind == lang::OperandKind::Call;
   if ((c.kind != lang::CondKind::Compare && !bare_call) || !reads_fact(c.lhs)) return;
   if (negated == (c.kind == lang::CondKind::Compare && c.negated)) return;
-  out.push_back(warning("L013", "negated test on a fact: also true when the fact has no value", c.span,
-                        "true when the fact could not be computed",
-                        "name the values you mean instead of excluding some: `spf in [fail, softfail]`, "
-                        "`country(client.ip) in [RU, KP]`"));
+  out.push_back(lint_warning("L013", "negated test on a fact: also true when the fact has no value", c.span,
+                             "true when the fact could not be computed",
+                             "name the values you mean instead of excluding some: `spf in [fail, softfail]`, "
+                             "`country(client.ip) in [RU, KP]`"));
 }
 
 void negated_facts(const LintInput& in, std::vector<lang::Diagnostic>& out) {
@@ -331,6 +337,8 @@ std::vector<lang::Diagnostic> lint(const LintInput& in) {
   lint_rules(in, all);
   list_entries(in, all);
   patterns(in, all);
+  header_names(in, all);
+  loose_domain_suffixes(in, all);
   unused_declarations(in, all);
   std::vector<lang::Diagnostic> kept;
   for (auto& d : all) {

@@ -1,5 +1,6 @@
 // lint-internal: the lints over rule logic (L001 shadowed, L002 never fires,
-// L003 duplicate, L005–L007 spoofable allow).
+// L003 duplicate, L005–L007 spoofable allow; lint_rules.cpp) and over what tests
+// name (L015 header-name typo, L016 loose domain suffix; lint_names.cpp).
 #pragma once
 
 #include <vector>
@@ -9,5 +10,11 @@
 namespace mp::compiler {
 
 void lint_rules(const LintInput& in, std::vector<lang::Diagnostic>& out);
+void header_names(const LintInput& in, std::vector<lang::Diagnostic>& out);
+void loose_domain_suffixes(const LintInput& in, std::vector<lang::Diagnostic>& out);
+
+// A warning with its code, message, primary span and label, and hint.
+lang::Diagnostic lint_warning(std::string code, std::string message, lang::Span span, std::string label,
+                              std::string hint);
 
 }  // namespace mp::compiler

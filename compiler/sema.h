@@ -122,6 +122,10 @@ class Sema {
   std::optional<IrNode> setting_test(const lang::Condition& c);
   IrNode content_test(const lang::Condition& c, const FieldRef& field);
   IrNode membership_test(const lang::Condition& c, const FieldRef& field);
+  // A Match of `text` in the field: `starts with` anchors it at the start; `ends with`,
+  // and `is`/`in` (a `*.example.com` entry), at the end. `span` is the value's.
+  IrNode literal_match(const lang::Condition& c, const FieldRef& field, const std::string& text,
+                       bool caseless, lang::Span span);
   IrNode resembles_test(const lang::Condition& c, const FieldRef& field);
   std::string text_of(const lang::Action& a);
   std::optional<IrNode> call_per_argument(const lang::Condition& c);

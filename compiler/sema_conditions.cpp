@@ -52,6 +52,65 @@ const std::map<std::string, std::string>& path_aliases() {
   return aliases;
 }
 
+// Other products' words for this language's fields and their parts (`envelope.from`,
+// `cc.addr`, `from.email`, `attachment.filename`): the hint of E010 names ours.
+std::vector<std::string> other_names(const std::string& path) {
+  static const std::map<std::string, std::string> wholes = {
+      {"envelope.from", "sender"},
+      {"envelope.sender", "sender"},
+      {"envelope_from", "sender"},
+      {"mail_from", "sender"},
+      {"mailfrom", "sender"},
+      {"return_path", "sender"},
+      {"envelope.to", "recipients"},
+      {"envelope.rcpt", "recipients"},
+      {"envelope_to", "recipients"},
+      {"rcpt", "recipients"},
+      {"rcpt_to", "recipients"},
+      {"ip", "client.ip"},
+      {"client_ip", "client.ip"},
+      {"remote_ip", "client.ip"},
+      {"sender_ip", "client.ip"},
+      {"client.address", "client.ip"},
+      {"ehlo", "helo"},
+      {"client.helo", "helo"},
+      {"rdns", "ptr"},
+      {"client.ptr", "ptr"},
+      {"client.hostname", "ptr"},
+      {"message.size", "size"},
+      {"attachment", "attachments"},
+      {"url", "urls"},
+  };
+  static const std::map<std::string, std::string> parts = {
+      {"email", "address"},
+      {"addr", "address"},
+      {"mail", "address"},
+      {"mailbox", "address"},
+      {"localpart", "local"},
+      {"local_part", "local"},
+      {"user", "local"},
+      {"username", "local"},
+      {"name", "display_name"},
+      {"display", "display_name"},
+      {"displayname", "display_name"},
+      {"host", "domain"},
+      {"hostname", "domain"},
+      {"filename", "name"},
+      {"ext", "extension"},
+      {"mime_type", "content_type"},
+      {"mimetype", "content_type"},
+  };
+  auto mapped = [](const std::map<std::string, std::string>& table, const std::string& word) {
+    auto it = table.find(word);
+    return it == table.end() ? word : it->second;
+  };
+  std::vector<std::string> out{mapped(wholes, path)};
+  if (const size_t dot = path.rfind('.'); dot != std::string::npos) {
+    out.push_back(mapped(wholes, path.substr(0, dot)) + "." + mapped(parts, path.substr(dot + 1)));
+  }
+  return out;
+}
+
 // The name members take inside `any C (...)`: "attachments" for attachments, etc.
 std::string member_root(vm::Collection c) {
   std::string_view names = vm::collection_names(c);
@@ -126,6 +185,17 @@ std::optional<std::string> domain_wildcard(const lang::Literal& l) {
   if (!text.starts_with('@') || text.size() < 2 || text.find('@', 1) != std::string_view::npos)
     return std::nullopt;
   return runtime::fold_domain(text.substr(1));
+}
+
+// `*.example.com` (console exports, safe-sender lists) means every subdomain of
+// example.com, not example.com itself: ".example.com", folded, for `ends with`.
+std::optional<std::string> subdomain_wildcard(const lang::Literal& l) {
+  if (l.kind != LiteralKind::String && l.kind != LiteralKind::Path) return std::nullopt;
+  std::string_view text = l.text;
+  if (!text.starts_with("*.") || text.size() < 3 ||
+      text.find_first_of("*@/: \t", 1) != std::string_view::npos)
+    return std::nullopt;
+  return "." + runtime::fold_domain(text.substr(2));
 }
 
 bool is_field_name(std::string_view name) {
@@ -338,6 +408,9 @@ std::string Sema::suggest_field(const std::string& path) const {
   }
   if (std::string best = lang::closest_name(path, names); !best.empty())
     return "did you mean `" + best + "`?";
+  for (const auto& other : other_names(path)) {
+    if (other != path && field_by_path(other)) return "did you mean `" + other + "`?";
+  }
   // Too far for a typo, but a field's start or its last part: `from.display` (for
   // from.display_name), `display_name` (for from.display_name, to.display_name, …).
   std::vector<std::string> related;
@@ -601,7 +674,6 @@ void Sema::regex_can_match(const lang::Condition& c, const FieldRef& field, cons
 
 IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
   bool caseless = c.nocase || field_is_caseless(field.field);
-  std::string source = source_of(c.op_span, c.span);
   if (c.op == CompareOp::Matches) {
     uint32_t flags = 0;
     bool extended = false;  // `x`: Perl's free spacing, as the inline (?x) both engines read
@@ -625,7 +697,8 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
     n.field = field.field;
     n.bound = field.bound;
     const std::string expression = (extended ? "(?x)" : "") + c.regex;
-    n.index = patterns.add_regex(field.field, expression, flags, field.header_filter, source, c.rhs.span);
+    n.index = patterns.add_regex(field.field, expression, flags, field.header_filter,
+                                 source_of(c.op_span, c.span), c.rhs.span);
     regex_can_match(c, field, expression, flags);
     return n;
   }
@@ -638,17 +711,22 @@ IrNode Sema::content_test(const lang::Condition& c, const FieldRef& field) {
     if (kind_of(field) == ValueKind::Domain || kind_of(field) == ValueKind::Address) {
       *text = fold_labels(*text);  // values are punycode: compare like with like
     }
-    IrNode n;
-    n.op = IrOp::Match;
-    n.span = c.span;
-    n.field = field.field;
-    n.bound = field.bound;
-    n.index =
-        patterns.add_literal(field.field, *text, c.op == CompareOp::StartsWith, c.op == CompareOp::EndsWith,
-                             caseless, field.header_filter, source, item.literal.span);
-    alternatives.push_back(std::move(n));
+    alternatives.push_back(literal_match(c, field, *text, caseless, item.literal.span));
   }
   return junction(IrOp::Or, std::move(alternatives), c.span);
+}
+
+IrNode Sema::literal_match(const lang::Condition& c, const FieldRef& field, const std::string& text,
+                           bool caseless, lang::Span span) {
+  IrNode n;
+  n.op = IrOp::Match;
+  n.span = c.span;
+  n.field = field.field;
+  n.bound = field.bound;
+  const bool suffix = c.op == CompareOp::EndsWith || c.op == CompareOp::In || c.op == CompareOp::Is;
+  n.index = patterns.add_literal(field.field, text, c.op == CompareOp::StartsWith, suffix, caseless,
+                                 field.header_filter, source_of(c.op_span, c.span), span);
+  return n;
 }
 
 IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
@@ -658,9 +736,14 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
   bool lowercase = kind == ValueKind::Text && (c.nocase || field_is_caseless(field.field));
   std::vector<std::string> entries, wildcard_domains;
   std::vector<runtime::Cidr> prefixes;
+  std::vector<IrNode> alternatives;
   for (const auto& item : values(c.rhs, c.op == CompareOp::In, &field)) {
     if (auto domain = kind == ValueKind::Address ? domain_wildcard(item.literal) : std::nullopt) {
       wildcard_domains.push_back(*domain);
+      continue;
+    }
+    if (auto suffix = kind == ValueKind::Domain ? subdomain_wildcard(item.literal) : std::nullopt) {
+      alternatives.push_back(literal_match(c, field, *suffix, true, item.literal.span));
       continue;
     }
     auto value = item_as(item, kind, field);
@@ -681,7 +764,6 @@ IrNode Sema::membership_test(const lang::Condition& c, const FieldRef& field) {
     n.index = nets.add(vm::NetInfo{std::move(prefixes), source_of(c.op_span, c.span), field.header_filter});
     return n;
   }
-  std::vector<IrNode> alternatives;
   if (IrNode set = set_test(c, field, std::move(entries), lowercase); !set.is_constant()) {
     alternatives.push_back(std::move(set));
   }

@@ -166,6 +166,11 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
       if (!l.text.starts_with('[') && l.text.find_first_of("/: \t") != std::string::npos) {
         return mismatch("not a domain", "write the host name alone: `" + field.display + " is example.com`");
       }
+      if (l.text.find('*') != std::string::npos) {
+        return mismatch("not a domain",
+                        "a `*` is a wildcard only as the whole first label: "
+                        "`*.example.com` is every subdomain of example.com");
+      }
       return runtime::fold_domain(l.text);
     case ValueKind::Ip:
       if (!runtime::Cidr::parse(l.text)) {
@@ -192,6 +197,30 @@ bool occurs_in(std::string_view word, std::string_view value, CompareOp op) {
     case CompareOp::EndsWith: return word.ends_with(value);
     default: return word == value;
   }
+}
+
+std::string_view op_words(CompareOp op) {
+  switch (op) {
+    case CompareOp::Contains: return "contains";
+    case CompareOp::StartsWith: return "starts with";
+    case CompareOp::EndsWith: return "ends with";
+    default: return "is";
+  }
+}
+
+// The domain of an address is what follows its last @ (vm/field_values.cpp,
+// runtime/message.cpp), so it never holds one.
+bool after_the_at(FieldId field) {
+  return field == FieldId::FromDomain || field == FieldId::ToDomain || field == FieldId::CcDomain ||
+         field == FieldId::ReplyToDomain || field == FieldId::SenderDomain ||
+         field == FieldId::RecipientDomain;
+}
+
+// The address field a domain field is part of: from.domain is part of from.address,
+// sender.domain of sender.
+std::string address_field_for(const std::string& domain_field) {
+  const std::string base = domain_field.substr(0, domain_field.rfind('.'));
+  return base == "sender" || base == "recipients" ? base : base + ".address";
 }
 
 bool is_country_code(std::string_view value) {
@@ -221,6 +250,13 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
            : field.field == FieldId::DkimDomain
                ? "a message no signature verifies has no `dkim.domains`: test `dkim is none`"
                : "a clean message has no `av.signature`: test `av is clean`";
+  } else if (after_the_at(field.field) && value.find('@') != std::string::npos) {
+    const std::string domain = value.substr(value.rfind('@') + 1);
+    return never_matches(
+        item, field, "`" + field.display + "` is the part after the @ and never holds an @",
+        "test the address: `" + address_field_for(field.display) + " " + std::string(op_words(op)) + " \"" +
+            value + "\"`" +
+            (domain.empty() ? "" : ", or the domain alone: `" + field.display + " is " + domain + "`"));
   } else if (field.field == FieldId::Relays) {
     // The whole text of a part of the path: "" or "[ ip=… ]" per relay.
     const bool whole = op == CompareOp::In || op == CompareOp::Is;

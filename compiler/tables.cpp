@@ -27,6 +27,23 @@ std::string escape_literal(std::string_view literal) {
   return out;
 }
 
+std::string literal_text(const vm::PatternInfo& pattern) {
+  if (pattern.literal_length == 0) return {};
+  std::string_view e = pattern.expression;
+  if (is_prefix_pattern(pattern)) e.remove_prefix(2);
+  if (is_suffix_pattern(pattern)) e.remove_suffix(2);
+  std::string out;
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (e[i] == '\\' && i + 3 < e.size() && e[i + 1] == 'x') {
+      out += static_cast<char>(std::stoi(std::string(e.substr(i + 2, 2)), nullptr, 16));
+      i += 3;
+    } else {
+      out += e[i];
+    }
+  }
+  return out;
+}
+
 namespace {
 
 std::vector<uint32_t> renumbering(const std::vector<bool>& used) {

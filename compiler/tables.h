@@ -98,4 +98,17 @@ class NetTable {
 // is a valid Hyperscan expression that matches exactly itself.
 std::string escape_literal(std::string_view literal);
 
+// The text of a literal pattern (PatternTable::add_literal: literal_length > 0), its
+// anchors dropped: escape_literal's inverse. "" for a regex.
+std::string literal_text(const vm::PatternInfo& pattern);
+
+// Whether add_literal anchored the literal pattern at the start (`starts with`) or at
+// the end (`ends with`).
+inline bool is_prefix_pattern(const vm::PatternInfo& p) {
+  return p.expression.starts_with("\\A");
+}
+inline bool is_suffix_pattern(const vm::PatternInfo& p) {
+  return p.expression.ends_with("\\z");
+}
+
 }  // namespace mp::compiler

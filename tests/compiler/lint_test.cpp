@@ -137,6 +137,25 @@ std::vector<LintCase> cases() {
        "const used = [a.com]\nrule r: if from.domain in used then tag \"t\"\n"},
       {"L010", "def unused = subject contains \"x\"\nrule r: if size > 1MB then tag \"t\"\n",
        "def used = subject contains \"x\"\nrule r: if used then tag \"t\"\n"},
+      // A name one or two letters off a common field's, in a rule, a def or deeper;
+      // common names in any case and names of one's own are quiet.
+      {"L015", "rule h: if header \"Form\" contains \"ceo\" then tag \"x\"\n",
+       "rule h: if header \"from\" contains \"ceo\" or header \"X-Widget-Route\" is \"a\" then tag \"x\"\n"},
+      {"L015", "def d = header \"Reply-Too\" contains \"@\"\nrule h: if d then tag \"x\"\n",
+       "def d = header \"REPLY-TO\" contains \"@\"\nrule h: if d then tag \"x\"\n"},
+      {"L015", "rule h: if size > 1MB and not (header \"Recieved\" contains \"mx.example\") then tag \"x\"\n",
+       "rule h: if size > 1MB and not (header \"Received\" contains \"mx.example\") then tag \"x\"\n"},
+      {"L015",
+       "assert never allow when header \"Sbject\" contains \"x\"\nrule h: if size > 1MB then tag \"x\"\n",
+       "assert never allow when header \"Subject\" contains \"x\"\nrule h: if size > 1MB then tag \"x\"\n"},
+      // A domain as a suffix without its dot or @, of an address or a domain field;
+      // with them, a `*.` wildcard, or a suffix that is no domain, it is quiet.
+      {"L016", "rule s: if sender ends with \"corp.example\" then tag \"x\"\n",
+       "rule s: if sender ends with \"@corp.example\" or sender.domain ends with \".corp.example\" then tag "
+       "\"x\"\n"},
+      {"L016", "rule s: if from.domain ends with [\"paypal.com\", \".paypal.de\"] then tag \"x\"\n",
+       "rule s: if from.domain in [paypal.com, \"*.paypal.com\"] or from.local ends with \"paypal.com\" or "
+       "urls.domain ends with \".top\" or sender ends with \"-bounces\" then tag \"x\"\n"},
   };
 }
 

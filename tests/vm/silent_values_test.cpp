@@ -14,6 +14,21 @@ TEST(SilentValues, ExtensionWithADotMatches) {
   EXPECT_EQ(p.run(with_attachments({{"notes.txt", "x"}})).action, Action::Deliver);
 }
 
+// `*.example.com` in a domain list is every subdomain of example.com, not the domain
+// itself and not a domain that merely ends in the same letters.
+TEST(SilentValues, DomainListsTakeSubdomainWildcards) {
+  Policy p(
+      "if sender.domain in [\"*.Partner.Example\", solo.example] then tag \"known\"\n"
+      "if sender.domain not in [\"*.corp.example\"] then tag \"outside\"\n");
+  auto tags = [&](const std::string& sender) { return p.run(simple("x"), envelope(sender)).tags; };
+  EXPECT_EQ(tags("a@mx.partner.example"), (std::vector<std::string>{"known", "outside"}));
+  EXPECT_EQ(tags("a@a.b.PARTNER.example"), (std::vector<std::string>{"known", "outside"}));
+  EXPECT_EQ(tags("a@solo.example"), (std::vector<std::string>{"known", "outside"}));
+  EXPECT_EQ(tags("a@partner.example"), std::vector<std::string>{"outside"});
+  EXPECT_EQ(tags("a@notpartner.example"), std::vector<std::string>{"outside"});
+  EXPECT_TRUE(tags("a@hq.corp.example").empty());
+}
+
 TEST(SilentValues, AddressListsTakeDomainWildcardsAndDisplayNames) {
   Policy p(
       "if sender in [\"*@partner.example\", \"@Vendor.Example\", \"\\\"Jane\\\" <jane@solo.example>\"] "
