@@ -140,6 +140,38 @@ std::string name_of(InternetAddress* address) {
   return name != nullptr ? name : "";
 }
 
+std::string trimmed(std::string_view text) {
+  const size_t first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return std::string(text.substr(first, text.find_last_not_of(" \t") - first + 1));
+}
+
+// A quoted-string's content (RFC 5322 3.2.4): `"Jane \"JD\" Doe"` is Jane "JD" Doe.
+std::string unquoted(std::string_view text) {
+  if (text.size() < 2 || text.front() != '"' || text.back() != '"') return std::string(text);
+  std::string out;
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] == '\\' && i + 2 < text.size()) ++i;
+    out += text[i];
+  }
+  return out;
+}
+
+// A mailbox as a reader sees it. GMime's loose reading of one with no address
+// keeps the whole text as the name (`"Jane Doe" <>`, `<>`) or takes a quoted name
+// for the address (`"Jane Doe"`). A mail client shows "Jane Doe" in each, so that is
+// the display name, the address "" (no addr-spec: RFC 5322 3.4.1 needs its @), and
+// `from.display_name` reads what the recipient reads.
+Address read_mailbox(std::string name, std::string_view addr) {
+  if (addr.find('@') != std::string_view::npos) return Address{std::move(name), normalize_address(addr)};
+  std::string text = trimmed(name.empty() ? addr : std::string_view(name));
+  if (text.ends_with('>')) {
+    const size_t open = text.rfind('<');
+    if (open != std::string::npos) text = trimmed(std::string_view(text).substr(0, open));
+  }
+  return Address{unquoted(text), ""};
+}
+
 // Group members are listed in place of their group; an empty group (the usual
 // "undisclosed-recipients:;") holds no mailbox and yields none.
 void flatten_addresses(InternetAddressList* list, std::vector<Address>& out) {
@@ -148,7 +180,7 @@ void flatten_addresses(InternetAddressList* list, std::vector<Address>& out) {
     InternetAddress* address = internet_address_list_get_address(list, i);
     if (INTERNET_ADDRESS_IS_MAILBOX(address)) {
       const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(address));
-      out.push_back(Address{name_of(address), normalize_address(addr != nullptr ? addr : "")});
+      out.push_back(read_mailbox(name_of(address), addr != nullptr ? addr : ""));
     } else if (INTERNET_ADDRESS_IS_GROUP(address)) {
       // GMime's address parser never nests groups, so this recursion is one deep.
       InternetAddressList* members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(address));
@@ -266,7 +298,7 @@ void Message::Impl::check_field_counts(const std::vector<GMimeHeader*>& fields) 
   }
   if (from.empty() ||
       std::all_of(from.begin(), from.end(), [](const Address& a) { return a.address.empty(); })) {
-    defects.add(DefectKind::MissingFrom, "no mailbox in a From field");
+    defects.add(DefectKind::MissingFrom, "no address in a From field");
   }
 }
 
@@ -304,7 +336,7 @@ std::vector<Address> Message::Impl::read_address_header(const std::vector<GMimeH
     const std::string value = detail::decode_field(field, options.get()).value;
     if (value.find_first_not_of(" \t") == std::string::npos) continue;
     defects.add(DefectKind::InvalidAddress, "no address in " + std::string(name) + " header");
-    addresses.push_back(Address{value, ""});
+    addresses.push_back(read_mailbox(value, ""));
   }
   return addresses;
 }

@@ -92,6 +92,30 @@ TEST(HiddenAuthor, MissingFromIsADefect) {
   EXPECT_FALSE(has(Message::parse("From: a@example.com\n\nb\n"), DefectKind::MissingFrom));
 }
 
+// A From with a name and no address is the defect, yet keeps its mailbox: the
+// display name is what a reader sees, and what an impersonation test must read.
+TEST(HiddenAuthor, ANameWithoutAnAddressIsMissingFromButKeepsTheName) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"From: \"Jane Doe\" <>", "Jane Doe"},
+      {"From: Jane Doe <>", "Jane Doe"},
+      {"From: \"Jane Doe\" < >", "Jane Doe"},
+      {"From: \"Jane Doe\" <@>", "Jane Doe"},
+      {"From: \"Jane Doe\"", "Jane Doe"},
+      {"From: \"PayPal \\\"Support\\\"\"", "PayPal \"Support\""},
+      {"From: Jane Doe", "Jane Doe"},
+      {"From: \"Jane Doe\" <jane>", "Jane Doe"},
+      {"From: <>", ""},
+      {"From: postmaster", "postmaster"},
+  };
+  for (const auto& [field, name] : cases) {
+    const Message message = Message::parse(std::string(field) + "\nTo: a@example.com\n\nb\n");
+    EXPECT_TRUE(has(message, DefectKind::MissingFrom)) << field;
+    ASSERT_EQ(message.from().size(), 1U) << field;
+    EXPECT_EQ(message.from()[0].display_name, name) << field;
+    EXPECT_EQ(message.from()[0].address, "") << field;
+  }
+}
+
 TEST(EmptyGroup, YieldsNoMailbox) {
   for (const char* field : {"Cc: Undisclosed recipients:;", "Cc: undisclosed-recipients:;",
                             "Cc: undisclosed-recipients: ;", "Cc: =?utf-8?q?Empf=C3=A4nger?=:;"}) {
