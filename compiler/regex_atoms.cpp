@@ -3,6 +3,8 @@
 // every match contains one (the "exact"/"match" information of RE2's prefilter).
 #include "compiler/regex_atoms.h"
 
+#include "vm/regex_syntax.h"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -402,8 +404,10 @@ class Reader {
     bool first = true;
     while (!at_end() && (first || peek() != ']')) {
       first = false;
-      if (eat("[:")) {
-        while (!at_end() && !eat(":]")) ++pos_;
+      // `[:alpha:]` only where PCRE2 reads one (vm/regex_syntax.h): `[[:x]|a:]` is
+      // a class of `[`, `:` and `x`, then an alternative.
+      if (const size_t end = vm::posix_item_end(re_, pos_); end != std::string_view::npos) {
+        pos_ = end;
         wide = true;
         continue;
       }

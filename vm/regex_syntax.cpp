@@ -4,9 +4,14 @@
 namespace mp::vm {
 namespace {
 
-// The index just past the POSIX item opened at `at` (`[:`, `[.` or `[=`), or npos when
-// PCRE2 would read the `[` as a plain member: its terminator must come before any `]`.
+bool posix_opener(std::string_view s, size_t i) {
+  return i + 1 < s.size() && s[i] == '[' && (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=');
+}
+
+}  // namespace
+
 size_t posix_item_end(std::string_view s, size_t at) {
+  if (!posix_opener(s, at)) return std::string_view::npos;
   const char terminator = s[at + 1];
   for (size_t i = at + 2; i + 1 < s.size(); ++i) {
     if (s[i] == '\\' && (s[i + 1] == ']' || s[i + 1] == '\\')) {
@@ -20,12 +25,6 @@ size_t posix_item_end(std::string_view s, size_t at) {
   return std::string_view::npos;
 }
 
-bool posix_opener(std::string_view s, size_t i) {
-  return i + 1 < s.size() && s[i] == '[' && (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=');
-}
-
-}  // namespace
-
 size_t class_end(std::string_view s, size_t open) {
   size_t i = open + 1;
   if (i < s.size() && s[i] == '^') ++i;
@@ -33,9 +32,8 @@ size_t class_end(std::string_view s, size_t open) {
   while (i < s.size() && s[i] != ']') {
     if (s[i] == '\\') {
       i += 2;
-    } else if (posix_opener(s, i)) {
-      const size_t end = posix_item_end(s, i);
-      i = end == std::string_view::npos ? i + 1 : end;
+    } else if (const size_t end = posix_item_end(s, i); end != std::string_view::npos) {
+      i = end;
     } else {
       ++i;
     }

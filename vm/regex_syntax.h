@@ -16,4 +16,10 @@ namespace mp::vm {
 // terminator comes before any other `]`, as PCRE2 reads them.
 size_t class_end(std::string_view pattern, size_t open);
 
+// Inside a class, the index just past the POSIX item (`[:name:]`, `[.x.]`, `[=x=]`)
+// whose `[` is at `at`, or std::string_view::npos when there is none: no `[:`, `[.` or
+// `[=` at `at`, or its terminator comes after another `]`, so that PCRE2 reads the `[`
+// as a plain member.
+size_t posix_item_end(std::string_view pattern, size_t at);
+
 }  // namespace mp::vm
