@@ -12,6 +12,7 @@
 
 #include "explore/regex_anchors.h"
 #include "explore/regex_pieces.h"
+#include "vm/regex_syntax.h"
 
 namespace mp::explore {
 
@@ -62,6 +63,40 @@ Bytes range(int lo, int hi) {
 
 Bytes digits() {
   return range('0', '9');
+}
+
+// The bytes of a POSIX class item (`[:alpha:]`, `[:^digit:]`) as PCRE2's default
+// tables have them (pcre2pattern(3), "Posix character classes"); caseless, `upper` and
+// `lower` are `alpha`, as pcre2_compile.c reads them. Nothing for `[.x.]`, `[=x=]` and
+// unknown names, which PCRE2 refuses.
+std::optional<Bytes> posix_class(std::string_view item, bool caseless) {
+  if (item.size() < 5 || item[1] != ':') return std::nullopt;
+  std::string_view name = item.substr(2, item.size() - 4);
+  const bool negated = name.starts_with('^');
+  if (negated) name.remove_prefix(1);
+  if (caseless && (name == "upper" || name == "lower")) name = "alpha";
+  const Bytes upper = range('A', 'Z'), lower = range('a', 'z'), digit = digits();
+  const Bytes alnum = upper | lower | digit, graph = range(33, 126);
+  const std::pair<std::string_view, Bytes> classes[] = {
+      {"alpha", upper | lower},
+      {"digit", digit},
+      {"alnum", alnum},
+      {"upper", upper},
+      {"lower", lower},
+      {"word", Bytes(alnum).set('_')},
+      {"xdigit", digit | range('A', 'F') | range('a', 'f')},
+      {"space", range(9, 13).set(' ')},
+      {"blank", Bytes().set('\t').set(' ')},
+      {"cntrl", range(0, 31).set(127)},
+      {"graph", graph},
+      {"print", Bytes(graph).set(' ')},
+      {"punct", graph & ~alnum},
+      {"ascii", range(0, 127)},
+  };
+  for (const auto& [known, bytes] : classes) {
+    if (known == name) return negated ? ~bytes : bytes;
+  }
+  return std::nullopt;
 }
 Bytes words() {
   return word_bytes();
@@ -341,9 +376,15 @@ class Parser {
     bool first = true;
     while (i_ < s_.size() && (first || peek() != ']')) {
       first = false;
-      if (peek() == '[' && i_ + 1 < s_.size() &&
-          (s_[i_ + 1] == ':' || s_[i_ + 1] == '=' || s_[i_ + 1] == '.'))
-        return std::nullopt;  // POSIX classes
+      // A `[` that opens no POSIX item (vm/regex_syntax.h) is a member.
+      if (const size_t end = vm::posix_item_end(s_, i_); end != std::string_view::npos) {
+        auto item = posix_class(s_.substr(i_, end - i_), caseless_);
+        if (!item) return std::nullopt;
+        if ((*item)[0x80]) wide_ = true;
+        set |= *item;
+        i_ = end;
+        continue;
+      }
       std::optional<Bytes> item;
       int lo = -1;
       if (take('\\')) {

@@ -89,6 +89,19 @@ TEST_F(RegexSmt, WhatZ3CannotStateIsNotTranslated) {
 // \b (PCRE's word boundary, ASCII words outside UTF-8 mode) is settled by the bytes
 // beside it: between two items of a sequence by what they end and start with, at the
 // ends of a branch by what the value holds around the match.
+// POSIX items as PCRE2 reads them: only where their terminator comes before another
+// `]`, and caseless `[:upper:]`/`[:lower:]` are `[:alpha:]`, negated too.
+TEST_F(RegexSmt, PosixClassesAreTranslated) {
+  EXPECT_EQ(matches("^[[:alpha:]]+[[:digit:]]$", "Ab1"), true);
+  EXPECT_EQ(matches("^[[:alpha:]]+[[:digit:]]$", "A_1"), false);
+  EXPECT_EQ(matches("[[:^upper:]]", "a", HS_FLAG_CASELESS), false);
+  EXPECT_EQ(matches("[[:^upper:]]", "a"), true);
+  EXPECT_EQ(matches("^[[:upper:]]$", "a", HS_FLAG_CASELESS), true);
+  EXPECT_EQ(matches("^[[:x]|abcd:]$", "x"), true);  // `[`, `:`, `x`, then an alternative
+  EXPECT_EQ(matches("^[[:punct:]]$", "_"), true);
+  EXPECT_EQ(matches("[[.a.]]", "a"), std::nullopt);  // PCRE2 refuses collating elements
+}
+
 TEST_F(RegexSmt, WordBoundariesAreTranslated) {
   EXPECT_EQ(matches("\\bfree\\b", "get it free now"), true);
   EXPECT_EQ(matches("\\bfree\\b", "free"), true);
@@ -188,8 +201,33 @@ class RandomRegex : public RegexSmt {
     for (int i = 0; i < items; ++i) {
       std::string atom = depth < 2 && rng_() % 4 == 0
                              ? "(" + pattern(depth + 1) + (rng_() % 2 ? "|" + pattern(depth + 1) : "") + ")"
-                             : pick({"a", "b", ".", "\\d", "\\w", "\\s", "\\v", "[ab]", "[^a]", "[a-c1]",
-                                     "\\n", "\\x61", "\\.", "{", "[\\d\\n]", "\\b", "\\b", "-", " "});
+                             : pick({"a",
+                                     "b",
+                                     ".",
+                                     "\\d",
+                                     "\\w",
+                                     "\\s",
+                                     "\\v",
+                                     "[ab]",
+                                     "[^a]",
+                                     "[a-c1]",
+                                     "\\n",
+                                     "\\x61",
+                                     "\\.",
+                                     "{",
+                                     "[\\d\\n]",
+                                     "\\b",
+                                     "\\b",
+                                     "-",
+                                     " ",
+                                     "[[:alpha:]]",
+                                     "[^[:space:]a]",
+                                     "[[:^upper:]]",
+                                     "[[:lower:]1]",
+                                     "[[:punct:]]",
+                                     "[[:word:]]",
+                                     "[[:a]",
+                                     "[b[:c]"});
       if (atom == "\\b") {  // an assertion: no repeat
         out += atom;
         continue;
@@ -204,7 +242,8 @@ class RandomRegex : public RegexSmt {
     for (int i = 0; i < 40; ++i) {
       std::string v;
       const int length = std::uniform_int_distribution<int>(0, 6)(rng_);
-      for (int j = 0; j < length; ++j) v += pick({"a", "b", "c", "1", " ", "\n", ".", "{", "\x0b", "_"});
+      for (int j = 0; j < length; ++j)
+        v += pick({"a", "b", "c", "1", " ", "\n", ".", "{", "\x0b", "_", "A", "["});
       out.push_back(v);
     }
     return out;
@@ -232,7 +271,7 @@ class RandomRegex : public RegexSmt {
 // A fixed seed, so that a failure names a pattern that fails again.
 TEST_F(RandomRegex, RandomPatternsAgreeWithPcre2) {
   const std::vector<std::string> all = values();
-  size_t translated = 0, with_boundary = 0;
+  size_t translated = 0, with_boundary = 0, with_posix = 0;
   for (int i = 0; i < 1000; ++i) {
     std::string p = pick({"", "", "", "(?i)", "(?s)"}) + pick({"", "", "^", "\\A"}) + pattern(0);
     if (rng_() % 3 == 0) p += "|" + pattern(0);
@@ -240,10 +279,12 @@ TEST_F(RandomRegex, RandomPatternsAgreeWithPcre2) {
     size_t n = agree(p, random_flags(), all);
     translated += n;
     if (p.find("\\b") != std::string::npos) with_boundary += n;
+    if (p.find("[:") != std::string::npos) with_posix += n;
     if (HasFailure()) return;
   }
   EXPECT_GT(translated, 10000u);
-  EXPECT_GT(with_boundary, 2000u);  // 3,840 of 25,400
+  EXPECT_GT(with_posix, 10000u);    // 20,840
+  EXPECT_GT(with_boundary, 2000u);  // 2,080 of 30,320
 }
 
 // Groups with an anchor among their alternatives at either end (regex_anchors.h),
