@@ -39,6 +39,19 @@ std::string describe(const DkimResult& sig) {
   return out;
 }
 
+// RFC 5782 2.1: a list's codes are in 127.0.0.0/8; another address is no listing (a
+// resolver that answers NXDOMAIN with its own page's address). 127.255.255.0/24 are
+// the lists' refusals (Spamhaus's return codes; SpamAssassin and rspamd read them so).
+bool list_code(const runtime::IpAddress& ip) {
+  static const runtime::Cidr codes = *runtime::Cidr::parse("127.0.0.0/8");
+  return codes.contains(ip);
+}
+
+bool list_refusal(const runtime::IpAddress& ip) {
+  static const runtime::Cidr refusals = *runtime::Cidr::parse("127.255.255.0/24");
+  return refusals.contains(ip);
+}
+
 }  // namespace
 
 MessageFacts::MessageFacts(dns::Resolver& resolver, const runtime::Message& message,
@@ -376,14 +389,28 @@ FactValue MessageFacts::dns_list_fact(std::span<const std::string> zones) {
       v.detail += (v.detail.empty() ? "" : "; ") + name + ": " + answer.reason;
       continue;
     }
-    std::string codes;
+    std::string codes, ignored, refused;
     for (const auto& rec : answer.records) {
-      v.ips.push_back(rec.ip);
-      v.arguments.push_back(zone);
-      codes += (codes.empty() ? "" : ", ") + rec.ip.str();
+      const std::string code = rec.ip.str();
+      if (list_refusal(rec.ip)) {
+        refused += (refused.empty() ? "" : ", ") + code;
+      } else if (!list_code(rec.ip)) {
+        ignored += (ignored.empty() ? "" : ", ") + code;
+      } else {
+        v.ips.push_back(rec.ip);
+        v.arguments.push_back(zone);
+        codes += (codes.empty() ? "" : ", ") + code;
+      }
     }
-    v.detail +=
-        (v.detail.empty() ? "" : "; ") + zone + ": " + (codes.empty() ? "not listed" : "listed " + codes);
+    std::string said = codes.empty() ? "not listed" : "listed " + codes;
+    if (!ignored.empty()) said += " (ignored " + ignored + ": not in 127.0.0.0/8, RFC 5782 2.1)";
+    if (!refused.empty()) {
+      // The list answered that it will not answer (Spamhaus: 127.255.255.252 a typing
+      // error in the zone, .254 a public resolver, .255 too many queries): unknown.
+      v.temp_error = true;
+      said = "the list refused the query (" + refused + ")";
+    }
+    v.detail += (v.detail.empty() ? "" : "; ") + zone + ": " + said;
   }
   return v;
 }

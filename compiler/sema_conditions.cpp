@@ -198,6 +198,31 @@ std::optional<std::string> subdomain_wildcard(const lang::Literal& l) {
   return "." + runtime::fold_domain(text.substr(2));
 }
 
+// Well-known DNS lists of domains (RHSBL, URI lists), under their public names or a
+// subscriber's prefix (`KEY.dbl.dq.spamhaus.net`): asked about an IP address they
+// answer with an error code, such as Spamhaus DBL's 127.0.1.255.
+bool lists_domains(std::string_view zone) {
+  static constexpr std::string_view kDomainLists[] = {
+      "dbl.spamhaus.org",
+      "zrd.spamhaus.org",
+      "dbl.dq.spamhaus.net",
+      "zrd.dq.spamhaus.net",
+      "multi.uribl.com",
+      "black.uribl.com",
+      "grey.uribl.com",
+      "red.uribl.com",
+      "multi.surbl.org",
+      "uribl.spameatingmonkey.net",
+      "fresh.spameatingmonkey.net",
+      "rhsbl.sorbs.net",
+      "dbl.0spam.org",
+  };
+  return std::any_of(std::begin(kDomainLists), std::end(kDomainLists), [&](std::string_view list) {
+    return zone == list ||
+           (zone.size() > list.size() && zone.ends_with(list) && zone[zone.size() - list.size() - 1] == '.');
+  });
+}
+
 bool is_field_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(),
                                       [](unsigned char c) { return c > ' ' && c < 0x7F && c != ':'; });
@@ -540,6 +565,14 @@ std::optional<FieldRef> Sema::call_field(const lang::Operand& o, bool report) {
   if (zone && arg && arg->kind == lang::OperandKind::Literal && arg->literal.kind == LiteralKind::String &&
       dns_zone_ok(arg->literal.text)) {
     ref.header_filter = runtime::ascii_lowercase(arg->literal.text);
+    if (report && lists_domains(ref.header_filter)) {
+      diagnostics_.error(
+          "E015", "`" + arg->literal.text + "` lists domains, not client addresses", arg->span,
+          "asked about client.effective_ip, it answers with an error code read as \"listed\"",
+          "ask an address list (zen.spamhaus.org, bl.spamcop.net) here; domain lists (Spamhaus "
+          "DBL, URIBL, SURBL) are for the domains of links and senders");
+      return std::nullopt;
+    }
     return ref;
   }
   const bool ip_argument = ref.field == FieldId::Country || ref.field == FieldId::Reputation ||

@@ -22,6 +22,10 @@ slow.test.                  TIMEOUT
 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test. 300 IN A 127.0.0.3
 10.2.0.192.zen.test.        300 IN A   127.0.0.2
 10.2.0.192.slowlist.test.   TIMEOUT
+10.2.0.192.refusing.test.   300 IN A   127.255.255.254
+10.2.0.192.hijacked.test.   300 IN A   198.51.100.80
+10.2.0.192.mixed.test.      300 IN A   127.0.0.4
+10.2.0.192.mixed.test.      300 IN A   203.0.113.9
 xn--e1afmkfd.xn--p1ai.      300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
 xn--e1afmkfd.xn--p1ai.      300 IN MX  10 mail.example.test.
 _dmarc.xn--e1afmkfd.xn--p1ai. 300 IN TXT "v=DMARC1; p=reject"
@@ -162,6 +166,27 @@ TEST_F(MessageFactsTest, DnsListsForIpv4AndIpv6Clients) {
   auto listed6 = facts6.compute(FieldId::Dnsbl, zones);
   ASSERT_EQ(listed6.ips.size(), 1u);
   EXPECT_EQ(listed6.ips[0].str(), "127.0.0.3");
+}
+
+// RFC 5782 2.1: only 127.0.0.0/8 is a listing. A list's refusal (Spamhaus's
+// 127.255.255.254, "query through a public resolver") is not knowing, not listed: a
+// test of every message would otherwise read "listed"; another address (a resolver
+// answering NXDOMAIN with its own) is no listing.
+TEST_F(MessageFactsTest, DnsListRefusalsAreTempErrorsAndAddressesOutside127AreNoListing) {
+  auto e = envelope("192.0.2.10");
+  MessageFacts facts(resolver, message, e);
+  std::vector<std::string> refusing = {"refusing.test"}, hijacked = {"hijacked.test"}, mixed = {"mixed.test"};
+  const vm::FactValue refused = facts.compute(FieldId::Dnsbl, refusing);
+  EXPECT_TRUE(refused.temp_error);
+  EXPECT_TRUE(refused.ips.empty());
+  EXPECT_NE(refused.detail.find("refused the query (127.255.255.254)"), std::string::npos) << refused.detail;
+  const vm::FactValue outside = facts.compute(FieldId::Dnsbl, hijacked);
+  EXPECT_FALSE(outside.temp_error);
+  EXPECT_TRUE(outside.ips.empty());
+  EXPECT_NE(outside.detail.find("not listed (ignored 198.51.100.80"), std::string::npos) << outside.detail;
+  const vm::FactValue both = facts.compute(FieldId::Dnswl, mixed);
+  ASSERT_EQ(both.ips.size(), 1u);
+  EXPECT_EQ(both.ips[0].str(), "127.0.0.4");
 }
 
 TEST_F(MessageFactsTest, TimeoutsOfListsAndMxAreTempErrors) {
