@@ -134,7 +134,7 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
     case ValueKind::Text:
       // Extensions are stored without the dot; ".htm" is what people write.
       if ((field.field == FieldId::AttachmentExtension || field.field == FieldId::ArchiveMemberExtension) &&
-          l.text.starts_with('.')) {
+          l.text.size() > 1 && l.text.starts_with('.')) {
         return l.text.substr(1);
       }
       return l.text;
@@ -223,6 +223,49 @@ std::string address_field_for(const std::string& domain_field) {
   return base == "sender" || base == "recipients" ? base : base + ".address";
 }
 
+struct Misfit {
+  std::string message, hint;
+};
+
+// A value of the wrong shape for what the field holds (docs/language.md, section 7):
+// an extension is the name's end after its last dot, a MIME type `type/subtype`
+// without parameters, a link's domain the host alone. `whole`: `is`/`in`.
+std::optional<Misfit> misshapen(FieldId field, std::string_view value, bool whole) {
+  const bool extension = field == FieldId::AttachmentExtension || field == FieldId::ArchiveMemberExtension;
+  const bool mime_type = field == FieldId::AttachmentType || field == FieldId::AttachmentTrueType ||
+                         field == FieldId::ArchiveMemberType;
+  const std::string shown(value);
+  if (extension && value.find('/') != std::string_view::npos)
+    return Misfit{"`" + shown + "` is a MIME type; an extension is what follows the name's last dot",
+                  "test what the bytes are with `attachments.type`, or the declared type with "
+                  "`attachments.content_type`"};
+  const bool inner_dot = value.find('.') != std::string_view::npos && !value.starts_with('.');
+  if (extension && (value.find('*') != std::string_view::npos || value.find('.') != std::string_view::npos))
+    return Misfit{
+        "an extension is what follows the name's last dot, so it never holds `" +
+            std::string(value.find('*') != std::string_view::npos ? "*" : ".") + "`",
+        inner_dot && value.find('*') == std::string_view::npos
+            ? "an extension is the last part (`gz` of .tar.gz); test the name: "
+              "`attachments.name ends with \"." +
+                  shown + "\" nocase`"
+            : "write the extension alone, without dot or `*`: `attachments.extension in [exe, scr]`"};
+  const bool word = !value.empty() && std::all_of(value.begin(), value.end(),
+                                                  [](unsigned char c) { return std::isalnum(c) != 0; });
+  if (mime_type && (value.find_first_of("; \t=") != std::string_view::npos ||
+                    (whole && value.find('/') == std::string_view::npos)))
+    return Misfit{
+        "`" + shown + "` is not a `type/subtype`, which is all this field holds",
+        std::string(field == FieldId::AttachmentType ? "e.g. `attachments.content_type is "
+                                                       "\"application/pdf\"`, without parameters"
+                                                     : "e.g. `attachments.type is \"application/pdf\"`") +
+            (word ? "; for the name's extension, `attachments.extension is " + shown + "`" : "")};
+  if ((field == FieldId::UrlDomain || field == FieldId::UrlTextDomain) &&
+      value.find('/') != std::string_view::npos)
+    return Misfit{"a link's domain is its host alone and never holds `/`",
+                  "test the whole link: `urls contains \"" + shown + "\"`"};
+  return std::nullopt;
+}
+
 bool is_country_code(std::string_view value) {
   return value.size() == 2 && std::isupper(static_cast<unsigned char>(value[0])) &&
          std::isupper(static_cast<unsigned char>(value[1]));
@@ -250,6 +293,8 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
            : field.field == FieldId::DkimDomain
                ? "a message no signature verifies has no `dkim.domains`: test `dkim is none`"
                : "a clean message has no `av.signature`: test `av is clean`";
+  } else if (auto misfit = misshapen(field.field, value, op == CompareOp::In || op == CompareOp::Is)) {
+    return never_matches(item, field, misfit->message, misfit->hint);
   } else if (after_the_at(field.field) && value.find('@') != std::string::npos) {
     const std::string domain = value.substr(value.rfind('@') + 1);
     return never_matches(
