@@ -241,6 +241,13 @@ std::vector<std::string> Sema::domain_setting(const lang::Setting& s) {
                          "write the domain alone: `widget.com`");
       return true;
     }
+    if (text.find('*') != std::string::npos) {
+      // The direction of mail compares whole domains; a wildcard would match no sender.
+      diagnostics_.error("E062", "`org.domains` takes whole domains, not wildcards", item.literal.span,
+                         "not a domain",
+                         "list each domain you send from: `org.domains = [widget.com, eu.widget.com]`");
+      return true;
+    }
     out.push_back(runtime::fold_domain(text));
     return false;
   });
@@ -272,6 +279,14 @@ std::vector<runtime::Cidr> Sema::prefix_setting(const lang::Setting& s) {
     if (!cidr) {
       diagnostics_.error("E062", "`" + s.key + "` takes IP addresses and CIDR prefixes", item.literal.span,
                          "not an IP address or prefix");
+      return true;
+    }
+    if (cidr->prefix_len == 0) {
+      // Every client would be one of ours: all mail outbound or internal, no inbound
+      // checks; every Received hop trusted, so a forged one names the client.
+      diagnostics_.error("E062", "`" + item.literal.text + "` is every address", item.literal.span,
+                         "every client would count as ours",
+                         "list the networks of your own servers, e.g. `" + s.key + " = [192.0.2.0/24]`");
       return true;
     }
     out.push_back(*cidr);
@@ -399,6 +414,16 @@ void Sema::check_settings(const lang::Policy& policy) {
       }
       if (value->kind != lang::LiteralKind::Number) {
         diagnostics_.error("E062", "`" + s.key + "` takes a number", s.value.span, "not a number");
+        continue;
+      }
+      if (value->number <= 0) {
+        // A message starts at score 0: at or below it, every message without a minus
+        // would be quarantined (rejected).
+        diagnostics_.error(
+            "E062", "`" + s.key + "` at or below 0 holds every message that scores nothing", s.value.span,
+            "every message reaches it",
+            "thresholds are above 0, e.g. `spam.threshold.quarantine = 5.0`; to hold nothing by "
+            "score, set it above any score rules can add, e.g. 1000");
         continue;
       }
       (s.key.ends_with("quarantine") ? settings.quarantine_threshold : settings.reject_threshold) =
