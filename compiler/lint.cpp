@@ -13,6 +13,7 @@
 #include "runtime/ip.h"
 #include "vm/facts.h"
 #include "vm/fields.h"
+#include "vm/regex_syntax.h"
 
 namespace mp::compiler {
 
@@ -220,9 +221,20 @@ bool prefilter_accepts_everything(const vm::PatternInfo& p) {
 
 // `\p{...}`, `\P{...}` or `\X` without (*UTF): the engines read bytes, so a class of
 // letters beyond Latin-1 (`\p{Cyrillic}`) never matches and `\p{Lu}` sees ASCII only.
+// So does a class holding non-ASCII letters: `[а-я]` is a range of UTF-8 bytes, which
+// the bytes of `é` fall in.
 bool unicode_in_byte_mode(const std::string& expression) {
   if (expression.find("(*UTF") != std::string::npos) return false;
   for (size_t i = 0; i + 1 < expression.size(); ++i) {
+    if (expression[i] == '[') {
+      const size_t end = vm::class_end(expression, i);
+      if (end == std::string::npos) return false;
+      if (std::any_of(expression.begin() + i, expression.begin() + end,
+                      [](unsigned char c) { return c >= 0x80; }))
+        return true;
+      i = end - 1;
+      continue;
+    }
     if (expression[i] != '\\') continue;
     const char next = expression[i + 1];
     if (next == 'p' || next == 'P' || next == 'X') return true;
@@ -242,8 +254,9 @@ void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     std::string literal(in.sources.slice(span));
     if (regex && unicode_in_byte_mode(p.expression)) {
       out.push_back(lint_warning("L008", "Unicode class in a regex that reads bytes", span,
-                                 "matches single-byte characters only",
-                                 "start the regex with (*UTF) so that `\\p{...}` reads UTF-8 characters: "
+                                 "matches single bytes, not characters",
+                                 "start the regex with (*UTF) so that `\\p{...}` and `[а-я]` read UTF-8 "
+                                 "characters: "
                                  "`/(*UTF)\\p{Cyrillic}/` (language.md, regexes)"));
     } else if (regex && (p.expression.starts_with(".*") || p.expression.starts_with("^.*"))) {
       out.push_back(lint_warning("L008", "regex starts with `.*`", span, "leading .* is redundant and slow",
@@ -339,6 +352,9 @@ std::vector<lang::Diagnostic> lint(const LintInput& in) {
   patterns(in, all);
   header_names(in, all);
   loose_domain_suffixes(in, all);
+  regex_lints(in, all);
+  constant_tests(in, all);
+  text_syntax(in, all);
   unused_declarations(in, all);
   std::vector<lang::Diagnostic> kept;
   for (auto& d : all) {

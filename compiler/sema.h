@@ -72,6 +72,15 @@ class Sema {
   };
   // List-file entries that could not be of the kind their test needs (skipped).
   const std::vector<SkippedEntry>& skipped_entries() const { return skipped_entries_; }
+  // Each text value written in the policy and compared with a text field (contains,
+  // starts with, ends with, is, in), as written: lint looks for glob and regex syntax.
+  struct TextValue {
+    std::string field;  // as written
+    lang::CompareOp op;
+    std::string text;
+    lang::Span span;
+  };
+  const std::vector<TextValue>& text_values() const { return text_values_; }
 
  private:
   // sema.cpp
@@ -188,6 +197,7 @@ class Sema {
   std::set<std::string> used_names_;
   std::set<std::pair<uint32_t, size_t>> reported_option_items_;  // (file, offset) of items reported
   std::vector<SkippedEntry> skipped_entries_;
+  std::vector<TextValue> text_values_;
   bool under_not_ = false;             // condition() is inside an odd number of `not`s
   std::vector<vm::Collection> bound_;  // collections bound by enclosing any/all/count
 };

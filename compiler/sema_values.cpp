@@ -280,6 +280,8 @@ bool is_country_code(std::string_view value) {
 // hold (`spf is temperror`), not where it must not (`spf is not temperror`).
 bool Sema::value_can_occur(const ListItem& item, const std::string& value, CompareOp op, bool negated,
                            const FieldRef& field) {
+  if (item.origin.empty() && vm::field_info(field.field).kind == ValueKind::Text)
+    text_values_.push_back({field.display, op, item.literal.text, item.literal.span});
   std::string hint;
   if (field.field == FieldId::Country) {
     if (op != CompareOp::In && op != CompareOp::Is) return true;
