@@ -22,12 +22,6 @@ uint8_t direction_mask(const std::vector<lang::Direction>& directions) {
   return mask;
 }
 
-bool is_terminal(lang::ActionKind kind) {
-  using K = lang::ActionKind;
-  return kind == K::Allow || kind == K::Reject || kind == K::Quarantine || kind == K::Discard ||
-         kind == K::Tempfail;
-}
-
 size_t pipeline_rank(const std::string& stage) {
   size_t custom = 0;
   for (size_t i = 0; i < std::size(lang::kPipelineStages); ++i) {
@@ -44,14 +38,6 @@ std::vector<const lang::Stage*> pipeline_order(const std::vector<lang::Stage>& s
     return pipeline_rank(a->name) < pipeline_rank(b->name);
   });
   return order;
-}
-
-bool valid_header_name(const std::string& name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (c <= 32 || c >= 127 || c == ':') return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -490,151 +476,6 @@ IrRule Sema::check_rule(const lang::Rule& rule, uint32_t stage) {
   out.condition = condition(*rule.condition);
   out.actions = check_actions(rule);
   return out;
-}
-
-// The text of a tag, banner or header: the string written, or the value of the const
-// or option named (`banner anti_spoofing.external_banner`). An option left empty makes
-// the action do nothing: check_actions drops it.
-std::string Sema::text_of(const lang::Action& a) {
-  if (a.text_name.empty()) return a.text;
-  auto constant = find_name(consts_, a.text_name, a.text_name_span);
-  if (constant == consts_.end()) {
-    diagnostics_.error("E012", "unknown name `" + a.text_name + "`", a.text_name_span,
-                       "no const or option of this name",
-                       "write the text in quotes, or declare `const " + a.text_name + " = \"...\"`");
-    return {};
-  }
-  used_names_.insert(constant->first);
-  const lang::Literal& value = constant->second->value;
-  if (value.kind != lang::LiteralKind::String && value.kind != lang::LiteralKind::Path) {
-    diagnostics_.error("E021", "`" + a.text_name + "` is not text", a.text_name_span, "not a text value",
-                       "a tag, banner or header value takes text: a string or a const/option holding one");
-    return {};
-  }
-  return value.text;
-}
-
-// An entry of `rewrite urls … except DOMAINS`, folded; nullopt (reported) when it is
-// not a host name. A bad line of a list file is skipped for lint to report, as in tests.
-std::optional<std::string> Sema::skipped_domain(const ListItem& item) {
-  const lang::Literal& l = item.literal;
-  if (l.kind == lang::LiteralKind::Path && item.origin.empty() && l.text.find('.') == std::string::npos) {
-    // Host names have dots: a bare word here is a list or const that does not exist.
-    diagnostics_.error("E012", "unknown name `" + l.text + "`", l.span,
-                       "no const, list or option of this name",
-                       "declare it (`list " + l.text + " = [partner.example]`) or write the domains");
-    return std::nullopt;
-  }
-  const bool textual = l.kind == lang::LiteralKind::Path || l.kind == lang::LiteralKind::String;
-  if (textual && !l.text.empty() && l.text.find_first_of("@/: \t") == std::string::npos) {
-    return runtime::fold_domain(l.text);
-  }
-  const std::string message = "`" + (item.option.empty() ? std::string("except") : item.option) +
-                              "` takes the domains whose links stay; `" + l.text + "` is not one";
-  const std::string hint = item.option.empty()
-                               ? "write host names: `except [widget.com, partner.example]`"
-                               : "write host names: `" + item.option + " = [partner.example]`";
-  if (!item.origin.empty()) {
-    skipped_entries_.push_back({message + " (" + item.origin + ")", l.span,
-                                item.origin.substr(0, item.origin.rfind(':')), "except", hint});
-  } else {
-    diagnostics_.error("E021", message, l.span, "not a domain", hint);
-  }
-  return std::nullopt;
-}
-
-// `rewrite urls TARGET except DOMAINS`: the target must be a URL a link can become
-// (runtime::url_rewrite_target_error; reported where its text is written, the user's
-// setting for an option), the domains go into a set of urls.domain.
-bool Sema::check_rewrite(const lang::Action& a, IrAction& action) {
-  if (const std::string why = runtime::url_rewrite_target_error(action.text); !why.empty()) {
-    lang::Span at = a.span;
-    if (auto named = find_name(consts_, a.text_name, a.text_name_span);
-        !a.text_name.empty() && named != consts_.end())
-      at = named->second->value.span;
-    diagnostics_.error("E061", "`" + action.text + "` cannot be a link rewrite target: " + why, at,
-                       "not a rewrite target",
-                       "write the click-checking URL with {url} where the original link goes, e.g. "
-                       "\"https://urldefense.example/v1?u={url}\"");
-    return false;
-  }
-  const std::string source =
-      a.except ? "except " + source_of(a.except->span, a.except->span) : "rewrite urls";
-  action.set =
-      sets.add(vm::SetInfo{vm::FieldId::UrlDomain, vm::Fold::Domain, "", skipped_domains(a), source});
-  return true;
-}
-
-// The `except` domains of a `rewrite urls`, folded, sorted, once each; wrong entries
-// reported (also while the rewrite is off: the option is wrong all the same).
-std::vector<std::string> Sema::skipped_domains(const lang::Action& a) {
-  std::vector<std::string> domains;
-  if (!a.except) return domains;
-  std::vector<ListItem> items;
-  expand_value(*a.except, items, 0);
-  for (const ListItem& item : items) {
-    if (auto domain = skipped_domain(item)) domains.push_back(std::move(*domain));
-  }
-  std::sort(domains.begin(), domains.end());
-  domains.erase(std::unique(domains.begin(), domains.end()), domains.end());
-  return domains;
-}
-
-std::vector<IrAction> Sema::check_actions(const lang::Rule& rule) {
-  static const std::regex reject_code("^5[0-9][0-9]( |$)");
-  static const std::regex tempfail_code("^4[0-9][0-9]( |$)");
-  std::vector<IrAction> plain;
-  std::optional<IrAction> terminal;
-  for (const auto& a : rule.actions) {
-    IrAction action{a.kind, a.span, text_of(a), a.has_text, a.score, a.header};
-    if (!a.text_name.empty() && action.text.empty()) {
-      if (a.kind == lang::ActionKind::RewriteUrls) skipped_domains(a);
-      continue;
-    }
-    if (a.kind == lang::ActionKind::RewriteUrls && !check_rewrite(a, action)) continue;
-    if (a.kind == lang::ActionKind::Reject && a.has_text && !std::regex_search(a.text, reject_code)) {
-      diagnostics_.error("E061", "reject text must start with a 5xx reply code", a.span, "no 5xx code",
-                         "write e.g. `reject \"550 " + a.text + "\"`");
-    }
-    if (a.kind == lang::ActionKind::Tempfail && a.has_text && !std::regex_search(a.text, tempfail_code)) {
-      diagnostics_.error("E061", "tempfail text must start with a 4xx reply code", a.span, "no 4xx code",
-                         "write e.g. `tempfail \"451 " + a.text + "\"`");
-    }
-    if ((a.kind == lang::ActionKind::AddHeader || a.kind == lang::ActionKind::RemoveHeader) &&
-        !valid_header_name(a.header)) {
-      diagnostics_.error("E061", "`" + a.header + "` is not a valid header name", a.span,
-                         "invalid header name", "header names are printable ASCII without spaces or ':'");
-    }
-    if (a.kind == lang::ActionKind::Banner && a.text_name.empty() &&
-        a.text.find_first_not_of(" \t") == std::string::npos) {
-      diagnostics_.error("E061", "a banner needs a text to show", a.span, "empty banner",
-                         "write e.g. `banner \"CAUTION: this message comes from outside the organisation\"`");
-    }
-    if (!is_terminal(a.kind)) {
-      plain.push_back(std::move(action));
-    } else if (terminal) {
-      lang::Diagnostic d{lang::Severity::Error,
-                         "E061",
-                         "a rule can have only one terminal action",
-                         {a.span, "second terminal action"},
-                         {{terminal->span, "first one here"}},
-                         "allow, reject, quarantine, discard and tempfail each end evaluation"};
-      diagnostics_.add(std::move(d));
-    } else {
-      terminal = std::move(action);
-    }
-  }
-  if (terminal) {
-    if (!terminal->has_text) {
-      terminal->has_text =
-          terminal->kind != lang::ActionKind::Allow && terminal->kind != lang::ActionKind::Discard;
-      terminal->text = terminal->kind == lang::ActionKind::Reject     ? "550 5.7.1 Message rejected by policy"
-                       : terminal->kind == lang::ActionKind::Tempfail ? "451 4.7.1 Try again later"
-                                                                      : "rule " + rule.name;
-    }
-    plain.push_back(std::move(*terminal));
-  }
-  return plain;
 }
 
 }  // namespace mp::compiler

@@ -107,7 +107,10 @@ class Sema {
   bool misspelt_setting(const lang::Literal& v);
   IrRule check_rule(const lang::Rule& rule, uint32_t stage);
   void check_assertions(const lang::Policy& file, IrModule& module);
+  // sema_actions.cpp
   std::vector<IrAction> check_actions(const lang::Rule& rule);
+  void check_reply(const lang::Action& a);
+  void check_header_edit(const lang::Action& a, const lang::Rule& rule);
   bool check_rewrite(const lang::Action& a, IrAction& action);
   std::vector<std::string> skipped_domains(const lang::Action& a);
   std::optional<std::string> skipped_domain(const ListItem& item);

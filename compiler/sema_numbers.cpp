@@ -173,8 +173,13 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
   std::string what =
       field ? "`" + field->display + "` is " + std::string(vm::kind_name(vm::field_info(field->field).kind))
             : "`" + std::string(sources_.slice(o.span)) + "` is not a number";
-  diagnostics_.error("E020", "numeric comparison on something that is not a number", o.span, what,
-                     "numbers: size, attachments.size, count(...), number and size literals (10MB)");
+  // `header "X-Spam-Score" >= 5`: a header's text, read as a number by header_number.
+  const std::string hint =
+      o.kind == lang::OperandKind::Header
+          ? "to read the field as a number, write `header_number(\"" + o.header_name + "\")`"
+          : "numbers: size, attachments.size, count(...), header_number(\"NAME\"), number and size literals "
+            "(10MB)";
+  diagnostics_.error("E020", "numeric comparison on something that is not a number", o.span, what, hint);
   return std::nullopt;
 }
 }  // namespace mp::compiler

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "compiler/sema.h"
+#include "runtime/geoip.h"
 #include "runtime/identity.h"
 #include "runtime/resemble.h"
 #include "vm/facts.h"
@@ -266,9 +267,15 @@ std::optional<Misfit> misshapen(FieldId field, std::string_view value, bool whol
   return std::nullopt;
 }
 
-bool is_country_code(std::string_view value) {
-  return value.size() == 2 && std::isupper(static_cast<unsigned char>(value[0])) &&
-         std::isupper(static_cast<unsigned char>(value[1]));
+// Why a country value is not an ISO 3166-1 alpha-2 code, said for the usual slips.
+std::string country_hint(const std::string& value) {
+  if (value == "UK") return "ISO 3166 calls the United Kingdom GB: write `GB`";
+  if (value == "EL") return "ISO 3166 calls Greece GR (EL is the EU's abbreviation): write `GR`";
+  std::string upper = value;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+  if (upper != value && runtime::is_country_code(upper))
+    return "country codes are upper case: write `" + upper + "`";
+  return "countries are ISO 3166-1 two-letter codes, upper case: US, DE, GB";
 }
 
 }  // namespace
@@ -285,8 +292,8 @@ bool Sema::value_can_occur(const ListItem& item, const std::string& value, Compa
   std::string hint;
   if (field.field == FieldId::Country) {
     if (op != CompareOp::In && op != CompareOp::Is) return true;
-    if (is_country_code(value)) return true;
-    hint = "countries are upper-case ISO 3166 codes: US, DE, GB";
+    if (runtime::is_country_code(value)) return true;
+    hint = country_hint(value);
   } else if (value.empty() && (op == CompareOp::In || op == CompareOp::Is) &&
              (field.field == FieldId::Ptr || field.field == FieldId::DkimDomain ||
               field.field == FieldId::AvSignature)) {

@@ -156,6 +156,21 @@ std::string keyword_case_hint(antlr4::Parser& parser, const std::string& text) {
   return {};
 }
 
+// `dmarc.policy is reject`, `in [reject, quarantine]`: an action word where a value
+// goes, which the grammar reads as the start of a dotted name.
+std::string action_word_hint(antlr4::TokenStream& tokens, size_t index, antlr4::Token* before) {
+  if (before == nullptr) return {};
+  const size_t type = before->getType();
+  if (type != L::ALLOW && type != L::REJECT && type != L::QUARANTINE && type != L::DISCARD &&
+      type != L::TEMPFAIL)
+    return {};
+  antlr4::Token* operator_token = previous_token(tokens, before->getTokenIndex());
+  const std::string op = operator_token ? operator_token->getText() : "";
+  if ((op != "is" && op != "in" && op != "[" && op != ",") || !in_condition(tokens, index)) return {};
+  const std::string word = before->getText();
+  return "`" + word + "` is an action word: as a value, quote it, `dmarc.policy is \"" + word + "\"`";
+}
+
 }  // namespace
 
 std::string syntax_hint(antlr4::Parser& parser, antlr4::Token* offending) {
@@ -164,6 +179,7 @@ std::string syntax_hint(antlr4::Parser& parser, antlr4::Token* offending) {
   antlr4::Token* before = previous_token(tokens, index);
   const std::string text = offending->getText();
   if (in_rule_scope(tokens, index)) return scope_hint(before);
+  if (std::string hint = action_word_hint(tokens, index, before); !hint.empty()) return hint;
   for (const auto& h : kHints) {
     if (!h.text.empty() && !one_of(h.text, text)) continue;
     if (h.type != 0 && h.type != offending->getType()) continue;

@@ -6,9 +6,11 @@
 
 #include <arpa/inet.h>
 #include <maxminddb.h>
+#include <unicode/locid.h>
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 namespace mp::runtime {
@@ -90,6 +92,15 @@ std::optional<std::string> GeoIp::country(const IpAddress& ip) const {
     }
   }
   return std::nullopt;
+}
+
+bool is_country_code(std::string_view code) {
+  static const std::set<std::string, std::less<>> codes = [] {
+    std::set<std::string, std::less<>> all = {"EU", "AP", "XK"};
+    for (const char* const* c = icu::Locale::getISOCountries(); *c != nullptr; ++c) all.insert(*c);
+    return all;
+  }();
+  return codes.contains(code);
 }
 
 }  // namespace mp::runtime

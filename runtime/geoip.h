@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "runtime/api_export.h"
 #include "runtime/ip.h"
@@ -19,6 +20,13 @@
 struct MMDB_s;
 
 namespace mp::runtime {
+
+// Whether `code` is an ISO 3166-1 alpha-2 country code that a MaxMind database can
+// return: ICU's list of ISO countries (icu::Locale::getISOCountries), which holds XK
+// (Kosovo) as MaxMind does, plus EU and AP, which older databases gave for networks of
+// a continent. Upper case only ("us" is not one). UK is not a code: the United
+// Kingdom is GB.
+MP_API bool is_country_code(std::string_view code);
 
 class MP_API GeoIp {
  public:

@@ -149,3 +149,12 @@ TEST(GeoIpOpen, FileThatIsNotADatabaseSaysWhy) {
 
 }  // namespace
 }  // namespace mp::runtime
+
+// The codes a policy may compare `country(...)` with: ISO 3166-1 alpha-2 in upper case,
+// with XK as MaxMind has it; the usual slips are not codes.
+TEST(CountryCodes, AreIsoAlpha2InUpperCase) {
+  for (const char* code : {"US", "DE", "GB", "GR", "XK", "EU", "KP", "CN"})
+    EXPECT_TRUE(mp::runtime::is_country_code(code)) << code;
+  for (const char* code : {"UK", "EL", "us", "USA", "ZZ", "", "U"})
+    EXPECT_FALSE(mp::runtime::is_country_code(code)) << code;
+}
