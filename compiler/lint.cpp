@@ -351,6 +351,7 @@ std::vector<lang::Diagnostic> lint(const LintInput& in) {
   list_entries(in, all);
   patterns(in, all);
   header_names(in, all);
+  size_units(in, all);
   loose_domain_suffixes(in, all);
   regex_lints(in, all);
   constant_tests(in, all);

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <functional>
 
+#include <fmt/format.h>
+
 #include "compiler/lint_rules.h"
 #include "compiler/tables.h"
 #include "runtime/identity.h"
@@ -94,10 +96,41 @@ void visit(const lang::Condition& c, const std::function<void(const lang::Condit
   for (const auto& child : c.children) visit(*child, f);
 }
 
+// SpamAssassin's pseudo-headers (Mail::SpamAssassin::Conf, "header" rules): names its
+// rules read that no message carries, and what reads the same here.
+struct PseudoHeader {
+  std::string_view name, instead;
+};
+constexpr PseudoHeader kPseudoHeaders[] = {
+    {"ALL", "`header contains \"…\"`, with no name, reads every header field"},
+    {"ALL-TRUSTED", "`header contains \"…\"` reads every header field"},
+    {"ALL-UNTRUSTED", "`header contains \"…\"` reads every header field"},
+    {"ToCc",
+     "`to` and `cc` are the addresses of both fields; `header \"To\"` and `header \"Cc\"` their text"},
+    {"EnvelopeFrom", "`sender` is the envelope sender (MAIL FROM)"},
+    {"MESSAGEID", "`header \"Message-ID\"` (and `header \"Resent-Message-ID\"`)"},
+    {"X-Spam-Relays-External", "`relays(\"external\")` is the same text"},
+    {"X-Spam-Relays-Internal", "`relays(\"internal\")` is the same text"},
+    {"X-Spam-Relays-Trusted", "`relays(\"trusted\")` is the same text"},
+    {"X-Spam-Relays-Untrusted", "`relays(\"untrusted\")` is the same text"},
+};
+
+// `header "ToCc"`: a SpamAssassin pseudo-header, which mail does not carry.
+bool check_pseudo_header(const lang::Operand& o, std::vector<lang::Diagnostic>& out) {
+  for (const auto& p : kPseudoHeaders) {
+    if (o.header_name != p.name) continue;
+    out.push_back(lint_warning(
+        "L015", "`" + o.header_name + "` is a SpamAssassin pseudo-header, not a field of the message", o.span,
+        "no message has this field", std::string(p.instead)));
+    return true;
+  }
+  return false;
+}
+
 // `header "Form"`: warns when the name is not a common field's but is one or two
 // letters off one. Names under four letters are too short to tell a typo.
 void check_header_name(const lang::Operand& o, std::vector<lang::Diagnostic>& out) {
-  if (o.kind != lang::OperandKind::Header || o.header_name.size() < 4) return;
+  if (o.kind != lang::OperandKind::Header || check_pseudo_header(o, out) || o.header_name.size() < 4) return;
   static const std::vector<std::string> common = [] {
     std::vector<std::string> names;
     for (std::string_view name : kCommonHeaders) names.push_back(runtime::ascii_lowercase(name));
@@ -128,19 +161,43 @@ bool loose_suffix(const vm::PatternInfo& p, const std::string& text) {
 
 }  // namespace
 
-void header_names(const LintInput& in, std::vector<lang::Diagnostic>& out) {
-  auto check = [&](const lang::Condition& c) { check_header_name(c.lhs, out); };
-  for (const auto& stage : in.policy.stages) {
+void for_each_condition(const lang::Policy& policy, const std::function<void(const lang::Condition&)>& f) {
+  for (const auto& stage : policy.stages) {
     for (const auto& rule : stage.rules) {
-      if (rule.condition) visit(*rule.condition, check);
+      if (rule.condition) visit(*rule.condition, f);
     }
   }
-  for (const auto& def : in.policy.defs) {
-    if (def.condition) visit(*def.condition, check);
+  for (const auto& def : policy.defs) {
+    if (def.condition) visit(*def.condition, f);
   }
-  for (const auto& assertion : in.policy.assertions) {
-    if (assertion.condition) visit(*assertion.condition, check);
+  for (const auto& assertion : policy.assertions) {
+    if (assertion.condition) visit(*assertion.condition, f);
   }
+}
+
+void header_names(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  for_each_condition(in.policy, [&](const lang::Condition& c) { check_header_name(c.lhs, out); });
+}
+
+// `size > 5`, `attachments.size > 10`: a size compared with a bare number under 1024,
+// bytes where a unit was meant (a size literal carries its unit: 5MB, 10KB, 512B).
+void size_units(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  for_each_condition(in.policy, [&](const lang::Condition& c) {
+    using Op = lang::CompareOp;
+    const bool numeric = c.op == Op::Lt || c.op == Op::Le || c.op == Op::Gt || c.op == Op::Ge ||
+                         c.op == Op::Eq || c.op == Op::Ne;
+    if (c.kind != lang::CondKind::Compare || !numeric || c.lhs.kind != lang::OperandKind::Literal ||
+        c.rhs.kind != lang::OperandKind::Literal || c.rhs.literal.kind != lang::LiteralKind::Number)
+      return;
+    const std::string& field = c.lhs.literal.text;
+    const double n = c.rhs.literal.number;
+    if ((field != "size" && !field.ends_with(".size")) || n <= 0 || n >= 1024) return;
+    const std::string written = c.rhs.literal.text.empty() ? fmt::format("{:g}", n) : c.rhs.literal.text;
+    out.push_back(lint_warning(
+        "L022", "`" + field + "` is compared with " + written + " bytes", c.rhs.span,
+        "a number without a unit is bytes",
+        "give the size a unit: `" + written + "MB`, `" + written + "KB`; for bytes, `" + written + "B`"));
+  });
 }
 
 void loose_domain_suffixes(const LintInput& in, std::vector<lang::Diagnostic>& out) {

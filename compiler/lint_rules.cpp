@@ -24,18 +24,23 @@ const IrAction* terminal_action(const IrRule& rule) {
   return terminal ? &last : nullptr;
 }
 
-std::string rule_label(const IrModule& m, const IrRule& r) { return m.stages[r.stage] + "." + r.name; }
+std::string rule_label(const IrModule& m, const IrRule& r) {
+  return m.stages[r.stage] + "." + r.name;
+}
 
 lang::Diagnostic rule_warning(std::string code, std::string message, const IrRule& rule, std::string label,
                               std::string hint) {
-  return lang::Diagnostic{lang::Severity::Warning, std::move(code), std::move(message),
-                          {rule.name_span, std::move(label)}, {}, std::move(hint)};
+  return lang::Diagnostic{
+      lang::Severity::Warning, std::move(code), std::move(message), {rule.name_span, std::move(label)}, {},
+      std::move(hint)};
 }
 
 // Every atom of `earlier` is implied by some atom of `later`: `later` ⇒ `earlier`.
-bool covers(const std::vector<Atom>& earlier, const std::vector<Atom>& later, const std::vector<vm::SetInfo>& sets) {
+bool covers(const std::vector<Atom>& earlier, const std::vector<Atom>& later,
+            const std::vector<vm::SetInfo>& sets) {
   return std::all_of(earlier.begin(), earlier.end(), [&](const Atom& a) {
-    return std::any_of(later.begin(), later.end(), [&](const Atom& b) { return lint_logic::implies(b, a, sets); });
+    return std::any_of(later.begin(), later.end(),
+                       [&](const Atom& b) { return lint_logic::implies(b, a, sets); });
   });
 }
 
@@ -60,9 +65,9 @@ void shadowed_and_duplicates(const LintInput& in, std::vector<lang::Diagnostic>&
       const IrRule& a = rules[earlier];
       bool same_directions = a.directions == b.directions && same_scope(a, b);
       if (same_directions && lint_logic::same_node(a.condition, b.condition)) {
-        lang::Diagnostic d = rule_warning("L003", "rule `" + rule_label(in.module, b) + "` duplicates `" +
-                                                      rule_label(in.module, a) + "`",
-                                          b, "same condition as an earlier rule", "merge the two rules or delete one");
+        lang::Diagnostic d = rule_warning(
+            "L003", "rule `" + rule_label(in.module, b) + "` duplicates `" + rule_label(in.module, a) + "`",
+            b, "same condition as an earlier rule", "merge the two rules or delete one");
         d.secondary.push_back({a.name_span, "first written here"});
         out.push_back(std::move(d));
         break;
@@ -71,7 +76,8 @@ void shadowed_and_duplicates(const LintInput& in, std::vector<lang::Diagnostic>&
       if (terminal_action(a) && a_covers_directions && conj[earlier] && conj[later] &&
           covers(*conj[earlier], *conj[later], sets) && !b.condition.is_constant()) {
         lang::Diagnostic d = rule_warning(
-            "L001", "rule `" + rule_label(in.module, b) + "` is shadowed by `" + rule_label(in.module, a) + "`", b,
+            "L001",
+            "rule `" + rule_label(in.module, b) + "` is shadowed by `" + rule_label(in.module, a) + "`", b,
             "never decides: the earlier rule fires first on every message this one fires on",
             "move this rule before `" + a.name + "`, or narrow `" + a.name + "`");
         d.secondary.push_back({a.name_span, "this rule decides first"});
@@ -86,8 +92,8 @@ void never_fires(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   const auto& sets = in.sema.sets.sets();
   for (const auto& r : in.module.rules) {
     if (r.condition.op == IrOp::False) {
-      out.push_back(rule_warning("L002", "rule `" + r.name + "` can never fire", r, "its condition is always false",
-                                 "check the condition"));
+      out.push_back(rule_warning("L002", "rule `" + r.name + "` can never fire", r,
+                                 "its condition is always false", "check the condition"));
       continue;
     }
     auto atoms = lint_logic::conjunction(r.condition);
@@ -95,8 +101,9 @@ void never_fires(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     for (size_t i = 0; i < atoms->size(); ++i) {
       for (size_t j = i + 1; j < atoms->size(); ++j) {
         if (!lint_logic::contradict((*atoms)[i], (*atoms)[j], sets)) continue;
-        lang::Diagnostic d = rule_warning("L002", "rule `" + r.name + "` can never fire", r,
-                                          "two of its tests cannot both be true", "one of the two tests is wrong");
+        lang::Diagnostic d =
+            rule_warning("L002", "rule `" + r.name + "` can never fire", r,
+                         "two of its tests cannot both be true", "one of the two tests is wrong");
         d.secondary.push_back({(*atoms)[i].test->span, "this test"});
         d.secondary.push_back({(*atoms)[j].test->span, "contradicts this one"});
         out.push_back(std::move(d));
@@ -112,11 +119,18 @@ void never_fires(const LintInput& in, std::vector<lang::Diagnostic>& out) {
 bool identity_field(vm::FieldId f) {
   using F = vm::FieldId;
   switch (f) {
-    case F::Sender: case F::SenderDomain: case F::SenderLocal:
-    case F::FromAddress: case F::FromDomain: case F::FromLocal: case F::FromDisplayName:
-    case F::ReplyToAddress: case F::ReplyToDomain: case F::ReplyToLocal: case F::ReplyToDisplayName:
-    case F::HeaderLine:
-      return true;
+    case F::Sender:
+    case F::SenderDomain:
+    case F::SenderLocal:
+    case F::FromAddress:
+    case F::FromDomain:
+    case F::FromLocal:
+    case F::FromDisplayName:
+    case F::ReplyToAddress:
+    case F::ReplyToDomain:
+    case F::ReplyToLocal:
+    case F::ReplyToDisplayName:
+    case F::HeaderLine: return true;
     default: return false;
   }
 }
@@ -128,16 +142,17 @@ bool domain_of_entry_in(const std::string& entry, const std::vector<std::string>
 
 const std::vector<std::string>& freemail_domains() {
   static const std::vector<std::string> domains = {
-      "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com", "live.com",
-      "msn.com", "aol.com", "icloud.com", "me.com", "mail.com", "gmx.com", "gmx.de", "gmx.net", "web.de",
-      "yandex.ru", "yandex.com", "mail.ru", "protonmail.com", "proton.me", "zoho.com", "qq.com", "163.com"};
+      "gmail.com", "googlemail.com", "yahoo.com", "ymail.com",  "hotmail.com", "outlook.com",
+      "live.com",  "msn.com",        "aol.com",   "icloud.com", "me.com",      "mail.com",
+      "gmx.com",   "gmx.de",         "gmx.net",   "web.de",     "yandex.ru",   "yandex.com",
+      "mail.ru",   "protonmail.com", "proton.me", "zoho.com",   "qq.com",      "163.com"};
   return domains;
 }
 
 struct AllowFacts {
-  bool identity = false;      // rests on something a sender writes
-  bool own_domain = false;    // an identity set holds one of org.domains
-  bool freemail = false;      // an identity set holds a whole freemail domain
+  bool identity = false;    // rests on something a sender writes
+  bool own_domain = false;  // an identity set holds one of org.domains
+  bool freemail = false;    // an identity set holds a whole freemail domain
 };
 
 bool tests_received(const IrNode& n, const LintInput& in) {
@@ -151,14 +166,17 @@ bool tests_received(const IrNode& n, const LintInput& in) {
 bool anchored(const IrNode& n, const LintInput& in) {
   switch (n.op) {
     case IrOp::And:
-      return std::any_of(n.children.begin(), n.children.end(), [&](const IrNode& c) { return anchored(c, in); });
+      return std::any_of(n.children.begin(), n.children.end(),
+                         [&](const IrNode& c) { return anchored(c, in); });
     case IrOp::Or:
-      return std::all_of(n.children.begin(), n.children.end(), [&](const IrNode& c) { return anchored(c, in); });
+      return std::all_of(n.children.begin(), n.children.end(),
+                         [&](const IrNode& c) { return anchored(c, in); });
     case IrOp::Match:
     case IrOp::InSet:
     case IrOp::InNet:
     case IrOp::Resembles:
-      return n.field == vm::FieldId::ClientIp || n.field == vm::FieldId::EffectiveClientIp || tests_received(n, in);
+      return n.field == vm::FieldId::ClientIp || n.field == vm::FieldId::EffectiveClientIp ||
+             tests_received(n, in);
     default: return false;
   }
 }
@@ -191,18 +209,62 @@ void spoofable_allows(const LintInput& in, std::vector<lang::Diagnostic>& out) {
     collect(r.condition, in, facts, false);
     if (!facts.identity || anchored(r.condition, in)) continue;
     if (facts.own_domain) {
-      out.push_back(rule_warning("L006", "`" + r.name + "` allows mail that only claims to be from our own domain",
-                                 r, "turns off anti-spoofing for this rule",
-                                 "add `client.ip in [...]` (our servers) or a `header \"Received\" contains` test "
-                                 "for the known relay"));
+      out.push_back(
+          rule_warning("L006", "`" + r.name + "` allows mail that only claims to be from our own domain", r,
+                       "turns off anti-spoofing for this rule",
+                       "add `client.ip in [...]` (our servers) or a `header \"Received\" contains` test "
+                       "for the known relay"));
     } else if (facts.freemail) {
       out.push_back(rule_warning("L007", "`" + r.name + "` allows a whole freemail domain", r,
-                                 "anyone can register an address there", "allow individual addresses instead"));
+                                 "anyone can register an address there",
+                                 "allow individual addresses instead"));
     } else {
-      out.push_back(rule_warning("L005", "`" + r.name + "` allows on identity a sender can forge", r,
-                                 "no check of the client IP, the direction or a Received hop",
-                                 "add `client.ip in [...]`, a `header \"Received\" contains` test, or limit the "
-                                 "rule to (outbound)"));
+      out.push_back(
+          rule_warning("L005", "`" + r.name + "` allows on identity a sender can forge", r,
+                       "no check of the client IP, the direction or a Received hop",
+                       "add `client.ip in [...]`, a `header \"Received\" contains` test, or limit the "
+                       "rule to (outbound)"));
+    }
+  }
+}
+
+// Vacuous `all` ------------------------------------------------------------------------
+
+// Whether the atom, true, says the collection has an item: `any C (…)`, a test of an
+// item field outside a loop (`attachments.extension is pdf`), `count(C) >= 1`.
+bool says_nonempty(const Atom& atom, vm::Collection c) {
+  if (atom.negated) return false;
+  const IrNode& n = *atom.test;
+  if (n.op == IrOp::Loop) return n.loop == vm::LoopKind::Any && n.collection == c;
+  if (is_field_test(n.op)) return !n.bound && vm::field_info(n.field).collection == c;
+  if (n.op != IrOp::NumCompare || n.lhs.kind != IrNumber::Kind::Count || n.lhs.collection != c ||
+      n.rhs.kind != IrNumber::Kind::Const || !n.children.empty())
+    return false;
+  const double v = n.rhs.value;
+  return (n.cmp == vm::CmpOp::Gt && v >= 0) || (n.cmp == vm::CmpOp::Ge && v >= 1) ||
+         (n.cmp == vm::CmpOp::Eq && v >= 1);
+}
+
+// `if all attachments (attachments.type is "application/pdf") then allow`: also true for
+// a message with no attachments at all. The envelope always has a recipient and a
+// message headers, so `all recipients` and `all headers` are left alone.
+void vacuous_all(const LintInput& in, std::vector<lang::Diagnostic>& out) {
+  for (const auto& r : in.module.rules) {
+    auto atoms = lint_logic::conjunction(r.condition);
+    if (!atoms) continue;
+    for (const Atom& a : *atoms) {
+      const IrNode& n = *a.test;
+      if (a.negated || n.op != IrOp::Loop || n.loop != vm::LoopKind::All ||
+          n.collection == vm::Collection::Recipients || n.collection == vm::Collection::Headers)
+        continue;
+      if (std::any_of(atoms->begin(), atoms->end(),
+                      [&](const Atom& b) { return says_nonempty(b, n.collection); }))
+        continue;
+      const std::string name(
+          vm::collection_names(n.collection).substr(0, vm::collection_names(n.collection).find(' ')));
+      out.push_back(lint_warning("L021", "`all " + name + "` is also true when there are no " + name, n.span,
+                                 "true for a message without " + name,
+                                 "if the rule needs one, add `and count(" + name + ") >= 1`"));
     }
   }
 }
@@ -227,6 +289,7 @@ void lint_rules(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   shadowed_and_duplicates(in, out);
   never_fires(in, out);
   spoofable_allows(in, out);
+  vacuous_all(in, out);
 }
 
 }  // namespace mp::compiler

@@ -1,8 +1,10 @@
 // Semantic analysis, part 2b: numbers. Numeric comparisons (`size > 10MB`,
 // `count(attachments) >= 3`, `bayes >= 0.9`), the ranges that make one impossible
 // (E023), and sums of conditions (`(A + B + C) >= 2`).
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -173,10 +175,17 @@ std::optional<IrNumber> Sema::number_operand(const lang::Operand& o, std::vector
   std::string what =
       field ? "`" + field->display + "` is " + std::string(vm::kind_name(vm::field_info(field->field).kind))
             : "`" + std::string(sources_.slice(o.span)) + "` is not a number";
-  // `header "X-Spam-Score" >= 5`: a header's text, read as a number by header_number.
+  // `header "X-Spam-Score" >= 5`: a header's text, read as a number by header_number;
+  // `10mb`: a size with its unit in lower case, which reads as a name.
+  static const std::regex lower_unit("^[0-9]+(\\.[0-9]+)?(kb|mb|gb|Mb|Gb|Kb|k|m|g)$");
+  const std::string written(sources_.slice(o.span));
+  std::string upper = written;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
   const std::string hint =
       o.kind == lang::OperandKind::Header
           ? "to read the field as a number, write `header_number(\"" + o.header_name + "\")`"
+      : std::regex_match(written, lower_unit)
+          ? "size units are upper case (binary: 1 KB = 1024 bytes): write `" + upper + "`"
           : "numbers: size, attachments.size, count(...), header_number(\"NAME\"), number and size literals "
             "(10MB)";
   diagnostics_.error("E020", "numeric comparison on something that is not a number", o.span, what, hint);

@@ -148,6 +148,12 @@ std::vector<LintCase> cases() {
       {"L015",
        "assert never allow when header \"Sbject\" contains \"x\"\nrule h: if size > 1MB then tag \"x\"\n",
        "assert never allow when header \"Subject\" contains \"x\"\nrule h: if size > 1MB then tag \"x\"\n"},
+      {"L015", "rule p: if header \"ToCc\" contains \"undisclosed\" then tag \"x\"\n",
+       "rule p: if header \"To\" contains \"undisclosed\" then tag \"x\"\n"},
+      {"L015", "rule p: if header \"X-Spam-Relays-Untrusted\" contains \"rdns= \" then tag \"x\"\n",
+       "rule p: if relays(\"untrusted\") contains \"rdns= \" then tag \"x\"\n"},
+      {"L022", "rule s: if any attachment (attachments.size > 10) then tag \"x\"\n",
+       "rule s: if any attachment (attachments.size > 10MB) or size < 512B or size > 2048 then tag \"x\"\n"},
       {"L017", "rule e: if subject matches /viagra|cialis|/i then tag \"x\"\n",
        "rule e: if subject matches /viagra|cialis/i or subject matches /^$/ then tag \"x\"\n"},
       {"L017", "rule e: if subject matches /(viagra||cialis)/ or body matches /$$$/ then tag \"x\"\n",
@@ -175,6 +181,11 @@ std::vector<LintCase> cases() {
        "rule g: if subject starts with \"Re:\" or subject contains \"$5\" then tag \"x\"\n"},
       {"L020", "rule g: if body contains \"free.*money\" then tag \"x\"\n",
        "rule g: if body matches /free.*money/ or body contains \"free money...\" then tag \"x\"\n"},
+      // `all` over attachments is true without any; a count or an `any` test says there is one.
+      {"L021", "rule v: if all attachments (attachments.extension in [pdf]) then allow\n",
+       "rule v: if all attachments (attachments.extension in [pdf]) and count(attachments) >= 1 then allow\n"
+       "rule w: if all attachments (attachments.extension in [pdf]) and attachments.size > 1KB then allow\n"
+       "rule x: if all recipients (recipients.domain in [widget.com]) then tag \"internal\"\n"},
       {"L008", "rule c: if body matches /[а-я]{4}/ then tag \"x\"\n",
        "rule c: if body matches /(*UTF)[а-я]{4}/ or body matches /[a-z]{4}/ then tag \"x\"\n"},
       // A domain as a suffix without its dot or @, of an address or a domain field;
