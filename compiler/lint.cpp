@@ -5,6 +5,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <regex>
 
@@ -67,9 +68,10 @@ bool silenced(const lang::Diagnostic& d, const lang::SourceMap& sources) {
     std::string text(sources.line_text(d.primary.span.file, line));
     std::string comment = comment_of(text);
     std::smatch m;
-    if (std::regex_search(comment, m, annotation) && m[1].str().find(d.code) != std::string::npos) return true;
-    bool comment_only = text.find_first_not_of(" \t") != std::string::npos &&
-                        text[text.find_first_not_of(" \t")] == '#';
+    if (std::regex_search(comment, m, annotation) && m[1].str().find(d.code) != std::string::npos)
+      return true;
+    bool comment_only =
+        text.find_first_not_of(" \t") != std::string::npos && text[text.find_first_not_of(" \t")] == '#';
     if (line != at.line && !comment_only) break;
   }
   return false;
@@ -109,7 +111,9 @@ const char* kind_label(EntryKind k) {
   return "";
 }
 
-std::string where(const ListItem& item) { return item.origin.empty() ? std::string() : " (" + item.origin + ")"; }
+std::string where(const ListItem& item) {
+  return item.origin.empty() ? std::string() : " (" + item.origin + ")";
+}
 
 // Reported already because a test could not use it (see Sema::skipped_entries).
 bool already_skipped(const LintInput& in, const ListItem& item) {
@@ -203,7 +207,8 @@ void list_entries(const LintInput& in, std::vector<lang::Diagnostic>& out) {
 }
 
 bool base64_alphabet_only(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; });
 }
 
 // A prefilter that can match the empty string finds every value a candidate.
@@ -245,7 +250,8 @@ bool unicode_in_byte_mode(const std::string& expression) {
 
 void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
   static const std::regex big_repeat(R"(\{(\d{4,})(,\d*)?\}|\{\d*,(\d{4,})\})");
-  static const std::vector<std::string> address_headers = {"from", "to", "cc", "reply-to", "sender", "return-path"};
+  static const std::vector<std::string> address_headers = {"from",     "to",     "cc",
+                                                           "reply-to", "sender", "return-path"};
   const auto& table = in.sema.patterns.patterns();
   for (uint32_t id = 0; id < table.size(); ++id) {
     const vm::PatternInfo& p = table[id];
@@ -280,13 +286,27 @@ void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
                                  "base64 attachments will match this by chance",
                                  "test `body` (decoded text) instead, or use a longer literal"));
     }
-    bool address_header = std::find(address_headers.begin(), address_headers.end(), p.header_filter) !=
-                          address_headers.end();
+    bool address_header =
+        std::find(address_headers.begin(), address_headers.end(), p.header_filter) != address_headers.end();
     if (address_header && !(p.hs_flags & HS_FLAG_CASELESS) && literal.find('@') != std::string::npos) {
       out.push_back(lint_warning("L009",
                                  "case-sensitive test of an address in header \"" + p.header_filter + "\"",
                                  span, "addresses are case-insensitive",
                                  "add `nocase`, or test from/to/cc/reply_to (always case-insensitive)"));
+    }
+    // Windows runs INVOICE.EXE as it runs invoice.exe: a case-sensitive name test is a
+    // bypass one capital letter away.
+    const bool file_name =
+        p.field == vm::FieldId::AttachmentName || p.field == vm::FieldId::ArchiveMemberName;
+    if (file_name && !(p.hs_flags & HS_FLAG_CASELESS) &&
+        std::any_of(p.expression.begin(), p.expression.end(),
+                    [](unsigned char c) { return std::isalpha(c); })) {
+      out.push_back(lint_warning("L023", "case-sensitive test of a file name", span,
+                                 "INVOICE.EXE does not match, and runs as invoice.exe does",
+                                 regex
+                                     ? "add the flag `i`: `/\\.exe$/i`; or test `attachments.extension`"
+                                     : "add `nocase`: `attachments.name ends with \".exe\" nocase`; or test "
+                                       "`attachments.extension in [exe]` (always case-insensitive)"));
     }
   }
 }

@@ -411,9 +411,17 @@ z3::expr PolicyEncoder::in_set(const IrNode& n, const Bound& bound) {
   }
   if (entries.empty() && !set.entries.empty()) return approximate(n, bound);
   if (set.fold == vm::Fold::Lower) {
+    // The entries themselves are members, beside their other-case spellings: the same
+    // set, with an equation the solver settles at once where the language of a value
+    // written from parts (an attachment's name) is slow to.
     z3::expr language = words_language(ctx_, entries, true);
-    return any_item(n, bound, set.header_filter,
-                    [&](const ValueKey& k) { return m_.string_test(z3::in_re(m_.text(k), language)); });
+    return any_item(n, bound, set.header_filter, [&](const ValueKey& k) {
+      z3::expr v = m_.text(k);
+      z3::expr_vector any(ctx_);
+      for (const auto& e : entries) any.push_back(v == string_constant(ctx_, e));
+      any.push_back(z3::in_re(v, language));
+      return m_.string_test(z3::mk_or(any));
+    });
   }
   return any_item(n, bound, set.header_filter, [&](const ValueKey& k) {
     z3::expr v = m_.text(k);
