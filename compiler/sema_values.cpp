@@ -159,9 +159,22 @@ std::optional<std::string> Sema::item_as(const ListItem& item, ValueKind kind, c
       if (l.kind == LiteralKind::Address || l.text.find('@') != std::string::npos) {
         return mismatch("an email address", "compare the whole address with the `.address` field");
       }
-      if (l.kind == LiteralKind::Ip || l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) {
-        return mismatch("not a domain", "");
+      // A HELO name or a link's host may be a bare IPv4 address (bots say `HELO
+      // 192.0.2.1`, phishing links `http://192.0.2.7/`): the value is its text.
+      if (l.kind == LiteralKind::Ip && l.text.find(':') == std::string::npos &&
+          (field.field == FieldId::Helo || field.field == FieldId::UrlDomain ||
+           field.field == FieldId::UrlTextDomain)) {
+        return l.text;
       }
+      if (l.kind == LiteralKind::Ip) {
+        return mismatch("an IP address",
+                        field.field == FieldId::Helo
+                            ? "an IPv6 HELO is an address literal, written in quotes: `helo is \"[IPv6:" +
+                                  l.text + "]\"`; the connecting address is `client.ip`"
+                            : "this field holds names; the connecting address is `client.ip`, a link's host "
+                              "`urls.domain` (which may be an IPv4 address)");
+      }
+      if (l.kind == LiteralKind::Number || l.kind == LiteralKind::Size) return mismatch("not a domain", "");
       // "http://x.example/", "x.example:25"; an address literal ("[IPv6:2001:db8::1]",
       // as HELO may be) is written in brackets.
       if (!l.text.starts_with('[') && l.text.find_first_of("/: \t") != std::string::npos) {

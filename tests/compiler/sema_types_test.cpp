@@ -60,7 +60,8 @@ TEST(SemaTypes, MismatchesPerKind) {
       {"sender is 10MB", "E021"},
       // Domain fields take domains.
       {"from.domain is info@widget.com", "E021"},
-      {"helo is 192.0.2.1", "E021"},
+      {"from.domain is 192.0.2.1", "E021"},  // helo and urls.domain may hold a bare IPv4 address
+      {"helo is 2001:db8::1", "E021"},
       {"urls.domain in [evil.top, 10]", "E021"},
       // Numeric comparisons need numbers on both sides.
       {"subject > 5", "E020"},

@@ -29,6 +29,22 @@ TEST(SilentValues, DomainListsTakeSubdomainWildcards) {
   EXPECT_TRUE(tags("a@hq.corp.example").empty());
 }
 
+// A HELO name and a link's host may be bare IPv4 addresses; written unquoted they are
+// compared as the text they are, as quoted ones always were.
+TEST(SilentValues, HeloAndLinkHostsTakeIpv4Literals) {
+  Policy p(
+      "if helo is 192.0.2.1 then tag \"ip-helo\"\n"
+      "if urls.domain in [198.51.100.7, evil.example] then tag \"ip-link\"\n");
+  auto tags = [&](const std::string& helo, const std::string& body) {
+    return p
+        .run("From: a@b.example\r\nSubject: x\r\n\r\n" + body + "\r\n", envelope("a@b.example", {}, "", helo))
+        .tags;
+  };
+  EXPECT_EQ(tags("192.0.2.1", "hello"), std::vector<std::string>{"ip-helo"});
+  EXPECT_EQ(tags("mail.b.example", "see http://198.51.100.7/login"), std::vector<std::string>{"ip-link"});
+  EXPECT_TRUE(tags("192.0.2.10", "see http://198.51.100.70/").empty());
+}
+
 TEST(SilentValues, AddressListsTakeDomainWildcardsAndDisplayNames) {
   Policy p(
       "if sender in [\"*@partner.example\", \"@Vendor.Example\", \"\\\"Jane\\\" <jane@solo.example>\"] "
