@@ -58,11 +58,9 @@ void constant_comparison(const IrNode& n, std::vector<lang::Diagnostic>& out) {
 
 // The child as an atom with its negation flipped: `not p` gives p, p gives `not p`.
 std::optional<lint_logic::Atom> flipped(const IrNode& n) {
-  if (n.op == IrOp::Not && (is_field_test(n.children[0].op) || n.children[0].op == IrOp::NumCompare)) {
-    return lint_logic::Atom{&n.children[0], false};
-  }
-  if (is_field_test(n.op) || n.op == IrOp::NumCompare) return lint_logic::Atom{&n, true};
-  return std::nullopt;
+  auto atom = lint_logic::atom_of(n);
+  if (atom) atom->negated = !atom->negated;
+  return atom;
 }
 
 // `p or q` is always true when `not p` and `not q` can never both be.

@@ -60,7 +60,9 @@ std::optional<Interval> interval(const Atom& atom) {
   return i;
 }
 
-bool same_lhs(const IrNode& a, const IrNode& b) { return same_number(a.lhs, b.lhs); }
+bool same_lhs(const IrNode& a, const IrNode& b) {
+  return same_number(a.lhs, b.lhs);
+}
 
 bool single_valued(vm::FieldId field) {
   auto c = vm::field_info(field).collection;
@@ -97,18 +99,18 @@ bool same_node(const IrNode& a, const IrNode& b) {
   return true;
 }
 
+std::optional<Atom> atom_of(const IrNode& n) {
+  if (is_test(n)) return Atom{&n, false};
+  if (n.op == IrOp::Not && is_test(n.children[0])) return Atom{&n.children[0], true};
+  return std::nullopt;
+}
+
 std::optional<std::vector<Atom>> conjunction(const IrNode& condition) {
   std::vector<Atom> atoms;
   auto add = [&](const IrNode& n) {
-    if (is_test(n)) {
-      atoms.push_back({&n, false});
-      return true;
-    }
-    if (n.op == IrOp::Not && is_test(n.children[0])) {
-      atoms.push_back({&n.children[0], true});
-      return true;
-    }
-    return false;
+    auto atom = atom_of(n);
+    if (atom) atoms.push_back(*atom);
+    return atom.has_value();
   };
   if (condition.op == IrOp::And) {
     for (const auto& child : condition.children) {

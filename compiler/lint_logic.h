@@ -15,6 +15,9 @@ struct Atom {
   bool negated = false;
 };
 
+// A test (Match, InSet, InNet, NumCompare, Loop…) or a `not` of one as an atom, else nullopt.
+std::optional<Atom> atom_of(const IrNode& n);
+
 // The condition as `a1 and a2 and …` (each possibly negated), or nullopt when it has
 // an `or` or another shape this analysis does not reason about.
 std::optional<std::vector<Atom>> conjunction(const IrNode& condition);
