@@ -294,20 +294,6 @@ void patterns(const LintInput& in, std::vector<lang::Diagnostic>& out) {
                                  span, "addresses are case-insensitive",
                                  "add `nocase`, or test from/to/cc/reply_to (always case-insensitive)"));
     }
-    // Windows runs INVOICE.EXE as it runs invoice.exe: a case-sensitive name test is a
-    // bypass one capital letter away.
-    const bool file_name =
-        p.field == vm::FieldId::AttachmentName || p.field == vm::FieldId::ArchiveMemberName;
-    if (file_name && !(p.hs_flags & HS_FLAG_CASELESS) &&
-        std::any_of(p.expression.begin(), p.expression.end(),
-                    [](unsigned char c) { return std::isalpha(c); })) {
-      out.push_back(lint_warning("L023", "case-sensitive test of a file name", span,
-                                 "INVOICE.EXE does not match, and runs as invoice.exe does",
-                                 regex
-                                     ? "add the flag `i`: `/\\.exe$/i`; or test `attachments.extension`"
-                                     : "add `nocase`: `attachments.name ends with \".exe\" nocase`; or test "
-                                       "`attachments.extension in [exe]` (always case-insensitive)"));
-    }
   }
 }
 

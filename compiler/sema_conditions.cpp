@@ -261,7 +261,8 @@ bool field_is_caseless(FieldId field) {
   ValueKind kind = vm::field_info(field).kind;
   if (kind == ValueKind::Address || kind == ValueKind::Domain) return true;
   std::string_view name = vm::field_info(field).name;
-  return field == FieldId::AttachmentExtension || field == FieldId::AttachmentType ||
+  return field == FieldId::AttachmentName || field == FieldId::AttachmentExtension ||
+         field == FieldId::AttachmentType || field == FieldId::ArchiveMemberName ||
          field == FieldId::AttachmentTrueType || field == FieldId::ArchiveMemberExtension ||
          field == FieldId::ArchiveMemberType || field == FieldId::Precedence || name.ends_with(".local");
 }

@@ -200,6 +200,7 @@ PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& modu
   approximating_ = nullptr;
   chain(now);
   m_.link_addresses();
+  m_.link_file_names();
   m_.link_header_lines();
   m_.link_failed_facts();
 }
@@ -410,7 +411,10 @@ z3::expr PolicyEncoder::in_set(const IrNode& n, const Bound& bound) {
       entries.push_back(e);
   }
   if (entries.empty() && !set.entries.empty()) return approximate(n, bound);
-  if (set.fold == vm::Fold::Lower) {
+  // A field the runtime stores in lower case (compiler::field_is_caseless) holds exactly
+  // the lowered entries the compiler wrote; only `nocase` on a field kept as written
+  // needs the other-case spellings.
+  if (set.fold == vm::Fold::Lower && !compiler::field_is_caseless(n.field)) {
     // The entries themselves are members, beside their other-case spellings: the same
     // set, with an equation the solver settles at once where the language of a value
     // written from parts (an attachment's name) is slow to.

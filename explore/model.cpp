@@ -204,9 +204,25 @@ namespace {
 // Values every message, or every item of their collection, has (vm/field_values.cpp):
 // `not (size > 1MB)` and `size <= 1MB` are the same test.
 bool always_valued(FieldId field) {
-  // The envelope sender and its parts are always read, "" for a bounce (vm/field_values.cpp).
-  return field == FieldId::Size || field == FieldId::AttachmentSize || field == FieldId::Sender ||
-         field == FieldId::SenderDomain || field == FieldId::SenderLocal;
+  // The envelope sender and its parts are always read, "" for a bounce; every attachment
+  // and archive member has a name, an extension and a type, "" when it has none
+  // (vm/field_values.cpp).
+  switch (field) {
+    case FieldId::Size:
+    case FieldId::Sender:
+    case FieldId::SenderDomain:
+    case FieldId::SenderLocal:
+    case FieldId::AttachmentName:
+    case FieldId::AttachmentExtension:
+    case FieldId::AttachmentType:
+    case FieldId::AttachmentSize:
+    case FieldId::ArchiveMemberName:
+    case FieldId::ArchiveMemberExtension:
+    case FieldId::ArchiveMemberType:
+    case FieldId::ArchiveMemberSize:
+    case FieldId::ArchiveMemberDepth: return true;
+    default: return false;
+  }
 }
 
 }  // namespace
@@ -564,6 +580,48 @@ void MessageModel::link_addresses() {
         has_address && address.contains(at),
         has_domain && address == z3::concat(z3::concat(local, at), domain) && !domain.contains(at)));
     constraints_.push_back(z3::implies(has_address && !address.contains(at), has_domain && domain == empty));
+  }
+}
+
+// runtime/mime_walk.cpp: a file's extension is what follows the last '.' of its name,
+// "" when there is none; both are read in lower case (vm/field_values.cpp), so the
+// relation is exact and `name ends with ".exe"` follows from `extension is "exe"`.
+void MessageModel::link_file_names() {
+  if (mode_ != Mode::Prove) return;
+  const z3::expr dot = string_constant(ctx_, "."), empty = string_constant(ctx_, "");
+  std::vector<std::pair<ValueKey, z3::expr>> names;
+  for (const auto& [key, value] : texts_) {
+    if (key.field == FieldId::AttachmentName || key.field == FieldId::ArchiveMemberName)
+      names.emplace_back(key, value);
+  }
+  for (const auto& [key, name] : names) {
+    const FieldId extension_field =
+        key.field == FieldId::AttachmentName ? FieldId::AttachmentExtension : FieldId::ArchiveMemberExtension;
+    auto it = texts_.find({extension_field, key.argument, key.slot});
+    if (it == texts_.end()) continue;
+    const z3::expr& extension = it->second;
+    const z3::expr base = variable("base", ctx_.string_sort());
+    const z3::expr has_name = present(key.field, key.argument, key.slot);
+    constraints_.push_back(z3::implies(has_name, !extension.contains(dot)));
+    constraints_.push_back(
+        z3::implies(has_name && name.contains(dot), name == z3::concat(z3::concat(base, dot), extension)));
+    constraints_.push_back(z3::implies(has_name && !name.contains(dot), extension == empty));
+    // What Z3's string solver does not find in its time: a name that is or ends with
+    // "X.Y" (Y without a dot) has the extension Y, so `name ends with ".exe"` reads as
+    // `extension is "exe"` and the other way round.
+    for (const HeldTest& t : known_tests_) {
+      const std::optional<LiteralTest>& lit = t.known.literal;
+      if (!z3::eq(t.value, name) || !lit || lit->caseless ||
+          (lit->kind != LiteralTest::Kind::EndsWith && lit->kind != LiteralTest::Kind::Is))
+        continue;
+      const size_t last_dot = lit->bytes.rfind('.');
+      if (last_dot == std::string::npos) continue;
+      const z3::expr tail = string_constant(ctx_, lit->bytes.substr(last_dot + 1));
+      constraints_.push_back(z3::implies(has_name && t.held, extension == tail));
+      // And `ends with ".Y"` is `extension is "Y"` exactly (Y not empty: a dot then).
+      if (lit->kind == LiteralTest::Kind::EndsWith && last_dot == 0 && lit->bytes.size() > 1)
+        constraints_.push_back(z3::implies(has_name && extension == tail, t.held));
+    }
   }
 }
 

@@ -115,6 +115,9 @@ class MessageModel {
   // Proof: ties each address to its domain where both are read (`sender is x@a.com`
   // implies `sender.domain is a.com`), as the VM derives one from the other.
   void link_addresses();
+  // Proof: ties each file name to its extension where both are read (attachments and
+  // archive members), as the runtime derives one from the other.
+  void link_file_names();
 
   // Proof: a `header` test (every field as a line "Name: value") over its own slots is
   // `any`, and `line_test` its relation on the line `placeholder`. Once linked, a named

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,7 @@ struct FuzzCommandOptions {
   unsigned solver_timeout_ms = 10000;
   std::string seeds;   // --seeds DIR: mutate these real messages too (fuzz_mutate.h)
   double mutate = 30;  // --mutate SECONDS for it
+  bool require_proof = false;  // an assertion left open fails as a violated one does
 };
 
 // What the seed mutation did, for the report.
@@ -129,15 +131,8 @@ int write_witnesses(const FuzzCommandOptions& o, const explore::FuzzReport& r) {
 }
 
 std::string goal_text(const explore::FuzzReport& r, const explore::Goal& g, bool written) {
-  switch (g.status) {
-    case explore::GoalStatus::Found:
-      return written ? "witness " + witness_file(r, g.witness)
-                     : "found (" + r.witnesses[g.witness].purpose + ")";
-    case explore::GoalStatus::Impossible: return "impossible: " + g.why;
-    case explore::GoalStatus::NotFound: return "no witness: " + g.why;
-    case explore::GoalStatus::NotTried: return "not tried: " + g.why;
-  }
-  return "";
+  if (g.status != explore::GoalStatus::Found) return goal_reason(g);
+  return written ? "witness " + witness_file(r, g.witness) : "found (" + r.witnesses[g.witness].purpose + ")";
 }
 
 std::string property_summary(const explore::FuzzReport& r) {
@@ -169,9 +164,9 @@ void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
         p.status == explore::PropertyStatus::Violated
             ? "VIOLATED: counterexample " +
                   (o.out.empty() ? "#" + std::to_string(p.witness + 1) : witness_file(r, p.witness))
-        : p.status == explore::PropertyStatus::Proved
-            ? "proved: no message breaks it"
-            : std::string(explore::property_status_name(p.status)) + ": " + p.why;
+        : p.status == explore::PropertyStatus::Proved   ? "proved: no message breaks it"
+        : p.status == explore::PropertyStatus::NotTried ? "not tried: " + p.why
+                                                        : "unknown: " + p.why;
     std::cout << fmt::format("  {} ({})\n    {}\n", p.text, p.location, result);
   }
   std::cout << approximated_line(r.approximated);
@@ -238,9 +233,24 @@ void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
   std::cout << j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
 }
 
+// 1 when an assertion is violated, or (with --require-proof) left open: unknown, or not
+// tried when the budget ran out, which a loaded CI machine must not turn into a pass.
+int assertions_status(const explore::FuzzReport& r, bool require_proof) {
+  size_t open = 0;
+  bool violated = false;
+  for (const auto& p : r.properties) {
+    violated |= p.status == explore::PropertyStatus::Violated;
+    open += p.status == explore::PropertyStatus::Unknown || p.status == explore::PropertyStatus::NotTried;
+  }
+  if (require_proof && open > 0)
+    std::cerr << fmt::format("error: {} neither proved nor violated (--require-proof)\n",
+                             counted(open, "assertion", "assertions"));
+  return violated || (require_proof && open > 0) ? 1 : 0;
+}
+
 int run_fuzz(const FuzzCommandOptions& o) {
-  if (!o.out.empty() && fs::exists(o.out) && !fs::is_directory(o.out)) {
-    std::cerr << "error: --out " << o.out << " is a file, not a directory\n";
+  if (auto problem = o.out.empty() ? std::nullopt : out_dir_problem(o.out)) {
+    std::cerr << "error: --out " << o.out << ": " << *problem << "\n";
     return 2;
   }
   const std::vector<std::string> case_files = o.diff_old.empty()
@@ -248,7 +258,8 @@ int run_fuzz(const FuzzCommandOptions& o) {
                                                   : std::vector<std::string>{"old.mptest", "new.mptest"};
   if (!o.out.empty() && !may_write(o.out, case_files)) return 2;
   if (!o.diff_old.empty())
-    return run_fuzz_diff({o.diff_old, o.policy, o.out, o.format, o.budget, o.solver_timeout_ms});
+    return run_fuzz_diff(
+        {o.diff_old, o.policy, o.out, o.format, o.budget, o.solver_timeout_ms, o.require_proof});
   compiler::CompileOptions options;
   options.keep_ir = true;
   options.properties = o.properties;
@@ -283,9 +294,8 @@ int run_fuzz(const FuzzCommandOptions& o) {
       mutation_status = 2;
     }
   }
-  if (!o.out.empty()) remove_earlier_witnesses(o.out);
-  // No case file without a case: `policyc test` refuses a file with none.
-  if (!o.out.empty() && !r.witnesses.empty() && write_witnesses(o, r) != 0) return 2;
+  if (!o.out.empty() && write_out(o.out, !r.witnesses.empty(), [&] { return write_witnesses(o, r); }) != 0)
+    return 2;
   GoalTally t;
   for (const auto& rule : r.rules) {
     t.add(rule.fire);
@@ -295,9 +305,7 @@ int run_fuzz(const FuzzCommandOptions& o) {
     print_json(o, r, t, m);
   else
     print_text(o, r, t, m);
-  bool violated = std::any_of(r.properties.begin(), r.properties.end(),
-                              [](const auto& p) { return p.status == explore::PropertyStatus::Violated; });
-  return mutation_status != 0 ? mutation_status : violated ? 1 : 0;
+  return mutation_status != 0 ? mutation_status : assertions_status(r, o.require_proof);
 }
 
 // A number of seconds above 0 (not "nan", which strtod reads and no comparison refuses).
@@ -308,9 +316,23 @@ CLI::Validator positive_seconds() {
         const double seconds = std::strtod(v.c_str(), &end);
         return end != v.c_str() && *end == '\0' && seconds > 0 && std::isfinite(seconds)
                    ? ""
-                   : "`" + v + "` is not a number of seconds above 0";
+                   : "`" + v + "` is not a number of seconds above 0 (such as 60 or 0.5)";
       },
       "SECONDS", "seconds");
+}
+
+// A whole number of milliseconds from 1 to an hour.
+CLI::Validator milliseconds() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long ms = std::strtoul(v.c_str(), &end, 10);
+        return end != v.c_str() && *end == '\0' && errno == 0 && v[0] != '-' && ms >= 1 && ms <= 3600000
+                   ? ""
+                   : "`" + v + "` is not a whole number of milliseconds from 1 to 3600000 (an hour)";
+      },
+      "MS", "milliseconds");
 }
 
 void add_fuzz_command(CLI::App& app, int& status) {
@@ -343,8 +365,11 @@ void add_fuzz_command(CLI::App& app, int& status) {
       ->needs(seeds)
       ->check(positive_seconds());
   cmd->add_option("--solver-timeout", o->solver_timeout_ms, "Milliseconds per solver query (default 10000)")
-      ->check(CLI::Range(1u, 3600000u));
+      ->check(milliseconds());
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_flag("--require-proof", o->require_proof,
+                "Exit 1 unless every assertion is proved or violated (with --diff: unless the two are "
+                "proved to give every message the same action), whatever the budget");
   cmd->callback([o, &status] { status = run_fuzz(*o); });
 }
 

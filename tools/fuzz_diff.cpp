@@ -95,7 +95,7 @@ void print_text(const FuzzDiffOptions& o, const explore::DiffReport& r) {
       what = fmt::format("witness {} (old: {}; new: {})", witness_ref(o, r, c.goal.witness),
                          rule_ref(w.old_verdict), rule_ref(w.new_verdict));
     } else {
-      what = std::string(explore::goal_status_name(c.goal.status)) + ": " + c.goal.why;
+      what = goal_reason(c.goal);
     }
     std::cout << fmt::format("  {:<24} {}\n", change_name(c), what);
   }
@@ -158,14 +158,18 @@ int run_fuzz_diff(const FuzzDiffOptions& o) {
     std::cerr << "error: " << o.old_policy << " → " << o.new_policy << ": " << e.what() << "\n";
     return 2;
   }
-  if (!o.out.empty()) remove_earlier_witnesses(o.out);
-  // No case files without a case: `policyc test` refuses a file with none.
-  if (!o.out.empty() && !r.witnesses.empty() && write_witnesses(o, r) != 0) return 2;
+  if (!o.out.empty() && write_out(o.out, !r.witnesses.empty(), [&] { return write_witnesses(o, r); }) != 0)
+    return 2;
   if (o.format == "json")
     print_json(o, r);
   else
     print_text(o, r);
-  return r.witnesses.empty() ? 0 : 1;
+  if (!r.witnesses.empty()) return 1;
+  if (o.require_proof && !r.equivalent) {
+    std::cerr << "error: no message changes action but the two are not proved to agree (--require-proof)\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace mp::tools

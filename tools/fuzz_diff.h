@@ -13,10 +13,12 @@ struct FuzzDiffOptions {
   std::string format = "text";  // or "json"
   double budget = 60;           // seconds
   unsigned solver_timeout_ms = 10000;
+  bool require_proof = false;  // --require-proof: "not found" is not "proved"
 };
 
-// Prints the report; returns the exit status: 0 when no message changes action (proved
-// or not found), 1 when one does, 2 when a policy cannot be compiled or the solver fails.
+// Prints the report; returns the exit status: 0 when no message changes action (proved,
+// or not found unless require_proof), 1 when one does or (require_proof) the two are not
+// proved to agree, 2 when a policy cannot be compiled or the solver fails.
 int run_fuzz_diff(const FuzzDiffOptions& o);
 
 }  // namespace mp::tools

@@ -4,8 +4,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +93,16 @@ nlohmann::ordered_json GoalTally::json(size_t solver_queries, double seconds) co
           {"not_tried", not_tried}, {"solver_queries", solver_queries}, {"seconds", seconds}};
 }
 
+std::string goal_reason(const explore::Goal& g) {
+  switch (g.status) {
+    case explore::GoalStatus::Found: break;
+    case explore::GoalStatus::Impossible: return "impossible: " + g.why;
+    case explore::GoalStatus::NotFound: return "no witness: " + g.why;
+    case explore::GoalStatus::NotTried: return "not tried: " + g.why;
+  }
+  return "found";
+}
+
 nlohmann::ordered_json goal_json(const explore::Goal& g, const nlohmann::ordered_json& witness) {
   nlohmann::ordered_json j{{"status", explore::goal_status_name(g.status)}};
   if (g.status == explore::GoalStatus::Found)
@@ -125,9 +139,22 @@ std::string test_case(const std::string& name, const std::string& message_file, 
   return c;
 }
 
+namespace {
+
+// Writes `bytes` as DIR/NAME; throws std::runtime_error naming the file and the
+// system's reason (a full disk shows at close, so the stream is checked after it).
+void write_file(const std::string& dir, const std::string& name, const std::string& bytes) {
+  const fs::path file = fs::path(dir) / name;
+  std::ofstream out(file, std::ios::binary);
+  out << bytes;
+  out.close();
+  if (!out) throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
+}
+
+}  // namespace
+
 void write_test_file(const std::string& dir, const std::string& file, const std::string& comment,
                      const std::string& policy, const std::vector<std::string>& cases) {
-  fs::create_directories(dir);
   std::string text;
   std::istringstream lines(comment);
   for (std::string line; std::getline(lines, line);) text += "# " + line + "\n";
@@ -135,7 +162,7 @@ void write_test_file(const std::string& dir, const std::string& file, const std:
   fs::path relative = fs::relative(fs::absolute(policy), fs::absolute(dir), ec);
   text += fmt::format("policy: {}\n", (ec ? fs::absolute(policy) : relative).string());
   for (const auto& c : cases) text += "\n" + c;
-  std::ofstream(fs::path(dir) / file, std::ios::binary) << text;
+  write_file(dir, file, text);
 }
 
 namespace {
@@ -156,8 +183,19 @@ bool witness_name(std::string_view name) {
 
 }  // namespace
 
-void remove_earlier_witnesses(const std::string& dir) {
+namespace {
+
+// Removes `file` when it is there; throws std::runtime_error when it stays.
+void remove_file(const fs::path& file) {
   std::error_code ec;
+  if (!fs::remove(file, ec) && ec)
+    throw std::runtime_error(fmt::format("cannot remove {}, which an earlier policyc fuzz wrote: {}",
+                                         file.string(), ec.message()));
+}
+
+}  // namespace
+
+void remove_earlier_witnesses(const std::string& dir) {
   for (const char* name : {"fuzz.mptest", "old.mptest", "new.mptest"}) {
     const fs::path file = fs::path(dir) / name;
     std::ifstream in(file);
@@ -166,10 +204,10 @@ void remove_earlier_witnesses(const std::string& dir) {
       const std::string item = trim(line);
       if (!item.starts_with("message:")) continue;
       const std::string message = trim(std::string_view(item).substr(8));
-      if (witness_name(message)) fs::remove(fs::path(dir) / message, ec);
+      if (witness_name(message)) remove_file(fs::path(dir) / message);
     }
     in.close();
-    fs::remove(file, ec);
+    remove_file(file);
   }
 }
 
@@ -192,10 +230,33 @@ bool may_write(const std::string& dir, const std::vector<std::string>& names) {
 bool write_messages(const std::string& dir, const std::vector<std::string>& names,
                     const std::vector<const std::string*>& messages) {
   if (!may_write(dir, names)) return false;
-  fs::create_directories(dir);
-  for (size_t i = 0; i < names.size(); ++i)
-    std::ofstream(fs::path(dir) / names[i], std::ios::binary) << *messages[i];
+  for (size_t i = 0; i < names.size(); ++i) write_file(dir, names[i], *messages[i]);
   return true;
+}
+
+std::optional<std::string> out_dir_problem(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) return "is a file, not a directory";
+  if (fs::create_directories(dir, ec); ec) return "cannot create it: " + ec.message();
+  // Write access is what counts, and only a write shows it (permissions, read-only
+  // mounts, ACLs): a file of fuzz's own is made and removed.
+  const fs::path probe = fs::path(dir) / fmt::format(".policyc-fuzz-{}", ::getpid());
+  std::ofstream out(probe, std::ios::binary);
+  if (!out) return fmt::format("cannot write there: {}", std::strerror(errno));
+  out.close();
+  fs::remove(probe, ec);
+  return std::nullopt;
+}
+
+int write_out(const std::string& dir, bool any, const std::function<int()>& write) {
+  try {
+    remove_earlier_witnesses(dir);
+    // No case file without a case: `policyc test` refuses a file with none.
+    return any ? write() : 0;
+  } catch (const std::exception& e) {
+    std::cerr << fmt::format("error: --out {}: {}\n", dir, e.what());
+    return 2;
+  }
 }
 
 }  // namespace mp::tools

@@ -2,6 +2,7 @@
 // writing of witnesses as .eml files and .mptest cases that `policyc test` replays.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,10 @@ struct GoalTally {
   nlohmann::ordered_json json(size_t solver_queries, double seconds) const;
 };
 
+// A goal not met, as the text reports say it: "impossible: WHY", "no witness: WHY" or
+// "not tried: WHY" ("found" for one met).
+std::string goal_reason(const explore::Goal& g);
+
 // A goal as JSON: its status, then `witness` (the reference given) when found, else
 // `why`.
 nlohmann::ordered_json goal_json(const explore::Goal& g, const nlohmann::ordered_json& witness);
@@ -63,8 +68,9 @@ std::string approximated_line(const std::vector<std::string>& approximated);
 std::string test_case(const std::string& name, const std::string& message_file, const explore::Witness& w,
                       const vm::Verdict& verdict);
 
-// Writes DIR/FILE: `comment` (lines without '#'), the `policy:` line naming
-// `policy` relative to DIR, and the cases. Creates DIR.
+// Writes DIR/FILE (DIR exists: out_dir_problem made it): `comment` (lines without
+// '#'), the `policy:` line naming `policy` relative to DIR, and the cases. Throws
+// std::runtime_error naming the file and the system's reason when it cannot be written.
 void write_test_file(const std::string& dir, const std::string& file, const std::string& comment,
                      const std::string& policy, const std::vector<std::string>& cases);
 
@@ -72,7 +78,8 @@ void write_test_file(const std::string& dir, const std::string& file, const std:
 // (fuzz.mptest, old.mptest, new.mptest, known by their first line) and the messages
 // their cases name that have the names fuzz gives (NNN-….eml), so that a reused --out
 // replays only this run's witnesses. Nothing else is touched (a message a user's case
-// added names stays); errors are ignored (a file already gone).
+// added names stays). A file already gone is no error; one that cannot be removed
+// throws std::runtime_error naming it and the system's reason.
 void remove_earlier_witnesses(const std::string& dir);
 
 // Whether policyc fuzz may write `names` into `dir`: false, with the error on stderr
@@ -81,9 +88,22 @@ void remove_earlier_witnesses(const std::string& dir);
 // fuzz's own messages are gone). Fuzz overwrites nothing of the user's.
 bool may_write(const std::string& dir, const std::vector<std::string>& names);
 
-// Writes message i of `messages` as DIR/names[i] (creating DIR) when may_write allows
-// it; false, having written nothing, when it does not.
+// Writes message i of `messages` as DIR/names[i] when may_write allows it; false,
+// having written nothing, when it does not. Throws std::runtime_error as
+// write_test_file does.
 bool write_messages(const std::string& dir, const std::vector<std::string>& names,
                     const std::vector<const std::string*>& messages);
+
+// Why policyc fuzz cannot write into --out `dir`, checked before the search so that
+// none is spent on results that cannot be kept: a file, not a directory; a directory
+// that cannot be created; one that cannot be written (a file is made there and
+// removed). Creates `dir`. nullopt when fuzz can write there.
+std::optional<std::string> out_dir_problem(const std::string& dir);
+
+// Writes a run's files into `dir`: removes what an earlier run wrote there, then calls
+// `write` when `any` witness was found (no case file without a case: `policyc test`
+// refuses one). Returns write's status, or 2 with the error on stderr when a file
+// cannot be removed or written.
+int write_out(const std::string& dir, bool any, const std::function<int()>& write);
 
 }  // namespace mp::tools

@@ -210,7 +210,7 @@ void MessageFields::extract_inspection(FieldId field, FieldValues& out) {
   }
   for (const ArchiveMember& m : archive_members()) {
     switch (field) {
-      case FieldId::ArchiveMemberName: out.borrow(m.member->name); break;
+      case FieldId::ArchiveMemberName: out.own(runtime::ascii_lowercase(m.member->name)); break;
       case FieldId::ArchiveMemberExtension: out.borrow(m.member->extension); break;
       case FieldId::ArchiveMemberType: out.borrow(m.member->type); break;
       case FieldId::ArchiveMemberSize: out.numbers.push_back(static_cast<double>(m.member->size)); break;
@@ -304,7 +304,9 @@ void MessageFields::extract(FieldId field, FieldValues& out) {
       for (const auto& u : message_.urls()) out.own(runtime::fold_domain(u.domain));
       return;
     case FieldId::AttachmentName:
-      for (const auto& a : message_.attachments()) out.borrow(a.name);
+      // Windows runs INVOICE.EXE as invoice.exe: file names compare without case, as
+      // their extensions do (compiler::field_is_caseless), and so are lowercased here.
+      for (const auto& a : message_.attachments()) out.own(runtime::ascii_lowercase(a.name));
       return;
     case FieldId::AttachmentExtension:
       for (const auto& a : message_.attachments()) out.borrow(a.extension);

@@ -154,11 +154,6 @@ std::vector<LintCase> cases() {
        "rule p: if relays(\"untrusted\") contains \"rdns= \" then tag \"x\"\n"},
       {"L022", "rule s: if any attachment (attachments.size > 10) then tag \"x\"\n",
        "rule s: if any attachment (attachments.size > 10MB) or size < 512B or size > 2048 then tag \"x\"\n"},
-      {"L023", "rule n: if any attachment (attachments.name ends with \".exe\") then reject\n",
-       "rule n: if any attachment (attachments.name ends with \".exe\" nocase or attachments.name matches "
-       "/\\.scr$/i or attachments.name contains \"2024\") then reject\n"},
-      {"L023", "rule n: if attachments.archive.name matches /\\.js$/ then reject\n",
-       "rule n: if attachments.archive.extension in [js] then reject\n"},
       {"L017", "rule e: if subject matches /viagra|cialis|/i then tag \"x\"\n",
        "rule e: if subject matches /viagra|cialis/i or subject matches /^$/ then tag \"x\"\n"},
       {"L017", "rule e: if subject matches /(viagra||cialis)/ or body matches /$$$/ then tag \"x\"\n",

@@ -372,6 +372,57 @@ TEST(FuzzCli, AnOutDirectoryKeepsEveryFileTheUserWrote) {
   EXPECT_FALSE(std::filesystem::exists(out.path() / "fuzz.mptest"));
 }
 
+// An --out fuzz cannot write into is refused before the search (exit 2, nothing
+// spent on results it could not keep), with the system's reason: under a file, in a
+// file system that takes no new files.
+TEST(FuzzCli, AnOutDirectoryFuzzCannotWriteIsRefusedBeforeTheSearch) {
+  TempDir dir;
+  auto policy =
+      dir.write("p.mp", "stage custom_filters {\n  rule r: if subject contains \"x\" then reject\n}\n");
+  RunResult under_file = run_policyc({"fuzz", policy.string(), "--out", (policy / "sub").string()});
+  EXPECT_EQ(under_file.status, 2) << describe(under_file);
+  EXPECT_NE(under_file.err.find("sub: cannot create it: Not a directory"), std::string::npos)
+      << describe(under_file);
+  EXPECT_EQ(under_file.out, "") << describe(under_file);
+  RunResult proc = run_policyc({"fuzz", policy.string(), "--out", "/proc"});
+  EXPECT_EQ(proc.status, 2) << describe(proc);
+  EXPECT_NE(proc.err.find("error: --out /proc: cannot write there: "), std::string::npos) << describe(proc);
+  EXPECT_EQ(proc.out, "") << describe(proc);
+  RunResult diff = run_policyc({"fuzz", "--diff", policy.string(), policy.string(), "--out", "/proc/x/y"});
+  EXPECT_EQ(diff.status, 2) << describe(diff);
+  EXPECT_NE(diff.err.find("error: --out /proc/x/y: cannot create it: "), std::string::npos) << describe(diff);
+}
+
+// --require-proof fails a run that leaves an assertion open (here: a non-ASCII text,
+// which fuzz does not write, so neither a proof nor a counterexample), and a --diff that
+// finds no change without proving there is none; a proved one passes.
+TEST(FuzzCli, RequireProofFailsWhatIsLeftOpen) {
+  TempDir dir;
+  auto policy =
+      dir.write("p.mp",
+                "stage custom_filters {\n  rule r: if subject contains \"\xc3\xa9t\xc3\xa9\" then reject\n}\n"
+                "assert never reject when subject contains \"\xc3\xa9t\xc3\xa9\"\n");
+  auto other = dir.write(
+      "q.mp", "stage custom_filters {\n  rule r: if subject contains \"\xc3\xbc\" then reject\n}\n");
+  RunResult lax = run_policyc({"fuzz", policy.string(), "--budget", "20"});
+  EXPECT_EQ(lax.status, 0) << describe(lax);
+  EXPECT_NE(lax.out.find("unknown: "), std::string::npos) << describe(lax);
+  RunResult strict = run_policyc({"fuzz", policy.string(), "--budget", "20", "--require-proof"});
+  EXPECT_EQ(strict.status, 1) << describe(strict);
+  EXPECT_NE(strict.err.find("1 assertion neither proved nor violated (--require-proof)"), std::string::npos)
+      << describe(strict);
+
+  RunResult open_diff = run_policyc({"fuzz", "--diff", policy.string(), other.string(), "--budget", "20"});
+  EXPECT_EQ(open_diff.status, 0) << describe(open_diff);
+  RunResult strict_diff =
+      run_policyc({"fuzz", "--diff", policy.string(), other.string(), "--budget", "20", "--require-proof"});
+  EXPECT_EQ(strict_diff.status, 1) << describe(strict_diff);
+  EXPECT_NE(strict_diff.err.find("not proved to agree (--require-proof)"), std::string::npos)
+      << describe(strict_diff);
+  RunResult same = run_policyc({"fuzz", "--diff", other.string(), other.string(), "--require-proof"});
+  EXPECT_EQ(same.status, 0) << describe(same);
+}
+
 // The solver writes no HTML. A seed given with its envelope fires the partner's rule as
 // it is; a bare .eml (its envelope read from its From and To), mutated by libFuzzer
 // with the policy's literals as its dictionary, fires the form rule.

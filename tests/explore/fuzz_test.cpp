@@ -686,6 +686,44 @@ assert never allow when attachments.type is "application/x-dosexec"
   }
 }
 
+// A file's extension is what follows the last dot of its name, both without case: a
+// rule on one keeps a promise about the other, each way round (INVOICE.EXE included);
+// an extension means a dot in the name (`vbs` is quarantined by `by_dot`), but a name
+// without a dot has no extension, so `by_dot` proves nothing of every attachment.
+TEST(Fuzz, AFileNameAndItsExtensionProveEachOther) {
+  Fuzzed by_extension = fuzz_policy(R"(
+stage attachment_defense {
+  rule executables: if attachments.extension in [exe, scr] then reject "550 5.7.1 no executables"
+}
+assert never deliver when attachments.name ends with ".EXE"
+)",
+                                    {60, 10000, 0});
+  ASSERT_EQ(by_extension.report.properties.size(), 1u);
+  EXPECT_EQ(by_extension.report.properties[0].status, PropertyStatus::Proved)
+      << by_extension.report.properties[0].why;
+  Fuzzed by_name = fuzz_policy(R"(
+stage attachment_defense {
+  rule scripts: if any attachment (name ends with ".JS") then reject "550 5.7.1 no scripts"
+}
+assert never deliver when attachments.extension is "js"
+)",
+                               {60, 10000, 0});
+  ASSERT_EQ(by_name.report.properties.size(), 1u);
+  EXPECT_EQ(by_name.report.properties[0].status, PropertyStatus::Proved) << by_name.report.properties[0].why;
+
+  Fuzzed dot = fuzz_policy(R"(
+stage attachment_defense {
+  rule by_dot: if any attachment (name contains ".") then quarantine
+}
+assert never deliver when attachments.extension is "vbs"
+assert never deliver when count(attachments) > 0
+)",
+                           {60, 10000, 0});
+  ASSERT_EQ(dot.report.properties.size(), 2u);
+  EXPECT_EQ(dot.report.properties[0].status, PropertyStatus::Proved) << dot.report.properties[0].why;
+  EXPECT_NE(dot.report.properties[1].status, PropertyStatus::Proved) << dot.report.properties[1].why;
+}
+
 TEST(Fuzz, ABrokenPropertyGetsACounterexampleTheVmConfirms) {
   Fuzzed f = fuzz_policy(R"(
 settings {

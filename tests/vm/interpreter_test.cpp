@@ -324,6 +324,24 @@ TEST(VmQuantifiers, AttachmentsAnyAllCount) {
   EXPECT_EQ(bare.tags, (std::vector<std::string>{"all_pdf", "none"}));
 }
 
+// Windows runs INVOICE.EXE as it runs invoice.exe: a file name compares without case
+// for every operator, as its extension does, or one capital letter gets past a rule.
+TEST(VmQuantifiers, FileNamesCompareWithoutCase) {
+  Policy p(
+      "stage s {\n"
+      "  rule suffix: if attachments.name ends with \".exe\" then tag \"ends\"\n"
+      "  rule whole: if attachments.name is \"Invoice.exe\" then tag \"is\"\n"
+      "  rule listed: if attachments.name in [\"INVOICE.Exe\", \"other.pdf\"] then tag \"in\"\n"
+      "  rule re: if attachments.name matches /^invoice\\.exe$/ then tag \"re\"\n"
+      "  rule prefix: if attachments.name starts with \"INV\" then tag \"starts\"\n"
+      "}\n");
+  const std::vector<std::string> all{"ends", "is", "in", "re", "starts"};
+  EXPECT_EQ(p.run(with_attachments({{"INVOICE.EXE", "MZ"}})).tags, all);
+  EXPECT_EQ(p.run(with_attachments({{"invoice.exe", "MZ"}})).tags, all);
+  EXPECT_EQ(p.run(with_attachments({{"InVoIcE.eXe", "MZ"}})).tags, all);
+  EXPECT_TRUE(p.run(with_attachments({{"report.pdf", "%PDF"}})).tags.empty());
+}
+
 TEST(VmQuantifiers, ConstantBodiesStillLookAtTheCollection) {
   Policy p(
       "stage s {\n"

@@ -84,6 +84,9 @@ TEST_F(MultiValue, EvidenceShowsTheValueAndNamesTheItem) {
 TEST_F(MultiValue, ArchiveMembersAreACollection) {
   EXPECT_TRUE(fires("attachments.archive.extension in [exe, scr]"));
   EXPECT_TRUE(fires("attachments.archive.extension is \".EXE\""));
+  // Member names compare without case too (Windows runs RUN.EXE as run.exe).
+  EXPECT_TRUE(fires("attachments.archive.name ends with \"RUN.EXE\""));
+  EXPECT_TRUE(fires("attachments.archive.name in [\"Run.Exe\"]"));
   EXPECT_TRUE(fires("any archive_member (extension in [exe] and depth == 2 and size > 100)"));
   EXPECT_FALSE(fires("any archive_member (extension in [exe] and depth == 1)"));
   EXPECT_TRUE(fires("count(archive_members) == 4"));
