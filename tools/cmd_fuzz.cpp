@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -135,16 +136,22 @@ std::string goal_text(const explore::FuzzReport& r, const explore::Goal& g, bool
   return written ? "witness " + witness_file(r, g.witness) : "found (" + r.witnesses[g.witness].purpose + ")";
 }
 
+// How many assertions have each status, by property_status_name.
+std::map<std::string_view, size_t> property_counts(const explore::FuzzReport& r) {
+  std::map<std::string_view, size_t> n;
+  for (auto s : {explore::PropertyStatus::Proved, explore::PropertyStatus::Violated,
+                 explore::PropertyStatus::Unknown, explore::PropertyStatus::NotTried})
+    n[explore::property_status_name(s)] = 0;
+  for (const auto& p : r.properties) ++n[explore::property_status_name(p.status)];
+  return n;
+}
+
 std::string property_summary(const explore::FuzzReport& r) {
   if (r.properties.empty()) return "";
-  size_t proved = 0, violated = 0;
-  for (const auto& p : r.properties) {
-    proved += p.status == explore::PropertyStatus::Proved;
-    violated += p.status == explore::PropertyStatus::Violated;
-  }
+  auto n = property_counts(r);
   return fmt::format("; {}: {} proved, {} violated, {} open",
-                     counted(r.properties.size(), "assertion", "assertions"), proved, violated,
-                     r.properties.size() - proved - violated);
+                     counted(r.properties.size(), "assertion", "assertions"), n["proved"], n["violated"],
+                     n["unknown"] + n["not-tried"]);
 }
 
 void print_text(const FuzzCommandOptions& o, const explore::FuzzReport& r, const GoalTally& t,
@@ -221,6 +228,9 @@ void print_json(const FuzzCommandOptions& o, const explore::FuzzReport& r, const
   }
   ordered_json summary{{"rules", r.rules.size()}};
   summary.update(t.json(r.solver_queries, r.seconds));
+  ordered_json assertions;
+  for (const auto& [status, count] : property_counts(r)) assertions[std::string(status)] = count;
+  summary["assertions"] = assertions;
   ordered_json j{{"policy", o.policy},
                  {"rules", rules},
                  {"properties", properties},

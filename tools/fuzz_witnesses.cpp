@@ -67,11 +67,14 @@ std::string counted(size_t n, const std::string& one, const std::string& many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-std::string file_safe(std::string s) {
-  for (char& c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '-';
+std::string file_safe(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_') c = '-';
+    if (c != '-' || (!out.empty() && out.back() != '-')) out += c;  // "fires (seed)": fires-seed
   }
-  return s;
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
 }
 
 void GoalTally::add(const explore::Goal& g) {

@@ -39,7 +39,7 @@ explore::FuzzOptions search_options(double budget_seconds, unsigned solver_timeo
 std::string counted(size_t n, const std::string& one, const std::string& many);
 
 // `s` with every character a file name should not hold turned into '-'.
-std::string file_safe(std::string s);
+std::string file_safe(const std::string& s);
 
 // Goals counted by status: the summary both commands print.
 struct GoalTally {

@@ -404,9 +404,13 @@ TEST(FuzzCli, RequireProofFailsWhatIsLeftOpen) {
                 "assert never reject when subject contains \"\xc3\xa9t\xc3\xa9\"\n");
   auto other = dir.write(
       "q.mp", "stage custom_filters {\n  rule r: if subject contains \"\xc3\xbc\" then reject\n}\n");
-  RunResult lax = run_policyc({"fuzz", policy.string(), "--budget", "20"});
+  RunResult lax = run_policyc({"fuzz", policy.string(), "--budget", "20", "--format", "json"});
   EXPECT_EQ(lax.status, 0) << describe(lax);
-  EXPECT_NE(lax.out.find("unknown: "), std::string::npos) << describe(lax);
+  auto report = nlohmann::json::parse(lax.out);
+  EXPECT_EQ(report["properties"][0]["status"], "unknown") << lax.out;
+  EXPECT_EQ(report["summary"]["assertions"],
+            nlohmann::json({{"not-tried", 0}, {"proved", 0}, {"unknown", 1}, {"violated", 0}}))
+      << lax.out;
   RunResult strict = run_policyc({"fuzz", policy.string(), "--budget", "20", "--require-proof"});
   EXPECT_EQ(strict.status, 1) << describe(strict);
   EXPECT_NE(strict.err.find("1 assertion neither proved nor violated (--require-proof)"), std::string::npos)
@@ -465,6 +469,12 @@ stage custom_filters {
   for (const auto& w : report["witnesses"]) purposes.insert(w["purpose"]);
   EXPECT_TRUE(purposes.count("custom_filters.partner_form fires (seed)")) << fuzz.out;
   EXPECT_TRUE(purposes.count("custom_filters.html_form fires (mutated seed)")) << fuzz.out;
+  for (const auto& w : report["witnesses"]) {  // "fires (mutated seed)": no "--" nor a trailing '-'
+    if (w["purpose"] == "custom_filters.html_form fires (mutated seed)") {
+      EXPECT_TRUE(w["file"].get<std::string>().ends_with("-custom_filters.html_form-fires-mutated-seed.eml"))
+          << w["file"];
+    }
+  }
   RunResult replay = run_policyc({"test", out.path().string()});
   EXPECT_EQ(replay.status, 0) << describe(replay);
   EXPECT_EQ(replay.last_line(), std::to_string(report["witnesses"].size()) + " passed, 0 failed")
