@@ -155,7 +155,7 @@ class DiffSearch {
 
 DiffReport fuzz_diff(const DiffSide& old_policy, const DiffSide& new_policy, const FuzzOptions& options) {
   try {
-    return DiffSearch(old_policy, new_policy, options).run();
+    return run_search(std::make_unique<DiffSearch>(old_policy, new_policy, options), options.free_solver);
   } catch (const z3::exception& e) {
     throw std::runtime_error(std::string("the solver failed: ") + e.msg());
   }

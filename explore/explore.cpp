@@ -333,7 +333,7 @@ bool add_witness(FuzzReport& report, const compiler::IrModule& module, Witness w
 FuzzReport fuzz(const compiler::IrModule& module, const vm::ImageData& image, const Judge& judge,
                 const Probe& probe, const FuzzOptions& options) {
   try {
-    return Search(module, image, judge, probe, options).run();
+    return run_search(std::make_unique<Search>(module, image, judge, probe, options), options.free_solver);
   } catch (const z3::exception& e) {
     throw std::runtime_error(std::string("the solver failed: ") + e.msg());
   }

@@ -7,6 +7,7 @@
 #include <z3++.h>
 
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,6 +75,19 @@ class Prover {
   const Budget& budget_;
   size_t& queries_;
 };
+
+// Runs `search` (a Search or DiffSearch) and frees it, or keeps it until the process
+// exits when `free` is false (FuzzOptions::free_solver): held from a static root, so
+// that LeakSanitizer sees it reachable, and never destroyed.
+template <class S>
+auto run_search(std::unique_ptr<S> search, bool free) {
+  auto report = search->run();
+  if (!free) {
+    static auto* kept = new std::vector<std::shared_ptr<void>>;
+    kept->push_back(std::shared_ptr<void>(std::move(search)));
+  }
+  return report;
+}
 
 // " (tests of F, G that fuzz cannot state or write yet)" for a goal whose tests the
 // model could only guess at; "" for none.

@@ -60,6 +60,7 @@ explore::FuzzOptions search_options(double budget_seconds, unsigned solver_timeo
   o.budget_seconds = budget_seconds;
   o.solver_timeout_ms = solver_timeout_ms;
   o.now = static_cast<double>(std::time(nullptr));
+  o.free_solver = false;  // policyc exits after the report
   return o;
 }
 
