@@ -179,6 +179,34 @@ z3::expr ipv4_in(z3::context& ctx, const z3::expr& ip, const std::vector<runtime
   return any;
 }
 
+namespace {
+
+// Bytes [from, from + 4) of an address or mask as a 32-bit word, most significant first.
+uint32_t word_at(const std::array<uint8_t, 16>& bytes, size_t from) {
+  return (uint32_t{bytes[from]} << 24) | (uint32_t{bytes[from + 1]} << 16) |
+         (uint32_t{bytes[from + 2]} << 8) | bytes[from + 3];
+}
+
+z3::expr bv128(z3::context& ctx, const std::array<uint8_t, 16>& bytes) {
+  z3::expr v = ctx.bv_val(word_at(bytes, 0), 32);
+  for (size_t i = 4; i < 16; i += 4) v = z3::concat(v, ctx.bv_val(word_at(bytes, i), 32));
+  return v;
+}
+
+}  // namespace
+
+z3::expr ipv6_in(z3::context& ctx, const z3::expr& ip, const std::vector<runtime::Cidr>& prefixes) {
+  z3::expr any = ctx.bool_val(false);
+  for (const auto& p : prefixes) {
+    if (!p.base.v6) continue;
+    std::array<uint8_t, 16> mask{}, base = p.base.bytes;
+    for (int bit = 0; bit < p.prefix_len; ++bit) mask[bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
+    for (size_t i = 0; i < 16; ++i) base[i] &= mask[i];
+    any = any || ((ip & bv128(ctx, mask)) == bv128(ctx, base));
+  }
+  return any;
+}
+
 PolicyEncoder::PolicyEncoder(MessageModel& model, const compiler::IrModule& module,
                              const vm::ImageData& image, double now)
     : m_(model),
@@ -495,9 +523,7 @@ z3::expr PolicyEncoder::in_net(const IrNode& n, const Bound& bound) {
       std::any_of(net.prefixes.begin(), net.prefixes.end(), [](const auto& p) { return p.base.v6; });
   return any_item(n, bound, net.argument, [&](const ValueKey& k) {
     z3::expr v6 = m_.ip_is_v6(k);
-    z3::expr in_v6 = has_v6
-                         ? m_.free_bool("net6|" + canonical(n, image_, bound) + "|" + std::to_string(k.slot))
-                         : ctx_.bool_val(false);
+    z3::expr in_v6 = has_v6 ? ipv6_in(ctx_, m_.ipv6(k), net.prefixes) : ctx_.bool_val(false);
     return z3::ite(v6, in_v6, ipv4_in(ctx_, m_.ipv4(k), net.prefixes));
   });
 }
@@ -598,7 +624,8 @@ z3::expr PolicyEncoder::direction() {
                                 [](const auto& p) { return p.base.v6; });
   z3::expr authorised =
       m_.present(FieldId::ClientIp, "", 0) &&
-      z3::ite(m_.ip_is_v6(client), v6_servers ? m_.free_bool("v6 sending server") : ctx_.bool_val(false),
+      z3::ite(m_.ip_is_v6(client),
+              v6_servers ? ipv6_in(ctx_, m_.ipv6(client), s.sending_servers) : ctx_.bool_val(false),
               ipv4_in(ctx_, m_.ipv4(client), s.sending_servers));
   z3::expr_vector all_ours(ctx_);
   for (unsigned k = 0; k < m_.slots(Collection::Recipients); ++k) {

@@ -102,5 +102,7 @@ void size_slots(MessageModel& model, const std::vector<EncodedPolicy>& policies)
 
 // An IP prefix test on a 32-bit vector: (ip & mask) == network.
 z3::expr ipv4_in(z3::context& ctx, const z3::expr& ip, const std::vector<runtime::Cidr>& prefixes);
+// The same of the IPv6 prefixes, `ip` a 128-bit vector (MessageModel::ipv6).
+z3::expr ipv6_in(z3::context& ctx, const z3::expr& ip, const std::vector<runtime::Cidr>& prefixes);
 
 }  // namespace mp::explore

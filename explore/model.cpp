@@ -739,6 +739,14 @@ z3::expr MessageModel::ipv4(const ValueKey& key) {
   return v;
 }
 
+z3::expr MessageModel::ipv6(const ValueKey& key) {
+  auto it = ips6_.find(key);
+  if (it != ips6_.end()) return it->second;
+  z3::expr v = variable(std::string(vm::field_info(key.field).name) + "6", ctx_.bv_sort(128));
+  ips6_.emplace(key, v);
+  return v;
+}
+
 z3::expr MessageModel::ip_is_v6(const ValueKey& key) {
   if (mode_ == Mode::Witness) return ctx_.bool_val(false);  // fuzz writes IPv4 clients
   auto it = v6_.find(key);

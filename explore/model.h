@@ -100,10 +100,11 @@ class MessageModel {
   // has no such choice for it (the fact is not read, or always has a value).
   std::optional<z3::expr> has_value(vm::FieldId field, const std::string& argument) const;
   // The value of a text, address or domain field (String), a number (Real) or an IP
-  // (32-bit vector, with ip_is_v6 for the addresses it does not hold).
+  // (a 32-bit vector, or, where ip_is_v6 holds, a 128-bit one: ipv6).
   z3::expr text(const ValueKey& key);
   z3::expr number(const ValueKey& key);
   z3::expr ipv4(const ValueKey& key);
+  z3::expr ipv6(const ValueKey& key);
   z3::expr ip_is_v6(const ValueKey& key);
   // Slot `slot` of collection `c` holds an item (any/all, counts).
   z3::expr item(vm::Collection c, unsigned slot) { return slot_presence(c, "", slot); }
@@ -214,7 +215,7 @@ class MessageModel {
   std::map<unsigned, size_t> known_by_held_;  // a test's id → its index in known_tests_
   std::map<vm::Collection, unsigned> slots_;
   std::map<std::pair<vm::Collection, std::string>, std::vector<z3::expr>> presence_;
-  std::map<ValueKey, z3::expr> texts_, numbers_, ips_, v6_;
+  std::map<ValueKey, z3::expr> texts_, numbers_, ips_, ips6_, v6_;
   std::map<vm::Collection, z3::expr> counts_;
   std::map<std::string, z3::expr> free_;
   std::optional<z3::expr> null_reverse_path_;

@@ -724,6 +724,33 @@ assert never deliver when count(attachments) > 0
   EXPECT_NE(dot.report.properties[1].status, PropertyStatus::Proved) << dot.report.properties[1].why;
 }
 
+// IPv6 prefixes are 128-bit vectors in proofs: a v6 net among the sending servers
+// keeps the spoofing promise provable, a v6 net neither rule allows is proved, and one
+// inside the sending servers (an outbound allow) is not (fuzz writes IPv4 clients, so
+// the counterexample is not written, but nothing is proved that does not hold).
+TEST(Fuzz, IPv6PrefixesAreReasonedAboutInProofs) {
+  Fuzzed f = fuzz_policy(R"(
+settings {
+  org.domains = [widget.com]
+  org.sending_servers = [203.0.113.10, 2001:db8::/32]
+}
+stage custom_filters {
+  rule open_sesame (outbound):
+    if body contains "Cogito Ergo Sum" then allow
+  rule v6_partner:
+    if client.ip in [2001:db8:1::/48] and subject contains "x" then allow
+}
+assert never allow when client.ip not in org.sending_servers
+assert never allow when client.ip in [2001:db9::/32, 2001:db7:ffff::/48]
+assert never allow when client.ip in [2001:db8:2::/48]
+)",
+                         {60, 10000, 0});
+  ASSERT_EQ(f.report.properties.size(), 3u);
+  EXPECT_EQ(f.report.properties[0].status, PropertyStatus::Proved) << f.report.properties[0].why;
+  EXPECT_EQ(f.report.properties[1].status, PropertyStatus::Proved) << f.report.properties[1].why;
+  EXPECT_NE(f.report.properties[2].status, PropertyStatus::Proved) << f.report.properties[2].why;
+}
+
 TEST(Fuzz, ABrokenPropertyGetsACounterexampleTheVmConfirms) {
   Fuzzed f = fuzz_policy(R"(
 settings {
